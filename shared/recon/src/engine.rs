@@ -1,0 +1,271 @@
+//! The matching engine: two stages over the canonical record order, then categorization.
+//!
+//! 1. **UTR stage.** Records are grouped by UTR (one parallel sort). A UTR on more than one
+//!    record of a side is a `DUPLICATE_UTR` group; exactly one PG and one credit form a pair that
+//!    is an `AMOUNT_MISMATCH` when the amounts differ by the tolerance or more, a match when its
+//!    confidence reaches the threshold, and otherwise a low-confidence suggestion.
+//! 2. **Fallback stage.** What is left is paired by amount (within tolerance) and date (within the
+//!    window) where at least one side has no UTR: two different UTRs are two different payments.
+//!    Each PG keeps its ten best candidates; pairs are then taken greedily in a total order (score,
+//!    smaller amount gap, smaller day gap, txn_id, bank ref), so the result is one-to-one and the
+//!    same whatever order the inputs came in.
+//! 3. **Categorization.** Unpaired records become `UTR_MISSING` (no UTR), `UNMATCHED_PG` or
+//!    `UNMATCHED_BANK`.
+
+use crate::config::MatchConfig;
+use crate::outcome::{Category, EngineTimings, Exception, Match, Reconciliation, Why};
+use crate::records::{BankCredit, PgRecord};
+use crate::score::score;
+use rayon::prelude::*;
+use std::time::Instant;
+
+const BANK_BIT: u32 = 1 << 31;
+/// Candidates kept per PG transaction in the fallback stage (the seed's query kept ten).
+const CANDIDATES_PER_PG: usize = 10;
+
+/// Reconciles captured PG transactions against bank credits.
+///
+/// `pg` must not repeat a `txn_id`, nor `bank` a `(file, line)`; both are put in canonical order.
+pub fn reconcile<'a>(mut pg: Vec<PgRecord<'a>>, mut bank: Vec<BankCredit<'a>>, cfg: &MatchConfig) -> Reconciliation<'a> {
+    let started = Instant::now();
+    canonicalize(&mut pg, &mut bank);
+    assert!(pg.len() < BANK_BIT as usize && bank.len() < BANK_BIT as usize, "too many records for one run");
+
+    let utr = utr_stage(&pg, &bank, cfg);
+    let mut matches = utr.matches;
+    let mut exceptions = utr.exceptions;
+    let pairs = fallback_stage(&pg, &bank, &utr.open_pg, &utr.open_bank, cfg);
+    let match_us = started.elapsed().as_micros() as u64;
+
+    let categorizing = Instant::now();
+    let mut paired_pg = vec![false; pg.len()];
+    let mut paired_bank = vec![false; bank.len()];
+    for m in pairs {
+        paired_pg[m.pg as usize] = true;
+        paired_bank[m.bank as usize] = true;
+        if cfg.auto_resolve && m.score.meets(cfg.threshold) {
+            matches.push(m);
+        } else {
+            let why = if pg[m.pg as usize].utr.is_none() { Why::PgUtrMissing } else { Why::BankUtrMissing };
+            exceptions.push(Exception {
+                category: Category::UtrMissing,
+                pg: vec![m.pg],
+                bank: vec![m.bank],
+                amount_delta: m.score.amount_delta,
+                suggestion: Some(m),
+                why,
+            });
+        }
+    }
+    for &p in utr.open_pg.iter().filter(|&&p| !paired_pg[p as usize]) {
+        let rec = &pg[p as usize];
+        let (category, why) =
+            if rec.utr.is_none() { (Category::UtrMissing, Why::PgUtrMissing) } else { (Category::UnmatchedPg, Why::NoCounterpart) };
+        exceptions.push(Exception { category, pg: vec![p], bank: vec![], amount_delta: -rec.amount.0, suggestion: None, why });
+    }
+    for &b in utr.open_bank.iter().filter(|&&b| !paired_bank[b as usize]) {
+        let rec = &bank[b as usize];
+        let (category, why) = if rec.utr.is_none() {
+            (Category::UtrMissing, Why::BankUtrMissing)
+        } else {
+            (Category::UnmatchedBank, Why::NoCounterpart)
+        };
+        exceptions.push(Exception { category, pg: vec![], bank: vec![b], amount_delta: rec.amount.0, suggestion: None, why });
+    }
+    matches.par_sort_unstable_by_key(|m| m.pg);
+    exceptions.par_sort_unstable_by_key(|e| (e.category, e.pg.first().copied(), e.bank.first().copied()));
+    let timings = EngineTimings { match_us, categorize_us: categorizing.elapsed().as_micros() as u64 };
+    Reconciliation { pg, bank, matches, exceptions, config: cfg.clone(), timings }
+}
+
+/// PG by `txn_id`, bank by `(file, line)`: every tie-break below uses these indices, so the
+/// outcome cannot depend on the order the records arrived in.
+fn canonicalize(pg: &mut [PgRecord<'_>], bank: &mut [BankCredit<'_>]) {
+    if !pg.windows(2).all(|w| w[0].txn_id < w[1].txn_id) {
+        pg.par_sort_unstable_by(|a, b| a.txn_id.cmp(b.txn_id));
+    }
+    if !bank.windows(2).all(|w| bank_key(&w[0]) < bank_key(&w[1])) {
+        bank.par_sort_unstable_by(|a, b| bank_key(a).cmp(&bank_key(b)));
+    }
+    debug_assert!(pg.windows(2).all(|w| w[0].txn_id != w[1].txn_id), "txn_id repeated");
+    debug_assert!(bank.windows(2).all(|w| bank_key(&w[0]) != bank_key(&w[1])), "bank ref repeated");
+}
+
+fn bank_key<'a>(b: &BankCredit<'a>) -> (&'a str, u32) {
+    (b.file, b.line)
+}
+
+struct UtrStage {
+    matches: Vec<Match>,
+    exceptions: Vec<Exception>,
+    /// Records the UTR stage did not settle, in index order.
+    open_pg: Vec<u32>,
+    open_bank: Vec<u32>,
+}
+
+#[derive(Default)]
+struct UtrChunk {
+    matches: Vec<Match>,
+    exceptions: Vec<Exception>,
+    open_pg: Vec<u32>,
+    open_bank: Vec<u32>,
+}
+
+fn utr_stage(pg: &[PgRecord<'_>], bank: &[BankCredit<'_>], cfg: &MatchConfig) -> UtrStage {
+    let mut keys: Vec<(u128, u32)> = Vec::with_capacity(pg.len() + bank.len());
+    keys.par_extend(pg.par_iter().enumerate().filter_map(|(i, p)| p.utr.map(|u| (u.key(), i as u32))));
+    keys.par_extend(bank.par_iter().enumerate().filter_map(|(i, b)| b.utr.map(|u| (u.key(), i as u32 | BANK_BIT))));
+    keys.par_sort_unstable();
+
+    // Cut the sorted keys into pieces that start on a group boundary, and settle them in parallel.
+    let pieces = rayon::current_num_threads() * 8;
+    let mut bounds = vec![0usize];
+    for k in 1..pieces {
+        let mut at = keys.len() * k / pieces;
+        while at > 0 && at < keys.len() && keys[at].0 == keys[at - 1].0 {
+            at += 1;
+        }
+        if at > *bounds.last().unwrap_or(&0) && at < keys.len() {
+            bounds.push(at);
+        }
+    }
+    bounds.push(keys.len());
+    let chunks: Vec<UtrChunk> =
+        bounds.par_windows(2).map(|w| settle_utr_groups(&keys[w[0]..w[1]], pg, bank, cfg)).collect();
+
+    let mut out = UtrStage { matches: Vec::new(), exceptions: Vec::new(), open_pg: Vec::new(), open_bank: Vec::new() };
+    for c in chunks {
+        out.matches.extend(c.matches);
+        out.exceptions.extend(c.exceptions);
+        out.open_pg.extend(c.open_pg);
+        out.open_bank.extend(c.open_bank);
+    }
+    out.open_pg.extend(pg.iter().enumerate().filter(|(_, p)| p.utr.is_none()).map(|(i, _)| i as u32));
+    out.open_bank.extend(bank.iter().enumerate().filter(|(_, b)| b.utr.is_none()).map(|(i, _)| i as u32));
+    out.open_pg.par_sort_unstable();
+    out.open_bank.par_sort_unstable();
+    out
+}
+
+fn settle_utr_groups(keys: &[(u128, u32)], pg: &[PgRecord<'_>], bank: &[BankCredit<'_>], cfg: &MatchConfig) -> UtrChunk {
+    let mut out = UtrChunk::default();
+    let mut start = 0;
+    while start < keys.len() {
+        let mut end = start + 1;
+        while end < keys.len() && keys[end].0 == keys[start].0 {
+            end += 1;
+        }
+        let group = &keys[start..end];
+        start = end;
+        // Sorted by (key, tagged index): PG members come first, then bank members.
+        let split = group.partition_point(|(_, t)| t & BANK_BIT == 0);
+        let idx = |i: usize| group[i].1 & !BANK_BIT;
+        match (split, group.len() - split) {
+            (1, 0) => out.open_pg.push(idx(0)),
+            (0, 1) => out.open_bank.push(idx(0)),
+            (1, 1) => settle_utr_pair(idx(0), idx(1), pg, bank, cfg, &mut out),
+            _ => {
+                let pgs: Vec<u32> = (0..split).map(idx).collect();
+                let banks: Vec<u32> = (split..group.len()).map(idx).collect();
+                let utr = if let Some(&p) = pgs.first() { pg[p as usize].utr } else { bank[banks[0] as usize].utr };
+                let pg_sum: i64 = pgs.iter().map(|&p| pg[p as usize].amount.0).sum();
+                let bank_sum: i64 = banks.iter().map(|&b| bank[b as usize].amount.0).sum();
+                out.exceptions.push(Exception {
+                    category: Category::DuplicateUtr,
+                    pg: pgs,
+                    bank: banks,
+                    amount_delta: bank_sum - pg_sum,
+                    suggestion: None,
+                    why: Why::DuplicateUtr(utr.expect("grouped by UTR")),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// One PG transaction and one credit share a UTR: a mismatch, a match, or a suggestion.
+fn settle_utr_pair(p: u32, b: u32, pg: &[PgRecord<'_>], bank: &[BankCredit<'_>], cfg: &MatchConfig, out: &mut UtrChunk) {
+    let s = score(&pg[p as usize], &bank[b as usize], cfg);
+    let m = Match { pg: p, bank: b, score: s };
+    if s.amount_delta.abs() >= cfg.amount_tolerance_paise {
+        let utr = pg[p as usize].utr.expect("grouped by UTR");
+        out.exceptions.push(Exception {
+            category: Category::AmountMismatch,
+            pg: vec![p],
+            bank: vec![b],
+            amount_delta: s.amount_delta,
+            suggestion: None,
+            why: Why::AmountMismatch(utr),
+        });
+    } else if s.meets(cfg.threshold) && cfg.auto_resolve {
+        out.matches.push(m);
+    } else {
+        let why = if s.meets(cfg.threshold) { Why::AwaitingReview } else { Why::SameUtrLowConfidence };
+        out.exceptions.push(Exception {
+            category: Category::UnmatchedPg,
+            pg: vec![p],
+            bank: vec![b],
+            amount_delta: s.amount_delta,
+            suggestion: Some(m),
+            why,
+        });
+    }
+}
+
+/// Candidate pair in the fallback stage, ordered best first.
+#[derive(Clone, Copy)]
+struct Candidate {
+    m: Match,
+}
+
+impl Candidate {
+    fn order_key(&self) -> (std::cmp::Reverse<u32>, u64, u32, u32, u32) {
+        let s = &self.m.score;
+        (std::cmp::Reverse(s.points), s.amount_delta.unsigned_abs(), s.day_gap.unsigned_abs(), self.m.pg, self.m.bank)
+    }
+}
+
+/// Pairs left-over records by amount and date; returns the chosen one-to-one pairs.
+fn fallback_stage(
+    pg: &[PgRecord<'_>],
+    bank: &[BankCredit<'_>],
+    open_pg: &[u32],
+    open_bank: &[u32],
+    cfg: &MatchConfig,
+) -> Vec<Match> {
+    let mut by_amount: Vec<(i64, u32)> = open_bank.iter().map(|&b| (bank[b as usize].amount.0, b)).collect();
+    by_amount.par_sort_unstable();
+    let tol = cfg.amount_tolerance_paise;
+    let mut candidates: Vec<Candidate> = open_pg
+        .par_iter()
+        .flat_map_iter(|&p| {
+            let rec = &pg[p as usize];
+            let lo = by_amount.partition_point(|(a, _)| *a <= rec.amount.0 - tol);
+            let hi = by_amount.partition_point(|(a, _)| *a < rec.amount.0 + tol);
+            let mut best: Vec<Candidate> = by_amount[lo..hi]
+                .iter()
+                .map(|&(_, b)| &bank[b as usize])
+                .zip(by_amount[lo..hi].iter().map(|&(_, b)| b))
+                .filter(|(cand, _)| rec.utr.is_none() || cand.utr.is_none())
+                .filter(|(cand, _)| rec.date.days_until(cand.date).abs() <= cfg.date_window_days)
+                .map(|(cand, b)| Candidate { m: Match { pg: p, bank: b, score: score(rec, cand, cfg) } })
+                .collect();
+            best.sort_unstable_by_key(Candidate::order_key);
+            best.truncate(CANDIDATES_PER_PG);
+            best
+        })
+        .collect();
+    candidates.par_sort_unstable_by_key(Candidate::order_key);
+    let mut taken_pg = std::collections::HashSet::new();
+    let mut taken_bank = std::collections::HashSet::new();
+    let mut pairs = Vec::new();
+    for c in candidates {
+        if !taken_pg.contains(&c.m.pg) && !taken_bank.contains(&c.m.bank) {
+            taken_pg.insert(c.m.pg);
+            taken_bank.insert(c.m.bank);
+            pairs.push(c.m);
+        }
+    }
+    pairs
+}

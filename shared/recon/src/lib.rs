@@ -1,0 +1,27 @@
+//! SettlePaisa's reconciliation core, in plain Rust with no AWS types: money, dates and UTRs;
+//! bank-statement normalization by template; the PG export; the matching engine and its
+//! categories; the reports; and a generator of realistic test data.
+
+pub mod bank_file;
+pub mod config;
+pub mod date;
+pub mod engine;
+pub mod fields;
+pub mod gen;
+pub mod lines;
+pub mod money;
+pub mod outcome;
+pub mod pg_file;
+pub mod records;
+pub mod reject;
+pub mod report;
+pub mod score;
+pub mod template;
+pub mod totals;
+pub mod utr;
+
+pub use config::MatchConfig;
+pub use engine::reconcile;
+pub use money::Paise;
+pub use outcome::{Category, Exception, Match, Reconciliation};
+pub use records::{BankCredit, PgRecord};

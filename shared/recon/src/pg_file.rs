@@ -1,0 +1,321 @@
+//! Reading the payment gateway's transaction export (one CSV, fixed header).
+
+use crate::date::{ist_date, parse_rfc3339, Date};
+use crate::fields::split_fields;
+use crate::lines::{chunks_at_newlines, lines, looks_binary, strip_bom};
+use crate::money::Paise;
+use crate::reject::Reject;
+use crate::utr::{find_utr, Utr};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const PG_HEADER: &str = "txn_id,merchant_id,merchant_ref,method,amount_paise,status,utr,captured_at";
+const PG_FIELDS: usize = 8;
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Payment methods, as the seed names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Upi,
+    Card,
+    Netbanking,
+    Wallet,
+}
+
+impl Method {
+    pub const ALL: [Method; 4] = [Method::Upi, Method::Card, Method::Netbanking, Method::Wallet];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Upi => "UPI",
+            Method::Card => "CARD",
+            Method::Netbanking => "NETBANKING",
+            Method::Wallet => "WALLET",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+/// The status the reconciliation looks at; every other status is counted and set aside.
+pub const CAPTURED: &str = "captured";
+
+/// One PG transaction, borrowing its text from the file buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PgTxn<'a> {
+    pub line: u32,
+    pub txn_id: &'a str,
+    pub merchant_id: &'a str,
+    pub merchant_ref: &'a str,
+    pub method: Method,
+    pub amount: Paise,
+    pub status: &'a str,
+    pub utr: Option<Utr>,
+    /// Seconds since the Unix epoch.
+    pub captured_at: i64,
+    /// The IST business date of the capture.
+    pub date: Date,
+}
+
+impl PgTxn<'_> {
+    pub fn is_captured(&self) -> bool {
+        self.status == CAPTURED
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PgStats {
+    pub lines_read: u64,
+    pub data_rows: u64,
+    pub rejected_rows: u64,
+    pub non_data_lines: u64,
+    pub captured: u64,
+    pub captured_amount_paise: i64,
+    pub by_status: BTreeMap<String, u64>,
+}
+
+/// A PG export, parsed. `txns` are in `txn_id` order: the canonical order the engine works in.
+#[derive(Debug)]
+pub struct PgFile<'a> {
+    pub txns: Vec<PgTxn<'a>>,
+    pub rejects: Vec<Reject>,
+    pub stats: PgStats,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PgFileError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is binary data, not a CSV export")]
+    Binary,
+    #[error("expected the header `{PG_HEADER}`, found `{found}`")]
+    WrongHeader { found: String },
+    #[error("the file is larger than 4 GiB; split it")]
+    TooLarge,
+}
+
+pub fn parse_pg_file(bytes: &[u8]) -> Result<PgFile<'_>, PgFileError> {
+    if u32::try_from(bytes.len()).is_err() {
+        return Err(PgFileError::TooLarge);
+    }
+    let bytes = strip_bom(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(PgFileError::Empty);
+    }
+    if looks_binary(bytes) {
+        return Err(PgFileError::Binary);
+    }
+    let header_end = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
+    let header = String::from_utf8_lossy(&bytes[..header_end]);
+    let header = header.trim_end_matches(['\r', '\n']);
+    let mut fields = Vec::new();
+    let header_ok = split_fields(header, b',', &mut fields)
+        && fields.len() == PG_FIELDS
+        && fields.iter().zip(PG_HEADER.split(',')).all(|(f, want)| f.eq_ignore_ascii_case(want));
+    if !header_ok {
+        return Err(PgFileError::WrongHeader { found: header.chars().take(200).collect() });
+    }
+    let chunks: Vec<Chunk> = chunks_at_newlines(&bytes[header_end..], CHUNK_BYTES).into_par_iter().map(parse_chunk).collect();
+
+    let mut txns = Vec::with_capacity(chunks.iter().map(|c| c.txns.len()).sum());
+    let mut rejects = Vec::new();
+    let mut stats = PgStats { non_data_lines: 1, ..PgStats::default() };
+    let mut offset = 1u32;
+    for chunk in chunks {
+        txns.extend(chunk.txns.into_iter().map(|mut t| {
+            t.line += offset;
+            t
+        }));
+        rejects.extend(chunk.rejects.into_iter().map(|mut r| {
+            r.line += offset;
+            r
+        }));
+        stats.non_data_lines += u64::from(chunk.blank);
+        offset += chunk.lines;
+    }
+    stats.lines_read = u64::from(offset);
+    reject_duplicate_ids(&mut txns, &mut rejects);
+    rejects.sort_by_key(|r| r.line);
+    stats.data_rows = txns.len() as u64;
+    stats.rejected_rows = rejects.len() as u64;
+    for t in &txns {
+        *stats.by_status.entry(t.status.to_string()).or_default() += 1;
+        if t.is_captured() {
+            stats.captured += 1;
+            stats.captured_amount_paise += t.amount.0;
+        }
+    }
+    Ok(PgFile { txns, rejects, stats })
+}
+
+/// Sorts by `txn_id` and rejects every repeat of an id after its first line: one transaction must
+/// never be reconciled twice.
+fn reject_duplicate_ids(txns: &mut Vec<PgTxn<'_>>, rejects: &mut Vec<Reject>) {
+    txns.par_sort_unstable_by(|a, b| a.txn_id.cmp(b.txn_id).then(a.line.cmp(&b.line)));
+    let has_dup = txns.windows(2).any(|w| w[0].txn_id == w[1].txn_id);
+    if !has_dup {
+        return;
+    }
+    let mut kept: Vec<PgTxn<'_>> = Vec::with_capacity(txns.len());
+    for t in txns.drain(..) {
+        match kept.last() {
+            Some(first) if first.txn_id == t.txn_id => rejects.push(Reject {
+                line: t.line,
+                reason: format!("duplicate txn_id `{}` (first on line {})", t.txn_id, first.line),
+                raw: t.to_csv_line(),
+            }),
+            _ => kept.push(t),
+        }
+    }
+    *txns = kept;
+}
+
+impl PgTxn<'_> {
+    /// The row as the export writes it (for reject reports).
+    pub fn to_csv_line(&self) -> String {
+        format!(
+            "{},{},{},{},{},{},{},{}",
+            self.txn_id,
+            self.merchant_id,
+            self.merchant_ref,
+            self.method.as_str(),
+            self.amount.0,
+            self.status,
+            self.utr.map(|u| u.to_string()).unwrap_or_default(),
+            crate::date::format_ist(self.captured_at)
+        )
+    }
+}
+
+struct Chunk<'a> {
+    lines: u32,
+    blank: u32,
+    txns: Vec<PgTxn<'a>>,
+    rejects: Vec<Reject>,
+}
+
+fn parse_chunk(chunk: &[u8]) -> Chunk<'_> {
+    let mut out = Chunk { lines: 0, blank: 0, txns: Vec::with_capacity(chunk.len() / 100), rejects: Vec::new() };
+    let mut fields = Vec::with_capacity(PG_FIELDS + 1);
+    for raw in lines(chunk) {
+        out.lines += 1;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            out.blank += 1;
+            continue;
+        }
+        match parse_row(raw, &mut fields) {
+            Ok(mut t) => {
+                t.line = out.lines;
+                out.txns.push(t);
+            }
+            Err(reason) => {
+                out.rejects.push(Reject { line: out.lines, reason, raw: String::from_utf8_lossy(raw).into_owned() })
+            }
+        }
+    }
+    out
+}
+
+fn parse_row<'a>(raw: &'a [u8], fields: &mut Vec<&'a str>) -> Result<PgTxn<'a>, String> {
+    let text = std::str::from_utf8(raw).map_err(|_| "line is not valid UTF-8 text".to_string())?;
+    if !split_fields(text, b',', fields) {
+        return Err("a quoted field is not closed".into());
+    }
+    if fields.len() != PG_FIELDS {
+        return Err(format!("expected {PG_FIELDS} fields, found {}", fields.len()));
+    }
+    let [txn_id, merchant_id, merchant_ref, method, amount, status, utr, captured_at] = fields[..] else {
+        unreachable!("length checked above")
+    };
+    if txn_id.is_empty() {
+        return Err("empty txn_id".into());
+    }
+    let method = Method::parse(method)
+        .ok_or_else(|| format!("unknown method `{method}` (expected UPI, CARD, NETBANKING or WALLET)"))?;
+    let amount = match amount.parse::<i64>() {
+        Ok(p) if p > 0 && amount.bytes().all(|c| c.is_ascii_digit()) => Paise(p),
+        _ => return Err(format!("amount_paise `{amount}` is not a positive whole number of paise")),
+    };
+    if status.is_empty() || !status.bytes().all(|c| c.is_ascii_lowercase() || c == b'_') {
+        return Err(format!("status `{status}` is not a lowercase status name"));
+    }
+    let captured_at = parse_rfc3339(captured_at)
+        .ok_or_else(|| format!("captured_at `{captured_at}` is not RFC 3339 with an offset"))?;
+    Ok(PgTxn {
+        line: 0,
+        txn_id,
+        merchant_id,
+        merchant_ref,
+        method,
+        amount,
+        status,
+        utr: find_utr(utr),
+        captured_at,
+        date: ist_date(captured_at),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_read_sorted_by_id_and_counted_by_status() {
+        let text = format!(
+            "\u{feff}{PG_HEADER}\r\n\
+T2,M1,ORD-2,UPI,85000,captured,629412345678,2026-10-01T10:15:00+05:30\r\n\
+T1,M1,ORD-1,card,120000,failed,,2026-10-01T23:59:00+05:30\r\n\
+\r\n\
+T3,M2,\"ORD,3\",WALLET,40000,captured,0000629412345679,2026-10-01T20:00:00Z\r\n"
+        );
+        let f = parse_pg_file(text.as_bytes()).unwrap();
+        let ids: Vec<_> = f.txns.iter().map(|t| (t.txn_id, t.line)).collect();
+        assert_eq!(ids, [("T1", 3), ("T2", 2), ("T3", 5)]);
+        assert_eq!(f.stats.lines_read, 5);
+        assert_eq!(f.stats.non_data_lines, 2);
+        assert_eq!(f.stats.captured, 2);
+        assert_eq!(f.stats.captured_amount_paise, 125_000);
+        assert_eq!(f.stats.by_status["failed"], 1);
+        assert_eq!(f.txns[0].method, Method::Card);
+        assert_eq!(f.txns[0].utr, None);
+        assert_eq!(f.txns[2].utr.unwrap().to_string(), "629412345679");
+        assert_eq!(f.txns[2].merchant_ref, "ORD,3");
+        assert_eq!(f.txns[2].date, Date::from_ymd(2026, 10, 2).unwrap(), "20:00Z is the next day in IST");
+    }
+
+    #[test]
+    fn bad_rows_are_rejected_with_reasons_never_zeroed() {
+        let text = format!(
+            "{PG_HEADER}\n\
+T1,M1,R,UPI,85000.50,captured,,2026-10-01T10:15:00+05:30\n\
+T2,M1,R,UPI,-5,captured,,2026-10-01T10:15:00+05:30\n\
+T3,M1,R,CASH,500,captured,,2026-10-01T10:15:00+05:30\n\
+T4,M1,R,UPI,500,captured,,2026-10-01 10:15\n\
+T5,M1,R,UPI,500,captured\n\
+T6,M1,R,UPI,500,captured,,2026-10-01T10:15:00+05:30\n\
+T6,M1,R,UPI,700,captured,,2026-10-01T10:15:00+05:30\n"
+        );
+        let f = parse_pg_file(text.as_bytes()).unwrap();
+        assert_eq!(f.txns.len(), 1);
+        assert_eq!(f.txns[0].amount, Paise(500));
+        let reasons: Vec<_> = f.rejects.iter().map(|r| (r.line, r.reason.as_str())).collect();
+        assert_eq!(reasons.len(), 6);
+        assert!(reasons[0].1.contains("positive whole number"));
+        assert!(reasons[2].1.contains("unknown method `CASH`"));
+        assert!(reasons[3].1.contains("RFC 3339"));
+        assert!(reasons[4].1.contains("expected 8 fields"));
+        assert_eq!(reasons[5], (8, "duplicate txn_id `T6` (first on line 7)"));
+        assert_eq!(f.stats.lines_read, f.stats.data_rows + f.stats.rejected_rows + f.stats.non_data_lines);
+    }
+
+    #[test]
+    fn wrong_header_and_garbage_are_file_errors() {
+        assert!(matches!(parse_pg_file(b"id,amount\n1,2\n"), Err(PgFileError::WrongHeader { .. })));
+        assert_eq!(parse_pg_file(b"").unwrap_err(), PgFileError::Empty);
+        assert_eq!(parse_pg_file(b"\x00\x9f\x92\x96").unwrap_err(), PgFileError::Binary);
+    }
+}
