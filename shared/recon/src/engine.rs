@@ -73,7 +73,7 @@ pub fn reconcile<'a>(mut pg: Vec<PgRecord<'a>>, mut bank: Vec<BankCredit<'a>>, c
         exceptions.push(Exception { category, pg: vec![], bank: vec![b], amount_delta: rec.amount.0, suggestion: None, why });
     }
     matches.par_sort_unstable_by_key(|m| m.pg);
-    exceptions.par_sort_unstable_by_key(|e| (e.category, e.pg.first().copied(), e.bank.first().copied()));
+    exceptions.par_sort_unstable_by_key(|e| (e.category, e.pg.is_empty(), e.pg.first().copied(), e.bank.first().copied()));
     let timings = EngineTimings { match_us, categorize_us: categorizing.elapsed().as_micros() as u64 };
     Reconciliation { pg, bank, matches, exceptions, config: cfg.clone(), timings }
 }
@@ -269,3 +269,7 @@ fn fallback_stage(
     }
     pairs
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;
