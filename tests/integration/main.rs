@@ -1,1 +1,4 @@
+//! The workspace's one integration-test binary: each module drives the product through its public
+//! interface, as a user would.
 
+mod recon_cli;

@@ -1,1 +1,42 @@
-fn main(){}
+//! `settlepaisa`: the ops and developer CLI. Offline reconciliation of files, test-data
+//! generation, and the end-to-end benchmark.
+
+use clap::{Parser, Subcommand};
+use settlepaisa_cli::{bench_cmd, gen_cmd, recon_cmd};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "settlepaisa", version, about = "SettlePaisa settlement and reconciliation tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Reconcile a PG export against bank statements and write the reports into a folder.
+    Recon(recon_cmd::ReconArgs),
+    /// Generate a PG export, HDFC/ICICI/AXIS statements and the intended outcome (truth.csv).
+    Gen(gen_cmd::GenArgs),
+    /// Generate data once, then time `recon` end to end (and the DuckDB peer, if given).
+    Bench(bench_cmd::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Recon(args) => recon_cmd::run(&args).map(|summary| {
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), summary.to_text(&args.out).as_bytes());
+        }),
+        Command::Gen(args) => gen_cmd::run(&args),
+        Command::Bench(args) => bench_cmd::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

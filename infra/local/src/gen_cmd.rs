@@ -1,0 +1,38 @@
+//! `settlepaisa gen`: writes generated files into a folder.
+
+use crate::error::{io_err, CliError};
+use settlepaisa_recon::date::Date;
+use settlepaisa_recon::gen::{generate, GenConfig};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct GenArgs {
+    /// Number of PG transactions.
+    #[arg(long, default_value_t = 10_000)]
+    pub txns: usize,
+    /// Random seed: the same seed always gives the same files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// First capture date, YYYY-MM-DD (IST).
+    #[arg(long, default_value = "2026-10-01")]
+    pub start: String,
+    /// Days the captures are spread over.
+    #[arg(long, default_value_t = 1)]
+    pub days: u32,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(args: &GenArgs) -> Result<(), CliError> {
+    let start = Date::parse_iso(&args.start)
+        .ok_or_else(|| CliError::Usage(format!("--start `{}` is not a YYYY-MM-DD date", args.start)))?;
+    let cfg = GenConfig { start, days: args.days.max(1), ..GenConfig::new(args.txns, args.seed) };
+    let generated = generate(&cfg);
+    std::fs::create_dir_all(&args.out).map_err(io_err(&args.out))?;
+    for file in std::iter::once(&generated.pg).chain(&generated.banks).chain(std::iter::once(&generated.truth)) {
+        let path = args.out.join(&file.name);
+        std::fs::write(&path, &file.bytes).map_err(io_err(&path))?;
+        println!("{} ({} bytes)", path.display(), file.bytes.len());
+    }
+    Ok(())
+}

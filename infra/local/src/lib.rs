@@ -1,0 +1,7 @@
+//! The `settlepaisa` CLI's commands, as a library so that tests drive them in-process.
+
+pub mod bench_cmd;
+pub mod error;
+pub mod gen_cmd;
+pub mod memory;
+pub mod recon_cmd;

@@ -1,0 +1,232 @@
+//! `settlepaisa recon`: files in, reports out. Reads, normalizes, matches, categorizes and writes,
+//! timing each phase.
+
+use crate::error::{io_err, CliError};
+use crate::memory::peak_rss_bytes;
+use rayon::prelude::*;
+use serde::Serialize;
+use settlepaisa_recon::bank_file::{parse_bank_file, BankFile, FileStats};
+use settlepaisa_recon::pg_file::{parse_pg_file, PgStats};
+use settlepaisa_recon::report::{write_exceptions, write_matches, write_rejects};
+use settlepaisa_recon::template::{built_in_templates, Template};
+use settlepaisa_recon::totals::OutcomeTotals;
+use settlepaisa_recon::{reconcile, BankCredit, MatchConfig, PgRecord};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct ReconArgs {
+    /// The PG transaction export (CSV).
+    #[arg(long)]
+    pub pg: PathBuf,
+    /// A bank statement; repeat for several banks or days.
+    #[arg(long, required = true)]
+    pub bank: Vec<PathBuf>,
+    /// Folder for matches.csv, exceptions.csv, rejects.csv and summary.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Force one layout (hdfc, icici, axis, or a --template's name) instead of detecting it.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// An extra normalization template (TOML) for a bank without a built-in one; repeatable.
+    #[arg(long)]
+    pub template: Vec<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub pg_file: PgFileSummary,
+    pub bank_files: Vec<BankFileSummary>,
+    pub totals: OutcomeTotals,
+    /// Matched PG transactions over captured PG transactions.
+    pub match_rate: f64,
+    pub config: MatchConfig,
+    pub phases_ms: Phases,
+    pub input_bytes: u64,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PgFileSummary {
+    pub file: String,
+    #[serde(flatten)]
+    pub stats: PgStats,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BankFileSummary {
+    pub file: String,
+    pub layout: String,
+    pub header_line: u32,
+    #[serde(flatten)]
+    pub stats: FileStats,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Phases {
+    pub read: f64,
+    pub normalize: f64,
+    #[serde(rename = "match")]
+    pub matching: f64,
+    pub categorize: f64,
+    pub write: f64,
+    pub total: f64,
+}
+
+impl Summary {
+    /// The summary as a person reads it at a terminal; `summary.json` has everything.
+    pub fn to_text(&self, out: &Path) -> String {
+        let mut t = String::new();
+        let p = &self.pg_file;
+        t += &format!(
+            "{:<24} pg     lines {:>9}  rows {:>9}  rejected {:>5}  non-data {:>4}  captured {:>9}\n",
+            p.file, p.stats.lines_read, p.stats.data_rows, p.stats.rejected_rows, p.stats.non_data_lines, p.stats.captured
+        );
+        for b in &self.bank_files {
+            let s = &b.stats;
+            t += &format!(
+                "{:<24} {:<6} lines {:>9}  rows {:>9}  rejected {:>5}  non-data {:>4}  credits {:>9}  withdrawals {:>6}\n",
+                b.file, b.layout, s.lines_read, s.data_rows, s.rejected_rows, s.non_data_lines, s.credits, s.withdrawals
+            );
+        }
+        let x = &self.totals;
+        t += &format!(
+            "\nmatched {} of {} captured PG transactions ({:.2}%), {} paise\n",
+            x.matched,
+            x.pg_records,
+            self.match_rate * 100.0,
+            x.matched_pg_amount_paise
+        );
+        for (category, c) in &x.categories {
+            t += &format!(
+                "  {:<16} {:>7} exceptions  {:>7} PG  {:>7} bank  delta {:>12} paise\n",
+                category, c.exceptions, c.pg_records, c.bank_records, c.amount_delta_paise
+            );
+        }
+        let ph = &self.phases_ms;
+        t += &format!(
+            "\nphases (ms): read {:.1}  normalize {:.1}  match {:.1}  categorize {:.1}  write {:.1}  total {:.1}\n",
+            ph.read, ph.normalize, ph.matching, ph.categorize, ph.write, ph.total
+        );
+        t += &format!("reports in {}: matches.csv exceptions.csv rejects.csv summary.json\n", out.display());
+        t
+    }
+}
+
+fn base_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
+    let started = Instant::now();
+    let cfg = MatchConfig::from_env()?;
+    let mut templates = built_in_templates();
+    for path in &args.template {
+        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        templates.push(Template::from_toml(&base_name(path), &text)?);
+    }
+    let bank_names: Vec<String> = args.bank.iter().map(|p| base_name(p)).collect();
+    for (i, name) in bank_names.iter().enumerate() {
+        if bank_names[..i].contains(name) {
+            return Err(CliError::DuplicateFileName(name.clone()));
+        }
+    }
+
+    // Read: every file at once.
+    let t = Instant::now();
+    let (pg_bytes, bank_bytes) = rayon::join(
+        || std::fs::read(&args.pg).map_err(io_err(&args.pg)),
+        || args.bank.par_iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Result<Vec<_>, _>>(),
+    );
+    let (pg_bytes, bank_bytes) = (pg_bytes?, bank_bytes?);
+    let input_bytes = pg_bytes.len() as u64 + bank_bytes.iter().map(|b| b.len() as u64).sum::<u64>();
+    let read = ms(t);
+
+    // Normalize: the PG export and the statements in parallel, each in parallel chunks.
+    let t = Instant::now();
+    let pg_name = base_name(&args.pg);
+    let (pg_file, bank_files) = rayon::join(
+        || parse_pg_file(&pg_bytes).map_err(|source| CliError::Pg { file: pg_name.clone(), source }),
+        || {
+            bank_bytes
+                .par_iter()
+                .zip(&bank_names)
+                .map(|(bytes, name)| {
+                    parse_bank_file(bytes, &templates, args.format.as_deref())
+                        .map_err(|source| CliError::Bank { file: name.clone(), source })
+                })
+                .collect::<Result<Vec<BankFile>, _>>()
+        },
+    );
+    let (pg_file, bank_files) = (pg_file?, bank_files?);
+    let (pg_records, bank_records) = rayon::join(
+        || pg_file.txns.par_iter().filter(|t| t.is_captured()).map(PgRecord::from_txn).collect::<Vec<_>>(),
+        || {
+            bank_files
+                .iter()
+                .zip(&bank_names)
+                .flat_map(|(f, name)| f.rows.iter().filter_map(move |r| BankCredit::from_row(name, r)))
+                .collect::<Vec<_>>()
+        },
+    );
+    let normalize = ms(t);
+
+    let outcome = reconcile(pg_records, bank_records, &cfg);
+
+    // Write.
+    let t = Instant::now();
+    std::fs::create_dir_all(&args.out).map_err(io_err(&args.out))?;
+    write_report(&args.out.join("matches.csv"), |w| write_matches(&outcome, w))?;
+    write_report(&args.out.join("exceptions.csv"), |w| write_exceptions(&outcome, w))?;
+    let rejects = std::iter::once((pg_name.as_str(), pg_file.rejects.as_slice()))
+        .chain(bank_names.iter().zip(&bank_files).map(|(n, f)| (n.as_str(), f.rejects.as_slice())));
+    write_report(&args.out.join("rejects.csv"), |w| write_rejects(rejects, w))?;
+    let write = ms(t);
+
+    let totals = OutcomeTotals::of(&outcome);
+    let summary = Summary {
+        pg_file: PgFileSummary { file: pg_name, stats: pg_file.stats.clone() },
+        bank_files: bank_names
+            .iter()
+            .zip(&bank_files)
+            .map(|(name, f)| BankFileSummary {
+                file: name.clone(),
+                layout: f.layout.name.clone(),
+                header_line: f.header_line,
+                stats: f.stats.clone(),
+            })
+            .collect(),
+        match_rate: totals.match_rate_bps as f64 / 10_000.0,
+        totals,
+        config: cfg,
+        phases_ms: Phases {
+            read,
+            normalize,
+            matching: outcome.timings.match_us as f64 / 1000.0,
+            categorize: outcome.timings.categorize_us as f64 / 1000.0,
+            write,
+            total: 0.0,
+        },
+        input_bytes,
+        peak_rss_bytes: None,
+    };
+    let mut summary = summary;
+    summary.phases_ms.total = ms(started);
+    summary.peak_rss_bytes = peak_rss_bytes();
+    let json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
+    let path = args.out.join("summary.json");
+    std::fs::write(&path, json).map_err(io_err(&path))?;
+    Ok(summary)
+}
+
+fn write_report(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<(), CliError> {
+    let file = File::create(path).map_err(io_err(path))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    write(&mut w).and_then(|()| w.flush()).map_err(io_err(path))
+}
