@@ -5,12 +5,12 @@ use crate::error::{io_err, CliError};
 use crate::memory::peak_rss_bytes;
 use rayon::prelude::*;
 use serde::Serialize;
-use settlepaisa_recon::bank_file::{parse_bank_file, BankFile, FileStats};
+use settlepaisa_recon::bank_file::{parse_bank_file, BankFile, Direction, FileStats};
 use settlepaisa_recon::pg_file::{parse_pg_file, PgStats};
 use settlepaisa_recon::report::{write_exceptions, write_matches, write_rejects};
 use settlepaisa_recon::template::{built_in_templates, Template};
 use settlepaisa_recon::totals::OutcomeTotals;
-use settlepaisa_recon::{reconcile, BankCredit, MatchConfig, PgRecord};
+use settlepaisa_recon::{reconcile, MatchConfig};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -158,26 +158,22 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
                 .par_iter()
                 .zip(&bank_names)
                 .map(|(bytes, name)| {
-                    parse_bank_file(bytes, &templates, args.format.as_deref())
+                    parse_bank_file(name, bytes, &templates, args.format.as_deref())
                         .map_err(|source| CliError::Bank { file: name.clone(), source })
                 })
                 .collect::<Result<Vec<BankFile>, _>>()
         },
     );
-    let (pg_file, bank_files) = (pg_file?, bank_files?);
-    let (pg_records, bank_records) = rayon::join(
-        || pg_file.txns.par_iter().filter(|t| t.is_captured()).map(PgRecord::from_txn).collect::<Vec<_>>(),
-        || {
-            bank_files
-                .iter()
-                .zip(&bank_names)
-                .flat_map(|(f, name)| f.rows.iter().filter_map(move |r| BankCredit::from_row(name, r)))
-                .collect::<Vec<_>>()
-        },
-    );
+    let (mut pg_file, mut bank_files) = (pg_file?, bank_files?);
+    // Hand the rows to the engine without copying: each file's rows are freed as they move.
+    let pg_txns = std::mem::take(&mut pg_file.txns);
+    let mut bank_rows = Vec::with_capacity(bank_files.iter().map(|f| f.stats.credits as usize).sum());
+    for f in &mut bank_files {
+        bank_rows.extend(std::mem::take(&mut f.rows).into_iter().filter(|r| r.direction == Direction::Credit));
+    }
     let normalize = ms(t);
 
-    let outcome = reconcile(pg_records, bank_records, &cfg);
+    let outcome = reconcile(pg_txns, bank_rows, &cfg);
 
     // Write.
     let t = Instant::now();

@@ -25,6 +25,8 @@ pub enum Direction {
 /// One transaction line of a statement, borrowing its text from the file buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BankRow<'a> {
+    /// The file's base name: with `line`, the row's identity (`FILE:LINE`).
+    pub file: &'a str,
     /// 1-based physical line number in the file.
     pub line: u32,
     /// The value date (or the only date the layout has).
@@ -34,6 +36,13 @@ pub struct BankRow<'a> {
     /// Only looked for on credits: withdrawals are not matched.
     pub utr: Option<Utr>,
     pub narration: &'a str,
+}
+
+impl BankRow<'_> {
+    /// `FILE:LINE`, the reference that leads back to the statement line.
+    pub fn bank_ref(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
 }
 
 /// The line accounting of one file. `lines_read = data_rows + rejected_rows + non_data_lines`.
@@ -83,6 +92,7 @@ const CHUNK_BYTES: usize = 1 << 20;
 
 /// Finds the layout (or uses `forced`, a template name) and normalizes every line of `bytes`.
 pub fn parse_bank_file<'a>(
+    name: &'a str,
     bytes: &'a [u8],
     templates: &'a [Template],
     forced: Option<&str>,
@@ -117,7 +127,7 @@ pub fn parse_bank_file<'a>(
     let header_line = header_idx as u32 + 1;
     let body = &bytes[body_offset..];
     let parsed: Vec<Chunk<'a>> =
-        chunks_at_newlines(body, CHUNK_BYTES).into_par_iter().map(|c| parse_chunk(c, layout)).collect();
+        chunks_at_newlines(body, CHUNK_BYTES).into_par_iter().map(|c| parse_chunk(name, c, layout)).collect();
     Ok(assemble(layout, header_line, parsed))
 }
 
@@ -157,7 +167,7 @@ struct BadLine {
     date_ok: bool,
 }
 
-fn parse_chunk<'a>(chunk: &'a [u8], t: &Template) -> Chunk<'a> {
+fn parse_chunk<'a>(name: &'a str, chunk: &'a [u8], t: &Template) -> Chunk<'a> {
     let mut out = Chunk { lines: 0, rows: Vec::with_capacity(chunk.len() / 96), bad: Vec::new(), non_data: 0 };
     let mut fields = Vec::with_capacity(t.header.len() + 2);
     for raw in lines(chunk) {
@@ -167,7 +177,7 @@ fn parse_chunk<'a>(chunk: &'a [u8], t: &Template) -> Chunk<'a> {
             out.non_data += 1;
             continue;
         }
-        match parse_line(raw, t, &mut fields) {
+        match parse_line(name, raw, t, &mut fields) {
             LineKind::Row(mut row) => {
                 row.line = line;
                 out.rows.push(row);
@@ -187,7 +197,7 @@ enum LineKind<'a> {
     Bad { reason: String, date_ok: bool },
 }
 
-fn parse_line<'a>(raw: &'a [u8], t: &Template, fields: &mut Vec<&'a str>) -> LineKind<'a> {
+fn parse_line<'a>(file: &'a str, raw: &'a [u8], t: &Template, fields: &mut Vec<&'a str>) -> LineKind<'a> {
     let bad = |reason: String, date_ok: bool| LineKind::Bad { reason, date_ok };
     let Ok(text) = std::str::from_utf8(raw) else {
         return bad("line is not valid UTF-8 text (is the file in another encoding?)".into(), false);
@@ -234,7 +244,7 @@ fn parse_line<'a>(raw: &'a [u8], t: &Template, fields: &mut Vec<&'a str>) -> Lin
         Direction::Credit => bank_row_utr(t.reference_col.map_or("", |c| fields[c]), narration),
         Direction::Debit => None,
     };
-    LineKind::Row(BankRow { line: 0, date, amount, direction, utr, narration })
+    LineKind::Row(BankRow { file, line: 0, date, amount, direction, utr, narration })
 }
 
 fn assemble<'a>(layout: &'a Template, header_line: u32, chunks: Vec<Chunk<'a>>) -> BankFile<'a> {
@@ -295,7 +305,7 @@ mod tests {
     fn parse(text: &str) -> Result<BankFile<'static>, BankFileError> {
         let templates: &'static [Template] = Box::leak(built_in_templates().into_boxed_slice());
         let bytes: &'static [u8] = Box::leak(text.as_bytes().to_vec().into_boxed_slice());
-        parse_bank_file(bytes, templates, None)
+        parse_bank_file("test.csv", bytes, templates, None)
     }
 
     fn assert_accounting(f: &BankFile) {
@@ -383,17 +393,17 @@ Tran Date,CHQNO,PARTICULARS,DR,CR,BAL,SOL\n\
         assert!(matches!(parse("hello,world\n1,2\n").unwrap_err(), BankFileError::UnknownLayout { .. }));
         let latin1 = b"Tran Date,CHQNO,PARTICULARS,DR,CR,BAL,SOL\n02-10-2026,,CAF\xc9 UPI/629412345678/A,,850,1,100\n02-10-2026,,UPI/629412345677/B,,850,1,100\n";
         let templates = built_in_templates();
-        let f = parse_bank_file(latin1, &templates, None).unwrap();
+        let f = parse_bank_file("latin1.csv", latin1, &templates, None).unwrap();
         assert_eq!(f.rejects.len(), 1);
         assert!(f.rejects[0].reason.contains("UTF-8"));
-        assert_eq!(parse_bank_file(b"x\n", &templates, Some("sbi")).unwrap_err(), BankFileError::NoSuchLayout("sbi".into()));
+        assert_eq!(parse_bank_file("x.csv", b"x\n", &templates, Some("sbi")).unwrap_err(), BankFileError::NoSuchLayout("sbi".into()));
     }
 
     #[test]
     fn forced_layout_must_find_its_header() {
         let templates = built_in_templates();
-        let err = parse_bank_file(HDFC.as_bytes(), &templates, Some("axis")).unwrap_err();
+        let err = parse_bank_file("h.csv", HDFC.as_bytes(), &templates, Some("axis")).unwrap_err();
         assert!(matches!(err, BankFileError::HeaderNotFound { .. }));
-        assert!(parse_bank_file(HDFC.as_bytes(), &templates, Some("HDFC")).is_ok());
+        assert!(parse_bank_file("h.csv", HDFC.as_bytes(), &templates, Some("HDFC")).is_ok());
     }
 }

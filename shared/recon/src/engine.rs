@@ -14,8 +14,10 @@
 
 use crate::config::MatchConfig;
 use crate::outcome::{Category, EngineTimings, Exception, Match, Reconciliation, Why};
-use crate::records::{BankCredit, PgRecord};
+use crate::bank_file::{BankRow, Direction};
+use crate::pg_file::PgTxn;
 use crate::score::score;
+use crate::utr::Utr;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -23,11 +25,14 @@ const BANK_BIT: u32 = 1 << 31;
 /// Candidates kept per PG transaction in the fallback stage (the seed's query kept ten).
 const CANDIDATES_PER_PG: usize = 10;
 
-/// Reconciles captured PG transactions against bank credits.
+/// Reconciles the captured PG transactions in `pg` against the credits in `bank`; other statuses
+/// and withdrawals are dropped first.
 ///
 /// `pg` must not repeat a `txn_id`, nor `bank` a `(file, line)`; both are put in canonical order.
-pub fn reconcile<'a>(mut pg: Vec<PgRecord<'a>>, mut bank: Vec<BankCredit<'a>>, cfg: &MatchConfig) -> Reconciliation<'a> {
+pub fn reconcile<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>, cfg: &MatchConfig) -> Reconciliation<'a> {
     let started = Instant::now();
+    pg.retain(PgTxn::is_captured);
+    bank.retain(|b| b.direction == Direction::Credit);
     canonicalize(&mut pg, &mut bank);
     assert!(pg.len() < BANK_BIT as usize && bank.len() < BANK_BIT as usize, "too many records for one run");
 
@@ -80,7 +85,7 @@ pub fn reconcile<'a>(mut pg: Vec<PgRecord<'a>>, mut bank: Vec<BankCredit<'a>>, c
 
 /// PG by `txn_id`, bank by `(file, line)`: every tie-break below uses these indices, so the
 /// outcome cannot depend on the order the records arrived in.
-fn canonicalize(pg: &mut [PgRecord<'_>], bank: &mut [BankCredit<'_>]) {
+fn canonicalize(pg: &mut [PgTxn<'_>], bank: &mut [BankRow<'_>]) {
     if !pg.windows(2).all(|w| w[0].txn_id < w[1].txn_id) {
         pg.par_sort_unstable_by(|a, b| a.txn_id.cmp(b.txn_id));
     }
@@ -91,7 +96,7 @@ fn canonicalize(pg: &mut [PgRecord<'_>], bank: &mut [BankCredit<'_>]) {
     debug_assert!(bank.windows(2).all(|w| bank_key(&w[0]) != bank_key(&w[1])), "bank ref repeated");
 }
 
-fn bank_key<'a>(b: &BankCredit<'a>) -> (&'a str, u32) {
+fn bank_key<'a>(b: &BankRow<'a>) -> (&'a str, u32) {
     (b.file, b.line)
 }
 
@@ -111,10 +116,10 @@ struct UtrChunk {
     open_bank: Vec<u32>,
 }
 
-fn utr_stage(pg: &[PgRecord<'_>], bank: &[BankCredit<'_>], cfg: &MatchConfig) -> UtrStage {
-    let mut keys: Vec<(u128, u32)> = Vec::with_capacity(pg.len() + bank.len());
-    keys.par_extend(pg.par_iter().enumerate().filter_map(|(i, p)| p.utr.map(|u| (u.key(), i as u32))));
-    keys.par_extend(bank.par_iter().enumerate().filter_map(|(i, b)| b.utr.map(|u| (u.key(), i as u32 | BANK_BIT))));
+fn utr_stage(pg: &[PgTxn<'_>], bank: &[BankRow<'_>], cfg: &MatchConfig) -> UtrStage {
+    let mut keys: Vec<(Utr, u32)> = Vec::with_capacity(pg.len() + bank.len());
+    keys.par_extend(pg.par_iter().enumerate().filter_map(|(i, p)| p.utr.map(|u| (u, i as u32))));
+    keys.par_extend(bank.par_iter().enumerate().filter_map(|(i, b)| b.utr.map(|u| (u, i as u32 | BANK_BIT))));
     keys.par_sort_unstable();
 
     // Cut the sorted keys into pieces that start on a group boundary, and settle them in parallel.
@@ -147,7 +152,7 @@ fn utr_stage(pg: &[PgRecord<'_>], bank: &[BankCredit<'_>], cfg: &MatchConfig) ->
     out
 }
 
-fn settle_utr_groups(keys: &[(u128, u32)], pg: &[PgRecord<'_>], bank: &[BankCredit<'_>], cfg: &MatchConfig) -> UtrChunk {
+fn settle_utr_groups(keys: &[(Utr, u32)], pg: &[PgTxn<'_>], bank: &[BankRow<'_>], cfg: &MatchConfig) -> UtrChunk {
     let mut out = UtrChunk::default();
     let mut start = 0;
     while start < keys.len() {
@@ -185,7 +190,7 @@ fn settle_utr_groups(keys: &[(u128, u32)], pg: &[PgRecord<'_>], bank: &[BankCred
 }
 
 /// One PG transaction and one credit share a UTR: a mismatch, a match, or a suggestion.
-fn settle_utr_pair(p: u32, b: u32, pg: &[PgRecord<'_>], bank: &[BankCredit<'_>], cfg: &MatchConfig, out: &mut UtrChunk) {
+fn settle_utr_pair(p: u32, b: u32, pg: &[PgTxn<'_>], bank: &[BankRow<'_>], cfg: &MatchConfig, out: &mut UtrChunk) {
     let s = score(&pg[p as usize], &bank[b as usize], cfg);
     let m = Match { pg: p, bank: b, score: s };
     if s.amount_delta.abs() >= cfg.amount_tolerance_paise {
@@ -228,8 +233,8 @@ impl Candidate {
 
 /// Pairs left-over records by amount and date; returns the chosen one-to-one pairs.
 fn fallback_stage(
-    pg: &[PgRecord<'_>],
-    bank: &[BankCredit<'_>],
+    pg: &[PgTxn<'_>],
+    bank: &[BankRow<'_>],
     open_pg: &[u32],
     open_bank: &[u32],
     cfg: &MatchConfig,

@@ -1,24 +1,13 @@
 //! Engine behaviour: one test per category and rule, and properties over random inputs.
 
 use super::*;
-use crate::date::Date;
 use crate::money::Paise;
 use crate::outcome::Category::*;
 use crate::utr::find_utr;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
-fn day(d: u32) -> Date {
-    Date::from_ymd(2026, 10, d).unwrap()
-}
-
-fn pg(id: &'static str, amount: i64, utr: &str, d: u32) -> PgRecord<'static> {
-    PgRecord { txn_id: id, merchant_id: "M1", merchant_ref: "", amount: Paise(amount), utr: find_utr(utr), date: day(d) }
-}
-
-fn credit(line: u32, amount: i64, narration: &'static str, d: u32) -> BankCredit<'static> {
-    BankCredit { file: "hdfc.csv", line, amount: Paise(amount), utr: find_utr(narration), date: day(d), narration }
-}
+use crate::test_records::{credit, day, pg};
 
 /// (category, txn_ids, bank refs) of every exception.
 fn exceptions(r: &Reconciliation<'_>) -> Vec<(Category, Vec<String>, Vec<String>)> {
@@ -156,8 +145,7 @@ fn candidates_beyond_the_date_window_or_amount_tolerance_are_not_suggested() {
 
 #[test]
 fn merchant_ref_in_the_narration_lifts_a_late_same_utr_pair_over_the_threshold() {
-    let mut with_ref = pg("T1", 85_000, "629412345678", 1);
-    with_ref.merchant_ref = "ORD-77";
+    let with_ref = pg("T1", 85_000, "629412345678", 1).with_ref("ORD-77");
     let late = credit(5, 85_000, "UPI/629412345678/ord-77", 4);
     let r = reconcile(vec![with_ref], vec![late.clone()], &MatchConfig::default());
     assert_eq!(r.matches.len(), 1);
@@ -236,31 +224,32 @@ struct Owned {
     narrations: Vec<String>,
 }
 
-fn build<'a>(o: &'a Owned, pgs: &[RawPg], banks: &[RawBank]) -> (Vec<PgRecord<'a>>, Vec<BankCredit<'a>>) {
+fn build<'a>(o: &'a Owned, pgs: &[RawPg], banks: &[RawBank]) -> (Vec<PgTxn<'a>>, Vec<BankRow<'a>>) {
     const FILES: [&str; 3] = ["axis.csv", "hdfc.csv", "icici.csv"];
     let utr_text = |u: u8| format!("6294123456{u:02}");
     let p = pgs
         .iter()
         .enumerate()
-        .map(|(i, r)| PgRecord {
+        .map(|(i, r)| PgTxn {
             txn_id: &o.ids[i],
-            merchant_id: "M",
             merchant_ref: if r.has_ref { &o.refs[i] } else { "" },
             amount: Paise(r.amount),
             utr: r.utr.and_then(|u| find_utr(&utr_text(u))),
             date: day(r.day),
+            ..pg("", 0, "", 1)
         })
         .collect();
     let b = banks
         .iter()
         .enumerate()
-        .map(|(i, r)| BankCredit {
+        .map(|(i, r)| BankRow {
             file: FILES[r.file as usize],
             line: i as u32 + 2,
             amount: Paise(r.amount),
             utr: r.utr.and_then(|u| find_utr(&utr_text(u))),
             date: day(r.day),
             narration: &o.narrations[i],
+            direction: crate::bank_file::Direction::Credit,
         })
         .collect();
     (p, b)

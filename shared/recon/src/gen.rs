@@ -135,6 +135,24 @@ struct AmountPool(HashMap<i64, i64>);
 const TOLERANCE: i64 = 100;
 
 impl AmountPool {
+    /// An amount near `avg` that no other pooled amount is within tolerance of. Typical tickets
+    /// run out of room at a few thousand pooled records; after that the draw widens to
+    /// ₹100–₹10 lakh, where there is room for a million.
+    fn draw(&mut self, rng: &mut Rng, avg: i64) -> i64 {
+        for _ in 0..20 {
+            let a = draw_amount(rng, avg);
+            if self.admit(a) {
+                return a;
+            }
+        }
+        loop {
+            let a = 10_000 + rng.below(100_000_000) as i64;
+            if self.admit(a) {
+                return a;
+            }
+        }
+    }
+
     fn admit(&mut self, amount: i64) -> bool {
         let bucket = amount / TOLERANCE;
         let clash = (bucket - 1..=bucket + 1).any(|b| self.0.get(&b).is_some_and(|&a| (a - amount).abs() < TOLERANCE));
@@ -203,12 +221,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
             })
         };
         let needs_pool = matches!(plan, Some(Plan::PgUtrMissing | Plan::BankUtrMissing | Plan::PgOnly));
-        let amount = loop {
-            let a = draw_amount(&mut rng, avg);
-            if !needs_pool || pool.admit(a) {
-                break a;
-            }
-        };
+        let amount = if needs_pool { pool.draw(&mut rng, avg) } else { draw_amount(&mut rng, avg) };
         let status = match (captured, rng.below(3)) {
             (true, _) => "captured",
             (false, 0) => "pending",
@@ -298,12 +311,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         let n = list.len();
         let day_span = cfg.days.max(1) as u64;
         for _ in 0..(n / 200).max(1) {
-            let amount = loop {
-                let a = draw_amount(&mut rng, 85_000);
-                if pool.admit(a) {
-                    break a;
-                }
-            };
+            let amount = pool.draw(&mut rng, 85_000);
             serial += 1;
             let value_date = day0.add_days(1 + rng.below(day_span) as i32);
             list.push(Entry {

@@ -12,11 +12,12 @@ pub mod lines;
 pub mod money;
 pub mod outcome;
 pub mod pg_file;
-pub mod records;
 pub mod reject;
 pub mod report;
 pub mod score;
 pub mod template;
+#[cfg(test)]
+mod test_records;
 pub mod totals;
 pub mod utr;
 
@@ -24,4 +25,5 @@ pub use config::MatchConfig;
 pub use engine::reconcile;
 pub use money::Paise;
 pub use outcome::{Category, Exception, Match, Reconciliation};
-pub use records::{BankCredit, PgRecord};
+pub use bank_file::BankRow;
+pub use pg_file::PgTxn;

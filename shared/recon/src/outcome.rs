@@ -2,7 +2,8 @@
 //! categories, each with the reason a person needs to act on it.
 
 use crate::config::{format_fixed, MatchConfig};
-use crate::records::{BankCredit, PgRecord};
+use crate::bank_file::BankRow;
+use crate::pg_file::PgTxn;
 use crate::score::Score;
 use crate::utr::Utr;
 use serde::{Deserialize, Serialize};
@@ -89,8 +90,8 @@ pub struct EngineTimings {
 /// and the matches and exceptions over them. Every record is in exactly one of the two.
 #[derive(Debug)]
 pub struct Reconciliation<'a> {
-    pub pg: Vec<PgRecord<'a>>,
-    pub bank: Vec<BankCredit<'a>>,
+    pub pg: Vec<PgTxn<'a>>,
+    pub bank: Vec<BankRow<'a>>,
     pub matches: Vec<Match>,
     pub exceptions: Vec<Exception>,
     pub config: MatchConfig,

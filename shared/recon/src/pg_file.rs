@@ -142,13 +142,18 @@ pub fn parse_pg_file(bytes: &[u8]) -> Result<PgFile<'_>, PgFileError> {
     rejects.sort_by_key(|r| r.line);
     stats.data_rows = txns.len() as u64;
     stats.rejected_rows = rejects.len() as u64;
+    let mut by_status: Vec<(&str, u64)> = Vec::new();
     for t in &txns {
-        *stats.by_status.entry(t.status.to_string()).or_default() += 1;
+        match by_status.iter_mut().find(|(s, _)| *s == t.status) {
+            Some((_, n)) => *n += 1,
+            None => by_status.push((t.status, 1)),
+        }
         if t.is_captured() {
             stats.captured += 1;
             stats.captured_amount_paise += t.amount.0;
         }
     }
+    stats.by_status = by_status.into_iter().map(|(s, n)| (s.to_string(), n)).collect();
     Ok(PgFile { txns, rejects, stats })
 }
 

@@ -1,7 +1,9 @@
 //! The run's CSV reports: matches, exceptions and rejects, written in canonical order.
 
 use crate::config::format_fixed;
+use crate::bank_file::BankRow;
 use crate::outcome::Reconciliation;
+use crate::score::Score;
 use crate::reject::Reject;
 use rayon::prelude::*;
 use std::io::{self, Write};
@@ -30,79 +32,95 @@ pub fn push_csv_field(out: &mut Vec<u8>, field: &str) {
     }
 }
 
-pub fn write_matches(rec: &Reconciliation<'_>, w: &mut impl Write) -> io::Result<()> {
-    writeln!(w, "{MATCHES_HEADER}")?;
-    let pieces: Vec<Vec<u8>> = rec
-        .matches
-        .par_chunks(ROWS_PER_PIECE)
-        .map(|chunk| {
-            let mut out = Vec::with_capacity(chunk.len() * 96);
-            for m in chunk {
-                let p = &rec.pg[m.pg as usize];
-                let b = &rec.bank[m.bank as usize];
-                push_csv_field(&mut out, p.txn_id);
-                out.push(b',');
-                push_csv_field(&mut out, b.file);
-                out.push(b':');
-                out.extend_from_slice(b.line.to_string().as_bytes());
-                out.push(b',');
-                if let Some(utr) = p.utr.or(b.utr) {
-                    out.extend_from_slice(utr.to_string().as_bytes());
+/// Formats `items` in parallel pieces and writes them in order, a bounded batch at a time so the
+/// formatted text never has to fit in memory at once.
+fn write_rows<T: Sync>(items: &[T], w: &mut impl Write, format: impl Fn(&T, &mut Vec<u8>) + Sync) -> io::Result<()> {
+    let batch = ROWS_PER_PIECE * rayon::current_num_threads().max(1) * 2;
+    for rows in items.chunks(batch) {
+        let pieces: Vec<Vec<u8>> = rows
+            .par_chunks(ROWS_PER_PIECE)
+            .map(|chunk| {
+                let mut out = Vec::with_capacity(chunk.len() * 128);
+                for item in chunk {
+                    format(item, &mut out);
                 }
-                out.push(b',');
-                out.extend_from_slice(p.amount.0.to_string().as_bytes());
-                out.push(b',');
-                out.extend_from_slice(format_fixed(m.score.confidence()).as_bytes());
-                out.push(b',');
-                push_csv_field(&mut out, &m.score.explain(&rec.config));
-                out.push(b'\n');
-            }
-            out
-        })
-        .collect();
-    for piece in pieces {
-        w.write_all(&piece)?;
+                out
+            })
+            .collect();
+        for piece in pieces {
+            w.write_all(&piece)?;
+        }
     }
     Ok(())
 }
 
-pub fn write_exceptions(rec: &Reconciliation<'_>, w: &mut impl Write) -> io::Result<()> {
-    writeln!(w, "{EXCEPTIONS_HEADER}")?;
-    let pieces: Vec<Vec<u8>> = rec
-        .exceptions
-        .par_chunks(ROWS_PER_PIECE)
-        .map(|chunk| {
-            let mut out = Vec::with_capacity(chunk.len() * 160);
-            for e in chunk {
-                let txn_ids: Vec<&str> = e.pg.iter().map(|&p| rec.pg[p as usize].txn_id).collect();
-                let bank_refs: Vec<String> = e.bank.iter().map(|&b| rec.bank[b as usize].bank_ref()).collect();
-                let confidence = e.suggestion.map(|s| format_fixed(s.score.confidence())).unwrap_or_default();
-                for (i, field) in [
-                    rec.exception_id(e).as_str(),
-                    e.category.as_str(),
-                    &txn_ids.join(";"),
-                    &bank_refs.join(";"),
-                    &e.amount_delta.to_string(),
-                    &confidence,
-                    &rec.reason(e),
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    push_csv_field(&mut out, field);
-                }
-                out.push(b'\n');
-            }
-            out
+fn push_int(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+fn push_bank_ref(out: &mut Vec<u8>, b: &BankRow<'_>) {
+    push_csv_field(out, b.file);
+    out.push(b':');
+    push_int(out, b.line);
+}
+
+pub fn write_matches(rec: &Reconciliation<'_>, w: &mut impl Write) -> io::Result<()> {
+    writeln!(w, "{MATCHES_HEADER}")?;
+    // Confidence and rules depend only on which fields agreed (and the amount difference, shown
+    // when not zero): format each of the 16 combinations once.
+    let cached: Vec<(String, String)> = (0..16u8)
+        .map(|bits| {
+            let s = Score::of_agreed(bits, &rec.config);
+            (format_fixed(s.confidence()), s.explain(&rec.config))
         })
         .collect();
-    for piece in pieces {
-        w.write_all(&piece)?;
-    }
-    Ok(())
+    write_rows(&rec.matches, w, |m, out| {
+        let p = &rec.pg[m.pg as usize];
+        let b = &rec.bank[m.bank as usize];
+        push_csv_field(out, p.txn_id);
+        out.push(b',');
+        push_bank_ref(out, b);
+        out.push(b',');
+        if let Some(utr) = p.utr.or(b.utr) {
+            utr.push_to(out);
+        }
+        out.push(b',');
+        push_int(out, p.amount.0);
+        out.push(b',');
+        let (confidence, rules) = &cached[usize::from(m.score.agreed.bits())];
+        out.extend_from_slice(confidence.as_bytes());
+        out.push(b',');
+        if m.score.amount_delta == 0 {
+            out.extend_from_slice(rules.as_bytes());
+        } else {
+            push_csv_field(out, &m.score.explain(&rec.config));
+        }
+        out.push(b'\n');
+    })
+}
+
+pub fn write_exceptions(rec: &Reconciliation<'_>, w: &mut impl Write) -> io::Result<()> {
+    writeln!(w, "{EXCEPTIONS_HEADER}")?;
+    write_rows(&rec.exceptions, w, |e, out| {
+        out.extend_from_slice(rec.exception_id(e).as_bytes());
+        out.push(b',');
+        out.extend_from_slice(e.category.as_str().as_bytes());
+        out.push(b',');
+        let txn_ids: Vec<&str> = e.pg.iter().map(|&p| rec.pg[p as usize].txn_id).collect();
+        push_csv_field(out, &txn_ids.join(";"));
+        out.push(b',');
+        let bank_refs: Vec<String> = e.bank.iter().map(|&b| rec.bank[b as usize].bank_ref()).collect();
+        push_csv_field(out, &bank_refs.join(";"));
+        out.push(b',');
+        push_int(out, e.amount_delta);
+        out.push(b',');
+        if let Some(s) = e.suggestion {
+            out.extend_from_slice(format_fixed(s.score.confidence()).as_bytes());
+        }
+        out.push(b',');
+        push_csv_field(out, &rec.reason(e));
+        out.push(b'\n');
+    })
 }
 
 /// Writes the header and the rejects of every file, each with the file's base name.
@@ -113,7 +131,7 @@ pub fn write_rejects<'r>(files: impl IntoIterator<Item = (&'r str, &'r [Reject])
         for r in rejects {
             push_csv_field(&mut out, file);
             out.push(b',');
-            out.extend_from_slice(r.line.to_string().as_bytes());
+            push_int(&mut out, r.line);
             out.push(b',');
             push_csv_field(&mut out, &r.reason);
             out.push(b',');

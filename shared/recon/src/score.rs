@@ -2,7 +2,8 @@
 //! explanation: which fields agreed, each one's weight, and the total.
 
 use crate::config::{format_fixed, MatchConfig, SCALE};
-use crate::records::{BankCredit, PgRecord};
+use crate::bank_file::BankRow;
+use crate::pg_file::PgTxn;
 
 /// Which fields agreed, as bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -16,6 +17,20 @@ impl Agreed {
 
     pub fn has(self, field: u8) -> bool {
         self.0 & field != 0
+    }
+
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+}
+
+impl Score {
+    /// The score of a pair that agrees on exactly `bits` with no amount difference: what every
+    /// pair with those bits shows, so reports can format each combination once.
+    pub fn of_agreed(bits: u8, cfg: &MatchConfig) -> Score {
+        let weights = [cfg.weight_utr, cfg.weight_amount, cfg.weight_date, cfg.weight_merchant_ref];
+        let points = (0..4).filter(|i| bits & (1 << i) != 0).map(|i| weights[i]).sum();
+        Score { agreed: Agreed(bits & 0xF), points, total: cfg.total_weight(), amount_delta: 0, day_gap: 0 }
     }
 }
 
@@ -68,7 +83,7 @@ impl Score {
 }
 
 /// Scores `pg` against `bank` by the configured rules.
-pub fn score(pg: &PgRecord<'_>, bank: &BankCredit<'_>, cfg: &MatchConfig) -> Score {
+pub fn score(pg: &PgTxn<'_>, bank: &BankRow<'_>, cfg: &MatchConfig) -> Score {
     let amount_delta = bank.amount.0 - pg.amount.0;
     let day_gap = pg.date.days_until(bank.date);
     let mut agreed = 0u8;
@@ -105,30 +120,13 @@ fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::date::Date;
-    use crate::money::Paise;
-    use crate::utr::find_utr;
 
-    fn pg(amount: i64, utr: &str, merchant_ref: &'static str) -> PgRecord<'static> {
-        PgRecord {
-            txn_id: "T1",
-            merchant_id: "M1",
-            merchant_ref,
-            amount: Paise(amount),
-            utr: find_utr(utr),
-            date: Date::from_ymd(2026, 10, 1).unwrap(),
-        }
+    fn pg(amount: i64, utr: &str, merchant_ref: &'static str) -> PgTxn<'static> {
+        crate::test_records::pg("T1", amount, utr, 1).with_ref(merchant_ref)
     }
 
-    fn bank(amount: i64, day: u32, narration: &'static str) -> BankCredit<'static> {
-        BankCredit {
-            file: "hdfc.csv",
-            line: 5,
-            amount: Paise(amount),
-            utr: find_utr(narration),
-            date: Date::from_ymd(2026, 10, day).unwrap(),
-            narration,
-        }
+    fn bank(amount: i64, day: u32, narration: &'static str) -> BankRow<'static> {
+        crate::test_records::credit(5, amount, narration, day)
     }
 
     #[test]

@@ -10,11 +10,18 @@
 use std::fmt;
 
 /// A normalized UTR packed into an integer: uppercase `[0-9A-Z]`, up to 24 characters, base 37
-/// with no zero digit, so distinct strings give distinct keys and comparisons are one instruction.
+/// with no zero digit, so distinct strings give distinct keys and comparisons are two
+/// instructions. Held as two `u64` halves (high first, so the order is the integer's) to keep
+/// records 8-byte aligned.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Utr(u128);
+pub struct Utr {
+    hi: u64,
+    lo: u64,
+}
 
 const MAX_UTR_LEN: usize = 24;
+/// 37^12 fits in a u64: a key splits into two halves of twelve base-37 digits each.
+const HALF: u128 = 6_582_952_005_840_035_281;
 
 impl Utr {
     /// Packs an already-normalized reference (ASCII alphanumerics, at most 24).
@@ -32,26 +39,40 @@ impl Utr {
             };
             key = key * 37 + u128::from(digit);
         }
-        Some(Utr(key))
+        Some(Utr::from_key(key))
     }
 
     pub fn key(self) -> u128 {
-        self.0
+        (u128::from(self.hi) << 64) | u128::from(self.lo)
     }
 
     pub fn from_key(key: u128) -> Utr {
-        Utr(key)
+        Utr { hi: (key >> 64) as u64, lo: key as u64 }
     }
 
+    /// Writes the characters into `buf`, returning how many. One u128 division, then u64 maths.
     fn write_to(self, buf: &mut [u8; MAX_UTR_LEN]) -> usize {
-        let mut n = self.0;
+        let key = self.key();
+        let (high, low) = ((key / HALF) as u64, (key % HALF) as u64);
         let mut len = 0;
-        while n > 0 {
-            let d = (n % 37) as u8;
-            buf[len] = if d <= 10 { b'0' + d - 1 } else { b'A' + d - 11 };
-            n /= 37;
-            len += 1;
-        }
+        let mut emit = |mut n: u64, all: bool| {
+            let mut count = 0;
+            while n > 0 || (all && count < 12) {
+                let d = (n % 37) as u8;
+                buf[len] = match d {
+                    0 => 0,
+                    1..=10 => b'0' + d - 1,
+                    _ => b'A' + d - 11,
+                };
+                n /= 37;
+                len += 1;
+                count += 1;
+            }
+        };
+        // Low half first (reversed at the end); when there is a high half, the low half is all
+        // twelve digits wide.
+        emit(low, high > 0);
+        emit(high, false);
         buf[..len].reverse();
         len
     }
@@ -69,6 +90,15 @@ impl fmt::Display for Utr {
 impl fmt::Debug for Utr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Utr({self})")
+    }
+}
+
+impl Utr {
+    /// Appends the UTR's characters to `out` without allocating.
+    pub fn push_to(self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; MAX_UTR_LEN];
+        let len = self.write_to(&mut buf);
+        out.extend_from_slice(&buf[..len]);
     }
 }
 
@@ -173,6 +203,12 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(Utr::from_key(a.key()), a);
         assert_eq!(b.to_string(), "HDFCN52026100112");
+        let long = find_utr("RTGS/HDFCR52026100112345678/X").unwrap();
+        assert_eq!(long.to_string(), "HDFCR52026100112345678");
+        assert_eq!(Utr::from_key(long.key()), long);
+        let mut out = Vec::new();
+        a.push_to(&mut out);
+        assert_eq!(out, b"629412345678");
         assert_eq!(bank_row_utr("", "UPI/629412345678/X"), Some(a));
         assert_eq!(bank_row_utr("0000629412345678", "NEFT-HDFCN52026100112-X"), Some(a));
     }
