@@ -5,7 +5,7 @@ use crate::error::{io_err, CliError};
 use crate::memory::peak_rss_bytes;
 use rayon::prelude::*;
 use serde::Serialize;
-use settlepaisa_recon::bank_file::{parse_bank_file, BankFile, Direction, FileStats};
+use settlepaisa_recon::bank_file::{parse_bank_file, BankFile, FileStats};
 use settlepaisa_recon::pg_file::{parse_pg_file, PgStats};
 use settlepaisa_recon::report::{write_exceptions, write_matches, write_rejects};
 use settlepaisa_recon::template::{built_in_templates, Template};
@@ -165,11 +165,12 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         },
     );
     let (mut pg_file, mut bank_files) = (pg_file?, bank_files?);
-    // Hand the rows to the engine without copying: each file's rows are freed as they move.
-    let pg_txns = std::mem::take(&mut pg_file.txns);
-    let mut bank_rows = Vec::with_capacity(bank_files.iter().map(|f| f.stats.credits as usize).sum());
+    // Hand the rows to the engine; each file's credits are freed as they move.
+    let pg_txns = std::mem::take(&mut pg_file.captured);
+    let mut bank_rows = Vec::with_capacity(bank_files.iter().map(|f| f.credits.len()).sum());
     for f in &mut bank_files {
-        bank_rows.extend(std::mem::take(&mut f.rows).into_iter().filter(|r| r.direction == Direction::Credit));
+        bank_rows.append(&mut f.credits);
+        f.credits = Vec::new();
     }
     let normalize = ms(t);
 

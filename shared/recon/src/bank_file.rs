@@ -63,7 +63,10 @@ pub struct FileStats {
 pub struct BankFile<'a> {
     pub layout: &'a Template,
     pub header_line: u32,
-    pub rows: Vec<BankRow<'a>>,
+    /// Deposits, in file order: what is reconciled.
+    pub credits: Vec<BankRow<'a>>,
+    /// Withdrawals, in file order: kept and counted, not matched.
+    pub withdrawals: Vec<BankRow<'a>>,
     pub rejects: Vec<Reject>,
     pub stats: FileStats,
 }
@@ -153,7 +156,8 @@ fn find_header<'t>(bytes: &[u8], candidates: &[&'t Template]) -> Option<(&'t Tem
 /// What one chunk of the body held, with line numbers relative to the chunk (1-based).
 struct Chunk<'a> {
     lines: u32,
-    rows: Vec<BankRow<'a>>,
+    credits: Vec<BankRow<'a>>,
+    withdrawals: Vec<BankRow<'a>>,
     bad: Vec<BadLine>,
     /// Blank lines and repeated header rows.
     non_data: u32,
@@ -168,7 +172,13 @@ struct BadLine {
 }
 
 fn parse_chunk<'a>(name: &'a str, chunk: &'a [u8], t: &Template) -> Chunk<'a> {
-    let mut out = Chunk { lines: 0, rows: Vec::with_capacity(chunk.len() / 96), bad: Vec::new(), non_data: 0 };
+    let mut out = Chunk {
+        lines: 0,
+        credits: Vec::with_capacity(chunk.len() / 96),
+        withdrawals: Vec::new(),
+        bad: Vec::new(),
+        non_data: 0,
+    };
     let mut fields = Vec::with_capacity(t.header.len() + 2);
     for raw in lines(chunk) {
         out.lines += 1;
@@ -180,7 +190,10 @@ fn parse_chunk<'a>(name: &'a str, chunk: &'a [u8], t: &Template) -> Chunk<'a> {
         match parse_line(name, raw, t, &mut fields) {
             LineKind::Row(mut row) => {
                 row.line = line;
-                out.rows.push(row);
+                match row.direction {
+                    Direction::Credit => out.credits.push(row),
+                    Direction::Debit => out.withdrawals.push(row),
+                }
             }
             LineKind::Header => out.non_data += 1,
             LineKind::Bad { reason, date_ok } => {
@@ -248,15 +261,20 @@ fn parse_line<'a>(file: &'a str, raw: &'a [u8], t: &Template, fields: &mut Vec<&
 }
 
 fn assemble<'a>(layout: &'a Template, header_line: u32, chunks: Vec<Chunk<'a>>) -> BankFile<'a> {
-    let mut rows = Vec::with_capacity(chunks.iter().map(|c| c.rows.len()).sum());
+    let mut credits = Vec::with_capacity(chunks.iter().map(|c| c.credits.len()).sum());
+    let mut withdrawals = Vec::new();
     let mut bad = Vec::new();
     let mut offset = header_line;
     let mut non_data = u64::from(header_line); // preamble and the header itself
-    for chunk in chunks {
-        rows.extend(chunk.rows.into_iter().map(|mut r| {
+    let shift = |offset: u32| {
+        move |mut r: BankRow<'a>| {
             r.line += offset;
             r
-        }));
+        }
+    };
+    for chunk in chunks {
+        credits.extend(chunk.credits.into_iter().map(shift(offset)));
+        withdrawals.extend(chunk.withdrawals.into_iter().map(shift(offset)));
         bad.extend(chunk.bad.into_iter().map(|mut b| {
             b.line += offset;
             b
@@ -265,7 +283,12 @@ fn assemble<'a>(layout: &'a Template, header_line: u32, chunks: Vec<Chunk<'a>>) 
         offset += chunk.lines;
     }
     let lines_read = u64::from(offset);
-    let last_dated = rows.last().map(|r| r.line).into_iter().chain(bad.iter().filter(|b| b.date_ok).map(|b| b.line)).max();
+    let last_dated = [credits.last(), withdrawals.last()]
+        .into_iter()
+        .flatten()
+        .map(|r| r.line)
+        .chain(bad.iter().filter(|b| b.date_ok).map(|b| b.line))
+        .max();
     let mut rejects = Vec::new();
     for b in bad {
         // The last dated line may itself be bad (say, a bad amount): it is still part of the body.
@@ -275,26 +298,18 @@ fn assemble<'a>(layout: &'a Template, header_line: u32, chunks: Vec<Chunk<'a>>) 
             non_data += 1; // the summary block
         }
     }
-    let mut stats = FileStats {
+    let stats = FileStats {
         lines_read,
-        data_rows: rows.len() as u64,
+        data_rows: (credits.len() + withdrawals.len()) as u64,
+        credits: credits.len() as u64,
+        withdrawals: withdrawals.len() as u64,
+        credit_amount_paise: credits.iter().map(|r| r.amount.0).sum(),
+        withdrawal_amount_paise: withdrawals.iter().map(|r| r.amount.0).sum(),
         rejected_rows: rejects.len() as u64,
         non_data_lines: non_data,
         ..FileStats::default()
     };
-    for r in &rows {
-        match r.direction {
-            Direction::Credit => {
-                stats.credits += 1;
-                stats.credit_amount_paise += r.amount.0;
-            }
-            Direction::Debit => {
-                stats.withdrawals += 1;
-                stats.withdrawal_amount_paise += r.amount.0;
-            }
-        }
-    }
-    BankFile { layout, header_line, rows, rejects, stats }
+    BankFile { layout, header_line, credits, withdrawals, rejects, stats }
 }
 
 #[cfg(test)]
@@ -335,7 +350,7 @@ Generated On: 03/10/2026\r\n";
         assert_eq!(f.header_line, 4);
         assert_accounting(&f);
         assert_eq!(f.stats.lines_read, 16);
-        let credits: Vec<_> = f.rows.iter().filter(|r| r.direction == Direction::Credit).collect();
+        let credits = &f.credits;
         assert_eq!(credits.iter().map(|r| (r.line, r.amount.0)).collect::<Vec<_>>(), [(5, 12_345_678), (7, 85_050), (11, 10_000)]);
         assert_eq!(credits[0].utr.unwrap().to_string(), "629412345678");
         assert_eq!(credits[0].narration, "UPI-ACME, STORES-629412345678-ORD-1");
@@ -361,8 +376,8 @@ Total||||||1700|\n";
         let f = parse(text).unwrap();
         assert_eq!(f.layout.name, "icici");
         assert_accounting(&f);
-        assert_eq!(f.rows.len(), 3);
-        assert_eq!(f.rows[1].narration, "BIL|ONL|X");
+        assert_eq!((f.credits.len(), f.withdrawals.len()), (2, 1));
+        assert_eq!(f.withdrawals[0].narration, "BIL|ONL|X");
         assert_eq!(f.rejects.len(), 1);
         assert_eq!(f.rejects[0].line, 4);
         assert_eq!(f.stats.non_data_lines, 2);
@@ -379,8 +394,8 @@ Tran Date,CHQNO,PARTICULARS,DR,CR,BAL,SOL\n\
         let f = parse(text).unwrap();
         assert_eq!(f.layout.name, "axis");
         assert_accounting(&f);
-        assert_eq!(f.rows.len(), 3);
-        assert_eq!(f.rows[1].utr.unwrap().to_string(), "HDFCN52026100112");
+        assert_eq!(f.credits.len(), 3);
+        assert_eq!(f.credits[1].utr.unwrap().to_string(), "HDFCN52026100112");
         assert_eq!(f.rejects.len(), 1);
         assert!(f.rejects[0].reason.contains("expected 7 fields, found 3"));
     }

@@ -12,7 +12,12 @@ pub fn split_fields<'a>(line: &'a str, delim: u8, out: &mut Vec<&'a str>) -> boo
     let b = line.as_bytes();
     // Fast path: no quote anywhere, a plain split.
     if memchr::memchr(b'"', b).is_none() {
-        out.extend(line.split(delim as char).map(str::trim));
+        let mut start = 0;
+        for at in memchr::memchr_iter(delim, b) {
+            out.push(line[start..at].trim());
+            start = at + 1;
+        }
+        out.push(line[start..].trim());
         return true;
     }
     let mut i = 0;

@@ -78,10 +78,13 @@ pub struct PgStats {
     pub by_status: BTreeMap<String, u64>,
 }
 
-/// A PG export, parsed. `txns` are in `txn_id` order: the canonical order the engine works in.
+/// A PG export, parsed, in `txn_id` order (the canonical order the engine works in).
 #[derive(Debug)]
 pub struct PgFile<'a> {
-    pub txns: Vec<PgTxn<'a>>,
+    /// Status `captured`: what is reconciled.
+    pub captured: Vec<PgTxn<'a>>,
+    /// Every other status: counted, and kept for the dashboard's funnel.
+    pub other: Vec<PgTxn<'a>>,
     pub rejects: Vec<Reject>,
     pub stats: PgStats,
 }
@@ -98,7 +101,7 @@ pub enum PgFileError {
     TooLarge,
 }
 
-pub fn parse_pg_file(bytes: &[u8]) -> Result<PgFile<'_>, PgFileError> {
+pub fn parse_pg_file<'a>(bytes: &'a [u8]) -> Result<PgFile<'a>, PgFileError> {
     if u32::try_from(bytes.len()).is_err() {
         return Err(PgFileError::TooLarge);
     }
@@ -121,15 +124,18 @@ pub fn parse_pg_file(bytes: &[u8]) -> Result<PgFile<'_>, PgFileError> {
     }
     let chunks: Vec<Chunk> = chunks_at_newlines(&bytes[header_end..], CHUNK_BYTES).into_par_iter().map(parse_chunk).collect();
 
-    let mut txns = Vec::with_capacity(chunks.iter().map(|c| c.txns.len()).sum());
+    let mut captured = Vec::with_capacity(chunks.iter().map(|c| c.captured.len()).sum());
+    let mut other = Vec::new();
     let mut rejects = Vec::new();
     let mut stats = PgStats { non_data_lines: 1, ..PgStats::default() };
     let mut offset = 1u32;
     for chunk in chunks {
-        txns.extend(chunk.txns.into_iter().map(|mut t| {
+        let shift = |mut t: PgTxn<'a>| {
             t.line += offset;
             t
-        }));
+        };
+        captured.extend(chunk.captured.into_iter().map(shift));
+        other.extend(chunk.other.into_iter().map(shift));
         rejects.extend(chunk.rejects.into_iter().map(|mut r| {
             r.line += offset;
             r
@@ -138,45 +144,56 @@ pub fn parse_pg_file(bytes: &[u8]) -> Result<PgFile<'_>, PgFileError> {
         offset += chunk.lines;
     }
     stats.lines_read = u64::from(offset);
-    reject_duplicate_ids(&mut txns, &mut rejects);
+    reject_duplicate_ids(&mut captured, &mut other, &mut rejects);
     rejects.sort_by_key(|r| r.line);
-    stats.data_rows = txns.len() as u64;
+    stats.data_rows = (captured.len() + other.len()) as u64;
     stats.rejected_rows = rejects.len() as u64;
-    let mut by_status: Vec<(&str, u64)> = Vec::new();
-    for t in &txns {
-        match by_status.iter_mut().find(|(s, _)| *s == t.status) {
-            Some((_, n)) => *n += 1,
-            None => by_status.push((t.status, 1)),
-        }
-        if t.is_captured() {
-            stats.captured += 1;
-            stats.captured_amount_paise += t.amount.0;
+    stats.captured = captured.len() as u64;
+    stats.captured_amount_paise = captured.iter().map(|t| t.amount.0).sum();
+    if !captured.is_empty() {
+        stats.by_status.insert(CAPTURED.to_string(), captured.len() as u64);
+    }
+    for t in &other {
+        match stats.by_status.get_mut(t.status) {
+            Some(n) => *n += 1,
+            None => {
+                stats.by_status.insert(t.status.to_string(), 1);
+            }
         }
     }
-    stats.by_status = by_status.into_iter().map(|(s, n)| (s.to_string(), n)).collect();
-    Ok(PgFile { txns, rejects, stats })
+    Ok(PgFile { captured, other, rejects, stats })
 }
 
-/// Sorts by `txn_id` and rejects every repeat of an id after its first line: one transaction must
-/// never be reconciled twice.
-fn reject_duplicate_ids(txns: &mut Vec<PgTxn<'_>>, rejects: &mut Vec<Reject>) {
-    txns.par_sort_unstable_by(|a, b| a.txn_id.cmp(b.txn_id).then(a.line.cmp(&b.line)));
-    let has_dup = txns.windows(2).any(|w| w[0].txn_id == w[1].txn_id);
-    if !has_dup {
+/// Sorts both lists by `txn_id` and rejects every repeat of an id after its first line, within
+/// a list or across the two: one transaction must never be reconciled twice.
+fn reject_duplicate_ids<'a>(captured: &mut Vec<PgTxn<'a>>, other: &mut Vec<PgTxn<'a>>, rejects: &mut Vec<Reject>) {
+    let by_id = |a: &PgTxn<'_>, b: &PgTxn<'_>| a.txn_id.cmp(b.txn_id).then(a.line.cmp(&b.line));
+    captured.par_sort_unstable_by(by_id);
+    other.par_sort_unstable_by(by_id);
+    let sorted_has_dup = |v: &[PgTxn<'_>]| v.windows(2).any(|w| w[0].txn_id == w[1].txn_id);
+    let crosses = !other.is_empty() && other.iter().any(|o| captured.binary_search_by(|c| c.txn_id.cmp(o.txn_id)).is_ok());
+    if !crosses && !sorted_has_dup(captured) && !sorted_has_dup(other) {
         return;
     }
-    let mut kept: Vec<PgTxn<'_>> = Vec::with_capacity(txns.len());
-    for t in txns.drain(..) {
-        match kept.last() {
-            Some(first) if first.txn_id == t.txn_id => rejects.push(Reject {
-                line: t.line,
-                reason: format!("duplicate txn_id `{}` (first on line {})", t.txn_id, first.line),
-                raw: t.to_csv_line(),
-            }),
-            _ => kept.push(t),
-        }
+    // Rare: find each id's first line over both lists, then drop every later line.
+    let mut first_line: std::collections::HashMap<&'a str, u32> = std::collections::HashMap::new();
+    for t in captured.iter().chain(other.iter()) {
+        let line = first_line.entry(t.txn_id).or_insert(t.line);
+        *line = (*line).min(t.line);
     }
-    *txns = kept;
+    for list in [captured, other] {
+        list.retain(|t| {
+            let first = first_line[t.txn_id];
+            if t.line != first {
+                rejects.push(Reject {
+                    line: t.line,
+                    reason: format!("duplicate txn_id `{}` (first on line {first})", t.txn_id),
+                    raw: t.to_csv_line(),
+                });
+            }
+            t.line == first
+        });
+    }
 }
 
 impl PgTxn<'_> {
@@ -199,12 +216,19 @@ impl PgTxn<'_> {
 struct Chunk<'a> {
     lines: u32,
     blank: u32,
-    txns: Vec<PgTxn<'a>>,
+    captured: Vec<PgTxn<'a>>,
+    other: Vec<PgTxn<'a>>,
     rejects: Vec<Reject>,
 }
 
 fn parse_chunk(chunk: &[u8]) -> Chunk<'_> {
-    let mut out = Chunk { lines: 0, blank: 0, txns: Vec::with_capacity(chunk.len() / 100), rejects: Vec::new() };
+    let mut out = Chunk {
+        lines: 0,
+        blank: 0,
+        captured: Vec::with_capacity(chunk.len() / 100),
+        other: Vec::new(),
+        rejects: Vec::new(),
+    };
     let mut fields = Vec::with_capacity(PG_FIELDS + 1);
     for raw in lines(chunk) {
         out.lines += 1;
@@ -215,7 +239,11 @@ fn parse_chunk(chunk: &[u8]) -> Chunk<'_> {
         match parse_row(raw, &mut fields) {
             Ok(mut t) => {
                 t.line = out.lines;
-                out.txns.push(t);
+                if t.is_captured() {
+                    out.captured.push(t);
+                } else {
+                    out.other.push(t);
+                }
             }
             Err(reason) => {
                 out.rejects.push(Reject { line: out.lines, reason, raw: String::from_utf8_lossy(raw).into_owned() })
@@ -278,18 +306,19 @@ T1,M1,ORD-1,card,120000,failed,,2026-10-01T23:59:00+05:30\r\n\
 T3,M2,\"ORD,3\",WALLET,40000,captured,0000629412345679,2026-10-01T20:00:00Z\r\n"
         );
         let f = parse_pg_file(text.as_bytes()).unwrap();
-        let ids: Vec<_> = f.txns.iter().map(|t| (t.txn_id, t.line)).collect();
-        assert_eq!(ids, [("T1", 3), ("T2", 2), ("T3", 5)]);
+        let ids: Vec<_> = f.captured.iter().map(|t| (t.txn_id, t.line)).collect();
+        assert_eq!(ids, [("T2", 2), ("T3", 5)]);
+        assert_eq!(f.other[0].txn_id, "T1");
         assert_eq!(f.stats.lines_read, 5);
         assert_eq!(f.stats.non_data_lines, 2);
         assert_eq!(f.stats.captured, 2);
         assert_eq!(f.stats.captured_amount_paise, 125_000);
         assert_eq!(f.stats.by_status["failed"], 1);
-        assert_eq!(f.txns[0].method, Method::Card);
-        assert_eq!(f.txns[0].utr, None);
-        assert_eq!(f.txns[2].utr.unwrap().to_string(), "629412345679");
-        assert_eq!(f.txns[2].merchant_ref, "ORD,3");
-        assert_eq!(f.txns[2].date, Date::from_ymd(2026, 10, 2).unwrap(), "20:00Z is the next day in IST");
+        assert_eq!(f.other[0].method, Method::Card);
+        assert_eq!(f.other[0].utr, None);
+        assert_eq!(f.captured[1].utr.unwrap().to_string(), "629412345679");
+        assert_eq!(f.captured[1].merchant_ref, "ORD,3");
+        assert_eq!(f.captured[1].date, Date::from_ymd(2026, 10, 2).unwrap(), "20:00Z is the next day in IST");
     }
 
     #[test]
@@ -302,18 +331,22 @@ T3,M1,R,CASH,500,captured,,2026-10-01T10:15:00+05:30\n\
 T4,M1,R,UPI,500,captured,,2026-10-01 10:15\n\
 T5,M1,R,UPI,500,captured\n\
 T6,M1,R,UPI,500,captured,,2026-10-01T10:15:00+05:30\n\
-T6,M1,R,UPI,700,captured,,2026-10-01T10:15:00+05:30\n"
+T6,M1,R,UPI,700,captured,,2026-10-01T10:15:00+05:30\n\
+T7,M1,R,UPI,700,failed,,2026-10-01T10:15:00+05:30\n\
+T7,M1,R,UPI,700,captured,,2026-10-01T10:15:00+05:30\n"
         );
         let f = parse_pg_file(text.as_bytes()).unwrap();
-        assert_eq!(f.txns.len(), 1);
-        assert_eq!(f.txns[0].amount, Paise(500));
+        assert_eq!(f.captured.len(), 1);
+        assert_eq!(f.captured[0].amount, Paise(500));
         let reasons: Vec<_> = f.rejects.iter().map(|r| (r.line, r.reason.as_str())).collect();
-        assert_eq!(reasons.len(), 6);
+        assert_eq!(reasons.len(), 7);
         assert!(reasons[0].1.contains("positive whole number"));
         assert!(reasons[2].1.contains("unknown method `CASH`"));
         assert!(reasons[3].1.contains("RFC 3339"));
         assert!(reasons[4].1.contains("expected 8 fields"));
         assert_eq!(reasons[5], (8, "duplicate txn_id `T6` (first on line 7)"));
+        assert_eq!(reasons[6], (10, "duplicate txn_id `T7` (first on line 9)"), "across statuses too");
+        assert_eq!(f.other.len(), 1);
         assert_eq!(f.stats.lines_read, f.stats.data_rows + f.stats.rejected_rows + f.stats.non_data_lines);
     }
 

@@ -113,8 +113,9 @@ fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
     if n.is_empty() || n.len() > h.len() {
         return false;
     }
-    let first = n[0].to_ascii_lowercase();
-    h.windows(n.len()).any(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(n))
+    let last_start = h.len() - n.len();
+    memchr::memchr2_iter(n[0].to_ascii_lowercase(), n[0].to_ascii_uppercase(), &h[..=last_start])
+        .any(|at| h[at..at + n.len()].eq_ignore_ascii_case(n))
 }
 
 #[cfg(test)]
