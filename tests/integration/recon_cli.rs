@@ -63,7 +63,7 @@ fn the_order_of_bank_files_does_not_change_the_reports() {
     reversed.reverse();
     recon_cmd::run(&recon_args(dir.path(), banks, "a")).unwrap();
     recon_cmd::run(&recon_args(dir.path(), reversed, "b")).unwrap();
-    for report in ["matches.csv", "exceptions.csv"] {
+    for report in ["matches.csv", "exceptions.csv", "rejects.csv"] {
         let a = std::fs::read(dir.path().join("a").join(report)).unwrap();
         let b = std::fs::read(dir.path().join("b").join(report)).unwrap();
         assert!(a == b, "{report} differs with the bank files reordered");

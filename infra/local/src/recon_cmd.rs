@@ -165,9 +165,13 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         },
     );
     let (mut pg_file, mut bank_files) = (pg_file?, bank_files?);
-    // Hand the rows to the engine; each file's credits are freed as they move.
+    // Hand the rows to the engine. The largest file's credits become the engine's vector (grown in
+    // place) and the others move in, so the rows are never all held twice.
     let pg_txns = std::mem::take(&mut pg_file.captured);
-    let mut bank_rows = Vec::with_capacity(bank_files.iter().map(|f| f.credits.len()).sum());
+    let total: usize = bank_files.iter().map(|f| f.credits.len()).sum();
+    let largest = (0..bank_files.len()).max_by_key(|&i| bank_files[i].credits.len()).unwrap_or(0);
+    let mut bank_rows = std::mem::take(&mut bank_files[largest].credits);
+    bank_rows.reserve_exact(total - bank_rows.len());
     for f in &mut bank_files {
         bank_rows.append(&mut f.credits);
         f.credits = Vec::new();
@@ -181,8 +185,11 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     std::fs::create_dir_all(&args.out).map_err(io_err(&args.out))?;
     write_report(&args.out.join("matches.csv"), |w| write_matches(&outcome, w))?;
     write_report(&args.out.join("exceptions.csv"), |w| write_exceptions(&outcome, w))?;
-    let rejects = std::iter::once((pg_name.as_str(), pg_file.rejects.as_slice()))
-        .chain(bank_names.iter().zip(&bank_files).map(|(n, f)| (n.as_str(), f.rejects.as_slice())));
+    // The PG export's rejects, then each statement's by file name: the same whatever the order
+    // the files were given in.
+    let mut bank_rejects: Vec<(&str, &[_])> = bank_names.iter().zip(&bank_files).map(|(n, f)| (n.as_str(), f.rejects.as_slice())).collect();
+    bank_rejects.sort_by_key(|(name, _)| *name);
+    let rejects = std::iter::once((pg_name.as_str(), pg_file.rejects.as_slice())).chain(bank_rejects);
     write_report(&args.out.join("rejects.csv"), |w| write_rejects(rejects, w))?;
     let write = ms(t);
 

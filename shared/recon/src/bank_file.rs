@@ -7,12 +7,12 @@
 
 use crate::date::Date;
 use crate::fields::split_fields;
-use crate::lines::{chunks_at_newlines, lines, looks_binary, strip_bom};
+use crate::lines::{lines, looks_binary, strip_bom};
+use crate::parallel_parse::{parse_chunks_into, Located};
 use crate::money::{parse_bank_amount, Paise};
 use crate::reject::Reject;
 use crate::template::Template;
 use crate::utr::{bank_row_utr, Utr};
-use rayon::prelude::*;
 use serde::Serialize;
 
 /// Money in (a deposit, reconciled against PG captures) or out (a withdrawal, only counted).
@@ -23,7 +23,7 @@ pub enum Direction {
 }
 
 /// One transaction line of a statement, borrowing its text from the file buffer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BankRow<'a> {
     /// The file's base name: with `line`, the row's identity (`FILE:LINE`).
     pub file: &'a str,
@@ -36,6 +36,12 @@ pub struct BankRow<'a> {
     /// Only looked for on credits: withdrawals are not matched.
     pub utr: Option<Utr>,
     pub narration: &'a str,
+}
+
+impl Located for BankRow<'_> {
+    fn shift_line(&mut self, by: u32) {
+        self.line += by;
+    }
 }
 
 impl BankRow<'_> {
@@ -128,10 +134,19 @@ pub fn parse_bank_file<'a>(
         },
     })?;
     let header_line = header_idx as u32 + 1;
-    let body = &bytes[body_offset..];
-    let parsed: Vec<Chunk<'a>> =
-        chunks_at_newlines(body, CHUNK_BYTES).into_par_iter().map(|c| parse_chunk(name, c, layout)).collect();
-    Ok(assemble(layout, header_line, parsed))
+    let filler = BankRow {
+        file: name,
+        line: 0,
+        date: Date(0),
+        amount: Paise::ZERO,
+        direction: Direction::Credit,
+        utr: None,
+        narration: "",
+    };
+    let (credits, chunks, end_line) = parse_chunks_into(&bytes[body_offset..], CHUNK_BYTES, header_line, filler, |chunk, out| {
+        parse_chunk(name, chunk, layout, out)
+    });
+    Ok(assemble(layout, header_line, credits, chunks, end_line))
 }
 
 /// The header's template, its 0-based line index, and the byte offset of the line after it.
@@ -153,10 +168,8 @@ fn find_header<'t>(bytes: &[u8], candidates: &[&'t Template]) -> Option<(&'t Tem
     None
 }
 
-/// What one chunk of the body held, with line numbers relative to the chunk (1-based).
+/// What a chunk held besides its credits, with line numbers relative to the chunk (1-based).
 struct Chunk<'a> {
-    lines: u32,
-    credits: Vec<BankRow<'a>>,
     withdrawals: Vec<BankRow<'a>>,
     bad: Vec<BadLine>,
     /// Blank lines and repeated header rows.
@@ -171,18 +184,13 @@ struct BadLine {
     date_ok: bool,
 }
 
-fn parse_chunk<'a>(name: &'a str, chunk: &'a [u8], t: &Template) -> Chunk<'a> {
-    let mut out = Chunk {
-        lines: 0,
-        credits: Vec::with_capacity(chunk.len() / 96),
-        withdrawals: Vec::new(),
-        bad: Vec::new(),
-        non_data: 0,
-    };
+/// Parses one chunk, writing its credits at the start of `credits`; returns how many.
+fn parse_chunk<'a>(name: &'a str, chunk: &'a [u8], t: &Template, credits: &mut [BankRow<'a>]) -> (usize, Chunk<'a>) {
+    let mut out = Chunk { withdrawals: Vec::new(), bad: Vec::new(), non_data: 0 };
+    let mut written = 0;
     let mut fields = Vec::with_capacity(t.header.len() + 2);
-    for raw in lines(chunk) {
-        out.lines += 1;
-        let line = out.lines;
+    for (i, raw) in lines(chunk).enumerate() {
+        let line = i as u32 + 1;
         if raw.iter().all(u8::is_ascii_whitespace) {
             out.non_data += 1;
             continue;
@@ -191,7 +199,10 @@ fn parse_chunk<'a>(name: &'a str, chunk: &'a [u8], t: &Template) -> Chunk<'a> {
             LineKind::Row(mut row) => {
                 row.line = line;
                 match row.direction {
-                    Direction::Credit => out.credits.push(row),
+                    Direction::Credit => {
+                        credits[written] = row;
+                        written += 1;
+                    }
                     Direction::Debit => out.withdrawals.push(row),
                 }
             }
@@ -201,7 +212,7 @@ fn parse_chunk<'a>(name: &'a str, chunk: &'a [u8], t: &Template) -> Chunk<'a> {
             }
         }
     }
-    out
+    (written, out)
 }
 
 enum LineKind<'a> {
@@ -260,28 +271,28 @@ fn parse_line<'a>(file: &'a str, raw: &'a [u8], t: &Template, fields: &mut Vec<&
     LineKind::Row(BankRow { file, line: 0, date, amount, direction, utr, narration })
 }
 
-fn assemble<'a>(layout: &'a Template, header_line: u32, chunks: Vec<Chunk<'a>>) -> BankFile<'a> {
-    let mut credits = Vec::with_capacity(chunks.iter().map(|c| c.credits.len()).sum());
+fn assemble<'a>(
+    layout: &'a Template,
+    header_line: u32,
+    credits: Vec<BankRow<'a>>,
+    chunks: Vec<(u32, Chunk<'a>)>,
+    end_line: u32,
+) -> BankFile<'a> {
     let mut withdrawals = Vec::new();
     let mut bad = Vec::new();
-    let mut offset = header_line;
     let mut non_data = u64::from(header_line); // preamble and the header itself
-    let shift = |offset: u32| {
-        move |mut r: BankRow<'a>| {
+    for (offset, chunk) in chunks {
+        withdrawals.extend(chunk.withdrawals.into_iter().map(|mut r| {
             r.line += offset;
             r
-        }
-    };
-    for chunk in chunks {
-        credits.extend(chunk.credits.into_iter().map(shift(offset)));
-        withdrawals.extend(chunk.withdrawals.into_iter().map(shift(offset)));
+        }));
         bad.extend(chunk.bad.into_iter().map(|mut b| {
             b.line += offset;
             b
         }));
         non_data += u64::from(chunk.non_data);
-        offset += chunk.lines;
     }
+    let offset = end_line;
     let lines_read = u64::from(offset);
     let last_dated = [credits.last(), withdrawals.last()]
         .into_iter()

@@ -11,6 +11,7 @@ pub mod gen;
 pub mod lines;
 pub mod money;
 pub mod outcome;
+pub mod parallel_parse;
 pub mod pg_file;
 pub mod reject;
 pub mod report;

@@ -2,7 +2,8 @@
 
 use crate::date::{ist_date, parse_rfc3339, Date};
 use crate::fields::split_fields;
-use crate::lines::{chunks_at_newlines, lines, looks_binary, strip_bom};
+use crate::lines::{lines, looks_binary, strip_bom};
+use crate::parallel_parse::{parse_chunks_into, Located};
 use crate::money::Paise;
 use crate::reject::Reject;
 use crate::utr::{find_utr, Utr};
@@ -45,7 +46,7 @@ impl Method {
 pub const CAPTURED: &str = "captured";
 
 /// One PG transaction, borrowing its text from the file buffer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PgTxn<'a> {
     pub line: u32,
     pub txn_id: &'a str,
@@ -122,28 +123,34 @@ pub fn parse_pg_file<'a>(bytes: &'a [u8]) -> Result<PgFile<'a>, PgFileError> {
     if !header_ok {
         return Err(PgFileError::WrongHeader { found: header.chars().take(200).collect() });
     }
-    let chunks: Vec<Chunk> = chunks_at_newlines(&bytes[header_end..], CHUNK_BYTES).into_par_iter().map(parse_chunk).collect();
-
-    let mut captured = Vec::with_capacity(chunks.iter().map(|c| c.captured.len()).sum());
+    let filler = PgTxn {
+        line: 0,
+        txn_id: "",
+        merchant_id: "",
+        merchant_ref: "",
+        method: Method::Upi,
+        amount: Paise::ZERO,
+        status: "",
+        utr: None,
+        captured_at: 0,
+        date: Date(0),
+    };
+    let (mut captured, chunks, end_line) = parse_chunks_into(&bytes[header_end..], CHUNK_BYTES, 1, filler, parse_chunk);
     let mut other = Vec::new();
     let mut rejects = Vec::new();
     let mut stats = PgStats { non_data_lines: 1, ..PgStats::default() };
-    let mut offset = 1u32;
-    for chunk in chunks {
-        let shift = |mut t: PgTxn<'a>| {
+    for (offset, chunk) in chunks {
+        other.extend(chunk.other.into_iter().map(|mut t| {
             t.line += offset;
             t
-        };
-        captured.extend(chunk.captured.into_iter().map(shift));
-        other.extend(chunk.other.into_iter().map(shift));
+        }));
         rejects.extend(chunk.rejects.into_iter().map(|mut r| {
             r.line += offset;
             r
         }));
         stats.non_data_lines += u64::from(chunk.blank);
-        offset += chunk.lines;
     }
-    stats.lines_read = u64::from(offset);
+    stats.lines_read = u64::from(end_line);
     reject_duplicate_ids(&mut captured, &mut other, &mut rejects);
     rejects.sort_by_key(|r| r.line);
     stats.data_rows = (captured.len() + other.len()) as u64;
@@ -213,44 +220,44 @@ impl PgTxn<'_> {
     }
 }
 
+/// What a chunk held besides its captured transactions, numbered within the chunk.
 struct Chunk<'a> {
-    lines: u32,
     blank: u32,
-    captured: Vec<PgTxn<'a>>,
     other: Vec<PgTxn<'a>>,
     rejects: Vec<Reject>,
 }
 
-fn parse_chunk(chunk: &[u8]) -> Chunk<'_> {
-    let mut out = Chunk {
-        lines: 0,
-        blank: 0,
-        captured: Vec::with_capacity(chunk.len() / 100),
-        other: Vec::new(),
-        rejects: Vec::new(),
-    };
+/// Parses one chunk, writing its captured transactions at the start of `captured`.
+fn parse_chunk<'a>(chunk: &'a [u8], captured: &mut [PgTxn<'a>]) -> (usize, Chunk<'a>) {
+    let mut out = Chunk { blank: 0, other: Vec::new(), rejects: Vec::new() };
+    let mut written = 0;
     let mut fields = Vec::with_capacity(PG_FIELDS + 1);
-    for raw in lines(chunk) {
-        out.lines += 1;
+    for (i, raw) in lines(chunk).enumerate() {
+        let line = i as u32 + 1;
         if raw.iter().all(u8::is_ascii_whitespace) {
             out.blank += 1;
             continue;
         }
         match parse_row(raw, &mut fields) {
             Ok(mut t) => {
-                t.line = out.lines;
+                t.line = line;
                 if t.is_captured() {
-                    out.captured.push(t);
+                    captured[written] = t;
+                    written += 1;
                 } else {
                     out.other.push(t);
                 }
             }
-            Err(reason) => {
-                out.rejects.push(Reject { line: out.lines, reason, raw: String::from_utf8_lossy(raw).into_owned() })
-            }
+            Err(reason) => out.rejects.push(Reject { line, reason, raw: String::from_utf8_lossy(raw).into_owned() }),
         }
     }
-    out
+    (written, out)
+}
+
+impl Located for PgTxn<'_> {
+    fn shift_line(&mut self, by: u32) {
+        self.line += by;
+    }
 }
 
 fn parse_row<'a>(raw: &'a [u8], fields: &mut Vec<&'a str>) -> Result<PgTxn<'a>, String> {

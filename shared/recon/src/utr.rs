@@ -8,14 +8,15 @@
 //! An all-digit token longer than 12 whose extra leading characters are zeros is the RRN padded.
 
 use std::fmt;
+use std::num::NonZeroU64;
 
 /// A normalized UTR packed into an integer: uppercase `[0-9A-Z]`, up to 24 characters, base 37
 /// with no zero digit, so distinct strings give distinct keys and comparisons are two
 /// instructions. Held as two `u64` halves (high first, so the order is the integer's) to keep
-/// records 8-byte aligned.
+/// records 8-byte aligned; the high half is stored plus one, so `Option<Utr>` needs no extra word.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Utr {
-    hi: u64,
+    hi: NonZeroU64,
     lo: u64,
 }
 
@@ -43,11 +44,12 @@ impl Utr {
     }
 
     pub fn key(self) -> u128 {
-        (u128::from(self.hi) << 64) | u128::from(self.lo)
+        (u128::from(self.hi.get() - 1) << 64) | u128::from(self.lo)
     }
 
+    /// Keys are below 37^24 < 2^125, so the high half plus one cannot overflow.
     pub fn from_key(key: u128) -> Utr {
-        Utr { hi: (key >> 64) as u64, lo: key as u64 }
+        Utr { hi: NonZeroU64::MIN.saturating_add((key >> 64) as u64), lo: key as u64 }
     }
 
     /// Writes the characters into `buf`, returning how many. One u128 division, then u64 maths.
@@ -202,6 +204,8 @@ mod tests {
         let b = find_utr("HDFCN52026100112").unwrap();
         assert_ne!(a, b);
         assert_eq!(Utr::from_key(a.key()), a);
+        assert_eq!(std::mem::size_of::<Option<Utr>>(), 16);
+        assert!(a < b, "order follows the packed integer");
         assert_eq!(b.to_string(), "HDFCN52026100112");
         let long = find_utr("RTGS/HDFCR52026100112345678/X").unwrap();
         assert_eq!(long.to_string(), "HDFCR52026100112345678");
