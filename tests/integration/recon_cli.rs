@@ -10,7 +10,9 @@ fn gen(dir: &Path, txns: usize, seed: u64, days: u32) -> Vec<PathBuf> {
     let mut banks: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| ["HDFC_", "ICICI_", "AXIS_"].iter().any(|b| p.file_name().unwrap().to_string_lossy().starts_with(b)))
+        .filter(|p| {
+            ["HDFC_", "ICICI_", "AXIS_"].iter().any(|b| p.file_name().unwrap().to_string_lossy().starts_with(b))
+        })
         .collect();
     banks.sort();
     banks
@@ -38,7 +40,9 @@ fn recon_of_generated_files_gives_exactly_the_intended_outcome() {
     assert_eq!(got.len(), truth.len(), "the reports list records the truth does not");
 
     // Every category occurs, so the comparison above exercised each of them.
-    for category in ["MATCHED", "DUPLICATE_UTR", "AMOUNT_MISMATCH", "UTR_MISSING", "UNMATCHED_PG", "UNMATCHED_BANK", "REJECTED"] {
+    for category in
+        ["MATCHED", "DUPLICATE_UTR", "AMOUNT_MISMATCH", "UTR_MISSING", "UNMATCHED_PG", "UNMATCHED_BANK", "REJECTED"]
+    {
         assert!(truth.values().any(|(o, _)| o == category), "no {category} in the generated data");
     }
     let withdrawals: u64 = summary.bank_files.iter().map(|f| f.stats.withdrawals).sum();
@@ -75,7 +79,8 @@ fn unusable_inputs_fail_with_one_line_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let banks = gen(dir.path(), 200, 1, 1);
     let garbage = dir.path().join("garbage.csv");
-    std::fs::write(&garbage, (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<u8>>()).unwrap();
+    std::fs::write(&garbage, (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<u8>>())
+        .unwrap();
     let text_junk = dir.path().join("notes.txt");
     std::fs::write(&text_junk, "hello\nthis is not a statement\n").unwrap();
     let bad_pg = dir.path().join("bad_pg.csv");
@@ -86,7 +91,10 @@ fn unusable_inputs_fail_with_one_line_naming_the_file() {
         (recon_args(dir.path(), vec![text_junk], "x"), "notes.txt: no known statement header"),
         (recon_args(dir.path(), vec![dir.path().join("missing.csv")], "x"), "missing.csv: No such file"),
         (ReconArgs { pg: bad_pg, ..recon_args(dir.path(), banks.clone(), "x") }, "bad_pg.csv: expected the header"),
-        (ReconArgs { format: Some("sbi".into()), ..recon_args(dir.path(), banks.clone(), "x") }, "unknown layout `sbi`"),
+        (
+            ReconArgs { format: Some("sbi".into()), ..recon_args(dir.path(), banks.clone(), "x") },
+            "unknown layout `sbi`",
+        ),
         (recon_args(dir.path(), vec![banks[0].clone(), banks[0].clone()], "x"), "base names must differ"),
     ];
     for (args, want) in cases {
@@ -106,14 +114,21 @@ T1,M1,ORD-1,UPI,85000,captured,629412345678,2026-10-01T10:15:00+05:30\n",
     )
     .unwrap();
     // A `;`-delimited layout with dotted dates that no built-in template knows.
-    std::fs::write(dir.path().join("sbi.csv"), "Txn Date;Description;Credit;Debit\n02.10.2026;UPI/629412345678/X;850.00;\n").unwrap();
+    std::fs::write(
+        dir.path().join("sbi.csv"),
+        "Txn Date;Description;Credit;Debit\n02.10.2026;UPI/629412345678/X;850.00;\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("sbi.toml"),
         "name = \"sbi\"\nbank = \"State Bank of India\"\ndelimiter = \";\"\nheader = [\"Txn Date\", \"Description\", \"Credit\", \"Debit\"]\n\
 date_column = \"Txn Date\"\ndate_formats = [\"DD.MM.YYYY\"]\nnarration_column = \"Description\"\ncredit_column = \"Credit\"\ndebit_column = \"Debit\"\n",
     )
     .unwrap();
-    let args = ReconArgs { template: vec![dir.path().join("sbi.toml")], ..recon_args(dir.path(), vec![dir.path().join("sbi.csv")], "out") };
+    let args = ReconArgs {
+        template: vec![dir.path().join("sbi.toml")],
+        ..recon_args(dir.path(), vec![dir.path().join("sbi.csv")], "out")
+    };
     let summary = recon_cmd::run(&args).unwrap();
     assert_eq!(summary.bank_files[0].layout, "sbi");
     assert_eq!(summary.totals.matched, 1);

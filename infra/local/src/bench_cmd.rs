@@ -54,7 +54,13 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     let pg = data.join("pg_transactions.csv");
     if !pg.exists() {
         eprintln!("generating {} transactions into {} ...", args.txns, data.display());
-        gen_cmd::run(&GenArgs { txns: args.txns, seed: args.seed, start: "2026-10-01".into(), days: 1, out: data.clone() })?;
+        gen_cmd::run(&GenArgs {
+            txns: args.txns,
+            seed: args.seed,
+            start: "2026-10-01".into(),
+            days: 1,
+            out: data.clone(),
+        })?;
     }
     let mut banks: Vec<PathBuf> = std::fs::read_dir(&data)
         .map_err(io_err(&data))?
@@ -98,8 +104,18 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             }
             let (wall_ms, stdout) = timed(&mut cmd)?;
             let line: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or(Value::Null);
-            let r = RunResult { wall_ms, peak_rss_bytes: line["peak_rss_bytes"].as_u64().unwrap_or(0), phases_ms: line.clone() };
-            eprintln!("duckdb run {}: {:.0} ms, peak {} MB (matched {})", i + 1, r.wall_ms, r.peak_rss_bytes >> 20, line["matched"]);
+            let r = RunResult {
+                wall_ms,
+                peak_rss_bytes: line["peak_rss_bytes"].as_u64().unwrap_or(0),
+                phases_ms: line.clone(),
+            };
+            eprintln!(
+                "duckdb run {}: {:.0} ms, peak {} MB (matched {})",
+                i + 1,
+                r.wall_ms,
+                r.peak_rss_bytes >> 20,
+                line["matched"]
+            );
             peer.push(r);
         }
     }
@@ -165,11 +181,18 @@ fn print_report(r: &Report) {
     );
     println!("\n| phase | median ms | throughput |\n|---|---:|---:|");
     println!("| read | {:.0} | {:.0} MB/s |", phase("read"), mb(r.input_bytes) / (phase("read") / 1000.0));
-    println!("| normalize | {:.0} | {:.2} M lines/s |", phase("normalize"), r.lines_read as f64 / phase("normalize") / 1000.0);
+    println!(
+        "| normalize | {:.0} | {:.2} M lines/s |",
+        phase("normalize"),
+        r.lines_read as f64 / phase("normalize") / 1000.0
+    );
     println!("| match | {:.0} | {:.2} M records/s |", phase("match"), records / phase("match") / 1000.0);
     println!("| categorize | {:.0} | {:.2} M records/s |", phase("categorize"), records / phase("categorize") / 1000.0);
     println!("| write | {:.0} | {:.2} M records/s |", phase("write"), records / phase("write") / 1000.0);
-    println!("| **recon, end to end (process wall)** | **{rust_ms:.0}** | {:.2} M records/s |", records / rust_ms / 1000.0);
+    println!(
+        "| **recon, end to end (process wall)** | **{rust_ms:.0}** | {:.2} M records/s |",
+        records / rust_ms / 1000.0
+    );
     println!(
         "\npeak memory: {:.0} MB = {:.2} x input ({:.0} MB)",
         mb(rust_peak),

@@ -6,11 +6,12 @@ use crate::memory::peak_rss_bytes;
 use rayon::prelude::*;
 use serde::Serialize;
 use settlepaisa_recon::bank_file::{parse_bank_file, BankFile, FileStats};
+use settlepaisa_recon::money::format_indian;
 use settlepaisa_recon::pg_file::{parse_pg_file, PgStats};
 use settlepaisa_recon::report::{write_exceptions, write_matches, write_rejects};
 use settlepaisa_recon::template::{built_in_templates, Template};
 use settlepaisa_recon::totals::OutcomeTotals;
-use settlepaisa_recon::{reconcile, MatchConfig};
+use settlepaisa_recon::{reconcile, MatchConfig, Paise};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -82,7 +83,12 @@ impl Summary {
         let p = &self.pg_file;
         t += &format!(
             "{:<24} pg     lines {:>9}  rows {:>9}  rejected {:>5}  non-data {:>4}  captured {:>9}\n",
-            p.file, p.stats.lines_read, p.stats.data_rows, p.stats.rejected_rows, p.stats.non_data_lines, p.stats.captured
+            p.file,
+            p.stats.lines_read,
+            p.stats.data_rows,
+            p.stats.rejected_rows,
+            p.stats.non_data_lines,
+            p.stats.captured
         );
         for b in &self.bank_files {
             let s = &b.stats;
@@ -93,16 +99,20 @@ impl Summary {
         }
         let x = &self.totals;
         t += &format!(
-            "\nmatched {} of {} captured PG transactions ({:.2}%), {} paise\n",
+            "\nmatched {} of {} captured PG transactions ({:.2}%), ₹{}\n",
             x.matched,
             x.pg_records,
             self.match_rate * 100.0,
-            x.matched_pg_amount_paise
+            format_indian(Paise(x.matched_pg_amount_paise))
         );
         for (category, c) in &x.categories {
             t += &format!(
-                "  {:<16} {:>7} exceptions  {:>7} PG  {:>7} bank  delta {:>12} paise\n",
-                category, c.exceptions, c.pg_records, c.bank_records, c.amount_delta_paise
+                "  {:<16} {:>7} exceptions  {:>7} PG  {:>7} bank  bank − PG ₹{:>16}\n",
+                category,
+                c.exceptions,
+                c.pg_records,
+                c.bank_records,
+                format_indian(Paise(c.amount_delta_paise))
             );
         }
         let ph = &self.phases_ms;
@@ -187,7 +197,8 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     write_report(&args.out.join("exceptions.csv"), |w| write_exceptions(&outcome, w))?;
     // The PG export's rejects, then each statement's by file name: the same whatever the order
     // the files were given in.
-    let mut bank_rejects: Vec<(&str, &[_])> = bank_names.iter().zip(&bank_files).map(|(n, f)| (n.as_str(), f.rejects.as_slice())).collect();
+    let mut bank_rejects: Vec<(&str, &[_])> =
+        bank_names.iter().zip(&bank_files).map(|(n, f)| (n.as_str(), f.rejects.as_slice())).collect();
     bank_rejects.sort_by_key(|(name, _)| *name);
     let rejects = std::iter::once((pg_name.as_str(), pg_file.rejects.as_slice())).chain(bank_rejects);
     write_report(&args.out.join("rejects.csv"), |w| write_rejects(rejects, w))?;

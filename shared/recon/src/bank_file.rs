@@ -8,8 +8,8 @@
 use crate::date::Date;
 use crate::fields::split_fields;
 use crate::lines::{lines, looks_binary, strip_bom};
-use crate::parallel_parse::{parse_chunks_into, Located};
 use crate::money::{parse_bank_amount, Paise};
+use crate::parallel_parse::{parse_chunks_into, Located};
 use crate::reject::Reject;
 use crate::template::Template;
 use crate::utr::{bank_row_utr, Utr};
@@ -143,9 +143,10 @@ pub fn parse_bank_file<'a>(
         utr: None,
         narration: "",
     };
-    let (credits, chunks, end_line) = parse_chunks_into(&bytes[body_offset..], CHUNK_BYTES, header_line, filler, |chunk, out| {
-        parse_chunk(name, chunk, layout, out)
-    });
+    let (credits, chunks, end_line) =
+        parse_chunks_into(&bytes[body_offset..], CHUNK_BYTES, header_line, filler, |chunk, out| {
+            parse_chunk(name, chunk, layout, out)
+        });
     Ok(assemble(layout, header_line, credits, chunks, end_line))
 }
 
@@ -242,13 +243,17 @@ fn parse_line<'a>(file: &'a str, raw: &'a [u8], t: &Template, fields: &mut Vec<&
         }
         let formats: Vec<&str> = t.date_formats.iter().map(|f| f.as_str()).collect();
         return bad(
-            format!("unreadable date `{}` in {} (expected {})", fields[t.date_col], t.header[t.date_col], formats.join(" or ")),
+            format!(
+                "unreadable date `{}` in {} (expected {})",
+                fields[t.date_col],
+                t.header[t.date_col],
+                formats.join(" or ")
+            ),
             false,
         );
     };
-    let amount = |col: usize| {
-        parse_bank_amount(fields[col]).map_err(|e| format!("{} `{}`: {e}", t.header[col], fields[col]))
-    };
+    let amount =
+        |col: usize| parse_bank_amount(fields[col]).map_err(|e| format!("{} `{}`: {e}", t.header[col], fields[col]));
     let credit = match amount(t.credit_col) {
         Ok(v) => v.filter(|p| p.0 != 0),
         Err(reason) => return bad(reason, true),
@@ -318,7 +323,6 @@ fn assemble<'a>(
         withdrawal_amount_paise: withdrawals.iter().map(|r| r.amount.0).sum(),
         rejected_rows: rejects.len() as u64,
         non_data_lines: non_data,
-        ..FileStats::default()
     };
     BankFile { layout, header_line, credits, withdrawals, rejects, stats }
 }
@@ -362,7 +366,10 @@ Generated On: 03/10/2026\r\n";
         assert_accounting(&f);
         assert_eq!(f.stats.lines_read, 16);
         let credits = &f.credits;
-        assert_eq!(credits.iter().map(|r| (r.line, r.amount.0)).collect::<Vec<_>>(), [(5, 12_345_678), (7, 85_050), (11, 10_000)]);
+        assert_eq!(
+            credits.iter().map(|r| (r.line, r.amount.0)).collect::<Vec<_>>(),
+            [(5, 12_345_678), (7, 85_050), (11, 10_000)]
+        );
         assert_eq!(credits[0].utr.unwrap().to_string(), "629412345678");
         assert_eq!(credits[0].narration, "UPI-ACME, STORES-629412345678-ORD-1");
         assert_eq!(credits[0].date, Date::from_ymd(2026, 10, 2).unwrap());
@@ -422,7 +429,10 @@ Tran Date,CHQNO,PARTICULARS,DR,CR,BAL,SOL\n\
         let f = parse_bank_file("latin1.csv", latin1, &templates, None).unwrap();
         assert_eq!(f.rejects.len(), 1);
         assert!(f.rejects[0].reason.contains("UTF-8"));
-        assert_eq!(parse_bank_file("x.csv", b"x\n", &templates, Some("sbi")).unwrap_err(), BankFileError::NoSuchLayout("sbi".into()));
+        assert_eq!(
+            parse_bank_file("x.csv", b"x\n", &templates, Some("sbi")).unwrap_err(),
+            BankFileError::NoSuchLayout("sbi".into())
+        );
     }
 
     #[test]

@@ -59,9 +59,11 @@ impl MatchConfig {
         let get = |key: &'static str| lookup(key).map(|v| (key, v.trim().to_string())).filter(|(_, v)| !v.is_empty());
         let decimal = |key, slot: &mut u32, max: u32| -> Result<(), ConfigError> {
             if let Some((key, value)) = get(key) {
-                *slot = parse_fixed(&value)
-                    .filter(|v| *v <= max)
-                    .ok_or(ConfigError { key, value, problem: "expected a decimal from 0 to 1 with at most 4 places" })?;
+                *slot = parse_fixed(&value).filter(|v| *v <= max).ok_or(ConfigError {
+                    key,
+                    value,
+                    problem: "expected a decimal from 0 to 1 with at most 4 places",
+                })?;
             }
             Ok(())
         };
@@ -78,19 +80,19 @@ impl MatchConfig {
             };
         }
         if let Some((key, value)) = get("MATCH_AMOUNT_TOLERANCE_PAISE") {
-            cfg.amount_tolerance_paise = value
-                .parse()
-                .ok()
-                .filter(|v| *v >= 1)
-                .ok_or(ConfigError { key, value, problem: "expected a whole number of paise, at least 1" })?;
+            cfg.amount_tolerance_paise = value.parse().ok().filter(|v| *v >= 1).ok_or(ConfigError {
+                key,
+                value,
+                problem: "expected a whole number of paise, at least 1",
+            })?;
         }
         let days = |key, slot: &mut i32| -> Result<(), ConfigError> {
             if let Some((key, value)) = get(key) {
-                *slot = value
-                    .parse()
-                    .ok()
-                    .filter(|v| (0..=31).contains(v))
-                    .ok_or(ConfigError { key, value, problem: "expected whole days from 0 to 31" })?;
+                *slot = value.parse().ok().filter(|v| (0..=31).contains(v)).ok_or(ConfigError {
+                    key,
+                    value,
+                    problem: "expected whole days from 0 to 31",
+                })?;
             }
             Ok(())
         };

@@ -12,9 +12,9 @@
 //! 3. **Categorization.** Unpaired records become `UTR_MISSING` (no UTR), `UNMATCHED_PG` or
 //!    `UNMATCHED_BANK`.
 
+use crate::bank_file::{BankRow, Direction};
 use crate::config::MatchConfig;
 use crate::outcome::{Category, EngineTimings, Exception, Match, Reconciliation, Why};
-use crate::bank_file::{BankRow, Direction};
 use crate::pg_file::PgTxn;
 use crate::score::score;
 use crate::utr::Utr;
@@ -64,9 +64,19 @@ pub fn reconcile<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>, cfg: &M
     }
     for &p in utr.open_pg.iter().filter(|&&p| !paired_pg[p as usize]) {
         let rec = &pg[p as usize];
-        let (category, why) =
-            if rec.utr.is_none() { (Category::UtrMissing, Why::PgUtrMissing) } else { (Category::UnmatchedPg, Why::NoCounterpart) };
-        exceptions.push(Exception { category, pg: vec![p], bank: vec![], amount_delta: -rec.amount.0, suggestion: None, why });
+        let (category, why) = if rec.utr.is_none() {
+            (Category::UtrMissing, Why::PgUtrMissing)
+        } else {
+            (Category::UnmatchedPg, Why::NoCounterpart)
+        };
+        exceptions.push(Exception {
+            category,
+            pg: vec![p],
+            bank: vec![],
+            amount_delta: -rec.amount.0,
+            suggestion: None,
+            why,
+        });
     }
     for &b in utr.open_bank.iter().filter(|&&b| !paired_bank[b as usize]) {
         let rec = &bank[b as usize];
@@ -75,10 +85,18 @@ pub fn reconcile<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>, cfg: &M
         } else {
             (Category::UnmatchedBank, Why::NoCounterpart)
         };
-        exceptions.push(Exception { category, pg: vec![], bank: vec![b], amount_delta: rec.amount.0, suggestion: None, why });
+        exceptions.push(Exception {
+            category,
+            pg: vec![],
+            bank: vec![b],
+            amount_delta: rec.amount.0,
+            suggestion: None,
+            why,
+        });
     }
     matches.par_sort_unstable_by_key(|m| m.pg);
-    exceptions.par_sort_unstable_by_key(|e| (e.category, e.pg.is_empty(), e.pg.first().copied(), e.bank.first().copied()));
+    exceptions
+        .par_sort_unstable_by_key(|e| (e.category, e.pg.is_empty(), e.pg.first().copied(), e.bank.first().copied()));
     let timings = EngineTimings { match_us, categorize_us: categorizing.elapsed().as_micros() as u64 };
     Reconciliation { pg, bank, matches, exceptions, config: cfg.clone(), timings }
 }

@@ -34,7 +34,8 @@ fn s(v: &[&str]) -> Vec<String> {
 #[test]
 fn utr_amount_and_next_day_credit_is_an_auto_match_with_its_explanation() {
     let cfg = MatchConfig::default();
-    let r = reconcile(vec![pg("T1", 85_000, "629412345678", 1)], vec![credit(5, 85_000, "UPI/629412345678/X", 2)], &cfg);
+    let r =
+        reconcile(vec![pg("T1", 85_000, "629412345678", 1)], vec![credit(5, 85_000, "UPI/629412345678/X", 2)], &cfg);
     assert_eq!(matches(&r), [("T1".to_string(), "hdfc.csv:5".to_string())]);
     assert!(r.exceptions.is_empty());
     assert_eq!(r.matches[0].score.confidence(), 7_742);
@@ -83,10 +84,7 @@ fn a_credit_without_utr_gets_the_pg_transaction_as_a_suggestion_under_utr_missin
         vec![credit(5, 85_000, "NEFT CREDIT ACME", 2)],
         &MatchConfig::default(),
     );
-    assert_eq!(
-        exceptions(&r),
-        [(UtrMissing, s(&["T1"]), s(&["hdfc.csv:5"])), (UnmatchedPg, s(&["T2"]), vec![])]
-    );
+    assert_eq!(exceptions(&r), [(UtrMissing, s(&["T1"]), s(&["hdfc.csv:5"])), (UnmatchedPg, s(&["T2"]), vec![])]);
     let e = &r.exceptions[0];
     assert_eq!(e.suggestion.unwrap().score.confidence(), 4_516);
     assert!(r.reason(e).starts_with("bank credit has no UTR; suggested pair T1 ↔ hdfc.csv:5 at confidence 0.4516"));
@@ -147,7 +145,7 @@ fn candidates_beyond_the_date_window_or_amount_tolerance_are_not_suggested() {
 fn merchant_ref_in_the_narration_lifts_a_late_same_utr_pair_over_the_threshold() {
     let with_ref = pg("T1", 85_000, "629412345678", 1).with_ref("ORD-77");
     let late = credit(5, 85_000, "UPI/629412345678/ord-77", 4);
-    let r = reconcile(vec![with_ref], vec![late.clone()], &MatchConfig::default());
+    let r = reconcile(vec![with_ref], vec![late], &MatchConfig::default());
     assert_eq!(r.matches.len(), 1);
     assert_eq!(r.matches[0].score.explain(&r.config), "utr:1 amount:0.8 merchant_ref:0.7 = 2.5/3.1");
     // Without the reference the same pair is 1.8/3.1, under 0.75: a suggestion, not a match.
@@ -159,7 +157,8 @@ fn merchant_ref_in_the_narration_lifts_a_late_same_utr_pair_over_the_threshold()
 #[test]
 fn with_auto_resolve_off_confident_pairs_wait_for_review() {
     let cfg = MatchConfig { auto_resolve: false, ..MatchConfig::default() };
-    let r = reconcile(vec![pg("T1", 85_000, "629412345678", 1)], vec![credit(5, 85_000, "UPI/629412345678/X", 2)], &cfg);
+    let r =
+        reconcile(vec![pg("T1", 85_000, "629412345678", 1)], vec![credit(5, 85_000, "UPI/629412345678/X", 2)], &cfg);
     assert!(r.matches.is_empty());
     assert_eq!(r.exceptions[0].suggestion.unwrap().score.confidence(), 7_742);
     assert!(r.reason(&r.exceptions[0]).starts_with("auto-resolve is off"));
@@ -209,12 +208,23 @@ struct RawBank {
 
 fn raw_pg() -> impl Strategy<Value = RawPg> {
     // Few distinct amounts, UTRs and days, so that collisions and duplicates are common.
-    (prop::sample::select(vec![1_000i64, 1_050, 1_099, 1_100, 2_000, 2_150]), prop::option::of(0u8..12), 1u32..6, any::<bool>())
+    (
+        prop::sample::select(vec![1_000i64, 1_050, 1_099, 1_100, 2_000, 2_150]),
+        prop::option::of(0u8..12),
+        1u32..6,
+        any::<bool>(),
+    )
         .prop_map(|(amount, utr, day, has_ref)| RawPg { amount, utr, day, has_ref })
 }
 
 fn raw_bank() -> impl Strategy<Value = RawBank> {
-    (0u8..3, prop::sample::select(vec![1_000i64, 1_050, 1_099, 1_100, 2_000, 2_150]), prop::option::of(0u8..12), 1u32..6, prop::option::of(0u8..20))
+    (
+        0u8..3,
+        prop::sample::select(vec![1_000i64, 1_050, 1_099, 1_100, 2_000, 2_150]),
+        prop::option::of(0u8..12),
+        1u32..6,
+        prop::option::of(0u8..20),
+    )
         .prop_map(|(file, amount, utr, day, ref_of)| RawBank { file, amount, utr, day, ref_of })
 }
 
@@ -263,7 +273,8 @@ fn owned(pgs: &[RawPg], banks: &[RawBank]) -> Owned {
     }
 }
 
-type Fingerprint = (BTreeSet<(String, String, u32)>, BTreeSet<(Category, Vec<String>, Vec<String>, Option<(String, String)>)>);
+type Fingerprint =
+    (BTreeSet<(String, String, u32)>, BTreeSet<(Category, Vec<String>, Vec<String>, Option<(String, String)>)>);
 
 fn fingerprint(r: &Reconciliation<'_>) -> Fingerprint {
     let m = r

@@ -81,7 +81,10 @@ mod tests {
     fn plain_and_quoted_fields() {
         assert_eq!(split("a, b ,c", b','), Some(vec!["a", "b", "c"]));
         assert_eq!(split("a,,c,", b','), Some(vec!["a", "", "c", ""]));
-        assert_eq!(split(r#"01/10/26,"ACME, PVT LTD","1,23,456.78",x"#, b','), Some(vec!["01/10/26", "ACME, PVT LTD", "1,23,456.78", "x"]));
+        assert_eq!(
+            split(r#"01/10/26,"ACME, PVT LTD","1,23,456.78",x"#, b','),
+            Some(vec!["01/10/26", "ACME, PVT LTD", "1,23,456.78", "x"])
+        );
         assert_eq!(split(r#""a""b",c"#, b','), Some(vec![r#"a""b"#, "c"]));
         assert_eq!(split(r#"a,"b","#, b','), Some(vec!["a", "b", ""]));
         assert_eq!(split(r#"1|"x|y"|3"#, b'|'), Some(vec!["1", "x|y", "3"]));

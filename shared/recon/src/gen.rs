@@ -62,8 +62,8 @@ impl Rng {
     fn chance(&mut self, per_million: u64) -> bool {
         self.below(1_000_000) < per_million
     }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
     }
 }
 
@@ -76,8 +76,18 @@ const METHODS: [(Method, u64, u64, i64); 4] = [
 ];
 
 const NAMES: [&str; 12] = [
-    "RAHUL SHARMA", "PRIYA NAIR", "SHARMA, ANIL", "KAVYA REDDY", "ARJUN MEHTA", "FATIMA SHAIKH",
-    "VIKRAM SINGH", "IYER, LAKSHMI", "ROHAN DAS", "SNEHA PATIL", "AMIT GUPTA", "NEHA JOSHI",
+    "RAHUL SHARMA",
+    "PRIYA NAIR",
+    "SHARMA, ANIL",
+    "KAVYA REDDY",
+    "ARJUN MEHTA",
+    "FATIMA SHAIKH",
+    "VIKRAM SINGH",
+    "IYER, LAKSHMI",
+    "ROHAN DAS",
+    "SNEHA PATIL",
+    "AMIT GUPTA",
+    "NEHA JOSHI",
 ];
 
 /// What gen intends for a captured transaction.
@@ -133,6 +143,8 @@ struct TruthRow {
 struct AmountPool(HashMap<i64, i64>);
 
 const TOLERANCE: i64 = 100;
+/// Every generated statement opens with ₹5 crore.
+const OPENING_BALANCE: i64 = 5_000_000_000;
 
 impl AmountPool {
     /// An amount near `avg` that no other pooled amount is within tolerance of. Typical tickets
@@ -193,8 +205,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         let merchant_id = format!("MERCH{:03}", 1 + rng.below(u64::from(cfg.merchants.max(1))));
         let merchant_ref = format!("ORD-{}", base36(rng.below(36u64.pow(6)), 6));
         let capture_day = day0.add_days(rng.below(u64::from(cfg.days.max(1))) as i32);
-        let captured_at =
-            i64::from(capture_day.0) * 86_400 - IST_OFFSET_MINUTES * 60 + rng.below(86_400) as i64;
+        let captured_at = i64::from(capture_day.0) * 86_400 - IST_OFFSET_MINUTES * 60 + rng.below(86_400) as i64;
         let bank_idx = match rng.below(100) {
             0..=44 => 0,
             45..=79 => 1,
@@ -202,7 +213,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         };
         let neft = method == Method::Netbanking;
         let utr = if neft {
-            let code = *rng.pick(&["HDFC", "ICIC", "UTIB", "SBIN", "KKBK"]);
+            let code = rng.pick(&["HDFC", "ICIC", "UTIB", "SBIN", "KKBK"]);
             format!("{code}N{:011}", 52_000_000_000 + serial)
         } else {
             format!("6{:03}{:08}", (capture_day.0.rem_euclid(1000)), serial % 100_000_000)
@@ -234,7 +245,18 @@ pub fn generate(cfg: &GenConfig) -> Generated {
             _ => utr.as_str(),
         };
         pg_line += 1;
-        push_pg_row(&mut pg, &txn_id, &merchant_id, &merchant_ref, method, amount, status, pg_utr, captured_at, &mut rng);
+        push_pg_row(
+            &mut pg,
+            &txn_id,
+            &merchant_id,
+            &merchant_ref,
+            method,
+            amount,
+            status,
+            pg_utr,
+            captured_at,
+            &mut rng,
+        );
         let Some(plan) = plan else {
             truth.push(TruthRow { record: Rec::Pg(txn_id), outcome: "NOT_CAPTURED", counterpart: None });
             continue;
@@ -288,7 +310,18 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                 serial += 1;
                 let twin_id = format!("TXN{serial:010}");
                 pg_line += 1;
-                push_pg_row(&mut pg, &twin_id, &merchant_id, &merchant_ref, method, amount, "captured", &utr, captured_at + 7, &mut rng);
+                push_pg_row(
+                    &mut pg,
+                    &twin_id,
+                    &merchant_id,
+                    &merchant_ref,
+                    method,
+                    amount,
+                    "captured",
+                    &utr,
+                    captured_at + 7,
+                    &mut rng,
+                );
                 let group = Rec::Line(format!("utr:{utr}"), 0);
                 let b = push_entry(entry(amount, Some(utr.clone()), &mut rng), &mut entries);
                 for r in [pg_rec, Rec::Pg(twin_id), b] {
@@ -302,7 +335,11 @@ pub fn generate(cfg: &GenConfig) -> Generated {
             pg_line += 1;
             let bad = format!("TXNBAD{serial:08},MERCH001,ORD-BAD,UPI,850.00,captured,,2026-10-01T10:00:00+05:30\n");
             pg.extend_from_slice(bad.as_bytes());
-            truth.push(TruthRow { record: Rec::Line("pg_transactions.csv".into(), pg_line), outcome: "REJECTED", counterpart: None });
+            truth.push(TruthRow {
+                record: Rec::Line("pg_transactions.csv".into(), pg_line),
+                outcome: "REJECTED",
+                counterpart: None,
+            });
         }
     }
 
@@ -324,7 +361,11 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                 merchant_ref: None,
                 malformed_before: None,
             });
-            truth.push(TruthRow { record: Rec::Entry(b, list.len() - 1), outcome: "UNMATCHED_BANK", counterpart: None });
+            truth.push(TruthRow {
+                record: Rec::Entry(b, list.len() - 1),
+                outcome: "UNMATCHED_BANK",
+                counterpart: None,
+            });
         }
         for _ in 0..(n / 50).max(1) {
             list.push(Entry {
@@ -333,7 +374,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                 credit: false,
                 utr: None,
                 neft: false,
-                name: *rng.pick(&["PAYOUT TO MERCHANT", "BANK CHARGES", "GST ON CHARGES", "REFUND"]),
+                name: rng.pick(&["PAYOUT TO MERCHANT", "BANK CHARGES", "GST ON CHARGES", "REFUND"]),
                 merchant_ref: None,
                 malformed_before: None,
             });
@@ -517,7 +558,7 @@ fn write_statement(bank: Bank, entries: &[Entry], rng: &mut Rng) -> (Vec<u8>, Ve
     let hdfc_short = DateLayout::new("DD/MM/YY").expect("layout");
     let iso = DateLayout::new("YYYY-MM-DD").expect("layout");
     let axis = DateLayout::new("DD-MM-YYYY").expect("layout");
-    let mut balance: i64 = 50_000_000_00;
+    let mut balance: i64 = OPENING_BALANCE;
     let (mut credits, mut debits, mut credit_sum, mut debit_sum) = (0u64, 0u64, 0i64, 0i64);
     let mut lines = Vec::with_capacity(entries.len());
     let mut bad_lines = Vec::new();
@@ -608,7 +649,9 @@ fn write_statement(bank: Bank, entries: &[Entry], rng: &mut Rng) -> (Vec<u8>, Ve
                 };
                 let mut row = Vec::new();
                 for (i, field) in
-                    [e.value_date.format(&axis), chq, narration, dr, cr, Paise(balance).to_string(), "1234".into()].iter().enumerate()
+                    [e.value_date.format(&axis), chq, narration, dr, cr, Paise(balance).to_string(), "1234".into()]
+                        .iter()
+                        .enumerate()
                 {
                     if i > 0 {
                         row.push(b',');
@@ -629,7 +672,7 @@ fn write_statement(bank: Bank, entries: &[Entry], rng: &mut Rng) -> (Vec<u8>, Ve
                 &mut out,
                 &format!(
                     "\"{}\",{debits},{credits},\"{}\",\"{}\",\"{}\"",
-                    format_indian(Paise(50_000_000_00)),
+                    format_indian(Paise(OPENING_BALANCE)),
                     format_indian(Paise(debit_sum)),
                     format_indian(Paise(credit_sum)),
                     format_indian(Paise(balance))
@@ -638,11 +681,14 @@ fn write_statement(bank: Bank, entries: &[Entry], rng: &mut Rng) -> (Vec<u8>, Ve
             push(&mut out, "Generated On: 03/10/2026 09:00:00");
         }
         Bank::Icici => {
-            push(&mut out, &format!("Total||||{debits} debits, {credits} credits|{}|{}|", Paise(debit_sum), Paise(credit_sum)));
+            push(
+                &mut out,
+                &format!("Total||||{debits} debits, {credits} credits|{}|{}|", Paise(debit_sum), Paise(credit_sum)),
+            );
             push(&mut out, "This is a computer generated statement.");
         }
         Bank::Axis => {
-            push(&mut out, &format!("OPENING BALANCE,,,,,{},", Paise(50_000_000_00)));
+            push(&mut out, &format!("OPENING BALANCE,,,,,{},", Paise(OPENING_BALANCE)));
             push(&mut out, &format!("TRANSACTION TOTAL,,,{},{},,", Paise(debit_sum), Paise(credit_sum)));
             push(&mut out, &format!("CLOSING BALANCE,,,,,{},", Paise(balance)));
         }

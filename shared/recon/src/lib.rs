@@ -22,9 +22,9 @@ mod test_records;
 pub mod totals;
 pub mod utr;
 
+pub use bank_file::BankRow;
 pub use config::MatchConfig;
 pub use engine::reconcile;
 pub use money::Paise;
 pub use outcome::{Category, Exception, Match, Reconciliation};
-pub use bank_file::BankRow;
 pub use pg_file::PgTxn;

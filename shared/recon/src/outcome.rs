@@ -1,8 +1,8 @@
 //! What reconciliation decides for each record: a match, or one of the seed's five exception
 //! categories, each with the reason a person needs to act on it.
 
-use crate::config::{format_fixed, MatchConfig};
 use crate::bank_file::BankRow;
+use crate::config::{format_fixed, MatchConfig};
 use crate::pg_file::PgTxn;
 use crate::score::Score;
 use crate::utr::Utr;
@@ -20,8 +20,13 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 5] =
-        [Category::DuplicateUtr, Category::AmountMismatch, Category::UtrMissing, Category::UnmatchedPg, Category::UnmatchedBank];
+    pub const ALL: [Category; 5] = [
+        Category::DuplicateUtr,
+        Category::AmountMismatch,
+        Category::UtrMissing,
+        Category::UnmatchedPg,
+        Category::UnmatchedBank,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -149,8 +154,12 @@ impl Reconciliation<'_> {
             }
             (Why::PgUtrMissing, Some(s)) => format!("PG transaction has no UTR; {}", suggestion(s)),
             (Why::BankUtrMissing, Some(s)) => format!("bank credit has no UTR; {}", suggestion(s)),
-            (Why::PgUtrMissing, None) => "PG transaction has no UTR and no bank credit matches its amount and date".into(),
-            (Why::BankUtrMissing, None) => "bank credit has no UTR and no PG transaction matches its amount and date".into(),
+            (Why::PgUtrMissing, None) => {
+                "PG transaction has no UTR and no bank credit matches its amount and date".into()
+            }
+            (Why::BankUtrMissing, None) => {
+                "bank credit has no UTR and no PG transaction matches its amount and date".into()
+            }
             (Why::NoCounterpart, _) if e.category == Category::UnmatchedPg => {
                 "no bank credit carries this UTR or matches its amount and date".into()
             }

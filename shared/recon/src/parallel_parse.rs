@@ -23,7 +23,13 @@ fn line_count(chunk: &[u8]) -> usize {
 /// (one per line). `parse` numbers lines from 1 within its chunk, fills the start of its region
 /// and returns how many rows it wrote plus whatever else it found. Returns the rows, numbered
 /// from `first_line + 1`, and each chunk's extras with the line offset to add to them.
-pub fn parse_chunks_into<'a, T, X, F>(body: &'a [u8], chunk_bytes: usize, first_line: u32, filler: T, parse: F) -> (Vec<T>, Vec<(u32, X)>, u32)
+pub fn parse_chunks_into<'a, T, X, F>(
+    body: &'a [u8],
+    chunk_bytes: usize,
+    first_line: u32,
+    filler: T,
+    parse: F,
+) -> (Vec<T>, Vec<(u32, X)>, u32)
 where
     T: Copy + Send + Sync + Located,
     X: Send,

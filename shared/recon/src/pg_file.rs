@@ -3,8 +3,8 @@
 use crate::date::{ist_date, parse_rfc3339, Date};
 use crate::fields::split_fields;
 use crate::lines::{lines, looks_binary, strip_bom};
-use crate::parallel_parse::{parse_chunks_into, Located};
 use crate::money::Paise;
+use crate::parallel_parse::{parse_chunks_into, Located};
 use crate::reject::Reject;
 use crate::utr::{find_utr, Utr};
 use rayon::prelude::*;
@@ -178,7 +178,8 @@ fn reject_duplicate_ids<'a>(captured: &mut Vec<PgTxn<'a>>, other: &mut Vec<PgTxn
     captured.par_sort_unstable_by(by_id);
     other.par_sort_unstable_by(by_id);
     let sorted_has_dup = |v: &[PgTxn<'_>]| v.windows(2).any(|w| w[0].txn_id == w[1].txn_id);
-    let crosses = !other.is_empty() && other.iter().any(|o| captured.binary_search_by(|c| c.txn_id.cmp(o.txn_id)).is_ok());
+    let crosses =
+        !other.is_empty() && other.iter().any(|o| captured.binary_search_by(|c| c.txn_id.cmp(o.txn_id)).is_ok());
     if !crosses && !sorted_has_dup(captured) && !sorted_has_dup(other) {
         return;
     }

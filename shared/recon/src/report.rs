@@ -1,10 +1,10 @@
 //! The run's CSV reports: matches, exceptions and rejects, written in canonical order.
 
-use crate::config::format_fixed;
 use crate::bank_file::BankRow;
+use crate::config::format_fixed;
 use crate::outcome::Reconciliation;
-use crate::score::Score;
 use crate::reject::Reject;
+use crate::score::Score;
 use rayon::prelude::*;
 use std::io::{self, Write};
 
@@ -124,7 +124,10 @@ pub fn write_exceptions(rec: &Reconciliation<'_>, w: &mut impl Write) -> io::Res
 }
 
 /// Writes the header and the rejects of every file, each with the file's base name.
-pub fn write_rejects<'r>(files: impl IntoIterator<Item = (&'r str, &'r [Reject])>, w: &mut impl Write) -> io::Result<()> {
+pub fn write_rejects<'r>(
+    files: impl IntoIterator<Item = (&'r str, &'r [Reject])>,
+    w: &mut impl Write,
+) -> io::Result<()> {
     writeln!(w, "{REJECTS_HEADER}")?;
     let mut out = Vec::new();
     for (file, rejects) in files {

@@ -1,8 +1,8 @@
 //! The seed's confidence score for one PG transaction against one bank credit, with its
 //! explanation: which fields agreed, each one's weight, and the total.
 
-use crate::config::{format_fixed, MatchConfig, SCALE};
 use crate::bank_file::BankRow;
+use crate::config::{format_fixed, MatchConfig, SCALE};
 use crate::pg_file::PgTxn;
 
 /// Which fields agreed, as bits.
@@ -159,7 +159,10 @@ mod tests {
         assert!(!score(&p, &bank(85_100, 1, ""), &cfg).agreed.has(Agreed::AMOUNT));
         assert!(score(&p, &bank(85_000, 2, ""), &cfg).agreed.has(Agreed::DATE));
         assert!(!score(&p, &bank(85_000, 3, ""), &cfg).agreed.has(Agreed::DATE));
-        assert!(!score(&p, &bank(85_000, 1, "anything"), &cfg).agreed.has(Agreed::MERCHANT_REF), "empty ref never agrees");
+        assert!(
+            !score(&p, &bank(85_000, 1, "anything"), &cfg).agreed.has(Agreed::MERCHANT_REF),
+            "empty ref never agrees"
+        );
     }
 
     #[test]

@@ -52,10 +52,7 @@ const BUILT_IN: [(&str, &str); 3] = [
 
 /// The templates compiled into the binary: HDFC, ICICI, AXIS.
 pub fn built_in_templates() -> Vec<Template> {
-    BUILT_IN
-        .iter()
-        .map(|(name, text)| Template::from_toml(name, text).expect("built-in templates are valid"))
-        .collect()
+    BUILT_IN.iter().map(|(name, text)| Template::from_toml(name, text).expect("built-in templates are valid")).collect()
 }
 
 impl Template {
@@ -73,11 +70,8 @@ impl Template {
                 .position(|h| h == name)
                 .ok_or_else(|| err(format!("column `{name}` is not in the header")))
         };
-        let date_formats = file
-            .date_formats
-            .iter()
-            .map(|f| DateLayout::new(f).map_err(err))
-            .collect::<Result<Vec<_>, _>>()?;
+        let date_formats =
+            file.date_formats.iter().map(|f| DateLayout::new(f).map_err(err)).collect::<Result<Vec<_>, _>>()?;
         if date_formats.is_empty() {
             return Err(err("date_formats is empty".into()));
         }
@@ -142,7 +136,8 @@ mod tests {
 
     #[test]
     fn a_template_naming_a_missing_column_is_refused_with_its_name() {
-        let text = include_str!("../templates/axis.toml").replace("credit_column = \"CR\"", "credit_column = \"Credit\"");
+        let text =
+            include_str!("../templates/axis.toml").replace("credit_column = \"CR\"", "credit_column = \"Credit\"");
         let err = Template::from_toml("mybank.toml", &text).unwrap_err().to_string();
         assert!(err.contains("mybank.toml") && err.contains("`Credit`"), "{err}");
         let unknown = format!("{}\nfoo = 1\n", include_str!("../templates/axis.toml"));
@@ -152,9 +147,10 @@ mod tests {
     #[test]
     fn header_detection_ignores_case_bom_and_trailing_empties() {
         let hdfc = &built_in_templates()[0];
-        let fields: Vec<&str> = "\u{feff}date,NARRATION,Chq./Ref.No.,Value Dt,Withdrawal Amt.,Deposit Amt.,Closing Balance,,"
-            .split(',')
-            .collect();
+        let fields: Vec<&str> =
+            "\u{feff}date,NARRATION,Chq./Ref.No.,Value Dt,Withdrawal Amt.,Deposit Amt.,Closing Balance,,"
+                .split(',')
+                .collect();
         assert!(hdfc.is_header(&fields));
         assert!(!hdfc.is_header(&fields[..6]));
     }

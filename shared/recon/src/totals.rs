@@ -44,7 +44,7 @@ impl OutcomeTotals {
             t.matched_pg_amount_paise += rec.pg[m.pg as usize].amount.0;
             t.matched_bank_amount_paise += rec.bank[m.bank as usize].amount.0;
         }
-        t.match_rate_bps = if t.pg_records == 0 { 0 } else { t.matched * 10_000 / t.pg_records };
+        t.match_rate_bps = (t.matched * 10_000).checked_div(t.pg_records).unwrap_or(0);
         for c in Category::ALL {
             t.categories.insert(c.as_str(), CategoryTotals::default());
         }

@@ -5,6 +5,7 @@
 //! - UPI / IMPS: a 12-digit RRN (`UPI/629412345678/...`, `IMPS/P2A/629412345678/...`);
 //! - NEFT: 16 characters, a 4-letter bank code then 12 mostly-digit characters (`HDFCN52026100112`);
 //! - RTGS: 22 characters, a 4-letter bank code then 18 mostly-digit characters.
+//!
 //! An all-digit token longer than 12 whose extra leading characters are zeros is the RRN padded.
 
 use std::fmt;
@@ -131,7 +132,7 @@ pub fn bank_row_utr(reference: &str, narration: &str) -> Option<Utr> {
 
 fn classify_token(token: &[u8]) -> Option<Utr> {
     let len = token.len();
-    if len < 12 || len > 22 {
+    if !(12..=22).contains(&len) {
         return None;
     }
     if token.iter().all(u8::is_ascii_digit) {
@@ -162,10 +163,7 @@ mod tests {
     fn upi_and_imps_rrns_are_found_in_narrations() {
         assert_eq!(utr("UPI/629412345678/ACME STORES/acme@okicici").as_deref(), Some("629412345678"));
         assert_eq!(utr("IMPS/P2A/629412345678/RAVI KUMAR").as_deref(), Some("629412345678"));
-        assert_eq!(
-            utr("UPI-ACME STORES-acme@okhdfc-HDFC0001234-629412345678-ORD123").as_deref(),
-            Some("629412345678")
-        );
+        assert_eq!(utr("UPI-ACME STORES-acme@okhdfc-HDFC0001234-629412345678-ORD123").as_deref(), Some("629412345678"));
     }
 
     #[test]
