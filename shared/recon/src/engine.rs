@@ -31,8 +31,13 @@ const CANDIDATES_PER_PG: usize = 10;
 /// `pg` must not repeat a `txn_id`, nor `bank` a `(file, line)`; both are put in canonical order.
 pub fn reconcile<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>, cfg: &MatchConfig) -> Reconciliation<'a> {
     let started = Instant::now();
-    pg.retain(PgTxn::is_captured);
-    bank.retain(|b| b.direction == Direction::Credit);
+    // Callers usually pass only captured rows and credits: check in parallel before filtering.
+    if !pg.par_iter().all(PgTxn::is_captured) {
+        pg.retain(PgTxn::is_captured);
+    }
+    if !bank.par_iter().all(|b| b.direction == Direction::Credit) {
+        bank.retain(|b| b.direction == Direction::Credit);
+    }
     canonicalize(&mut pg, &mut bank);
     assert!(pg.len() < BANK_BIT as usize && bank.len() < BANK_BIT as usize, "too many records for one run");
 
@@ -104,10 +109,10 @@ pub fn reconcile<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>, cfg: &M
 /// PG by `txn_id`, bank by `(file, line)`: every tie-break below uses these indices, so the
 /// outcome cannot depend on the order the records arrived in.
 fn canonicalize(pg: &mut [PgTxn<'_>], bank: &mut [BankRow<'_>]) {
-    if !pg.windows(2).all(|w| w[0].txn_id < w[1].txn_id) {
+    if !pg.par_windows(2).all(|w| w[0].txn_id < w[1].txn_id) {
         pg.par_sort_unstable_by(|a, b| a.txn_id.cmp(b.txn_id));
     }
-    if !bank.windows(2).all(|w| bank_key(&w[0]) < bank_key(&w[1])) {
+    if !bank.par_windows(2).all(|w| bank_key(&w[0]) < bank_key(&w[1])) {
         bank.par_sort_unstable_by(|a, b| bank_key(a).cmp(&bank_key(b)));
     }
     debug_assert!(pg.windows(2).all(|w| w[0].txn_id != w[1].txn_id), "txn_id repeated");

@@ -175,12 +175,14 @@ pub fn parse_pg_file<'a>(bytes: &'a [u8]) -> Result<PgFile<'a>, PgFileError> {
 /// a list or across the two: one transaction must never be reconciled twice.
 fn reject_duplicate_ids<'a>(captured: &mut Vec<PgTxn<'a>>, other: &mut Vec<PgTxn<'a>>, rejects: &mut Vec<Reject>) {
     let by_id = |a: &PgTxn<'_>, b: &PgTxn<'_>| a.txn_id.cmp(b.txn_id).then(a.line.cmp(&b.line));
-    captured.par_sort_unstable_by(by_id);
-    other.par_sort_unstable_by(by_id);
+    for list in [&mut *captured, &mut *other] {
+        // Exports are often already in id order: checking is one pass, sorting is many.
+        if !list.is_sorted_by(|a, b| by_id(a, b).is_le()) {
+            list.par_sort_unstable_by(by_id);
+        }
+    }
     let sorted_has_dup = |v: &[PgTxn<'_>]| v.windows(2).any(|w| w[0].txn_id == w[1].txn_id);
-    let crosses =
-        !other.is_empty() && other.iter().any(|o| captured.binary_search_by(|c| c.txn_id.cmp(o.txn_id)).is_ok());
-    if !crosses && !sorted_has_dup(captured) && !sorted_has_dup(other) {
+    if !sorted_has_dup(captured) && !sorted_has_dup(other) && !shares_an_id(captured, other) {
         return;
     }
     // Rare: find each id's first line over both lists, then drop every later line.
@@ -202,6 +204,19 @@ fn reject_duplicate_ids<'a>(captured: &mut Vec<PgTxn<'a>>, other: &mut Vec<PgTxn
             t.line == first
         });
     }
+}
+
+/// Whether two lists sorted by id have an id in common: one merge walk.
+fn shares_an_id(a: &[PgTxn<'_>], b: &[PgTxn<'_>]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].txn_id.cmp(b[j].txn_id) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 impl PgTxn<'_> {

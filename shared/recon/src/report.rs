@@ -34,11 +34,13 @@ pub fn push_csv_field(out: &mut Vec<u8>, field: &str) {
 
 /// Formats `items` in parallel pieces and writes them in order, a bounded batch at a time so the
 /// formatted text never has to fit in memory at once.
-fn write_rows<T: Sync>(items: &[T], w: &mut impl Write, format: impl Fn(&T, &mut Vec<u8>) + Sync) -> io::Result<()> {
-    let batch = ROWS_PER_PIECE * rayon::current_num_threads().max(1) * 2;
-    for rows in items.chunks(batch) {
-        let pieces: Vec<Vec<u8>> = rows
-            .par_chunks(ROWS_PER_PIECE)
+fn write_rows<T: Sync>(
+    items: &[T],
+    w: &mut (impl Write + Send),
+    format: impl Fn(&T, &mut Vec<u8>) + Sync,
+) -> io::Result<()> {
+    let format_batch = |rows: &[T]| -> Vec<Vec<u8>> {
+        rows.par_chunks(ROWS_PER_PIECE)
             .map(|chunk| {
                 let mut out = Vec::with_capacity(chunk.len() * 128);
                 for item in chunk {
@@ -46,12 +48,22 @@ fn write_rows<T: Sync>(items: &[T], w: &mut impl Write, format: impl Fn(&T, &mut
                 }
                 out
             })
-            .collect();
-        for piece in pieces {
-            w.write_all(&piece)?;
+            .collect()
+    };
+    let batch = ROWS_PER_PIECE * rayon::current_num_threads().max(1) * 2;
+    let mut batches = items.chunks(batch);
+    let mut ready = batches.next().map(format_batch).unwrap_or_default();
+    loop {
+        // Write one batch while the next is formatted: the kernel's copy overlaps the formatting.
+        let next = batches.next();
+        let (written, formatted) =
+            rayon::join(|| ready.iter().try_for_each(|piece| w.write_all(piece)), || next.map(format_batch));
+        written?;
+        match formatted {
+            Some(f) => ready = f,
+            None => return Ok(()),
         }
     }
-    Ok(())
 }
 
 fn push_int(out: &mut Vec<u8>, n: impl itoa::Integer) {
@@ -64,7 +76,7 @@ fn push_bank_ref(out: &mut Vec<u8>, b: &BankRow<'_>) {
     push_int(out, b.line);
 }
 
-pub fn write_matches(rec: &Reconciliation<'_>, w: &mut impl Write) -> io::Result<()> {
+pub fn write_matches(rec: &Reconciliation<'_>, w: &mut (impl Write + Send)) -> io::Result<()> {
     writeln!(w, "{MATCHES_HEADER}")?;
     // Confidence and rules depend only on which fields agreed (and the amount difference, shown
     // when not zero): format each of the 16 combinations once.
@@ -99,7 +111,7 @@ pub fn write_matches(rec: &Reconciliation<'_>, w: &mut impl Write) -> io::Result
     })
 }
 
-pub fn write_exceptions(rec: &Reconciliation<'_>, w: &mut impl Write) -> io::Result<()> {
+pub fn write_exceptions(rec: &Reconciliation<'_>, w: &mut (impl Write + Send)) -> io::Result<()> {
     writeln!(w, "{EXCEPTIONS_HEADER}")?;
     write_rows(&rec.exceptions, w, |e, out| {
         out.extend_from_slice(rec.exception_id(e).as_bytes());
