@@ -435,6 +435,31 @@ Tran Date,CHQNO,PARTICULARS,DR,CR,BAL,SOL\n\
         );
     }
 
+    proptest::proptest! {
+        /// Whatever the lines between header and summary, every line is counted exactly once and
+        /// nothing panics.
+        #[test]
+        fn every_line_is_a_row_a_reject_or_non_data(
+            body in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just("02-10-2026,,UPI/629412345678/A,,850,1,100".to_string()),
+                proptest::strategy::Just("02-10-2026,,CHARGES,12.50,,1,100".to_string()),
+                proptest::strategy::Just(String::new()),
+                proptest::strategy::Just("Tran Date,CHQNO,PARTICULARS,DR,CR,BAL,SOL".to_string()),
+                "[ -~]{0,40}",
+                "[0-9,.\"-]{0,30}",
+            ], 0..60),
+            crlf in proptest::bool::ANY,
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let text = format!("Statement\nTran Date,CHQNO,PARTICULARS,DR,CR,BAL,SOL\n{}", body.join(eol));
+            let templates = built_in_templates();
+            let f = parse_bank_file("p.csv", text.as_bytes(), &templates, None).unwrap();
+            assert_accounting(&f);
+            let lines = text.as_bytes().strip_suffix(b"\n").unwrap_or(text.as_bytes()).split(|&c| c == b'\n').count();
+            proptest::prop_assert_eq!(f.stats.lines_read, lines as u64);
+        }
+    }
+
     #[test]
     fn forced_layout_must_find_its_header() {
         let templates = built_in_templates();
