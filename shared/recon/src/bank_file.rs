@@ -95,7 +95,7 @@ pub enum BankFileError {
 }
 
 /// How far into a file the header row is looked for.
-const HEADER_SCAN_LINES: usize = 200;
+pub(crate) const HEADER_SCAN_LINES: usize = 200;
 /// Chunk size for parallel parsing: large enough to amortize scheduling, small enough to balance.
 const CHUNK_BYTES: usize = 1 << 20;
 
@@ -216,13 +216,13 @@ fn parse_chunk<'a>(name: &'a str, chunk: &'a [u8], t: &Template, credits: &mut [
     (written, out)
 }
 
-enum LineKind<'a> {
+pub(crate) enum LineKind<'a> {
     Row(BankRow<'a>),
     Header,
     Bad { reason: String, date_ok: bool },
 }
 
-fn parse_line<'a>(file: &'a str, raw: &'a [u8], t: &Template, fields: &mut Vec<&'a str>) -> LineKind<'a> {
+pub(crate) fn parse_line<'a>(file: &'a str, raw: &'a [u8], t: &Template, fields: &mut Vec<&'a str>) -> LineKind<'a> {
     let bad = |reason: String, date_ok: bool| LineKind::Bad { reason, date_ok };
     let Ok(text) = std::str::from_utf8(raw) else {
         return bad("line is not valid UTF-8 text (is the file in another encoding?)".into(), false);

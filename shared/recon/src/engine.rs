@@ -29,18 +29,9 @@ const CANDIDATES_PER_PG: usize = 10;
 /// and withdrawals are dropped first.
 ///
 /// `pg` must not repeat a `txn_id`, nor `bank` a `(file, line)`; both are put in canonical order.
-pub fn reconcile<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>, cfg: &MatchConfig) -> Reconciliation<'a> {
+pub fn reconcile<'a>(pg: Vec<PgTxn<'a>>, bank: Vec<BankRow<'a>>, cfg: &MatchConfig) -> Reconciliation<'a> {
     let started = Instant::now();
-    // Callers usually pass only captured rows and credits: check in parallel before filtering.
-    if !pg.par_iter().all(PgTxn::is_captured) {
-        pg.retain(PgTxn::is_captured);
-    }
-    if !bank.par_iter().all(|b| b.direction == Direction::Credit) {
-        bank.retain(|b| b.direction == Direction::Credit);
-    }
-    canonicalize(&mut pg, &mut bank);
-    assert!(pg.len() < BANK_BIT as usize && bank.len() < BANK_BIT as usize, "too many records for one run");
-
+    let (pg, bank) = prepare(pg, bank);
     let utr = utr_stage(&pg, &bank, cfg);
     let mut matches = utr.matches;
     let mut exceptions = utr.exceptions;
@@ -104,6 +95,51 @@ pub fn reconcile<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>, cfg: &M
         .par_sort_unstable_by_key(|e| (e.category, e.pg.is_empty(), e.pg.first().copied(), e.bank.first().copied()));
     let timings = EngineTimings { match_us, categorize_us: categorizing.elapsed().as_micros() as u64 };
     Reconciliation { pg, bank, matches, exceptions, config: cfg.clone(), timings }
+}
+
+/// The UTR stage alone, for one shard of a sharded run (shards partitioned by UTR, so every group
+/// is whole in one shard). Returns the shard's matches and exceptions, and the records it left open:
+/// those, from every shard, plus the records without a UTR, are then reconciled together with
+/// [`reconcile`]. Because an open record's UTR occurs nowhere else, that second run's UTR stage
+/// settles nothing and its fallback sees exactly what a single run's fallback would: the sharded
+/// result equals the single-process one.
+pub fn reconcile_utr_shard<'a>(pg: Vec<PgTxn<'a>>, bank: Vec<BankRow<'a>>, cfg: &MatchConfig) -> ShardOutcome<'a> {
+    let started = Instant::now();
+    let (pg, bank) = prepare(pg, bank);
+    let utr = utr_stage(&pg, &bank, cfg);
+    let mut matches = utr.matches;
+    let mut exceptions = utr.exceptions;
+    matches.par_sort_unstable_by_key(|m| m.pg);
+    exceptions
+        .par_sort_unstable_by_key(|e| (e.category, e.pg.is_empty(), e.pg.first().copied(), e.bank.first().copied()));
+    let timings = EngineTimings { match_us: started.elapsed().as_micros() as u64, categorize_us: 0 };
+    ShardOutcome {
+        settled: Reconciliation { pg, bank, matches, exceptions, config: cfg.clone(), timings },
+        open_pg: utr.open_pg,
+        open_bank: utr.open_bank,
+    }
+}
+
+/// What a UTR shard settled, and the indices (into `settled.pg` / `settled.bank`) it left open.
+#[derive(Debug)]
+pub struct ShardOutcome<'a> {
+    pub settled: Reconciliation<'a>,
+    pub open_pg: Vec<u32>,
+    pub open_bank: Vec<u32>,
+}
+
+/// Drops what is not reconciled (other statuses, withdrawals) and puts the rest in canonical order.
+fn prepare<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>) -> (Vec<PgTxn<'a>>, Vec<BankRow<'a>>) {
+    // Callers usually pass only captured rows and credits: check in parallel before filtering.
+    if !pg.par_iter().all(PgTxn::is_captured) {
+        pg.retain(PgTxn::is_captured);
+    }
+    if !bank.par_iter().all(|b| b.direction == Direction::Credit) {
+        bank.retain(|b| b.direction == Direction::Credit);
+    }
+    canonicalize(&mut pg, &mut bank);
+    assert!(pg.len() < BANK_BIT as usize && bank.len() < BANK_BIT as usize, "too many records for one run");
+    (pg, bank)
 }
 
 /// PG by `txn_id`, bank by `(file, line)`: every tie-break below uses these indices, so the

@@ -16,6 +16,8 @@ pub mod pg_file;
 pub mod reject;
 pub mod report;
 pub mod score;
+pub mod shard;
+pub mod stream;
 pub mod template;
 #[cfg(test)]
 mod test_records;

@@ -276,7 +276,7 @@ impl Located for PgTxn<'_> {
     }
 }
 
-fn parse_row<'a>(raw: &'a [u8], fields: &mut Vec<&'a str>) -> Result<PgTxn<'a>, String> {
+pub(crate) fn parse_row<'a>(raw: &'a [u8], fields: &mut Vec<&'a str>) -> Result<PgTxn<'a>, String> {
     let text = std::str::from_utf8(raw).map_err(|_| "line is not valid UTF-8 text".to_string())?;
     if !split_fields(text, b',', fields) {
         return Err("a quoted field is not closed".into());
