@@ -8,6 +8,7 @@ pub mod date;
 pub mod engine;
 pub mod fields;
 pub mod gen;
+pub mod kpi;
 pub mod lines;
 pub mod money;
 pub mod outcome;

@@ -1,0 +1,70 @@
+//! S3 objects: streamed reads, whole-object writes, and listing a prefix.
+
+use crate::{requests, sdk_message, AwsError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+
+/// An object opened for streaming, with what S3 says about it.
+pub struct OpenObject {
+    pub body: ByteStream,
+    pub size: u64,
+    pub version_id: Option<String>,
+}
+
+pub async fn open(client: &Client, bucket: &str, key: &str, version_id: Option<&str>) -> Result<OpenObject, AwsError> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_string))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetObject", sdk_message(&e)))?;
+    let size = out.content_length.unwrap_or(0).max(0) as u64;
+    requests::record("s3.GetObject", size);
+    Ok(OpenObject { body: out.body, size, version_id: out.version_id })
+}
+
+/// The whole object (for the small objects the pipeline writes itself).
+pub async fn get_bytes(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
+    let obj = open(client, bucket, key, None).await?;
+    let data = obj.body.collect().await.map_err(|e| AwsError::new("GetObject", sdk_message(&e)))?;
+    Ok(data.into_bytes().to_vec())
+}
+
+pub async fn put(client: &Client, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
+    requests::record("s3.PutObject", body.len() as u64);
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("PutObject", sdk_message(&e)))?;
+    Ok(())
+}
+
+/// Every key under `prefix`, across pages, sorted.
+pub async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::new("ListObjectsV2", sdk_message(&e)))?;
+        requests::record("s3.ListObjectsV2", 0);
+        keys.extend(out.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
+        match out.next_continuation_token {
+            Some(t) if out.is_truncated == Some(true) => token = Some(t),
+            _ => break,
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}

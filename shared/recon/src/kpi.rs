@@ -1,0 +1,162 @@
+//! KPI figures of an outcome, keyed by business day and dimension, summed across shards.
+//!
+//! Each match shard aggregates its own outcome and the finalizer adds the shards up, so the
+//! dashboard reads a handful of precomputed items and no counter item is written by thousands of
+//! writers at once.
+
+use crate::outcome::{Category, Reconciliation};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Counts and amounts (paise) for one day and dimension.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KpiCounts {
+    pub pg_count: u64,
+    pub pg_amount_paise: i64,
+    pub bank_count: u64,
+    pub bank_amount_paise: i64,
+    pub matched_count: u64,
+    pub matched_amount_paise: i64,
+    /// Per category: exceptions, and PG amount they cover.
+    pub exceptions: BTreeMap<String, CategoryKpi>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryKpi {
+    pub count: u64,
+    pub pg_records: u64,
+    pub bank_records: u64,
+    pub pg_amount_paise: i64,
+    pub amount_delta_paise: i64,
+}
+
+/// `(day, dimension) → counts`; dimensions are `ALL`, `MERCHANT#<id>` and `SOURCE#<bank>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kpis(pub BTreeMap<String, BTreeMap<String, KpiCounts>>);
+
+impl Kpis {
+    /// Aggregates an outcome. `source_of` names the bank (layout) of a statement file.
+    pub fn of(rec: &Reconciliation<'_>, source_of: &dyn Fn(&str) -> String) -> Kpis {
+        let mut k = Kpis::default();
+        let mut touch = |day: String, merchant: Option<&str>, source: Option<String>, f: &dyn Fn(&mut KpiCounts)| {
+            let days = k.0.entry(day).or_default();
+            f(days.entry("ALL".into()).or_default());
+            if let Some(m) = merchant {
+                f(days.entry(format!("MERCHANT#{m}")).or_default());
+            }
+            if let Some(s) = source {
+                f(days.entry(format!("SOURCE#{s}")).or_default());
+            }
+        };
+        for p in &rec.pg {
+            touch(p.date.to_string(), Some(p.merchant_id), None, &|c| {
+                c.pg_count += 1;
+                c.pg_amount_paise += p.amount.0;
+            });
+        }
+        for b in &rec.bank {
+            touch(b.date.to_string(), None, Some(source_of(b.file)), &|c| {
+                c.bank_count += 1;
+                c.bank_amount_paise += b.amount.0;
+            });
+        }
+        for m in &rec.matches {
+            let p = &rec.pg[m.pg as usize];
+            let b = &rec.bank[m.bank as usize];
+            touch(p.date.to_string(), Some(p.merchant_id), Some(source_of(b.file)), &|c| {
+                c.matched_count += 1;
+                c.matched_amount_paise += p.amount.0;
+            });
+        }
+        for e in &rec.exceptions {
+            let first_pg = e.pg.first().map(|&i| &rec.pg[i as usize]);
+            let first_bank = e.bank.first().map(|&i| &rec.bank[i as usize]);
+            let day = first_pg.map(|p| p.date).or(first_bank.map(|b| b.date)).map(|d| d.to_string()).unwrap_or_default();
+            let pg_amount: i64 = e.pg.iter().map(|&i| rec.pg[i as usize].amount.0).sum();
+            let category = e.category.as_str();
+            touch(day, first_pg.map(|p| p.merchant_id), first_bank.map(|b| source_of(b.file)), &|c| {
+                let x = c.exceptions.entry(category.to_string()).or_default();
+                x.count += 1;
+                x.pg_records += e.pg.len() as u64;
+                x.bank_records += e.bank.len() as u64;
+                x.pg_amount_paise += pg_amount;
+                x.amount_delta_paise += e.amount_delta;
+            });
+        }
+        k
+    }
+
+    /// Adds another shard's figures.
+    pub fn merge(&mut self, other: Kpis) {
+        for (day, dims) in other.0 {
+            let mine = self.0.entry(day).or_default();
+            for (dim, c) in dims {
+                mine.entry(dim).or_default().add(&c);
+            }
+        }
+    }
+
+    /// The total over all days for one dimension.
+    pub fn total(&self, dimension: &str) -> KpiCounts {
+        let mut sum = KpiCounts::default();
+        for c in self.0.values().filter_map(|dims| dims.get(dimension)) {
+            sum.add(c);
+        }
+        sum
+    }
+}
+
+impl KpiCounts {
+    pub fn add(&mut self, c: &KpiCounts) {
+        self.pg_count += c.pg_count;
+        self.pg_amount_paise += c.pg_amount_paise;
+        self.bank_count += c.bank_count;
+        self.bank_amount_paise += c.bank_amount_paise;
+        self.matched_count += c.matched_count;
+        self.matched_amount_paise += c.matched_amount_paise;
+        for (cat, x) in &c.exceptions {
+            let y = self.exceptions.entry(cat.clone()).or_default();
+            y.count += x.count;
+            y.pg_records += x.pg_records;
+            y.bank_records += x.bank_records;
+            y.pg_amount_paise += x.pg_amount_paise;
+            y.amount_delta_paise += x.amount_delta_paise;
+        }
+    }
+}
+
+/// Exception count of a category in counts (0 when absent).
+pub fn category_count(c: &KpiCounts, category: Category) -> u64 {
+    c.exceptions.get(category.as_str()).map_or(0, |x| x.count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MatchConfig;
+    use crate::engine::reconcile;
+    use crate::test_records::{credit, pg};
+
+    #[test]
+    fn kpis_count_every_record_once_and_shards_add_up() {
+        let cfg = MatchConfig::default();
+        let r = reconcile(
+            vec![pg("T1", 1_000, "629412345678", 1), pg("T2", 2_000, "", 1)],
+            vec![credit(5, 1_000, "UPI/629412345678/X", 2), credit(6, 9_000, "UPI/629412345600/X", 2)],
+            &cfg,
+        );
+        let k = Kpis::of(&r, &|_| "hdfc".into());
+        let all = k.total("ALL");
+        assert_eq!((all.pg_count, all.bank_count, all.matched_count), (2, 2, 1));
+        assert_eq!(all.matched_amount_paise, 1_000);
+        assert_eq!(category_count(&all, Category::UtrMissing), 1);
+        assert_eq!(category_count(&all, Category::UnmatchedBank), 1);
+        assert_eq!(k.total("SOURCE#hdfc").bank_count, 2);
+        assert_eq!(k.total("MERCHANT#M1").pg_count, 2);
+        let mut twice = k.clone();
+        twice.merge(k.clone());
+        assert_eq!(twice.total("ALL").pg_count, 4);
+        let json = serde_json::to_string(&k).unwrap();
+        assert_eq!(serde_json::from_str::<Kpis>(&json).unwrap(), k);
+    }
+}
