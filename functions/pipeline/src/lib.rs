@@ -1,1 +1,23 @@
-//! x
+//! The reconciliation pipeline's Lambda functions. Each handler is a plain async function over a
+//! [`Context`] (clients, resource names, configuration), so Lambda, the local stack and the tests
+//! run the same code:
+//!
+//! - [`ingest::handle`] — `ingest-file`: an S3 object → normalized partition segments, rejects, a
+//!   file record (and PG rows in the transactions table);
+//! - [`plan::handle`] — `plan-match`: a job → one SQS message per UTR shard;
+//! - [`worker::handle`] — `match-shard`: a shard → matches, exceptions, KPI partials;
+//! - [`finalize::handle`] — `finalize-job`: the job closed and its KPI items rolled up.
+
+pub mod context;
+pub mod error;
+pub mod file_record;
+pub mod finalize;
+pub mod ingest;
+pub mod job;
+pub mod plan;
+pub mod results;
+pub mod runtime;
+pub mod worker;
+
+pub use context::Context;
+pub use error::PipelineError;

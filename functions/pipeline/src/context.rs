@@ -1,0 +1,72 @@
+//! What every handler needs, built once per process: clients, resource names, configuration.
+
+use crate::error::PipelineError;
+use settlepaisa_aws::Clients;
+use settlepaisa_recon::template::{built_in_templates, Template};
+use settlepaisa_recon::MatchConfig;
+
+/// Names of the stack's resources, as the template passes them in the environment.
+#[derive(Clone, Debug)]
+pub struct Resources {
+    pub uploads_bucket: String,
+    pub artifacts_bucket: String,
+    pub files_table: String,
+    pub transactions_table: String,
+    pub jobs_table: String,
+    pub results_table: String,
+    pub kpi_table: String,
+    pub match_queue_url: String,
+    pub finalize_queue_url: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub clients: Clients,
+    pub resources: Resources,
+    pub match_config: MatchConfig,
+    pub templates: Vec<Template>,
+    pub default_shards: u32,
+    /// The match queue's `maxReceiveCount`: the attempt after which a shard is marked failed.
+    pub max_receive_count: u32,
+}
+
+impl Resources {
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Resources, PipelineError> {
+        let get = |key: &'static str| lookup(key).filter(|v| !v.is_empty()).ok_or(PipelineError::MissingSetting(key));
+        Ok(Resources {
+            uploads_bucket: get("UPLOADS_BUCKET")?,
+            artifacts_bucket: get("ARTIFACTS_BUCKET")?,
+            files_table: get("FILES_TABLE")?,
+            transactions_table: get("TRANSACTIONS_TABLE")?,
+            jobs_table: get("JOBS_TABLE")?,
+            results_table: get("RESULTS_TABLE")?,
+            kpi_table: get("KPI_TABLE")?,
+            match_queue_url: get("MATCH_QUEUE_URL")?,
+            finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
+        })
+    }
+}
+
+impl Context {
+    /// Reads every setting through `lookup` (the process environment in Lambda).
+    pub fn new(clients: Clients, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Context, PipelineError> {
+        let number = |key: &'static str, default: u32, max: u32| -> Result<u32, PipelineError> {
+            match lookup(key).filter(|v| !v.is_empty()) {
+                None => Ok(default),
+                Some(v) => v.parse().ok().filter(|n| (1..=max).contains(n)).ok_or(PipelineError::BadSetting(key, v)),
+            }
+        };
+        Ok(Context {
+            clients,
+            resources: Resources::from_lookup(lookup)?,
+            match_config: MatchConfig::from_lookup(lookup)?,
+            templates: built_in_templates(),
+            default_shards: number("DEFAULT_MATCH_SHARDS", 16, settlepaisa_recon::shard::PARTITIONS)?,
+            max_receive_count: number("MATCH_MAX_RECEIVE_COUNT", 5, 1000)?,
+        })
+    }
+
+    pub async fn from_env() -> Result<Context, PipelineError> {
+        Context::new(Clients::from_env().await, &|k| std::env::var(k).ok())
+    }
+}

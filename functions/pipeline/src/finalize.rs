@@ -1,0 +1,67 @@
+//! `finalize-job`: when the residual shard is done, adds up the shards' KPI partials into the KPI
+//! table (one item per day and dimension, written with Put so a repeat writes the same values) and
+//! closes the job with its totals.
+
+use crate::error::PipelineError;
+use crate::job::{self, FinalizeMessage};
+use crate::Context;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use settlepaisa_aws::dynamo::{nv, put_all, sv, Item};
+use settlepaisa_aws::s3 as objects;
+use settlepaisa_recon::kpi::{KpiCounts, Kpis};
+
+pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in &event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let result = match serde_json::from_str::<FinalizeMessage>(message.body.as_deref().unwrap_or("")) {
+            Ok(msg) => finalize(ctx, &msg.job_id).await,
+            Err(e) => Err(PipelineError::BadMessage { kind: "finalize message", message: e.to_string() }),
+        };
+        if let Err(e) = result {
+            tracing::error!(message_id = id, error = %e, "finalize failed");
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> {
+    let job = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id)
+        .await?
+        .ok_or_else(|| PipelineError::NoSuchJob(job_id.to_string()))?;
+    let keys = objects::list(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("work/{job_id}/kpi/")).await?;
+    let mut kpis = Kpis::default();
+    for key in &keys {
+        let bytes = objects::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await?;
+        let part: Kpis =
+            serde_json::from_slice(&bytes).map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
+        kpis.merge(part);
+    }
+    let items = kpis.0.iter().flat_map(|(day, dims)| dims.iter().map(move |(dim, c)| kpi_item(day, dim, job_id, c))).collect();
+    put_all(&ctx.clients.dynamodb, &ctx.resources.kpi_table, items).await?;
+    let total = kpis.total("ALL");
+    let summary = serde_json::json!({
+        "kpi": total,
+        "days": kpis.0.keys().collect::<Vec<_>>(),
+        "shards": job.shards,
+    });
+    job::finish(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &summary).await?;
+    tracing::info!(job_id, matched = total.matched_count, pg = total.pg_count, "job finalized");
+    Ok(())
+}
+
+/// One KPI item: the headline numbers as attributes, everything as JSON in `counts`.
+pub fn kpi_item(day: &str, dimension: &str, job_id: &str, c: &KpiCounts) -> Item {
+    let mut item = Item::new();
+    item.insert("day".into(), sv(day));
+    item.insert("dimension".into(), sv(dimension));
+    item.insert("job_id".into(), sv(job_id));
+    item.insert("pg_count".into(), nv(c.pg_count));
+    item.insert("pg_amount_paise".into(), nv(c.pg_amount_paise));
+    item.insert("matched_count".into(), nv(c.matched_count));
+    item.insert("matched_amount_paise".into(), nv(c.matched_amount_paise));
+    item.insert("bank_count".into(), nv(c.bank_count));
+    item.insert("counts".into(), sv(serde_json::to_string(c).unwrap_or_default()));
+    item
+}

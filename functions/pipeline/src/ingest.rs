@@ -1,0 +1,345 @@
+//! `ingest-file`: an object created in the uploads bucket becomes normalized partition segments in
+//! the artifacts bucket, a rejects object, PG rows in the transactions table, and a file record.
+//!
+//! The object is read as a stream, block by block, so a file of hundreds of MB needs memory for one
+//! block and the partition buffers (1 MiB each at most), never the whole file. A file that cannot be
+//! used (unknown layout, empty, binary, wrong header) is recorded as `REJECTED` with the reason and
+//! the function succeeds: S3 must not retry a permanent error. AWS failures are errors, so S3's
+//! retries apply to them.
+
+use crate::error::PipelineError;
+use crate::file_record::{self, file_id_of, FileRecord, FileStatus};
+use crate::Context;
+use aws_lambda_events::s3::{S3Event, S3EventRecord};
+use serde::Serialize;
+use settlepaisa_aws::dynamo::{nv, put_all, sv, Item};
+use settlepaisa_aws::s3 as objects;
+use settlepaisa_aws::AwsError;
+use settlepaisa_recon::pg_file::{PgTxn, PG_HEADER};
+use settlepaisa_recon::report::write_rejects;
+use settlepaisa_recon::shard::{encode_bank, encode_pg, Partition};
+use settlepaisa_recon::stream::{LineBlocks, PgStream, StatementStream};
+use settlepaisa_recon::{BankRow, PgTxn as Txn};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A partition buffer is written as a segment object once it reaches this size.
+const SEGMENT_BYTES: usize = 1 << 20;
+/// Transactions are written to DynamoDB in groups of this many items (25 per request).
+const TXN_FLUSH: usize = 500;
+
+/// What happened to one object.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Ingested {
+    pub file_id: String,
+    pub key: String,
+    pub status: &'static str,
+    /// True when the object had already been ingested (a redelivered event).
+    pub duplicate: bool,
+    pub error: Option<String>,
+}
+
+pub async fn handle(ctx: &Context, event: S3Event) -> Result<Vec<Ingested>, PipelineError> {
+    let mut out = Vec::with_capacity(event.records.len());
+    for record in &event.records {
+        if let Some(done) = ingest_record(ctx, record).await? {
+            out.push(done);
+        }
+    }
+    Ok(out)
+}
+
+/// Where an upload goes, from its key.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    Pg,
+    Bank { layout: Option<String> },
+    /// `jobs/{job_id}/...`: a file uploaded to a job; its kind is read from its header.
+    Job { job_id: String },
+}
+
+fn route_of(key: &str, templates: &[settlepaisa_recon::template::Template]) -> Option<Route> {
+    let mut parts = key.split('/');
+    match (parts.next(), parts.next()) {
+        (Some("incoming"), Some("pg")) => Some(Route::Pg),
+        (Some("incoming"), Some(bank)) => {
+            let layout = templates.iter().find(|t| t.name.eq_ignore_ascii_case(bank)).map(|t| t.name.clone());
+            Some(Route::Bank { layout })
+        }
+        (Some("jobs"), Some(job)) if !job.is_empty() => Some(Route::Job { job_id: job.to_string() }),
+        _ => None,
+    }
+}
+
+async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<Ingested>, PipelineError> {
+    let bucket = record.s3.bucket.name.clone().unwrap_or_default();
+    let raw_key = record.s3.object.key.clone().unwrap_or_default();
+    // Keys arrive URL-encoded, with spaces as `+`.
+    let key = urlencoding::decode(&raw_key.replace('+', " ")).map(|k| k.into_owned()).unwrap_or(raw_key);
+    if key.is_empty() || key.ends_with('/') {
+        return Ok(None);
+    }
+    let version = record
+        .s3
+        .object
+        .version_id
+        .clone()
+        .filter(|v| !v.is_empty() && v != "null")
+        .or_else(|| record.s3.object.sequencer.clone())
+        .or_else(|| record.s3.object.e_tag.clone())
+        .unwrap_or_default();
+    let file_id = file_id_of(&bucket, &key, &version);
+    let name = key.rsplit('/').next().unwrap_or(&key).to_string();
+    let mut file = FileRecord {
+        file_id: file_id.clone(),
+        bucket: bucket.clone(),
+        key: key.clone(),
+        version: version.clone(),
+        name,
+        kind: "unknown".into(),
+        received_at: record.event_time.to_rfc3339(),
+        ..FileRecord::default()
+    };
+    if let Some(status) = file_record::claim(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await? {
+        if status != FileStatus::Received {
+            tracing::info!(file_id, key, status = status.as_str(), "already ingested");
+            return Ok(Some(Ingested { file_id, key, status: status.as_str(), duplicate: true, error: None }));
+        }
+    }
+    let route = route_of(&key, &ctx.templates);
+    let outcome = match route {
+        None => Err(Failure::Rejected(format!(
+            "`{key}` is not under incoming/{{bank}}/, incoming/pg/ or jobs/{{job_id}}/; nothing knows what it is"
+        ))),
+        Some(route) => {
+            if let Route::Job { job_id } = &route {
+                file.job_id = Some(job_id.clone());
+            }
+            normalize(ctx, &mut file, route, (!version.is_empty() && record.s3.object.version_id.is_some()).then_some(version.as_str())).await
+        }
+    };
+    match outcome {
+        Ok(()) => file.status = Some(FileStatus::Normalized),
+        Err(Failure::Rejected(reason)) => {
+            tracing::warn!(file_id, key, reason, "file rejected");
+            file.status = Some(FileStatus::Rejected);
+            file.error = Some(reason);
+        }
+        Err(Failure::Pipeline(e)) => return Err(e),
+    }
+    file_record::put(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await?;
+    let status = file.status.unwrap_or(FileStatus::Received).as_str();
+    tracing::info!(file_id, key, status, rows = file.data_rows, rejects = file.rejected_rows, "ingested");
+    Ok(Some(Ingested { file_id, key, status, duplicate: false, error: file.error }))
+}
+
+enum Failure {
+    Rejected(String),
+    Pipeline(PipelineError),
+}
+
+impl From<PipelineError> for Failure {
+    fn from(e: PipelineError) -> Self {
+        Failure::Pipeline(e)
+    }
+}
+
+impl From<AwsError> for Failure {
+    fn from(e: AwsError) -> Self {
+        Failure::Pipeline(e.into())
+    }
+}
+
+/// Partition buffers, flushed to segment objects as they fill.
+struct Segments<'c> {
+    ctx: &'c Context,
+    file_id: String,
+    buffers: BTreeMap<Partition, (Vec<u8>, u32)>,
+}
+
+impl Segments<'_> {
+    fn buffer(&mut self, p: Partition) -> &mut Vec<u8> {
+        &mut self.buffers.entry(p).or_insert_with(|| (Vec::with_capacity(64 << 10), 0)).0
+    }
+
+    async fn flush(&mut self, all: bool) -> Result<(), AwsError> {
+        for (p, (buf, seq)) in self.buffers.iter_mut() {
+            if buf.is_empty() || (!all && buf.len() < SEGMENT_BYTES) {
+                continue;
+            }
+            let key = format!("normalized/{}/{}/{:05}.tsv", self.file_id, p.name(), seq);
+            objects::put(&self.ctx.clients.s3, &self.ctx.resources.artifacts_bucket, &key, std::mem::take(buf)).await?;
+            *seq += 1;
+        }
+        Ok(())
+    }
+
+    fn partitions(&self) -> Vec<String> {
+        self.buffers.iter().filter(|(_, (buf, seq))| *seq > 0 || !buf.is_empty()).map(|(p, _)| p.name()).collect()
+    }
+}
+
+async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: Option<&str>) -> Result<(), Failure> {
+    let mut obj = objects::open(&ctx.clients.s3, &file.bucket, &file.key, version).await?;
+    file.size = obj.size;
+    let mut hasher = Sha256::new();
+    let mut blocks = LineBlocks::default();
+    let mut segments = Segments { ctx, file_id: file.file_id.clone(), buffers: BTreeMap::new() };
+    let mut reader: Option<Reader> = match &route {
+        Route::Pg => Some(Reader::Pg(PgStream::default(), Vec::new())),
+        Route::Bank { layout } => Some(Reader::Bank(bank_stream(ctx, layout.as_deref())?)),
+        Route::Job { .. } => None,
+    };
+    let name = file.name.clone();
+    loop {
+        let chunk = obj.body.next().await.transpose().map_err(|e| AwsError::new("GetObject", e))?;
+        let block = match &chunk {
+            Some(bytes) => {
+                hasher.update(bytes);
+                blocks.push(bytes)
+            }
+            None => std::mem::take(&mut blocks).finish(),
+        };
+        if let Some(block) = block {
+            let reader = match &mut reader {
+                Some(r) => r,
+                None => reader.insert(detect(ctx, &block)?),
+            };
+            reader.feed(&name, &block, &mut segments)?;
+            if let Reader::Pg(_, items) = reader {
+                if items.len() >= TXN_FLUSH {
+                    put_all(&ctx.clients.dynamodb, &ctx.resources.transactions_table, std::mem::take(items)).await?;
+                }
+            }
+            segments.flush(false).await?;
+        }
+        if chunk.is_none() {
+            break;
+        }
+    }
+    file.sha256 = hex::encode(hasher.finalize());
+    let Some(reader) = reader else {
+        return Err(Failure::Rejected("the file is empty".into()));
+    };
+    let rejects = match reader {
+        Reader::Bank(stream) => {
+            let summary = stream.finish().map_err(|e| Failure::Rejected(e.to_string()))?;
+            file.kind = "bank".into();
+            file.layout = Some(summary.layout);
+            let s = summary.stats;
+            (file.lines_read, file.data_rows, file.rejected_rows, file.non_data_lines, file.records) =
+                (s.lines_read, s.data_rows, s.rejected_rows, s.non_data_lines, s.credits);
+            (file.first_date, file.last_date) = dates(summary.dates);
+            summary.rejects
+        }
+        Reader::Pg(stream, items) => {
+            let summary = stream.finish().map_err(|e| Failure::Rejected(e.to_string()))?;
+            put_all(&ctx.clients.dynamodb, &ctx.resources.transactions_table, items).await?;
+            file.kind = "pg".into();
+            let s = summary.stats;
+            (file.lines_read, file.data_rows, file.rejected_rows, file.non_data_lines, file.records) =
+                (s.lines_read, s.data_rows, s.rejected_rows, s.non_data_lines, s.captured);
+            (file.first_date, file.last_date) = dates(summary.dates);
+            summary.rejects
+        }
+    };
+    segments.flush(true).await?;
+    file.partitions = segments.partitions();
+    if !rejects.is_empty() {
+        let mut csv = Vec::new();
+        let _ = write_rejects([(file.name.as_str(), rejects.as_slice())], &mut csv);
+        objects::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("rejects/{}.csv", file.file_id), csv)
+            .await?;
+    }
+    Ok(())
+}
+
+fn dates(d: Option<(settlepaisa_recon::date::Date, settlepaisa_recon::date::Date)>) -> (Option<String>, Option<String>) {
+    match d {
+        Some((lo, hi)) => (Some(lo.to_string()), Some(hi.to_string())),
+        None => (None, None),
+    }
+}
+
+fn bank_stream<'c>(ctx: &'c Context, layout: Option<&'c str>) -> Result<StatementStream<'c>, Failure> {
+    StatementStream::new(&ctx.templates, layout).map_err(|e| Failure::Rejected(e.to_string()))
+}
+
+/// A job upload is a PG export when its first line is the PG header, a statement otherwise.
+fn detect<'c>(ctx: &'c Context, block: &[u8]) -> Result<Reader<'c>, Failure> {
+    let text = String::from_utf8_lossy(settlepaisa_recon::lines::strip_bom(block));
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if first.trim().eq_ignore_ascii_case(PG_HEADER) {
+        Ok(Reader::Pg(PgStream::default(), Vec::new()))
+    } else {
+        Ok(Reader::Bank(bank_stream(ctx, None)?))
+    }
+}
+
+enum Reader<'c> {
+    Bank(StatementStream<'c>),
+    /// The stream and the transaction items not yet written.
+    Pg(PgStream, Vec<Item>),
+}
+
+impl Reader<'_> {
+    fn feed(&mut self, name: &str, block: &[u8], segments: &mut Segments<'_>) -> Result<(), Failure> {
+        match self {
+            Reader::Bank(stream) => stream
+                .feed(name, block, &mut |row: BankRow<'_>| {
+                    if row.direction == settlepaisa_recon::bank_file::Direction::Credit {
+                        encode_bank(&row, segments.buffer(Partition::of(row.utr)));
+                    }
+                })
+                .map_err(|e| Failure::Rejected(e.to_string())),
+            Reader::Pg(stream, items) => stream
+                .feed(block, &mut |t: Txn<'_>| {
+                    items.push(transaction_item(&t));
+                    if t.is_captured() {
+                        encode_pg(&t, segments.buffer(Partition::of(t.utr)));
+                    }
+                })
+                .map_err(|e| Failure::Rejected(e.to_string())),
+        }
+    }
+}
+
+/// Transactions are spread over 16 buckets per day in the by-day index, so a busy day's writes do
+/// not all land on one partition key.
+pub const DAY_BUCKETS: u32 = 16;
+
+pub fn transaction_item(t: &PgTxn<'_>) -> Item {
+    let bucket = t.txn_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % DAY_BUCKETS;
+    let mut item = Item::new();
+    item.insert("txn_id".into(), sv(t.txn_id));
+    item.insert("merchant_id".into(), sv(t.merchant_id));
+    if !t.merchant_ref.is_empty() {
+        item.insert("merchant_ref".into(), sv(t.merchant_ref));
+    }
+    item.insert("method".into(), sv(t.method.as_str()));
+    item.insert("amount_paise".into(), nv(t.amount.0));
+    item.insert("status".into(), sv(t.status));
+    if let Some(u) = t.utr {
+        item.insert("utr".into(), sv(u.to_string()));
+    }
+    item.insert("captured_at".into(), nv(t.captured_at));
+    item.insert("capture_date".into(), sv(t.date.to_string()));
+    item.insert("day_bucket".into(), sv(format!("{}#{bucket:02}", t.date)));
+    item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use settlepaisa_recon::template::built_in_templates;
+
+    #[test]
+    fn keys_route_to_the_right_reader() {
+        let t = built_in_templates();
+        assert_eq!(route_of("incoming/pg/2026-10-01/export.csv", &t), Some(Route::Pg));
+        assert_eq!(route_of("incoming/hdfc/HDFC_20261002.csv", &t), Some(Route::Bank { layout: Some("hdfc".into()) }));
+        assert_eq!(route_of("incoming/sbi/x.csv", &t), Some(Route::Bank { layout: None }));
+        assert_eq!(route_of("jobs/JOB-1/file.csv", &t), Some(Route::Job { job_id: "JOB-1".into() }));
+        assert_eq!(route_of("random/file.csv", &t), None);
+    }
+}

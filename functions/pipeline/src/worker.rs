@@ -1,0 +1,179 @@
+//! `match-shard`: reconciles one shard of a job. A UTR shard reads its partitions of every file of
+//! the job, runs the engine's UTR stage and leaves the records it could not settle for the residual
+//! shard; the residual shard reconciles those together with every record that has no UTR. Each
+//! message succeeds or fails on its own (partial batch responses); a shard done once is not done
+//! again, so a redelivered message changes nothing; the last attempt of a failing shard marks the
+//! shard and its job `FAILED` before the message goes to the dead-letter queue.
+
+use crate::error::PipelineError;
+use crate::job::{self, FinalizeMessage, Job, ShardMessage};
+use crate::results::{exception_item, match_item};
+use crate::Context;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use settlepaisa_aws::dynamo::put_all;
+use settlepaisa_aws::{s3 as objects, sqs};
+use settlepaisa_recon::date::Date;
+use settlepaisa_recon::engine::{reconcile, reconcile_utr_shard};
+use settlepaisa_recon::kpi::Kpis;
+use settlepaisa_recon::shard::{decode, encode_bank, encode_pg, Partition, PARTITIONS};
+use settlepaisa_recon::{BankRow, PgTxn, Reconciliation};
+use std::collections::HashMap;
+
+pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in &event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        if let Err(e) = handle_message(ctx, message).await {
+            tracing::error!(message_id = id, error = %e, "shard failed");
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), PipelineError> {
+    let body = message.body.as_deref().unwrap_or("");
+    let msg: ShardMessage =
+        serde_json::from_str(body).map_err(|e| PipelineError::BadMessage { kind: "shard message", message: e.to_string() })?;
+    let result = run_shard(ctx, &msg).await;
+    if let Err(e) = &result {
+        let attempt: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+        if attempt >= ctx.max_receive_count {
+            // The queue will move this message to the dead-letter queue: say so on the job.
+            job::fail_shard(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &msg.job_id, &msg.shard_name(), &e.to_string())
+                .await?;
+        }
+    }
+    result
+}
+
+/// What a shard settled, for the job's shard item.
+pub struct ShardResult {
+    pub matches: u64,
+    pub exceptions: u64,
+}
+
+pub async fn run_shard(ctx: &Context, msg: &ShardMessage) -> Result<(), PipelineError> {
+    let jobs = &ctx.resources.jobs_table;
+    let db = &ctx.clients.dynamodb;
+    let job = job::get(db, jobs, &msg.job_id).await?.ok_or_else(|| PipelineError::NoSuchJob(msg.job_id.clone()))?;
+    let shard = msg.shard_name();
+    if job::get_shard_status(db, jobs, &job.job_id, &shard).await?.as_deref() == Some("DONE") {
+        // Done before: make sure what follows was queued, then stop.
+        return after_shard(ctx, &job, msg.shard).await;
+    }
+    if job.status == "FAILED" {
+        return Err(PipelineError::Job { job: job.job_id.clone(), message: job.error.clone().unwrap_or_default() });
+    }
+    let result = match msg.shard {
+        Some(index) if index < job.shards => utr_shard(ctx, &job, index).await?,
+        Some(index) => {
+            return Err(PipelineError::BadMessage { kind: "shard message", message: format!("job has {} shards, not {index}", job.shards) })
+        }
+        None => residual_shard(ctx, &job).await?,
+    };
+    let status = msg.shard.is_none().then_some("FINALIZING");
+    job::complete_shard(db, jobs, &job.job_id, &shard, result.matches, result.exceptions, status).await?;
+    after_shard(ctx, &job, msg.shard).await
+}
+
+/// After a UTR shard: when every UTR shard is done, queue the residual shard. After the residual
+/// shard: queue the finalizer. Both receivers tolerate a second message.
+async fn after_shard(ctx: &Context, job: &Job, shard: Option<u32>) -> Result<(), PipelineError> {
+    match shard {
+        Some(_) => {
+            let now = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job.job_id).await?;
+            if now.is_some_and(|j| j.shards_done >= j.shards) {
+                let body = serde_json::to_string(&ShardMessage { job_id: job.job_id.clone(), shard: None }).unwrap_or_default();
+                sqs::send(&ctx.clients.sqs, &ctx.resources.match_queue_url, body).await?;
+            }
+        }
+        None => {
+            let body = serde_json::to_string(&FinalizeMessage { job_id: job.job_id.clone() }).unwrap_or_default();
+            sqs::send(&ctx.clients.sqs, &ctx.resources.finalize_queue_url, body).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads segment objects into memory; records are decoded from them afterwards.
+async fn read_objects(ctx: &Context, keys: &[String]) -> Result<Vec<(String, String)>, PipelineError> {
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let bytes = objects::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await?;
+        let text = String::from_utf8(bytes).map_err(|_| PipelineError::Data { key: key.clone(), message: "not UTF-8".into() })?;
+        out.push((key.clone(), text));
+    }
+    Ok(out)
+}
+
+async fn segment_keys(ctx: &Context, job: &Job, partitions: &[Partition]) -> Result<Vec<String>, PipelineError> {
+    let mut keys = Vec::new();
+    for f in &job.files {
+        for p in partitions {
+            if f.partitions.contains(&p.name()) {
+                let prefix = format!("normalized/{}/{}/", f.file_id, p.name());
+                keys.extend(objects::list(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &prefix).await?);
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// Decodes every buffer and keeps the records in the job's date range: PG captured in
+/// [from, to], credits value-dated in [from, to + window].
+fn decode_in_range<'b>(job: &Job, window: i32, buffers: &'b [(String, String)]) -> Result<(Vec<PgTxn<'b>>, Vec<BankRow<'b>>), PipelineError> {
+    let from = Date::parse_iso(&job.from).unwrap_or(Date(i32::MIN));
+    let to = Date::parse_iso(&job.to).unwrap_or(Date(i32::MAX - 64));
+    let mut pg = Vec::new();
+    let mut bank = Vec::new();
+    for (key, text) in buffers {
+        let (p, b) = decode(text).map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
+        pg.extend(p.into_iter().filter(|t| t.date >= from && t.date <= to));
+        bank.extend(b.into_iter().filter(|r| r.date >= from && r.date <= to.add_days(window)));
+    }
+    Ok((pg, bank))
+}
+
+async fn utr_shard(ctx: &Context, job: &Job, index: u32) -> Result<ShardResult, PipelineError> {
+    let partitions: Vec<Partition> =
+        (0..PARTITIONS).map(Partition::Utr).filter(|p| p.shard(job.shards) == Some(index)).collect();
+    let keys = segment_keys(ctx, job, &partitions).await?;
+    let buffers = read_objects(ctx, &keys).await?;
+    let (pg, bank) = decode_in_range(job, ctx.match_config.date_window_days, &buffers)?;
+    let out = reconcile_utr_shard(pg, bank, &ctx.match_config);
+    let mut residual = Vec::new();
+    for &i in &out.open_pg {
+        encode_pg(&out.settled.pg[i as usize], &mut residual);
+    }
+    for &i in &out.open_bank {
+        encode_bank(&out.settled.bank[i as usize], &mut residual);
+    }
+    let name = job::shard_name(Some(index));
+    objects::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("work/{}/residual/{name}.tsv", job.job_id), residual)
+        .await?;
+    store(ctx, job, &name, &out.settled).await
+}
+
+async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, PipelineError> {
+    let mut keys = objects::list(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("work/{}/residual/", job.job_id)).await?;
+    keys.extend(segment_keys(ctx, job, &[Partition::NoUtr]).await?);
+    let buffers = read_objects(ctx, &keys).await?;
+    let (pg, bank) = decode_in_range(job, ctx.match_config.date_window_days, &buffers)?;
+    let rec = reconcile(pg, bank, &ctx.match_config);
+    store(ctx, job, "residual", &rec).await
+}
+
+/// Writes a shard's matches and exceptions, and its KPI partial for the finalizer.
+async fn store(ctx: &Context, job: &Job, shard: &str, rec: &Reconciliation<'_>) -> Result<ShardResult, PipelineError> {
+    let mut items: Vec<_> = rec.matches.iter().map(|m| match_item(&job.job_id, rec, m)).collect();
+    items.extend(rec.exceptions.iter().map(|e| exception_item(&job.job_id, rec, e)));
+    put_all(&ctx.clients.dynamodb, &ctx.resources.results_table, items).await?;
+    let sources: HashMap<&str, String> =
+        job.files.iter().map(|f| (f.name.as_str(), f.layout.clone().unwrap_or_else(|| f.kind.clone()))).collect();
+    let kpis = Kpis::of(rec, &|file| sources.get(file).cloned().unwrap_or_else(|| "unknown".into()));
+    let body = serde_json::to_vec(&kpis).unwrap_or_default();
+    objects::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("work/{}/kpi/{shard}.json", job.job_id), body).await?;
+    tracing::info!(job_id = job.job_id, shard, matches = rec.matches.len(), exceptions = rec.exceptions.len(), "shard reconciled");
+    Ok(ShardResult { matches: rec.matches.len() as u64, exceptions: rec.exceptions.len() as u64 })
+}
