@@ -1,4 +1,5 @@
 //! The workspace's one integration-test binary: each module drives the product through its public
 //! interface, as a user would.
 
+mod pipeline;
 mod recon_cli;

@@ -135,7 +135,11 @@ impl FileRecord {
 
 /// Claims a file for ingestion: `None` when it was claimed now (or a previous attempt died before
 /// finishing), `Some(status)` when it was already normalized or rejected.
-pub async fn claim(client: &aws_sdk_dynamodb::Client, table: &str, record: &FileRecord) -> Result<Option<FileStatus>, PipelineError> {
+pub async fn claim(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    record: &FileRecord,
+) -> Result<Option<FileStatus>, PipelineError> {
     requests::record("dynamodb.PutItem", 1);
     let put = client
         .put_item()
@@ -168,7 +172,11 @@ pub async fn put(client: &aws_sdk_dynamodb::Client, table: &str, record: &FileRe
     Ok(())
 }
 
-pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, file_id: &str) -> Result<Option<FileRecord>, PipelineError> {
+pub async fn get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    file_id: &str,
+) -> Result<Option<FileRecord>, PipelineError> {
     requests::record("dynamodb.GetItem", 1);
     let out = client
         .get_item()

@@ -34,11 +34,12 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
     let mut kpis = Kpis::default();
     for key in &keys {
         let bytes = objects::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await?;
-        let part: Kpis =
-            serde_json::from_slice(&bytes).map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
+        let part: Kpis = serde_json::from_slice(&bytes)
+            .map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
         kpis.merge(part);
     }
-    let items = kpis.0.iter().flat_map(|(day, dims)| dims.iter().map(move |(dim, c)| kpi_item(day, dim, job_id, c))).collect();
+    let items =
+        kpis.0.iter().flat_map(|(day, dims)| dims.iter().map(move |(dim, c)| kpi_item(day, dim, job_id, c))).collect();
     put_all(&ctx.clients.dynamodb, &ctx.resources.kpi_table, items).await?;
     let total = kpis.total("ALL");
     let summary = serde_json::json!({

@@ -53,9 +53,13 @@ pub async fn handle(ctx: &Context, event: S3Event) -> Result<Vec<Ingested>, Pipe
 #[derive(Debug, PartialEq, Eq)]
 enum Route {
     Pg,
-    Bank { layout: Option<String> },
+    Bank {
+        layout: Option<String>,
+    },
     /// `jobs/{job_id}/...`: a file uploaded to a job; its kind is read from its header.
-    Job { job_id: String },
+    Job {
+        job_id: String,
+    },
 }
 
 fn route_of(key: &str, templates: &[settlepaisa_recon::template::Template]) -> Option<Route> {
@@ -115,7 +119,13 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
             if let Route::Job { job_id } = &route {
                 file.job_id = Some(job_id.clone());
             }
-            normalize(ctx, &mut file, route, (!version.is_empty() && record.s3.object.version_id.is_some()).then_some(version.as_str())).await
+            normalize(
+                ctx,
+                &mut file,
+                route,
+                (!version.is_empty() && record.s3.object.version_id.is_some()).then_some(version.as_str()),
+            )
+            .await
         }
     };
     match outcome {
@@ -254,7 +264,9 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
     Ok(())
 }
 
-fn dates(d: Option<(settlepaisa_recon::date::Date, settlepaisa_recon::date::Date)>) -> (Option<String>, Option<String>) {
+fn dates(
+    d: Option<(settlepaisa_recon::date::Date, settlepaisa_recon::date::Date)>,
+) -> (Option<String>, Option<String>) {
     match d {
         Some((lo, hi)) => (Some(lo.to_string()), Some(hi.to_string())),
         None => (None, None),

@@ -215,16 +215,20 @@ pub async fn complete_shard(
     job_status: Option<&str>,
 ) -> Result<bool, PipelineError> {
     let build = |u: aws_sdk_dynamodb::types::builders::UpdateBuilder| {
-        u.build().map(|u: Update| TransactWriteItem::builder().update(u).build()).map_err(|e| aws("TransactWriteItems")(e.to_string()))
+        u.build()
+            .map(|u: Update| TransactWriteItem::builder().update(u).build())
+            .map_err(|e| aws("TransactWriteItems")(e.to_string()))
     };
     let shard_update = build(
         Update::builder()
             .table_name(table)
             .set_key(Some(key(job_id, &format!("SHARD#{shard}")).into_iter().collect()))
-            .update_expression("SET #s = :done, matches = :m, exceptions = :e REMOVE #err")
+            .update_expression("SET #s = :done, #m = :m, #x = :e REMOVE #err")
             .condition_expression("#s <> :done")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#err", "error")
+            .expression_attribute_names("#m", "matches")
+            .expression_attribute_names("#x", "exceptions")
             .expression_attribute_values(":done", AttributeValue::S("DONE".into()))
             .expression_attribute_values(":m", AttributeValue::N(matches.to_string()))
             .expression_attribute_values(":e", AttributeValue::N(exceptions.to_string())),
@@ -239,7 +243,9 @@ pub async fn complete_shard(
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":st", AttributeValue::S(status.into()))
             .condition_expression("attribute_exists(#done)"),
-        None => meta.update_expression("ADD #done :one").expression_attribute_values(":one", AttributeValue::N("1".into())),
+        None => {
+            meta.update_expression("ADD #done :one").expression_attribute_values(":one", AttributeValue::N("1".into()))
+        }
     };
     let meta_update = build(meta)?;
     requests::record("dynamodb.TransactWriteItems", 2);
@@ -258,7 +264,13 @@ pub async fn complete_shard(
 }
 
 /// Records a shard that will not be retried again, and fails its job with the reason.
-pub async fn fail_shard(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str, shard: &str, error: &str) -> Result<(), PipelineError> {
+pub async fn fail_shard(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    shard: &str,
+    error: &str,
+) -> Result<(), PipelineError> {
     for (item, status) in [(format!("SHARD#{shard}"), "FAILED"), ("META".to_string(), "FAILED")] {
         requests::record("dynamodb.UpdateItem", 1);
         let message = if item == "META" { format!("shard {shard} failed: {error}") } else { error.to_string() };
@@ -279,7 +291,12 @@ pub async fn fail_shard(client: &aws_sdk_dynamodb::Client, table: &str, job_id: 
 }
 
 /// Sets the job's final status and summary (the finalizer).
-pub async fn finish(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str, summary: &serde_json::Value) -> Result<(), PipelineError> {
+pub async fn finish(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    summary: &serde_json::Value,
+) -> Result<(), PipelineError> {
     requests::record("dynamodb.UpdateItem", 1);
     let out = client
         .update_item()

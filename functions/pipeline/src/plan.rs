@@ -65,7 +65,9 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
     let created = job::create(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job).await?;
     if created && job.status == "MATCHING" {
         let messages = (0..shards)
-            .map(|i| serde_json::to_string(&ShardMessage { job_id: job_id.clone(), shard: Some(i) }).unwrap_or_default())
+            .map(|i| {
+                serde_json::to_string(&ShardMessage { job_id: job_id.clone(), shard: Some(i) }).unwrap_or_default()
+            })
             .collect();
         sqs::send_all(&ctx.clients.sqs, &ctx.resources.match_queue_url, messages).await?;
     }
@@ -79,13 +81,21 @@ async fn files_for(ctx: &Context, job_id: &str, from: Date, to: Date) -> Result<
     let window = ctx.match_config.date_window_days;
     let mut out = Vec::new();
     for (kind, last) in [("pg", to), ("bank", to.add_days(window))] {
-        let items = query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind).await?;
+        let items =
+            query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind)
+                .await?;
         for f in items.iter().map(FileRecord::from_item) {
             let overlaps = f.last_date.as_deref().and_then(Date::parse_iso).is_some_and(|d| d >= from)
                 && f.first_date.as_deref().and_then(Date::parse_iso).is_some_and(|d| d <= last);
             let mine = f.job_id.as_deref().is_none_or(|j| j == job_id);
             if overlaps && mine && f.status == Some(FileStatus::Normalized) {
-                out.push(JobFile { file_id: f.file_id, name: f.name, kind: f.kind, layout: f.layout, partitions: f.partitions });
+                out.push(JobFile {
+                    file_id: f.file_id,
+                    name: f.name,
+                    kind: f.kind,
+                    layout: f.layout,
+                    partitions: f.partitions,
+                });
             }
         }
     }
@@ -97,16 +107,25 @@ async fn files_for(ctx: &Context, job_id: &str, from: Date, to: Date) -> Result<
 fn duplicate_names(files: &[JobFile]) -> Option<String> {
     let mut names: Vec<&str> = files.iter().filter(|f| f.kind == "bank").map(|f| f.name.as_str()).collect();
     names.sort_unstable();
-    names.windows(2).find(|w| w[0] == w[1]).map(|w| format!("two statements are named `{}`; rename one and upload it again", w[0]))
+    names
+        .windows(2)
+        .find(|w| w[0] == w[1])
+        .map(|w| format!("two statements are named `{}`; rename one and upload it again", w[0]))
 }
 
 fn new_job_id(from: Date, to: Date) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("JOB-{}-{}-{:08x}", from.to_string().replace('-', ""), to.to_string().replace('-', ""), (nanos as u64) & 0xffff_ffff)
+    format!(
+        "JOB-{}-{}-{:08x}",
+        from.to_string().replace('-', ""),
+        to.to_string().replace('-', ""),
+        (nanos as u64) & 0xffff_ffff
+    )
 }
 
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let date = Date(secs.div_euclid(86_400) as i32);
     let t = secs.rem_euclid(86_400);
     format!("{date}T{:02}:{:02}:{:02}Z", t / 3600, t / 60 % 60, t % 60)

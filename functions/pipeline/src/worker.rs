@@ -33,15 +33,21 @@ pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
 
 async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), PipelineError> {
     let body = message.body.as_deref().unwrap_or("");
-    let msg: ShardMessage =
-        serde_json::from_str(body).map_err(|e| PipelineError::BadMessage { kind: "shard message", message: e.to_string() })?;
+    let msg: ShardMessage = serde_json::from_str(body)
+        .map_err(|e| PipelineError::BadMessage { kind: "shard message", message: e.to_string() })?;
     let result = run_shard(ctx, &msg).await;
     if let Err(e) = &result {
         let attempt: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         if attempt >= ctx.max_receive_count {
             // The queue will move this message to the dead-letter queue: say so on the job.
-            job::fail_shard(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &msg.job_id, &msg.shard_name(), &e.to_string())
-                .await?;
+            job::fail_shard(
+                &ctx.clients.dynamodb,
+                &ctx.resources.jobs_table,
+                &msg.job_id,
+                &msg.shard_name(),
+                &e.to_string(),
+            )
+            .await?;
         }
     }
     result
@@ -68,7 +74,10 @@ pub async fn run_shard(ctx: &Context, msg: &ShardMessage) -> Result<(), Pipeline
     let result = match msg.shard {
         Some(index) if index < job.shards => utr_shard(ctx, &job, index).await?,
         Some(index) => {
-            return Err(PipelineError::BadMessage { kind: "shard message", message: format!("job has {} shards, not {index}", job.shards) })
+            return Err(PipelineError::BadMessage {
+                kind: "shard message",
+                message: format!("job has {} shards, not {index}", job.shards),
+            })
         }
         None => residual_shard(ctx, &job).await?,
     };
@@ -84,7 +93,8 @@ async fn after_shard(ctx: &Context, job: &Job, shard: Option<u32>) -> Result<(),
         Some(_) => {
             let now = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job.job_id).await?;
             if now.is_some_and(|j| j.shards_done >= j.shards) {
-                let body = serde_json::to_string(&ShardMessage { job_id: job.job_id.clone(), shard: None }).unwrap_or_default();
+                let body = serde_json::to_string(&ShardMessage { job_id: job.job_id.clone(), shard: None })
+                    .unwrap_or_default();
                 sqs::send(&ctx.clients.sqs, &ctx.resources.match_queue_url, body).await?;
             }
         }
@@ -101,7 +111,8 @@ async fn read_objects(ctx: &Context, keys: &[String]) -> Result<Vec<(String, Str
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
         let bytes = objects::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await?;
-        let text = String::from_utf8(bytes).map_err(|_| PipelineError::Data { key: key.clone(), message: "not UTF-8".into() })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| PipelineError::Data { key: key.clone(), message: "not UTF-8".into() })?;
         out.push((key.clone(), text));
     }
     Ok(out)
@@ -122,7 +133,11 @@ async fn segment_keys(ctx: &Context, job: &Job, partitions: &[Partition]) -> Res
 
 /// Decodes every buffer and keeps the records in the job's date range: PG captured in
 /// [from, to], credits value-dated in [from, to + window].
-fn decode_in_range<'b>(job: &Job, window: i32, buffers: &'b [(String, String)]) -> Result<(Vec<PgTxn<'b>>, Vec<BankRow<'b>>), PipelineError> {
+fn decode_in_range<'b>(
+    job: &Job,
+    window: i32,
+    buffers: &'b [(String, String)],
+) -> Result<(Vec<PgTxn<'b>>, Vec<BankRow<'b>>), PipelineError> {
     let from = Date::parse_iso(&job.from).unwrap_or(Date(i32::MIN));
     let to = Date::parse_iso(&job.to).unwrap_or(Date(i32::MAX - 64));
     let mut pg = Vec::new();
@@ -150,13 +165,20 @@ async fn utr_shard(ctx: &Context, job: &Job, index: u32) -> Result<ShardResult, 
         encode_bank(&out.settled.bank[i as usize], &mut residual);
     }
     let name = job::shard_name(Some(index));
-    objects::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("work/{}/residual/{name}.tsv", job.job_id), residual)
-        .await?;
+    objects::put(
+        &ctx.clients.s3,
+        &ctx.resources.artifacts_bucket,
+        &format!("work/{}/residual/{name}.tsv", job.job_id),
+        residual,
+    )
+    .await?;
     store(ctx, job, &name, &out.settled).await
 }
 
 async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, PipelineError> {
-    let mut keys = objects::list(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("work/{}/residual/", job.job_id)).await?;
+    let mut keys =
+        objects::list(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("work/{}/residual/", job.job_id))
+            .await?;
     keys.extend(segment_keys(ctx, job, &[Partition::NoUtr]).await?);
     let buffers = read_objects(ctx, &keys).await?;
     let (pg, bank) = decode_in_range(job, ctx.match_config.date_window_days, &buffers)?;
@@ -173,7 +195,19 @@ async fn store(ctx: &Context, job: &Job, shard: &str, rec: &Reconciliation<'_>) 
         job.files.iter().map(|f| (f.name.as_str(), f.layout.clone().unwrap_or_else(|| f.kind.clone()))).collect();
     let kpis = Kpis::of(rec, &|file| sources.get(file).cloned().unwrap_or_else(|| "unknown".into()));
     let body = serde_json::to_vec(&kpis).unwrap_or_default();
-    objects::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("work/{}/kpi/{shard}.json", job.job_id), body).await?;
-    tracing::info!(job_id = job.job_id, shard, matches = rec.matches.len(), exceptions = rec.exceptions.len(), "shard reconciled");
+    objects::put(
+        &ctx.clients.s3,
+        &ctx.resources.artifacts_bucket,
+        &format!("work/{}/kpi/{shard}.json", job.job_id),
+        body,
+    )
+    .await?;
+    tracing::info!(
+        job_id = job.job_id,
+        shard,
+        matches = rec.matches.len(),
+        exceptions = rec.exceptions.len(),
+        "shard reconciled"
+    );
     Ok(ShardResult { matches: rec.matches.len() as u64, exceptions: rec.exceptions.len() as u64 })
 }

@@ -3,5 +3,6 @@
 pub mod bench_cmd;
 pub mod error;
 pub mod gen_cmd;
+pub mod local;
 pub mod memory;
 pub mod recon_cmd;

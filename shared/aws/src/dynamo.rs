@@ -18,7 +18,8 @@ pub async fn put_all(client: &Client, table: &str, items: Vec<Item>) -> Result<(
     let mut pending: Vec<WriteRequest> = items
         .into_iter()
         .map(|item| {
-            let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| AwsError::new("BatchWriteItem", e))?;
+            let put =
+                PutRequest::builder().set_item(Some(item)).build().map_err(|e| AwsError::new("BatchWriteItem", e))?;
             Ok(WriteRequest::builder().put_request(put).build())
         })
         .collect::<Result<_, AwsError>>()?;
@@ -48,7 +49,13 @@ pub async fn put_all(client: &Client, table: &str, items: Vec<Item>) -> Result<(
 }
 
 /// Every item with partition key `pk_name = pk` (optionally from an index), across pages.
-pub async fn query_all(client: &Client, table: &str, index: Option<&str>, pk_name: &str, pk: &str) -> Result<Vec<Item>, AwsError> {
+pub async fn query_all(
+    client: &Client,
+    table: &str,
+    index: Option<&str>,
+    pk_name: &str,
+    pk: &str,
+) -> Result<Vec<Item>, AwsError> {
     let mut items = Vec::new();
     let mut start: Option<Item> = None;
     loop {

@@ -71,7 +71,8 @@ impl Kpis {
         for e in &rec.exceptions {
             let first_pg = e.pg.first().map(|&i| &rec.pg[i as usize]);
             let first_bank = e.bank.first().map(|&i| &rec.bank[i as usize]);
-            let day = first_pg.map(|p| p.date).or(first_bank.map(|b| b.date)).map(|d| d.to_string()).unwrap_or_default();
+            let day =
+                first_pg.map(|p| p.date).or(first_bank.map(|b| b.date)).map(|d| d.to_string()).unwrap_or_default();
             let pg_amount: i64 = e.pg.iter().map(|&i| rec.pg[i as usize].amount.0).sum();
             let category = e.category.as_str();
             touch(day, first_pg.map(|p| p.merchant_id), first_bank.map(|b| source_of(b.file)), &|c| {

@@ -8,5 +8,8 @@ use settlepaisa_pipeline::{ingest, runtime};
 async fn main() -> Result<(), Error> {
     runtime::init_tracing();
     let ctx = runtime::context_or_exit().await;
-    run(service_fn(|event: LambdaEvent<S3Event>| async move { ingest::handle(ctx, event.payload).await.map_err(Error::from) })).await
+    run(service_fn(|event: LambdaEvent<S3Event>| async move {
+        ingest::handle(ctx, event.payload).await.map_err(Error::from)
+    }))
+    .await
 }

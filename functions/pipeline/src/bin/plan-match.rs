@@ -8,5 +8,8 @@ use settlepaisa_pipeline::runtime;
 async fn main() -> Result<(), Error> {
     runtime::init_tracing();
     let ctx = runtime::context_or_exit().await;
-    run(service_fn(|event: LambdaEvent<PlanRequest>| async move { plan::handle(ctx, event.payload).await.map_err(Error::from) })).await
+    run(service_fn(|event: LambdaEvent<PlanRequest>| async move {
+        plan::handle(ctx, event.payload).await.map_err(Error::from)
+    }))
+    .await
 }

@@ -1,0 +1,49 @@
+//! The local stack: the emulator, the template's resources in it, and the pipeline's handlers
+//! driven in-process as Lambda would drive them. No Docker, no AWS account.
+
+pub mod moto;
+pub mod runner;
+pub mod stack;
+pub mod template;
+
+use settlepaisa_aws::Clients;
+use std::path::{Path, PathBuf};
+
+pub const STACK: &str = "settlepaisa-local";
+pub const REGION: &str = "ap-south-1";
+
+/// The workspace root: where `infra/template.yaml` and `.venv` are.
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// A running local stack: the emulator (unless an endpoint was given) and the deployed names.
+pub struct LocalStack {
+    pub moto: Option<moto::Moto>,
+    pub endpoint: String,
+    pub clients: Clients,
+    pub spec: template::StackSpec,
+    pub runner: runner::Runner,
+}
+
+impl LocalStack {
+    /// Starts moto on a free loopback port (or uses `endpoint`), creates the template's resources
+    /// and prepares the runner.
+    pub async fn start(endpoint: Option<String>) -> Result<LocalStack, String> {
+        let root = workspace_root();
+        let spec = template::load(&root.join("infra/template.yaml")).map_err(|e| e.to_string())?;
+        let (moto, endpoint) = match endpoint {
+            Some(e) => (None, e),
+            None => {
+                let m = moto::Moto::start(&moto::moto_binary(&root))?;
+                let e = m.endpoint.clone();
+                (Some(m), e)
+            }
+        };
+        let clients = Clients::for_endpoint(&endpoint, REGION).await;
+        let deployed = stack::deploy(&clients, &spec, STACK, REGION, &endpoint).await?;
+        let runner = runner::Runner::new(clients.clone(), &spec, deployed).await?;
+        Ok(LocalStack { moto, endpoint, clients, spec, runner })
+    }
+}

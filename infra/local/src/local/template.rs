@@ -1,0 +1,223 @@
+//! Reads `infra/template.yaml`: the local stack creates exactly what the template declares, and
+//! wires the functions' environment the way CloudFormation would resolve it.
+
+use serde_yaml::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableSpec {
+    pub logical: String,
+    /// (name, type) of every key attribute.
+    pub attributes: Vec<(String, String)>,
+    /// (name, HASH|RANGE).
+    pub key: Vec<(String, String)>,
+    /// (index name, key schema).
+    pub indexes: Vec<(String, Vec<(String, String)>)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueSpec {
+    pub logical: String,
+    pub visibility_timeout: u32,
+    /// Dead-letter queue (logical id) and maxReceiveCount.
+    pub redrive: Option<(String, u32)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BucketSpec {
+    pub logical: String,
+    /// `BucketName` when the template sets one (a `!Sub` string), resolved.
+    pub name: Option<String>,
+    pub versioned: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventSpec {
+    S3 { bucket: String, prefix: String },
+    Sqs { queue: String, batch_size: u32, partial_failures: bool },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunctionSpec {
+    pub logical: String,
+    pub binary: String,
+    pub events: Vec<EventSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StackSpec {
+    pub tables: Vec<TableSpec>,
+    pub queues: Vec<QueueSpec>,
+    pub buckets: Vec<BucketSpec>,
+    pub functions: Vec<FunctionSpec>,
+    /// Globals → Function → Environment → Variables, unresolved.
+    pub environment: BTreeMap<String, Value>,
+    pub parameters: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("{0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("template: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("template: {0}")]
+    Shape(String),
+}
+
+fn str_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter().try_fold(v, |v, k| v.get(*k))
+}
+
+/// A `!Ref X` or `!GetAtt X.Attr` target's logical id.
+pub fn ref_target(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(t) if t.tag == "Ref" || t.tag == "GetAtt" => {
+            str_of(&t.value).map(|s| s.split('.').next().unwrap_or("").to_string())
+        }
+        _ => None,
+    }
+}
+
+pub fn load(path: &Path) -> Result<StackSpec, TemplateError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TemplateError::Read(path.display().to_string(), e))?;
+    parse(&text)
+}
+
+pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
+    let doc: Value = serde_yaml::from_str(text)?;
+    let resources =
+        doc.get("Resources").and_then(Value::as_mapping).ok_or_else(|| TemplateError::Shape("no Resources".into()))?;
+    let mut spec = StackSpec {
+        tables: vec![],
+        queues: vec![],
+        buckets: vec![],
+        functions: vec![],
+        environment: BTreeMap::new(),
+        parameters: BTreeMap::new(),
+    };
+    if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
+        for (k, v) in params {
+            if let (Some(name), Some(default)) = (str_of(k), v.get("Default").and_then(str_of)) {
+                spec.parameters.insert(name, default);
+            }
+        }
+    }
+    if let Some(vars) = get(&doc, &["Globals", "Function", "Environment", "Variables"]).and_then(Value::as_mapping) {
+        for (k, v) in vars {
+            if let Some(name) = str_of(k) {
+                spec.environment.insert(name, v.clone());
+            }
+        }
+    }
+    for (k, r) in resources {
+        let logical = str_of(k).unwrap_or_default();
+        let props = r.get("Properties").cloned().unwrap_or(Value::Null);
+        match r.get("Type").and_then(str_of).as_deref() {
+            Some("AWS::DynamoDB::Table") => spec.tables.push(table(&logical, &props)),
+            Some("AWS::SQS::Queue") => spec.queues.push(QueueSpec {
+                logical,
+                visibility_timeout: props
+                    .get("VisibilityTimeout")
+                    .and_then(str_of)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(30),
+                redrive: props.get("RedrivePolicy").and_then(|r| {
+                    let dlq = ref_target(r.get("deadLetterTargetArn")?)?;
+                    let max = r.get("maxReceiveCount").and_then(str_of)?.parse().ok()?;
+                    Some((dlq, max))
+                }),
+            }),
+            Some("AWS::S3::Bucket") => spec.buckets.push(BucketSpec {
+                logical,
+                name: props.get("BucketName").and_then(|v| match v {
+                    Value::Tagged(t) if t.tag == "Sub" => str_of(&t.value),
+                    other => str_of(other),
+                }),
+                versioned: get(&props, &["VersioningConfiguration", "Status"]).and_then(str_of).as_deref()
+                    == Some("Enabled"),
+            }),
+            Some("AWS::Serverless::Function") => {
+                let binary = get(r, &["Metadata", "BuildProperties", "Binary"]).and_then(str_of).ok_or_else(|| {
+                    TemplateError::Shape(format!("{logical} names no Metadata.BuildProperties.Binary"))
+                })?;
+                let mut events = vec![];
+                if let Some(evs) = props.get("Events").and_then(Value::as_mapping) {
+                    for (_, e) in evs {
+                        let p = e.get("Properties").cloned().unwrap_or(Value::Null);
+                        match e.get("Type").and_then(str_of).as_deref() {
+                            Some("S3") => events.push(EventSpec::S3 {
+                                bucket: p.get("Bucket").and_then(ref_target).unwrap_or_default(),
+                                prefix: get(&p, &["Filter", "S3Key", "Rules"])
+                                    .and_then(Value::as_sequence)
+                                    .and_then(|rules| {
+                                        rules
+                                            .iter()
+                                            .find(|r| r.get("Name").and_then(str_of).as_deref() == Some("prefix"))
+                                    })
+                                    .and_then(|r| r.get("Value").and_then(str_of))
+                                    .unwrap_or_default(),
+                            }),
+                            Some("SQS") => events.push(EventSpec::Sqs {
+                                queue: p.get("Queue").and_then(ref_target).unwrap_or_default(),
+                                batch_size: p
+                                    .get("BatchSize")
+                                    .and_then(str_of)
+                                    .and_then(|b| b.parse().ok())
+                                    .unwrap_or(10),
+                                partial_failures: p
+                                    .get("FunctionResponseTypes")
+                                    .and_then(Value::as_sequence)
+                                    .is_some_and(|t| {
+                                        t.iter().any(|x| str_of(x).as_deref() == Some("ReportBatchItemFailures"))
+                                    }),
+                            }),
+                            _ => {}
+                        }
+                    }
+                }
+                spec.functions.push(FunctionSpec { logical, binary, events });
+            }
+            _ => {}
+        }
+    }
+    Ok(spec)
+}
+
+fn pairs(v: Option<&Value>, a: &str, b: &str) -> Vec<(String, String)> {
+    v.and_then(Value::as_sequence)
+        .map(|seq| seq.iter().filter_map(|x| Some((x.get(a).and_then(str_of)?, x.get(b).and_then(str_of)?))).collect())
+        .unwrap_or_default()
+}
+
+fn table(logical: &str, props: &Value) -> TableSpec {
+    TableSpec {
+        logical: logical.to_string(),
+        attributes: pairs(props.get("AttributeDefinitions"), "AttributeName", "AttributeType"),
+        key: pairs(props.get("KeySchema"), "AttributeName", "KeyType"),
+        indexes: props
+            .get("GlobalSecondaryIndexes")
+            .and_then(Value::as_sequence)
+            .map(|seq| {
+                seq.iter()
+                    .filter_map(|i| {
+                        Some((
+                            i.get("IndexName").and_then(str_of)?,
+                            pairs(i.get("KeySchema"), "AttributeName", "KeyType"),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
