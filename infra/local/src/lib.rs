@@ -4,5 +4,6 @@ pub mod bench_cmd;
 pub mod error;
 pub mod gen_cmd;
 pub mod local;
+pub mod local_cmd;
 pub mod memory;
 pub mod recon_cmd;

@@ -2,7 +2,7 @@
 //! generation, and the end-to-end benchmark.
 
 use clap::{Parser, Subcommand};
-use settlepaisa_cli::{bench_cmd, gen_cmd, recon_cmd};
+use settlepaisa_cli::{bench_cmd, gen_cmd, local_cmd, recon_cmd};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -20,6 +20,11 @@ enum Command {
     Gen(gen_cmd::GenArgs),
     /// Generate data once, then time `recon` end to end (and the DuckDB peer, if given).
     Bench(bench_cmd::BenchArgs),
+    /// The serverless pipeline on a local emulator: `local up`, `local demo`.
+    #[command(subcommand)]
+    Local(local_cmd::LocalCommand),
+    /// Run one function's handler with a sample event against the running local stack.
+    Invoke(local_cmd::InvokeArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +36,8 @@ fn main() -> ExitCode {
         }),
         Command::Gen(args) => gen_cmd::run(&args),
         Command::Bench(args) => bench_cmd::run(&args),
+        Command::Local(cmd) => local_cmd::run(&cmd),
+        Command::Invoke(args) => local_cmd::invoke(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

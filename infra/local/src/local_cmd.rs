@@ -1,0 +1,204 @@
+//! `settlepaisa local up|demo` and `settlepaisa invoke`: the pipeline on the emulator.
+
+use crate::error::CliError;
+use crate::gen_cmd::{self, GenArgs};
+use crate::local::LocalStack;
+use settlepaisa_aws::dynamo::{n, query_all, s};
+use settlepaisa_pipeline::job;
+use settlepaisa_pipeline::plan::{self, PlanRequest};
+use settlepaisa_pipeline::{finalize, ingest, worker};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Subcommand)]
+pub enum LocalCommand {
+    /// Start the emulator, create the template's resources, and deliver events until stopped.
+    Up {
+        /// Use an emulator already running there instead of starting one.
+        #[arg(long, env = "AWS_ENDPOINT_URL")]
+        endpoint: Option<String>,
+    },
+    /// Generate a day of data, drop it into the uploads bucket, run a job, print its summary.
+    Demo {
+        #[arg(long, default_value_t = 10_000)]
+        txns: usize,
+        #[arg(long, default_value_t = 16)]
+        shards: u32,
+        #[arg(long, default_value = "out/local-demo")]
+        dir: PathBuf,
+        #[arg(long, env = "AWS_ENDPOINT_URL")]
+        endpoint: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct InvokeArgs {
+    /// The function: its binary (`ingest-file`) or logical id (`IngestFileFunction`).
+    pub function: String,
+    /// The event, as in `events/`.
+    #[arg(long)]
+    pub event: PathBuf,
+    /// The running local stack (`settlepaisa local up` prints it).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint: String,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CliError::Usage(e.to_string()))
+}
+
+fn fail(e: impl ToString) -> CliError {
+    CliError::Usage(e.to_string())
+}
+
+pub fn run(cmd: &LocalCommand) -> Result<(), CliError> {
+    runtime()?.block_on(async {
+        match cmd {
+            LocalCommand::Up { endpoint } => up(endpoint.clone()).await,
+            LocalCommand::Demo { txns, shards, dir, endpoint } => demo(*txns, *shards, dir, endpoint.clone()).await,
+        }
+    })
+}
+
+async fn up(endpoint: Option<String>) -> Result<(), CliError> {
+    let stack = LocalStack::start(endpoint).await.map_err(fail)?;
+    println!("local stack up; in another shell:");
+    println!("  export AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test", stack.endpoint, crate::local::REGION);
+    for (k, v) in &stack.runner.deployed.environment {
+        println!("  {k}={v}");
+    }
+    println!("delivering S3 and SQS events; Ctrl-C stops");
+    loop {
+        if stack.runner.pump_once().await.map_err(fail)? == 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+async fn demo(txns: usize, shards: u32, dir: &Path, endpoint: Option<String>) -> Result<(), CliError> {
+    let started = Instant::now();
+    let step = |what: &str| println!("[{:>6.1}s] {what}", started.elapsed().as_secs_f64());
+    step("starting the local stack (moto, resources from infra/template.yaml)");
+    let stack = LocalStack::start(endpoint).await.map_err(fail)?;
+    let _ = std::fs::remove_dir_all(dir);
+    gen_cmd::run(&GenArgs { txns, seed: 1, start: "2026-10-01".into(), days: 1, out: dir.to_path_buf() })?;
+    step(&format!("generated {txns} PG transactions and three bank statements in {}", dir.display()));
+    let ctx = &stack.runner.ctx;
+    let mut uploads = vec![("incoming/pg/2026-10-01/pg_transactions.csv".to_string(), dir.join("pg_transactions.csv"))];
+    for entry in std::fs::read_dir(dir).map_err(fail)? {
+        let path = entry.map_err(fail)?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        if let Some(bank) = ["HDFC", "ICICI", "AXIS"].iter().find(|b| name.starts_with(*b)) {
+            uploads.push((format!("incoming/{}/{name}", bank.to_lowercase()), path));
+        }
+    }
+    for (key, path) in &uploads {
+        let body = std::fs::read(path).map_err(fail)?;
+        ctx.clients.s3.put_object().bucket(&ctx.resources.uploads_bucket).key(key).body(body.into()).send().await.map_err(fail)?;
+        step(&format!("uploaded s3://{}/{key}", ctx.resources.uploads_bucket));
+    }
+    stack.runner.run_until_idle(Duration::from_secs(600)).await.map_err(fail)?;
+    for kind in ["pg", "bank"] {
+        let items = query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind)
+            .await
+            .map_err(fail)?;
+        for f in items.iter().map(settlepaisa_pipeline::file_record::FileRecord::from_item) {
+            step(&format!(
+                "ingest-file {}: {} ({} lines, {} rows, {} rejected, layout {})",
+                f.key,
+                f.status.map(|s| s.as_str()).unwrap_or("?"),
+                f.lines_read,
+                f.data_rows,
+                f.rejected_rows,
+                f.layout.as_deref().unwrap_or(kind)
+            ));
+        }
+    }
+    let job_id = format!("JOB-DEMO-{}", std::process::id());
+    let req = PlanRequest { job_id: Some(job_id.clone()), from: "2026-10-01".into(), to: "2026-10-01".into(), shards: Some(shards) };
+    let planned = plan::handle(ctx, req).await.map_err(fail)?;
+    step(&format!("job {job_id}: {} files, {shards} UTR shards queued", planned.job.files.len()));
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut last = String::new();
+    loop {
+        let handled = stack.runner.pump_once().await.map_err(fail)?;
+        let (j, shards_state) =
+            job::get_with_shards(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job_id).await.map_err(fail)?.ok_or_else(|| fail("job vanished"))?;
+        let done = shards_state.iter().filter(|s| s.status == "DONE").count();
+        let line = format!("job {}: {done}/{} shards done (incl. residual), status {}", j.job_id, shards_state.len(), j.status);
+        if line != last {
+            step(&line);
+            last = line;
+        }
+        if j.status == "COMPLETED" || j.status == "FAILED" {
+            print_summary(&stack, &j).await?;
+            return if j.status == "COMPLETED" { Ok(()) } else { Err(fail(j.error.unwrap_or_default())) };
+        }
+        if handled == 0 {
+            if Instant::now() > deadline {
+                return Err(fail("the job did not finish within 10 minutes"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn print_summary(stack: &LocalStack, j: &job::Job) -> Result<(), CliError> {
+    let ctx = &stack.runner.ctx;
+    println!("\njob {} {}", j.job_id, j.status);
+    if let Some(summary) = &j.summary {
+        let k = &summary["kpi"];
+        println!(
+            "  PG captured {}  bank credits {}  matched {} ({} paise)",
+            k["pg_count"], k["bank_count"], k["matched_count"], k["matched_amount_paise"]
+        );
+        if let Some(ex) = k["exceptions"].as_object() {
+            for (cat, x) in ex {
+                println!("  {cat:<16} {:>6} exceptions  Σ bank − PG {:>12} paise", x["count"], x["amount_delta_paise"]);
+            }
+        }
+    }
+    println!("\nKPI items (KPI table, day {}):", j.from);
+    let items = query_all(&ctx.clients.dynamodb, &ctx.resources.kpi_table, None, "day", &j.from).await.map_err(fail)?;
+    for i in &items {
+        println!(
+            "  {:<18} pg {:>6}  matched {:>6}  amount {:>14} paise",
+            s(i, "dimension").unwrap_or_default(),
+            n(i, "pg_count").unwrap_or(0),
+            n(i, "matched_count").unwrap_or(0),
+            n(i, "matched_amount_paise").unwrap_or(0)
+        );
+    }
+    let counts = settlepaisa_aws::requests::snapshot();
+    println!("\nAWS requests made by the pipeline:");
+    for (op, c) in counts {
+        println!("  {op:<28} {:>6} requests  {:>10} units", c.requests, c.units);
+    }
+    Ok(())
+}
+
+pub fn invoke(args: &InvokeArgs) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(&args.event).map_err(crate::error::io_err(&args.event))?;
+    runtime()?.block_on(async {
+        let stack = LocalStack::start(Some(args.endpoint.clone())).await.map_err(fail)?;
+        let binary = stack
+            .spec
+            .functions
+            .iter()
+            .find(|f| f.binary == args.function || f.logical == args.function)
+            .map(|f| f.binary.clone())
+            .ok_or_else(|| fail(format!("no function `{}` in infra/template.yaml", args.function)))?;
+        let ctx = &stack.runner.ctx;
+        let bad = |e: serde_json::Error| fail(format!("{}: not a {binary} event: {e}", args.event.display()));
+        let out = match binary.as_str() {
+            "ingest-file" => serde_json::to_value(ingest::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?),
+            "plan-match" => serde_json::to_value(plan::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?),
+            "match-shard" => serde_json::to_value(worker::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await),
+            "finalize-job" => serde_json::to_value(finalize::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await),
+            other => return Err(fail(format!("no handler for `{other}`"))),
+        }
+        .map_err(fail)?;
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        Ok(())
+    })
+}
