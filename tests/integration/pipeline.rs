@@ -7,7 +7,7 @@ use settlepaisa_cli::local::LocalStack;
 use settlepaisa_cli::recon_cmd::{self, ReconArgs};
 use settlepaisa_pipeline::job;
 use settlepaisa_pipeline::plan::{self, PlanRequest};
-use settlepaisa_pipeline::results::{exception_row, match_row};
+use settlepaisa_pipeline::results::{exception_row, match_rows};
 use settlepaisa_tests::read_csv;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -45,8 +45,7 @@ type Rows = (BTreeSet<Vec<String>>, BTreeSet<Vec<String>>);
 async fn job_results(stack: &LocalStack, job_id: &str) -> Rows {
     let ctx = &stack.runner.ctx;
     let items = query_all(&ctx.clients.dynamodb, &ctx.resources.results_table, None, "job_id", job_id).await.unwrap();
-    let matches =
-        items.iter().filter(|i| s(i, "item").unwrap().starts_with("M#")).map(|i| match_row(i).to_vec()).collect();
+    let matches = items.iter().filter(|i| s(i, "item").unwrap().starts_with("M#")).flat_map(match_rows).collect();
     let exceptions =
         items.iter().filter(|i| s(i, "item").unwrap().starts_with("E#")).map(|i| exception_row(i).to_vec()).collect();
     (matches, exceptions)

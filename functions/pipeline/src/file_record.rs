@@ -57,7 +57,8 @@ pub struct FileRecord {
     pub records: u64,
     pub first_date: Option<String>,
     pub last_date: Option<String>,
-    /// Partition names that hold at least one segment.
+    /// `name:segments` for each partition written: segment keys are
+    /// `normalized/<file_id>/<name>/<00000..segments>.tsv`, so readers need no listing.
     pub partitions: Vec<String>,
     pub received_at: String,
 }

@@ -30,7 +30,12 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
     let job = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id)
         .await?
         .ok_or_else(|| PipelineError::NoSuchJob(job_id.to_string()))?;
-    let keys = objects::list(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("work/{job_id}/kpi/")).await?;
+    // One partial per UTR shard and one for the residual shard.
+    let keys: Vec<String> = (0..job.shards)
+        .map(Some)
+        .chain(std::iter::once(None))
+        .map(|s| format!("work/{job_id}/kpi/{}.json", job::shard_name(s)))
+        .collect();
     let mut kpis = Kpis::default();
     for key in &keys {
         let bytes = objects::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await?;

@@ -184,8 +184,13 @@ impl Segments<'_> {
         Ok(())
     }
 
+    /// `name:segments` of every partition written (after the final flush).
     fn partitions(&self) -> Vec<String> {
-        self.buffers.iter().filter(|(_, (buf, seq))| *seq > 0 || !buf.is_empty()).map(|(p, _)| p.name()).collect()
+        self.buffers
+            .iter()
+            .filter(|(_, (_, seq))| *seq > 0)
+            .map(|(p, (_, seq))| format!("{}:{seq}", p.name()))
+            .collect()
     }
 }
 

@@ -7,7 +7,7 @@
 
 use crate::error::PipelineError;
 use crate::job::{self, FinalizeMessage, Job, ShardMessage};
-use crate::results::{exception_item, match_item};
+use crate::results::{exception_item, match_pages};
 use crate::Context;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use settlepaisa_aws::dynamo::put_all;
@@ -118,17 +118,20 @@ async fn read_objects(ctx: &Context, keys: &[String]) -> Result<Vec<(String, Str
     Ok(out)
 }
 
-async fn segment_keys(ctx: &Context, job: &Job, partitions: &[Partition]) -> Result<Vec<String>, PipelineError> {
+/// Segment keys of the given partitions in every file of the job, from the file records' segment
+/// counts: no listing needed.
+fn segment_keys(job: &Job, partitions: &[Partition]) -> Vec<String> {
     let mut keys = Vec::new();
     for f in &job.files {
-        for p in partitions {
-            if f.partitions.contains(&p.name()) {
-                let prefix = format!("normalized/{}/{}/", f.file_id, p.name());
-                keys.extend(objects::list(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &prefix).await?);
+        for entry in &f.partitions {
+            let (name, count) = entry.split_once(':').unwrap_or((entry, "0"));
+            if partitions.iter().any(|p| p.name() == name) {
+                let count: u32 = count.parse().unwrap_or(0);
+                keys.extend((0..count).map(|i| format!("normalized/{}/{name}/{i:05}.tsv", f.file_id)));
             }
         }
     }
-    Ok(keys)
+    keys
 }
 
 /// Decodes every buffer and keeps the records in the job's date range: PG captured in
@@ -153,7 +156,7 @@ fn decode_in_range<'b>(
 async fn utr_shard(ctx: &Context, job: &Job, index: u32) -> Result<ShardResult, PipelineError> {
     let partitions: Vec<Partition> =
         (0..PARTITIONS).map(Partition::Utr).filter(|p| p.shard(job.shards) == Some(index)).collect();
-    let keys = segment_keys(ctx, job, &partitions).await?;
+    let keys = segment_keys(job, &partitions);
     let buffers = read_objects(ctx, &keys).await?;
     let (pg, bank) = decode_in_range(job, ctx.match_config.date_window_days, &buffers)?;
     let out = reconcile_utr_shard(pg, bank, &ctx.match_config);
@@ -176,10 +179,10 @@ async fn utr_shard(ctx: &Context, job: &Job, index: u32) -> Result<ShardResult, 
 }
 
 async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, PipelineError> {
-    let mut keys =
-        objects::list(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("work/{}/residual/", job.job_id))
-            .await?;
-    keys.extend(segment_keys(ctx, job, &[Partition::NoUtr]).await?);
+    // Every UTR shard wrote its residual object, empty or not.
+    let mut keys: Vec<String> =
+        (0..job.shards).map(|i| format!("work/{}/residual/{}.tsv", job.job_id, job::shard_name(Some(i)))).collect();
+    keys.extend(segment_keys(job, &[Partition::NoUtr]));
     let buffers = read_objects(ctx, &keys).await?;
     let (pg, bank) = decode_in_range(job, ctx.match_config.date_window_days, &buffers)?;
     let rec = reconcile(pg, bank, &ctx.match_config);
@@ -188,7 +191,7 @@ async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, Pipelin
 
 /// Writes a shard's matches and exceptions, and its KPI partial for the finalizer.
 async fn store(ctx: &Context, job: &Job, shard: &str, rec: &Reconciliation<'_>) -> Result<ShardResult, PipelineError> {
-    let mut items: Vec<_> = rec.matches.iter().map(|m| match_item(&job.job_id, rec, m)).collect();
+    let mut items = match_pages(&job.job_id, shard, rec);
     items.extend(rec.exceptions.iter().map(|e| exception_item(&job.job_id, rec, e)));
     put_all(&ctx.clients.dynamodb, &ctx.resources.results_table, items).await?;
     let sources: HashMap<&str, String> =

@@ -63,7 +63,11 @@ pub fn run(cmd: &LocalCommand) -> Result<(), CliError> {
 async fn up(endpoint: Option<String>) -> Result<(), CliError> {
     let stack = LocalStack::start(endpoint).await.map_err(fail)?;
     println!("local stack up; in another shell:");
-    println!("  export AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test", stack.endpoint, crate::local::REGION);
+    println!(
+        "  export AWS_ENDPOINT_URL={} AWS_REGION={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test",
+        stack.endpoint,
+        crate::local::REGION
+    );
     for (k, v) in &stack.runner.deployed.environment {
         println!("  {k}={v}");
     }
@@ -94,14 +98,23 @@ async fn demo(txns: usize, shards: u32, dir: &Path, endpoint: Option<String>) ->
     }
     for (key, path) in &uploads {
         let body = std::fs::read(path).map_err(fail)?;
-        ctx.clients.s3.put_object().bucket(&ctx.resources.uploads_bucket).key(key).body(body.into()).send().await.map_err(fail)?;
+        ctx.clients
+            .s3
+            .put_object()
+            .bucket(&ctx.resources.uploads_bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(fail)?;
         step(&format!("uploaded s3://{}/{key}", ctx.resources.uploads_bucket));
     }
     stack.runner.run_until_idle(Duration::from_secs(600)).await.map_err(fail)?;
     for kind in ["pg", "bank"] {
-        let items = query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind)
-            .await
-            .map_err(fail)?;
+        let items =
+            query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind)
+                .await
+                .map_err(fail)?;
         for f in items.iter().map(settlepaisa_pipeline::file_record::FileRecord::from_item) {
             step(&format!(
                 "ingest-file {}: {} ({} lines, {} rows, {} rejected, layout {})",
@@ -115,17 +128,29 @@ async fn demo(txns: usize, shards: u32, dir: &Path, endpoint: Option<String>) ->
         }
     }
     let job_id = format!("JOB-DEMO-{}", std::process::id());
-    let req = PlanRequest { job_id: Some(job_id.clone()), from: "2026-10-01".into(), to: "2026-10-01".into(), shards: Some(shards) };
+    let req = PlanRequest {
+        job_id: Some(job_id.clone()),
+        from: "2026-10-01".into(),
+        to: "2026-10-01".into(),
+        shards: Some(shards),
+    };
     let planned = plan::handle(ctx, req).await.map_err(fail)?;
     step(&format!("job {job_id}: {} files, {shards} UTR shards queued", planned.job.files.len()));
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut last = String::new();
     loop {
         let handled = stack.runner.pump_once().await.map_err(fail)?;
-        let (j, shards_state) =
-            job::get_with_shards(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job_id).await.map_err(fail)?.ok_or_else(|| fail("job vanished"))?;
+        let (j, shards_state) = job::get_with_shards(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job_id)
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| fail("job vanished"))?;
         let done = shards_state.iter().filter(|s| s.status == "DONE").count();
-        let line = format!("job {}: {done}/{} shards done (incl. residual), status {}", j.job_id, shards_state.len(), j.status);
+        let line = format!(
+            "job {}: {done}/{} shards done (incl. residual), status {}",
+            j.job_id,
+            shards_state.len(),
+            j.status
+        );
         if line != last {
             step(&line);
             last = line;
@@ -191,10 +216,16 @@ pub fn invoke(args: &InvokeArgs) -> Result<(), CliError> {
         let ctx = &stack.runner.ctx;
         let bad = |e: serde_json::Error| fail(format!("{}: not a {binary} event: {e}", args.event.display()));
         let out = match binary.as_str() {
-            "ingest-file" => serde_json::to_value(ingest::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?),
-            "plan-match" => serde_json::to_value(plan::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?),
+            "ingest-file" => serde_json::to_value(
+                ingest::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?,
+            ),
+            "plan-match" => {
+                serde_json::to_value(plan::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?)
+            }
             "match-shard" => serde_json::to_value(worker::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await),
-            "finalize-job" => serde_json::to_value(finalize::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await),
+            "finalize-job" => {
+                serde_json::to_value(finalize::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await)
+            }
             other => return Err(fail(format!("no handler for `{other}`"))),
         }
         .map_err(fail)?;
