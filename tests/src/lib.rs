@@ -95,3 +95,105 @@ pub fn outcomes_from_truth(path: &Path) -> (Outcomes, BTreeMap<String, usize>) {
     }
     (out, unlisted)
 }
+
+pub mod pipeline {
+    //! Driving the local stack from tests: generated files, uploads, jobs, results.
+
+    use settlepaisa_aws::dynamo::{query_all, s, Item};
+    use settlepaisa_cli::gen_cmd::{self, GenArgs};
+    use settlepaisa_cli::local::LocalStack;
+    use settlepaisa_pipeline::job;
+    use settlepaisa_pipeline::plan::{self, PlanRequest};
+    use settlepaisa_pipeline::results::{exception_row, match_rows};
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    pub const IDLE: Duration = Duration::from_secs(300);
+
+    /// Generates a day of data; returns the PG export and the statements.
+    pub fn generated(dir: &Path, txns: usize, seed: u64) -> (PathBuf, Vec<PathBuf>) {
+        gen_cmd::run(&GenArgs { txns, seed, start: "2026-10-01".into(), days: 1, out: dir.to_path_buf() }).unwrap();
+        let mut banks: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                ["HDFC_", "ICICI_", "AXIS_"].iter().any(|b| p.file_name().unwrap().to_string_lossy().starts_with(b))
+            })
+            .collect();
+        banks.sort();
+        (dir.join("pg_transactions.csv"), banks)
+    }
+
+    pub async fn upload_bytes(stack: &LocalStack, key: &str, body: Vec<u8>) {
+        let bucket = &stack.runner.ctx.resources.uploads_bucket;
+        stack.clients.s3.put_object().bucket(bucket).key(key).body(body.into()).send().await.unwrap();
+    }
+
+    pub async fn upload(stack: &LocalStack, key: &str, path: &Path) {
+        upload_bytes(stack, key, std::fs::read(path).unwrap()).await;
+    }
+
+    /// `incoming/<bank>/<name>` for a generated statement.
+    pub fn bank_key(path: &Path) -> String {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let bank = name.split('_').next().unwrap().to_lowercase();
+        format!("incoming/{bank}/{name}")
+    }
+
+    /// Uploads the PG export and the statements and lets ingestion finish.
+    pub async fn ingest_all(stack: &LocalStack, pg: &Path, banks: &[PathBuf]) {
+        upload(stack, "incoming/pg/2026-10-01/pg_transactions.csv", pg).await;
+        for b in banks {
+            upload(stack, &bank_key(b), b).await;
+        }
+        stack.runner.run_until_idle(IDLE).await.unwrap();
+    }
+
+    pub type Rows = (BTreeSet<Vec<String>>, BTreeSet<Vec<String>>);
+
+    /// The job's matches and exceptions, as rows of `matches.csv` and `exceptions.csv`.
+    pub async fn job_results(stack: &LocalStack, job_id: &str) -> Rows {
+        let items = results_items(stack, job_id).await;
+        let matches = items.iter().filter(|i| s(i, "item").unwrap().starts_with("M#")).flat_map(match_rows).collect();
+        let exceptions = items
+            .iter()
+            .filter(|i| s(i, "item").unwrap().starts_with("E#"))
+            .map(|i| exception_row(i).to_vec())
+            .collect();
+        (matches, exceptions)
+    }
+
+    pub async fn results_items(stack: &LocalStack, job_id: &str) -> Vec<Item> {
+        let ctx = &stack.runner.ctx;
+        query_all(&ctx.clients.dynamodb, &ctx.resources.results_table, None, "job_id", job_id).await.unwrap()
+    }
+
+    /// Plans a job over 2026-10-01 and runs the pipeline until it is idle.
+    pub async fn run_job(stack: &LocalStack, job_id: &str, shards: u32) -> job::Job {
+        let ctx = &stack.runner.ctx;
+        let req = PlanRequest {
+            job_id: Some(job_id.into()),
+            from: "2026-10-01".into(),
+            to: "2026-10-01".into(),
+            shards: Some(shards),
+        };
+        assert!(plan::handle(ctx, req).await.unwrap().created);
+        stack.runner.run_until_idle(IDLE).await.unwrap();
+        job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id).await.unwrap().unwrap()
+    }
+
+    /// Items in a table (a test-only scan).
+    pub async fn count_items(stack: &LocalStack, table: &str) -> i32 {
+        stack
+            .clients
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .unwrap()
+            .count
+    }
+}

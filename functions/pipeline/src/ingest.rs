@@ -83,12 +83,15 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
     if key.is_empty() || key.ends_with('/') {
         return Ok(None);
     }
-    let version = record
-        .s3
-        .object
-        .version_id
+    // The version identifies the upload: a new version of a key is a new file. S3 puts it in the
+    // event of a versioned bucket; an event without it (an emulator's) asks S3 for the current one.
+    let event_version = record.s3.object.version_id.clone().filter(|v| !v.is_empty() && v != "null");
+    let object_version = match event_version {
+        Some(v) => Some(v),
+        None => objects::current_version(&ctx.clients.s3, &bucket, &key).await?,
+    };
+    let version = object_version
         .clone()
-        .filter(|v| !v.is_empty() && v != "null")
         .or_else(|| record.s3.object.sequencer.clone())
         .or_else(|| record.s3.object.e_tag.clone())
         .unwrap_or_default();

@@ -68,3 +68,16 @@ pub async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Str
     keys.sort();
     Ok(keys)
 }
+
+/// The current version id of an object (`None` on an unversioned bucket).
+pub async fn current_version(client: &Client, bucket: &str, key: &str) -> Result<Option<String>, AwsError> {
+    requests::record("s3.HeadObject", 0);
+    let out = client
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("HeadObject", sdk_message(&e)))?;
+    Ok(out.version_id.filter(|v| v != "null"))
+}

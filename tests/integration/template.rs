@@ -1,0 +1,70 @@
+//! `infra/template.yaml` and the code agree: every function has a binary and a sample event, every
+//! binary is a function, and every sample event is the kind of event its function takes.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_lambda_events::s3::S3Event;
+use settlepaisa_cli::local::{template, workspace_root};
+use settlepaisa_pipeline::plan::PlanRequest;
+use std::collections::BTreeSet;
+
+fn binaries() -> BTreeSet<String> {
+    let root = workspace_root().join("functions");
+    let mut out = BTreeSet::new();
+    for service in std::fs::read_dir(&root).unwrap() {
+        let bin = service.unwrap().path().join("src/bin");
+        if let Ok(entries) = std::fs::read_dir(bin) {
+            for e in entries {
+                let name = e.unwrap().file_name().to_string_lossy().to_string();
+                if let Some(stem) = name.strip_suffix(".rs") {
+                    out.insert(stem.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
+    let spec = template::load(&workspace_root().join("infra/template.yaml")).unwrap();
+    let in_template: BTreeSet<String> = spec.functions.iter().map(|f| f.binary.clone()).collect();
+    assert!(!in_template.is_empty());
+    assert_eq!(in_template, binaries(), "template functions vs functions/*/src/bin");
+    for f in &spec.functions {
+        let path = workspace_root().join("events").join(format!("{}.json", f.binary));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} has no event {}", f.logical, path.display()));
+        let parsed = match f.binary.as_str() {
+            "ingest-file" => serde_json::from_str::<S3Event>(&text).map(|_| ()),
+            "plan-match" => serde_json::from_str::<PlanRequest>(&text).map(|_| ()),
+            "match-shard" | "finalize-job" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
+            other => panic!("no event type known for {other}"),
+        };
+        assert!(parsed.is_ok(), "{}: {parsed:?}", path.display());
+    }
+}
+
+#[test]
+fn queues_give_workers_six_times_their_timeout_and_a_dead_letter_queue() {
+    let spec = template::load(&workspace_root().join("infra/template.yaml")).unwrap();
+    let text = std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    for f in &spec.functions {
+        for e in &f.events {
+            if let template::EventSpec::Sqs { queue, partial_failures, .. } = e {
+                let q = spec.queues.iter().find(|q| &q.logical == queue).unwrap();
+                let timeout = doc["Resources"][f.logical.as_str()]["Properties"]["Timeout"]
+                    .as_u64()
+                    .or(doc["Globals"]["Function"]["Timeout"].as_u64())
+                    .unwrap();
+                assert!(
+                    u64::from(q.visibility_timeout) >= 6 * timeout,
+                    "{queue}: visibility under 6x {}'s timeout",
+                    f.logical
+                );
+                assert_eq!(q.redrive.as_ref().map(|r| r.1), Some(5), "{queue} redrives after 5 receives");
+                assert!(partial_failures, "{} reports batch item failures", f.logical);
+            }
+        }
+    }
+}
