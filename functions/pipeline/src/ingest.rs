@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 /// A partition buffer is written as a segment object once it reaches this size.
 const SEGMENT_BYTES: usize = 1 << 20;
 /// Transactions are written to DynamoDB in groups of this many items (25 per request).
-const TXN_FLUSH: usize = 500;
+const TXN_FLUSH: usize = 2_000;
 
 /// What happened to one object.
 #[derive(Debug, Serialize, PartialEq, Eq)]

@@ -195,9 +195,13 @@ async fn print_summary(stack: &LocalStack, j: &job::Job) -> Result<(), CliError>
         );
     }
     let counts = settlepaisa_aws::requests::snapshot();
-    println!("\nAWS requests made by the pipeline:");
+    println!("\nAWS requests made by the pipeline (units: DynamoDB write/read units, SQS messages, S3 bytes):");
     for (op, c) in counts {
-        println!("  {op:<28} {:>6} requests  {:>10} units", c.requests, c.units);
+        println!("  {op:<28} {:>8} requests  {:>12} units", c.requests, c.units);
+    }
+    println!("\nfunction invocations (handler time against the emulator):");
+    for (binary, (n, took)) in stack.runner.invocations() {
+        println!("  {binary:<14} {n:>5} invocations  {:>8.2} s", took.as_secs_f64());
     }
     Ok(())
 }

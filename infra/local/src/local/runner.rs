@@ -29,6 +29,8 @@ pub struct Runner {
     pub deployed: Deployed,
     sources: Vec<SqsSource>,
     s3_events_url: String,
+    /// Invocations and handler time per function binary, for the compute estimate.
+    invocations: std::sync::Mutex<std::collections::BTreeMap<String, (u64, Duration)>>,
 }
 
 impl Runner {
@@ -62,7 +64,7 @@ impl Runner {
             .map_err(|e| sdk_message(&e))?
             .queue_url
             .unwrap_or_default();
-        Ok(Runner { ctx, deployed, sources, s3_events_url })
+        Ok(Runner { ctx, deployed, sources, s3_events_url, invocations: Default::default() })
     }
 
     async fn receive(&self, url: &str, max: i32) -> Result<Vec<Message>, String> {
@@ -137,11 +139,27 @@ impl Runner {
     }
 
     async fn invoke_sqs(&self, binary: &str, event: SqsEvent) -> Result<SqsBatchResponse, String> {
-        match binary {
-            "match-shard" => Ok(worker::handle(&self.ctx, event).await),
-            "finalize-job" => Ok(finalize::handle(&self.ctx, event).await),
-            other => Err(format!("no local handler for function binary `{other}`")),
+        let started = Instant::now();
+        let out = match binary {
+            "match-shard" => worker::handle(&self.ctx, event).await,
+            "finalize-job" => finalize::handle(&self.ctx, event).await,
+            other => return Err(format!("no local handler for function binary `{other}`")),
+        };
+        self.count(binary, started.elapsed());
+        Ok(out)
+    }
+
+    fn count(&self, binary: &str, took: Duration) {
+        if let Ok(mut m) = self.invocations.lock() {
+            let e = m.entry(binary.to_string()).or_default();
+            e.0 += 1;
+            e.1 += took;
         }
+    }
+
+    /// Invocations and total handler time per function binary so far.
+    pub fn invocations(&self) -> std::collections::BTreeMap<String, (u64, Duration)> {
+        self.invocations.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     async fn deliver_s3(&self, m: &Message) -> Result<(), String> {
@@ -153,7 +171,10 @@ impl Runner {
         }
         let event: S3Event =
             serde_json::from_value(with_lambda_fields(value)).map_err(|e| format!("S3 notification: {e}"))?;
-        match ingest::handle(&self.ctx, event).await {
+        let started = Instant::now();
+        let result = ingest::handle(&self.ctx, event).await;
+        self.count("ingest-file", started.elapsed());
+        match result {
             Ok(done) => {
                 for d in done {
                     tracing::info!(key = d.key, status = d.status, duplicate = d.duplicate, "ingest-file");
