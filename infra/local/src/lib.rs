@@ -7,3 +7,4 @@ pub mod local;
 pub mod local_cmd;
 pub mod memory;
 pub mod recon_cmd;
+pub mod startup_cmd;

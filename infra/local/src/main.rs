@@ -2,7 +2,7 @@
 //! generation, and the end-to-end benchmark.
 
 use clap::{Parser, Subcommand};
-use settlepaisa_cli::{bench_cmd, gen_cmd, local_cmd, recon_cmd};
+use settlepaisa_cli::{bench_cmd, gen_cmd, local_cmd, recon_cmd, startup_cmd};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -25,6 +25,8 @@ enum Command {
     Local(local_cmd::LocalCommand),
     /// Run one function's handler with a sample event against the running local stack.
     Invoke(local_cmd::InvokeArgs),
+    /// Time each function binary from process start to its first runtime API request.
+    Startup(startup_cmd::StartupArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd::run(&args),
         Command::Local(cmd) => local_cmd::run(&cmd),
         Command::Invoke(args) => local_cmd::invoke(&args),
+        Command::Startup(args) => startup_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
