@@ -220,4 +220,11 @@ async fn unusable_files_are_rejected_with_a_reason_and_not_retried() {
     let latin1 = find("jobs/JOB-X/latin1.csv");
     assert_eq!(latin1.1, "NORMALIZED", "a bad line is a reject, not a bad file");
     assert_eq!(reasons.len(), 4, "keys outside the known prefixes trigger nothing: {reasons:?}");
+
+    // An event for an object deleted before ingestion: rejected, not retried forever.
+    let ctx = &stack.runner.ctx;
+    let gone =
+        ingest::handle(ctx, s3_event(&ctx.resources.uploads_bucket, "incoming/hdfc/deleted.csv", None)).await.unwrap();
+    assert_eq!(gone[0].status, "REJECTED");
+    assert!(gone[0].error.as_deref().unwrap().contains("no longer exists"), "{gone:?}");
 }

@@ -1,21 +1,12 @@
 //! `settlepaisa gen` then `settlepaisa recon`, checked against the generator's truth.
 
-use settlepaisa_cli::gen_cmd::{self, GenArgs};
 use settlepaisa_cli::recon_cmd::{self, ReconArgs};
+use settlepaisa_tests::pipeline::generated_days;
 use settlepaisa_tests::{outcomes_from_reports, outcomes_from_truth};
 use std::path::{Path, PathBuf};
 
 fn gen(dir: &Path, txns: usize, seed: u64, days: u32) -> Vec<PathBuf> {
-    gen_cmd::run(&GenArgs { txns, seed, start: "2026-10-01".into(), days, out: dir.to_path_buf() }).unwrap();
-    let mut banks: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            ["HDFC_", "ICICI_", "AXIS_"].iter().any(|b| p.file_name().unwrap().to_string_lossy().starts_with(b))
-        })
-        .collect();
-    banks.sort();
-    banks
+    generated_days(dir, txns, seed, days).1
 }
 
 fn recon_args(dir: &Path, banks: Vec<PathBuf>, out: &str) -> ReconArgs {

@@ -113,7 +113,12 @@ pub mod pipeline {
 
     /// Generates a day of data; returns the PG export and the statements.
     pub fn generated(dir: &Path, txns: usize, seed: u64) -> (PathBuf, Vec<PathBuf>) {
-        gen_cmd::run(&GenArgs { txns, seed, start: "2026-10-01".into(), days: 1, out: dir.to_path_buf() }).unwrap();
+        generated_days(dir, txns, seed, 1)
+    }
+
+    /// Generates captures spread over `days` from 2026-10-01.
+    pub fn generated_days(dir: &Path, txns: usize, seed: u64, days: u32) -> (PathBuf, Vec<PathBuf>) {
+        gen_cmd::run(&GenArgs { txns, seed, start: "2026-10-01".into(), days, out: dir.to_path_buf() }).unwrap();
         let mut banks: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())

@@ -198,7 +198,16 @@ impl Segments<'_> {
 }
 
 async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: Option<&str>) -> Result<(), Failure> {
-    let mut obj = objects::open(&ctx.clients.s3, &file.bucket, &file.key, version).await?;
+    let mut obj = match objects::open(&ctx.clients.s3, &file.bucket, &file.key, version).await {
+        Ok(obj) => obj,
+        Err(e) if objects::is_missing(&e) => {
+            return Err(Failure::Rejected(format!(
+                "s3://{}/{} no longer exists: nothing to ingest",
+                file.bucket, file.key
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
     file.size = obj.size;
     let mut hasher = Sha256::new();
     let mut blocks = LineBlocks::default();

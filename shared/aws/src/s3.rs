@@ -4,6 +4,11 @@ use crate::{requests, sdk_message, AwsError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
+/// Whether a GetObject failure means the object (or version) does not exist.
+pub fn is_missing(err: &AwsError) -> bool {
+    err.operation == "GetObject" && (err.message.contains("NoSuchKey") || err.message.contains("NoSuchVersion"))
+}
+
 /// An object opened for streaming, with what S3 says about it.
 pub struct OpenObject {
     pub body: ByteStream,
@@ -69,15 +74,20 @@ pub async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Str
     Ok(keys)
 }
 
-/// The current version id of an object (`None` on an unversioned bucket).
+/// The current version id of an object (`None` on an unversioned bucket, or when it is gone).
 pub async fn current_version(client: &Client, bucket: &str, key: &str) -> Result<Option<String>, AwsError> {
     requests::record("s3.HeadObject", 0);
-    let out = client
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("HeadObject", sdk_message(&e)))?;
-    Ok(out.version_id.filter(|v| v != "null"))
+    match client.head_object().bucket(bucket).key(key).send().await {
+        Ok(out) => Ok(out.version_id.filter(|v| v != "null")),
+        Err(e) => {
+            // A HEAD response has no body, so a missing object shows only as a 404 `NotFound`;
+            // gone already means the read that follows reports it.
+            let message = sdk_message(&e);
+            if message.contains("NotFound") {
+                Ok(None)
+            } else {
+                Err(AwsError::new("HeadObject", message))
+            }
+        }
+    }
 }

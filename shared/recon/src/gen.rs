@@ -606,8 +606,7 @@ fn write_statement(bank: Bank, entries: &[Entry], rng: &mut Rng) -> (Vec<u8>, Ve
                     Some(u) if e.credit => u.clone(),
                     _ => String::new(),
                 };
-                let mut row = Vec::new();
-                for (i, field) in [
+                csv_row(&[
                     posted.format(&hdfc_short),
                     narration,
                     reference_cell,
@@ -615,16 +614,7 @@ fn write_statement(bank: Bank, entries: &[Entry], rng: &mut Rng) -> (Vec<u8>, Ve
                     if e.credit { String::new() } else { format_indian(amount) },
                     if e.credit { format_indian(amount) } else { String::new() },
                     format_indian(Paise(balance)),
-                ]
-                .iter()
-                .enumerate()
-                {
-                    if i > 0 {
-                        row.push(b',');
-                    }
-                    push_csv_field(&mut row, field);
-                }
-                String::from_utf8(row).unwrap_or_default()
+                ])
             }
             Bank::Icici => {
                 let amt = if rng.chance(500_000) { format_indian(amount) } else { amount.to_string() };
@@ -647,18 +637,15 @@ fn write_statement(bank: Bank, entries: &[Entry], rng: &mut Rng) -> (Vec<u8>, Ve
                     (Some(u), true) => u.clone(),
                     _ => String::new(),
                 };
-                let mut row = Vec::new();
-                for (i, field) in
-                    [e.value_date.format(&axis), chq, narration, dr, cr, Paise(balance).to_string(), "1234".into()]
-                        .iter()
-                        .enumerate()
-                {
-                    if i > 0 {
-                        row.push(b',');
-                    }
-                    push_csv_field(&mut row, field);
-                }
-                String::from_utf8(row).unwrap_or_default()
+                csv_row(&[
+                    e.value_date.format(&axis),
+                    chq,
+                    narration,
+                    dr,
+                    cr,
+                    Paise(balance).to_string(),
+                    "1234".into(),
+                ])
             }
         };
         lines.push(push(&mut out, &row));
@@ -694,6 +681,18 @@ fn write_statement(bank: Bank, entries: &[Entry], rng: &mut Rng) -> (Vec<u8>, Ve
         }
     }
     (out, lines, bad_lines)
+}
+
+/// A comma-separated row, each field quoted when it needs to be.
+fn csv_row(fields: &[String]) -> String {
+    let mut row = Vec::new();
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            row.push(b',');
+        }
+        push_csv_field(&mut row, field);
+    }
+    String::from_utf8(row).unwrap_or_default()
 }
 
 fn vpa(name: &str) -> String {
