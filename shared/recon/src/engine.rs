@@ -90,9 +90,7 @@ pub fn reconcile<'a>(pg: Vec<PgTxn<'a>>, bank: Vec<BankRow<'a>>, cfg: &MatchConf
             why,
         });
     }
-    matches.par_sort_unstable_by_key(|m| m.pg);
-    exceptions
-        .par_sort_unstable_by_key(|e| (e.category, e.pg.is_empty(), e.pg.first().copied(), e.bank.first().copied()));
+    sort_outcome(&mut matches, &mut exceptions);
     let timings = EngineTimings { match_us, categorize_us: categorizing.elapsed().as_micros() as u64 };
     Reconciliation { pg, bank, matches, exceptions, config: cfg.clone(), timings }
 }
@@ -109,9 +107,7 @@ pub fn reconcile_utr_shard<'a>(pg: Vec<PgTxn<'a>>, bank: Vec<BankRow<'a>>, cfg: 
     let utr = utr_stage(&pg, &bank, cfg);
     let mut matches = utr.matches;
     let mut exceptions = utr.exceptions;
-    matches.par_sort_unstable_by_key(|m| m.pg);
-    exceptions
-        .par_sort_unstable_by_key(|e| (e.category, e.pg.is_empty(), e.pg.first().copied(), e.bank.first().copied()));
+    sort_outcome(&mut matches, &mut exceptions);
     let timings = EngineTimings { match_us: started.elapsed().as_micros() as u64, categorize_us: 0 };
     ShardOutcome {
         settled: Reconciliation { pg, bank, matches, exceptions, config: cfg.clone(), timings },
@@ -126,6 +122,14 @@ pub struct ShardOutcome<'a> {
     pub settled: Reconciliation<'a>,
     pub open_pg: Vec<u32>,
     pub open_bank: Vec<u32>,
+}
+
+/// Report order: matches by PG record; exceptions by category, then PG-side before bank-only, then
+/// first record.
+fn sort_outcome(matches: &mut [Match], exceptions: &mut [Exception]) {
+    matches.par_sort_unstable_by_key(|m| m.pg);
+    exceptions
+        .par_sort_unstable_by_key(|e| (e.category, e.pg.is_empty(), e.pg.first().copied(), e.bank.first().copied()));
 }
 
 /// Drops what is not reconciled (other statuses, withdrawals) and puts the rest in canonical order.

@@ -34,6 +34,11 @@ impl LineBlocks {
     }
 }
 
+/// The date range extended to include `d`.
+fn widen(range: Option<(Date, Date)>, d: Date) -> Option<(Date, Date)> {
+    Some(range.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))))
+}
+
 /// The outcome of a streamed statement.
 #[derive(Debug)]
 pub struct StatementSummary {
@@ -128,10 +133,7 @@ impl<'t> StatementStream<'t> {
                             self.stats.withdrawal_amount_paise += row.amount.0;
                         }
                     }
-                    self.dates = Some(match self.dates {
-                        None => (row.date, row.date),
-                        Some((lo, hi)) => (lo.min(row.date), hi.max(row.date)),
-                    });
+                    self.dates = widen(self.dates, row.date);
                     sink(row);
                 }
                 LineKind::Header => self.stats.non_data_lines += 1,
@@ -269,10 +271,7 @@ impl PgStream {
                         self.stats.captured += 1;
                         self.stats.captured_amount_paise += t.amount.0;
                     }
-                    self.dates = Some(match self.dates {
-                        None => (t.date, t.date),
-                        Some((lo, hi)) => (lo.min(t.date), hi.max(t.date)),
-                    });
+                    self.dates = widen(self.dates, t.date);
                     sink(t);
                 }
                 Err(reason) => self.rejects.push(Reject {
