@@ -8,3 +8,4 @@ pub mod local_cmd;
 pub mod memory;
 pub mod recon_cmd;
 pub mod startup_cmd;
+pub mod token_cmd;

@@ -2,7 +2,7 @@
 //! generation, and the end-to-end benchmark.
 
 use clap::{Parser, Subcommand};
-use settlepaisa_cli::{bench_cmd, gen_cmd, local_cmd, recon_cmd, startup_cmd};
+use settlepaisa_cli::{bench_cmd, gen_cmd, local_cmd, recon_cmd, startup_cmd, token_cmd};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -27,6 +27,8 @@ enum Command {
     Invoke(local_cmd::InvokeArgs),
     /// Time each function binary from process start to its first runtime API request.
     Startup(startup_cmd::StartupArgs),
+    /// Mint a development JWT for the local stack.
+    Token(token_cmd::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Local(cmd) => local_cmd::run(&cmd),
         Command::Invoke(args) => local_cmd::invoke(&args),
         Command::Startup(args) => startup_cmd::run(&args),
+        Command::Token(args) => token_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
