@@ -126,7 +126,5 @@ fn new_job_id(from: Date, to: Date) -> String {
 pub fn now_rfc3339() -> String {
     let secs =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let date = Date(secs.div_euclid(86_400) as i32);
-    let t = secs.rem_euclid(86_400);
-    format!("{date}T{:02}:{:02}:{:02}Z", t / 3600, t / 60 % 60, t % 60)
+    settlepaisa_recon::date::format_utc(secs)
 }

@@ -255,6 +255,13 @@ pub fn format_ist(unix_seconds: i64) -> String {
     format!("{date}T{:02}:{:02}:{:02}+05:30", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
+/// Formats an instant as RFC 3339 in UTC (`2026-10-01T04:45:00Z`).
+pub fn format_utc(unix_seconds: i64) -> String {
+    let date = Date(unix_seconds.div_euclid(86_400) as i32);
+    let secs = unix_seconds.rem_euclid(86_400);
+    format!("{date}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +308,8 @@ mod tests {
         assert_eq!(ist_date(late), Date::from_ymd(2026, 10, 2).unwrap());
         assert_eq!(parse_rfc3339("2026-10-01T10:15:00.123-04:00"), Some(t + 9 * 3600 + 30 * 60));
         assert_eq!(format_ist(t), "2026-10-01T10:15:00+05:30");
+        assert_eq!(format_utc(t), "2026-10-01T04:45:00Z");
+        assert_eq!(parse_rfc3339(&format_utc(t)), Some(t));
         for bad in ["2026-10-01", "2026-10-01T10:15:00", "2026-13-01T10:15:00Z", "2026-10-01T25:00:00Z", "x"] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }

@@ -7,7 +7,7 @@
 //! Amounts of records that can only be paired by amount are kept at least the amount tolerance
 //! apart, so the intended outcome is unambiguous and the truth is exact.
 
-use crate::date::{format_ist, Date, DateLayout, IST_OFFSET_MINUTES};
+use crate::date::{format_ist, format_utc, Date, DateLayout, IST_OFFSET_MINUTES};
 use crate::money::{format_indian, Paise};
 use crate::pg_file::{Method, PG_HEADER};
 use crate::report::push_csv_field;
@@ -493,12 +493,6 @@ fn push_pg_row(
     let stamp = if rng.chance(100_000) { format_utc(captured_at) } else { format_ist(captured_at) };
     let row = format!("{txn_id},{merchant_id},{merchant_ref},{},{amount},{status},{utr},{stamp}\n", method.as_str());
     out.extend_from_slice(row.as_bytes());
-}
-
-fn format_utc(unix: i64) -> String {
-    let date = Date(unix.div_euclid(86_400) as i32);
-    let s = unix.rem_euclid(86_400);
-    format!("{date}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
 fn malformed_line(bank: Bank, rng: &mut Rng) -> String {
