@@ -61,6 +61,9 @@ pub struct FileRecord {
     /// `normalized/<file_id>/<name>/<00000..segments>.tsv`, so readers need no listing.
     pub partitions: Vec<String>,
     pub received_at: String,
+    /// PG exports: `{day: {status: [count, amount_paise]}}` over every row, for the dashboard's
+    /// settlement funnel (the matcher only sees captured rows).
+    pub day_statuses: Option<String>,
 }
 
 /// A short stable id for an object version.
@@ -96,6 +99,7 @@ impl FileRecord {
             ("error", &self.error),
             ("first_date", &self.first_date),
             ("last_date", &self.last_date),
+            ("day_statuses", &self.day_statuses),
         ] {
             if let Some(v) = v {
                 item.insert(k.into(), sv(v));
@@ -130,6 +134,7 @@ impl FileRecord {
             last_date: s(item, "last_date"),
             partitions: str_list(item, "partitions"),
             received_at: s(item, "received_at").unwrap_or_default(),
+            day_statuses: s(item, "day_statuses"),
         }
     }
 }

@@ -6,7 +6,8 @@ use crate::error::PipelineError;
 use crate::job::{self, FinalizeMessage};
 use crate::Context;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use settlepaisa_aws::dynamo::{nv, put_all, sv, Item};
+use settlepaisa_aws::dynamo::{batch_get, nv, put_all, s, sv, Item};
+use std::collections::BTreeMap;
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_recon::kpi::{KpiCounts, Kpis};
 
@@ -30,6 +31,11 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
     let job = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id)
         .await?
         .ok_or_else(|| PipelineError::NoSuchJob(job_id.to_string()))?;
+    if job.status == "COMPLETED" {
+        // A redelivered message: the KPI items may already carry resolutions; leave them.
+        tracing::info!(job_id, "already finalized");
+        return Ok(());
+    }
     // One partial per UTR shard and one for the residual shard.
     let keys: Vec<String> = (0..job.shards)
         .map(Some)
@@ -43,8 +49,25 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
             .map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
         kpis.merge(part);
     }
-    let items =
-        kpis.0.iter().flat_map(|(day, dims)| dims.iter().map(move |(dim, c)| kpi_item(day, dim, job_id, c))).collect();
+    let statuses = pg_statuses(ctx, &job).await?;
+    for day in statuses.keys() {
+        kpis.0.entry(day.clone()).or_default().entry("ALL".into()).or_default();
+    }
+    let items = kpis
+        .0
+        .iter()
+        .flat_map(|(day, dims)| {
+            let statuses = &statuses;
+            dims.iter().map(move |(dim, c)| {
+                let mut item = kpi_item(day, dim, job_id, c);
+                if dim == "ALL" {
+                    item.insert("statuses".into(), sv(day_json(statuses.get(day))));
+                    item.insert("sources".into(), sv(sources_json(dims)));
+                }
+                item
+            })
+        })
+        .collect();
     put_all(&ctx.clients.dynamodb, &ctx.resources.kpi_table, items).await?;
     let total = kpis.total("ALL");
     let summary = serde_json::json!({
@@ -55,6 +78,58 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
     job::finish(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &summary).await?;
     tracing::info!(job_id, matched = total.matched_count, pg = total.pg_count, "job finalized");
     Ok(())
+}
+
+/// PG rows of the job's days by status, from the PG files' ingestion tallies (the matcher only
+/// sees captured rows): `day → status → [count, amount_paise]`.
+async fn pg_statuses(ctx: &Context, job: &job::Job) -> Result<BTreeMap<String, BTreeMap<String, [i64; 2]>>, PipelineError> {
+    let keys: Vec<Item> = job
+        .files
+        .iter()
+        .filter(|f| f.kind == "pg")
+        .map(|f| Item::from([("file_id".to_string(), sv(&f.file_id))]))
+        .collect();
+    let mut out: BTreeMap<String, BTreeMap<String, [i64; 2]>> = BTreeMap::new();
+    if keys.is_empty() {
+        return Ok(out);
+    }
+    for record in batch_get(&ctx.clients.dynamodb, &ctx.resources.files_table, keys).await? {
+        let Some(text) = s(&record, "day_statuses") else { continue };
+        let parsed: BTreeMap<String, BTreeMap<String, [i64; 2]>> = serde_json::from_str(&text).unwrap_or_default();
+        for (day, by_status) in parsed.into_iter().filter(|(d, _)| *d >= job.from && *d <= job.to) {
+            let mine = out.entry(day).or_default();
+            for (status, [count, amount]) in by_status {
+                let x = mine.entry(status).or_default();
+                x[0] += count;
+                x[1] += amount;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn day_json(statuses: Option<&BTreeMap<String, [i64; 2]>>) -> String {
+    serde_json::to_string(&statuses.cloned().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The day's per-source figures, folded into the `ALL` item so one read answers `/api/sources`.
+fn sources_json(dims: &BTreeMap<String, KpiCounts>) -> String {
+    let sources: BTreeMap<&str, serde_json::Value> = dims
+        .iter()
+        .filter_map(|(dim, c)| dim.strip_prefix("SOURCE#").map(|s| (s, c)))
+        .map(|(source, c)| {
+            (
+                source,
+                serde_json::json!({
+                    "bank_count": c.bank_count,
+                    "bank_amount_paise": c.bank_amount_paise,
+                    "matched_count": c.matched_count,
+                    "matched_amount_paise": c.matched_amount_paise,
+                }),
+            )
+        })
+        .collect();
+    serde_json::to_string(&sources).unwrap_or_default()
 }
 
 /// One KPI item: the headline numbers as attributes, everything as JSON in `counts`.
@@ -68,6 +143,7 @@ pub fn kpi_item(day: &str, dimension: &str, job_id: &str, c: &KpiCounts) -> Item
     item.insert("matched_count".into(), nv(c.matched_count));
     item.insert("matched_amount_paise".into(), nv(c.matched_amount_paise));
     item.insert("bank_count".into(), nv(c.bank_count));
+    item.insert("bank_amount_paise".into(), nv(c.bank_amount_paise));
     item.insert("counts".into(), sv(serde_json::to_string(c).unwrap_or_default()));
     item
 }

@@ -20,6 +20,7 @@ use settlepaisa_recon::report::write_rejects;
 use settlepaisa_recon::shard::{encode_bank, encode_pg, Partition};
 use settlepaisa_recon::stream::{LineBlocks, PgStream, StatementStream};
 use settlepaisa_recon::{BankRow, PgTxn as Txn};
+use settlepaisa_recon::date::ist_date;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -114,6 +115,13 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
         }
     }
     let route = route_of(&key, &ctx.templates);
+    // A rejected drop still counts against its bank's connector health.
+    let bank_folder = match &route {
+        Some(Route::Bank { layout }) => {
+            Some(layout.clone().unwrap_or_else(|| key.split('/').nth(1).unwrap_or_default().to_uppercase()))
+        }
+        _ => None,
+    };
     let outcome = match route {
         None => Err(Failure::Rejected(format!(
             "`{key}` is not under incoming/{{bank}}/, incoming/pg/ or jobs/{{job_id}}/; nothing knows what it is"
@@ -137,6 +145,15 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
             tracing::warn!(file_id, key, reason, "file rejected");
             file.status = Some(FileStatus::Rejected);
             file.error = Some(reason);
+            if let (Some(bank), "unknown") = (&bank_folder, file.kind.as_str()) {
+                file.kind = "bank".into();
+                file.layout = Some(bank.clone());
+            }
+            if file.last_date.is_none() {
+                let received = settlepaisa_recon::date::parse_rfc3339(&file.received_at).map(ist_date);
+                file.first_date = received.map(|d| d.to_string());
+                file.last_date = file.first_date.clone();
+            }
         }
         Err(Failure::Pipeline(e)) => return Err(e),
     }
@@ -144,6 +161,41 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
     let status = file.status.unwrap_or(FileStatus::Received).as_str();
     tracing::info!(file_id, key, status, rows = file.data_rows, rejects = file.rejected_rows, "ingested");
     Ok(Some(Ingested { file_id, key, status, duplicate: false, error: file.error }))
+}
+
+/// Normalizes a stored statement again with the template `layout` (an operator's choice, when
+/// the header did not identify the bank or identified it wrongly). The file keeps its id, so a
+/// job planned afterwards reads the new rows; rows and rejects are replaced, not added.
+pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<Option<FileRecord>, PipelineError> {
+    let Some(old) = file_record::get(&ctx.clients.dynamodb, &ctx.resources.files_table, file_id).await? else {
+        return Ok(None);
+    };
+    let mut file = FileRecord {
+        file_id: old.file_id.clone(),
+        bucket: old.bucket.clone(),
+        key: old.key.clone(),
+        version: old.version.clone(),
+        name: old.name.clone(),
+        kind: "unknown".into(),
+        job_id: old.job_id.clone(),
+        received_at: old.received_at.clone(),
+        ..FileRecord::default()
+    };
+    let version = (!old.version.is_empty()).then_some(old.version.as_str());
+    match normalize(ctx, &mut file, Route::Bank { layout: Some(layout.to_string()) }, version).await {
+        Ok(()) => file.status = Some(FileStatus::Normalized),
+        Err(Failure::Rejected(reason)) => {
+            file.status = Some(FileStatus::Rejected);
+            file.error = Some(reason);
+            file.kind = "bank".into();
+            file.layout = Some(layout.to_string());
+            (file.first_date, file.last_date) = (old.first_date.clone(), old.last_date.clone());
+        }
+        Err(Failure::Pipeline(e)) => return Err(e),
+    }
+    file_record::put(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await?;
+    tracing::info!(file_id, layout, status = file.status.map(FileStatus::as_str), "renormalized");
+    Ok(Some(file))
 }
 
 enum Failure {
@@ -213,7 +265,7 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
     let mut blocks = LineBlocks::default();
     let mut segments = Segments { ctx, file_id: file.file_id.clone(), buffers: BTreeMap::new() };
     let mut reader: Option<Reader> = match &route {
-        Route::Pg => Some(Reader::Pg(PgStream::default(), Vec::new())),
+        Route::Pg => Some(Reader::Pg(PgStream::default(), Vec::new(), DayStatuses::new())),
         Route::Bank { layout } => Some(Reader::Bank(bank_stream(ctx, layout.as_deref())?)),
         Route::Job { .. } => None,
     };
@@ -233,7 +285,7 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
                 None => reader.insert(detect(ctx, &block)?),
             };
             reader.feed(&name, &block, &mut segments)?;
-            if let Reader::Pg(_, items) = reader {
+            if let Reader::Pg(_, items, _) = reader {
                 if items.len() >= TXN_FLUSH {
                     put_all(&ctx.clients.dynamodb, &ctx.resources.transactions_table, std::mem::take(items)).await?;
                 }
@@ -259,8 +311,9 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
             (file.first_date, file.last_date) = dates(summary.dates);
             summary.rejects
         }
-        Reader::Pg(stream, items) => {
+        Reader::Pg(stream, items, statuses) => {
             let summary = stream.finish().map_err(|e| Failure::Rejected(e.to_string()))?;
+            file.day_statuses = Some(day_statuses_json(&statuses));
             put_all(&ctx.clients.dynamodb, &ctx.resources.transactions_table, items).await?;
             file.kind = "pg".into();
             let s = summary.stats;
@@ -299,7 +352,7 @@ fn detect<'c>(ctx: &'c Context, block: &[u8]) -> Result<Reader<'c>, Failure> {
     let text = String::from_utf8_lossy(settlepaisa_recon::lines::strip_bom(block));
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     if first.trim().eq_ignore_ascii_case(PG_HEADER) {
-        Ok(Reader::Pg(PgStream::default(), Vec::new()))
+        Ok(Reader::Pg(PgStream::default(), Vec::new(), DayStatuses::new()))
     } else {
         Ok(Reader::Bank(bank_stream(ctx, None)?))
     }
@@ -307,8 +360,8 @@ fn detect<'c>(ctx: &'c Context, block: &[u8]) -> Result<Reader<'c>, Failure> {
 
 enum Reader<'c> {
     Bank(StatementStream<'c>),
-    /// The stream and the transaction items not yet written.
-    Pg(PgStream, Vec<Item>),
+    /// The stream, the transaction items not yet written, and the rows counted by day and status.
+    Pg(PgStream, Vec<Item>, DayStatuses),
 }
 
 impl Reader<'_> {
@@ -321,9 +374,12 @@ impl Reader<'_> {
                     }
                 })
                 .map_err(|e| Failure::Rejected(e.to_string())),
-            Reader::Pg(stream, items) => stream
+            Reader::Pg(stream, items, statuses) => stream
                 .feed(block, &mut |t: Txn<'_>| {
                     items.push(transaction_item(&t));
+                    let tally = statuses.entry((t.date, t.status.to_string())).or_default();
+                    tally.0 += 1;
+                    tally.1 += t.amount.0;
                     if t.is_captured() {
                         encode_pg(&t, segments.buffer(Partition::of(t.utr)));
                     }
@@ -331,6 +387,18 @@ impl Reader<'_> {
                 .map_err(|e| Failure::Rejected(e.to_string())),
         }
     }
+}
+
+/// Rows by (capture day, status): count and amount in paise.
+type DayStatuses = BTreeMap<(settlepaisa_recon::date::Date, String), (u64, i64)>;
+
+fn day_statuses_json(statuses: &DayStatuses) -> String {
+    let mut out = serde_json::Map::new();
+    for ((day, status), (count, amount)) in statuses {
+        let entry = out.entry(day.to_string()).or_insert_with(|| serde_json::json!({}));
+        entry[status.as_str()] = serde_json::json!([count, amount]);
+    }
+    serde_json::Value::Object(out).to_string()
 }
 
 /// Transactions are spread over 16 buckets per day in the by-day index, so a busy day's writes do

@@ -11,6 +11,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use settlepaisa_aws::dynamo::{lv, n, nv, s, str_list, sv, Item};
 use settlepaisa_recon::config::format_fixed;
+use settlepaisa_recon::bank_file::BankRow;
+use settlepaisa_recon::pg_file::PgTxn;
 use settlepaisa_recon::{Exception, Match, Reconciliation};
 
 pub const MATCHES_PER_PAGE: usize = 100;
@@ -50,7 +52,15 @@ fn match_fields(rec: &Reconciliation<'_>, m: &Match) -> [String; 6] {
     ]
 }
 
-pub fn exception_item(job_id: &str, rec: &Reconciliation<'_>, e: &Exception) -> Item {
+/// One exception with everything the API shows and a resolution needs: its records (PG and
+/// bank, with the bank's source), the suggested counterpart, and the merchant and day whose KPI
+/// items a resolution adjusts.
+pub fn exception_item(
+    job_id: &str,
+    rec: &Reconciliation<'_>,
+    e: &Exception,
+    source_of: &dyn Fn(&str) -> String,
+) -> Item {
     let id = rec.exception_id(e);
     let mut item = Item::new();
     item.insert("job_id".into(), sv(job_id));
@@ -61,10 +71,26 @@ pub fn exception_item(job_id: &str, rec: &Reconciliation<'_>, e: &Exception) -> 
     item.insert("txn_ids".into(), lv(e.pg.iter().map(|&i| rec.pg[i as usize].txn_id.to_string())));
     item.insert("bank_refs".into(), lv(e.bank.iter().map(|&i| rec.bank[i as usize].bank_ref())));
     item.insert("amount_delta_paise".into(), nv(e.amount_delta));
+    let pg_records: Vec<_> = e.pg.iter().map(|&i| pg_json(&rec.pg[i as usize])).collect();
+    let bank_records: Vec<_> = e.bank.iter().map(|&i| bank_json(&rec.bank[i as usize], source_of)).collect();
+    item.insert("pg_records".into(), sv(serde_json::Value::from(pg_records).to_string()));
+    item.insert("bank_records".into(), sv(serde_json::Value::from(bank_records).to_string()));
+    let pg_amount: i64 = e.pg.iter().map(|&i| rec.pg[i as usize].amount.0).sum();
+    item.insert("pg_amount_paise".into(), nv(pg_amount));
+    if let Some(m) = e.pg.first().map(|&i| rec.pg[i as usize].merchant_id) {
+        item.insert("merchant_id".into(), sv(m));
+    }
     if let Some(sug) = e.suggestion {
         item.insert("suggestion_confidence".into(), sv(format_fixed(sug.score.confidence())));
         item.insert("suggestion_txn_id".into(), sv(rec.pg[sug.pg as usize].txn_id));
         item.insert("suggestion_bank_ref".into(), sv(rec.bank[sug.bank as usize].bank_ref()));
+        item.insert("suggestion_explain".into(), sv(sug.score.explain(&rec.config)));
+        let counterpart = if e.pg.contains(&sug.pg) {
+            bank_json(&rec.bank[sug.bank as usize], source_of)
+        } else {
+            pg_json(&rec.pg[sug.pg as usize])
+        };
+        item.insert("suggestion_record".into(), sv(counterpart.to_string()));
     }
     item.insert("reason".into(), sv(rec.reason(e)));
     item.insert("status".into(), sv("OPEN"));
@@ -74,6 +100,31 @@ pub fn exception_item(job_id: &str, rec: &Reconciliation<'_>, e: &Exception) -> 
         item.insert("day".into(), sv(d.to_string()));
     }
     item
+}
+
+fn pg_json(p: &PgTxn<'_>) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "pg",
+        "txnId": p.txn_id,
+        "merchantId": p.merchant_id,
+        "merchantRef": p.merchant_ref,
+        "method": p.method.as_str(),
+        "amountPaise": p.amount.0,
+        "utr": p.utr.map(|u| u.to_string()),
+        "date": p.date.to_string(),
+    })
+}
+
+fn bank_json(b: &BankRow<'_>, source_of: &dyn Fn(&str) -> String) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "bank",
+        "bankRef": b.bank_ref(),
+        "source": source_of(b.file),
+        "amountPaise": b.amount.0,
+        "utr": b.utr.map(|u| u.to_string()),
+        "date": b.date.to_string(),
+        "narration": b.narration,
+    })
 }
 
 /// The matches of a page item, as `matches.csv` writes them:

@@ -191,12 +191,13 @@ async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, Pipelin
 
 /// Writes a shard's matches and exceptions, and its KPI partial for the finalizer.
 async fn store(ctx: &Context, job: &Job, shard: &str, rec: &Reconciliation<'_>) -> Result<ShardResult, PipelineError> {
-    let mut items = match_pages(&job.job_id, shard, rec);
-    items.extend(rec.exceptions.iter().map(|e| exception_item(&job.job_id, rec, e)));
-    put_all(&ctx.clients.dynamodb, &ctx.resources.results_table, items).await?;
     let sources: HashMap<&str, String> =
         job.files.iter().map(|f| (f.name.as_str(), f.layout.clone().unwrap_or_else(|| f.kind.clone()))).collect();
-    let kpis = Kpis::of(rec, &|file| sources.get(file).cloned().unwrap_or_else(|| "unknown".into()));
+    let source_of = |file: &str| sources.get(file).cloned().unwrap_or_else(|| "unknown".into());
+    let mut items = match_pages(&job.job_id, shard, rec);
+    items.extend(rec.exceptions.iter().map(|e| exception_item(&job.job_id, rec, e, &source_of)));
+    put_all(&ctx.clients.dynamodb, &ctx.resources.results_table, items).await?;
+    let kpis = Kpis::of(rec, &source_of);
     let body = serde_json::to_vec(&kpis).unwrap_or_default();
     objects::put(
         &ctx.clients.s3,

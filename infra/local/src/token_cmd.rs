@@ -2,6 +2,7 @@
 //! (`JWT_SECRET`, `JWT_ISSUER`, `JWT_AUDIENCE`; local defaults when unset).
 
 use crate::error::CliError;
+use settlepaisa_auth::token::LOCAL_DEVELOPMENT_SECRET;
 use settlepaisa_auth::{AuthConfig, Role};
 
 #[derive(clap::Args)]
@@ -21,14 +22,14 @@ pub struct TokenArgs {
 
 /// The local stack's signing configuration; production reads the secret from its secret store.
 pub fn local_auth_config() -> AuthConfig {
-    let get =
-        |k: &str, default: &str| std::env::var(k).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
-    AuthConfig {
-        secret: get("JWT_SECRET", "settlepaisa-local-development-secret").into_bytes(),
-        issuer: get("JWT_ISSUER", "settlepaisa"),
-        audience: get("JWT_AUDIENCE", "settlepaisa-ops"),
-        leeway_secs: 30,
-    }
+    let lookup = |k: &str| match std::env::var(k).ok().filter(|v| !v.is_empty()) {
+        None if k == "JWT_SECRET" => Some(LOCAL_DEVELOPMENT_SECRET.to_string()),
+        v => v,
+    };
+    AuthConfig::from_lookup(&lookup).unwrap_or_else(|e| {
+        eprintln!("settlepaisa: {e}; using the local development key");
+        AuthConfig::from_lookup(&|k| (k == "JWT_SECRET").then(|| LOCAL_DEVELOPMENT_SECRET.to_string())).expect("default")
+    })
 }
 
 pub fn parse_ttl(text: &str) -> Option<u64> {

@@ -44,7 +44,30 @@ pub enum AuthError {
     MerchantWithoutMerchantId,
 }
 
+/// The signing key used when none is configured: the local stack's and tests' only.
+pub const LOCAL_DEVELOPMENT_SECRET: &str = "settlepaisa-local-development-secret";
+
 impl AuthConfig {
+    /// From settings (`JWT_SECRET`, at least 32 bytes, required; `JWT_ISSUER`, `JWT_AUDIENCE`,
+    /// `JWT_LEEWAY_SECS` ≤ 300), naming the bad one.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<AuthConfig, String> {
+        let get = |k: &str| lookup(k).filter(|v| !v.is_empty());
+        let secret = get("JWT_SECRET").ok_or("JWT_SECRET is not set")?;
+        if secret.len() < 32 {
+            return Err("JWT_SECRET must be at least 32 bytes".into());
+        }
+        let leeway_secs = match get("JWT_LEEWAY_SECS") {
+            None => 30,
+            Some(v) => v.parse().ok().filter(|s| *s <= 300).ok_or(format!("JWT_LEEWAY_SECS `{v}` is not 0 to 300"))?,
+        };
+        Ok(AuthConfig {
+            secret: secret.into_bytes(),
+            issuer: get("JWT_ISSUER").unwrap_or_else(|| "settlepaisa".into()),
+            audience: get("JWT_AUDIENCE").unwrap_or_else(|| "settlepaisa-ops".into()),
+            leeway_secs,
+        })
+    }
+
     fn validation(&self) -> Validation {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_issuer(&[&self.issuer]);

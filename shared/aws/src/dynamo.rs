@@ -147,3 +147,67 @@ pub fn nv(v: impl ToString) -> AttributeValue {
 pub fn lv(values: impl IntoIterator<Item = String>) -> AttributeValue {
     AttributeValue::L(values.into_iter().map(AttributeValue::S).collect())
 }
+
+/// Reads up to 100 items per request by key; keys DynamoDB leaves unprocessed are asked again
+/// with backoff. Missing items are simply absent from the answer.
+pub async fn batch_get(client: &Client, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, AwsError> {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(100) {
+        let mut pending = chunk.to_vec();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .build()
+                .map_err(|e| AwsError::new("BatchGetItem", e))?;
+            let out = client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|e| AwsError::new("BatchGetItem", sdk_message(&e)))?;
+            let mut responses = out.responses.unwrap_or_default();
+            let items = responses.remove(table).unwrap_or_default();
+            requests::record("dynamodb.BatchGetItem", items.len() as u64);
+            found.extend(items);
+            pending = out.unprocessed_keys.and_then(|mut u| u.remove(table)).map(|k| k.keys).unwrap_or_default();
+            if !pending.is_empty() {
+                attempt += 1;
+                if attempt >= MAX_ATTEMPTS {
+                    return Err(AwsError::new("BatchGetItem", format!("{} keys still unprocessed", pending.len())));
+                }
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A key (string and number attributes) as JSON, for pagination cursors.
+pub fn key_to_json(key: &Item) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for (k, v) in key {
+        let v = match v {
+            AttributeValue::S(s) => serde_json::json!({ "S": s }),
+            AttributeValue::N(n) => serde_json::json!({ "N": n }),
+            _ => continue,
+        };
+        out.insert(k.clone(), v);
+    }
+    serde_json::Value::Object(out)
+}
+
+/// The key of [`key_to_json`]; `None` when the JSON is not one.
+pub fn key_from_json(json: &serde_json::Value) -> Option<Item> {
+    let mut key = Item::new();
+    for (k, v) in json.as_object()? {
+        let v = match (v.get("S").and_then(|s| s.as_str()), v.get("N").and_then(|n| n.as_str())) {
+            (Some(s), None) => AttributeValue::S(s.to_string()),
+            (None, Some(n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'-') => AttributeValue::N(n.to_string()),
+            _ => return None,
+        };
+        key.insert(k.clone(), v);
+    }
+    (!key.is_empty()).then_some(key)
+}

@@ -13,6 +13,11 @@ use std::collections::BTreeMap;
 pub struct KpiCounts {
     pub pg_count: u64,
     pub pg_amount_paise: i64,
+    /// Captured transactions the PG handed to the bank rail (they carry a UTR).
+    #[serde(default)]
+    pub pg_with_utr: u64,
+    #[serde(default)]
+    pub pg_with_utr_amount_paise: i64,
     pub bank_count: u64,
     pub bank_amount_paise: i64,
     pub matched_count: u64,
@@ -52,6 +57,10 @@ impl Kpis {
             touch(p.date.to_string(), Some(p.merchant_id), None, &|c| {
                 c.pg_count += 1;
                 c.pg_amount_paise += p.amount.0;
+                if p.utr.is_some() {
+                    c.pg_with_utr += 1;
+                    c.pg_with_utr_amount_paise += p.amount.0;
+                }
             });
         }
         for b in &rec.bank {
@@ -111,6 +120,8 @@ impl KpiCounts {
     pub fn add(&mut self, c: &KpiCounts) {
         self.pg_count += c.pg_count;
         self.pg_amount_paise += c.pg_amount_paise;
+        self.pg_with_utr += c.pg_with_utr;
+        self.pg_with_utr_amount_paise += c.pg_with_utr_amount_paise;
         self.bank_count += c.bank_count;
         self.bank_amount_paise += c.bank_amount_paise;
         self.matched_count += c.matched_count;

@@ -1,0 +1,113 @@
+//! The edge every API request passes: a request id, the route's access, the caller, and errors
+//! rendered once in the seed's format.
+//!
+//! [`render`] wraps the whole router (so 404 and 405 come out in the seed's format too) and
+//! [`authorize`] wraps each matched route (it needs the route's declared path).
+
+use crate::caller::{self, Caller};
+use crate::error::ApiError;
+use crate::routes::{self, Access};
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use lambda_http::request::RequestContext;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The id of the request: API Gateway's when it has one, else generated here.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Adds the edge to a router of handlers.
+pub fn wrap(router: Router) -> Router {
+    router
+        .route_layer(axum::middleware::from_fn(authorize))
+        .fallback(|| async { ApiError::not_found("no such route; see docs/openapi.yaml for the API") })
+        .layer(axum::middleware::from_fn(render))
+}
+
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn gateway_context(req: &Request) -> Option<&lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext> {
+    match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => Some(ctx),
+        _ => None,
+    }
+}
+
+fn new_request_id() -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("req_{:012x}{:04x}", (nanos as u64) & 0xffff_ffff_ffff, SEQ.fetch_add(1, Ordering::Relaxed) & 0xffff)
+}
+
+async fn render(mut req: Request, next: Next) -> Response {
+    let id = gateway_context(&req)
+        .and_then(|c| c.request_id.clone())
+        .or_else(|| req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string))
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .unwrap_or_else(new_request_id);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(req).await;
+    let error = response.extensions_mut().remove::<ApiError>().or_else(|| {
+        // Errors axum answers itself (a wrong method, say) arrive without a body of ours.
+        let status = response.status();
+        (status.is_client_error() || status.is_server_error()).then(|| match status {
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::new(status, "METHOD_NOT_ALLOWED", "this route does not take that method"),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "PAYLOAD_TOO_LARGE", "the body is too large; upload files through POST /api/jobs/{id}/upload"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(status, "UNSUPPORTED_MEDIA_TYPE", "send the body as JSON with `Content-Type: application/json`"),
+            _ => ApiError::new(status, "REQUEST_FAILED", status.canonical_reason().unwrap_or("request failed")),
+        })
+    });
+    if let Some(error) = error {
+        let timestamp = settlepaisa_recon::date::format_utc(now_secs() as i64);
+        let mut rendered = (error.status, axum::Json(error.body(&id, &timestamp))).into_response();
+        for name in [header::CACHE_CONTROL, header::WWW_AUTHENTICATE] {
+            if let Some(v) = response.headers().get(&name) {
+                rendered.headers_mut().insert(name, v.clone());
+            }
+        }
+        if error.status == StatusCode::UNAUTHORIZED {
+            rendered.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response = rendered;
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+async fn authorize(mut req: Request, next: Next) -> Response {
+    let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let Some(spec) = routes::find(req.method().as_str(), &path) else {
+        // A handler mounted without a declared access is never served.
+        return ApiError::internal(format!("route {} {path} is not in the route table", req.method())).into_response();
+    };
+    let needs = match spec.access {
+        Access::Public => return next.run(req).await,
+        Access::Internal(p) => (p, None),
+        Access::InternalOrMerchant { internal, merchant } => (internal, Some(merchant)),
+    };
+    let verdict = gateway_context(&req).and_then(|c| c.authorizer.as_ref()).map(|a| {
+        a.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<serde_json::Map<_, _>>()
+    });
+    let caller: Caller = match caller::from_verdict(verdict.as_ref(), now_secs()) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let allowed = match (caller.is_merchant(), needs) {
+        (false, (internal, _)) => caller.require(internal),
+        (true, (_, Some(merchant))) => caller.require(merchant),
+        (true, (internal, None)) => caller.require(internal),
+    };
+    if let Err(e) = allowed {
+        return e.into_response();
+    }
+    tracing::debug!(function = spec.function, user = caller.user_id, role = caller.role.as_str(), "authorized");
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}

@@ -1,0 +1,118 @@
+//! Every HTTP route of the API and the access it needs — the one table to audit.
+//!
+//! The edge refuses any request whose route is not here (fail closed), `infra/template.yaml` must
+//! declare exactly these routes and functions, and `docs/openapi.yaml` exactly these operations:
+//! the integration tests hold all three to this table.
+
+use settlepaisa_auth::Permission;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// No token (health checks for load balancers and monitors).
+    Public,
+    /// SettlePaisa staff holding the permission; merchant users never.
+    Internal(Permission),
+    /// Staff with `internal`, or a merchant user with `merchant`, confined to its own merchant.
+    InternalOrMerchant { internal: Permission, merchant: Permission },
+}
+
+/// The seed's services; each is one crate under `functions/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    Overview,
+    Recon,
+    MockPg,
+    MockBank,
+}
+
+impl Service {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Overview => "overview-api",
+            Service::Recon => "recon-api",
+            Service::MockPg => "mock-pg-api",
+            Service::MockBank => "mock-bank-api",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct RouteSpec {
+    /// The Lambda function (and binary) that serves the route.
+    pub function: &'static str,
+    pub method: &'static str,
+    /// API Gateway's and axum's path syntax (`{id}`).
+    pub path: &'static str,
+    pub service: Service,
+    pub access: Access,
+}
+
+use Access::{Internal, InternalOrMerchant, Public};
+use Permission::*;
+use Service::*;
+
+const fn route(function: &'static str, method: &'static str, path: &'static str, service: Service, access: Access) -> RouteSpec {
+    RouteSpec { function, method, path, service, access }
+}
+
+pub const ROUTES: &[RouteSpec] = &[
+    // Overview API
+    route("get-overview", "GET", "/api/overview", Overview, InternalOrMerchant { internal: OverviewRead, merchant: MerchantDashboard }),
+    route("get-pipeline", "GET", "/api/pipeline", Overview, InternalOrMerchant { internal: OverviewRead, merchant: MerchantDashboard }),
+    route("get-sources", "GET", "/api/sources", Overview, Internal(OverviewRead)),
+    route("get-connectors-health", "GET", "/api/connectors/health", Overview, Internal(OverviewRead)),
+    route("get-top-reasons", "GET", "/api/top-reasons", Overview, Internal(OverviewRead)),
+    route("overview-health", "GET", "/health", Overview, Public),
+    // Reconciliation API
+    route("create-job", "POST", "/api/jobs", Recon, Internal(ReconciliationWrite)),
+    route("get-job", "GET", "/api/jobs/{id}", Recon, Internal(AnalyticsRead)),
+    route("upload-job-file", "POST", "/api/jobs/{id}/upload", Recon, Internal(ReconciliationWrite)),
+    route("normalize-job-file", "POST", "/api/jobs/{id}/normalize", Recon, Internal(ReconciliationWrite)),
+    route("match-job", "POST", "/api/jobs/{id}/match", Recon, Internal(ReconciliationWrite)),
+    route("list-job-exceptions", "GET", "/api/jobs/{id}/exceptions", Recon, Internal(AnalyticsRead)),
+    route("resolve-exception", "POST", "/api/exceptions/{id}/resolve", Recon, Internal(ExceptionsResolve)),
+    route("recon-health", "GET", "/health/recon", Recon, Public),
+    // Mock PG API
+    route("list-transactions", "GET", "/api/transactions", MockPg, InternalOrMerchant { internal: AnalyticsRead, merchant: MerchantReports }),
+    route("seed-transactions", "POST", "/admin/seed", MockPg, Internal(ConnectorsConfigure)),
+    route("mock-pg-health", "GET", "/health/mock-pg", MockPg, Public),
+    // Mock bank API
+    route("list-statements", "GET", "/api/statements", MockBank, Internal(AnalyticsRead)),
+    route("get-statements-for-date", "GET", "/api/statements/{date}", MockBank, Internal(AnalyticsRead)),
+    route("generate-bank-file", "POST", "/admin/generate-file", MockBank, Internal(ConnectorsConfigure)),
+    route("mock-bank-health", "GET", "/health/mock-bank", MockBank, Public),
+];
+
+/// The route a request matched (`path` as declared, not as requested).
+pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    ROUTES.iter().find(|r| r.method.eq_ignore_ascii_case(method) && r.path == path)
+}
+
+pub fn by_function(function: &str) -> Option<&'static RouteSpec> {
+    ROUTES.iter().find(|r| r.function == function)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_and_function_is_declared_once() {
+        let mut functions: Vec<_> = ROUTES.iter().map(|r| r.function).collect();
+        functions.sort_unstable();
+        functions.dedup();
+        assert_eq!(functions.len(), ROUTES.len());
+        let mut keys: Vec<_> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), ROUTES.len());
+    }
+
+    #[test]
+    fn only_health_checks_are_public() {
+        for r in ROUTES {
+            assert_eq!(r.access == Access::Public, r.path.starts_with("/health"), "{}", r.path);
+        }
+    }
+}
