@@ -35,3 +35,5 @@ pub fn sdk_message<E: std::error::Error>(err: &E) -> String {
     }
     text
 }
+
+pub mod health;

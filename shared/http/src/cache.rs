@@ -44,12 +44,14 @@ impl TtlCache {
     }
 
     /// The cached value, or `compute`'s (cached when it succeeds), as a JSON response with
-    /// `Cache-Control` and `X-Cache: HIT|MISS`.
-    pub async fn respond<E, F>(&self, key: String, compute: F) -> Result<Response, E>
+    /// `Cache-Control` and `X-Cache: HIT|MISS`. `fresh` (the client sent
+    /// `Cache-Control: no-cache`, e.g. right after resolving an exception) recomputes.
+    pub async fn respond<E, F>(&self, key: String, fresh: bool, compute: F) -> Result<Response, E>
     where
         F: std::future::Future<Output = Result<Value, E>>,
     {
-        let (value, hit) = match self.get(&key) {
+        let cached = if fresh { None } else { self.get(&key) };
+        let (value, hit) = match cached {
             Some(v) => (v, true),
             None => {
                 let v = compute.await?;
@@ -65,6 +67,15 @@ impl TtlCache {
         headers.insert("x-cache", HeaderValue::from_static(if hit { "HIT" } else { "MISS" }));
         Ok(response)
     }
+}
+
+/// True when the request asks to bypass caches (`Cache-Control: no-cache` or `max-age=0`).
+pub fn wants_fresh(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').map(str::trim).any(|d| d.eq_ignore_ascii_case("no-cache") || d == "max-age=0"))
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@ pub mod caller;
 pub mod cursor;
 pub mod edge;
 pub mod error;
+pub mod health;
 pub mod input;
 pub mod lambda;
+pub mod mount;
 pub mod routes;
 pub mod time_filter;
 

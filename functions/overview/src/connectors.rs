@@ -1,0 +1,131 @@
+//! Connector health from what ingestion recorded: per bank, the last file received, files and
+//! rows rejected, and how long since the last drop. One Query on the files table's
+//! `by-kind-last-date` index (`kind = bank`, last date in the range).
+
+use serde_json::{json, Value};
+use settlepaisa_aws::dynamo::{n, s, sv, Item};
+use settlepaisa_aws::{requests, sdk_message, AwsError};
+use settlepaisa_http::time_filter::DayRange;
+use std::collections::BTreeMap;
+
+/// A bank with no drop for this long is `stale`.
+pub const STALE_AFTER_SECS: i64 = 36 * 3600;
+
+/// What the health needs of one file record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Drop {
+    pub bank: String,
+    pub name: String,
+    pub status: String,
+    pub received_at: i64,
+    pub data_rows: u64,
+    pub rejected_rows: u64,
+    pub error: Option<String>,
+}
+
+pub async fn bank_drops(client: &aws_sdk_dynamodb::Client, table: &str, range: DayRange) -> Result<Vec<Drop>, AwsError> {
+    let mut drops = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let out = client
+            .query()
+            .table_name(table)
+            .index_name("by-kind-last-date")
+            .key_condition_expression("kind = :k AND last_date BETWEEN :from AND :to")
+            .expression_attribute_values(":k", sv("bank"))
+            .expression_attribute_values(":from", sv(range.from.to_string()))
+            .expression_attribute_values(":to", sv(range.to.to_string()))
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
+        requests::record("dynamodb.Query", out.count as u64);
+        drops.extend(out.items.unwrap_or_default().iter().map(|f| Drop {
+            bank: s(f, "layout").unwrap_or_else(|| "UNKNOWN".into()),
+            name: s(f, "name").unwrap_or_default(),
+            status: s(f, "status").unwrap_or_default(),
+            received_at: s(f, "received_at").and_then(|t| settlepaisa_recon::date::parse_rfc3339(&t)).unwrap_or(0),
+            data_rows: n(f, "data_rows").unwrap_or(0).max(0) as u64,
+            rejected_rows: n(f, "rejected_rows").unwrap_or(0).max(0) as u64,
+            error: s(f, "error"),
+        }));
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(drops),
+        }
+    }
+}
+
+/// One entry per known bank (and any other bank seen), worst first.
+pub fn health(known: &[String], drops: &[Drop], now: i64) -> Value {
+    let mut banks: BTreeMap<String, Vec<&Drop>> = known.iter().map(|b| (b.clone(), Vec::new())).collect();
+    for d in drops {
+        banks.entry(d.bank.clone()).or_default().push(d);
+    }
+    let mut rows: Vec<(u8, Value)> = banks
+        .into_iter()
+        .map(|(bank, files)| {
+            let last = files.iter().max_by_key(|d| (d.received_at, &d.name)).copied();
+            let rejected_files = files.iter().filter(|d| d.status == "REJECTED").count();
+            let rows_rejected: u64 = files.iter().map(|d| d.rejected_rows).sum();
+            let rows_normalized: u64 = files.iter().map(|d| d.data_rows).sum();
+            let lag = last.map(|d| (now - d.received_at).max(0));
+            let (rank, status) = match (last, lag) {
+                (None, _) => (0, "no_data"),
+                (Some(_), Some(l)) if l > STALE_AFTER_SECS => (1, "stale"),
+                (Some(d), _) if d.status == "REJECTED" => (2, "failing"),
+                _ if rejected_files > 0 || rows_rejected > 0 => (3, "degraded"),
+                _ => (4, "healthy"),
+            };
+            let value = json!({
+                "connector": bank,
+                "status": status,
+                "lastFile": last.map(|d| json!({
+                    "name": d.name,
+                    "status": d.status,
+                    "receivedAt": settlepaisa_recon::date::format_utc(d.received_at),
+                    "error": d.error,
+                })),
+                "lagSeconds": lag,
+                "filesReceived": files.len(),
+                "filesRejected": rejected_files,
+                "rowsNormalized": rows_normalized,
+                "rowsRejected": rows_rejected,
+            });
+            (rank, value)
+        })
+        .collect();
+    rows.sort_by_key(|(rank, _)| *rank);
+    Value::from(rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drop(bank: &str, status: &str, at: i64, rejected_rows: u64) -> Drop {
+        Drop { bank: bank.into(), name: format!("{bank}-{at}.csv"), status: status.into(), received_at: at, data_rows: 10, rejected_rows, error: None }
+    }
+
+    #[test]
+    fn each_bank_gets_a_status_worst_first() {
+        let now = 1_000_000;
+        let known = ["AXIS".to_string(), "HDFC".to_string(), "ICICI".to_string(), "SBI".to_string()];
+        let drops = [
+            drop("HDFC", "NORMALIZED", now - 600, 0),
+            drop("ICICI", "NORMALIZED", now - 900, 2),
+            drop("SBI", "REJECTED", now - 60, 0),
+        ];
+        let v = health(&known, &drops, now);
+        let statuses: Vec<_> = v.as_array().unwrap().iter().map(|r| (r["connector"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string())).collect();
+        assert_eq!(
+            statuses,
+            [("AXIS", "no_data"), ("SBI", "failing"), ("ICICI", "degraded"), ("HDFC", "healthy")]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        assert_eq!(v[3]["lagSeconds"], 600);
+        assert_eq!(v[2]["rowsRejected"], 2);
+        let stale = health(&known[1..2], &[drop("HDFC", "NORMALIZED", now - STALE_AFTER_SECS - 1, 0)], now);
+        assert_eq!(stale[0]["status"], "stale");
+    }
+}
