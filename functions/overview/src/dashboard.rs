@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use settlepaisa_recon::kpi::KpiCounts;
+use settlepaisa_recon::kpi::{exposure, KpiCounts};
 use std::collections::BTreeMap;
 
 /// One day's KPI item of one dimension, with the resolutions made since the job finished.
@@ -50,15 +50,6 @@ impl Figure {
 pub fn rate(part: u64, whole: u64) -> Value {
     let bps = (part.saturating_mul(10_000)).checked_div(whole).unwrap_or(0);
     json!({ "bps": bps, "display": format!("{}.{:02}%", bps / 100, bps % 100) })
-}
-
-/// What an exception puts at stake: the PG amount, or the bank amount when it has no PG side.
-pub fn exposure(pg_records: u64, pg_amount_paise: i64, amount_delta_paise: i64) -> i64 {
-    if pg_records > 0 {
-        pg_amount_paise
-    } else {
-        amount_delta_paise
-    }
 }
 
 fn open_exceptions(d: &DayKpi) -> BTreeMap<String, (Figure, Figure)> {

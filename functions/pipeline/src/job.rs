@@ -33,6 +33,26 @@ pub struct Job {
     pub created_at: String,
     /// Set by the finalizer: the job's totals (KPI counts over all days).
     pub summary: Option<serde_json::Value>,
+    /// Banks (template names) whose statements the job takes; all when empty.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Who asked for the job (the API's caller).
+    #[serde(default)]
+    pub created_by: Option<String>,
+}
+
+/// A file uploaded to a job, as ingestion left it (`FILE#<file_id>` items under the job).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobUpload {
+    pub file_id: String,
+    pub name: String,
+    pub kind: String,
+    pub layout: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub data_rows: u64,
+    pub rejected_rows: u64,
+    pub records: u64,
 }
 
 /// One shard's state.
@@ -92,6 +112,12 @@ impl Job {
         if let Some(summary) = &self.summary {
             item.insert("summary".into(), sv(summary.to_string()));
         }
+        if !self.sources.is_empty() {
+            item.insert("sources".into(), settlepaisa_aws::dynamo::lv(self.sources.iter().cloned()));
+        }
+        if let Some(by) = &self.created_by {
+            item.insert("created_by".into(), sv(by));
+        }
         item
     }
 
@@ -107,6 +133,8 @@ impl Job {
             error: s(item, "error"),
             created_at: s(item, "created_at").unwrap_or_default(),
             summary: s(item, "summary").and_then(|j| serde_json::from_str(&j).ok()),
+            sources: settlepaisa_aws::dynamo::str_list(item, "sources"),
+            created_by: s(item, "created_by"),
         }
     }
 }
@@ -133,15 +161,97 @@ pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str) -
 }
 
 /// The job and its shard states, in one query.
-pub async fn get_with_shards(
+/// A job with its shards and uploads: one Query (`job_id = :j`).
+pub async fn get_all(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     job_id: &str,
-) -> Result<Option<(Job, Vec<ShardState>)>, PipelineError> {
+) -> Result<Option<(Job, Vec<ShardState>, Vec<JobUpload>)>, PipelineError> {
     let items = query_all(client, table, None, "job_id", job_id).await?;
-    let Some(meta) = items.iter().find(|i| s(i, "item").as_deref() == Some("META")) else {
-        return Ok(None);
-    };
+    let uploads = items
+        .iter()
+        .filter(|i| s(i, "item").is_some_and(|k| k.starts_with("FILE#")))
+        .map(|i| JobUpload {
+            file_id: s(i, "file_id").unwrap_or_default(),
+            name: s(i, "name").unwrap_or_default(),
+            kind: s(i, "kind").unwrap_or_default(),
+            layout: s(i, "layout"),
+            status: s(i, "status").unwrap_or_default(),
+            error: s(i, "error"),
+            data_rows: n(i, "data_rows").unwrap_or(0).max(0) as u64,
+            rejected_rows: n(i, "rejected_rows").unwrap_or(0).max(0) as u64,
+            records: n(i, "records").unwrap_or(0).max(0) as u64,
+        })
+        .collect();
+    Ok(shards_of(&items).map(|(job, shards)| (job, shards, uploads)))
+}
+
+/// Records what ingestion made of a file uploaded to a job, under the job.
+pub async fn record_upload(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    file: &crate::file_record::FileRecord,
+) -> Result<(), PipelineError> {
+    let mut item: Item = key(job_id, &format!("FILE#{}", file.file_id)).into_iter().collect();
+    item.insert("file_id".into(), sv(&file.file_id));
+    item.insert("name".into(), sv(&file.name));
+    item.insert("kind".into(), sv(&file.kind));
+    item.insert("status".into(), sv(file.status.map(|s| s.as_str()).unwrap_or("RECEIVED")));
+    item.insert("data_rows".into(), nv(file.data_rows));
+    item.insert("rejected_rows".into(), nv(file.rejected_rows));
+    item.insert("records".into(), nv(file.records));
+    for (k, v) in [("layout", &file.layout), ("error", &file.error)] {
+        if let Some(v) = v {
+            item.insert(k.into(), sv(v));
+        }
+    }
+    requests::record("dynamodb.PutItem", 1);
+    client.put_item().table_name(table).set_item(Some(item)).send().await.map_err(|e| aws("PutItem")(sdk_message(&e)))?;
+    Ok(())
+}
+
+/// Moves a job the API created (`CREATED`) to matching, with its files; `false` when someone
+/// else started it first.
+pub async fn start(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, PipelineError> {
+    requests::record("dynamodb.PutItem", 1);
+    let put = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(job.to_item()))
+        .condition_expression("#s = :created")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":created", sv("CREATED"))
+        .send()
+        .await;
+    match put {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),
+        Err(e) => return Err(aws("PutItem")(sdk_message(&e))),
+    }
+    put_shard_items(client, table, job).await?;
+    Ok(true)
+}
+
+/// A job the API created, waiting for uploads and `POST /api/jobs/{id}/match`.
+pub async fn create_pending(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, PipelineError> {
+    requests::record("dynamodb.PutItem", 1);
+    let put = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(job.to_item()))
+        .condition_expression("attribute_not_exists(job_id)")
+        .send()
+        .await;
+    match put {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+        Err(e) => Err(aws("PutItem")(sdk_message(&e))),
+    }
+}
+
+fn shards_of(items: &[Item]) -> Option<(Job, Vec<ShardState>)> {
+    let meta = items.iter().find(|i| s(i, "item").as_deref() == Some("META"))?;
     let shards = items
         .iter()
         .filter_map(|i| {
@@ -155,7 +265,16 @@ pub async fn get_with_shards(
             })
         })
         .collect();
-    Ok(Some((Job::from_item(meta), shards)))
+    Some((Job::from_item(meta), shards))
+}
+
+pub async fn get_with_shards(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+) -> Result<Option<(Job, Vec<ShardState>)>, PipelineError> {
+    let items = query_all(client, table, None, "job_id", job_id).await?;
+    Ok(shards_of(&items))
 }
 
 /// Creates the job and its queued shard items; `false` when the job already exists.
@@ -173,6 +292,11 @@ pub async fn create(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -
         Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),
         Err(e) => return Err(aws("PutItem")(sdk_message(&e))),
     }
+    put_shard_items(client, table, job).await?;
+    Ok(true)
+}
+
+async fn put_shard_items(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<(), PipelineError> {
     let shards = (0..job.shards).map(Some).chain(std::iter::once(None));
     let items = shards
         .map(|s| {
@@ -182,7 +306,7 @@ pub async fn create(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -
         })
         .collect();
     settlepaisa_aws::dynamo::put_all(client, table, items).await?;
-    Ok(true)
+    Ok(())
 }
 
 pub async fn get_shard_status(

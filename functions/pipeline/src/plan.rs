@@ -42,10 +42,15 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         return Err(bad(format!("shards must be 1 to {}, not {shards}", settlepaisa_recon::shard::PARTITIONS)));
     }
     let job_id = req.job_id.clone().unwrap_or_else(|| new_job_id(from, to));
-    if let Some(existing) = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job_id).await? {
-        return Ok(Planned { job: existing, created: false });
-    }
-    let files = files_for(ctx, &job_id, from, to).await?;
+    let existing = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job_id).await?;
+    // A job the API created waits in CREATED for its match request; any other is already planned.
+    let was_pending = existing.is_some();
+    let (sources, created_by, created_at) = match existing {
+        Some(j) if j.status != "CREATED" => return Ok(Planned { job: j, created: false }),
+        Some(j) => (j.sources, j.created_by, j.created_at),
+        None => (Vec::new(), None, now_rfc3339()),
+    };
+    let files = files_for(ctx, &job_id, from, to, &sources).await?;
     let mut job = Job {
         job_id: job_id.clone(),
         from: from.to_string(),
@@ -55,14 +60,20 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         files,
         shards_done: 0,
         error: None,
-        created_at: now_rfc3339(),
+        created_at,
         summary: None,
+        sources,
+        created_by,
     };
     if let Some(problem) = duplicate_names(&job.files) {
         job.status = "FAILED".into();
         job.error = Some(problem);
     }
-    let created = job::create(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job).await?;
+    let created = if was_pending {
+        job::start(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job).await?
+    } else {
+        job::create(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job).await?
+    };
     if created && job.status == "MATCHING" {
         let messages = (0..shards)
             .map(|i| {
@@ -77,7 +88,13 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
 
 /// Normalized files whose dates overlap the job: PG exports captured in [from, to], statements
 /// value-dated in [from, to + date window]. Files uploaded to another job are left out.
-async fn files_for(ctx: &Context, job_id: &str, from: Date, to: Date) -> Result<Vec<JobFile>, PipelineError> {
+async fn files_for(
+    ctx: &Context,
+    job_id: &str,
+    from: Date,
+    to: Date,
+    sources: &[String],
+) -> Result<Vec<JobFile>, PipelineError> {
     let window = ctx.match_config.date_window_days;
     let mut out = Vec::new();
     for (kind, last) in [("pg", to), ("bank", to.add_days(window))] {
@@ -88,7 +105,10 @@ async fn files_for(ctx: &Context, job_id: &str, from: Date, to: Date) -> Result<
             let overlaps = f.last_date.as_deref().and_then(Date::parse_iso).is_some_and(|d| d >= from)
                 && f.first_date.as_deref().and_then(Date::parse_iso).is_some_and(|d| d <= last);
             let mine = f.job_id.as_deref().is_none_or(|j| j == job_id);
-            if overlaps && mine && f.status == Some(FileStatus::Normalized) {
+            let wanted = kind == "pg"
+                || sources.is_empty()
+                || f.layout.as_deref().is_some_and(|l| sources.iter().any(|s| s.eq_ignore_ascii_case(l)));
+            if overlaps && mine && wanted && f.status == Some(FileStatus::Normalized) {
                 out.push(JobFile {
                     file_id: f.file_id,
                     name: f.name,
@@ -113,7 +133,7 @@ fn duplicate_names(files: &[JobFile]) -> Option<String> {
         .map(|w| format!("two statements are named `{}`; rename one and upload it again", w[0]))
 }
 
-fn new_job_id(from: Date, to: Date) -> String {
+pub fn new_job_id(from: Date, to: Date) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!(
         "JOB-{}-{}-{:08x}",

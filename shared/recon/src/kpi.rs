@@ -35,6 +35,16 @@ pub struct CategoryKpi {
     pub amount_delta_paise: i64,
 }
 
+/// What an exception puts at stake: the PG amount, or the bank amount when it has no PG side
+/// (its delta is then the bank total).
+pub fn exposure(pg_records: u64, pg_amount_paise: i64, amount_delta_paise: i64) -> i64 {
+    if pg_records > 0 {
+        pg_amount_paise
+    } else {
+        amount_delta_paise
+    }
+}
+
 /// `(day, dimension) → counts`; dimensions are `ALL`, `MERCHANT#<id>` and `SOURCE#<bank>`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kpis(pub BTreeMap<String, BTreeMap<String, KpiCounts>>);

@@ -103,23 +103,30 @@ pub struct Reconciliation<'a> {
     pub timings: EngineTimings,
 }
 
+/// The id of the exception of `category` over these records (PG `txn_id`s, bank `(file, line)`s),
+/// so a resolution can name the exception that holds a single unmatched record.
+pub fn exception_id_of(category: Category, txn_ids: &[&str], bank: &[(&str, u32)]) -> String {
+    let mut h = Fnv64::new();
+    h.write(category.as_str().as_bytes());
+    for t in txn_ids {
+        h.write(b"|p:");
+        h.write(t.as_bytes());
+    }
+    for (file, line) in bank {
+        h.write(b"|b:");
+        h.write(file.as_bytes());
+        h.write(&line.to_le_bytes());
+    }
+    format!("EXC-{:016x}", h.finish())
+}
+
 impl Reconciliation<'_> {
     /// A stable id: the same records in the same category get the same id in every run, shard
     /// layout and process, so a redelivered or re-run job writes the same items.
     pub fn exception_id(&self, e: &Exception) -> String {
-        let mut h = Fnv64::new();
-        h.write(e.category.as_str().as_bytes());
-        for &i in &e.pg {
-            h.write(b"|p:");
-            h.write(self.pg[i as usize].txn_id.as_bytes());
-        }
-        for &i in &e.bank {
-            let b = &self.bank[i as usize];
-            h.write(b"|b:");
-            h.write(b.file.as_bytes());
-            h.write(&b.line.to_le_bytes());
-        }
-        format!("EXC-{:016x}", h.finish())
+        let txn_ids: Vec<&str> = e.pg.iter().map(|&i| self.pg[i as usize].txn_id).collect();
+        let bank: Vec<(&str, u32)> = e.bank.iter().map(|&i| (self.bank[i as usize].file, self.bank[i as usize].line)).collect();
+        exception_id_of(e.category, &txn_ids, &bank)
     }
 
     /// One sentence a person can act on.

@@ -1,0 +1,174 @@
+//! Exceptions in the results table: pages for the API, and the resolution transaction.
+
+use crate::resolution::KpiDeltas;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use settlepaisa_aws::dynamo::{batch_get, s, sv, Item};
+use settlepaisa_aws::{requests, sdk_message, AwsError};
+
+fn key(job_id: &str, item: &str) -> Item {
+    Item::from([("job_id".into(), sv(job_id)), ("item".into(), sv(item))])
+}
+
+pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str, exception_id: &str) -> Result<Option<Item>, AwsError> {
+    requests::record("dynamodb.GetItem", 1);
+    let out = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key(job_id, &format!("E#{exception_id}"))))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
+    Ok(out.item)
+}
+
+pub async fn get_many(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str, ids: &[String]) -> Result<Vec<Item>, AwsError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    batch_get(client, table, ids.iter().map(|id| key(job_id, &format!("E#{id}"))).collect()).await
+}
+
+/// One page of a job's exceptions, optionally of one category (`by-job-category` index) and one
+/// status. DynamoDB applies `Limit` before the status filter, so this reads on until the page is
+/// full or the exceptions run out.
+pub async fn page(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    category: Option<&str>,
+    status: Option<&str>,
+    limit: u32,
+    mut start: Option<Item>,
+) -> Result<(Vec<Item>, Option<Item>), AwsError> {
+    let mut items = Vec::new();
+    loop {
+        let mut q = client.query().table_name(table).set_exclusive_start_key(start.take()).limit((limit as usize - items.len()) as i32);
+        q = match category {
+            Some(c) => q
+                .index_name("by-job-category")
+                .key_condition_expression("job_category = :jc")
+                .expression_attribute_values(":jc", sv(format!("{job_id}#{c}"))),
+            None => q
+                .key_condition_expression("job_id = :j AND begins_with(#item, :e)")
+                .expression_attribute_names("#item", "item")
+                .expression_attribute_values(":j", sv(job_id))
+                .expression_attribute_values(":e", sv("E#")),
+        };
+        if let Some(st) = status {
+            q = q.filter_expression("#st = :st").expression_attribute_names("#st", "status").expression_attribute_values(":st", sv(st));
+        }
+        let out = q.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
+        requests::record("dynamodb.Query", out.count as u64);
+        items.extend(out.items.unwrap_or_default());
+        match out.last_evaluated_key.filter(|k| !k.is_empty()) {
+            Some(k) if items.len() < limit as usize => start = Some(k),
+            next => return Ok((items, next)),
+        }
+    }
+}
+
+/// One exception closed by a resolution, with the version it was read at.
+pub struct Close {
+    pub exception_id: String,
+    pub version: i64,
+    pub resolution: serde_json::Value,
+}
+
+pub struct Commit<'a> {
+    pub results_table: &'a str,
+    pub kpi_table: &'a str,
+    pub job_id: &'a str,
+    /// The exception resolved, then the counterpart's, if any.
+    pub closes: Vec<Close>,
+    /// `R#<exception_id>` match item (a row in `matches.csv`'s columns), when a pair was made.
+    pub match_row: Option<(String, String)>,
+    pub kpi: KpiDeltas,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The n-th closed exception changed since it was read.
+    #[error("exception {0} changed since it was read")]
+    Conflict(usize),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+/// All of a resolution in one TransactWriteItems: every exception closes only if still `OPEN`
+/// at the version read, the match item and KPI adjustments land with them, or nothing does.
+pub async fn commit(client: &aws_sdk_dynamodb::Client, c: Commit<'_>) -> Result<(), CommitError> {
+    let build_err = |e: aws_sdk_dynamodb::error::BuildError| AwsError::new("TransactWriteItems", e);
+    let mut ops = Vec::new();
+    for close in &c.closes {
+        let update = Update::builder()
+            .table_name(c.results_table)
+            .set_key(Some(key(c.job_id, &format!("E#{}", close.exception_id))))
+            .update_expression("SET #st = :resolved, resolution = :res, version = version + :one")
+            .condition_expression("#st = :open AND version = :v")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":resolved", sv("RESOLVED"))
+            .expression_attribute_values(":open", sv("OPEN"))
+            .expression_attribute_values(":res", sv(close.resolution.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":v", AttributeValue::N(close.version.to_string()))
+            .build()
+            .map_err(build_err)?;
+        ops.push(TransactWriteItem::builder().update(update).build());
+    }
+    if let Some((item_key, row)) = &c.match_row {
+        let mut item = key(c.job_id, item_key);
+        item.insert("count".into(), AttributeValue::N("1".into()));
+        item.insert("rows".into(), sv(row.as_str()));
+        let put = Put::builder()
+            .table_name(c.results_table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#item)")
+            .expression_attribute_names("#item", "item")
+            .build()
+            .map_err(build_err)?;
+        ops.push(TransactWriteItem::builder().put(put).build());
+    }
+    for ((day, dimension), deltas) in &c.kpi {
+        let mut update = Update::builder()
+            .table_name(c.kpi_table)
+            .set_key(Some(Item::from([("day".into(), sv(day)), ("dimension".into(), sv(dimension))])));
+        let mut expr = Vec::new();
+        for (i, (attr, delta)) in deltas.iter().enumerate() {
+            expr.push(format!("#a{i} :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#a{i}"), attr)
+                .expression_attribute_values(format!(":v{i}"), AttributeValue::N(delta.to_string()));
+        }
+        let update = update.update_expression(format!("ADD {}", expr.join(", "))).build().map_err(build_err)?;
+        ops.push(TransactWriteItem::builder().update(update).build());
+    }
+    requests::record("dynamodb.TransactWriteItems", ops.len() as u64);
+    match client.transact_write_items().set_transact_items(Some(ops)).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let reasons = e
+                .as_service_error()
+                .and_then(|s| match s {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
+                        Some(t.cancellation_reasons().iter().map(|r| r.code().unwrap_or("").to_string()).collect::<Vec<_>>())
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let text = sdk_message(&e);
+            match reasons.iter().position(|r| r == "ConditionalCheckFailed") {
+                Some(i) if i < c.closes.len() => Err(CommitError::Conflict(i)),
+                // The match item already exists: someone paired this exception meanwhile.
+                Some(_) => Err(CommitError::Conflict(0)),
+                None if text.contains("ConditionalCheckFailed") => Err(CommitError::Conflict(0)),
+                None => Err(AwsError::new("TransactWriteItems", text).into()),
+            }
+        }
+    }
+}
+
+/// A string attribute parsed as JSON (`null` when absent).
+pub fn json_attr(item: &Item, name: &str) -> serde_json::Value {
+    s(item, name).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(serde_json::Value::Null)
+}

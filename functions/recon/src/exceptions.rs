@@ -1,0 +1,109 @@
+//! `GET /api/jobs/{id}/exceptions`: a job's exceptions, by category and status, a cursor page at
+//! a time, each with its records, delta, suggestion and resolution.
+
+use crate::exception_store::{self, json_attr};
+use crate::{pipeline_error, AppState};
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use settlepaisa_aws::dynamo::{key_from_json, key_to_json, n, s, str_list, Item};
+use settlepaisa_http::input::{identifier, page_limit, Query};
+use settlepaisa_http::{cursor, ApiError};
+use settlepaisa_recon::outcome::Category;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionQuery {
+    pub category: Option<String>,
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// An exception's API id: `<job_id>:<exception_id>` (an exception id alone repeats across
+/// re-runs of the same records).
+pub fn api_id(job_id: &str, exception_id: &str) -> String {
+    format!("{job_id}:{exception_id}")
+}
+
+pub fn parse_api_id(id: &str) -> Result<(&str, &str), ApiError> {
+    id.rsplit_once(':')
+        .filter(|(j, e)| identifier("job id", j).is_ok() && e.starts_with("EXC-") && identifier("exception id", e).is_ok())
+        .ok_or_else(|| ApiError::bad_request("exception id must be `<jobId>:<EXC-…>` as GET /api/jobs/{id}/exceptions returns it"))
+}
+
+pub fn view(item: &Item) -> Value {
+    let job_id = s(item, "job_id").unwrap_or_default();
+    let exception_id = s(item, "exception_id").unwrap_or_default();
+    let suggestion = s(item, "suggestion_txn_id").map(|txn| {
+        json!({
+            "txnId": txn,
+            "bankRef": s(item, "suggestion_bank_ref"),
+            "confidence": s(item, "suggestion_confidence"),
+            "explain": s(item, "suggestion_explain"),
+            "record": json_attr(item, "suggestion_record"),
+        })
+    });
+    json!({
+        "id": api_id(&job_id, &exception_id),
+        "jobId": job_id,
+        "exceptionId": exception_id,
+        "category": s(item, "category"),
+        "status": s(item, "status"),
+        "version": n(item, "version"),
+        "reason": s(item, "reason"),
+        "date": s(item, "day"),
+        "merchantId": s(item, "merchant_id"),
+        "amountDeltaPaise": n(item, "amount_delta_paise").unwrap_or(0),
+        "pgAmountPaise": n(item, "pg_amount_paise").unwrap_or(0),
+        "txnIds": str_list(item, "txn_ids"),
+        "bankRefs": str_list(item, "bank_refs"),
+        "records": { "pg": json_attr(item, "pg_records"), "bank": json_attr(item, "bank_records") },
+        "suggestion": suggestion,
+        "resolution": json_attr(item, "resolution"),
+    })
+}
+
+/// `GET /api/jobs/{id}/exceptions`
+pub async fn list_job_exceptions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ExceptionQuery>,
+) -> Result<Json<Value>, ApiError> {
+    identifier("job id", &id)?;
+    let limit = page_limit(q.limit)?;
+    let category = q
+        .category
+        .as_deref()
+        .map(|c| {
+            Category::parse(c).map(Category::as_str).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "category `{c}` is not one of UNMATCHED_PG, UNMATCHED_BANK, AMOUNT_MISMATCH, UTR_MISSING, DUPLICATE_UTR"
+                ))
+            })
+        })
+        .transpose()?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s @ ("OPEN" | "RESOLVED")) => Some(s),
+        Some(other) => return Err(ApiError::bad_request(format!("status `{other}` is not OPEN or RESOLVED"))),
+    };
+    let start = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(key_from_json(&cursor::decode(c)?).ok_or_else(|| ApiError::bad_request("cursor is not one this API returned"))?),
+    };
+    let ctx = state.ctx;
+    settlepaisa_pipeline::job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
+        .await
+        .map_err(pipeline_error)?
+        .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
+    let (items, next) = exception_store::page(&ctx.clients.dynamodb, &ctx.resources.results_table, &id, category, status, limit, start)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(Json(json!({
+        "jobId": id,
+        "items": items.iter().map(view).collect::<Vec<_>>(),
+        "nextCursor": next.map(|k| cursor::encode(&key_to_json(&k))),
+    })))
+}

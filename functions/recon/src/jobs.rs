@@ -1,0 +1,169 @@
+//! `POST /api/jobs`, `GET /api/jobs/{id}`, `POST /api/jobs/{id}/match`.
+
+use crate::{pipeline_error, AppState};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use settlepaisa_http::input::{identifier, Body};
+use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_pipeline::job::{self, Job, JobUpload, ShardState};
+use settlepaisa_pipeline::plan::{self, PlanRequest};
+use settlepaisa_recon::date::Date;
+
+/// A job covers at most this many capture days.
+pub const MAX_JOB_DAYS: i32 = 31;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewJob {
+    /// First and last capture date, inclusive (`YYYY-MM-DD`, IST).
+    pub from: String,
+    pub to: String,
+    /// Banks whose statements to take (template names); all when absent.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// UTR shards, 1 to 64.
+    pub shards: Option<u32>,
+}
+
+/// `POST /api/jobs`: a job waiting for uploads and `POST /api/jobs/{id}/match`.
+pub async fn create_job(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Body(req): Body<NewJob>,
+) -> Result<Response, ApiError> {
+    let date = |name: &str, v: &str| {
+        Date::parse_iso(v).ok_or_else(|| ApiError::bad_request(format!("{name} `{v}` is not a date; write YYYY-MM-DD")))
+    };
+    let (from, to) = (date("from", &req.from)?, date("to", &req.to)?);
+    if to < from {
+        return Err(ApiError::bad_request(format!("to {to} is before from {from}")));
+    }
+    if from.days_until(to) >= MAX_JOB_DAYS {
+        return Err(ApiError::bad_request(format!("a job covers at most {MAX_JOB_DAYS} days; split the range")));
+    }
+    let templates = &state.ctx.templates;
+    let mut sources = Vec::new();
+    for s in &req.sources {
+        let t = templates.iter().find(|t| t.name.eq_ignore_ascii_case(s)).ok_or_else(|| {
+            let known: Vec<_> = templates.iter().map(|t| t.name.as_str()).collect();
+            ApiError::bad_request(format!("source `{s}` is not a known bank; known: {}", known.join(", ")))
+        })?;
+        if !sources.contains(&t.name) {
+            sources.push(t.name.clone());
+        }
+    }
+    let shards = req.shards.unwrap_or(state.ctx.default_shards);
+    if !(1..=settlepaisa_recon::shard::PARTITIONS).contains(&shards) {
+        return Err(ApiError::bad_request(format!("shards must be 1 to {}", settlepaisa_recon::shard::PARTITIONS)));
+    }
+    let job = Job {
+        job_id: plan::new_job_id(from, to),
+        from: from.to_string(),
+        to: to.to_string(),
+        shards,
+        status: "CREATED".into(),
+        files: Vec::new(),
+        shards_done: 0,
+        error: None,
+        created_at: plan::now_rfc3339(),
+        summary: None,
+        sources,
+        created_by: Some(caller.user_id.clone()),
+    };
+    let created = job::create_pending(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &job)
+        .await
+        .map_err(pipeline_error)?;
+    if !created {
+        return Err(ApiError::conflict("a job with this id already exists; retry"));
+    }
+    tracing::info!(job_id = job.job_id, user = caller.user_id, "job created");
+    Ok((StatusCode::CREATED, Json(view(&job, &[], &[]))).into_response())
+}
+
+/// `GET /api/jobs/{id}`: the job and its progress per stage, from one Query.
+pub async fn get_job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    identifier("job id", &id)?;
+    let (job, shards, uploads) = job::get_all(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &id)
+        .await
+        .map_err(pipeline_error)?
+        .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
+    Ok(Json(view(&job, &shards, &uploads)))
+}
+
+/// `POST /api/jobs/{id}/match`: plans the shards and queues them; 202, the work runs on.
+pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    identifier("job id", &id)?;
+    let ctx = state.ctx;
+    let job = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
+        .await
+        .map_err(pipeline_error)?
+        .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
+    if job.status != "CREATED" {
+        return Err(ApiError::conflict(format!("job {id} has already started (status {})", job.status)).meta("status", job.status));
+    }
+    let req = PlanRequest { job_id: Some(id.clone()), from: job.from.clone(), to: job.to.clone(), shards: Some(job.shards) };
+    let planned = plan::handle(ctx, req).await.map_err(pipeline_error)?;
+    if !planned.created {
+        return Err(ApiError::conflict(format!("job {id} was started by another request")));
+    }
+    let mut body = view(&planned.job, &[], &[]);
+    if planned.job.files.is_empty() {
+        body["warning"] = json!("no normalized PG export or statement covers the job's dates; it will complete with nothing matched");
+    }
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// The job as the API shows it, with a status per stage.
+pub fn view(job: &Job, shards: &[ShardState], uploads: &[JobUpload]) -> Value {
+    let st = job.status.as_str();
+    let done = shards.iter().filter(|s| s.status == "DONE").count();
+    let failed = shards.iter().filter(|s| s.status == "FAILED").count();
+    let pending_uploads = uploads.iter().filter(|u| u.status == "RECEIVED").count();
+    let normalized = uploads.iter().filter(|u| u.status == "NORMALIZED").count();
+    let rejected = uploads.iter().filter(|u| u.status == "REJECTED").count();
+    let stage = |started: bool, finished: bool| match (st, started, finished) {
+        ("FAILED", true, false) => "failed",
+        (_, _, true) => "complete",
+        (_, true, false) => "running",
+        _ => "not_started",
+    };
+    let matching_started = st != "CREATED";
+    let matching_finished = matches!(st, "FINALIZING" | "COMPLETED");
+    json!({
+        "jobId": job.job_id,
+        "status": st,
+        "from": job.from,
+        "to": job.to,
+        "sources": job.sources,
+        "shards": job.shards,
+        "createdAt": job.created_at,
+        "createdBy": job.created_by,
+        "error": job.error,
+        "stages": {
+            "upload": {
+                "status": if uploads.is_empty() && !matching_started { "waiting" } else { "complete" },
+                "files": uploads.len(),
+            },
+            "normalize": {
+                "status": if pending_uploads > 0 { "running" } else { "complete" },
+                "normalized": normalized,
+                "rejected": rejected,
+                "pending": pending_uploads,
+            },
+            "match": {
+                "status": stage(matching_started, matching_finished),
+                "shardsDone": done,
+                "shardsFailed": failed,
+                "shardsTotal": if matching_started { job.shards as usize + 1 } else { 0 },
+            },
+            "finalize": { "status": stage(st == "FINALIZING" || st == "COMPLETED", st == "COMPLETED") },
+        },
+        "uploads": uploads,
+        "files": job.files.iter().map(|f| json!({ "fileId": f.file_id, "name": f.name, "kind": f.kind, "layout": f.layout })).collect::<Vec<_>>(),
+        "summary": job.summary,
+    })
+}

@@ -1,0 +1,163 @@
+//! `POST /api/exceptions/{id}/resolve`: close an exception (and the counterpart a pair takes
+//! from another exception), add the pair to the match set and adjust the KPI items — all in one
+//! transaction, only if every exception is still open at the version read. Two people resolving
+//! the same exception: one 200, one 409.
+
+use crate::exception_store::{self, json_attr, Close, Commit, CommitError};
+use crate::exceptions::{parse_api_id, view};
+use crate::resolution::{self, Action, Counterpart, Facts, KpiPlace, PairPlace};
+use crate::{pipeline_error, AppState};
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use settlepaisa_aws::dynamo::{n, s, str_list, Item};
+use settlepaisa_http::input::Body;
+use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_recon::kpi::exposure;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    pub action: Action,
+    /// Why; kept with the resolution for the audit trail.
+    pub note: String,
+    /// For `manual_match`: a bank ref (`NAME:LINE`) or a `txn_id`.
+    pub counterpart: Option<String>,
+    /// The version the person saw; the resolution fails with 409 if the exception changed since.
+    pub version: Option<i64>,
+}
+
+pub const MAX_NOTE: usize = 1000;
+
+fn facts(item: &Item) -> Facts {
+    Facts {
+        category: s(item, "category").as_deref().and_then(settlepaisa_recon::outcome::Category::parse),
+        txn_ids: str_list(item, "txn_ids"),
+        bank_refs: str_list(item, "bank_refs"),
+        suggestion: s(item, "suggestion_txn_id").zip(s(item, "suggestion_bank_ref")),
+    }
+}
+
+fn place(item: &Item) -> KpiPlace {
+    KpiPlace {
+        category: s(item, "category").unwrap_or_default(),
+        day: s(item, "day").unwrap_or_default(),
+        merchant: s(item, "merchant_id"),
+        exposure_paise: exposure(
+            str_list(item, "txn_ids").len() as u64,
+            n(item, "pg_amount_paise").unwrap_or(0),
+            n(item, "amount_delta_paise").unwrap_or(0),
+        ),
+    }
+}
+
+/// A record of `kind` (`pg`/`bank`) with `id` in an exception's records.
+fn record(item: &Item, kind: &str, id: &str) -> Option<Value> {
+    let (attr, field) = if kind == "pg" { ("pg_records", "txnId") } else { ("bank_records", "bankRef") };
+    json_attr(item, attr).as_array()?.iter().find(|r| r[field] == id).cloned()
+}
+
+/// `POST /api/exceptions/{id}/resolve`
+pub async fn resolve_exception(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Body(req): Body<ResolveRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let (job_id, exception_id) = parse_api_id(&id)?;
+    let note = req.note.trim();
+    if note.is_empty() || note.chars().count() > MAX_NOTE {
+        return Err(ApiError::bad_request(format!("note must be 1 to {MAX_NOTE} characters: say why")));
+    }
+    let ctx = state.ctx;
+    let (db, results) = (&ctx.clients.dynamodb, ctx.resources.results_table.as_str());
+    let job = settlepaisa_pipeline::job::get(db, &ctx.resources.jobs_table, job_id)
+        .await
+        .map_err(pipeline_error)?
+        .ok_or_else(|| ApiError::not_found(format!("exception {id} does not exist")))?;
+    let item = exception_store::get(db, results, job_id, exception_id)
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(|| ApiError::not_found(format!("exception {id} does not exist")))?;
+    if job.status != "COMPLETED" {
+        return Err(ApiError::conflict(format!("job {job_id} is {}; resolve its exceptions once it has completed", job.status)));
+    }
+    let version = n(&item, "version").unwrap_or(1);
+    if s(&item, "status").as_deref() != Some("OPEN") {
+        return Err(ApiError::conflict(format!("exception {id} is already resolved")).meta("resolution", json_attr(&item, "resolution")));
+    }
+    if req.version.is_some_and(|v| v != version) {
+        return Err(ApiError::conflict(format!("exception {id} changed since you read it (now version {version}); reload it")));
+    }
+    let effect = resolution::decide(&facts(&item), req.action, req.counterpart.as_deref()).map_err(ApiError::bad_request)?;
+
+    // The counterpart's own exception, if the pair takes a record from one.
+    let other = match &effect.counterpart {
+        None => None,
+        Some(c) => {
+            let candidates = c.candidate_exception_ids();
+            let found = exception_store::get_many(db, results, job_id, &candidates).await.map_err(ApiError::unavailable)?;
+            let open = found.into_iter().find(|i| s(i, "status").as_deref() == Some("OPEN"));
+            let name = match c {
+                Counterpart::Bank(r) | Counterpart::Pg(r) => r.clone(),
+            };
+            Some(open.ok_or_else(|| {
+                ApiError::conflict(format!("`{name}` is not an open unmatched record of job {job_id}; it may be matched or resolved already"))
+            })?)
+        }
+    };
+
+    let now = settlepaisa_recon::date::format_utc(settlepaisa_http::edge::now_secs() as i64);
+    let resolution = json!({
+        "action": req.action.as_str(),
+        "note": note,
+        "counterpart": req.counterpart,
+        "pair": effect.pair.as_ref().map(|(t, b)| json!({ "txnId": t, "bankRef": b })),
+        "resolvedBy": caller.user_id,
+        "resolvedAt": now,
+    });
+    let mut closes = vec![Close { exception_id: exception_id.to_string(), version, resolution: resolution.clone() }];
+    let mut places = vec![place(&item)];
+    if let Some(o) = &other {
+        closes.push(Close {
+            exception_id: s(o, "exception_id").unwrap_or_default(),
+            version: n(o, "version").unwrap_or(1),
+            resolution: json!({ "action": "paired", "with": id, "resolvedBy": caller.user_id, "resolvedAt": now, "note": note }),
+        });
+        places.push(place(o));
+    }
+    let holders: Vec<&Item> = std::iter::once(&item).chain(other.as_ref()).collect();
+    let (pair_place, match_row) = match &effect.pair {
+        None => (None, None),
+        Some((txn, bank)) => {
+            let pg = holders.iter().find_map(|h| record(h, "pg", txn)).unwrap_or(Value::Null);
+            let bk = holders.iter().find_map(|h| record(h, "bank", bank)).unwrap_or(Value::Null);
+            let amount = pg["amountPaise"].as_i64().unwrap_or(0);
+            let utr = pg["utr"].as_str().or(bk["utr"].as_str()).unwrap_or("");
+            let row = format!("{txn}\t{bank}\t{utr}\t{amount}\tmanual\tresolved:{}\n", req.action.as_str());
+            let place = PairPlace {
+                day: pg["date"].as_str().unwrap_or_default().to_string(),
+                merchant: pg["merchantId"].as_str().map(str::to_string),
+                amount_paise: amount,
+                source: bk["source"].as_str().map(str::to_string),
+            };
+            (Some(place), Some((format!("R#{exception_id}"), row)))
+        }
+    };
+    let kpi = resolution::kpi_deltas(&places, pair_place.as_ref());
+    let commit = Commit { results_table: results, kpi_table: &ctx.resources.kpi_table, job_id, closes, match_row, kpi };
+    match exception_store::commit(db, commit).await {
+        Ok(()) => {}
+        Err(CommitError::Conflict(0)) => {
+            return Err(ApiError::conflict(format!("exception {id} was resolved by someone else just now; reload it")))
+        }
+        Err(CommitError::Conflict(_)) => {
+            return Err(ApiError::conflict("the counterpart was resolved by someone else just now; reload and choose again"))
+        }
+        Err(CommitError::Aws(e)) => return Err(ApiError::unavailable(e)),
+    }
+    tracing::info!(exception = id, action = req.action.as_str(), user = caller.user_id, "exception resolved");
+    let updated = exception_store::get(db, results, job_id, exception_id).await.map_err(ApiError::unavailable)?.unwrap_or(item);
+    Ok(Json(view(&updated)))
+}

@@ -1,0 +1,127 @@
+//! `POST /api/jobs/{id}/upload` (a presigned S3 PUT: files never pass through a function) and
+//! `POST /api/jobs/{id}/normalize` (normalize an uploaded statement again with a chosen template).
+
+use crate::{pipeline_error, AppState, UPLOAD_URL_TTL_SECS};
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use settlepaisa_http::input::{identifier, Body};
+use settlepaisa_http::ApiError;
+use settlepaisa_pipeline::job;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UploadRequest {
+    pub file_name: String,
+    /// Exact size in bytes: signed into the URL, so S3 refuses any other length.
+    pub content_length: u64,
+    pub content_type: Option<String>,
+}
+
+async fn job_open_for_files(state: &AppState, id: &str) -> Result<job::Job, ApiError> {
+    let job = job::get(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, id)
+        .await
+        .map_err(pipeline_error)?
+        .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
+    if job.status != "CREATED" {
+        return Err(ApiError::conflict(format!("job {id} has started matching (status {}); files can be added until then", job.status)));
+    }
+    Ok(job)
+}
+
+/// A file name safe as the last part of an S3 key and a bank ref.
+fn file_name(name: &str) -> Result<&str, ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    ok.then_some(name).ok_or_else(|| ApiError::bad_request("fileName must be 1 to 128 letters, digits, `-`, `_` or `.`, not starting with `.`"))
+}
+
+/// `POST /api/jobs/{id}/upload`
+pub async fn upload_job_file(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Body(req): Body<UploadRequest>,
+) -> Result<Json<Value>, ApiError> {
+    identifier("job id", &id)?;
+    let name = file_name(&req.file_name)?;
+    if req.content_length == 0 || req.content_length > state.upload_max_bytes {
+        return Err(ApiError::bad_request(format!("contentLength must be 1 to {} bytes", state.upload_max_bytes)));
+    }
+    job_open_for_files(&state, &id).await?;
+    let key = format!("jobs/{id}/{name}");
+    let bucket = &state.ctx.resources.uploads_bucket;
+    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(UPLOAD_URL_TTL_SECS))
+        .map_err(ApiError::internal)?;
+    let mut put = state.ctx.clients.s3.put_object().bucket(bucket).key(&key).content_length(req.content_length as i64);
+    if let Some(ct) = &req.content_type {
+        put = put.content_type(ct);
+    }
+    let signed = put.presigned(config).await.map_err(ApiError::internal)?;
+    let headers: serde_json::Map<String, Value> = signed.headers().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let expires = settlepaisa_recon::date::format_utc(settlepaisa_http::edge::now_secs() as i64 + UPLOAD_URL_TTL_SECS as i64);
+    Ok(Json(json!({
+        "jobId": id,
+        "key": key,
+        "uploadUrl": signed.uri(),
+        "method": signed.method(),
+        "headers": headers,
+        "contentLength": req.content_length,
+        "expiresAt": expires,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NormalizeRequest {
+    pub file_id: String,
+    /// A template name (`HDFC`, `ICICI`, `AXIS`, …).
+    pub template: String,
+}
+
+/// `POST /api/jobs/{id}/normalize`
+pub async fn normalize_job_file(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Body(req): Body<NormalizeRequest>,
+) -> Result<Json<Value>, ApiError> {
+    identifier("job id", &id)?;
+    identifier("fileId", &req.file_id)?;
+    let ctx = state.ctx;
+    let template = ctx.templates.iter().find(|t| t.name.eq_ignore_ascii_case(&req.template)).ok_or_else(|| {
+        let known: Vec<_> = ctx.templates.iter().map(|t| t.name.as_str()).collect();
+        ApiError::bad_request(format!("template `{}` is not known; known: {}", req.template, known.join(", ")))
+    })?;
+    job_open_for_files(&state, &id).await?;
+    let (_, _, uploads) = job::get_all(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
+        .await
+        .map_err(pipeline_error)?
+        .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
+    let upload = uploads
+        .iter()
+        .find(|u| u.file_id == req.file_id)
+        .ok_or_else(|| ApiError::not_found(format!("job {id} has no uploaded file {}", req.file_id)))?;
+    if upload.kind == "pg" {
+        return Err(ApiError::bad_request("templates apply to bank statements; this file is a PG export"));
+    }
+    let file = settlepaisa_pipeline::ingest::renormalize(ctx, &req.file_id, &template.name)
+        .await
+        .map_err(pipeline_error)?
+        .ok_or_else(|| ApiError::not_found(format!("file {} does not exist", req.file_id)))?;
+    Ok(Json(json!({
+        "jobId": id,
+        "fileId": file.file_id,
+        "name": file.name,
+        "template": template.name,
+        "status": file.status.map(|s| s.as_str()),
+        "error": file.error,
+        "linesRead": file.lines_read,
+        "dataRows": file.data_rows,
+        "rejectedRows": file.rejected_rows,
+        "credits": file.records,
+        "firstDate": file.first_date,
+        "lastDate": file.last_date,
+    })))
+}
