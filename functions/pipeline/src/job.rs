@@ -12,6 +12,9 @@ use settlepaisa_aws::{requests, sdk_message, AwsError};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobFile {
     pub file_id: String,
+    /// The S3 key it came from.
+    #[serde(default)]
+    pub key: String,
     pub name: String,
     pub kind: String,
     pub layout: Option<String>,

@@ -97,6 +97,8 @@ async fn files_for(
 ) -> Result<Vec<JobFile>, PipelineError> {
     let window = ctx.match_config.date_window_days;
     let mut out = Vec::new();
+    // A key uploaded again (a bank resending its file) counts once: its latest version.
+    let mut latest: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for (kind, last) in [("pg", to), ("bank", to.add_days(window))] {
         let items =
             query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind)
@@ -109,7 +111,16 @@ async fn files_for(
                 || sources.is_empty()
                 || f.layout.as_deref().is_some_and(|l| sources.iter().any(|s| s.eq_ignore_ascii_case(l)));
             if overlaps && mine && wanted && f.status == Some(FileStatus::Normalized) {
+                let newest = latest.entry(f.key.clone()).or_default();
+                if f.received_at.as_str() < newest.as_str() {
+                    continue;
+                }
+                if !newest.is_empty() {
+                    out.retain(|j: &JobFile| j.key != f.key);
+                }
+                newest.clone_from(&f.received_at);
                 out.push(JobFile {
+                    key: f.key.clone(),
                     file_id: f.file_id,
                     name: f.name,
                     kind: f.kind,

@@ -22,11 +22,20 @@ pub struct GenConfig {
     /// Captures spread over this many days.
     pub days: u32,
     pub merchants: u32,
+    /// Transaction ids are this prefix and a serial: separate batches need separate prefixes.
+    pub txn_prefix: String,
 }
 
 impl GenConfig {
     pub fn new(txns: usize, seed: u64) -> GenConfig {
-        GenConfig { txns, seed, start: Date::from_ymd(2026, 10, 1).expect("valid date"), days: 1, merchants: 25 }
+        GenConfig {
+            txns,
+            seed,
+            start: Date::from_ymd(2026, 10, 1).expect("valid date"),
+            days: 1,
+            merchants: 25,
+            txn_prefix: "TXN".into(),
+        }
     }
 }
 
@@ -201,7 +210,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
             })
             .unwrap_or(&METHODS[0]);
         let captured = rng.chance(success);
-        let txn_id = format!("TXN{serial:010}");
+        let txn_id = format!("{}{serial:010}", cfg.txn_prefix);
         let merchant_id = format!("MERCH{:03}", 1 + rng.below(u64::from(cfg.merchants.max(1))));
         let merchant_ref = format!("ORD-{}", base36(rng.below(36u64.pow(6)), 6));
         let capture_day = day0.add_days(rng.below(u64::from(cfg.days.max(1))) as i32);
@@ -308,7 +317,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                 // A second capture carrying the same UTR (a replayed callback, say).
                 i += 1;
                 serial += 1;
-                let twin_id = format!("TXN{serial:010}");
+                let twin_id = format!("{}{serial:010}", cfg.txn_prefix);
                 pg_line += 1;
                 push_pg_row(
                     &mut pg,
@@ -520,6 +529,48 @@ fn malformed_line(bank: Bank, rng: &mut Rng) -> String {
 }
 
 /// Writes one statement; returns its bytes, the line of each entry, and the lines of malformed rows.
+/// A credit for [`statement`]: what a bank prints for one settlement it received.
+#[derive(Clone, Debug)]
+pub struct StatementCredit {
+    pub value_date: Date,
+    pub amount: Paise,
+    /// The UTR as the bank prints it; `None` when the bank lost it.
+    pub utr: Option<String>,
+    /// NEFT (16-character UTR) rather than UPI/IMPS.
+    pub neft: bool,
+    pub merchant_ref: Option<String>,
+}
+
+/// A statement file in the layout of `bank` (`HDFC`, `ICICI`, `AXIS`) holding `credits`, with the
+/// bank's real-world furniture (preamble, BOM, summary) but no malformed lines; `None` for a bank
+/// the generator does not know.
+pub fn statement(bank: &str, credits: &[StatementCredit], seed: u64) -> Option<Vec<u8>> {
+    let bank = match bank.to_ascii_uppercase().as_str() {
+        "HDFC" => Bank::Hdfc,
+        "ICICI" => Bank::Icici,
+        "AXIS" => Bank::Axis,
+        _ => return None,
+    };
+    let mut rng = Rng(seed);
+    let entries: Vec<Entry> = credits
+        .iter()
+        .map(|c| Entry {
+            value_date: c.value_date,
+            amount: c.amount.0,
+            credit: true,
+            utr: c.utr.clone(),
+            neft: c.neft,
+            name: rng.pick(&NAMES),
+            merchant_ref: c.merchant_ref.clone(),
+            malformed_before: None,
+        })
+        .collect();
+    Some(write_statement(bank, &entries, &mut rng).0)
+}
+
+/// The bank names [`statement`] writes.
+pub const STATEMENT_BANKS: [&str; 3] = ["HDFC", "ICICI", "AXIS"];
+
 fn write_statement(bank: Bank, entries: &[Entry], rng: &mut Rng) -> (Vec<u8>, Vec<u32>, Vec<u32>) {
     let mut out = Vec::with_capacity(entries.len() * 130 + 1024);
     let eol: &[u8] = if bank == Bank::Hdfc { b"\r\n" } else { b"\n" };

@@ -1,0 +1,104 @@
+//! `GET /api/statements` and `GET /api/statements/{date}`: bank statements as ingestion recorded
+//! them (files table, `by-kind-last-date` index, `kind = bank`).
+
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use settlepaisa_aws::dynamo::{sv, Item};
+use settlepaisa_aws::{requests, sdk_message, AwsError};
+use settlepaisa_http::input::Query;
+use settlepaisa_http::time_filter::{today, TimeFilter};
+use settlepaisa_http::ApiError;
+use settlepaisa_pipeline::file_record::FileRecord;
+use settlepaisa_recon::date::Date;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub range: Option<String>,
+    /// A bank (template name).
+    pub bank: Option<String>,
+}
+
+/// Statements whose last value date is in `[lo, hi]`.
+async fn bank_files(state: &AppState, lo: &str, hi: Option<&str>) -> Result<Vec<FileRecord>, AwsError> {
+    let ctx = state.ctx;
+    let mut out = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let mut q = ctx
+            .clients
+            .dynamodb
+            .query()
+            .table_name(&ctx.resources.files_table)
+            .index_name("by-kind-last-date")
+            .expression_attribute_values(":k", sv("bank"))
+            .expression_attribute_values(":lo", sv(lo))
+            .set_exclusive_start_key(start.take());
+        q = match hi {
+            Some(hi) => q.key_condition_expression("kind = :k AND last_date BETWEEN :lo AND :hi").expression_attribute_values(":hi", sv(hi)),
+            None => q.key_condition_expression("kind = :k AND last_date >= :lo"),
+        };
+        let page = q.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
+        requests::record("dynamodb.Query", page.count as u64);
+        out.extend(page.items.unwrap_or_default().iter().map(FileRecord::from_item));
+        match page.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(out),
+        }
+    }
+}
+
+fn view(f: &FileRecord) -> Value {
+    json!({
+        "fileId": f.file_id,
+        "name": f.name,
+        "bank": f.layout,
+        "key": f.key,
+        "status": f.status.map(|s| s.as_str()),
+        "error": f.error,
+        "firstDate": f.first_date,
+        "lastDate": f.last_date,
+        "credits": f.records,
+        "dataRows": f.data_rows,
+        "rejectedRows": f.rejected_rows,
+        "linesRead": f.lines_read,
+        "size": f.size,
+        "receivedAt": f.received_at,
+    })
+}
+
+fn sorted(mut files: Vec<FileRecord>) -> Vec<FileRecord> {
+    files.sort_by(|a, b| (&a.last_date, &a.layout, &a.name, &a.received_at).cmp(&(&b.last_date, &b.layout, &b.name, &b.received_at)));
+    files
+}
+
+/// `GET /api/statements` (default: the last 7 days).
+pub async fn list_statements(State(state): State<AppState>, Query(q): Query<StatementQuery>) -> Result<Json<Value>, ApiError> {
+    let range = if q.from.is_none() && q.to.is_none() && q.range.is_none() { Some("7d".into()) } else { q.range.clone() };
+    let range = TimeFilter { from: q.from.clone(), to: q.to.clone(), range, merchant_id: None }.resolve(today())?;
+    let files = bank_files(&state, &range.from.to_string(), Some(&range.to.to_string())).await.map_err(ApiError::unavailable)?;
+    let files: Vec<_> = sorted(files).into_iter().filter(|f| q.bank.as_deref().is_none_or(|b| f.layout.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(b)))).collect();
+    Ok(Json(json!({
+        "range": { "from": range.from.to_string(), "to": range.to.to_string() },
+        "statements": files.iter().map(view).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /api/statements/{date}`: the statements whose value dates cover `date`.
+pub async fn get_statements_for_date(State(state): State<AppState>, Path(date): Path<String>) -> Result<Json<Value>, ApiError> {
+    let day = Date::parse_iso(&date).ok_or_else(|| ApiError::bad_request(format!("`{date}` is not a date; write YYYY-MM-DD")))?;
+    let day = day.to_string();
+    let files = bank_files(&state, &day, None).await.map_err(ApiError::unavailable)?;
+    let covering: Vec<_> = sorted(files).into_iter().filter(|f| f.first_date.as_deref().is_some_and(|d| d <= day.as_str())).collect();
+    let credits: u64 = covering.iter().filter(|f| f.status.is_some_and(|s| s.as_str() == "NORMALIZED")).map(|f| f.records).sum();
+    Ok(Json(json!({
+        "date": day,
+        "statements": covering.iter().map(view).collect::<Vec<_>>(),
+        "credits": credits,
+    })))
+}

@@ -1,0 +1,89 @@
+//! `POST /admin/seed`: N transactions with the seed's method mix and success rates (UPI 60 % at
+//! 92 %, card 20 % at 88 %, netbanking 10 % at 85 %, wallet 10 % at 95 %), written as a PG export
+//! to `incoming/pg/`, so they reach the transactions table through the real ingestion.
+
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::json;
+use settlepaisa_http::input::Body;
+use settlepaisa_http::time_filter::today;
+use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_recon::date::Date;
+use settlepaisa_recon::gen::{generate, GenConfig};
+use settlepaisa_recon::pg_file::parse_pg_file;
+use std::collections::BTreeMap;
+
+/// At most this many per request: generation and the upload stay well inside API Gateway's 29 s.
+pub const MAX_SEED: usize = 200_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeedRequest {
+    pub count: usize,
+    /// First capture date (IST); today when absent.
+    pub start_date: Option<String>,
+    /// Captures spread over this many days (1 to 31).
+    pub days: Option<u32>,
+    /// Merchants `MERCH001…` (1 to 999).
+    pub merchants: Option<u32>,
+    /// The same seed gives the same transactions.
+    pub seed: Option<u64>,
+}
+
+/// `POST /admin/seed`: 202, ingestion runs on the S3 event.
+pub async fn seed_transactions(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Body(req): Body<SeedRequest>,
+) -> Result<Response, ApiError> {
+    if !(1..=MAX_SEED).contains(&req.count) {
+        return Err(ApiError::bad_request(format!("count must be 1 to {MAX_SEED}")));
+    }
+    let days = req.days.unwrap_or(1);
+    if !(1..=31).contains(&days) {
+        return Err(ApiError::bad_request("days must be 1 to 31"));
+    }
+    let merchants = req.merchants.unwrap_or(10);
+    if !(1..=999).contains(&merchants) {
+        return Err(ApiError::bad_request("merchants must be 1 to 999"));
+    }
+    let start = match &req.start_date {
+        None => today(),
+        Some(d) => Date::parse_iso(d).ok_or_else(|| ApiError::bad_request(format!("startDate `{d}` is not a date; write YYYY-MM-DD")))?,
+    };
+    let seed = req.seed.unwrap_or_else(|| settlepaisa_http::edge::now_secs());
+    // Ids unique per batch: the seed and start date name the batch.
+    let prefix = format!("T{}{:06X}", start.to_string().replace('-', ""), seed & 0xff_ffff);
+    let cfg = GenConfig { start, days, merchants, txn_prefix: prefix.clone(), ..GenConfig::new(req.count, seed) };
+    let generated = tokio::task::spawn_blocking(move || generate(&cfg).pg.bytes).await.map_err(ApiError::internal)?;
+    let (by_status, by_method) = {
+        let file = parse_pg_file(&generated).map_err(ApiError::internal)?;
+        let mut methods: BTreeMap<&str, u64> = BTreeMap::new();
+        for t in file.captured.iter().chain(&file.other) {
+            *methods.entry(t.method.as_str()).or_default() += 1;
+        }
+        (file.stats.by_status.clone(), methods.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<BTreeMap<_, _>>())
+    };
+    let key = format!("incoming/pg/seed-{prefix}-{}.csv", req.count);
+    let bucket = &state.ctx.resources.uploads_bucket;
+    settlepaisa_aws::s3::put(&state.ctx.clients.s3, bucket, &key, generated).await.map_err(ApiError::unavailable)?;
+    tracing::info!(key, count = req.count, user = caller.user_id, "seeded PG export");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "key": key,
+            "count": req.count,
+            "txnIdPrefix": prefix,
+            "from": start.to_string(),
+            "to": start.add_days(days as i32 - 1).to_string(),
+            "byStatus": by_status,
+            "byMethod": by_method,
+            "message": "the PG export is in the uploads bucket; ingestion adds the transactions to GET /api/transactions",
+        })),
+    )
+        .into_response())
+}
