@@ -18,7 +18,8 @@ pub struct AppState {
     pub ctx: &'static Context,
 }
 
-pub fn router(ctx: &'static Context, only: Option<&str>) -> Router {
+/// The service's routes (all, or one function's), without the edge: see [`serve`].
+pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
     settlepaisa_http::mount::mount(
         vec![
             ("list-transactions", get(transactions::list_transactions)),
@@ -33,7 +34,7 @@ pub fn router(ctx: &'static Context, only: Option<&str>) -> Router {
 pub async fn serve(function: &str) -> Result<(), lambda_http::Error> {
     settlepaisa_http::lambda::init_tracing();
     let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
-    settlepaisa_http::lambda::run(router(ctx, Some(function))).await
+    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(routes(ctx, Some(function)))).await
 }
 
 /// `GET /health/mock-pg`

@@ -43,8 +43,8 @@ impl AppState {
     }
 }
 
-/// The service's routes (all of them, or one function's).
-pub fn router(ctx: &'static Context, only: Option<&str>) -> Router {
+/// The service's routes (all, or one function's), without the edge: see [`serve`].
+pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
     settlepaisa_http::mount::mount(
         vec![
             ("get-overview", get(handlers::get_overview)),
@@ -63,5 +63,5 @@ pub fn router(ctx: &'static Context, only: Option<&str>) -> Router {
 pub async fn serve(function: &str) -> Result<(), lambda_http::Error> {
     settlepaisa_http::lambda::init_tracing();
     let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
-    settlepaisa_http::lambda::run(router(ctx, Some(function))).await
+    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(routes(ctx, Some(function)))).await
 }

@@ -39,7 +39,8 @@ impl AppState {
     }
 }
 
-pub fn router(ctx: &'static Context, only: Option<&str>) -> Router {
+/// The service's routes (all, or one function's), without the edge: see [`serve`].
+pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
     settlepaisa_http::mount::mount(
         vec![
             ("create-job", post(jobs::create_job)),
@@ -59,7 +60,7 @@ pub fn router(ctx: &'static Context, only: Option<&str>) -> Router {
 pub async fn serve(function: &str) -> Result<(), lambda_http::Error> {
     settlepaisa_http::lambda::init_tracing();
     let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
-    settlepaisa_http::lambda::run(router(ctx, Some(function))).await
+    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(routes(ctx, Some(function)))).await
 }
 
 /// The pipeline's errors at the API's edge.

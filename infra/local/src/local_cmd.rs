@@ -12,11 +12,15 @@ use std::time::{Duration, Instant};
 
 #[derive(clap::Subcommand)]
 pub enum LocalCommand {
-    /// Start the emulator, create the template's resources, and deliver events until stopped.
+    /// Start the emulator, create the template's resources, serve the HTTP API on one port and
+    /// deliver events until stopped.
     Up {
         /// Use an emulator already running there instead of starting one.
         #[arg(long, env = "AWS_ENDPOINT_URL")]
         endpoint: Option<String>,
+        /// Where the HTTP API listens (loopback only).
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        api: std::net::SocketAddr,
     },
     /// Generate a day of data, drop it into the uploads bucket, run a job, print its summary.
     Demo {
@@ -54,13 +58,16 @@ fn fail(e: impl ToString) -> CliError {
 pub fn run(cmd: &LocalCommand) -> Result<(), CliError> {
     runtime()?.block_on(async {
         match cmd {
-            LocalCommand::Up { endpoint } => up(endpoint.clone()).await,
+            LocalCommand::Up { endpoint, api } => up(endpoint.clone(), *api).await,
             LocalCommand::Demo { txns, shards, dir, endpoint } => demo(*txns, *shards, dir, endpoint.clone()).await,
         }
     })
 }
 
-async fn up(endpoint: Option<String>) -> Result<(), CliError> {
+async fn up(endpoint: Option<String>, api: std::net::SocketAddr) -> Result<(), CliError> {
+    if !api.ip().is_loopback() {
+        return Err(CliError::Usage(format!("--api {api}: the local stack listens on loopback only")));
+    }
     let stack = LocalStack::start(endpoint).await.map_err(fail)?;
     println!("local stack up; in another shell:");
     println!(
@@ -71,6 +78,15 @@ async fn up(endpoint: Option<String>) -> Result<(), CliError> {
     for (k, v) in &stack.runner.deployed.environment {
         println!("  {k}={v}");
     }
+    let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
+    let listener = tokio::net::TcpListener::bind(api).await.map_err(|e| fail(format!("cannot listen on {api}: {e}")))?;
+    let app = crate::local::api::router(ctx, crate::token_cmd::local_auth_config());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("settlepaisa: the HTTP API stopped: {e}");
+        }
+    });
+    println!("HTTP API on http://{api} (token: `settlepaisa token --role sp-ops`; spec: docs/openapi.yaml)");
     println!("delivering S3 and SQS events; Ctrl-C stops");
     loop {
         if stack.runner.pump_once().await.map_err(fail)? == 0 {

@@ -1,6 +1,7 @@
 //! Builds a service's router from its handlers and the route table: the path and method come
 //! from [`crate::routes::ROUTES`], so a handler cannot be mounted somewhere its access was not
-//! declared. A Lambda function mounts only its own route; the local stack mounts them all.
+//! declared. A Lambda function mounts only its own route; the local stack mounts them all. The
+//! result still needs [`crate::edge::wrap`], once, around whatever routes are served together.
 
 use crate::routes;
 use axum::routing::MethodRouter;
@@ -21,5 +22,5 @@ pub fn mount<S: Clone + Send + Sync + 'static>(
             .unwrap_or_else(|| panic!("handler `{function}` has no entry in settlepaisa_http::routes::ROUTES"));
         router = router.route(spec.path, handler);
     }
-    crate::edge::wrap(router.with_state(state))
+    router.with_state(state)
 }

@@ -1,6 +1,7 @@
 //! The local stack: the emulator, the template's resources in it, and the pipeline's handlers
 //! driven in-process as Lambda would drive them. No Docker, no AWS account.
 
+pub mod api;
 pub mod moto;
 pub mod runner;
 pub mod stack;

@@ -36,6 +36,8 @@ pub struct BucketSpec {
 pub enum EventSpec {
     S3 { bucket: String, prefix: String },
     Sqs { queue: String, batch_size: u32, partial_failures: bool },
+    /// An HTTP API route; `public` when the route turns the authorizer off.
+    Http { method: String, path: String, public: bool },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -181,6 +183,11 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
                                     .is_some_and(|t| {
                                         t.iter().any(|x| str_of(x).as_deref() == Some("ReportBatchItemFailures"))
                                     }),
+                            }),
+                            Some("HttpApi") => events.push(EventSpec::Http {
+                                method: p.get("Method").and_then(str_of).unwrap_or_default().to_ascii_uppercase(),
+                                path: p.get("Path").and_then(str_of).unwrap_or_default(),
+                                public: get(&p, &["Auth", "Authorizer"]).and_then(str_of).as_deref() == Some("NONE"),
                             }),
                             _ => {}
                         }

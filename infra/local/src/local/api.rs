@@ -1,0 +1,105 @@
+//! The HTTP API on one local port: every route of every service through the same authorizer and
+//! handlers the Lambda functions run, behind a small stand-in for API Gateway (request id, the
+//! Lambda authorizer with a 5-minute verdict cache per `Authorization` header, the request
+//! context the functions read).
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+use lambda_http::request::RequestContext;
+use settlepaisa_auth::AuthConfig;
+use settlepaisa_http::cache::TtlCache;
+use settlepaisa_http::routes::{Access, RouteSpec, ROUTES};
+use settlepaisa_pipeline::Context;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// API Gateway's authorizer cache TTL in the template (`ReauthorizeEvery`).
+pub const AUTHORIZER_TTL: u64 = 300;
+
+#[derive(Clone)]
+struct Gateway {
+    auth: Arc<AuthConfig>,
+    verdicts: Arc<TtlCache>,
+}
+
+/// Every service's routes, wrapped once by the edge, behind the gateway.
+pub fn router(ctx: &'static Context, auth: AuthConfig) -> Router {
+    let routes = Router::new()
+        .merge(settlepaisa_overview::routes(ctx, None))
+        .merge(settlepaisa_recon_api::routes(ctx, None))
+        .merge(settlepaisa_mock_pg::routes(ctx, None))
+        .merge(settlepaisa_mock_bank::routes(ctx, None));
+    let gateway = Gateway { auth: Arc::new(auth), verdicts: Arc::new(TtlCache::new(AUTHORIZER_TTL)) };
+    settlepaisa_http::edge::wrap(routes).layer(axum::middleware::from_fn_with_state(gateway, gateway_layer))
+}
+
+/// The declared route a request path falls under (`{x}` matches one segment).
+pub fn route_of(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ROUTES.iter().find(|r| {
+        let pattern: Vec<&str> = r.path.split('/').collect();
+        r.method.eq_ignore_ascii_case(method)
+            && pattern.len() == parts.len()
+            && pattern.iter().zip(&parts).all(|(p, x)| (p.starts_with('{') && !x.is_empty()) || p == x)
+    })
+}
+
+fn request_id() -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{:x}-{:06}", (nanos as u64) >> 20, SEQ.fetch_add(1, Ordering::Relaxed) % 1_000_000)
+}
+
+async fn gateway_layer(State(gw): State<Gateway>, mut req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let route = route_of(&method, &path);
+    let protected = route.is_some_and(|r| r.access != Access::Public);
+    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let verdict = match (protected, header) {
+        // API Gateway answers a missing identity source itself, without calling the authorizer.
+        (true, None) => {
+            return (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "message": "Unauthorized" }))).into_response()
+        }
+        (true, Some(h)) => match gw.verdicts.get(&h) {
+            Some(v) => Some(v),
+            None => {
+                let v = settlepaisa_authorizer::decide(&gw.auth, Some(&h));
+                gw.verdicts.put(h, v.clone());
+                Some(v)
+            }
+        },
+        (false, _) => None,
+    };
+    let context = serde_json::json!({
+        "requestId": request_id(),
+        "routeKey": route.map(|r| format!("{} {}", r.method, r.path)).unwrap_or_else(|| "$default".into()),
+        "stage": "$default",
+        "timeEpoch": settlepaisa_http::edge::now_secs() * 1000,
+        "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "" },
+        "authorizer": verdict.map(|v| serde_json::json!({ "lambda": v })),
+    });
+    match serde_json::from_value::<ApiGatewayV2httpRequestContext>(context) {
+        Ok(ctx) => {
+            req.extensions_mut().insert(RequestContext::ApiGatewayV2(ctx));
+        }
+        Err(e) => tracing::error!(error = %e, "could not build the request context"),
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_find_their_declared_route() {
+        assert_eq!(super::route_of("GET", "/api/jobs/JOB-1/exceptions").map(|r| r.function), Some("list-job-exceptions"));
+        assert_eq!(super::route_of("POST", "/api/exceptions/J:EXC-1/resolve").map(|r| r.function), Some("resolve-exception"));
+        assert_eq!(super::route_of("GET", "/health").map(|r| r.function), Some("overview-health"));
+        assert!(super::route_of("DELETE", "/api/jobs/1").is_none());
+        assert!(super::route_of("GET", "/api/jobs//exceptions").is_none());
+    }
+}
