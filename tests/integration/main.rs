@@ -1,6 +1,7 @@
 //! The workspace's one integration-test binary: each module drives the product through its public
 //! interface, as a user would.
 
+mod api;
 mod delivery;
 mod pipeline;
 mod recon_cli;

@@ -2,7 +2,9 @@
 //! binary is a function, and every sample event is the kind of event its function takes.
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use aws_lambda_events::s3::S3Event;
+use settlepaisa_http::routes::{self, Access, ROUTES};
 use settlepaisa_cli::local::{template, workspace_root};
 use settlepaisa_pipeline::plan::PlanRequest;
 use std::collections::BTreeSet;
@@ -38,6 +40,13 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
             "ingest-file" => serde_json::from_str::<S3Event>(&text).map(|_| ()),
             "plan-match" => serde_json::from_str::<PlanRequest>(&text).map(|_| ()),
             "match-shard" | "finalize-job" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
+            "authorizer" => serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(&text).map(|_| ()),
+            http if routes::by_function(http).is_some() => {
+                let request = lambda_http::request::from_str(&text).map_err(|e| panic!("{http}: {e}")).unwrap();
+                let spec = routes::by_function(http).unwrap();
+                assert_eq!(request.method().as_str(), spec.method, "{http}: event method");
+                Ok(())
+            }
             other => panic!("no event type known for {other}"),
         };
         assert!(parsed.is_ok(), "{}: {parsed:?}", path.display());
@@ -67,4 +76,22 @@ fn queues_give_workers_six_times_their_timeout_and_a_dead_letter_queue() {
             }
         }
     }
+}
+
+#[test]
+fn the_template_declares_exactly_the_route_table() {
+    let spec = template::load(&workspace_root().join("infra/template.yaml")).unwrap();
+    let mut declared = BTreeSet::new();
+    for f in &spec.functions {
+        for e in &f.events {
+            if let template::EventSpec::Http { method, path, public } = e {
+                declared.insert((f.binary.clone(), method.clone(), path.clone(), *public));
+            }
+        }
+    }
+    let table: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| (r.function.to_string(), r.method.to_string(), r.path.to_string(), r.access == Access::Public))
+        .collect();
+    assert_eq!(declared, table, "infra/template.yaml HttpApi events vs shared/http/src/routes.rs");
 }

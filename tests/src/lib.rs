@@ -202,3 +202,93 @@ pub mod pipeline {
             .count
     }
 }
+
+pub mod api {
+    //! Calling the HTTP API in-process (no socket), through the local gateway, the authorizer
+    //! and the same handlers the Lambda functions run.
+
+    use axum::body::Body;
+    use axum::http::{HeaderMap, Request, StatusCode};
+    use axum::Router;
+    use serde_json::Value;
+    use settlepaisa_auth::{AuthConfig, Role};
+    use settlepaisa_cli::local::LocalStack;
+    use tower::ServiceExt;
+
+    pub struct Reply {
+        pub status: StatusCode,
+        pub headers: HeaderMap,
+        pub body: Value,
+    }
+
+    pub struct Api {
+        pub stack: LocalStack,
+        pub ctx: &'static settlepaisa_pipeline::Context,
+        pub auth: AuthConfig,
+        pub app: Router,
+    }
+
+    pub fn auth_config() -> AuthConfig {
+        AuthConfig::from_lookup(&|k| (k == "JWT_SECRET").then(|| settlepaisa_auth::token::LOCAL_DEVELOPMENT_SECRET.to_string()))
+            .unwrap()
+    }
+
+    pub fn now() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    impl Api {
+        pub async fn start() -> Api {
+            let stack = LocalStack::start(None).await.unwrap();
+            let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
+            let auth = auth_config();
+            let app = settlepaisa_cli::local::api::router(ctx, auth.clone());
+            Api { stack, ctx, auth, app }
+        }
+
+        /// A fresh gateway and functions: new warm-function caches, as after a cold start.
+        pub fn cold(&self) -> Router {
+            settlepaisa_cli::local::api::router(self.ctx, self.auth.clone())
+        }
+
+        pub fn token(&self, role: Role, merchant: Option<&str>) -> String {
+            self.auth.mint(&format!("{}-user", role.as_str()), role, merchant, now(), 3600)
+        }
+
+        pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+            let mut headers = vec![];
+            if let Some(t) = token {
+                headers.push(("authorization".to_string(), format!("Bearer {t}")));
+            }
+            let bytes = body.map(|b| b.to_string().into_bytes());
+            if bytes.is_some() {
+                headers.push(("content-type".to_string(), "application/json".to_string()));
+            }
+            self.raw(&self.app, method, path, &headers, bytes.unwrap_or_default()).await
+        }
+
+        pub async fn raw(&self, app: &Router, method: &str, path: &str, headers: &[(String, String)], body: Vec<u8>) -> Reply {
+            let mut req = Request::builder().method(method).uri(path);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            let response = app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+            let status = response.status();
+            let headers = response.headers().clone();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+            Reply { status, headers, body }
+        }
+    }
+
+    /// Asserts the seed's error format, with a request id.
+    pub fn assert_seed_error(r: &Reply, status: u16) {
+        assert_eq!(r.status.as_u16(), status, "{}", r.body);
+        let e = &r.body["error"];
+        for field in ["code", "message", "timestamp", "requestId"] {
+            assert!(e[field].as_str().is_some_and(|v| !v.is_empty()), "error.{field} missing in {}", r.body);
+        }
+        assert!(e.get("details").is_some() && e["metadata"].is_object(), "{}", r.body);
+        assert_eq!(r.headers.get("x-request-id").and_then(|v| v.to_str().ok()), e["requestId"].as_str());
+    }
+}

@@ -46,6 +46,7 @@ pub struct Job {
 
 /// A file uploaded to a job, as ingestion left it (`FILE#<file_id>` items under the job).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JobUpload {
     pub file_id: String,
     pub name: String,

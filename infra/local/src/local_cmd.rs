@@ -246,7 +246,23 @@ pub fn invoke(args: &InvokeArgs) -> Result<(), CliError> {
             "finalize-job" => {
                 serde_json::to_value(finalize::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await)
             }
-            other => return Err(fail(format!("no handler for `{other}`"))),
+            "authorizer" => {
+                let event = serde_json::from_str(&text).map_err(bad)?;
+                serde_json::to_value(settlepaisa_authorizer::handle(&crate::token_cmd::local_auth_config(), &event))
+            }
+            http => {
+                let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(ctx.clone()));
+                let router = crate::local::api::function_router(ctx, http)
+                    .ok_or_else(|| fail(format!("no handler for `{http}`")))?;
+                let request = lambda_http::request::from_str(&text)
+                    .map_err(|e| fail(format!("{}: not an API Gateway request: {e}", args.event.display())))?;
+                use tower::ServiceExt;
+                let response = router.oneshot(request).await.map_err(fail)?;
+                let status = response.status().as_u16();
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(fail)?;
+                let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+                Ok(serde_json::json!({ "statusCode": status, "body": body }))
+            }
         }
         .map_err(fail)?;
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());

@@ -63,7 +63,19 @@ impl Kpis {
                 f(days.entry(format!("SOURCE#{s}")).or_default());
             }
         };
-        for p in &rec.pg {
+        // A UTR shard's outcome still holds the records it leaves open for the residual shard:
+        // count a record where it is settled (a match or an exception), once.
+        let mut pg_placed = vec![false; rec.pg.len()];
+        let mut bank_placed = vec![false; rec.bank.len()];
+        for m in &rec.matches {
+            pg_placed[m.pg as usize] = true;
+            bank_placed[m.bank as usize] = true;
+        }
+        for e in &rec.exceptions {
+            e.pg.iter().for_each(|&i| pg_placed[i as usize] = true);
+            e.bank.iter().for_each(|&i| bank_placed[i as usize] = true);
+        }
+        for p in rec.pg.iter().zip(&pg_placed).filter(|(_, placed)| **placed).map(|(p, _)| p) {
             touch(p.date.to_string(), Some(p.merchant_id), None, &|c| {
                 c.pg_count += 1;
                 c.pg_amount_paise += p.amount.0;
@@ -73,7 +85,7 @@ impl Kpis {
                 }
             });
         }
-        for b in &rec.bank {
+        for b in rec.bank.iter().zip(&bank_placed).filter(|(_, placed)| **placed).map(|(b, _)| b) {
             touch(b.date.to_string(), None, Some(source_of(b.file)), &|c| {
                 c.bank_count += 1;
                 c.bank_amount_paise += b.amount.0;
@@ -180,5 +192,18 @@ mod tests {
         assert_eq!(twice.total("ALL").pg_count, 4);
         let json = serde_json::to_string(&k).unwrap();
         assert_eq!(serde_json::from_str::<Kpis>(&json).unwrap(), k);
+    }
+
+    #[test]
+    fn records_a_utr_shard_leaves_open_are_not_counted_by_it() {
+        let cfg = MatchConfig::default();
+        let out = crate::engine::reconcile_utr_shard(
+            vec![pg("T1", 1_000, "629412345678", 1), pg("T2", 2_000, "629412345699", 1)],
+            vec![credit(5, 1_000, "UPI/629412345678/X", 2)],
+            &cfg,
+        );
+        assert_eq!(out.open_pg.len(), 1, "T2 goes on to the residual shard");
+        let all = Kpis::of(&out.settled, &|_| "hdfc".into()).total("ALL");
+        assert_eq!((all.pg_count, all.bank_count, all.matched_count), (1, 1, 1));
     }
 }

@@ -37,6 +37,18 @@ pub fn router(ctx: &'static Context, auth: AuthConfig) -> Router {
     settlepaisa_http::edge::wrap(routes).layer(axum::middleware::from_fn_with_state(gateway, gateway_layer))
 }
 
+/// One function's router, as its Lambda binary serves it.
+pub fn function_router(ctx: &'static Context, function: &str) -> Option<Router> {
+    use settlepaisa_http::routes::{by_function, Service};
+    let routes = match by_function(function)?.service {
+        Service::Overview => settlepaisa_overview::routes(ctx, Some(function)),
+        Service::Recon => settlepaisa_recon_api::routes(ctx, Some(function)),
+        Service::MockPg => settlepaisa_mock_pg::routes(ctx, Some(function)),
+        Service::MockBank => settlepaisa_mock_bank::routes(ctx, Some(function)),
+    };
+    Some(settlepaisa_http::edge::wrap(routes))
+}
+
 /// The declared route a request path falls under (`{x}` matches one segment).
 pub fn route_of(method: &str, path: &str) -> Option<&'static RouteSpec> {
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
