@@ -253,3 +253,284 @@ async fn put_presigned(url: &str, headers: &Value, body: &[u8]) -> u16 {
     let text = String::from_utf8_lossy(&response);
     text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
+
+/// The roles that get a 2xx on each route — written out by hand from the seed's permission
+/// table, so the route table in code is checked against it, not against itself.
+const MATRIX: &[(&str, &[&str])] = &[
+    ("get-overview", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("get-pipeline", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("get-sources", &["sp-ops", "sp-finance", "sp-compliance"]),
+    ("get-connectors-health", &["sp-ops", "sp-finance", "sp-compliance"]),
+    ("get-top-reasons", &["sp-ops", "sp-finance", "sp-compliance"]),
+    ("overview-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("create-job", &["sp-ops"]),
+    ("get-job", &["sp-ops", "sp-finance", "sp-compliance"]),
+    ("upload-job-file", &["sp-ops"]),
+    ("normalize-job-file", &["sp-ops"]),
+    ("match-job", &["sp-ops"]),
+    ("list-job-exceptions", &["sp-ops", "sp-finance", "sp-compliance"]),
+    ("resolve-exception", &["sp-ops"]),
+    ("recon-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("list-transactions", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("seed-transactions", &["sp-ops"]),
+    ("mock-pg-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("list-statements", &["sp-ops", "sp-finance", "sp-compliance"]),
+    ("get-statements-for-date", &["sp-ops", "sp-finance", "sp-compliance"]),
+    ("generate-bank-file", &["sp-ops"]),
+    ("mock-bank-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+];
+
+/// A request each route answers with 2xx for a permitted caller. Routes that change state get
+/// fresh objects per call (a new job to match, another exception to resolve).
+async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (String, String, Option<Value>) {
+    let (api, job) = (&w.api, &w.job);
+    let new_job = || async {
+        let r = api.call("POST", "/api/jobs", Some(&w.ops), Some(json!({ "from": DAY, "to": DAY }))).await;
+        r.body["jobId"].as_str().unwrap().to_string()
+    };
+    let get = |p: String| ("GET".to_string(), p, None);
+    match function {
+        "get-overview" => get(format!("/api/overview?from={DAY}&to={DAY}")),
+        "get-pipeline" => get(format!("/api/pipeline?from={DAY}&to={DAY}")),
+        "get-sources" => get("/api/sources?range=30d".into()),
+        "get-connectors-health" => get("/api/connectors/health".into()),
+        "get-top-reasons" => get(format!("/api/top-reasons?from={DAY}&to={DAY}")),
+        "overview-health" => get("/health".into()),
+        "recon-health" => get("/health/recon".into()),
+        "mock-pg-health" => get("/health/mock-pg".into()),
+        "mock-bank-health" => get("/health/mock-bank".into()),
+        "create-job" => ("POST".into(), "/api/jobs".into(), Some(json!({ "from": DAY, "to": DAY }))),
+        "get-job" => get(format!("/api/jobs/{job}")),
+        "upload-job-file" => {
+            ("POST".into(), format!("/api/jobs/{}/upload", new_job().await), Some(json!({ "fileName": "a.csv", "contentLength": 100 })))
+        }
+        "normalize-job-file" => {
+            let j = new_job().await;
+            let bytes = std::fs::read(&w.banks[0]).unwrap();
+            settlepaisa_tests::pipeline::upload_bytes(&api.stack, &format!("jobs/{j}/statement.csv"), bytes).await;
+            api.stack.runner.run_until_idle(IDLE).await.unwrap();
+            let r = api.call("GET", &format!("/api/jobs/{j}"), Some(&w.ops), None).await;
+            let file_id = r.body["uploads"][0]["fileId"].as_str().unwrap().to_string();
+            ("POST".into(), format!("/api/jobs/{j}/normalize"), Some(json!({ "fileId": file_id, "template": "axis" })))
+        }
+        "match-job" => ("POST".into(), format!("/api/jobs/{}/match", new_job().await), None),
+        "list-job-exceptions" => get(format!("/api/jobs/{job}/exceptions?limit=5")),
+        "resolve-exception" => (
+            "POST".into(),
+            format!("/api/exceptions/{}/resolve", spare.pop().unwrap()),
+            Some(json!({ "action": "write_off", "note": "matrix test" })),
+        ),
+        "list-transactions" => get(format!("/api/transactions?from={DAY}&to={DAY}&limit=5")),
+        "seed-transactions" => ("POST".into(), "/admin/seed".into(), Some(json!({ "count": 5, "startDate": "2026-09-01" }))),
+        "list-statements" => get("/api/statements?range=30d".into()),
+        "get-statements-for-date" => get("/api/statements/2026-10-02".into()),
+        "generate-bank-file" => ("POST".into(), "/admin/generate-file".into(), Some(json!({ "bank": "ICICI", "date": DAY }))),
+        other => panic!("no request for {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
+    let w = world(1_500, 41).await;
+    let api = &w.api;
+    let table: BTreeSet<&str> = settlepaisa_http::routes::ROUTES.iter().map(|r| r.function).collect();
+    assert_eq!(MATRIX.iter().map(|m| m.0).collect::<BTreeSet<_>>(), table, "the matrix covers every route");
+    let merchant = "MERCH002";
+    let mut spare: Vec<String> = all_pages(api, &w.ops, &format!("/api/jobs/{}/exceptions?status=OPEN&limit=50", w.job))
+        .await
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    for (function, allowed) in MATRIX {
+        for role in Role::ALL {
+            let token = api.token(role, role.is_merchant().then_some(merchant));
+            let (method, path, body) = request_for(&w, function, &mut spare).await;
+            let r = api.call(&method, &path, Some(&token), body).await;
+            if allowed.contains(&role.as_str()) {
+                assert!(r.status.is_success(), "{function} as {}: {} {}", role.as_str(), r.status, r.body);
+            } else {
+                assert_seed_error(&r, 403);
+                assert_eq!(r.body["error"]["code"], "INSUFFICIENT_PERMISSIONS", "{function} as {}", role.as_str());
+            }
+        }
+    }
+
+    // Authentication failures: 401, and the same for every protected route.
+    let now = settlepaisa_tests::api::now();
+    let other_key = settlepaisa_auth::AuthConfig { secret: b"another-key-another-key-another-k".to_vec(), ..api.auth.clone() };
+    let wrong_issuer = settlepaisa_auth::AuthConfig { issuer: "someone-else".into(), ..api.auth.clone() };
+    let wrong_audience = settlepaisa_auth::AuthConfig { audience: "another-app".into(), ..api.auth.clone() };
+    let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
+    let claims = serde_json::to_vec(&json!({
+        "userId": "u", "email": "e", "role": "sp-ops", "merchantId": null, "permissions": [],
+        "exp": now + 3600, "iat": now, "iss": api.auth.issuer, "aud": api.auth.audience,
+    }))
+    .unwrap();
+    let alg_none = format!("{header}.{}.", base64url(&claims));
+    let bad_tokens = [
+        ("expired", api.auth.mint("u", Role::SpOps, None, now - 7_200, 3_600)),
+        ("wrong signature", other_key.mint("u", Role::SpOps, None, now, 3_600)),
+        ("alg none", alg_none),
+        ("wrong issuer", wrong_issuer.mint("u", Role::SpOps, None, now, 3_600)),
+        ("wrong audience", wrong_audience.mint("u", Role::SpOps, None, now, 3_600)),
+        ("garbage", "not-a-jwt".into()),
+    ];
+    for route in settlepaisa_http::routes::ROUTES.iter().filter(|r| !r.path.starts_with("/health")) {
+        let path = route.path.replace("{id}", &w.job).replace("{date}", DAY);
+        for (what, token) in &bad_tokens {
+            let r = api.call(route.method, &path, Some(token), None).await;
+            assert_seed_error(&r, 401);
+            assert_eq!(r.headers["www-authenticate"], "Bearer", "{what}");
+        }
+        let r = api.call(route.method, &path, None, None).await;
+        assert_eq!(r.status, 401, "{} without a token", route.function);
+    }
+
+    // A merchant sees its own data only; naming another merchant is refused without echoing it.
+    let a = api.token(Role::MerchantAdmin, Some("MERCH001"));
+    let r = api.call("GET", &format!("/api/transactions?from={DAY}&to={DAY}&limit=500"), Some(&a), None).await;
+    let items = r.body["items"].as_array().unwrap();
+    assert!(!items.is_empty() && items.iter().all(|t| t["merchantId"] == "MERCH001"), "{}", r.body);
+    for path in [
+        format!("/api/transactions?from={DAY}&to={DAY}&merchantId=MERCH003"),
+        format!("/api/overview?from={DAY}&to={DAY}&merchantId=MERCH003"),
+        format!("/api/pipeline?from={DAY}&to={DAY}&merchantId=MERCH003"),
+    ] {
+        let r = api.call("GET", &path, Some(&a), None).await;
+        assert_seed_error(&r, 403);
+        assert!(!r.body.to_string().contains("MERCH003"), "{}", r.body);
+    }
+    let mine = api.call("GET", &format!("/api/overview?from={DAY}&to={DAY}"), Some(&a), None).await;
+    let all = api.call("GET", &format!("/api/overview?from={DAY}&to={DAY}"), Some(&w.ops), None).await;
+    assert_eq!(mine.body["merchantId"], "MERCH001");
+    let own = pg_rows(&w.pg).iter().filter(|r| r[1] == "MERCH001" && r[5] == "captured").count();
+    assert_eq!(mine.body["overview"]["pgTransactions"]["count"], own);
+    assert!(all.body["overview"]["pgTransactions"]["count"].as_u64().unwrap() > own as u64);
+
+    // Bad input: 400 in the seed's format, with a message that says what to fix.
+    let ops = Some(w.ops.as_str());
+    let json_headers = vec![
+        ("authorization".to_string(), format!("Bearer {}", w.ops)),
+        ("content-type".to_string(), "application/json".to_string()),
+    ];
+    for (r, says) in [
+        (api.raw(&api.app, "POST", "/api/jobs", &json_headers, b"{\"from\": \"2026-10-01\",".to_vec()).await, "body"),
+        (api.call("POST", "/api/jobs", ops, Some(json!({ "from": DAY, "to": DAY, "colour": "red" }))).await, "unknown field"),
+        (api.call("POST", "/api/jobs", ops, Some(json!({ "from": "01/10/2026", "to": DAY }))).await, "YYYY-MM-DD"),
+        (api.call("GET", "/api/overview?from=2026-13-01", ops, None).await, "YYYY-MM-DD"),
+        (api.call("GET", "/api/transactions?minAmountPaise=10.5", ops, None).await, "minAmountPaise"),
+        (api.call("GET", "/api/transactions?minAmountPaise=-100", ops, None).await, "non-negative"),
+        (api.call("GET", "/api/transactions?limit=100000", ops, None).await, "limit"),
+        (api.call("GET", &format!("/api/jobs/{}/exceptions?limit=0", w.job), ops, None).await, "limit"),
+        (api.call("GET", &format!("/api/jobs/{}/exceptions?category=LOST", w.job), ops, None).await, "UNMATCHED_PG"),
+        (api.call("GET", &format!("/api/jobs/{}/exceptions?cursor=zz", w.job), ops, None).await, "cursor"),
+        (api.call("POST", "/admin/seed", ops, Some(json!({ "count": 1.5 }))).await, "count"),
+    ] {
+        assert_seed_error(&r, 400);
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "`{message}` should mention {says}");
+    }
+    let r = api.call("GET", "/api/jobs/JOB-NOPE", ops, None).await;
+    assert_seed_error(&r, 404);
+    let r = api.call("DELETE", "/api/overview", ops, None).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.body["error"]["code"], "METHOD_NOT_ALLOWED");
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_people_resolving_one_exception_get_one_success_and_one_conflict() {
+    let w = world(1_500, 51).await;
+    let (api, ops, job) = (&w.api, w.ops.as_str(), w.job.as_str());
+    let q = format!("from={DAY}&to=2026-10-03");
+    let before = api.call("GET", &format!("/api/overview?{q}"), Some(ops), None).await.body["overview"].clone();
+
+    // One exception, two people, at once.
+    let open = all_pages(api, ops, &format!("/api/jobs/{job}/exceptions?category=UNMATCHED_PG&status=OPEN")).await;
+    let target = open.iter().find(|e| e["suggestion"].is_null()).expect("an unmatched PG record without a suggestion");
+    let id = target["id"].as_str().unwrap();
+    let body = json!({ "action": "write_off", "note": "refunded to the customer", "version": target["version"] });
+    let alice = api.token(Role::SpOps, None);
+    let bob = api.auth.mint("bob", Role::SpOps, None, settlepaisa_tests::api::now(), 3600);
+    let path = format!("/api/exceptions/{id}/resolve");
+    let (a, b) = tokio::join!(
+        api.call("POST", &path, Some(&alice), Some(body.clone())),
+        api.call("POST", &path, Some(&bob), Some(body.clone()))
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} / {}", a.body, b.body);
+    let (won, lost) = if a.status == 200 { (&a, &b) } else { (&b, &a) };
+    assert_seed_error(lost, 409);
+    assert_eq!(won.body["status"], "RESOLVED");
+    assert_eq!(won.body["resolution"]["action"], "write_off");
+    assert_eq!(won.body["version"], target["version"].as_i64().unwrap() + 1);
+
+    // Accepting a suggestion adds the suggested pair to the match set.
+    let open_now = all_pages(api, ops, &format!("/api/jobs/{job}/exceptions?status=OPEN")).await;
+    let suggested = open_now
+        .iter()
+        .find(|e| e["category"] == "UTR_MISSING" && !e["suggestion"].is_null())
+        .expect("a pair below the threshold, with its suggestion");
+    let r = api
+        .call("POST", &format!("/api/exceptions/{}/resolve", suggested["id"].as_str().unwrap()), Some(ops), Some(json!({ "action": "accept_suggestion", "note": "same payer, amount within tolerance" })))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let suggested_pair = (suggested["suggestion"]["txnId"].as_str().unwrap(), suggested["suggestion"]["bankRef"].as_str().unwrap());
+
+    // A manual match pairs an unmatched PG record with an unmatched credit: both exceptions close.
+    let pg_side = open_now.iter().find(|e| e["category"] == "UNMATCHED_PG" && e["id"] != id).expect("another unmatched PG record");
+    let bank_side = open_now.iter().find(|e| e["category"] == "UNMATCHED_BANK").expect("an unmatched credit");
+    let bank_ref = bank_side["bankRefs"][0].as_str().unwrap();
+    let r = api
+        .call("POST", &format!("/api/exceptions/{}/resolve", pg_side["id"].as_str().unwrap()), Some(ops), Some(json!({ "action": "manual_match", "counterpart": bank_ref, "note": "payer confirmed by phone" })))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api.call("GET", &format!("/api/jobs/{job}/exceptions?category=UNMATCHED_BANK&status=RESOLVED"), Some(ops), None).await;
+    let closed = r.body["items"].as_array().unwrap().iter().find(|e| e["bankRefs"][0] == bank_ref).expect("the credit's exception closed too").clone();
+    assert_eq!(closed["resolution"]["with"], pg_side["id"]);
+    let items = settlepaisa_tests::pipeline::results_items(&api.stack, job).await;
+    let pairs: Vec<String> = items
+        .iter()
+        .filter(|i| settlepaisa_aws::dynamo::s(i, "item").unwrap().starts_with("R#"))
+        .map(|i| settlepaisa_aws::dynamo::s(i, "rows").unwrap())
+        .collect();
+    assert_eq!(pairs.len(), 2, "{pairs:?}");
+    assert!(pairs.iter().any(|p| p.starts_with(&format!("{}\t{}\t", suggested_pair.0, suggested_pair.1))));
+    assert!(pairs.iter().any(|p| p.starts_with(&format!("{}\t{bank_ref}\t", pg_side["txnIds"][0].as_str().unwrap()))));
+    // The credit is taken: matching it again is refused.
+    let another = open_now.iter().filter(|e| e["category"] == "UNMATCHED_PG").find(|e| e["id"] != id && e["id"] != pg_side["id"]).unwrap();
+    let r = api
+        .call("POST", &format!("/api/exceptions/{}/resolve", another["id"].as_str().unwrap()), Some(ops), Some(json!({ "action": "manual_match", "counterpart": bank_ref, "note": "x" })))
+        .await;
+    assert_seed_error(&r, 409);
+
+    // Resolving again, or resolving the counterpart: 409.
+    let again = api.call("POST", &format!("/api/exceptions/{id}/resolve"), Some(ops), Some(json!({ "action": "write_off", "note": "again" }))).await;
+    assert_seed_error(&again, 409);
+
+    // The KPI figures follow (asking past the warm cache).
+    let headers = vec![("authorization".to_string(), format!("Bearer {ops}")), ("cache-control".to_string(), "no-cache".to_string())];
+    let after = api.raw(&api.app, "GET", &format!("/api/overview?{q}"), &headers, vec![]).await.body["overview"].clone();
+    let n = |v: &Value, path: &[&str]| path.iter().fold(v, |v, k| &v[*k]).as_i64().unwrap();
+    assert_eq!(n(&after, &["exceptions", "resolved", "count"]), n(&before, &["exceptions", "resolved", "count"]) + 4);
+    assert_eq!(n(&after, &["exceptions", "open", "count"]), n(&before, &["exceptions", "open", "count"]) - 4);
+    assert_eq!(n(&after, &["matched", "count"]), n(&before, &["matched", "count"]) + 2);
+    let amount = suggested["pgAmountPaise"].as_i64().unwrap() + pg_side["pgAmountPaise"].as_i64().unwrap();
+    assert_eq!(n(&after, &["matched", "amountPaise"]), n(&before, &["matched", "amountPaise"]) + amount);
+    let reasons = api.cold();
+    let r = api.raw(&reasons, "GET", &format!("/api/top-reasons?{q}"), &headers[..1], vec![]).await;
+    let unmatched = r.body["reasons"].as_array().unwrap().iter().find(|x| x["category"] == "UNMATCHED_PG").unwrap().clone();
+    assert_eq!(unmatched["resolved"], 2);
+}

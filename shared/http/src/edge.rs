@@ -84,6 +84,10 @@ async fn render(mut req: Request, next: Next) -> Response {
 async fn authorize(mut req: Request, next: Next) -> Response {
     let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
     let Some(spec) = routes::find(req.method().as_str(), &path) else {
+        if routes::ROUTES.iter().any(|r| r.path == path) {
+            return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this route does not take that method")
+                .into_response();
+        }
         // A handler mounted without a declared access is never served.
         return ApiError::internal(format!("route {} {path} is not in the route table", req.method())).into_response();
     };
