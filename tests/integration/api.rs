@@ -47,8 +47,14 @@ async fn create_and_match(api: &Api, ops: &str, day: &str) -> String {
 
 fn offline(dir: &Path, pg: &Path, banks: &[PathBuf]) -> (usize, BTreeMap<String, usize>) {
     let out = dir.join("offline");
-    recon_cmd::run(&ReconArgs { pg: pg.to_path_buf(), bank: banks.to_vec(), out: out.clone(), format: None, template: vec![] })
-        .unwrap();
+    recon_cmd::run(&ReconArgs {
+        pg: pg.to_path_buf(),
+        bank: banks.to_vec(),
+        out: out.clone(),
+        format: None,
+        template: vec![],
+    })
+    .unwrap();
     let mut by_category = BTreeMap::new();
     for row in read_csv(&out.join("exceptions.csv")) {
         *by_category.entry(row[1].clone()).or_insert(0) += 1;
@@ -121,9 +127,11 @@ async fn the_api_reports_what_the_pipeline_computed() {
 
     let r = api.call("GET", &format!("/api/sources?{q}"), Some(ops), None).await;
     let sources = r.body["sources"].as_array().unwrap();
-    let banks: BTreeSet<&str> = sources.iter().filter(|s| s["kind"] == "bank").map(|s| s["source"].as_str().unwrap()).collect();
+    let banks: BTreeSet<&str> =
+        sources.iter().filter(|s| s["kind"] == "bank").map(|s| s["source"].as_str().unwrap()).collect();
     assert_eq!(banks, BTreeSet::from(["axis", "hdfc", "icici"]));
-    let bank_matched: u64 = sources.iter().filter(|s| s["kind"] == "bank").map(|s| s["matched"].as_u64().unwrap()).sum();
+    let bank_matched: u64 =
+        sources.iter().filter(|s| s["kind"] == "bank").map(|s| s["matched"].as_u64().unwrap()).sum();
     assert_eq!(bank_matched as usize, matches, "every match has one bank credit");
 
     let r = api.call("GET", "/api/connectors/health?from=2026-09-25&to=2026-10-05", Some(ops), None).await;
@@ -143,7 +151,8 @@ async fn the_api_reports_what_the_pipeline_computed() {
     assert_eq!(all.len(), exceptions);
     assert_eq!(all.iter().map(|e| e["id"].as_str().unwrap()).collect::<BTreeSet<_>>().len(), exceptions);
     assert!(all.iter().all(|e| e["records"]["pg"].is_array() && e["reason"].is_string()));
-    let unmatched = all_pages(api, ops, &format!("/api/jobs/{job}/exceptions?category=UNMATCHED_PG&status=OPEN&limit=7")).await;
+    let unmatched =
+        all_pages(api, ops, &format!("/api/jobs/{job}/exceptions?category=UNMATCHED_PG&status=OPEN&limit=7")).await;
     assert_eq!(unmatched.len(), categories["UNMATCHED_PG"]);
 
     let merchant = "MERCH001";
@@ -167,11 +176,15 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
     let api = Api::start().await;
     let ops = api.token(Role::SpOps, None);
     let day = "2026-11-01";
-    let r = api.call("POST", "/admin/seed", Some(&ops), Some(json!({ "count": 600, "startDate": day, "seed": 7 }))).await;
+    let r =
+        api.call("POST", "/admin/seed", Some(&ops), Some(json!({ "count": 600, "startDate": day, "seed": 7 }))).await;
     assert_eq!(r.status, 202, "{}", r.body);
     let by_status: u64 = r.body["byStatus"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(by_status, 600);
-    assert!(r.body["byMethod"]["UPI"].as_u64().unwrap() > r.body["byMethod"]["CARD"].as_u64().unwrap(), "the seed's method mix");
+    assert!(
+        r.body["byMethod"]["UPI"].as_u64().unwrap() > r.body["byMethod"]["CARD"].as_u64().unwrap(),
+        "the seed's method mix"
+    );
     api.stack.runner.run_until_idle(IDLE).await.unwrap();
     let txns = all_pages(&api, &ops, &format!("/api/transactions?from={day}&to={day}&limit=500")).await;
     assert_eq!(txns.len(), 600, "every seeded transaction came through ingestion");
@@ -182,7 +195,11 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
         assert_eq!(r.status, 202, "{}", r.body);
         credits += r.body["credits"].as_u64().unwrap();
     }
-    assert_eq!(credits as usize, txns.iter().filter(|t| t["status"] == "captured").count(), "each captured txn settles through one bank");
+    assert_eq!(
+        credits as usize,
+        txns.iter().filter(|t| t["status"] == "captured").count(),
+        "each captured txn settles through one bank"
+    );
     api.stack.runner.run_until_idle(IDLE).await.unwrap();
     let r = api.call("GET", &format!("/api/statements/{day}"), Some(&ops), None).await;
     let statements = r.body["statements"].as_array().unwrap();
@@ -200,10 +217,16 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
     let r = api.call("POST", "/api/jobs", Some(&ops), Some(json!({ "from": day, "to": day }))).await;
     let upload_job = r.body["jobId"].as_str().unwrap().to_string();
     let bucket = &api.ctx.resources.uploads_bucket;
-    let hdfc = api.stack.clients.s3.get_object().bucket(bucket).key("incoming/hdfc/HDFC_20261101.csv").send().await.unwrap();
+    let hdfc =
+        api.stack.clients.s3.get_object().bucket(bucket).key("incoming/hdfc/HDFC_20261101.csv").send().await.unwrap();
     let bytes = hdfc.body.collect().await.unwrap().into_bytes().to_vec();
     let r = api
-        .call("POST", &format!("/api/jobs/{upload_job}/upload"), Some(&ops), Some(json!({ "fileName": "bank-drop.csv", "contentLength": bytes.len() })))
+        .call(
+            "POST",
+            &format!("/api/jobs/{upload_job}/upload"),
+            Some(&ops),
+            Some(json!({ "fileName": "bank-drop.csv", "contentLength": bytes.len() })),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["key"], format!("jobs/{upload_job}/bank-drop.csv"));
@@ -216,17 +239,45 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
     assert_eq!(uploads[0]["status"], "NORMALIZED");
     let file_id = uploads[0]["fileId"].as_str().unwrap().to_string();
     // Normalizing with the wrong bank's template rejects the file with a reason; the right one restores it.
-    let r = api.call("POST", &format!("/api/jobs/{upload_job}/normalize"), Some(&ops), Some(json!({ "fileId": file_id, "template": "ICICI" }))).await;
+    let r = api
+        .call(
+            "POST",
+            &format!("/api/jobs/{upload_job}/normalize"),
+            Some(&ops),
+            Some(json!({ "fileId": file_id, "template": "ICICI" })),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "REJECTED");
     assert!(r.body["error"].as_str().is_some_and(|e| !e.is_empty()));
-    let r = api.call("POST", &format!("/api/jobs/{upload_job}/normalize"), Some(&ops), Some(json!({ "fileId": file_id, "template": "hdfc" }))).await;
+    let r = api
+        .call(
+            "POST",
+            &format!("/api/jobs/{upload_job}/normalize"),
+            Some(&ops),
+            Some(json!({ "fileId": file_id, "template": "hdfc" })),
+        )
+        .await;
     assert_eq!(r.body["status"], "NORMALIZED", "{}", r.body);
     assert_eq!(r.body["template"], "hdfc", "the template's own name, whatever the case asked");
     assert!(r.body["credits"].as_u64().unwrap() > 0);
-    let r = api.call("POST", "/api/jobs/NO-SUCH-JOB/upload", Some(&ops), Some(json!({ "fileName": "x.csv", "contentLength": 10 }))).await;
+    let r = api
+        .call(
+            "POST",
+            "/api/jobs/NO-SUCH-JOB/upload",
+            Some(&ops),
+            Some(json!({ "fileName": "x.csv", "contentLength": 10 })),
+        )
+        .await;
     assert_seed_error(&r, 404);
-    let r = api.call("POST", &format!("/api/jobs/{upload_job}/upload"), Some(&ops), Some(json!({ "fileName": "x.csv", "contentLength": 2u64 << 40 }))).await;
+    let r = api
+        .call(
+            "POST",
+            &format!("/api/jobs/{upload_job}/upload"),
+            Some(&ops),
+            Some(json!({ "fileName": "x.csv", "contentLength": 2u64 << 40 })),
+        )
+        .await;
     assert_seed_error(&r, 400);
 }
 
@@ -301,9 +352,11 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
         "mock-bank-health" => get("/health/mock-bank".into()),
         "create-job" => ("POST".into(), "/api/jobs".into(), Some(json!({ "from": DAY, "to": DAY }))),
         "get-job" => get(format!("/api/jobs/{job}")),
-        "upload-job-file" => {
-            ("POST".into(), format!("/api/jobs/{}/upload", new_job().await), Some(json!({ "fileName": "a.csv", "contentLength": 100 })))
-        }
+        "upload-job-file" => (
+            "POST".into(),
+            format!("/api/jobs/{}/upload", new_job().await),
+            Some(json!({ "fileName": "a.csv", "contentLength": 100 })),
+        ),
         "normalize-job-file" => {
             let j = new_job().await;
             let bytes = std::fs::read(&w.banks[0]).unwrap();
@@ -321,10 +374,14 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
             Some(json!({ "action": "write_off", "note": "matrix test" })),
         ),
         "list-transactions" => get(format!("/api/transactions?from={DAY}&to={DAY}&limit=5")),
-        "seed-transactions" => ("POST".into(), "/admin/seed".into(), Some(json!({ "count": 5, "startDate": "2026-09-01" }))),
+        "seed-transactions" => {
+            ("POST".into(), "/admin/seed".into(), Some(json!({ "count": 5, "startDate": "2026-09-01" })))
+        }
         "list-statements" => get("/api/statements?range=30d".into()),
         "get-statements-for-date" => get("/api/statements/2026-10-02".into()),
-        "generate-bank-file" => ("POST".into(), "/admin/generate-file".into(), Some(json!({ "bank": "ICICI", "date": DAY }))),
+        "generate-bank-file" => {
+            ("POST".into(), "/admin/generate-file".into(), Some(json!({ "bank": "ICICI", "date": DAY })))
+        }
         other => panic!("no request for {other}"),
     }
 }
@@ -336,11 +393,12 @@ async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
     let table: BTreeSet<&str> = settlepaisa_http::routes::ROUTES.iter().map(|r| r.function).collect();
     assert_eq!(MATRIX.iter().map(|m| m.0).collect::<BTreeSet<_>>(), table, "the matrix covers every route");
     let merchant = "MERCH002";
-    let mut spare: Vec<String> = all_pages(api, &w.ops, &format!("/api/jobs/{}/exceptions?status=OPEN&limit=50", w.job))
-        .await
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
+    let mut spare: Vec<String> =
+        all_pages(api, &w.ops, &format!("/api/jobs/{}/exceptions?status=OPEN&limit=50", w.job))
+            .await
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect();
     for (function, allowed) in MATRIX {
         for role in Role::ALL {
             let token = api.token(role, role.is_merchant().then_some(merchant));
@@ -357,7 +415,8 @@ async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
 
     // Authentication failures: 401, and the same for every protected route.
     let now = settlepaisa_tests::api::now();
-    let other_key = settlepaisa_auth::AuthConfig { secret: b"another-key-another-key-another-k".to_vec(), ..api.auth.clone() };
+    let other_key =
+        settlepaisa_auth::AuthConfig { secret: b"another-key-another-key-another-k".to_vec(), ..api.auth.clone() };
     let wrong_issuer = settlepaisa_auth::AuthConfig { issuer: "someone-else".into(), ..api.auth.clone() };
     let wrong_audience = settlepaisa_auth::AuthConfig { audience: "another-app".into(), ..api.auth.clone() };
     let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
@@ -415,7 +474,10 @@ async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
     ];
     for (r, says) in [
         (api.raw(&api.app, "POST", "/api/jobs", &json_headers, b"{\"from\": \"2026-10-01\",".to_vec()).await, "body"),
-        (api.call("POST", "/api/jobs", ops, Some(json!({ "from": DAY, "to": DAY, "colour": "red" }))).await, "unknown field"),
+        (
+            api.call("POST", "/api/jobs", ops, Some(json!({ "from": DAY, "to": DAY, "colour": "red" }))).await,
+            "unknown field",
+        ),
         (api.call("POST", "/api/jobs", ops, Some(json!({ "from": "01/10/2026", "to": DAY }))).await, "YYYY-MM-DD"),
         (api.call("GET", "/api/overview?from=2026-13-01", ops, None).await, "YYYY-MM-DD"),
         (api.call("GET", "/api/transactions?minAmountPaise=10.5", ops, None).await, "minAmountPaise"),
@@ -484,21 +546,43 @@ async fn two_people_resolving_one_exception_get_one_success_and_one_conflict() {
         .find(|e| e["category"] == "UTR_MISSING" && !e["suggestion"].is_null())
         .expect("a pair below the threshold, with its suggestion");
     let r = api
-        .call("POST", &format!("/api/exceptions/{}/resolve", suggested["id"].as_str().unwrap()), Some(ops), Some(json!({ "action": "accept_suggestion", "note": "same payer, amount within tolerance" })))
+        .call(
+            "POST",
+            &format!("/api/exceptions/{}/resolve", suggested["id"].as_str().unwrap()),
+            Some(ops),
+            Some(json!({ "action": "accept_suggestion", "note": "same payer, amount within tolerance" })),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let suggested_pair = (suggested["suggestion"]["txnId"].as_str().unwrap(), suggested["suggestion"]["bankRef"].as_str().unwrap());
+    let suggested_pair =
+        (suggested["suggestion"]["txnId"].as_str().unwrap(), suggested["suggestion"]["bankRef"].as_str().unwrap());
 
     // A manual match pairs an unmatched PG record with an unmatched credit: both exceptions close.
-    let pg_side = open_now.iter().find(|e| e["category"] == "UNMATCHED_PG" && e["id"] != id).expect("another unmatched PG record");
+    let pg_side = open_now
+        .iter()
+        .find(|e| e["category"] == "UNMATCHED_PG" && e["id"] != id)
+        .expect("another unmatched PG record");
     let bank_side = open_now.iter().find(|e| e["category"] == "UNMATCHED_BANK").expect("an unmatched credit");
     let bank_ref = bank_side["bankRefs"][0].as_str().unwrap();
     let r = api
-        .call("POST", &format!("/api/exceptions/{}/resolve", pg_side["id"].as_str().unwrap()), Some(ops), Some(json!({ "action": "manual_match", "counterpart": bank_ref, "note": "payer confirmed by phone" })))
+        .call(
+            "POST",
+            &format!("/api/exceptions/{}/resolve", pg_side["id"].as_str().unwrap()),
+            Some(ops),
+            Some(json!({ "action": "manual_match", "counterpart": bank_ref, "note": "payer confirmed by phone" })),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = api.call("GET", &format!("/api/jobs/{job}/exceptions?category=UNMATCHED_BANK&status=RESOLVED"), Some(ops), None).await;
-    let closed = r.body["items"].as_array().unwrap().iter().find(|e| e["bankRefs"][0] == bank_ref).expect("the credit's exception closed too").clone();
+    let r = api
+        .call("GET", &format!("/api/jobs/{job}/exceptions?category=UNMATCHED_BANK&status=RESOLVED"), Some(ops), None)
+        .await;
+    let closed = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["bankRefs"][0] == bank_ref)
+        .expect("the credit's exception closed too")
+        .clone();
     assert_eq!(closed["resolution"]["with"], pg_side["id"]);
     let items = settlepaisa_tests::pipeline::results_items(&api.stack, job).await;
     let pairs: Vec<String> = items
@@ -510,19 +594,39 @@ async fn two_people_resolving_one_exception_get_one_success_and_one_conflict() {
     assert!(pairs.iter().any(|p| p.starts_with(&format!("{}\t{}\t", suggested_pair.0, suggested_pair.1))));
     assert!(pairs.iter().any(|p| p.starts_with(&format!("{}\t{bank_ref}\t", pg_side["txnIds"][0].as_str().unwrap()))));
     // The credit is taken: matching it again is refused.
-    let another = open_now.iter().filter(|e| e["category"] == "UNMATCHED_PG").find(|e| e["id"] != id && e["id"] != pg_side["id"]).unwrap();
+    let another = open_now
+        .iter()
+        .filter(|e| e["category"] == "UNMATCHED_PG")
+        .find(|e| e["id"] != id && e["id"] != pg_side["id"])
+        .unwrap();
     let r = api
-        .call("POST", &format!("/api/exceptions/{}/resolve", another["id"].as_str().unwrap()), Some(ops), Some(json!({ "action": "manual_match", "counterpart": bank_ref, "note": "x" })))
+        .call(
+            "POST",
+            &format!("/api/exceptions/{}/resolve", another["id"].as_str().unwrap()),
+            Some(ops),
+            Some(json!({ "action": "manual_match", "counterpart": bank_ref, "note": "x" })),
+        )
         .await;
     assert_seed_error(&r, 409);
 
     // Resolving again, or resolving the counterpart: 409.
-    let again = api.call("POST", &format!("/api/exceptions/{id}/resolve"), Some(ops), Some(json!({ "action": "write_off", "note": "again" }))).await;
+    let again = api
+        .call(
+            "POST",
+            &format!("/api/exceptions/{id}/resolve"),
+            Some(ops),
+            Some(json!({ "action": "write_off", "note": "again" })),
+        )
+        .await;
     assert_seed_error(&again, 409);
 
     // The KPI figures follow (asking past the warm cache).
-    let headers = vec![("authorization".to_string(), format!("Bearer {ops}")), ("cache-control".to_string(), "no-cache".to_string())];
-    let after = api.raw(&api.app, "GET", &format!("/api/overview?{q}"), &headers, vec![]).await.body["overview"].clone();
+    let headers = vec![
+        ("authorization".to_string(), format!("Bearer {ops}")),
+        ("cache-control".to_string(), "no-cache".to_string()),
+    ];
+    let after =
+        api.raw(&api.app, "GET", &format!("/api/overview?{q}"), &headers, vec![]).await.body["overview"].clone();
     let n = |v: &Value, path: &[&str]| path.iter().fold(v, |v, k| &v[*k]).as_i64().unwrap();
     assert_eq!(n(&after, &["exceptions", "resolved", "count"]), n(&before, &["exceptions", "resolved", "count"]) + 4);
     assert_eq!(n(&after, &["exceptions", "open", "count"]), n(&before, &["exceptions", "open", "count"]) - 4);
@@ -531,6 +635,7 @@ async fn two_people_resolving_one_exception_get_one_success_and_one_conflict() {
     assert_eq!(n(&after, &["matched", "amountPaise"]), n(&before, &["matched", "amountPaise"]) + amount);
     let reasons = api.cold();
     let r = api.raw(&reasons, "GET", &format!("/api/top-reasons?{q}"), &headers[..1], vec![]).await;
-    let unmatched = r.body["reasons"].as_array().unwrap().iter().find(|x| x["category"] == "UNMATCHED_PG").unwrap().clone();
+    let unmatched =
+        r.body["reasons"].as_array().unwrap().iter().find(|x| x["category"] == "UNMATCHED_PG").unwrap().clone();
     assert_eq!(unmatched["resolved"], 2);
 }

@@ -1,11 +1,11 @@
 //! `infra/template.yaml` and the code agree: every function has a binary and a sample event, every
 //! binary is a function, and every sample event is the kind of event its function takes.
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use aws_lambda_events::event::sqs::SqsEvent;
 use aws_lambda_events::s3::S3Event;
-use settlepaisa_http::routes::{self, Access, ROUTES};
 use settlepaisa_cli::local::{template, workspace_root};
+use settlepaisa_http::routes::{self, Access, ROUTES};
 use settlepaisa_pipeline::plan::PlanRequest;
 use std::collections::BTreeSet;
 

@@ -229,8 +229,10 @@ pub mod api {
     }
 
     pub fn auth_config() -> AuthConfig {
-        AuthConfig::from_lookup(&|k| (k == "JWT_SECRET").then(|| settlepaisa_auth::token::LOCAL_DEVELOPMENT_SECRET.to_string()))
-            .unwrap()
+        AuthConfig::from_lookup(&|k| {
+            (k == "JWT_SECRET").then(|| settlepaisa_auth::token::LOCAL_DEVELOPMENT_SECRET.to_string())
+        })
+        .unwrap()
     }
 
     pub fn now() -> u64 {
@@ -267,7 +269,14 @@ pub mod api {
             self.raw(&self.app, method, path, &headers, bytes.unwrap_or_default()).await
         }
 
-        pub async fn raw(&self, app: &Router, method: &str, path: &str, headers: &[(String, String)], body: Vec<u8>) -> Reply {
+        pub async fn raw(
+            &self,
+            app: &Router,
+            method: &str,
+            path: &str,
+            headers: &[(String, String)],
+            body: Vec<u8>,
+        ) -> Reply {
             let mut req = Request::builder().method(method).uri(path);
             for (k, v) in headers {
                 req = req.header(k, v);
@@ -276,7 +285,8 @@ pub mod api {
             let status = response.status();
             let headers = response.headers().clone();
             let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-            let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+            let body = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
             Reply { status, headers, body }
         }
     }

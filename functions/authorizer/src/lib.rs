@@ -10,9 +10,10 @@ use settlepaisa_auth::{AuthConfig, AuthError};
 
 /// The token of an `Authorization: Bearer <jwt>` header.
 pub fn bearer(header: Option<&str>) -> Result<&str, AuthError> {
-    let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or_else(|| {
-        AuthError::Invalid("no Authorization header; send `Authorization: Bearer <jwt>`".into())
-    })?;
+    let header = header
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| AuthError::Invalid("no Authorization header; send `Authorization: Bearer <jwt>`".into()))?;
     match header.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
         _ => Err(AuthError::Invalid("the Authorization header is not `Bearer <jwt>`".into())),
@@ -28,7 +29,10 @@ pub fn decide(config: &AuthConfig, authorization: Option<&str>) -> serde_json::V
     settlepaisa_http::caller::verdict(&result)
 }
 
-pub fn handle(config: &AuthConfig, event: &ApiGatewayV2CustomAuthorizerV2Request) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
+pub fn handle(
+    config: &AuthConfig,
+    event: &ApiGatewayV2CustomAuthorizerV2Request,
+) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
     let header = event
         .headers
         .get("authorization")

@@ -72,11 +72,11 @@ pub async fn generate_bank_file(
     Extension(caller): Extension<Caller>,
     Body(req): Body<GenerateRequest>,
 ) -> Result<Response, ApiError> {
-    let bank = STATEMENT_BANKS
-        .iter()
-        .find(|b| b.eq_ignore_ascii_case(&req.bank))
-        .ok_or_else(|| ApiError::bad_request(format!("bank `{}` is not one of {}", req.bank, STATEMENT_BANKS.join(", "))))?;
-    let day = Date::parse_iso(&req.date).ok_or_else(|| ApiError::bad_request(format!("date `{}` is not a date; write YYYY-MM-DD", req.date)))?;
+    let bank = STATEMENT_BANKS.iter().find(|b| b.eq_ignore_ascii_case(&req.bank)).ok_or_else(|| {
+        ApiError::bad_request(format!("bank `{}` is not one of {}", req.bank, STATEMENT_BANKS.join(", ")))
+    })?;
+    let day = Date::parse_iso(&req.date)
+        .ok_or_else(|| ApiError::bad_request(format!("date `{}` is not a date; write YYYY-MM-DD", req.date)))?;
     let mut txns: Vec<Item> = captured_on(&state, day)
         .await
         .map_err(ApiError::unavailable)?
@@ -84,7 +84,9 @@ pub async fn generate_bank_file(
         .filter(|t| s(t, "txn_id").is_some_and(|id| settling_bank(&id) == *bank))
         .collect();
     if txns.is_empty() {
-        return Err(ApiError::conflict(format!("no captured transactions of {day} settle through {bank}; seed some with POST /admin/seed")));
+        return Err(ApiError::conflict(format!(
+            "no captured transactions of {day} settle through {bank}; seed some with POST /admin/seed"
+        )));
     }
     txns.sort_by_key(|t| (n(t, "captured_at"), s(t, "txn_id")));
     let credits: Vec<StatementCredit> = txns
@@ -101,9 +103,12 @@ pub async fn generate_bank_file(
         })
         .collect();
     let total: i64 = credits.iter().map(|c| c.amount.0).sum();
-    let bytes = statement(bank, &credits, u64::from(day.0 as u32)).ok_or_else(|| ApiError::internal("no writer for the bank"))?;
+    let bytes = statement(bank, &credits, u64::from(day.0 as u32))
+        .ok_or_else(|| ApiError::internal("no writer for the bank"))?;
     let key = format!("incoming/{}/{bank}_{}.csv", bank.to_ascii_lowercase(), day.to_string().replace('-', ""));
-    settlepaisa_aws::s3::put(&state.ctx.clients.s3, &state.ctx.resources.uploads_bucket, &key, bytes).await.map_err(ApiError::unavailable)?;
+    settlepaisa_aws::s3::put(&state.ctx.clients.s3, &state.ctx.resources.uploads_bucket, &key, bytes)
+        .await
+        .map_err(ApiError::unavailable)?;
     tracing::info!(key, credits = credits.len(), user = caller.user_id, "generated bank statement");
     Ok((
         StatusCode::ACCEPTED,
@@ -123,7 +128,8 @@ pub async fn generate_bank_file(
 mod tests {
     #[test]
     fn every_transaction_settles_through_one_known_bank() {
-        let banks: std::collections::BTreeSet<_> = (0..300).map(|i| super::settling_bank(&format!("TXN{i:010}"))).collect();
+        let banks: std::collections::BTreeSet<_> =
+            (0..300).map(|i| super::settling_bank(&format!("TXN{i:010}"))).collect();
         assert_eq!(banks.len(), 3, "the split uses every bank");
         assert_eq!(super::settling_bank("TXN1"), super::settling_bank("TXN1"));
     }

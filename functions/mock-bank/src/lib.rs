@@ -49,5 +49,11 @@ pub async fn health(State(state): State<AppState>) -> Response {
         ],
     )
     .await;
-    report("mock-bank-api", checks.into_iter().map(|(name, result, millis)| Check { name, result: result.map_err(|e| e.to_string()), millis }).collect())
+    report(
+        "mock-bank-api",
+        checks
+            .into_iter()
+            .map(|(name, result, millis)| Check { name, result: result.map_err(|e| e.to_string()), millis })
+            .collect(),
+    )
 }

@@ -40,7 +40,9 @@ async fn bank_files(state: &AppState, lo: &str, hi: Option<&str>) -> Result<Vec<
             .expression_attribute_values(":lo", sv(lo))
             .set_exclusive_start_key(start.take());
         q = match hi {
-            Some(hi) => q.key_condition_expression("kind = :k AND last_date BETWEEN :lo AND :hi").expression_attribute_values(":hi", sv(hi)),
+            Some(hi) => q
+                .key_condition_expression("kind = :k AND last_date BETWEEN :lo AND :hi")
+                .expression_attribute_values(":hi", sv(hi)),
             None => q.key_condition_expression("kind = :k AND last_date >= :lo"),
         };
         let page = q.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
@@ -73,16 +75,27 @@ fn view(f: &FileRecord) -> Value {
 }
 
 fn sorted(mut files: Vec<FileRecord>) -> Vec<FileRecord> {
-    files.sort_by(|a, b| (&a.last_date, &a.layout, &a.name, &a.received_at).cmp(&(&b.last_date, &b.layout, &b.name, &b.received_at)));
+    files.sort_by(|a, b| {
+        (&a.last_date, &a.layout, &a.name, &a.received_at).cmp(&(&b.last_date, &b.layout, &b.name, &b.received_at))
+    });
     files
 }
 
 /// `GET /api/statements` (default: the last 7 days).
-pub async fn list_statements(State(state): State<AppState>, Query(q): Query<StatementQuery>) -> Result<Json<Value>, ApiError> {
-    let range = if q.from.is_none() && q.to.is_none() && q.range.is_none() { Some("7d".into()) } else { q.range.clone() };
+pub async fn list_statements(
+    State(state): State<AppState>,
+    Query(q): Query<StatementQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let range =
+        if q.from.is_none() && q.to.is_none() && q.range.is_none() { Some("7d".into()) } else { q.range.clone() };
     let range = TimeFilter { from: q.from.clone(), to: q.to.clone(), range, merchant_id: None }.resolve(today())?;
-    let files = bank_files(&state, &range.from.to_string(), Some(&range.to.to_string())).await.map_err(ApiError::unavailable)?;
-    let files: Vec<_> = sorted(files).into_iter().filter(|f| q.bank.as_deref().is_none_or(|b| f.layout.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(b)))).collect();
+    let files = bank_files(&state, &range.from.to_string(), Some(&range.to.to_string()))
+        .await
+        .map_err(ApiError::unavailable)?;
+    let files: Vec<_> = sorted(files)
+        .into_iter()
+        .filter(|f| q.bank.as_deref().is_none_or(|b| f.layout.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(b))))
+        .collect();
     Ok(Json(json!({
         "range": { "from": range.from.to_string(), "to": range.to.to_string() },
         "statements": files.iter().map(view).collect::<Vec<_>>(),
@@ -90,12 +103,18 @@ pub async fn list_statements(State(state): State<AppState>, Query(q): Query<Stat
 }
 
 /// `GET /api/statements/{date}`: the statements whose value dates cover `date`.
-pub async fn get_statements_for_date(State(state): State<AppState>, Path(date): Path<String>) -> Result<Json<Value>, ApiError> {
-    let day = Date::parse_iso(&date).ok_or_else(|| ApiError::bad_request(format!("`{date}` is not a date; write YYYY-MM-DD")))?;
+pub async fn get_statements_for_date(
+    State(state): State<AppState>,
+    Path(date): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let day = Date::parse_iso(&date)
+        .ok_or_else(|| ApiError::bad_request(format!("`{date}` is not a date; write YYYY-MM-DD")))?;
     let day = day.to_string();
     let files = bank_files(&state, &day, None).await.map_err(ApiError::unavailable)?;
-    let covering: Vec<_> = sorted(files).into_iter().filter(|f| f.first_date.as_deref().is_some_and(|d| d <= day.as_str())).collect();
-    let credits: u64 = covering.iter().filter(|f| f.status.is_some_and(|s| s.as_str() == "NORMALIZED")).map(|f| f.records).sum();
+    let covering: Vec<_> =
+        sorted(files).into_iter().filter(|f| f.first_date.as_deref().is_some_and(|d| d <= day.as_str())).collect();
+    let credits: u64 =
+        covering.iter().filter(|f| f.status.is_some_and(|s| s.as_str() == "NORMALIZED")).map(|f| f.records).sum();
     Ok(Json(json!({
         "date": day,
         "statements": covering.iter().map(view).collect::<Vec<_>>(),

@@ -53,9 +53,10 @@ pub async fn seed_transactions(
     }
     let start = match &req.start_date {
         None => today(),
-        Some(d) => Date::parse_iso(d).ok_or_else(|| ApiError::bad_request(format!("startDate `{d}` is not a date; write YYYY-MM-DD")))?,
+        Some(d) => Date::parse_iso(d)
+            .ok_or_else(|| ApiError::bad_request(format!("startDate `{d}` is not a date; write YYYY-MM-DD")))?,
     };
-    let seed = req.seed.unwrap_or_else(|| settlepaisa_http::edge::now_secs());
+    let seed = req.seed.unwrap_or_else(settlepaisa_http::edge::now_secs);
     // Ids unique per batch: the seed and start date name the batch.
     let prefix = format!("T{}{:06X}", start.to_string().replace('-', ""), seed & 0xff_ffff);
     let cfg = GenConfig { start, days, merchants, txn_prefix: prefix.clone(), ..GenConfig::new(req.count, seed) };

@@ -69,11 +69,17 @@ pub async fn list_transactions(
     let method = q
         .method
         .as_deref()
-        .map(|m| Method::parse(m).map(Method::as_str).ok_or_else(|| ApiError::bad_request(format!("method `{m}` is not UPI, CARD, NETBANKING or WALLET"))))
+        .map(|m| {
+            Method::parse(m)
+                .map(Method::as_str)
+                .ok_or_else(|| ApiError::bad_request(format!("method `{m}` is not UPI, CARD, NETBANKING or WALLET")))
+        })
         .transpose()?;
     if let Some(st) = &q.status {
         if st.is_empty() || !st.bytes().all(|c| c.is_ascii_lowercase() || c == b'_') {
-            return Err(ApiError::bad_request(format!("status `{st}` is not a status name (captured, failed, pending, …)")));
+            return Err(ApiError::bad_request(format!(
+                "status `{st}` is not a status name (captured, failed, pending, …)"
+            )));
         }
     }
     let filter = TimeFilter { from: q.from.clone(), to: q.to.clone(), range: q.range.clone(), merchant_id: None };
@@ -81,7 +87,10 @@ pub async fn list_transactions(
     let (mut p, mut start) = position(q.cursor.as_deref())?;
     let partitions: Vec<(&str, String)> = match &merchant {
         Some(m) => vec![("by-merchant-time", m.clone())],
-        None => range.days().flat_map(|d| (0..DAY_BUCKETS).map(move |b| ("by-day-bucket-time", format!("{d}#{b:02}")))).collect(),
+        None => range
+            .days()
+            .flat_map(|d| (0..DAY_BUCKETS).map(move |b| ("by-day-bucket-time", format!("{d}#{b:02}"))))
+            .collect(),
     };
     let ctx = state.ctx;
     let mut items = Vec::new();
@@ -89,9 +98,19 @@ pub async fn list_transactions(
     while p < partitions.len() {
         let (index, pk) = &partitions[p];
         let want = limit as usize - items.len();
-        let (mut got, last) = query(&ctx.clients.dynamodb, &ctx.resources.transactions_table, index, pk, range, &q, method, want, start.take())
-            .await
-            .map_err(ApiError::unavailable)?;
+        let (mut got, last) = query(
+            &ctx.clients.dynamodb,
+            &ctx.resources.transactions_table,
+            index,
+            pk,
+            range,
+            &q,
+            method,
+            want,
+            start.take(),
+        )
+        .await
+        .map_err(ApiError::unavailable)?;
         items.append(&mut got);
         match last {
             Some(k) if items.len() >= limit as usize => {

@@ -23,7 +23,11 @@ pub struct Drop {
     pub error: Option<String>,
 }
 
-pub async fn bank_drops(client: &aws_sdk_dynamodb::Client, table: &str, range: DayRange) -> Result<Vec<Drop>, AwsError> {
+pub async fn bank_drops(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    range: DayRange,
+) -> Result<Vec<Drop>, AwsError> {
     let mut drops = Vec::new();
     let mut start: Option<Item> = None;
     loop {
@@ -104,7 +108,15 @@ mod tests {
     use super::*;
 
     fn drop(bank: &str, status: &str, at: i64, rejected_rows: u64) -> Drop {
-        Drop { bank: bank.into(), name: format!("{bank}-{at}.csv"), status: status.into(), received_at: at, data_rows: 10, rejected_rows, error: None }
+        Drop {
+            bank: bank.into(),
+            name: format!("{bank}-{at}.csv"),
+            status: status.into(),
+            received_at: at,
+            data_rows: 10,
+            rejected_rows,
+            error: None,
+        }
     }
 
     #[test]
@@ -117,7 +129,12 @@ mod tests {
             drop("SBI", "REJECTED", now - 60, 0),
         ];
         let v = health(&known, &drops, now);
-        let statuses: Vec<_> = v.as_array().unwrap().iter().map(|r| (r["connector"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string())).collect();
+        let statuses: Vec<_> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["connector"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string()))
+            .collect();
         assert_eq!(
             statuses,
             [("AXIS", "no_data"), ("SBI", "failing"), ("ICICI", "degraded"), ("HDFC", "healthy")]

@@ -89,10 +89,8 @@ pub fn overview(days: &[DayKpi]) -> Value {
             "openExceptions": day_open.count,
         }));
     }
-    let unmatched = Figure {
-        count: pg.count.saturating_sub(matched.count),
-        amount_paise: pg.amount_paise - matched.amount_paise,
-    };
+    let unmatched =
+        Figure { count: pg.count.saturating_sub(matched.count), amount_paise: pg.amount_paise - matched.amount_paise };
     json!({
         "pgTransactions": pg,
         "bankCredits": bank,
@@ -214,7 +212,13 @@ mod tests {
         for &(cat, count, paise) in exceptions {
             d.counts.exceptions.insert(
                 cat.into(),
-                CategoryKpi { count, pg_records: count, bank_records: 0, pg_amount_paise: paise, amount_delta_paise: -paise },
+                CategoryKpi {
+                    count,
+                    pg_records: count,
+                    bank_records: 0,
+                    pg_amount_paise: paise,
+                    amount_delta_paise: -paise,
+                },
             );
         }
         for &(cat, n, paise) in resolved {

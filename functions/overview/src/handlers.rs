@@ -15,22 +15,42 @@ use settlepaisa_http::time_filter::{today, DayRange, TimeFilter};
 use settlepaisa_http::{ApiError, Caller};
 
 /// `GET /api/overview`
-pub async fn get_overview(s: State<AppState>, c: Extension<Caller>, h: HeaderMap, f: Query<TimeFilter>) -> Result<Response, ApiError> {
+pub async fn get_overview(
+    s: State<AppState>,
+    c: Extension<Caller>,
+    h: HeaderMap,
+    f: Query<TimeFilter>,
+) -> Result<Response, ApiError> {
     kpi_view(&s, &c, &h, f.0, &s.caches.overview, "overview", dashboard::overview).await
 }
 
 /// `GET /api/pipeline`
-pub async fn get_pipeline(s: State<AppState>, c: Extension<Caller>, h: HeaderMap, f: Query<TimeFilter>) -> Result<Response, ApiError> {
+pub async fn get_pipeline(
+    s: State<AppState>,
+    c: Extension<Caller>,
+    h: HeaderMap,
+    f: Query<TimeFilter>,
+) -> Result<Response, ApiError> {
     kpi_view(&s, &c, &h, f.0, &s.caches.overview, "pipeline", dashboard::pipeline).await
 }
 
 /// `GET /api/sources`
-pub async fn get_sources(s: State<AppState>, c: Extension<Caller>, h: HeaderMap, f: Query<TimeFilter>) -> Result<Response, ApiError> {
+pub async fn get_sources(
+    s: State<AppState>,
+    c: Extension<Caller>,
+    h: HeaderMap,
+    f: Query<TimeFilter>,
+) -> Result<Response, ApiError> {
     kpi_view(&s, &c, &h, f.0, &s.caches.overview, "sources", dashboard::sources).await
 }
 
 /// `GET /api/top-reasons`
-pub async fn get_top_reasons(s: State<AppState>, c: Extension<Caller>, h: HeaderMap, f: Query<TimeFilter>) -> Result<Response, ApiError> {
+pub async fn get_top_reasons(
+    s: State<AppState>,
+    c: Extension<Caller>,
+    h: HeaderMap,
+    f: Query<TimeFilter>,
+) -> Result<Response, ApiError> {
     kpi_view(&s, &c, &h, f.0, &s.caches.top_reasons, "reasons", dashboard::top_reasons).await
 }
 
@@ -106,5 +126,11 @@ pub async fn health(State(state): State<AppState>) -> Response {
         &[("kpiTable", Dependency::Table(&r.kpi_table)), ("filesTable", Dependency::Table(&r.files_table))],
     )
     .await;
-    report("overview-api", checks.into_iter().map(|(name, result, millis)| Check { name, result: result.map_err(|e| e.to_string()), millis }).collect())
+    report(
+        "overview-api",
+        checks
+            .into_iter()
+            .map(|(name, result, millis)| Check { name, result: result.map_err(|e| e.to_string()), millis })
+            .collect(),
+    )
 }

@@ -20,7 +20,10 @@ pub async fn read(
     range: DayRange,
     dimension: &str,
 ) -> Result<Vec<DayKpi>, AwsError> {
-    let keys = range.days().map(|d| Item::from([("day".into(), sv(d.to_string())), ("dimension".into(), sv(dimension))])).collect();
+    let keys = range
+        .days()
+        .map(|d| Item::from([("day".into(), sv(d.to_string())), ("dimension".into(), sv(dimension))]))
+        .collect();
     let mut days: Vec<DayKpi> = batch_get(client, table, keys).await?.iter().map(day_kpi).collect();
     days.sort_by(|a, b| a.day.cmp(&b.day));
     Ok(days)

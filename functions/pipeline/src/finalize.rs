@@ -7,9 +7,9 @@ use crate::job::{self, FinalizeMessage};
 use crate::Context;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use settlepaisa_aws::dynamo::{batch_get, nv, put_all, s, sv, Item};
-use std::collections::BTreeMap;
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_recon::kpi::{KpiCounts, Kpis};
+use std::collections::BTreeMap;
 
 pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
@@ -82,7 +82,10 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
 
 /// PG rows of the job's days by status, from the PG files' ingestion tallies (the matcher only
 /// sees captured rows): `day → status → [count, amount_paise]`.
-async fn pg_statuses(ctx: &Context, job: &job::Job) -> Result<BTreeMap<String, BTreeMap<String, [i64; 2]>>, PipelineError> {
+async fn pg_statuses(
+    ctx: &Context,
+    job: &job::Job,
+) -> Result<BTreeMap<String, BTreeMap<String, [i64; 2]>>, PipelineError> {
     let keys: Vec<Item> = job
         .files
         .iter()

@@ -15,12 +15,12 @@ use serde::Serialize;
 use settlepaisa_aws::dynamo::{nv, put_all, sv, Item};
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_aws::AwsError;
+use settlepaisa_recon::date::ist_date;
 use settlepaisa_recon::pg_file::{PgTxn, PG_HEADER};
 use settlepaisa_recon::report::write_rejects;
 use settlepaisa_recon::shard::{encode_bank, encode_pg, Partition};
 use settlepaisa_recon::stream::{LineBlocks, PgStream, StatementStream};
 use settlepaisa_recon::{BankRow, PgTxn as Txn};
-use settlepaisa_recon::date::ist_date;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 

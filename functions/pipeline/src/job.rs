@@ -211,7 +211,13 @@ pub async fn record_upload(
         }
     }
     requests::record("dynamodb.PutItem", 1);
-    client.put_item().table_name(table).set_item(Some(item)).send().await.map_err(|e| aws("PutItem")(sdk_message(&e)))?;
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| aws("PutItem")(sdk_message(&e)))?;
     Ok(())
 }
 

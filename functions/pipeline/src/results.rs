@@ -10,8 +10,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use settlepaisa_aws::dynamo::{lv, n, nv, s, str_list, sv, Item};
-use settlepaisa_recon::config::format_fixed;
 use settlepaisa_recon::bank_file::BankRow;
+use settlepaisa_recon::config::format_fixed;
 use settlepaisa_recon::pg_file::PgTxn;
 use settlepaisa_recon::{Exception, Match, Reconciliation};
 

@@ -9,7 +9,12 @@ fn key(job_id: &str, item: &str) -> Item {
     Item::from([("job_id".into(), sv(job_id)), ("item".into(), sv(item))])
 }
 
-pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str, exception_id: &str) -> Result<Option<Item>, AwsError> {
+pub async fn get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    exception_id: &str,
+) -> Result<Option<Item>, AwsError> {
     requests::record("dynamodb.GetItem", 1);
     let out = client
         .get_item()
@@ -22,7 +27,12 @@ pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str, e
     Ok(out.item)
 }
 
-pub async fn get_many(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str, ids: &[String]) -> Result<Vec<Item>, AwsError> {
+pub async fn get_many(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    ids: &[String],
+) -> Result<Vec<Item>, AwsError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -43,7 +53,11 @@ pub async fn page(
 ) -> Result<(Vec<Item>, Option<Item>), AwsError> {
     let mut items = Vec::new();
     loop {
-        let mut q = client.query().table_name(table).set_exclusive_start_key(start.take()).limit((limit as usize - items.len()) as i32);
+        let mut q = client
+            .query()
+            .table_name(table)
+            .set_exclusive_start_key(start.take())
+            .limit((limit as usize - items.len()) as i32);
         q = match category {
             Some(c) => q
                 .index_name("by-job-category")
@@ -56,7 +70,10 @@ pub async fn page(
                 .expression_attribute_values(":e", sv("E#")),
         };
         if let Some(st) = status {
-            q = q.filter_expression("#st = :st").expression_attribute_names("#st", "status").expression_attribute_values(":st", sv(st));
+            q = q
+                .filter_expression("#st = :st")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":st", sv(st));
         }
         let out = q.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
         requests::record("dynamodb.Query", out.count as u64);

@@ -29,8 +29,12 @@ pub fn api_id(job_id: &str, exception_id: &str) -> String {
 
 pub fn parse_api_id(id: &str) -> Result<(&str, &str), ApiError> {
     id.rsplit_once(':')
-        .filter(|(j, e)| identifier("job id", j).is_ok() && e.starts_with("EXC-") && identifier("exception id", e).is_ok())
-        .ok_or_else(|| ApiError::bad_request("exception id must be `<jobId>:<EXC-…>` as GET /api/jobs/{id}/exceptions returns it"))
+        .filter(|(j, e)| {
+            identifier("job id", j).is_ok() && e.starts_with("EXC-") && identifier("exception id", e).is_ok()
+        })
+        .ok_or_else(|| {
+            ApiError::bad_request("exception id must be `<jobId>:<EXC-…>` as GET /api/jobs/{id}/exceptions returns it")
+        })
 }
 
 pub fn view(item: &Item) -> Value {
@@ -91,16 +95,20 @@ pub async fn list_job_exceptions(
     };
     let start = match q.cursor.as_deref() {
         None => None,
-        Some(c) => Some(key_from_json(&cursor::decode(c)?).ok_or_else(|| ApiError::bad_request("cursor is not one this API returned"))?),
+        Some(c) => Some(
+            key_from_json(&cursor::decode(c)?)
+                .ok_or_else(|| ApiError::bad_request("cursor is not one this API returned"))?,
+        ),
     };
     let ctx = state.ctx;
     settlepaisa_pipeline::job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
         .await
         .map_err(pipeline_error)?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
-    let (items, next) = exception_store::page(&ctx.clients.dynamodb, &ctx.resources.results_table, &id, category, status, limit, start)
-        .await
-        .map_err(ApiError::unavailable)?;
+    let (items, next) =
+        exception_store::page(&ctx.clients.dynamodb, &ctx.resources.results_table, &id, category, status, limit, start)
+            .await
+            .map_err(ApiError::unavailable)?;
     Ok(Json(json!({
         "jobId": id,
         "items": items.iter().map(view).collect::<Vec<_>>(),

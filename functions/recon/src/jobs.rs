@@ -103,16 +103,19 @@ pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) ->
         .map_err(pipeline_error)?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
     if job.status != "CREATED" {
-        return Err(ApiError::conflict(format!("job {id} has already started (status {})", job.status)).meta("status", job.status));
+        return Err(ApiError::conflict(format!("job {id} has already started (status {})", job.status))
+            .meta("status", job.status));
     }
-    let req = PlanRequest { job_id: Some(id.clone()), from: job.from.clone(), to: job.to.clone(), shards: Some(job.shards) };
+    let req =
+        PlanRequest { job_id: Some(id.clone()), from: job.from.clone(), to: job.to.clone(), shards: Some(job.shards) };
     let planned = plan::handle(ctx, req).await.map_err(pipeline_error)?;
     if !planned.created {
         return Err(ApiError::conflict(format!("job {id} was started by another request")));
     }
     let mut body = view(&planned.job, &[], &[]);
     if planned.job.files.is_empty() {
-        body["warning"] = json!("no normalized PG export or statement covers the job's dates; it will complete with nothing matched");
+        body["warning"] =
+            json!("no normalized PG export or statement covers the job's dates; it will complete with nothing matched");
     }
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }

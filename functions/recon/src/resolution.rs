@@ -49,9 +49,9 @@ impl Counterpart {
     /// Ids of the single-record exceptions that could hold this record.
     pub fn candidate_exception_ids(&self) -> Vec<String> {
         match self {
-            Counterpart::Pg(txn) => [Category::UnmatchedPg, Category::UtrMissing]
-                .map(|c| exception_id_of(c, &[txn.as_str()], &[]))
-                .to_vec(),
+            Counterpart::Pg(txn) => {
+                [Category::UnmatchedPg, Category::UtrMissing].map(|c| exception_id_of(c, &[txn.as_str()], &[])).to_vec()
+            }
             Counterpart::Bank(r) => match split_bank_ref(r) {
                 Some((file, line)) => [Category::UnmatchedBank, Category::UtrMissing]
                     .map(|c| exception_id_of(c, &[], &[(file, line)]))
@@ -87,13 +87,16 @@ pub fn decide(f: &Facts, action: Action, counterpart: Option<&str>) -> Result<Ef
     match action {
         Action::WriteOff => Ok(Effect { pair: None, counterpart: None }),
         Action::AcceptMismatch => match category {
-            Category::AmountMismatch if f.txn_ids.len() == 1 && f.bank_refs.len() == 1 => Ok(Effect {
-                pair: Some((f.txn_ids[0].clone(), f.bank_refs[0].clone())),
-                counterpart: None,
-            }),
-            Category::AmountMismatch => Err("this amount mismatch spans several records; match them one by one with manual_match".into()),
+            Category::AmountMismatch if f.txn_ids.len() == 1 && f.bank_refs.len() == 1 => {
+                Ok(Effect { pair: Some((f.txn_ids[0].clone(), f.bank_refs[0].clone())), counterpart: None })
+            }
+            Category::AmountMismatch => {
+                Err("this amount mismatch spans several records; match them one by one with manual_match".into())
+            }
             Category::DuplicateUtr => Ok(Effect { pair: None, counterpart: None }),
-            other => Err(format!("accept_mismatch applies to AMOUNT_MISMATCH and DUPLICATE_UTR, not {}", other.as_str())),
+            other => {
+                Err(format!("accept_mismatch applies to AMOUNT_MISMATCH and DUPLICATE_UTR, not {}", other.as_str()))
+            }
         },
         Action::AcceptSuggestion => {
             let (txn, bank) = f.suggestion.clone().ok_or("this exception has no suggestion to accept")?;
@@ -115,7 +118,10 @@ pub fn decide(f: &Facts, action: Action, counterpart: Option<&str>) -> Result<Ef
             match (single_pg, single_bank) {
                 (Some(txn), None) => {
                     split_bank_ref(other).ok_or(format!("counterpart `{other}` is not a bank ref; write NAME:LINE"))?;
-                    Ok(Effect { pair: Some((txn, other.to_string())), counterpart: Some(Counterpart::Bank(other.to_string())) })
+                    Ok(Effect {
+                        pair: Some((txn, other.to_string())),
+                        counterpart: Some(Counterpart::Bank(other.to_string())),
+                    })
                 }
                 (None, Some(bank)) => Ok(Effect {
                     pair: Some((other.to_string(), bank)),
@@ -161,7 +167,10 @@ mod tests {
         let pg = facts(Category::UnmatchedPg, &["T1"], &[], None);
         assert!(decide(&pg, Action::ManualMatch, None).unwrap_err().contains("counterpart"));
         assert!(decide(&pg, Action::ManualMatch, Some("T2")).unwrap_err().contains("NAME:LINE"));
-        assert_eq!(decide(&pg, Action::ManualMatch, Some("a.csv:3")).unwrap().pair, Some(("T1".into(), "a.csv:3".into())));
+        assert_eq!(
+            decide(&pg, Action::ManualMatch, Some("a.csv:3")).unwrap().pair,
+            Some(("T1".into(), "a.csv:3".into()))
+        );
         let bank = facts(Category::UnmatchedBank, &[], &["a.csv:3"], None);
         assert_eq!(
             decide(&bank, Action::ManualMatch, Some("T9")).unwrap().counterpart,
@@ -174,7 +183,10 @@ mod tests {
     #[test]
     fn mismatches_and_write_offs() {
         let m = facts(Category::AmountMismatch, &["T1"], &["a.csv:3"], None);
-        assert_eq!(decide(&m, Action::AcceptMismatch, None).unwrap(), Effect { pair: Some(("T1".into(), "a.csv:3".into())), counterpart: None });
+        assert_eq!(
+            decide(&m, Action::AcceptMismatch, None).unwrap(),
+            Effect { pair: Some(("T1".into(), "a.csv:3".into())), counterpart: None }
+        );
         let dup = facts(Category::DuplicateUtr, &["T1"], &["a.csv:3", "a.csv:4"], None);
         assert_eq!(decide(&dup, Action::AcceptMismatch, None).unwrap().pair, None);
         let pg = facts(Category::UnmatchedPg, &["T1"], &[], None);
@@ -237,11 +249,8 @@ pub fn kpi_deltas(closed: &[KpiPlace], pair: Option<&PairPlace>) -> KpiDeltas {
     }
     if let Some(p) = pair {
         let deltas = [("matched_count".to_string(), 1), ("matched_amount_paise".to_string(), p.amount_paise)];
-        let sources: Vec<(String, i64)> = p
-            .source
-            .iter()
-            .flat_map(|s| [(format!("src_n_{s}"), 1), (format!("src_p_{s}"), p.amount_paise)])
-            .collect();
+        let sources: Vec<(String, i64)> =
+            p.source.iter().flat_map(|s| [(format!("src_n_{s}"), 1), (format!("src_p_{s}"), p.amount_paise)]).collect();
         add(&p.day, p.merchant.as_deref(), &deltas, &sources);
     }
     out
@@ -254,10 +263,25 @@ mod kpi_tests {
     #[test]
     fn a_suggested_pair_resolves_two_exceptions_and_adds_one_match() {
         let closed = [
-            KpiPlace { category: "UNMATCHED_PG".into(), day: "2026-11-20".into(), merchant: Some("M1".into()), exposure_paise: 500 },
-            KpiPlace { category: "UNMATCHED_BANK".into(), day: "2026-11-21".into(), merchant: None, exposure_paise: 500 },
+            KpiPlace {
+                category: "UNMATCHED_PG".into(),
+                day: "2026-11-20".into(),
+                merchant: Some("M1".into()),
+                exposure_paise: 500,
+            },
+            KpiPlace {
+                category: "UNMATCHED_BANK".into(),
+                day: "2026-11-21".into(),
+                merchant: None,
+                exposure_paise: 500,
+            },
         ];
-        let pair = PairPlace { day: "2026-11-20".into(), merchant: Some("M1".into()), amount_paise: 500, source: Some("HDFC".into()) };
+        let pair = PairPlace {
+            day: "2026-11-20".into(),
+            merchant: Some("M1".into()),
+            amount_paise: 500,
+            source: Some("HDFC".into()),
+        };
         let d = kpi_deltas(&closed, Some(&pair));
         let all20 = &d[&("2026-11-20".to_string(), "ALL".to_string())];
         assert!(all20.contains(&("res_n_UNMATCHED_PG".into(), 1)));
@@ -266,7 +290,10 @@ mod kpi_tests {
         let m20 = &d[&("2026-11-20".to_string(), "MERCHANT#M1".to_string())];
         assert!(m20.contains(&("matched_amount_paise".into(), 500)));
         assert!(!m20.iter().any(|(a, _)| a.starts_with("src_")), "sources live on ALL items only");
-        assert_eq!(d[&("2026-11-21".to_string(), "ALL".to_string())], vec![("res_n_UNMATCHED_BANK".into(), 1), ("res_p_UNMATCHED_BANK".into(), 500)]);
+        assert_eq!(
+            d[&("2026-11-21".to_string(), "ALL".to_string())],
+            vec![("res_n_UNMATCHED_BANK".into(), 1), ("res_p_UNMATCHED_BANK".into(), 500)]
+        );
         assert_eq!(d.len(), 3);
     }
 }

@@ -81,29 +81,39 @@ pub async fn resolve_exception(
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("exception {id} does not exist")))?;
     if job.status != "COMPLETED" {
-        return Err(ApiError::conflict(format!("job {job_id} is {}; resolve its exceptions once it has completed", job.status)));
+        return Err(ApiError::conflict(format!(
+            "job {job_id} is {}; resolve its exceptions once it has completed",
+            job.status
+        )));
     }
     let version = n(&item, "version").unwrap_or(1);
     if s(&item, "status").as_deref() != Some("OPEN") {
-        return Err(ApiError::conflict(format!("exception {id} is already resolved")).meta("resolution", json_attr(&item, "resolution")));
+        return Err(ApiError::conflict(format!("exception {id} is already resolved"))
+            .meta("resolution", json_attr(&item, "resolution")));
     }
     if req.version.is_some_and(|v| v != version) {
-        return Err(ApiError::conflict(format!("exception {id} changed since you read it (now version {version}); reload it")));
+        return Err(ApiError::conflict(format!(
+            "exception {id} changed since you read it (now version {version}); reload it"
+        )));
     }
-    let effect = resolution::decide(&facts(&item), req.action, req.counterpart.as_deref()).map_err(ApiError::bad_request)?;
+    let effect =
+        resolution::decide(&facts(&item), req.action, req.counterpart.as_deref()).map_err(ApiError::bad_request)?;
 
     // The counterpart's own exception, if the pair takes a record from one.
     let other = match &effect.counterpart {
         None => None,
         Some(c) => {
             let candidates = c.candidate_exception_ids();
-            let found = exception_store::get_many(db, results, job_id, &candidates).await.map_err(ApiError::unavailable)?;
+            let found =
+                exception_store::get_many(db, results, job_id, &candidates).await.map_err(ApiError::unavailable)?;
             let open = found.into_iter().find(|i| s(i, "status").as_deref() == Some("OPEN"));
             let name = match c {
                 Counterpart::Bank(r) | Counterpart::Pg(r) => r.clone(),
             };
             Some(open.ok_or_else(|| {
-                ApiError::conflict(format!("`{name}` is not an open unmatched record of job {job_id}; it may be matched or resolved already"))
+                ApiError::conflict(format!(
+                    "`{name}` is not an open unmatched record of job {job_id}; it may be matched or resolved already"
+                ))
             })?)
         }
     };
@@ -153,11 +163,14 @@ pub async fn resolve_exception(
             return Err(ApiError::conflict(format!("exception {id} was resolved by someone else just now; reload it")))
         }
         Err(CommitError::Conflict(_)) => {
-            return Err(ApiError::conflict("the counterpart was resolved by someone else just now; reload and choose again"))
+            return Err(ApiError::conflict(
+                "the counterpart was resolved by someone else just now; reload and choose again",
+            ))
         }
         Err(CommitError::Aws(e)) => return Err(ApiError::unavailable(e)),
     }
     tracing::info!(exception = id, action = req.action.as_str(), user = caller.user_id, "exception resolved");
-    let updated = exception_store::get(db, results, job_id, exception_id).await.map_err(ApiError::unavailable)?.unwrap_or(item);
+    let updated =
+        exception_store::get(db, results, job_id, exception_id).await.map_err(ApiError::unavailable)?.unwrap_or(item);
     Ok(Json(view(&updated)))
 }

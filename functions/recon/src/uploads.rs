@@ -25,7 +25,10 @@ async fn job_open_for_files(state: &AppState, id: &str) -> Result<job::Job, ApiE
         .map_err(pipeline_error)?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
     if job.status != "CREATED" {
-        return Err(ApiError::conflict(format!("job {id} has started matching (status {}); files can be added until then", job.status)));
+        return Err(ApiError::conflict(format!(
+            "job {id} has started matching (status {}); files can be added until then",
+            job.status
+        )));
     }
     Ok(job)
 }
@@ -36,7 +39,9 @@ fn file_name(name: &str) -> Result<&str, ApiError> {
         && name.len() <= 128
         && !name.starts_with('.')
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    ok.then_some(name).ok_or_else(|| ApiError::bad_request("fileName must be 1 to 128 letters, digits, `-`, `_` or `.`, not starting with `.`"))
+    ok.then_some(name).ok_or_else(|| {
+        ApiError::bad_request("fileName must be 1 to 128 letters, digits, `-`, `_` or `.`, not starting with `.`")
+    })
 }
 
 /// `POST /api/jobs/{id}/upload`
@@ -53,15 +58,17 @@ pub async fn upload_job_file(
     job_open_for_files(&state, &id).await?;
     let key = format!("jobs/{id}/{name}");
     let bucket = &state.ctx.resources.uploads_bucket;
-    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(UPLOAD_URL_TTL_SECS))
-        .map_err(ApiError::internal)?;
+    let config =
+        aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(UPLOAD_URL_TTL_SECS))
+            .map_err(ApiError::internal)?;
     let mut put = state.ctx.clients.s3.put_object().bucket(bucket).key(&key).content_length(req.content_length as i64);
     if let Some(ct) = &req.content_type {
         put = put.content_type(ct);
     }
     let signed = put.presigned(config).await.map_err(ApiError::internal)?;
     let headers: serde_json::Map<String, Value> = signed.headers().map(|(k, v)| (k.to_string(), json!(v))).collect();
-    let expires = settlepaisa_recon::date::format_utc(settlepaisa_http::edge::now_secs() as i64 + UPLOAD_URL_TTL_SECS as i64);
+    let expires =
+        settlepaisa_recon::date::format_utc(settlepaisa_http::edge::now_secs() as i64 + UPLOAD_URL_TTL_SECS as i64);
     Ok(Json(json!({
         "jobId": id,
         "key": key,

@@ -79,7 +79,8 @@ async fn up(endpoint: Option<String>, api: std::net::SocketAddr) -> Result<(), C
         println!("  {k}={v}");
     }
     let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
-    let listener = tokio::net::TcpListener::bind(api).await.map_err(|e| fail(format!("cannot listen on {api}: {e}")))?;
+    let listener =
+        tokio::net::TcpListener::bind(api).await.map_err(|e| fail(format!("cannot listen on {api}: {e}")))?;
     let app = crate::local::api::router(ctx, crate::token_cmd::local_auth_config());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

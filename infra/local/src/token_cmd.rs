@@ -28,7 +28,8 @@ pub fn local_auth_config() -> AuthConfig {
     };
     AuthConfig::from_lookup(&lookup).unwrap_or_else(|e| {
         eprintln!("settlepaisa: {e}; using the local development key");
-        AuthConfig::from_lookup(&|k| (k == "JWT_SECRET").then(|| LOCAL_DEVELOPMENT_SECRET.to_string())).expect("default")
+        AuthConfig::from_lookup(&|k| (k == "JWT_SECRET").then(|| LOCAL_DEVELOPMENT_SECRET.to_string()))
+            .expect("default")
     })
 }
 

@@ -204,7 +204,9 @@ pub fn key_from_json(json: &serde_json::Value) -> Option<Item> {
     for (k, v) in json.as_object()? {
         let v = match (v.get("S").and_then(|s| s.as_str()), v.get("N").and_then(|n| n.as_str())) {
             (Some(s), None) => AttributeValue::S(s.to_string()),
-            (None, Some(n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'-') => AttributeValue::N(n.to_string()),
+            (None, Some(n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'-') => {
+                AttributeValue::N(n.to_string())
+            }
             _ => return None,
         };
         key.insert(k.clone(), v);

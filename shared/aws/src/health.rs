@@ -16,11 +16,25 @@ pub async fn check(clients: &Clients, deps: &[(&str, Dependency<'_>)]) -> Vec<(S
         let result = match dep {
             Dependency::Table(t) => {
                 requests::record("dynamodb.DescribeTable", 0);
-                clients.dynamodb.describe_table().table_name(*t).send().await.map(|_| ()).map_err(|e| AwsError::new("DescribeTable", sdk_message(&e)))
+                clients
+                    .dynamodb
+                    .describe_table()
+                    .table_name(*t)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AwsError::new("DescribeTable", sdk_message(&e)))
             }
             Dependency::Bucket(b) => {
                 requests::record("s3.HeadBucket", 0);
-                clients.s3.head_bucket().bucket(*b).send().await.map(|_| ()).map_err(|e| AwsError::new("HeadBucket", sdk_message(&e)))
+                clients
+                    .s3
+                    .head_bucket()
+                    .bucket(*b)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AwsError::new("HeadBucket", sdk_message(&e)))
             }
             Dependency::Queue(q) => {
                 requests::record("sqs.GetQueueAttributes", 0);

@@ -50,7 +50,10 @@ pub fn from_verdict(ctx: Option<&Map<String, Value>>, now: u64) -> Result<Caller
         let reason = text("reason").unwrap_or_else(|| "the token was refused".into());
         return Err(ApiError::unauthorized(reason));
     }
-    let role = text("role").as_deref().and_then(Role::parse).ok_or_else(|| ApiError::unauthorized("the token names no known role"))?;
+    let role = text("role")
+        .as_deref()
+        .and_then(Role::parse)
+        .ok_or_else(|| ApiError::unauthorized("the token names no known role"))?;
     // Context values may arrive as strings or numbers depending on the gateway's serialization.
     let exp = ctx.get("exp").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(0);
     if exp <= now {

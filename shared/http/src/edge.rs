@@ -56,9 +56,19 @@ async fn render(mut req: Request, next: Next) -> Response {
         // Errors axum answers itself (a wrong method, say) arrive without a body of ours.
         let status = response.status();
         (status.is_client_error() || status.is_server_error()).then(|| match status {
-            StatusCode::METHOD_NOT_ALLOWED => ApiError::new(status, "METHOD_NOT_ALLOWED", "this route does not take that method"),
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "PAYLOAD_TOO_LARGE", "the body is too large; upload files through POST /api/jobs/{id}/upload"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(status, "UNSUPPORTED_MEDIA_TYPE", "send the body as JSON with `Content-Type: application/json`"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ApiError::new(status, "METHOD_NOT_ALLOWED", "this route does not take that method")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                status,
+                "PAYLOAD_TOO_LARGE",
+                "the body is too large; upload files through POST /api/jobs/{id}/upload",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+                status,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "send the body as JSON with `Content-Type: application/json`",
+            ),
             _ => ApiError::new(status, "REQUEST_FAILED", status.canonical_reason().unwrap_or("request failed")),
         })
     });
@@ -85,8 +95,12 @@ async fn authorize(mut req: Request, next: Next) -> Response {
     let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
     let Some(spec) = routes::find(req.method().as_str(), &path) else {
         if routes::ROUTES.iter().any(|r| r.path == path) {
-            return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this route does not take that method")
-                .into_response();
+            return ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "this route does not take that method",
+            )
+            .into_response();
         }
         // A handler mounted without a declared access is never served.
         return ApiError::internal(format!("route {} {path} is not in the route table", req.method())).into_response();
@@ -96,9 +110,9 @@ async fn authorize(mut req: Request, next: Next) -> Response {
         Access::Internal(p) => (p, None),
         Access::InternalOrMerchant { internal, merchant } => (internal, Some(merchant)),
     };
-    let verdict = gateway_context(&req).and_then(|c| c.authorizer.as_ref()).map(|a| {
-        a.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<serde_json::Map<_, _>>()
-    });
+    let verdict = gateway_context(&req)
+        .and_then(|c| c.authorizer.as_ref())
+        .map(|a| a.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<serde_json::Map<_, _>>());
     let caller: Caller = match caller::from_verdict(verdict.as_ref(), now_secs()) {
         Ok(c) => c,
         Err(e) => return e.into_response(),

@@ -39,12 +39,20 @@ impl ApiError {
     /// A failure of ours: logged in full, reported without internals.
     pub fn internal(err: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %err, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the request could not be completed; retry, and report the request id if it persists")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "the request could not be completed; retry, and report the request id if it persists",
+        )
     }
     /// A dependency (table, bucket, queue) that did not answer.
     pub fn unavailable(err: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %err, "dependency unavailable");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "a storage service did not answer; retry shortly")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "a storage service did not answer; retry shortly",
+        )
     }
     pub fn details(mut self, details: impl Into<String>) -> ApiError {
         self.details = Some(details.into());

@@ -15,7 +15,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(rejection) => Err(ApiError::bad_request(format!("the request body is not acceptable: {}", rejection.body_text()))),
+            Err(rejection) => {
+                Err(ApiError::bad_request(format!("the request body is not acceptable: {}", rejection.body_text())))
+            }
         }
     }
 }
@@ -29,7 +31,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
-            Err(rejection) => Err(ApiError::bad_request(format!("the query string is not acceptable: {}", rejection.body_text()))),
+            Err(rejection) => {
+                Err(ApiError::bad_request(format!("the query string is not acceptable: {}", rejection.body_text())))
+            }
         }
     }
 }

@@ -52,14 +52,32 @@ use Access::{Internal, InternalOrMerchant, Public};
 use Permission::*;
 use Service::*;
 
-const fn route(function: &'static str, method: &'static str, path: &'static str, service: Service, access: Access) -> RouteSpec {
+const fn route(
+    function: &'static str,
+    method: &'static str,
+    path: &'static str,
+    service: Service,
+    access: Access,
+) -> RouteSpec {
     RouteSpec { function, method, path, service, access }
 }
 
 pub const ROUTES: &[RouteSpec] = &[
     // Overview API
-    route("get-overview", "GET", "/api/overview", Overview, InternalOrMerchant { internal: OverviewRead, merchant: MerchantDashboard }),
-    route("get-pipeline", "GET", "/api/pipeline", Overview, InternalOrMerchant { internal: OverviewRead, merchant: MerchantDashboard }),
+    route(
+        "get-overview",
+        "GET",
+        "/api/overview",
+        Overview,
+        InternalOrMerchant { internal: OverviewRead, merchant: MerchantDashboard },
+    ),
+    route(
+        "get-pipeline",
+        "GET",
+        "/api/pipeline",
+        Overview,
+        InternalOrMerchant { internal: OverviewRead, merchant: MerchantDashboard },
+    ),
     route("get-sources", "GET", "/api/sources", Overview, Internal(OverviewRead)),
     route("get-connectors-health", "GET", "/api/connectors/health", Overview, Internal(OverviewRead)),
     route("get-top-reasons", "GET", "/api/top-reasons", Overview, Internal(OverviewRead)),
@@ -74,7 +92,13 @@ pub const ROUTES: &[RouteSpec] = &[
     route("resolve-exception", "POST", "/api/exceptions/{id}/resolve", Recon, Internal(ExceptionsResolve)),
     route("recon-health", "GET", "/health/recon", Recon, Public),
     // Mock PG API
-    route("list-transactions", "GET", "/api/transactions", MockPg, InternalOrMerchant { internal: AnalyticsRead, merchant: MerchantReports }),
+    route(
+        "list-transactions",
+        "GET",
+        "/api/transactions",
+        MockPg,
+        InternalOrMerchant { internal: AnalyticsRead, merchant: MerchantReports },
+    ),
     route("seed-transactions", "POST", "/admin/seed", MockPg, Internal(ConnectorsConfigure)),
     route("mock-pg-health", "GET", "/health/mock-pg", MockPg, Public),
     // Mock bank API

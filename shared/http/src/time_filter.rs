@@ -39,7 +39,8 @@ impl TimeFilter {
     /// The days asked for, given today's IST date. Default: today.
     pub fn resolve(&self, today: Date) -> Result<DayRange, ApiError> {
         let date = |name: &str, v: &str| {
-            Date::parse_iso(v).ok_or_else(|| ApiError::bad_request(format!("{name} `{v}` is not a date; write YYYY-MM-DD")))
+            Date::parse_iso(v)
+                .ok_or_else(|| ApiError::bad_request(format!("{name} `{v}` is not a date; write YYYY-MM-DD")))
         };
         let range = match (&self.range, &self.from, &self.to) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
@@ -50,7 +51,9 @@ impl TimeFilter {
                     "today" => 0,
                     "7d" => 6,
                     "30d" => 29,
-                    other => return Err(ApiError::bad_request(format!("range `{other}` is not one of today, 7d, 30d"))),
+                    other => {
+                        return Err(ApiError::bad_request(format!("range `{other}` is not one of today, 7d, 30d")))
+                    }
                 };
                 DayRange { from: today.add_days(-back), to: today }
             }
@@ -87,7 +90,12 @@ mod tests {
     use super::*;
 
     fn filter(from: Option<&str>, to: Option<&str>, range: Option<&str>) -> TimeFilter {
-        TimeFilter { from: from.map(Into::into), to: to.map(Into::into), range: range.map(Into::into), merchant_id: None }
+        TimeFilter {
+            from: from.map(Into::into),
+            to: to.map(Into::into),
+            range: range.map(Into::into),
+            merchant_id: None,
+        }
     }
 
     #[test]

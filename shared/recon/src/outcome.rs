@@ -125,7 +125,8 @@ impl Reconciliation<'_> {
     /// layout and process, so a redelivered or re-run job writes the same items.
     pub fn exception_id(&self, e: &Exception) -> String {
         let txn_ids: Vec<&str> = e.pg.iter().map(|&i| self.pg[i as usize].txn_id).collect();
-        let bank: Vec<(&str, u32)> = e.bank.iter().map(|&i| (self.bank[i as usize].file, self.bank[i as usize].line)).collect();
+        let bank: Vec<(&str, u32)> =
+            e.bank.iter().map(|&i| (self.bank[i as usize].file, self.bank[i as usize].line)).collect();
         exception_id_of(e.category, &txn_ids, &bank)
     }
 

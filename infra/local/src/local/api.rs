@@ -75,7 +75,8 @@ async fn gateway_layer(State(gw): State<Gateway>, mut req: Request, next: Next) 
     let verdict = match (protected, header) {
         // API Gateway answers a missing identity source itself, without calling the authorizer.
         (true, None) => {
-            return (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "message": "Unauthorized" }))).into_response()
+            return (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "message": "Unauthorized" })))
+                .into_response()
         }
         (true, Some(h)) => match gw.verdicts.get(&h) {
             Some(v) => Some(v),
@@ -108,8 +109,14 @@ async fn gateway_layer(State(gw): State<Gateway>, mut req: Request, next: Next) 
 mod tests {
     #[test]
     fn paths_find_their_declared_route() {
-        assert_eq!(super::route_of("GET", "/api/jobs/JOB-1/exceptions").map(|r| r.function), Some("list-job-exceptions"));
-        assert_eq!(super::route_of("POST", "/api/exceptions/J:EXC-1/resolve").map(|r| r.function), Some("resolve-exception"));
+        assert_eq!(
+            super::route_of("GET", "/api/jobs/JOB-1/exceptions").map(|r| r.function),
+            Some("list-job-exceptions")
+        );
+        assert_eq!(
+            super::route_of("POST", "/api/exceptions/J:EXC-1/resolve").map(|r| r.function),
+            Some("resolve-exception")
+        );
         assert_eq!(super::route_of("GET", "/health").map(|r| r.function), Some("overview-health"));
         assert!(super::route_of("DELETE", "/api/jobs/1").is_none());
         assert!(super::route_of("GET", "/api/jobs//exceptions").is_none());

@@ -34,10 +34,21 @@ pub struct BucketSpec {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventSpec {
-    S3 { bucket: String, prefix: String },
-    Sqs { queue: String, batch_size: u32, partial_failures: bool },
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
+    Sqs {
+        queue: String,
+        batch_size: u32,
+        partial_failures: bool,
+    },
     /// An HTTP API route; `public` when the route turns the authorizer off.
-    Http { method: String, path: String, public: bool },
+    Http {
+        method: String,
+        path: String,
+        public: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
