@@ -95,3 +95,38 @@ fn the_template_declares_exactly_the_route_table() {
         .collect();
     assert_eq!(declared, table, "infra/template.yaml HttpApi events vs shared/http/src/routes.rs");
 }
+
+#[test]
+fn the_openapi_description_declares_exactly_the_route_table() {
+    let text = std::fs::read_to_string(workspace_root().join("docs/openapi.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    assert_eq!(doc["openapi"].as_str(), Some("3.1.0"));
+    let mut described = BTreeSet::new();
+    for (path, item) in doc["paths"].as_mapping().unwrap() {
+        for (method, op) in item.as_mapping().unwrap() {
+            let public = op.get("security").and_then(|s| s.as_sequence()).is_some_and(|s| s.is_empty());
+            let permission = op["x-permission"].as_str().unwrap_or_default().to_string();
+            described.insert((
+                op["operationId"].as_str().unwrap().to_string(),
+                method.as_str().unwrap().to_uppercase(),
+                path.as_str().unwrap().to_string(),
+                public,
+                permission,
+            ));
+        }
+    }
+    let table: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| {
+            let permission = match r.access {
+                Access::Public => "public".to_string(),
+                Access::Internal(p) => p.as_str(),
+                Access::InternalOrMerchant { internal, merchant } => {
+                    format!("{} | {} (own merchant)", internal.as_str(), merchant.as_str())
+                }
+            };
+            (r.function.to_string(), r.method.to_string(), r.path.to_string(), r.access == Access::Public, permission)
+        })
+        .collect();
+    assert_eq!(described, table, "docs/openapi.yaml vs shared/http/src/routes.rs");
+}

@@ -21,6 +21,10 @@ pub enum LocalCommand {
         /// Where the HTTP API listens (loopback only).
         #[arg(long, default_value = "127.0.0.1:3000")]
         api: std::net::SocketAddr,
+        /// Serve the API only and leave S3 and SQS events undelivered (for contract tests, which
+        /// should not wait on the ingestion their requests start).
+        #[arg(long)]
+        no_events: bool,
     },
     /// Generate a day of data, drop it into the uploads bucket, run a job, print its summary.
     Demo {
@@ -58,13 +62,13 @@ fn fail(e: impl ToString) -> CliError {
 pub fn run(cmd: &LocalCommand) -> Result<(), CliError> {
     runtime()?.block_on(async {
         match cmd {
-            LocalCommand::Up { endpoint, api } => up(endpoint.clone(), *api).await,
+            LocalCommand::Up { endpoint, api, no_events } => up(endpoint.clone(), *api, *no_events).await,
             LocalCommand::Demo { txns, shards, dir, endpoint } => demo(*txns, *shards, dir, endpoint.clone()).await,
         }
     })
 }
 
-async fn up(endpoint: Option<String>, api: std::net::SocketAddr) -> Result<(), CliError> {
+async fn up(endpoint: Option<String>, api: std::net::SocketAddr, no_events: bool) -> Result<(), CliError> {
     if !api.ip().is_loopback() {
         return Err(CliError::Usage(format!("--api {api}: the local stack listens on loopback only")));
     }
@@ -88,6 +92,10 @@ async fn up(endpoint: Option<String>, api: std::net::SocketAddr) -> Result<(), C
         }
     });
     println!("HTTP API on http://{api} (token: `settlepaisa token --role sp-ops`; spec: docs/openapi.yaml)");
+    if no_events {
+        println!("not delivering events (--no-events); Ctrl-C stops");
+        return tokio::signal::ctrl_c().await.map_err(fail);
+    }
     println!("delivering S3 and SQS events; Ctrl-C stops");
     loop {
         if stack.runner.pump_once().await.map_err(fail)? == 0 {
