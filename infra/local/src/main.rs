@@ -2,7 +2,7 @@
 //! generation, and the end-to-end benchmark.
 
 use clap::{Parser, Subcommand};
-use settlepaisa_cli::{bench_cmd, gen_cmd, local_cmd, recon_cmd, startup_cmd, token_cmd};
+use settlepaisa_cli::{bench_api_cmd, bench_cmd, gen_cmd, local_cmd, recon_cmd, startup_cmd, token_cmd};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -20,6 +20,8 @@ enum Command {
     Gen(gen_cmd::GenArgs),
     /// Generate data once, then time `recon` end to end (and the DuckDB peer, if given).
     Bench(bench_cmd::BenchArgs),
+    /// Time the HTTP API in-process against the emulator: AWS calls per request, p50/p99.
+    BenchApi(bench_api_cmd::BenchApiArgs),
     /// The serverless pipeline on a local emulator: `local up`, `local demo`.
     #[command(subcommand)]
     Local(local_cmd::LocalCommand),
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         }),
         Command::Gen(args) => gen_cmd::run(&args),
         Command::Bench(args) => bench_cmd::run(&args),
+        Command::BenchApi(args) => bench_api_cmd::run(&args),
         Command::Local(cmd) => local_cmd::run(&cmd),
         Command::Invoke(args) => local_cmd::invoke(&args),
         Command::Startup(args) => startup_cmd::run(&args),
