@@ -182,6 +182,9 @@ async fn demo(txns: usize, shards: u32, dir: &Path, endpoint: Option<String>) ->
         }
         if j.status == "COMPLETED" || j.status == "FAILED" {
             print_summary(&stack, &j).await?;
+            if j.status == "COMPLETED" {
+                print_api_view(&stack).await?;
+            }
             return if j.status == "COMPLETED" { Ok(()) } else { Err(fail(j.error.unwrap_or_default())) };
         }
         if handled == 0 {
@@ -191,6 +194,47 @@ async fn demo(txns: usize, shards: u32, dir: &Path, endpoint: Option<String>) ->
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// What the dashboard shows for the demo day, through the HTTP API (the same gateway, authorizer
+/// and handlers `local up` serves).
+async fn print_api_view(stack: &LocalStack) -> Result<(), CliError> {
+    use tower::ServiceExt;
+    let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
+    let auth = crate::token_cmd::local_auth_config();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let token = auth.mint("demo", settlepaisa_auth::Role::SpOps, None, now, 600);
+    let app = crate::local::api::router(ctx, auth);
+    println!("\nthrough the HTTP API (sp-ops token):");
+    for path in ["/api/overview?from=2026-10-01&to=2026-10-03", "/api/top-reasons?from=2026-10-01&to=2026-10-03"] {
+        let req = axum::http::Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .map_err(fail)?;
+        let response = app.clone().oneshot(req).await.map_err(fail)?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(fail)?;
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if !status.is_success() {
+            return Err(fail(format!("GET {path}: {status} {body}")));
+        }
+        if let Some(o) = body.get("overview") {
+            println!(
+                "  GET {path}: {} PG captured, {} matched ({}), {} exceptions open",
+                o["pgTransactions"]["count"],
+                o["matched"]["count"],
+                o["matchRate"]["display"].as_str().unwrap_or(""),
+                o["exceptions"]["open"]["count"]
+            );
+        }
+        if let Some(reasons) = body.get("reasons").and_then(|r| r.as_array()) {
+            let top: Vec<String> =
+                reasons.iter().map(|r| format!("{} {}", r["category"].as_str().unwrap_or(""), r["open"])).collect();
+            println!("  GET {path}: {}", top.join(", "));
+        }
+    }
+    Ok(())
 }
 
 async fn print_summary(stack: &LocalStack, j: &job::Job) -> Result<(), CliError> {
