@@ -639,3 +639,29 @@ async fn two_people_resolving_one_exception_get_one_success_and_one_conflict() {
         r.body["reasons"].as_array().unwrap().iter().find(|x| x["category"] == "UNMATCHED_PG").unwrap().clone();
     assert_eq!(unmatched["resolved"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_200_with_every_dependency_and_503_when_one_does_not_answer() {
+    let api = Api::start().await;
+    for path in ["/health", "/health/recon", "/health/mock-pg", "/health/mock-bank"] {
+        let r = api.call("GET", path, None, None).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert_eq!(r.body["status"], "healthy");
+        assert!(r.body["service"].as_str().unwrap().ends_with("-api"));
+        let checks = r.body["checks"].as_object().unwrap();
+        assert!(checks.len() >= 2 && checks.values().all(|c| c["status"] == "healthy"), "{path}: {}", r.body);
+    }
+    // The same functions pointed at an endpoint where nothing listens.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let clients = settlepaisa_aws::Clients::for_endpoint(&endpoint, "ap-south-1").await;
+    let env = api.stack.runner.deployed.environment.clone();
+    let ctx = settlepaisa_pipeline::Context::new(clients, &|k| env.get(k).cloned()).unwrap();
+    let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(ctx));
+    let down = settlepaisa_cli::local::api::router(ctx, api.auth.clone());
+    let r = api.raw(&down, "GET", "/health/recon", &[], vec![]).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.body["status"], "unhealthy");
+    assert!(r.body["checks"]["jobsTable"]["error"].is_string());
+}

@@ -53,9 +53,11 @@ async fn render(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(req).await;
     let error = response.extensions_mut().remove::<ApiError>().or_else(|| {
-        // Errors axum answers itself (a wrong method, say) arrive without a body of ours.
+        // Errors axum answers itself (a wrong method, say) arrive without a body; a handler's own
+        // body (a 503 health report) is left as it is.
         let status = response.status();
-        (status.is_client_error() || status.is_server_error()).then(|| match status {
+        let bare = !response.headers().contains_key(header::CONTENT_TYPE);
+        (bare && (status.is_client_error() || status.is_server_error())).then(|| match status {
             StatusCode::METHOD_NOT_ALLOWED => {
                 ApiError::new(status, "METHOD_NOT_ALLOWED", "this route does not take that method")
             }
