@@ -3,10 +3,9 @@
 
 use serde_json::{json, Value};
 use settlepaisa_auth::Role;
-use settlepaisa_cli::recon_cmd::{self, ReconArgs};
 use settlepaisa_tests::api::{assert_seed_error, Api};
 use settlepaisa_tests::pipeline::{generated, ingest_all, IDLE};
-use settlepaisa_tests::read_csv;
+use settlepaisa_tests::{offline_reports, read_csv};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -46,15 +45,7 @@ async fn create_and_match(api: &Api, ops: &str, day: &str) -> String {
 }
 
 fn offline(dir: &Path, pg: &Path, banks: &[PathBuf]) -> (usize, BTreeMap<String, usize>) {
-    let out = dir.join("offline");
-    recon_cmd::run(&ReconArgs {
-        pg: pg.to_path_buf(),
-        bank: banks.to_vec(),
-        out: out.clone(),
-        format: None,
-        template: vec![],
-    })
-    .unwrap();
+    let out = offline_reports(dir, pg, banks);
     let mut by_category = BTreeMap::new();
     for row in read_csv(&out.join("exceptions.csv")) {
         *by_category.entry(row[1].clone()).or_insert(0) += 1;

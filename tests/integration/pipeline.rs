@@ -2,21 +2,12 @@
 //! match shards → DynamoDB, checked against the offline `settlepaisa recon` of the same files.
 
 use settlepaisa_cli::local::LocalStack;
-use settlepaisa_cli::recon_cmd::{self, ReconArgs};
 use settlepaisa_tests::pipeline::{generated, ingest_all, job_results, run_job, Rows};
-use settlepaisa_tests::read_csv;
+use settlepaisa_tests::{offline_reports, read_csv};
 use std::path::{Path, PathBuf};
 
 fn offline(dir: &Path, pg: &Path, banks: &[PathBuf]) -> Rows {
-    let out = dir.join("offline");
-    recon_cmd::run(&ReconArgs {
-        pg: pg.to_path_buf(),
-        bank: banks.to_vec(),
-        out: out.clone(),
-        format: None,
-        template: vec![],
-    })
-    .unwrap();
+    let out = offline_reports(dir, pg, banks);
     (
         read_csv(&out.join("matches.csv")).into_iter().collect(),
         read_csv(&out.join("exceptions.csv")).into_iter().collect(),

@@ -96,6 +96,20 @@ pub fn outcomes_from_truth(path: &Path) -> (Outcomes, BTreeMap<String, usize>) {
     (out, unlisted)
 }
 
+/// Runs `settlepaisa recon` on the files into `dir/offline`; returns that folder.
+pub fn offline_reports(dir: &Path, pg: &Path, banks: &[std::path::PathBuf]) -> std::path::PathBuf {
+    let out = dir.join("offline");
+    settlepaisa_cli::recon_cmd::run(&settlepaisa_cli::recon_cmd::ReconArgs {
+        pg: pg.to_path_buf(),
+        bank: banks.to_vec(),
+        out: out.clone(),
+        format: None,
+        template: vec![],
+    })
+    .unwrap();
+    out
+}
+
 pub mod pipeline {
     //! Driving the local stack from tests: generated files, uploads, jobs, results.
 

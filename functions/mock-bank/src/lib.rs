@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use settlepaisa_aws::health::{check, Dependency};
-use settlepaisa_http::health::{report, Check};
+use settlepaisa_http::health::report;
 use settlepaisa_pipeline::Context;
 
 #[derive(Clone)]
@@ -49,11 +49,5 @@ pub async fn health(State(state): State<AppState>) -> Response {
         ],
     )
     .await;
-    report(
-        "mock-bank-api",
-        checks
-            .into_iter()
-            .map(|(name, result, millis)| Check { name, result: result.map_err(|e| e.to_string()), millis })
-            .collect(),
-    )
+    report("mock-bank-api", checks)
 }

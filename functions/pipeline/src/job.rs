@@ -224,40 +224,40 @@ pub async fn record_upload(
 /// Moves a job the API created (`CREATED`) to matching, with its files; `false` when someone
 /// else started it first.
 pub async fn start(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, PipelineError> {
-    requests::record("dynamodb.PutItem", 1);
-    let put = client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(job.to_item()))
-        .condition_expression("#s = :created")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":created", sv("CREATED"))
-        .send()
-        .await;
-    match put {
-        Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),
-        Err(e) => return Err(aws("PutItem")(sdk_message(&e))),
+    if !put_meta(client, table, job, Some("CREATED")).await? {
+        return Ok(false);
     }
     put_shard_items(client, table, job).await?;
     Ok(true)
 }
 
-/// A job the API created, waiting for uploads and `POST /api/jobs/{id}/match`.
-pub async fn create_pending(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, PipelineError> {
+/// Puts the job's META item: new (`required_status` = `None`) or only over that status; `false`
+/// when the condition did not hold.
+async fn put_meta(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job: &Job,
+    required_status: Option<&str>,
+) -> Result<bool, PipelineError> {
     requests::record("dynamodb.PutItem", 1);
-    let put = client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(job.to_item()))
-        .condition_expression("attribute_not_exists(job_id)")
-        .send()
-        .await;
-    match put {
+    let put = client.put_item().table_name(table).set_item(Some(job.to_item()));
+    let put = match required_status {
+        None => put.condition_expression("attribute_not_exists(job_id)"),
+        Some(status) => put
+            .condition_expression("#s = :required")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":required", sv(status)),
+    };
+    match put.send().await {
         Ok(_) => Ok(true),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
         Err(e) => Err(aws("PutItem")(sdk_message(&e))),
     }
+}
+
+/// A job the API created, waiting for uploads and `POST /api/jobs/{id}/match`.
+pub async fn create_pending(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, PipelineError> {
+    put_meta(client, table, job, None).await
 }
 
 fn shards_of(items: &[Item]) -> Option<(Job, Vec<ShardState>)> {
@@ -289,18 +289,8 @@ pub async fn get_with_shards(
 
 /// Creates the job and its queued shard items; `false` when the job already exists.
 pub async fn create(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, PipelineError> {
-    requests::record("dynamodb.PutItem", 1);
-    let put = client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(job.to_item()))
-        .condition_expression("attribute_not_exists(job_id)")
-        .send()
-        .await;
-    match put {
-        Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),
-        Err(e) => return Err(aws("PutItem")(sdk_message(&e))),
+    if !put_meta(client, table, job, None).await? {
+        return Ok(false);
     }
     put_shard_items(client, table, job).await?;
     Ok(true)

@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use settlepaisa_aws::health::{check, Dependency};
-use settlepaisa_http::health::{report, Check};
+use settlepaisa_http::health::report;
 use settlepaisa_http::ApiError;
 use settlepaisa_pipeline::{Context, PipelineError};
 
@@ -86,11 +86,5 @@ pub async fn health(State(state): State<AppState>) -> Response {
         ],
     )
     .await;
-    report(
-        "recon-api",
-        checks
-            .into_iter()
-            .map(|(name, result, millis)| Check { name, result: result.map_err(|e| e.to_string()), millis })
-            .collect(),
-    )
+    report("recon-api", checks)
 }

@@ -9,8 +9,9 @@ pub enum Dependency<'a> {
     Queue(&'a str),
 }
 
-/// `(name, result, milliseconds)` for each dependency, checked concurrently.
-pub async fn check(clients: &Clients, deps: &[(&str, Dependency<'_>)]) -> Vec<(String, Result<(), AwsError>, u64)> {
+/// `(name, result, milliseconds)` for each dependency, checked concurrently; a failure carries
+/// the service's message.
+pub async fn check(clients: &Clients, deps: &[(&str, Dependency<'_>)]) -> Vec<(String, Result<(), String>, u64)> {
     let calls = deps.iter().map(|(name, dep)| async move {
         let start = std::time::Instant::now();
         let result = match dep {
@@ -49,7 +50,7 @@ pub async fn check(clients: &Clients, deps: &[(&str, Dependency<'_>)]) -> Vec<(S
                     .map_err(|e| AwsError::new("GetQueueAttributes", sdk_message(&e)))
             }
         };
-        (name.to_string(), result, start.elapsed().as_millis() as u64)
+        (name.to_string(), result.map_err(|e| e.to_string()), start.elapsed().as_millis() as u64)
     });
     futures_util::future::join_all(calls).await
 }

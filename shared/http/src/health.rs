@@ -5,22 +5,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-/// One dependency's check: its name, and the error when it failed.
-pub struct Check {
-    pub name: String,
-    pub result: Result<(), String>,
-    pub millis: u64,
-}
-
-pub fn report(service: &str, checks: Vec<Check>) -> Response {
-    let healthy = checks.iter().all(|c| c.result.is_ok());
+/// `checks`: each dependency's name, the error when it failed, and how long it took (ms).
+pub fn report(service: &str, checks: Vec<(String, Result<(), String>, u64)>) -> Response {
+    let healthy = checks.iter().all(|c| c.1.is_ok());
     let mut out = Map::new();
-    for c in checks {
-        let v = match c.result {
-            Ok(()) => json!({ "status": "healthy", "latencyMs": c.millis }),
-            Err(e) => json!({ "status": "unhealthy", "latencyMs": c.millis, "error": e }),
+    for (name, result, millis) in checks {
+        let v = match result {
+            Ok(()) => json!({ "status": "healthy", "latencyMs": millis }),
+            Err(e) => json!({ "status": "unhealthy", "latencyMs": millis, "error": e }),
         };
-        out.insert(c.name, v);
+        out.insert(name, v);
     }
     let body = json!({
         "status": if healthy { "healthy" } else { "unhealthy" },
