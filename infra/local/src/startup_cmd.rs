@@ -22,7 +22,7 @@ pub struct StartupArgs {
     pub runs: usize,
 }
 
-const ENV: [(&str, &str); 17] = [
+const ENV: [(&str, &str); 18] = [
     ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
     ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
     ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/startup-probe"),
@@ -40,6 +40,7 @@ const ENV: [(&str, &str); 17] = [
     ("AWS_ACCESS_KEY_ID", "test"),
     ("AWS_SECRET_ACCESS_KEY", "test"),
     ("AWS_LAMBDA_FUNCTION_NAME", "startup-probe"),
+    ("JWT_SECRET", settlepaisa_auth::token::LOCAL_DEVELOPMENT_SECRET),
 ];
 
 pub fn run(args: &StartupArgs) -> Result<(), CliError> {
