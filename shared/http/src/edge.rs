@@ -131,3 +131,62 @@ async fn authorize(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(caller);
     next.run(req).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    /// A router with a declared internal route, a declared merchant route and an undeclared one,
+    /// and a request carrying `verdict` the way API Gateway passes the authorizer's context.
+    async fn call(path: &str, verdict: Option<serde_json::Value>) -> (StatusCode, serde_json::Value) {
+        let ok = || async { axum::Json(serde_json::json!({ "ok": true })) };
+        let app = wrap(
+            Router::new()
+                .route("/api/sources", get(ok))
+                .route(
+                    "/api/overview",
+                    get(|c: axum::Extension<Caller>| async move {
+                        axum::Json(serde_json::json!({ "merchant": c.merchant_id }))
+                    }),
+                )
+                .route("/api/undeclared", get(ok)),
+        );
+        let mut context = serde_json::json!({ "requestId": "gw-1", "http": { "method": "GET", "path": path } });
+        if let Some(v) = verdict {
+            context["authorizer"] = serde_json::json!({ "lambda": v });
+        }
+        let ctx = serde_json::from_value(context).unwrap();
+        let mut req = axum::http::Request::builder().uri(path).body(Body::empty()).unwrap();
+        req.extensions_mut().insert(RequestContext::ApiGatewayV2(ctx));
+        let response = app.oneshot(req).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    fn allow(role: &str, merchant: Option<&str>) -> serde_json::Value {
+        serde_json::json!({ "verdict": "allow", "userId": "u", "role": role, "merchantId": merchant, "exp": now_secs() + 600 })
+    }
+
+    #[tokio::test]
+    async fn the_route_table_decides_and_errors_carry_the_gateway_request_id() {
+        assert_eq!(call("/api/sources", Some(allow("sp-finance", None))).await.0, StatusCode::OK);
+        let (status, body) = call("/api/sources", Some(allow("merchant-admin", Some("M1")))).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("INSUFFICIENT_PERMISSIONS")));
+        assert_eq!(body["error"]["requestId"], "gw-1");
+        let (status, body) = call("/api/overview", Some(allow("merchant-admin", Some("M1")))).await;
+        assert_eq!((status, body["merchant"].as_str()), (StatusCode::OK, Some("M1")));
+        let (status, body) =
+            call("/api/sources", Some(serde_json::json!({ "verdict": "deny", "reason": "the token has expired" })))
+                .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"]["message"], "the token has expired");
+        assert_eq!(call("/api/sources", None).await.0, StatusCode::UNAUTHORIZED, "no verdict: fail closed");
+        let (status, body) = call("/api/undeclared", Some(allow("sp-ops", None))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "a route outside the table is never served: {body}");
+        assert_eq!(call("/api/nothing-here", Some(allow("sp-ops", None))).await.0, StatusCode::NOT_FOUND);
+    }
+}
