@@ -485,6 +485,24 @@ async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
     }
     let r = api.call("GET", "/api/jobs/JOB-NOPE", ops, None).await;
     assert_seed_error(&r, 404);
+    // The dashboard's origin gets CORS answers, as from the HTTP API's CorsConfiguration.
+    let preflight = vec![
+        ("origin".to_string(), "http://localhost:5174".to_string()),
+        ("access-control-request-method".to_string(), "GET".to_string()),
+    ];
+    let r = api.raw(&api.app, "OPTIONS", "/api/overview", &preflight, vec![]).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.headers["access-control-allow-origin"], "http://localhost:5174");
+    let r = api
+        .raw(
+            &api.app,
+            "OPTIONS",
+            "/api/overview",
+            &[("origin".into(), "https://evil.example".into()), preflight[1].clone()],
+            vec![],
+        )
+        .await;
+    assert!(r.headers.get("access-control-allow-origin").is_none());
     let r = api.call("DELETE", "/api/overview", ops, None).await;
     assert_eq!(r.status, 405);
     assert_eq!(r.body["error"]["code"], "METHOD_NOT_ALLOWED");

@@ -20,10 +20,15 @@ use std::sync::Arc;
 /// API Gateway's authorizer cache TTL in the template (`ReauthorizeEvery`).
 pub const AUTHORIZER_TTL: u64 = 300;
 
+/// The template's `FrontendOrigin` default: the seed's dashboard on port 5174.
+pub const DEFAULT_FRONTEND_ORIGIN: &str = "http://localhost:5174";
+
 #[derive(Clone)]
 struct Gateway {
     auth: Arc<AuthConfig>,
     verdicts: Arc<TtlCache>,
+    /// The one origin CORS admits, as the template's `CorsConfiguration` does.
+    origin: Arc<str>,
 }
 
 /// Every service's routes, wrapped once by the edge, behind the gateway.
@@ -33,7 +38,12 @@ pub fn router(ctx: &'static Context, auth: AuthConfig) -> Router {
         .merge(settlepaisa_recon_api::routes(ctx, None))
         .merge(settlepaisa_mock_pg::routes(ctx, None))
         .merge(settlepaisa_mock_bank::routes(ctx, None));
-    let gateway = Gateway { auth: Arc::new(auth), verdicts: Arc::new(TtlCache::new(AUTHORIZER_TTL)) };
+    let origin = std::env::var("FRONTEND_ORIGIN")
+        .ok()
+        .filter(|o| !o.is_empty())
+        .unwrap_or_else(|| DEFAULT_FRONTEND_ORIGIN.into());
+    let gateway =
+        Gateway { auth: Arc::new(auth), verdicts: Arc::new(TtlCache::new(AUTHORIZER_TTL)), origin: origin.into() };
     settlepaisa_http::edge::wrap(routes).layer(axum::middleware::from_fn_with_state(gateway, gateway_layer))
 }
 
@@ -66,7 +76,38 @@ fn request_id() -> String {
     format!("{:x}-{:06}", (nanos as u64) >> 20, SEQ.fetch_add(1, Ordering::Relaxed) % 1_000_000)
 }
 
-async fn gateway_layer(State(gw): State<Gateway>, mut req: Request, next: Next) -> Response {
+async fn gateway_layer(State(gw): State<Gateway>, req: Request, next: Next) -> Response {
+    let allowed_origin = req
+        .headers()
+        .get("origin")
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| *o == &*gw.origin)
+        .and_then(|o| axum::http::HeaderValue::from_str(o).ok());
+    // CORS preflight, answered by the gateway as an HTTP API with a CorsConfiguration does.
+    if req.method() == axum::http::Method::OPTIONS && req.headers().contains_key("access-control-request-method") {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        if let Some(o) = allowed_origin {
+            let h = r.headers_mut();
+            h.insert("access-control-allow-origin", o);
+            h.insert("access-control-allow-methods", axum::http::HeaderValue::from_static("GET,POST,OPTIONS"));
+            h.insert(
+                "access-control-allow-headers",
+                axum::http::HeaderValue::from_static("authorization,content-type,cache-control"),
+            );
+            h.insert("access-control-max-age", axum::http::HeaderValue::from_static("600"));
+        }
+        return r;
+    }
+    let mut response = route_request(gw, req, next).await;
+    if let Some(o) = allowed_origin {
+        let h = response.headers_mut();
+        h.insert("access-control-allow-origin", o);
+        h.insert("access-control-expose-headers", axum::http::HeaderValue::from_static("x-request-id,x-cache"));
+    }
+    response
+}
+
+async fn route_request(gw: Gateway, mut req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let route = route_of(&method, &path);
