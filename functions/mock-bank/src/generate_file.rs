@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
-use settlepaisa_aws::dynamo::{n, s, sv, Item};
-use settlepaisa_aws::{requests, sdk_message, AwsError};
+use settlepaisa_aws::dynamo::{all_pages, n, s, sv, Item};
+use settlepaisa_aws::AwsError;
 use settlepaisa_http::input::Body;
 use settlepaisa_http::{ApiError, Caller};
 use settlepaisa_pipeline::ingest::DAY_BUCKETS;
@@ -38,30 +38,18 @@ async fn captured_on(state: &AppState, day: Date) -> Result<Vec<Item>, AwsError>
     let ctx = state.ctx;
     let mut out = Vec::new();
     for bucket in 0..DAY_BUCKETS {
-        let mut start: Option<Item> = None;
-        loop {
-            let page = ctx
-                .clients
-                .dynamodb
-                .query()
-                .table_name(&ctx.resources.transactions_table)
-                .index_name("by-day-bucket-time")
-                .key_condition_expression("day_bucket = :b")
-                .filter_expression("#st = :captured")
-                .expression_attribute_names("#st", "status")
-                .expression_attribute_values(":b", sv(format!("{day}#{bucket:02}")))
-                .expression_attribute_values(":captured", AttributeValue::S("captured".into()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
-            requests::record("dynamodb.Query", page.count as u64);
-            out.extend(page.items.unwrap_or_default());
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+        let query = ctx
+            .clients
+            .dynamodb
+            .query()
+            .table_name(&ctx.resources.transactions_table)
+            .index_name("by-day-bucket-time")
+            .key_condition_expression("day_bucket = :b")
+            .filter_expression("#st = :captured")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":b", sv(format!("{day}#{bucket:02}")))
+            .expression_attribute_values(":captured", AttributeValue::S("captured".into()));
+        out.extend(all_pages(query).await?);
     }
     Ok(out)
 }

@@ -6,12 +6,10 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use settlepaisa_aws::dynamo::{sv, Item};
-use settlepaisa_aws::{requests, sdk_message, AwsError};
 use settlepaisa_http::input::Query;
 use settlepaisa_http::time_filter::{today, TimeFilter};
 use settlepaisa_http::ApiError;
-use settlepaisa_pipeline::file_record::FileRecord;
+use settlepaisa_pipeline::file_record::{self, FileRecord};
 use settlepaisa_recon::date::Date;
 
 #[derive(Debug, Default, Deserialize)]
@@ -24,35 +22,11 @@ pub struct StatementQuery {
     pub bank: Option<String>,
 }
 
-/// Statements whose last value date is in `[lo, hi]`.
-async fn bank_files(state: &AppState, lo: &str, hi: Option<&str>) -> Result<Vec<FileRecord>, AwsError> {
+async fn bank_files(state: &AppState, from: &str, to: Option<&str>) -> Result<Vec<FileRecord>, ApiError> {
     let ctx = state.ctx;
-    let mut out = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let mut q = ctx
-            .clients
-            .dynamodb
-            .query()
-            .table_name(&ctx.resources.files_table)
-            .index_name("by-kind-last-date")
-            .expression_attribute_values(":k", sv("bank"))
-            .expression_attribute_values(":lo", sv(lo))
-            .set_exclusive_start_key(start.take());
-        q = match hi {
-            Some(hi) => q
-                .key_condition_expression("kind = :k AND last_date BETWEEN :lo AND :hi")
-                .expression_attribute_values(":hi", sv(hi)),
-            None => q.key_condition_expression("kind = :k AND last_date >= :lo"),
-        };
-        let page = q.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
-        requests::record("dynamodb.Query", page.count as u64);
-        out.extend(page.items.unwrap_or_default().iter().map(FileRecord::from_item));
-        match page.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok(out),
-        }
-    }
+    file_record::bank_files(&ctx.clients.dynamodb, &ctx.resources.files_table, from, to)
+        .await
+        .map_err(ApiError::unavailable)
 }
 
 fn view(f: &FileRecord) -> Value {
@@ -110,7 +84,7 @@ pub async fn get_statements_for_date(
     let day = Date::parse_iso(&date)
         .ok_or_else(|| ApiError::bad_request(format!("`{date}` is not a date; write YYYY-MM-DD")))?;
     let day = day.to_string();
-    let files = bank_files(&state, &day, None).await.map_err(ApiError::unavailable)?;
+    let files = bank_files(&state, &day, None).await?;
     let covering: Vec<_> =
         sorted(files).into_iter().filter(|f| f.first_date.as_deref().is_some_and(|d| d <= day.as_str())).collect();
     let credits: u64 =

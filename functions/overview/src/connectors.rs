@@ -3,9 +3,9 @@
 //! `by-kind-last-date` index (`kind = bank`, last date in the range).
 
 use serde_json::{json, Value};
-use settlepaisa_aws::dynamo::{n, s, sv, Item};
-use settlepaisa_aws::{requests, sdk_message, AwsError};
+use settlepaisa_aws::AwsError;
 use settlepaisa_http::time_filter::DayRange;
+use settlepaisa_pipeline::file_record::bank_files;
 use std::collections::BTreeMap;
 
 /// A bank with no drop for this long is `stale`.
@@ -28,36 +28,19 @@ pub async fn bank_drops(
     table: &str,
     range: DayRange,
 ) -> Result<Vec<Drop>, AwsError> {
-    let mut drops = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let out = client
-            .query()
-            .table_name(table)
-            .index_name("by-kind-last-date")
-            .key_condition_expression("kind = :k AND last_date BETWEEN :from AND :to")
-            .expression_attribute_values(":k", sv("bank"))
-            .expression_attribute_values(":from", sv(range.from.to_string()))
-            .expression_attribute_values(":to", sv(range.to.to_string()))
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
-        requests::record("dynamodb.Query", out.count as u64);
-        drops.extend(out.items.unwrap_or_default().iter().map(|f| Drop {
-            bank: s(f, "layout").unwrap_or_else(|| "UNKNOWN".into()),
-            name: s(f, "name").unwrap_or_default(),
-            status: s(f, "status").unwrap_or_default(),
-            received_at: s(f, "received_at").and_then(|t| settlepaisa_recon::date::parse_rfc3339(&t)).unwrap_or(0),
-            data_rows: n(f, "data_rows").unwrap_or(0).max(0) as u64,
-            rejected_rows: n(f, "rejected_rows").unwrap_or(0).max(0) as u64,
-            error: s(f, "error"),
-        }));
-        match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok(drops),
-        }
-    }
+    let files = bank_files(client, table, &range.from.to_string(), Some(&range.to.to_string())).await?;
+    Ok(files
+        .into_iter()
+        .map(|f| Drop {
+            bank: f.layout.unwrap_or_else(|| "UNKNOWN".into()),
+            name: f.name,
+            status: f.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            received_at: settlepaisa_recon::date::parse_rfc3339(&f.received_at).unwrap_or(0),
+            data_rows: f.data_rows,
+            rejected_rows: f.rejected_rows,
+            error: f.error,
+        })
+        .collect())
 }
 
 /// One entry per known bank (and any other bank seen), worst first.

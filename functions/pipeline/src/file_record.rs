@@ -194,3 +194,26 @@ pub async fn get(
         .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
     Ok(out.item.as_ref().map(FileRecord::from_item))
 }
+
+/// Bank statements whose last value date is in `[from, to]` (open-ended without `to`): one Query
+/// on the `by-kind-last-date` index.
+pub async fn bank_files(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    from: &str,
+    to: Option<&str>,
+) -> Result<Vec<FileRecord>, AwsError> {
+    let query = client
+        .query()
+        .table_name(table)
+        .index_name("by-kind-last-date")
+        .expression_attribute_values(":k", sv("bank"))
+        .expression_attribute_values(":from", sv(from));
+    let query = match to {
+        Some(to) => query
+            .key_condition_expression("kind = :k AND last_date BETWEEN :from AND :to")
+            .expression_attribute_values(":to", sv(to)),
+        None => query.key_condition_expression("kind = :k AND last_date >= :from"),
+    };
+    Ok(settlepaisa_aws::dynamo::all_pages(query).await?.iter().map(FileRecord::from_item).collect())
+}

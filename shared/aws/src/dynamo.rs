@@ -2,6 +2,7 @@
 //! paginated queries.
 
 use crate::{requests, sdk_message, AwsError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -91,16 +92,23 @@ pub async fn query_all(
     pk_name: &str,
     pk: &str,
 ) -> Result<Vec<Item>, AwsError> {
+    let query = client
+        .query()
+        .table_name(table)
+        .set_index_name(index.map(str::to_string))
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", pk_name)
+        .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()));
+    all_pages(query).await
+}
+
+/// Every item a query returns, page after page.
+pub async fn all_pages(query: QueryFluentBuilder) -> Result<Vec<Item>, AwsError> {
     let mut items = Vec::new();
     let mut start: Option<Item> = None;
     loop {
-        let out = client
-            .query()
-            .table_name(table)
-            .set_index_name(index.map(str::to_string))
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", pk_name)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+        let out = query
+            .clone()
             .set_exclusive_start_key(start.take())
             .send()
             .await
