@@ -524,17 +524,12 @@ fn base64url(bytes: &[u8]) -> String {
 async fn two_people_resolving_one_exception_get_one_success_and_one_conflict() {
     let w = world(1_500, 51).await;
     let (api, ops, job) = (&w.api, w.ops.as_str(), w.job.as_str());
-    let q = format!("from={DAY}&to=2026-10-03");
-    let before = api.call("GET", &format!("/api/overview?{q}"), Some(ops), None).await.body["overview"].clone();
-
-    // One exception, two people, at once.
     let open = all_pages(api, ops, &format!("/api/jobs/{job}/exceptions?category=UNMATCHED_PG&status=OPEN")).await;
     let target = open.iter().find(|e| e["suggestion"].is_null()).expect("an unmatched PG record without a suggestion");
-    let id = target["id"].as_str().unwrap();
+    let path = format!("/api/exceptions/{}/resolve", target["id"].as_str().unwrap());
     let body = json!({ "action": "write_off", "note": "refunded to the customer", "version": target["version"] });
     let alice = api.token(Role::SpOps, None);
     let bob = api.auth.mint("bob", Role::SpOps, None, settlepaisa_tests::api::now(), 3600);
-    let path = format!("/api/exceptions/{id}/resolve");
     let (a, b) = tokio::join!(
         api.call("POST", &path, Some(&alice), Some(body.clone())),
         api.call("POST", &path, Some(&bob), Some(body.clone()))
@@ -542,8 +537,26 @@ async fn two_people_resolving_one_exception_get_one_success_and_one_conflict() {
     let mut statuses = [a.status.as_u16(), b.status.as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 409], "{} / {}", a.body, b.body);
-    let (won, lost) = if a.status == 200 { (&a, &b) } else { (&b, &a) };
-    assert_seed_error(lost, 409);
+    assert_seed_error(if a.status == 200 { &b } else { &a }, 409);
+    // Nothing more is read back here: moto restores a snapshot of the tables when a transaction
+    // fails, without a lock, so the losing transaction can undo some of the winner's writes — real
+    // DynamoDB transactions are isolated. What a resolution writes is checked, one at a time, below.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolutions_move_the_exceptions_the_match_set_and_the_kpi_figures() {
+    let w = world(1_500, 51).await;
+    let (api, ops, job) = (&w.api, w.ops.as_str(), w.job.as_str());
+    let q = format!("from={DAY}&to=2026-10-03");
+    let before = api.call("GET", &format!("/api/overview?{q}"), Some(ops), None).await.body["overview"].clone();
+
+    // A write-off at the version read closes the exception.
+    let open = all_pages(api, ops, &format!("/api/jobs/{job}/exceptions?category=UNMATCHED_PG&status=OPEN")).await;
+    let target = open.iter().find(|e| e["suggestion"].is_null()).expect("an unmatched PG record without a suggestion");
+    let id = target["id"].as_str().unwrap();
+    let body = json!({ "action": "write_off", "note": "refunded to the customer", "version": target["version"] });
+    let won = api.call("POST", &format!("/api/exceptions/{id}/resolve"), Some(ops), Some(body)).await;
+    assert_eq!(won.status, 200, "{}", won.body);
     assert_eq!(won.body["status"], "RESOLVED");
     assert_eq!(won.body["resolution"]["action"], "write_off");
     assert_eq!(won.body["version"], target["version"].as_i64().unwrap() + 1);
@@ -637,7 +650,11 @@ async fn two_people_resolving_one_exception_get_one_success_and_one_conflict() {
     let after =
         api.raw(&api.app, "GET", &format!("/api/overview?{q}"), &headers, vec![]).await.body["overview"].clone();
     let n = |v: &Value, path: &[&str]| path.iter().fold(v, |v, k| &v[*k]).as_i64().unwrap();
-    assert_eq!(n(&after, &["exceptions", "resolved", "count"]), n(&before, &["exceptions", "resolved", "count"]) + 4);
+    assert_eq!(
+        n(&after, &["exceptions", "resolved", "count"]),
+        n(&before, &["exceptions", "resolved", "count"]) + 4,
+        "before {before}\nafter {after}\nbank side {bank_side}"
+    );
     assert_eq!(n(&after, &["exceptions", "open", "count"]), n(&before, &["exceptions", "open", "count"]) - 4);
     assert_eq!(n(&after, &["matched", "count"]), n(&before, &["matched", "count"]) + 2);
     let amount = suggested["pgAmountPaise"].as_i64().unwrap() + pg_side["pgAmountPaise"].as_i64().unwrap();
