@@ -157,10 +157,7 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
         }
         Err(Failure::Pipeline(e)) => return Err(e),
     }
-    file_record::put(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await?;
-    if let Some(job_id) = &file.job_id {
-        crate::job::record_upload(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &file).await?;
-    }
+    record_outcome(ctx, &file).await?;
     let status = file.status.unwrap_or(FileStatus::Received).as_str();
     tracing::info!(file_id, key, status, rows = file.data_rows, rejects = file.rejected_rows, "ingested");
     Ok(Some(Ingested { file_id, key, status, duplicate: false, error: file.error }))
@@ -196,12 +193,18 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
         }
         Err(Failure::Pipeline(e)) => return Err(e),
     }
-    file_record::put(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await?;
-    if let Some(job_id) = &file.job_id {
-        crate::job::record_upload(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &file).await?;
-    }
+    record_outcome(ctx, &file).await?;
     tracing::info!(file_id, layout, status = file.status.map(FileStatus::as_str), "renormalized");
     Ok(Some(file))
+}
+
+/// Stores what ingestion made of a file, and under its job when it was uploaded to one.
+async fn record_outcome(ctx: &Context, file: &FileRecord) -> Result<(), PipelineError> {
+    file_record::put(&ctx.clients.dynamodb, &ctx.resources.files_table, file).await?;
+    if let Some(job_id) = &file.job_id {
+        crate::job::record_upload(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, file).await?;
+    }
+    Ok(())
 }
 
 enum Failure {

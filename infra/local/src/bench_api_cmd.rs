@@ -105,16 +105,7 @@ pub fn run(args: &BenchApiArgs) -> Result<(), CliError> {
             out: dir.clone(),
         })?;
         let bucket = stack.runner.ctx.resources.uploads_bucket.clone();
-        for entry in std::fs::read_dir(&dir).map_err(fail)? {
-            let path = entry.map_err(fail)?.path();
-            let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            let key = if name == "pg_transactions.csv" {
-                format!("incoming/pg/{name}")
-            } else if let Some(b) = ["HDFC", "ICICI", "AXIS"].iter().find(|b| name.starts_with(*b)) {
-                format!("incoming/{}/{name}", b.to_lowercase())
-            } else {
-                continue;
-            };
+        for (key, path) in crate::local_cmd::generated_uploads(&dir)? {
             let body = std::fs::read(&path).map_err(fail)?;
             stack.clients.s3.put_object().bucket(&bucket).key(key).body(body.into()).send().await.map_err(fail)?;
         }
@@ -122,8 +113,7 @@ pub fn run(args: &BenchApiArgs) -> Result<(), CliError> {
         stack.runner.run_until_idle(Duration::from_secs(900)).await.map_err(fail)?;
         let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
         let auth = crate::token_cmd::local_auth_config();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let ops = auth.mint("bench", Role::SpOps, None, now, 3_600);
+        let ops = auth.mint("bench", Role::SpOps, None, settlepaisa_http::edge::now_secs(), 3_600);
         let app = crate::local::api::router(ctx, auth);
         let to = settlepaisa_recon::date::Date::parse_iso("2026-10-01")
             .map(|d| d.add_days(args.days as i32 + 1))

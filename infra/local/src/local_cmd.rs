@@ -104,6 +104,20 @@ async fn up(endpoint: Option<String>, api: std::net::SocketAddr, no_events: bool
     }
 }
 
+/// The keys `settlepaisa gen`'s files go to in the uploads bucket: the PG export under
+/// `incoming/pg/`, each statement under its bank's `incoming/{bank}/`.
+pub fn generated_uploads(dir: &Path) -> Result<Vec<(String, PathBuf)>, CliError> {
+    let mut uploads = vec![("incoming/pg/2026-10-01/pg_transactions.csv".to_string(), dir.join("pg_transactions.csv"))];
+    for entry in std::fs::read_dir(dir).map_err(fail)? {
+        let path = entry.map_err(fail)?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        if let Some(bank) = ["HDFC", "ICICI", "AXIS"].iter().find(|b| name.starts_with(*b)) {
+            uploads.push((format!("incoming/{}/{name}", bank.to_lowercase()), path));
+        }
+    }
+    Ok(uploads)
+}
+
 async fn demo(txns: usize, shards: u32, dir: &Path, endpoint: Option<String>) -> Result<(), CliError> {
     let started = Instant::now();
     let step = |what: &str| println!("[{:>6.1}s] {what}", started.elapsed().as_secs_f64());
@@ -113,15 +127,7 @@ async fn demo(txns: usize, shards: u32, dir: &Path, endpoint: Option<String>) ->
     gen_cmd::run(&GenArgs { txns, seed: 1, start: "2026-10-01".into(), days: 1, out: dir.to_path_buf() })?;
     step(&format!("generated {txns} PG transactions and three bank statements in {}", dir.display()));
     let ctx = &stack.runner.ctx;
-    let mut uploads = vec![("incoming/pg/2026-10-01/pg_transactions.csv".to_string(), dir.join("pg_transactions.csv"))];
-    for entry in std::fs::read_dir(dir).map_err(fail)? {
-        let path = entry.map_err(fail)?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        if let Some(bank) = ["HDFC", "ICICI", "AXIS"].iter().find(|b| name.starts_with(*b)) {
-            uploads.push((format!("incoming/{}/{name}", bank.to_lowercase()), path));
-        }
-    }
-    for (key, path) in &uploads {
+    for (key, path) in &generated_uploads(dir)? {
         let body = std::fs::read(path).map_err(fail)?;
         ctx.clients
             .s3
@@ -202,8 +208,7 @@ async fn print_api_view(stack: &LocalStack) -> Result<(), CliError> {
     use tower::ServiceExt;
     let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
     let auth = crate::token_cmd::local_auth_config();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let token = auth.mint("demo", settlepaisa_auth::Role::SpOps, None, now, 600);
+    let token = auth.mint("demo", settlepaisa_auth::Role::SpOps, None, settlepaisa_http::edge::now_secs(), 600);
     let app = crate::local::api::router(ctx, auth);
     println!("\nthrough the HTTP API (sp-ops token):");
     for path in ["/api/overview?from=2026-10-01&to=2026-10-03", "/api/top-reasons?from=2026-10-01&to=2026-10-03"] {
