@@ -3,6 +3,7 @@
 
 mod api;
 mod delivery;
+mod faults;
 mod pipeline;
 mod recon_cli;
 mod template;

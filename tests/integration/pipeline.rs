@@ -2,17 +2,7 @@
 //! match shards → DynamoDB, checked against the offline `settlepaisa recon` of the same files.
 
 use settlepaisa_cli::local::LocalStack;
-use settlepaisa_tests::pipeline::{generated, ingest_all, job_results, run_job, Rows};
-use settlepaisa_tests::{offline_reports, read_csv};
-use std::path::{Path, PathBuf};
-
-fn offline(dir: &Path, pg: &Path, banks: &[PathBuf]) -> Rows {
-    let out = offline_reports(dir, pg, banks);
-    (
-        read_csv(&out.join("matches.csv")).into_iter().collect(),
-        read_csv(&out.join("exceptions.csv")).into_iter().collect(),
-    )
-}
+use settlepaisa_tests::pipeline::{generated, ingest_all, job_results, offline_rows as offline, run_job};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_distributed_run_gives_exactly_the_offline_result_with_1_and_16_shards() {

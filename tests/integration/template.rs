@@ -39,6 +39,9 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
         let parsed = match f.binary.as_str() {
             "ingest-file" => serde_json::from_str::<S3Event>(&text).map(|_| ()),
             "plan-match" => serde_json::from_str::<PlanRequest>(&text).map(|_| ()),
+            "redrive-ingest" => {
+                serde_json::from_str::<settlepaisa_pipeline::redrive::RedriveRequest>(&text).map(|_| ())
+            }
             "match-shard" | "finalize-job" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
             "authorizer" => serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(&text).map(|_| ()),
             http if routes::by_function(http).is_some() => {
@@ -129,4 +132,33 @@ fn the_openapi_description_declares_exactly_the_route_table() {
         })
         .collect();
     assert_eq!(described, table, "docs/openapi.yaml vs shared/http/src/routes.rs");
+}
+
+#[test]
+fn failed_ingestions_have_a_destination_and_an_alarm_and_workers_read_their_queues_receive_counts() {
+    let spec = template::load(&workspace_root().join("infra/template.yaml")).unwrap();
+    let text = std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let ingest = spec.functions.iter().find(|f| f.binary == "ingest-file").unwrap();
+    let dlq = ingest.on_failure.as_deref().expect("ingest-file has an on-failure destination");
+    assert!(spec.queues.iter().any(|q| q.logical == dlq));
+    let alarmed = doc["Resources"].as_mapping().unwrap().values().any(|r| {
+        r["Type"] == "AWS::CloudWatch::Alarm"
+            && template::ref_target(&r["Properties"]["Dimensions"][0]["Value"]).as_deref() == Some(dlq)
+    });
+    assert!(alarmed, "an alarm watches {dlq}");
+    for e in &ingest.events {
+        if let template::EventSpec::S3 { events, .. } = e {
+            assert!(events.iter().any(|e| e.starts_with("s3:ObjectCreated")), "{events:?}");
+            assert!(events.iter().any(|e| e.starts_with("s3:ObjectRemoved")), "deletes reach ingestion: {events:?}");
+        }
+    }
+    // The attempt that marks a shard or a finalizer FAILED is the queue's own maxReceiveCount.
+    for (setting, queue) in [("MATCH_MAX_RECEIVE_COUNT", "MatchQueue"), ("FINALIZE_MAX_RECEIVE_COUNT", "FinalizeQueue")]
+    {
+        let param = template::ref_target(&spec.environment[setting]).expect("a parameter, not a repeated literal");
+        let read: u32 = spec.parameters[&param].parse().unwrap();
+        let q = spec.queues.iter().find(|q| q.logical == queue).unwrap();
+        assert_eq!(q.redrive.as_ref().map(|r| r.1), Some(read), "{setting} vs {queue}");
+    }
 }

@@ -119,7 +119,6 @@ pub mod pipeline {
     use settlepaisa_pipeline::job;
     use settlepaisa_pipeline::plan::{self, PlanRequest};
     use settlepaisa_pipeline::results::{exception_row, match_rows};
-    use std::collections::BTreeSet;
     use std::path::{Path, PathBuf};
     use std::time::Duration;
 
@@ -169,7 +168,23 @@ pub mod pipeline {
         stack.runner.run_until_idle(IDLE).await.unwrap();
     }
 
-    pub type Rows = (BTreeSet<Vec<String>>, BTreeSet<Vec<String>>);
+    /// Matches and exceptions as sorted rows: two are equal exactly when they are equal as
+    /// multisets, so a row written twice fails a comparison.
+    pub type Rows = (Vec<Vec<String>>, Vec<Vec<String>>);
+
+    pub fn sorted(mut rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+        rows.sort_unstable();
+        rows
+    }
+
+    /// Whether every row of `part` is in `all`, counting repeats.
+    pub fn contains_all(all: &[Vec<String>], part: &[Vec<String>]) -> bool {
+        let mut counts: std::collections::BTreeMap<&Vec<String>, usize> = std::collections::BTreeMap::new();
+        for r in all {
+            *counts.entry(r).or_default() += 1;
+        }
+        part.iter().all(|r| counts.get_mut(r).is_some_and(|c| c.checked_sub(1).map(|n| *c = n).is_some()))
+    }
 
     /// The job's matches and exceptions, as rows of `matches.csv` and `exceptions.csv`.
     pub async fn job_results(stack: &LocalStack, job_id: &str) -> Rows {
@@ -180,7 +195,13 @@ pub mod pipeline {
             .filter(|i| s(i, "item").unwrap().starts_with("E#"))
             .map(|i| exception_row(i).to_vec())
             .collect();
-        (matches, exceptions)
+        (sorted(matches), sorted(exceptions))
+    }
+
+    /// The offline `settlepaisa recon` of the same files, as [`Rows`].
+    pub fn offline_rows(dir: &Path, pg: &Path, banks: &[PathBuf]) -> Rows {
+        let out = super::offline_reports(dir, pg, banks);
+        (sorted(super::read_csv(&out.join("matches.csv"))), sorted(super::read_csv(&out.join("exceptions.csv"))))
     }
 
     pub async fn results_items(stack: &LocalStack, job_id: &str) -> Vec<Item> {

@@ -3,10 +3,14 @@
 //! `by-kind-last-date` index (`kind = bank`, last date in the range).
 
 use serde_json::{json, Value};
-use settlepaisa_aws::AwsError;
 use settlepaisa_http::time_filter::DayRange;
 use settlepaisa_pipeline::file_record::bank_files;
 use std::collections::BTreeMap;
+
+/// A drop that could not be used, or whose ingestion failed on its last attempt.
+fn is_failing(status: &str) -> bool {
+    status == "REJECTED" || status == "FAILED"
+}
 
 /// A bank with no drop for this long is `stale`.
 pub const STALE_AFTER_SECS: i64 = 36 * 3600;
@@ -27,7 +31,7 @@ pub async fn bank_drops(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     range: DayRange,
-) -> Result<Vec<Drop>, AwsError> {
+) -> Result<Vec<Drop>, settlepaisa_pipeline::PipelineError> {
     let files = bank_files(client, table, &range.from.to_string(), Some(&range.to.to_string())).await?;
     Ok(files
         .into_iter()
@@ -53,14 +57,14 @@ pub fn health(known: &[String], drops: &[Drop], now: i64) -> Value {
         .into_iter()
         .map(|(bank, files)| {
             let last = files.iter().max_by_key(|d| (d.received_at, &d.name)).copied();
-            let rejected_files = files.iter().filter(|d| d.status == "REJECTED").count();
+            let rejected_files = files.iter().filter(|d| is_failing(&d.status)).count();
             let rows_rejected: u64 = files.iter().map(|d| d.rejected_rows).sum();
             let rows_normalized: u64 = files.iter().map(|d| d.data_rows).sum();
             let lag = last.map(|d| (now - d.received_at).max(0));
             let (rank, status) = match (last, lag) {
                 (None, _) => (0, "no_data"),
                 (Some(_), Some(l)) if l > STALE_AFTER_SECS => (1, "stale"),
-                (Some(d), _) if d.status == "REJECTED" => (2, "failing"),
+                (Some(d), _) if is_failing(&d.status) => (2, "failing"),
                 _ if rejected_files > 0 || rows_rejected > 0 => (3, "degraded"),
                 _ => (4, "healthy"),
             };

@@ -17,6 +17,8 @@ pub struct Resources {
     pub kpi_table: String,
     pub match_queue_url: String,
     pub finalize_queue_url: String,
+    /// Where Lambda puts S3 events whose ingestion failed on every attempt.
+    pub ingest_dlq_url: String,
 }
 
 #[derive(Clone, Debug)]
@@ -28,6 +30,10 @@ pub struct Context {
     pub default_shards: u32,
     /// The match queue's `maxReceiveCount`: the attempt after which a shard is marked failed.
     pub max_receive_count: u32,
+    /// The finalize queue's `maxReceiveCount`: the attempt after which the job is marked failed.
+    pub finalize_max_receive_count: u32,
+    /// Seconds without progress after which a running job's messages may be queued again.
+    pub stall_secs: i64,
 }
 
 impl Resources {
@@ -43,6 +49,7 @@ impl Resources {
             kpi_table: get("KPI_TABLE")?,
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
+            ingest_dlq_url: get("INGEST_DLQ_URL")?,
         })
     }
 }
@@ -63,6 +70,8 @@ impl Context {
             templates: built_in_templates(),
             default_shards: number("DEFAULT_MATCH_SHARDS", 16, settlepaisa_recon::shard::PARTITIONS)?,
             max_receive_count: number("MATCH_MAX_RECEIVE_COUNT", 5, 1000)?,
+            finalize_max_receive_count: number("FINALIZE_MAX_RECEIVE_COUNT", 5, 1000)?,
+            stall_secs: i64::from(number("JOB_STALL_SECONDS", 900, 86_400)?),
         })
     }
 

@@ -7,6 +7,8 @@ use settlepaisa_aws::AwsError;
 pub enum PipelineError {
     #[error(transparent)]
     Aws(#[from] AwsError),
+    #[error(transparent)]
+    Store(#[from] settlepaisa_aws::dynamo::Malformed),
     #[error("setting {0} is missing")]
     MissingSetting(&'static str),
     #[error("setting {0}=`{1}` is not valid")]
@@ -19,6 +21,8 @@ pub enum PipelineError {
     NoSuchJob(String),
     #[error("job {job}: {message}")]
     Job { job: String, message: String },
+    #[error("{0} overflows: the inputs are not plausible")]
+    Overflow(&'static str),
     #[error("normalized data {key}: {message}")]
     Data { key: String, message: String },
 }

@@ -1,10 +1,17 @@
 //! The file record: one item per S3 object version in the files table, with what ingestion made
 //! of it. `file_id` is derived from bucket, key and version, so a redelivered event finds the
 //! record it already wrote.
+//!
+//! Statuses: `RECEIVED` while an ingestion holds it; then `NORMALIZED` (counted by jobs),
+//! `REJECTED` (unusable, with the reason), `DUPLICATE` (the same bytes as a file already counted,
+//! named in `duplicate_of`), `FAILED` (the last attempt failed: the error says why, and a re-drive
+//! from the dead-letter queue takes it up again) or `DELETED` (the object was removed from S3
+//! after ingestion; later jobs leave it out).
 
 use crate::error::PipelineError;
-use aws_sdk_dynamodb::types::AttributeValue;
-use settlepaisa_aws::dynamo::{lv, n, nv, s, str_list, sv, Item};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use settlepaisa_aws::dynamo::{lv, nv, s as s_attr, sv, Fields, Item, Malformed};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use sha2::{Digest, Sha256};
 
@@ -13,22 +20,34 @@ pub enum FileStatus {
     Received,
     Normalized,
     Rejected,
+    Duplicate,
+    Failed,
+    Deleted,
 }
 
 impl FileStatus {
+    const ALL: [FileStatus; 6] = [
+        FileStatus::Received,
+        FileStatus::Normalized,
+        FileStatus::Rejected,
+        FileStatus::Duplicate,
+        FileStatus::Failed,
+        FileStatus::Deleted,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FileStatus::Received => "RECEIVED",
             FileStatus::Normalized => "NORMALIZED",
             FileStatus::Rejected => "REJECTED",
+            FileStatus::Duplicate => "DUPLICATE",
+            FileStatus::Failed => "FAILED",
+            FileStatus::Deleted => "DELETED",
         }
     }
-    fn parse(text: &str) -> FileStatus {
-        match text {
-            "NORMALIZED" => FileStatus::Normalized,
-            "REJECTED" => FileStatus::Rejected,
-            _ => FileStatus::Received,
-        }
+
+    pub fn parse(text: &str) -> Option<FileStatus> {
+        FileStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -64,6 +83,10 @@ pub struct FileRecord {
     /// PG exports: `{day: {status: [count, amount_paise]}}` over every row, for the dashboard's
     /// settlement funnel (the matcher only sees captured rows).
     pub day_statuses: Option<String>,
+    /// `DUPLICATE`: the file id of the file with the same bytes that counts instead.
+    pub duplicate_of: Option<String>,
+    /// `DELETED`: when S3 reported the object removed.
+    pub deleted_at: Option<String>,
 }
 
 /// A short stable id for an object version.
@@ -100,6 +123,8 @@ impl FileRecord {
             ("first_date", &self.first_date),
             ("last_date", &self.last_date),
             ("day_statuses", &self.day_statuses),
+            ("duplicate_of", &self.duplicate_of),
+            ("deleted_at", &self.deleted_at),
         ] {
             if let Some(v) = v {
                 item.insert(k.into(), sv(v));
@@ -110,37 +135,52 @@ impl FileRecord {
         item
     }
 
-    pub fn from_item(item: &Item) -> FileRecord {
-        let num = |k| n(item, k).unwrap_or(0).max(0) as u64;
-        FileRecord {
-            file_id: s(item, "file_id").unwrap_or_default(),
-            bucket: s(item, "bucket").unwrap_or_default(),
-            key: s(item, "key").unwrap_or_default(),
-            version: s(item, "version").unwrap_or_default(),
-            name: s(item, "name").unwrap_or_default(),
-            kind: s(item, "kind").unwrap_or_default(),
-            layout: s(item, "layout"),
-            job_id: s(item, "job_id"),
-            size: num("size"),
-            sha256: s(item, "sha256").unwrap_or_default(),
-            status: s(item, "status").map(|t| FileStatus::parse(&t)),
-            error: s(item, "error"),
-            lines_read: num("lines_read"),
-            data_rows: num("data_rows"),
-            rejected_rows: num("rejected_rows"),
-            non_data_lines: num("non_data_lines"),
-            records: num("records"),
-            first_date: s(item, "first_date"),
-            last_date: s(item, "last_date"),
-            partitions: str_list(item, "partitions"),
-            received_at: s(item, "received_at").unwrap_or_default(),
-            day_statuses: s(item, "day_statuses"),
-        }
+    pub fn from_item(item: &Item) -> Result<FileRecord, Malformed> {
+        let f = Fields::new("file", item);
+        Ok(FileRecord {
+            file_id: f.s("file_id")?,
+            bucket: f.s("bucket")?,
+            key: f.s("key")?,
+            version: f.s("version")?,
+            name: f.s("name")?,
+            kind: f.s("kind")?,
+            layout: f.opt_s("layout")?,
+            job_id: f.opt_s("job_id")?,
+            size: f.n("size")?,
+            sha256: f.s("sha256")?,
+            status: Some(f.parsed("status", FileStatus::parse)?),
+            error: f.opt_s("error")?,
+            lines_read: f.n("lines_read")?,
+            data_rows: f.n("data_rows")?,
+            rejected_rows: f.n("rejected_rows")?,
+            non_data_lines: f.n("non_data_lines")?,
+            records: f.n("records")?,
+            first_date: f.opt_s("first_date")?,
+            last_date: f.opt_s("last_date")?,
+            partitions: f.str_list("partitions")?,
+            received_at: f.s("received_at")?,
+            day_statuses: f.opt_s("day_statuses")?,
+            duplicate_of: f.opt_s("duplicate_of")?,
+            deleted_at: f.opt_s("deleted_at")?,
+        })
+    }
+
+    /// Segment counts per partition name, from `partitions` (`name:count`); a malformed entry is
+    /// an error, never a partition silently left out.
+    pub fn segment_counts(partitions: &[String]) -> Result<Vec<(String, u32)>, Malformed> {
+        partitions
+            .iter()
+            .map(|entry| {
+                entry.split_once(':').and_then(|(name, n)| Some((name.to_string(), n.parse().ok()?))).ok_or_else(|| {
+                    Malformed { what: "file", problem: format!("partition entry `{entry}` is not name:count") }
+                })
+            })
+            .collect()
     }
 }
 
-/// Claims a file for ingestion: `None` when it was claimed now (or a previous attempt died before
-/// finishing), `Some(status)` when it was already normalized or rejected.
+/// Claims a file for ingestion: `None` when it was claimed now (new, or a previous attempt died
+/// or failed before finishing), `Some(status)` when it already has an outcome.
 pub async fn claim(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -151,9 +191,10 @@ pub async fn claim(
         .put_item()
         .table_name(table)
         .set_item(Some(record.to_item()))
-        .condition_expression("attribute_not_exists(file_id) OR #s = :received")
+        .condition_expression("attribute_not_exists(file_id) OR #s IN (:received, :failed)")
         .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":received", AttributeValue::S(FileStatus::Received.as_str().into()))
+        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+        .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
         .send()
         .await;
     match put {
@@ -166,6 +207,7 @@ pub async fn claim(
     }
 }
 
+/// Writes a record unconditionally (renormalizing a stored statement replaces its outcome).
 pub async fn put(client: &aws_sdk_dynamodb::Client, table: &str, record: &FileRecord) -> Result<(), PipelineError> {
     requests::record("dynamodb.PutItem", 1);
     client
@@ -176,6 +218,140 @@ pub async fn put(client: &aws_sdk_dynamodb::Client, table: &str, record: &FileRe
         .await
         .map_err(|e| AwsError::new("PutItem", sdk_message(&e)))?;
     Ok(())
+}
+
+/// Writes ingestion's outcome over the claim: `false` when the record is no longer `RECEIVED`
+/// (S3 reported the object deleted meanwhile), in which case that stands.
+pub async fn put_outcome(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    record: &FileRecord,
+) -> Result<bool, PipelineError> {
+    requests::record("dynamodb.PutItem", 1);
+    let out = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(record.to_item()))
+        .condition_expression("attribute_not_exists(file_id) OR #s = :received")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+        .send()
+        .await;
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+        Err(e) => Err(AwsError::new("PutItem", sdk_message(&e)).into()),
+    }
+}
+
+/// Marks a claimed file `FAILED` with the error of the attempt that just failed (and the kind,
+/// layout and dates `failed` carries, so it shows in connector health). Best effort: the caller is
+/// already failing, and the event goes to the dead-letter queue either way.
+pub async fn mark_failed(client: &aws_sdk_dynamodb::Client, table: &str, failed: &FileRecord) {
+    requests::record("dynamodb.UpdateItem", 1);
+    let error: String = failed.error.as_deref().unwrap_or("").chars().take(1_000).collect();
+    let mut update = client
+        .update_item()
+        .table_name(table)
+        .key("file_id", sv(&failed.file_id))
+        .condition_expression("#s = :received")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#e", "error")
+        .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
+        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+        .expression_attribute_values(":e", sv(error))
+        .expression_attribute_values(":k", sv(&failed.kind));
+    let mut set = "SET #s = :failed, #e = :e, kind = :k".to_string();
+    for (name, value) in
+        [("layout", &failed.layout), ("first_date", &failed.first_date), ("last_date", &failed.last_date)]
+    {
+        if let Some(v) = value {
+            set.push_str(&format!(", {name} = :{name}"));
+            update = update.expression_attribute_values(format!(":{name}"), sv(v));
+        }
+    }
+    if let Err(e) = update.update_expression(set).send().await {
+        tracing::error!(file_id = failed.file_id, error = sdk_message(&e), "could not mark the file FAILED");
+    }
+}
+
+/// Marks a file `DELETED` (S3 removed its object); `false` when there is no such record.
+pub async fn mark_deleted(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    file_id: &str,
+    at: &str,
+) -> Result<bool, PipelineError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let out = client
+        .update_item()
+        .table_name(table)
+        .key("file_id", sv(file_id))
+        .update_expression("SET #s = :deleted, deleted_at = :at, #e = :why")
+        .condition_expression("attribute_exists(file_id) AND #s <> :deleted")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#e", "error")
+        .expression_attribute_values(":deleted", sv(FileStatus::Deleted.as_str()))
+        .expression_attribute_values(":at", sv(at))
+        .expression_attribute_values(
+            ":why",
+            sv(format!("the object was deleted from S3 at {at}; jobs planned after that leave it out")),
+        )
+        .send()
+        .await;
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+        Err(e) => Err(AwsError::new("UpdateItem", sdk_message(&e)).into()),
+    }
+}
+
+/// Claims a content hash for a file that is about to count: `None` when this file holds it now,
+/// `Some(original)` when a file with the same bytes already counts. A hash held by a file that was
+/// deleted since passes to this one.
+pub async fn claim_content(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    sha256: &str,
+    file_id: &str,
+) -> Result<Option<String>, PipelineError> {
+    let hash_key = format!("SHA256#{sha256}");
+    let mut condition = ("attribute_not_exists(file_id) OR original = :me", None::<String>);
+    for _ in 0..3 {
+        requests::record("dynamodb.PutItem", 1);
+        let put = client
+            .put_item()
+            .table_name(table)
+            .item("file_id", sv(&hash_key))
+            .item("original", sv(file_id))
+            .condition_expression(condition.0)
+            .expression_attribute_values(":me", sv(file_id));
+        let put = match &condition.1 {
+            Some(previous) => put.expression_attribute_values(":previous", sv(previous)),
+            None => put,
+        };
+        let err = match put
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(None),
+            Err(e) => e,
+        };
+        let Some(held) = err.as_service_error().and_then(|s| match s {
+            PutItemError::ConditionalCheckFailedException(c) => {
+                Some(c.item().and_then(|i| s_attr(i, "original")).unwrap_or_default())
+            }
+            _ => None,
+        }) else {
+            return Err(AwsError::new("PutItem", sdk_message(&err)).into());
+        };
+        match get(client, table, &held).await? {
+            Some(original) if original.status != Some(FileStatus::Deleted) => return Ok(Some(held)),
+            _ => condition = ("attribute_not_exists(file_id) OR original = :me OR original = :previous", Some(held)),
+        }
+    }
+    Err(AwsError::new("PutItem", format!("content hash {sha256} kept changing hands")).into())
 }
 
 pub async fn get(
@@ -192,7 +368,7 @@ pub async fn get(
         .send()
         .await
         .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
-    Ok(out.item.as_ref().map(FileRecord::from_item))
+    Ok(out.item.as_ref().map(FileRecord::from_item).transpose()?)
 }
 
 /// Bank statements whose last value date is in `[from, to]` (open-ended without `to`): one Query
@@ -202,7 +378,7 @@ pub async fn bank_files(
     table: &str,
     from: &str,
     to: Option<&str>,
-) -> Result<Vec<FileRecord>, AwsError> {
+) -> Result<Vec<FileRecord>, PipelineError> {
     let query = client
         .query()
         .table_name(table)
@@ -215,5 +391,49 @@ pub async fn bank_files(
             .expression_attribute_values(":to", sv(to)),
         None => query.key_condition_expression("kind = :k AND last_date >= :from"),
     };
-    Ok(settlepaisa_aws::dynamo::all_pages(query).await?.iter().map(FileRecord::from_item).collect())
+    let items = settlepaisa_aws::dynamo::all_pages(query).await?;
+    Ok(items.iter().map(FileRecord::from_item).collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> FileRecord {
+        FileRecord {
+            file_id: "F1".into(),
+            bucket: "b".into(),
+            key: "incoming/hdfc/x.csv".into(),
+            version: "v1".into(),
+            name: "x.csv".into(),
+            kind: "bank".into(),
+            layout: Some("hdfc".into()),
+            size: 10,
+            sha256: "ab".into(),
+            status: Some(FileStatus::Duplicate),
+            duplicate_of: Some("F0".into()),
+            partitions: vec!["p00:1".into(), "none:2".into()],
+            received_at: "2026-10-01T00:00:00Z".into(),
+            ..FileRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_file_record_reads_back_as_written() {
+        assert_eq!(FileRecord::from_item(&record().to_item()).unwrap(), record());
+    }
+
+    #[test]
+    fn a_corrupt_file_record_is_an_error_not_a_default() {
+        let mut item = record().to_item();
+        item.insert("status".into(), sv("MAYBE"));
+        assert!(FileRecord::from_item(&item).unwrap_err().to_string().contains("`status`"));
+        let mut item = record().to_item();
+        item.remove("data_rows");
+        assert!(FileRecord::from_item(&item).unwrap_err().to_string().contains("`data_rows` is missing"));
+        // A bad segment count must not silently drop segments.
+        assert!(FileRecord::segment_counts(&["p00:x".into()]).is_err());
+        assert!(FileRecord::segment_counts(&["p00".into()]).is_err());
+        assert_eq!(FileRecord::segment_counts(&["p00:3".into()]).unwrap(), vec![("p00".to_string(), 3)]);
+    }
 }

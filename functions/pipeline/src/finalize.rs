@@ -3,9 +3,9 @@
 //! closes the job with its totals.
 
 use crate::error::PipelineError;
-use crate::job::{self, FinalizeMessage};
+use crate::job::{self, FinalizeMessage, JobStatus};
 use crate::Context;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use settlepaisa_aws::dynamo::{batch_get, nv, put_all, s, sv, Item};
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_recon::kpi::{KpiCounts, Kpis};
@@ -16,7 +16,7 @@ pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
     for message in &event.records {
         let id = message.message_id.clone().unwrap_or_default();
         let result = match serde_json::from_str::<FinalizeMessage>(message.body.as_deref().unwrap_or("")) {
-            Ok(msg) => finalize(ctx, &msg.job_id).await,
+            Ok(msg) => finalize_or_fail(ctx, &msg.job_id, message).await,
             Err(e) => Err(PipelineError::BadMessage { kind: "finalize message", message: e.to_string() }),
         };
         if let Err(e) = result {
@@ -27,13 +27,30 @@ pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
     response
 }
 
+/// Finalizes; on the attempt after which the queue dead-letters the message, the job is marked
+/// `FAILED` with the cause, so it does not sit in `FINALIZING` with no error (a resume queues the
+/// finalizer again).
+async fn finalize_or_fail(ctx: &Context, job_id: &str, message: &SqsMessage) -> Result<(), PipelineError> {
+    let result = finalize(ctx, job_id).await;
+    if let Err(e) = &result {
+        let attempt: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+        if attempt >= ctx.finalize_max_receive_count {
+            let cause = format!("finalize failed: {e}");
+            job::fail_job(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &cause).await?;
+        }
+    }
+    result
+}
+
 pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> {
-    let job = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id)
-        .await?
-        .ok_or_else(|| PipelineError::NoSuchJob(job_id.to_string()))?;
-    if job.status == "COMPLETED" {
-        // A redelivered message: the KPI items may already carry resolutions; leave them.
-        tracing::info!(job_id, "already finalized");
+    let Some(job) = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id).await? else {
+        tracing::error!(job_id, "finalize message for a job that does not exist");
+        return Ok(());
+    };
+    if job.status != JobStatus::Finalizing {
+        // A redelivered message after completion (the KPI items may already carry resolutions:
+        // leave them), or a job that failed: nothing to roll up.
+        tracing::info!(job_id, status = %job.status, "not finalizing");
         return Ok(());
     }
     // One partial per UTR shard and one for the residual shard.
@@ -98,13 +115,17 @@ async fn pg_statuses(
     }
     for record in batch_get(&ctx.clients.dynamodb, &ctx.resources.files_table, keys).await? {
         let Some(text) = s(&record, "day_statuses") else { continue };
-        let parsed: BTreeMap<String, BTreeMap<String, [i64; 2]>> = serde_json::from_str(&text).unwrap_or_default();
+        let parsed: BTreeMap<String, BTreeMap<String, [i64; 2]>> =
+            serde_json::from_str(&text).map_err(|e| PipelineError::Data {
+                key: format!("files/{}/day_statuses", s(&record, "file_id").unwrap_or_default()),
+                message: e.to_string(),
+            })?;
         for (day, by_status) in parsed.into_iter().filter(|(d, _)| *d >= job.from && *d <= job.to) {
             let mine = out.entry(day).or_default();
             for (status, [count, amount]) in by_status {
                 let x = mine.entry(status).or_default();
-                x[0] += count;
-                x[1] += amount;
+                x[0] = x[0].checked_add(count).ok_or(PipelineError::Overflow("PG row count"))?;
+                x[1] = x[1].checked_add(amount).ok_or(PipelineError::Overflow("PG amount"))?;
             }
         }
     }

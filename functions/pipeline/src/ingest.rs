@@ -3,16 +3,22 @@
 //!
 //! The object is read as a stream, block by block, so a file of hundreds of MB needs memory for one
 //! block and the partition buffers (1 MiB each at most), never the whole file. A file that cannot be
-//! used (unknown layout, empty, binary, wrong header) is recorded as `REJECTED` with the reason and
-//! the function succeeds: S3 must not retry a permanent error. AWS failures are errors, so S3's
-//! retries apply to them.
+//! used (unknown layout, empty, binary, wrong header, deleted before its event was handled) is
+//! recorded as `REJECTED` with the reason and the function succeeds: S3 must not retry a permanent
+//! error. AWS failures are errors, so Lambda's retries apply to them; each failed attempt leaves the
+//! file `FAILED` with its error, and after the last one the event goes to the ingestion dead-letter
+//! queue, from which `redrive-ingest` takes it up again.
+//!
+//! A file with the same bytes as one already counted is `DUPLICATE` and names the original. An
+//! `ObjectRemoved` event marks the object's files `DELETED`, so jobs planned after it leave them out.
 
 use crate::error::PipelineError;
 use crate::file_record::{self, file_id_of, FileRecord, FileStatus};
+use crate::txn_claims::{self, Holders};
 use crate::Context;
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
 use serde::Serialize;
-use settlepaisa_aws::dynamo::{nv, put_all, sv, Item};
+use settlepaisa_aws::dynamo::{nv, sv, Item};
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_aws::AwsError;
 use settlepaisa_recon::date::ist_date;
@@ -26,8 +32,6 @@ use std::collections::BTreeMap;
 
 /// A partition buffer is written as a segment object once it reaches this size.
 const SEGMENT_BYTES: usize = 1 << 20;
-/// Transactions are written to DynamoDB in groups of this many items (25 per request).
-const TXN_FLUSH: usize = 2_000;
 
 /// What happened to one object.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -63,15 +67,22 @@ enum Route {
     },
 }
 
+/// Keys must be `incoming/pg/.../{file}`, `incoming/{bank}/.../{file}` or `jobs/{job_id}/.../{file}`:
+/// a file directly under `incoming/` names no bank (S3's filters match prefixes only, so such a key
+/// still arrives here).
 fn route_of(key: &str, templates: &[settlepaisa_recon::template::Template]) -> Option<Route> {
     let mut parts = key.split('/');
-    match (parts.next(), parts.next()) {
+    let (top, folder) = (parts.next(), parts.next());
+    if parts.next().is_none_or(str::is_empty) || folder.is_none_or(str::is_empty) {
+        return None;
+    }
+    match (top, folder) {
         (Some("incoming"), Some("pg")) => Some(Route::Pg),
         (Some("incoming"), Some(bank)) => {
             let layout = templates.iter().find(|t| t.name.eq_ignore_ascii_case(bank)).map(|t| t.name.clone());
             Some(Route::Bank { layout })
         }
-        (Some("jobs"), Some(job)) if !job.is_empty() => Some(Route::Job { job_id: job.to_string() }),
+        (Some("jobs"), Some(job)) => Some(Route::Job { job_id: job.to_string() }),
         _ => None,
     }
 }
@@ -84,11 +95,15 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
     if key.is_empty() || key.ends_with('/') {
         return Ok(None);
     }
+    let event_name = record.event_name.as_deref().unwrap_or("");
+    if event_name.trim_start_matches("s3:").starts_with("ObjectRemoved") {
+        return removed(ctx, record, &bucket, &key).await;
+    }
     // The version identifies the upload: a new version of a key is a new file. S3 puts it in the
     // event of a versioned bucket; an event without it (an emulator's) asks S3 for the current one.
     let event_version = record.s3.object.version_id.clone().filter(|v| !v.is_empty() && v != "null");
-    let object_version = match event_version {
-        Some(v) => Some(v),
+    let object_version = match &event_version {
+        Some(v) => Some(v.clone()),
         None => objects::current_version(&ctx.clients.s3, &bucket, &key).await?,
     };
     let version = object_version
@@ -114,53 +129,175 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
             return Ok(Some(Ingested { file_id, key, status: status.as_str(), duplicate: true, error: None }));
         }
     }
-    let route = route_of(&key, &ctx.templates);
-    // A rejected drop still counts against its bank's connector health.
-    let bank_folder = match &route {
-        Some(Route::Bank { layout }) => {
-            Some(layout.clone().unwrap_or_else(|| key.split('/').nth(1).unwrap_or_default().to_uppercase()))
+    match ingest_claimed(ctx, &mut file, event_version.is_some()).await {
+        Ok(done) => Ok(Some(done)),
+        Err(e) => {
+            // Visible at once, not only after the last retry: connector health and the job's
+            // uploads see `FAILED` with the cause, dated the day it arrived. A retry or a re-drive
+            // claims it again.
+            let mut failed = file.clone();
+            failed.error = Some(e.to_string());
+            undated_fallback(&mut failed, &ctx.templates);
+            file_record::mark_failed(&ctx.clients.dynamodb, &ctx.resources.files_table, &failed).await;
+            Err(e)
         }
-        _ => None,
-    };
+    }
+}
+
+/// Normalizes a claimed file and records the outcome.
+async fn ingest_claimed(
+    ctx: &Context,
+    file: &mut FileRecord,
+    versioned_event: bool,
+) -> Result<Ingested, PipelineError> {
+    let key = file.key.clone();
+    let route = route_of(&key, &ctx.templates);
     let outcome = match route {
         None => Err(Failure::Rejected(format!(
-            "`{key}` is not under incoming/{{bank}}/, incoming/pg/ or jobs/{{job_id}}/; nothing knows what it is"
+            "`{key}` is not under incoming/{{bank}}/, incoming/pg/ or jobs/{{job_id}}/ (a file directly under \
+             incoming/ names no bank); nothing knows what it is"
         ))),
         Some(route) => {
             if let Route::Job { job_id } = &route {
                 file.job_id = Some(job_id.clone());
             }
-            normalize(
-                ctx,
-                &mut file,
-                route,
-                (!version.is_empty() && record.s3.object.version_id.is_some()).then_some(version.as_str()),
-            )
-            .await
+            let version = versioned_event.then(|| file.version.clone());
+            match deleted_since(ctx, file, version.as_deref()).await? {
+                Some(reason) => Err(Failure::Rejected(reason)),
+                None => normalize(ctx, file, route, version.as_deref()).await,
+            }
         }
     };
     match outcome {
-        Ok(()) => file.status = Some(FileStatus::Normalized),
+        Ok(()) => {
+            file.status = Some(FileStatus::Normalized);
+            let original = file_record::claim_content(
+                &ctx.clients.dynamodb,
+                &ctx.resources.files_table,
+                &file.sha256,
+                &file.file_id,
+            )
+            .await?;
+            if let Some(original) = original {
+                tracing::warn!(file_id = file.file_id, key, original, "same bytes as a file already counted");
+                file.status = Some(FileStatus::Duplicate);
+                file.error = Some(format!("the same bytes as file {original}, which counts instead"));
+                file.duplicate_of = Some(original);
+            }
+        }
         Err(Failure::Rejected(reason)) => {
-            tracing::warn!(file_id, key, reason, "file rejected");
+            tracing::warn!(file_id = file.file_id, key, reason, "file rejected");
             file.status = Some(FileStatus::Rejected);
             file.error = Some(reason);
-            if let (Some(bank), "unknown") = (&bank_folder, file.kind.as_str()) {
-                file.kind = "bank".into();
-                file.layout = Some(bank.clone());
-            }
-            if file.last_date.is_none() {
-                let received = settlepaisa_recon::date::parse_rfc3339(&file.received_at).map(ist_date);
-                file.first_date = received.map(|d| d.to_string());
-                file.last_date = file.first_date.clone();
-            }
+            undated_fallback(file, &ctx.templates);
         }
         Err(Failure::Pipeline(e)) => return Err(e),
     }
-    record_outcome(ctx, &file).await?;
+    if !record_outcome(ctx, file).await? {
+        tracing::warn!(file_id = file.file_id, key, "deleted while it was ingested; the deletion stands");
+        file.status = Some(FileStatus::Deleted);
+    }
     let status = file.status.unwrap_or(FileStatus::Received).as_str();
-    tracing::info!(file_id, key, status, rows = file.data_rows, rejects = file.rejected_rows, "ingested");
-    Ok(Some(Ingested { file_id, key, status, duplicate: false, error: file.error }))
+    tracing::info!(
+        file_id = file.file_id,
+        key,
+        status,
+        rows = file.data_rows,
+        rejects = file.rejected_rows,
+        "ingested"
+    );
+    Ok(Ingested { file_id: file.file_id.clone(), key, status, duplicate: false, error: file.error.clone() })
+}
+
+/// A drop that never got as far as its dates (rejected, or failed) still counts against its bank's
+/// connector health: kind `bank` with the folder's bank as layout, dated the IST day it arrived.
+fn undated_fallback(file: &mut FileRecord, templates: &[settlepaisa_recon::template::Template]) {
+    if let (Some(Route::Bank { layout }), "unknown") = (route_of(&file.key, templates), file.kind.as_str()) {
+        file.kind = "bank".into();
+        file.layout = Some(layout.unwrap_or_else(|| file.key.split('/').nth(1).unwrap_or_default().to_uppercase()));
+    }
+    if file.last_date.is_none() {
+        let received = settlepaisa_recon::date::parse_rfc3339(&file.received_at).map(ist_date);
+        file.first_date = received.map(|d| d.to_string());
+        file.last_date = file.first_date.clone();
+    }
+}
+
+/// Why a versioned event's object must not count although its version can still be read: the key
+/// was deleted (its current version is a delete marker) before the event was handled. S3 keeps the
+/// old version readable, so only asking for the key's current state tells.
+async fn deleted_since(
+    ctx: &Context,
+    file: &FileRecord,
+    version: Option<&str>,
+) -> Result<Option<String>, PipelineError> {
+    if version.is_none() {
+        return Ok(None);
+    }
+    let versions = objects::versions_of(&ctx.clients.s3, &file.bucket, &file.key).await?;
+    let latest = versions.iter().max_by_key(|v| v.last_modified);
+    let ours = versions.iter().find(|v| Some(v.version_id.as_str()) == version);
+    Ok(match (ours, latest) {
+        (None, _) => Some(format!(
+            "version {} of s3://{}/{} no longer exists: nothing to ingest",
+            version.unwrap_or_default(),
+            file.bucket,
+            file.key
+        )),
+        (Some(_), Some(l)) if l.delete_marker => Some(format!(
+            "s3://{}/{} was deleted before it was ingested; upload it again to count it",
+            file.bucket, file.key
+        )),
+        _ => None,
+    })
+}
+
+/// An `ObjectRemoved` event: the key's ingested versions up to the removal stop counting. For a
+/// delete marker that is every version older than it; for a version deleted for good, that version.
+async fn removed(
+    ctx: &Context,
+    record: &S3EventRecord,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Ingested>, PipelineError> {
+    let at = record.event_time.to_rfc3339();
+    let event_version = record.s3.object.version_id.clone().filter(|v| !v.is_empty() && v != "null");
+    let versions = objects::versions_of(&ctx.clients.s3, bucket, key).await?;
+    let marker = versions.iter().find(|v| v.delete_marker && Some(&v.version_id) == event_version.as_ref());
+    let gone: Vec<String> = match (marker, &event_version) {
+        (Some(m), _) => versions
+            .iter()
+            .filter(|v| !v.delete_marker && v.last_modified <= m.last_modified)
+            .map(|v| v.version_id.clone())
+            .collect(),
+        (None, Some(v)) => vec![v.clone()],
+        // An event with no version on a versioned bucket (the emulator's): every version that is
+        // not current any more, and the current one when the key is gone altogether.
+        (None, None) => {
+            let latest = versions.iter().max_by_key(|v| v.last_modified);
+            let gone_entirely = latest.is_none_or(|l| l.delete_marker);
+            versions
+                .iter()
+                .filter(|v| !v.delete_marker && (gone_entirely || Some(*v) != latest))
+                .map(|v| v.version_id.clone())
+                .collect()
+        }
+    };
+    let mut marked = Vec::new();
+    for version in gone {
+        let file_id = file_id_of(bucket, key, &version);
+        if file_record::mark_deleted(&ctx.clients.dynamodb, &ctx.resources.files_table, &file_id, &at).await? {
+            marked.push(file_id);
+        }
+    }
+    tracing::info!(key, files = ?marked, "object removed");
+    Ok(marked.first().map(|file_id| Ingested {
+        file_id: file_id.clone(),
+        key: key.to_string(),
+        status: FileStatus::Deleted.as_str(),
+        duplicate: false,
+        error: None,
+    }))
 }
 
 /// Normalizes a stored statement again with the template `layout` (an operator's choice, when
@@ -182,8 +319,25 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
         ..FileRecord::default()
     };
     let version = (!old.version.is_empty()).then_some(old.version.as_str());
+    if old.status == Some(FileStatus::Deleted) {
+        return Ok(Some(old));
+    }
     match normalize(ctx, &mut file, Route::Bank { layout: Some(layout.to_string()) }, version).await {
-        Ok(()) => file.status = Some(FileStatus::Normalized),
+        Ok(()) => {
+            file.status = Some(FileStatus::Normalized);
+            let original = file_record::claim_content(
+                &ctx.clients.dynamodb,
+                &ctx.resources.files_table,
+                &file.sha256,
+                &file.file_id,
+            )
+            .await?;
+            if let Some(original) = original {
+                file.status = Some(FileStatus::Duplicate);
+                file.error = Some(format!("the same bytes as file {original}, which counts instead"));
+                file.duplicate_of = Some(original);
+            }
+        }
         Err(Failure::Rejected(reason)) => {
             file.status = Some(FileStatus::Rejected);
             file.error = Some(reason);
@@ -193,18 +347,24 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
         }
         Err(Failure::Pipeline(e)) => return Err(e),
     }
-    record_outcome(ctx, &file).await?;
+    file_record::put(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await?;
+    if let Some(job_id) = &file.job_id {
+        crate::job::record_upload(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &file).await?;
+    }
     tracing::info!(file_id, layout, status = file.status.map(FileStatus::as_str), "renormalized");
     Ok(Some(file))
 }
 
-/// Stores what ingestion made of a file, and under its job when it was uploaded to one.
-async fn record_outcome(ctx: &Context, file: &FileRecord) -> Result<(), PipelineError> {
-    file_record::put(&ctx.clients.dynamodb, &ctx.resources.files_table, file).await?;
+/// Stores what ingestion made of a file, and under its job when it was uploaded to one; `false`
+/// when the file was marked deleted meanwhile (that stands).
+async fn record_outcome(ctx: &Context, file: &FileRecord) -> Result<bool, PipelineError> {
+    if !file_record::put_outcome(&ctx.clients.dynamodb, &ctx.resources.files_table, file).await? {
+        return Ok(false);
+    }
     if let Some(job_id) = &file.job_id {
         crate::job::record_upload(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, file).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 enum Failure {
@@ -274,11 +434,12 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
     let mut blocks = LineBlocks::default();
     let mut segments = Segments { ctx, file_id: file.file_id.clone(), buffers: BTreeMap::new() };
     let mut reader: Option<Reader> = match &route {
-        Route::Pg => Some(Reader::Pg(PgStream::default(), Vec::new(), DayStatuses::new())),
+        Route::Pg => Some(Reader::Pg(PgStream::default(), DayStatuses::new())),
         Route::Bank { layout } => Some(Reader::Bank(bank_stream(ctx, layout.as_deref())?)),
         Route::Job { .. } => None,
     };
     let name = file.name.clone();
+    let mut holders = Holders::default();
     loop {
         let chunk = obj.body.next().await.transpose().map_err(|e| AwsError::new("GetObject", e))?;
         let block = match &chunk {
@@ -293,10 +454,11 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
                 Some(r) => r,
                 None => reader.insert(detect(ctx, &block)?),
             };
-            reader.feed(&name, &block, &mut segments)?;
-            if let Reader::Pg(_, items, _) = reader {
-                if items.len() >= TXN_FLUSH {
-                    put_all(&ctx.clients.dynamodb, &ctx.resources.transactions_table, std::mem::take(items)).await?;
+            match reader {
+                Reader::Bank(stream) => feed_statement(stream, &name, &block, &mut segments)?,
+                Reader::Pg(stream, statuses) => {
+                    let rows = Rows { file_id: &file.file_id, key: &file.key, block: &block };
+                    feed_export(ctx, rows, stream, statuses, &mut segments, &mut holders).await?
                 }
             }
             segments.flush(false).await?;
@@ -320,10 +482,9 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
             (file.first_date, file.last_date) = dates(summary.dates);
             summary.rejects
         }
-        Reader::Pg(stream, items, statuses) => {
+        Reader::Pg(stream, statuses) => {
             let summary = stream.finish().map_err(|e| Failure::Rejected(e.to_string()))?;
             file.day_statuses = Some(day_statuses_json(&statuses));
-            put_all(&ctx.clients.dynamodb, &ctx.resources.transactions_table, items).await?;
             file.kind = "pg".into();
             let s = summary.stats;
             (file.lines_read, file.data_rows, file.rejected_rows, file.non_data_lines, file.records) =
@@ -361,7 +522,7 @@ fn detect<'c>(ctx: &'c Context, block: &[u8]) -> Result<Reader<'c>, Failure> {
     let text = String::from_utf8_lossy(settlepaisa_recon::lines::strip_bom(block));
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     if first.trim().eq_ignore_ascii_case(PG_HEADER) {
-        Ok(Reader::Pg(PgStream::default(), Vec::new(), DayStatuses::new()))
+        Ok(Reader::Pg(PgStream::default(), DayStatuses::new()))
     } else {
         Ok(Reader::Bank(bank_stream(ctx, None)?))
     }
@@ -369,33 +530,60 @@ fn detect<'c>(ctx: &'c Context, block: &[u8]) -> Result<Reader<'c>, Failure> {
 
 enum Reader<'c> {
     Bank(StatementStream<'c>),
-    /// The stream, the transaction items not yet written, and the rows counted by day and status.
-    Pg(PgStream, Vec<Item>, DayStatuses),
+    /// The stream and the rows kept, counted by day and status.
+    Pg(PgStream, DayStatuses),
 }
 
-impl Reader<'_> {
-    fn feed(&mut self, name: &str, block: &[u8], segments: &mut Segments<'_>) -> Result<(), Failure> {
-        match self {
-            Reader::Bank(stream) => stream
-                .feed(name, block, &mut |row: BankRow<'_>| {
-                    if row.direction == settlepaisa_recon::bank_file::Direction::Credit {
-                        encode_bank(&row, segments.buffer(Partition::of(row.utr)));
-                    }
-                })
-                .map_err(|e| Failure::Rejected(e.to_string())),
-            Reader::Pg(stream, items, statuses) => stream
-                .feed(block, &mut |t: Txn<'_>| {
-                    items.push(transaction_item(&t));
-                    let tally = statuses.entry((t.date, t.status.to_string())).or_default();
-                    tally.0 += 1;
-                    tally.1 += t.amount.0;
-                    if t.is_captured() {
-                        encode_pg(&t, segments.buffer(Partition::of(t.utr)));
-                    }
-                })
-                .map_err(|e| Failure::Rejected(e.to_string())),
+fn feed_statement(
+    stream: &mut StatementStream<'_>,
+    name: &str,
+    block: &[u8],
+    segments: &mut Segments<'_>,
+) -> Result<(), Failure> {
+    stream
+        .feed(name, block, &mut |row: BankRow<'_>| {
+            if row.direction == settlepaisa_recon::bank_file::Direction::Credit {
+                encode_bank(&row, segments.buffer(Partition::of(row.utr)));
+            }
+        })
+        .map_err(|e| Failure::Rejected(e.to_string()))
+}
+
+/// One block of a PG export and the file (id, key) it belongs to.
+struct Rows<'a> {
+    file_id: &'a str,
+    key: &'a str,
+    block: &'a [u8],
+}
+
+/// A block of a PG export: its rows claim their `txn_id`s in the transactions table, and only the
+/// rows that did are counted and partitioned; the others become rejects with the reason.
+async fn feed_export(
+    ctx: &Context,
+    rows: Rows<'_>,
+    stream: &mut PgStream,
+    statuses: &mut DayStatuses,
+    segments: &mut Segments<'_>,
+    holders: &mut Holders,
+) -> Result<(), Failure> {
+    let mut parsed = Vec::new();
+    stream
+        .feed(rows.block, &mut |t: Txn<'_>, raw| parsed.push((t, raw)))
+        .map_err(|e| Failure::Rejected(e.to_string()))?;
+    let verdicts = txn_claims::claim(ctx, (rows.file_id, rows.key), &parsed, holders).await?;
+    for ((t, raw), verdict) in parsed.iter().zip(verdicts) {
+        if let Some(reason) = verdict {
+            stream.withdraw(t, raw, reason);
+            continue;
+        }
+        let tally = statuses.entry((t.date, t.status.to_string())).or_default();
+        tally.0 += 1;
+        tally.1 = tally.1.checked_add(t.amount.0).ok_or(PipelineError::Overflow("a day's PG amount"))?;
+        if t.is_captured() {
+            encode_pg(t, segments.buffer(Partition::of(t.utr)));
         }
     }
+    Ok(())
 }
 
 /// Rows by (capture day, status): count and amount in paise.
@@ -447,5 +635,9 @@ mod tests {
         assert_eq!(route_of("incoming/sbi/x.csv", &t), Some(Route::Bank { layout: None }));
         assert_eq!(route_of("jobs/JOB-1/file.csv", &t), Some(Route::Job { job_id: "JOB-1".into() }));
         assert_eq!(route_of("random/file.csv", &t), None);
+        assert_eq!(route_of("incoming/x.csv", &t), None, "a file directly under incoming/ names no bank");
+        assert_eq!(route_of("incoming//x.csv", &t), None);
+        assert_eq!(route_of("incoming/hdfc/", &t), None);
+        assert_eq!(route_of("jobs/x.csv", &t), None);
     }
 }

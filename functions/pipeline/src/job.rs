@@ -5,8 +5,82 @@
 use crate::error::PipelineError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
-use settlepaisa_aws::dynamo::{n, nv, query_all, s, sv, Item};
+use settlepaisa_aws::dynamo::{nv, query_all, s, sv, Fields, Item, Malformed};
+use settlepaisa_aws::transact::{transact, Transacted};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
+
+/// Where a job is. `CREATED` waits for uploads and a match request (API jobs); `MATCHING` runs its
+/// UTR shards and then the residual shard; `FINALIZING` rolls up KPIs; `FAILED` names its first
+/// cause and can be resumed (only the shards not `DONE` run again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    Created,
+    Matching,
+    Finalizing,
+    Completed,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Created => "CREATED",
+            JobStatus::Matching => "MATCHING",
+            JobStatus::Finalizing => "FINALIZING",
+            JobStatus::Completed => "COMPLETED",
+            JobStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobStatus> {
+        [JobStatus::Created, JobStatus::Matching, JobStatus::Finalizing, JobStatus::Completed, JobStatus::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for JobStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// A shard's state: `QUEUED` until it has written its results, then `DONE`; `FAILED` when its
+/// last attempt failed (a resume queues it again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ShardStatus {
+    Queued,
+    Done,
+    Failed,
+}
+
+impl ShardStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShardStatus::Queued => "QUEUED",
+            ShardStatus::Done => "DONE",
+            ShardStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ShardStatus> {
+        [ShardStatus::Queued, ShardStatus::Done, ShardStatus::Failed].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl PartialEq<&str> for ShardStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// A statement or export a job reconciles.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,8 +102,7 @@ pub struct Job {
     pub from: String,
     pub to: String,
     pub shards: u32,
-    /// `MATCHING`, `RESIDUAL`, `FINALIZING`, `COMPLETED` or `FAILED`.
-    pub status: String,
+    pub status: JobStatus,
     pub files: Vec<JobFile>,
     pub shards_done: u32,
     pub error: Option<String>,
@@ -42,6 +115,13 @@ pub struct Job {
     /// Who asked for the job (the API's caller).
     #[serde(default)]
     pub created_by: Option<String>,
+    /// When the shard messages were queued (Unix seconds); absent until every send succeeded.
+    #[serde(default)]
+    pub queued_at: Option<i64>,
+    /// When a shard last finished (or the job was queued): a job whose progress is older than the
+    /// stall window may be queued again.
+    #[serde(default)]
+    pub progress_at: Option<i64>,
 }
 
 /// A file uploaded to a job, as ingestion left it (`FILE#<file_id>` items under the job).
@@ -63,8 +143,7 @@ pub struct JobUpload {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardState {
     pub shard: String,
-    /// `QUEUED`, `DONE` or `FAILED`.
-    pub status: String,
+    pub status: ShardStatus,
     pub error: Option<String>,
     pub matches: u64,
     pub exceptions: u64,
@@ -106,7 +185,7 @@ impl Job {
         item.insert("from".into(), sv(&self.from));
         item.insert("to".into(), sv(&self.to));
         item.insert("shards".into(), nv(self.shards));
-        item.insert("status".into(), sv(&self.status));
+        item.insert("status".into(), sv(self.status.as_str()));
         item.insert("files".into(), sv(serde_json::to_string(&self.files).unwrap_or_default()));
         item.insert("shards_done".into(), nv(self.shards_done));
         item.insert("created_at".into(), sv(&self.created_at));
@@ -122,24 +201,32 @@ impl Job {
         if let Some(by) = &self.created_by {
             item.insert("created_by".into(), sv(by));
         }
+        for (name, at) in [("queued_at", self.queued_at), ("progress_at", self.progress_at)] {
+            if let Some(at) = at {
+                item.insert(name.into(), nv(at));
+            }
+        }
         item
     }
 
-    pub fn from_item(item: &Item) -> Job {
-        Job {
-            job_id: s(item, "job_id").unwrap_or_default(),
-            from: s(item, "from").unwrap_or_default(),
-            to: s(item, "to").unwrap_or_default(),
-            shards: n(item, "shards").unwrap_or(1) as u32,
-            status: s(item, "status").unwrap_or_default(),
-            files: s(item, "files").and_then(|f| serde_json::from_str(&f).ok()).unwrap_or_default(),
-            shards_done: n(item, "shards_done").unwrap_or(0) as u32,
-            error: s(item, "error"),
-            created_at: s(item, "created_at").unwrap_or_default(),
-            summary: s(item, "summary").and_then(|j| serde_json::from_str(&j).ok()),
-            sources: settlepaisa_aws::dynamo::str_list(item, "sources"),
-            created_by: s(item, "created_by"),
-        }
+    pub fn from_item(item: &Item) -> Result<Job, Malformed> {
+        let f = Fields::new("job", item);
+        Ok(Job {
+            job_id: f.s("job_id")?,
+            from: f.s("from")?,
+            to: f.s("to")?,
+            shards: f.n("shards")?,
+            status: f.parsed("status", JobStatus::parse)?,
+            files: f.parsed("files", |t| serde_json::from_str(t).ok())?,
+            shards_done: f.n("shards_done")?,
+            error: f.opt_s("error")?,
+            created_at: f.s("created_at")?,
+            summary: f.opt_parsed("summary", |t| serde_json::from_str(t).ok())?,
+            sources: f.str_list("sources")?,
+            created_by: f.opt_s("created_by")?,
+            queued_at: f.opt_n("queued_at")?,
+            progress_at: f.opt_n("progress_at")?,
+        })
     }
 }
 
@@ -161,7 +248,7 @@ pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str) -
         .send()
         .await
         .map_err(|e| aws("GetItem")(sdk_message(&e)))?;
-    Ok(out.item.as_ref().map(Job::from_item))
+    Ok(out.item.as_ref().map(Job::from_item).transpose()?)
 }
 
 /// The job and its shard states, in one query.
@@ -175,19 +262,22 @@ pub async fn get_all(
     let uploads = items
         .iter()
         .filter(|i| s(i, "item").is_some_and(|k| k.starts_with("FILE#")))
-        .map(|i| JobUpload {
-            file_id: s(i, "file_id").unwrap_or_default(),
-            name: s(i, "name").unwrap_or_default(),
-            kind: s(i, "kind").unwrap_or_default(),
-            layout: s(i, "layout"),
-            status: s(i, "status").unwrap_or_default(),
-            error: s(i, "error"),
-            data_rows: n(i, "data_rows").unwrap_or(0).max(0) as u64,
-            rejected_rows: n(i, "rejected_rows").unwrap_or(0).max(0) as u64,
-            records: n(i, "records").unwrap_or(0).max(0) as u64,
+        .map(|i| {
+            let f = Fields::new("job upload", i);
+            Ok(JobUpload {
+                file_id: f.s("file_id")?,
+                name: f.s("name")?,
+                kind: f.s("kind")?,
+                layout: f.opt_s("layout")?,
+                status: f.s("status")?,
+                error: f.opt_s("error")?,
+                data_rows: f.n("data_rows")?,
+                rejected_rows: f.n("rejected_rows")?,
+                records: f.n("records")?,
+            })
         })
-        .collect();
-    Ok(shards_of(&items).map(|(job, shards)| (job, shards, uploads)))
+        .collect::<Result<Vec<_>, Malformed>>()?;
+    Ok(shards_of(&items)?.map(|(job, shards)| (job, shards, uploads)))
 }
 
 /// Records what ingestion made of a file uploaded to a job, under the job.
@@ -224,7 +314,7 @@ pub async fn record_upload(
 /// Moves a job the API created (`CREATED`) to matching, with its files; `false` when someone
 /// else started it first.
 pub async fn start(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, PipelineError> {
-    if !put_meta(client, table, job, Some("CREATED")).await? {
+    if !put_meta(client, table, job, Some(JobStatus::Created)).await? {
         return Ok(false);
     }
     put_shard_items(client, table, job).await?;
@@ -237,7 +327,7 @@ async fn put_meta(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     job: &Job,
-    required_status: Option<&str>,
+    required_status: Option<JobStatus>,
 ) -> Result<bool, PipelineError> {
     requests::record("dynamodb.PutItem", 1);
     let put = client.put_item().table_name(table).set_item(Some(job.to_item()));
@@ -246,7 +336,7 @@ async fn put_meta(
         Some(status) => put
             .condition_expression("#s = :required")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":required", sv(status)),
+            .expression_attribute_values(":required", sv(status.as_str())),
     };
     match put.send().await {
         Ok(_) => Ok(true),
@@ -260,22 +350,23 @@ pub async fn create_pending(client: &aws_sdk_dynamodb::Client, table: &str, job:
     put_meta(client, table, job, None).await
 }
 
-fn shards_of(items: &[Item]) -> Option<(Job, Vec<ShardState>)> {
-    let meta = items.iter().find(|i| s(i, "item").as_deref() == Some("META"))?;
+fn shards_of(items: &[Item]) -> Result<Option<(Job, Vec<ShardState>)>, Malformed> {
+    let Some(meta) = items.iter().find(|i| s(i, "item").as_deref() == Some("META")) else { return Ok(None) };
     let shards = items
         .iter()
-        .filter_map(|i| {
-            let name = s(i, "item")?.strip_prefix("SHARD#")?.to_string();
-            Some(ShardState {
+        .filter_map(|i| Some((s(i, "item")?.strip_prefix("SHARD#")?.to_string(), i)))
+        .map(|(name, i)| {
+            let f = Fields::new("shard", i);
+            Ok(ShardState {
                 shard: name,
-                status: s(i, "status").unwrap_or_default(),
-                error: s(i, "error"),
-                matches: n(i, "matches").unwrap_or(0) as u64,
-                exceptions: n(i, "exceptions").unwrap_or(0) as u64,
+                status: f.parsed("status", ShardStatus::parse)?,
+                error: f.opt_s("error")?,
+                matches: f.opt_n("matches")?.unwrap_or(0),
+                exceptions: f.opt_n("exceptions")?.unwrap_or(0),
             })
         })
-        .collect();
-    Some((Job::from_item(meta), shards))
+        .collect::<Result<Vec<_>, Malformed>>()?;
+    Ok(Some((Job::from_item(meta)?, shards)))
 }
 
 pub async fn get_with_shards(
@@ -284,7 +375,7 @@ pub async fn get_with_shards(
     job_id: &str,
 ) -> Result<Option<(Job, Vec<ShardState>)>, PipelineError> {
     let items = query_all(client, table, None, "job_id", job_id).await?;
-    Ok(shards_of(&items))
+    Ok(shards_of(&items)?)
 }
 
 /// Creates the job and its queued shard items; `false` when the job already exists.
@@ -301,7 +392,7 @@ async fn put_shard_items(client: &aws_sdk_dynamodb::Client, table: &str, job: &J
     let items = shards
         .map(|s| {
             let mut item: Item = key(&job.job_id, &format!("SHARD#{}", shard_name(s))).into_iter().collect();
-            item.insert("status".into(), sv("QUEUED"));
+            item.insert("status".into(), sv(ShardStatus::Queued.as_str()));
             item
         })
         .collect();
@@ -314,7 +405,7 @@ pub async fn get_shard_status(
     table: &str,
     job_id: &str,
     shard: &str,
-) -> Result<Option<String>, PipelineError> {
+) -> Result<Option<ShardStatus>, PipelineError> {
     requests::record("dynamodb.GetItem", 1);
     let out = client
         .get_item()
@@ -324,11 +415,20 @@ pub async fn get_shard_status(
         .send()
         .await
         .map_err(|e| aws("GetItem")(sdk_message(&e)))?;
-    Ok(out.item.as_ref().and_then(|i| s(i, "status")))
+    Ok(out.item.as_ref().map(|i| Fields::new("shard", i).parsed("status", ShardStatus::parse)).transpose()?)
+}
+
+fn transact_update(u: aws_sdk_dynamodb::types::builders::UpdateBuilder) -> Result<TransactWriteItem, PipelineError> {
+    u.build()
+        .map(|u: Update| TransactWriteItem::builder().update(u).build())
+        .map_err(|e| aws("TransactWriteItems")(e.to_string()))
 }
 
 /// Marks a shard done and counts it on the job, atomically and once: `false` when the shard was
-/// already done (a redelivered message), in which case nothing changes.
+/// already done (a redelivered message) or the job is gone, in which case nothing changes. Every
+/// shard of a job updates the one META item at about the same moment, so DynamoDB cancels some of
+/// these transactions for a conflict: they are sent again after a jittered backoff, in place,
+/// instead of failing the shard.
 pub async fn complete_shard(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -336,58 +436,46 @@ pub async fn complete_shard(
     shard: &str,
     matches: u64,
     exceptions: u64,
-    job_status: Option<&str>,
+    job_status: Option<JobStatus>,
 ) -> Result<bool, PipelineError> {
-    let build = |u: aws_sdk_dynamodb::types::builders::UpdateBuilder| {
-        u.build()
-            .map(|u: Update| TransactWriteItem::builder().update(u).build())
-            .map_err(|e| aws("TransactWriteItems")(e.to_string()))
-    };
-    let shard_update = build(
+    let shard_update = transact_update(
         Update::builder()
             .table_name(table)
             .set_key(Some(key(job_id, &format!("SHARD#{shard}")).into_iter().collect()))
             .update_expression("SET #s = :done, #m = :m, #x = :e REMOVE #err")
-            .condition_expression("#s <> :done")
+            .condition_expression("attribute_exists(#s) AND #s <> :done")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#err", "error")
             .expression_attribute_names("#m", "matches")
             .expression_attribute_names("#x", "exceptions")
-            .expression_attribute_values(":done", AttributeValue::S("DONE".into()))
-            .expression_attribute_values(":m", AttributeValue::N(matches.to_string()))
-            .expression_attribute_values(":e", AttributeValue::N(exceptions.to_string())),
+            .expression_attribute_values(":done", sv(ShardStatus::Done.as_str()))
+            .expression_attribute_values(":m", nv(matches))
+            .expression_attribute_values(":e", nv(exceptions)),
     )?;
-    let mut meta = Update::builder()
+    let meta = Update::builder()
         .table_name(table)
         .set_key(Some(key(job_id, "META").into_iter().collect()))
-        .expression_attribute_names("#done", "shards_done");
-    meta = match job_status {
+        .expression_attribute_names("#done", "shards_done")
+        .expression_attribute_names("#p", "progress_at")
+        .expression_attribute_values(":now", nv(now_secs()))
+        .condition_expression("attribute_exists(#done)");
+    let meta = match job_status {
         Some(status) => meta
-            .update_expression("SET #st = :st")
+            .update_expression("SET #st = :st, #p = :now")
             .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":st", AttributeValue::S(status.into()))
-            .condition_expression("attribute_exists(#done)"),
-        None => {
-            meta.update_expression("ADD #done :one").expression_attribute_values(":one", AttributeValue::N("1".into()))
-        }
+            .expression_attribute_values(":st", sv(status.as_str())),
+        None => meta.update_expression("ADD #done :one SET #p = :now").expression_attribute_values(":one", nv(1)),
     };
-    let meta_update = build(meta)?;
-    requests::record("dynamodb.TransactWriteItems", 2);
-    let out = client.transact_write_items().transact_items(shard_update).transact_items(meta_update).send().await;
-    match out {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            let text = sdk_message(&e);
-            if text.contains("ConditionalCheckFailed") {
-                Ok(false)
-            } else {
-                Err(aws("TransactWriteItems")(text))
-            }
-        }
+    let meta_update = transact_update(meta)?;
+    match transact(client, vec![shard_update, meta_update]).await? {
+        Transacted::Written => Ok(true),
+        Transacted::ConditionFailed { .. } => Ok(false),
     }
 }
 
-/// Records a shard that will not be retried again, and fails its job with the reason.
+/// Records a shard whose last attempt failed, and fails its job with the reason: only a job and a
+/// shard that exist (a message for an unknown job creates nothing), and only the first cause on
+/// the job (a second failing shard does not overwrite it).
 pub async fn fail_shard(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -395,23 +483,139 @@ pub async fn fail_shard(
     shard: &str,
     error: &str,
 ) -> Result<(), PipelineError> {
-    for (item, status) in [(format!("SHARD#{shard}"), "FAILED"), ("META".to_string(), "FAILED")] {
+    let items = [
+        (format!("SHARD#{shard}"), error.to_string(), "attribute_exists(#s) AND #s <> :done"),
+        (
+            "META".to_string(),
+            format!("shard {shard} failed: {error}"),
+            "attribute_exists(#s) AND NOT #s IN (:failed, :done)",
+        ),
+    ];
+    for (item, message, condition) in items {
         requests::record("dynamodb.UpdateItem", 1);
-        let message = if item == "META" { format!("shard {shard} failed: {error}") } else { error.to_string() };
-        client
+        let out = client
             .update_item()
             .table_name(table)
             .set_key(Some(key(job_id, &item).into_iter().collect()))
-            .update_expression("SET #s = :s, #e = :e")
+            .update_expression("SET #s = :failed, #e = :e")
+            .condition_expression(condition)
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#e", "error")
-            .expression_attribute_values(":s", AttributeValue::S(status.into()))
-            .expression_attribute_values(":e", AttributeValue::S(message))
+            .expression_attribute_values(":failed", sv(JobStatus::Failed.as_str()))
+            .expression_attribute_values(
+                ":done",
+                sv(if item == "META" { JobStatus::Completed.as_str() } else { ShardStatus::Done.as_str() }),
+            )
+            .expression_attribute_values(":e", sv(message))
             .send()
-            .await
-            .map_err(|e| aws("UpdateItem")(sdk_message(&e)))?;
+            .await;
+        match out {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+            Err(e) => return Err(aws("UpdateItem")(sdk_message(&e))),
+        }
     }
     Ok(())
+}
+
+/// Fails a job whose finalization will not be retried again (its message goes to the dead-letter
+/// queue), keeping an earlier cause if there is one.
+pub async fn fail_job(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    error: &str,
+) -> Result<(), PipelineError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let out = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(job_id, "META").into_iter().collect()))
+        .update_expression("SET #s = :failed, #e = :e")
+        .condition_expression("attribute_exists(#s) AND NOT #s IN (:failed, :completed)")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#e", "error")
+        .expression_attribute_values(":failed", sv(JobStatus::Failed.as_str()))
+        .expression_attribute_values(":completed", sv(JobStatus::Completed.as_str()))
+        .expression_attribute_values(":e", sv(error))
+        .send()
+        .await;
+    match out {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
+        Err(e) => Err(aws("UpdateItem")(sdk_message(&e))),
+    }
+}
+
+/// Records that every message of the job's current step was queued.
+pub async fn mark_queued(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str) -> Result<(), PipelineError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let now = now_secs();
+    client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(job_id, "META").into_iter().collect()))
+        .update_expression("SET queued_at = :now, progress_at = :now")
+        .condition_expression("attribute_exists(job_id)")
+        .expression_attribute_values(":now", nv(now))
+        .send()
+        .await
+        .map_err(|e| aws("UpdateItem")(sdk_message(&e)))?;
+    Ok(())
+}
+
+/// Takes a `FAILED` job (or one whose queueing never finished, or that stalled) back to work:
+/// failed shards are queued again, the job's error is cleared and its status becomes `status`.
+/// Only over the status the caller saw (`seen`), so two resumes cannot both win; `false` when
+/// someone else moved the job first.
+pub async fn reopen(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    seen: JobStatus,
+    status: JobStatus,
+    failed_shards: &[String],
+) -> Result<bool, PipelineError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let out = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(job_id, "META").into_iter().collect()))
+        .update_expression("SET #s = :to, progress_at = :now REMOVE #e, queued_at")
+        .condition_expression("#s = :seen")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#e", "error")
+        .expression_attribute_values(":to", sv(status.as_str()))
+        .expression_attribute_values(":seen", sv(seen.as_str()))
+        .expression_attribute_values(":now", nv(now_secs()))
+        .send()
+        .await;
+    match out {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),
+        Err(e) => return Err(aws("UpdateItem")(sdk_message(&e))),
+    }
+    for shard in failed_shards {
+        requests::record("dynamodb.UpdateItem", 1);
+        let out = client
+            .update_item()
+            .table_name(table)
+            .set_key(Some(key(job_id, &format!("SHARD#{shard}")).into_iter().collect()))
+            .update_expression("SET #s = :queued REMOVE #e")
+            .condition_expression("#s = :failed")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#e", "error")
+            .expression_attribute_values(":queued", sv(ShardStatus::Queued.as_str()))
+            .expression_attribute_values(":failed", sv(ShardStatus::Failed.as_str()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+            Err(e) => return Err(aws("UpdateItem")(sdk_message(&e))),
+        }
+    }
+    Ok(true)
 }
 
 /// Sets the job's final status and summary (the finalizer).
@@ -427,16 +631,89 @@ pub async fn finish(
         .table_name(table)
         .set_key(Some(key(job_id, "META").into_iter().collect()))
         .update_expression("SET #s = :s, summary = :sum")
-        .condition_expression("#s <> :failed")
+        .condition_expression("#s = :finalizing")
         .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":s", AttributeValue::S("COMPLETED".into()))
-        .expression_attribute_values(":failed", AttributeValue::S("FAILED".into()))
-        .expression_attribute_values(":sum", AttributeValue::S(summary.to_string()))
+        .expression_attribute_values(":s", sv(JobStatus::Completed.as_str()))
+        .expression_attribute_values(":finalizing", sv(JobStatus::Finalizing.as_str()))
+        .expression_attribute_values(":sum", sv(summary.to_string()))
         .send()
         .await;
     match out {
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
         Err(e) => Err(aws("UpdateItem")(sdk_message(&e))),
+    }
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        Job {
+            job_id: "JOB-1".into(),
+            from: "2026-10-01".into(),
+            to: "2026-10-01".into(),
+            shards: 4,
+            status: JobStatus::Matching,
+            files: vec![JobFile {
+                file_id: "F1".into(),
+                key: "incoming/pg/x.csv".into(),
+                name: "x.csv".into(),
+                kind: "pg".into(),
+                layout: None,
+                partitions: vec!["p01:2".into()],
+            }],
+            shards_done: 1,
+            error: None,
+            created_at: "2026-10-01T00:00:00Z".into(),
+            summary: None,
+            sources: vec![],
+            created_by: None,
+            queued_at: Some(1),
+            progress_at: Some(2),
+        }
+    }
+
+    #[test]
+    fn a_job_reads_back_as_written() {
+        assert_eq!(Job::from_item(&job().to_item()).unwrap(), job());
+    }
+
+    #[test]
+    fn a_corrupt_job_item_is_an_error_not_a_default() {
+        let corrupt = |name: &str, value: Option<AttributeValue>| {
+            let mut item = job().to_item();
+            match value {
+                Some(v) => item.insert(name.into(), v),
+                None => item.remove(name),
+            };
+            Job::from_item(&item).unwrap_err().to_string()
+        };
+        // A job with no readable files would "complete" with nothing matched.
+        assert!(corrupt("files", Some(sv("not json"))).contains("`files`"));
+        assert!(corrupt("files", None).contains("`files` is missing"));
+        assert!(corrupt("status", Some(sv("DONEISH"))).contains("`status`"));
+        assert!(corrupt("shards", Some(nv(-1))).contains("out of range"));
+        assert!(corrupt("shards_done", Some(sv("3"))).contains("not a number"));
+        assert!(corrupt("sources", Some(AttributeValue::L(vec![nv(1)]))).contains("non-string"));
+    }
+
+    #[test]
+    fn statuses_round_trip_and_unknown_ones_are_refused() {
+        for s in
+            [JobStatus::Created, JobStatus::Matching, JobStatus::Finalizing, JobStatus::Completed, JobStatus::Failed]
+        {
+            assert_eq!(JobStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(JobStatus::parse("RESIDUAL"), None);
+        for s in [ShardStatus::Queued, ShardStatus::Done, ShardStatus::Failed] {
+            assert_eq!(ShardStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ShardStatus::parse("done"), None);
     }
 }

@@ -6,7 +6,9 @@
 //!   file record (and PG rows in the transactions table);
 //! - [`plan::handle`] — `plan-match`: a job → one SQS message per UTR shard;
 //! - [`worker::handle`] — `match-shard`: a shard → matches, exceptions, KPI partials;
-//! - [`finalize::handle`] — `finalize-job`: the job closed and its KPI items rolled up.
+//! - [`finalize::handle`] — `finalize-job`: the job closed and its KPI items rolled up;
+//! - [`redrive::handle`] — `redrive-ingest`: failed ingestions taken up again from the ingest
+//!   dead-letter queue.
 
 pub mod context;
 pub mod error;
@@ -15,8 +17,10 @@ pub mod finalize;
 pub mod ingest;
 pub mod job;
 pub mod plan;
+pub mod redrive;
 pub mod results;
 pub mod runtime;
+pub mod txn_claims;
 pub mod worker;
 
 pub use context::Context;

@@ -4,7 +4,7 @@
 
 use crate::error::PipelineError;
 use crate::file_record::{FileRecord, FileStatus};
-use crate::job::{self, Job, JobFile, ShardMessage};
+use crate::job::{self, FinalizeMessage, Job, JobFile, JobStatus, ShardMessage, ShardStatus};
 use crate::Context;
 use serde::{Deserialize, Serialize};
 use settlepaisa_aws::dynamo::query_all;
@@ -26,8 +26,11 @@ pub struct PlanRequest {
 #[derive(Debug, Serialize)]
 pub struct Planned {
     pub job: Job,
-    /// False when the job already existed: nothing was queued again.
+    /// False when the job already existed: nothing was planned again.
     pub created: bool,
+    /// True when an existing job's unfinished work was queued again (a failed job resumed, or a
+    /// job whose queueing failed or stalled).
+    pub resumed: bool,
 }
 
 pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, PipelineError> {
@@ -43,10 +46,11 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
     }
     let job_id = req.job_id.clone().unwrap_or_else(|| new_job_id(from, to));
     let existing = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job_id).await?;
-    // A job the API created waits in CREATED for its match request; any other is already planned.
+    // A job the API created waits in CREATED for its match request; any other is already planned,
+    // and at most has unfinished work to queue again.
     let was_pending = existing.is_some();
     let (sources, created_by, created_at) = match existing {
-        Some(j) if j.status != "CREATED" => return Ok(Planned { job: j, created: false }),
+        Some(j) if j.status != JobStatus::Created => return resume(ctx, j).await,
         Some(j) => (j.sources, j.created_by, j.created_at),
         None => (Vec::new(), None, now_rfc3339()),
     };
@@ -56,7 +60,7 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         from: from.to_string(),
         to: to.to_string(),
         shards,
-        status: "MATCHING".into(),
+        status: JobStatus::Matching,
         files,
         shards_done: 0,
         error: None,
@@ -64,9 +68,11 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         summary: None,
         sources,
         created_by,
+        queued_at: None,
+        progress_at: None,
     };
     if let Some(problem) = duplicate_names(&job.files) {
-        job.status = "FAILED".into();
+        job.status = JobStatus::Failed;
         job.error = Some(problem);
     }
     let created = if was_pending {
@@ -74,16 +80,74 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
     } else {
         job::create(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job).await?
     };
-    if created && job.status == "MATCHING" {
-        let messages = (0..shards)
-            .map(|i| {
-                serde_json::to_string(&ShardMessage { job_id: job_id.clone(), shard: Some(i) }).unwrap_or_default()
-            })
-            .collect();
-        sqs::send_all(&ctx.clients.sqs, &ctx.resources.match_queue_url, messages).await?;
+    if created && job.status == JobStatus::Matching {
+        queue_shards(ctx, &job_id, (0..shards).map(Some).collect()).await?;
+        job.queued_at = Some(job::now_secs());
     }
     tracing::info!(job_id, shards, files = job.files.len(), created, "job planned");
-    Ok(Planned { job, created })
+    Ok(Planned { job, created, resumed: false })
+}
+
+/// Whether a started job has work to queue again: `FAILED`, or running with its queueing never
+/// finished (a send failed), or with no progress for longer than the stall window (longer than a
+/// shard's visibility timeout, so SQS would have redelivered anything in flight).
+pub fn resumable(job: &Job, stall_secs: i64, now: i64) -> bool {
+    match job.status {
+        // A job refused at planning (two statements with one name) would fail the same way again.
+        JobStatus::Failed => job.error.as_deref().is_none_or(|e| !e.starts_with(DUPLICATE_NAMES)),
+        JobStatus::Matching | JobStatus::Finalizing => {
+            job.queued_at.is_none() || job.progress_at.is_none_or(|p| now - p >= stall_secs)
+        }
+        JobStatus::Created | JobStatus::Completed => false,
+    }
+}
+
+/// Queues again what a started job still needs: the UTR shards not `DONE`; when all are, the
+/// residual shard; when that is done too, the finalizer. Shards already `DONE` are never run again.
+async fn resume(ctx: &Context, job: Job) -> Result<Planned, PipelineError> {
+    let db = &ctx.clients.dynamodb;
+    let table = &ctx.resources.jobs_table;
+    if !resumable(&job, ctx.stall_secs, job::now_secs()) {
+        return Ok(Planned { job, created: false, resumed: false });
+    }
+    let Some((job, states)) = job::get_with_shards(db, table, &job.job_id).await? else {
+        return Err(PipelineError::NoSuchJob(job.job_id));
+    };
+    let done = |name: &str| states.iter().any(|s| s.shard == name && s.status == ShardStatus::Done);
+    let failed: Vec<String> =
+        states.iter().filter(|s| s.status == ShardStatus::Failed).map(|s| s.shard.clone()).collect();
+    let open_utr: Vec<Option<u32>> = (0..job.shards).filter(|&i| !done(&job::shard_name(Some(i)))).map(Some).collect();
+    let residual_done = done(&job::shard_name(None));
+    let next = if residual_done { JobStatus::Finalizing } else { JobStatus::Matching };
+    if !job::reopen(db, table, &job.job_id, job.status, next, &failed).await? {
+        // Another request resumed it (or it moved on) between our read and our write.
+        let now =
+            job::get(db, table, &job.job_id).await?.ok_or_else(|| PipelineError::NoSuchJob(job.job_id.clone()))?;
+        return Ok(Planned { job: now, created: false, resumed: false });
+    }
+    if residual_done {
+        let body = serde_json::to_string(&FinalizeMessage { job_id: job.job_id.clone() }).unwrap_or_default();
+        sqs::send(&ctx.clients.sqs, &ctx.resources.finalize_queue_url, body).await?;
+        job::mark_queued(db, table, &job.job_id).await?;
+    } else if open_utr.is_empty() {
+        queue_shards(ctx, &job.job_id, vec![None]).await?;
+    } else {
+        queue_shards(ctx, &job.job_id, open_utr.clone()).await?;
+    }
+    tracing::info!(job_id = job.job_id, shards = open_utr.len(), residual_done, "job resumed");
+    let job = job::get(db, table, &job.job_id).await?.ok_or_else(|| PipelineError::NoSuchJob(job.job_id.clone()))?;
+    Ok(Planned { job, created: false, resumed: true })
+}
+
+/// Sends one message per shard, then records that the job's messages are all queued: a send that
+/// fails leaves `queued_at` unset, so a later match request queues them again.
+async fn queue_shards(ctx: &Context, job_id: &str, shards: Vec<Option<u32>>) -> Result<(), PipelineError> {
+    let messages = shards
+        .into_iter()
+        .map(|shard| serde_json::to_string(&ShardMessage { job_id: job_id.to_string(), shard }).unwrap_or_default())
+        .collect();
+    sqs::send_all(&ctx.clients.sqs, &ctx.resources.match_queue_url, messages).await?;
+    job::mark_queued(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id).await
 }
 
 /// Normalized files whose dates overlap the job: PG exports captured in [from, to], statements
@@ -103,7 +167,9 @@ async fn files_for(
         let items =
             query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind)
                 .await?;
-        for f in items.iter().map(FileRecord::from_item) {
+        // The by-kind index holds file records only (content-hash items carry no `kind`).
+        let records = items.iter().map(FileRecord::from_item).collect::<Result<Vec<_>, _>>()?;
+        for f in records {
             let overlaps = f.last_date.as_deref().and_then(Date::parse_iso).is_some_and(|d| d >= from)
                 && f.first_date.as_deref().and_then(Date::parse_iso).is_some_and(|d| d <= last);
             let mine = f.job_id.as_deref().is_none_or(|j| j == job_id);
@@ -134,6 +200,8 @@ async fn files_for(
     Ok(out)
 }
 
+const DUPLICATE_NAMES: &str = "two statements are named";
+
 /// Bank refs are `NAME:LINE`: two statements with one name would make them ambiguous.
 fn duplicate_names(files: &[JobFile]) -> Option<String> {
     let mut names: Vec<&str> = files.iter().filter(|f| f.kind == "bank").map(|f| f.name.as_str()).collect();
@@ -141,7 +209,7 @@ fn duplicate_names(files: &[JobFile]) -> Option<String> {
     names
         .windows(2)
         .find(|w| w[0] == w[1])
-        .map(|w| format!("two statements are named `{}`; rename one and upload it again", w[0]))
+        .map(|w| format!("{DUPLICATE_NAMES} `{}`; rename one and upload it again", w[0]))
 }
 
 pub fn new_job_id(from: Date, to: Date) -> String {
@@ -155,7 +223,5 @@ pub fn new_job_id(from: Date, to: Date) -> String {
 }
 
 pub fn now_rfc3339() -> String {
-    let secs =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    settlepaisa_recon::date::format_utc(secs)
+    settlepaisa_recon::date::format_utc(job::now_secs())
 }

@@ -6,7 +6,8 @@
 //! shard and its job `FAILED` before the message goes to the dead-letter queue.
 
 use crate::error::PipelineError;
-use crate::job::{self, FinalizeMessage, Job, ShardMessage};
+use crate::file_record::FileRecord;
+use crate::job::{self, FinalizeMessage, Job, JobStatus, ShardMessage, ShardStatus};
 use crate::results::{exception_item, match_pages};
 use crate::Context;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -62,14 +63,21 @@ pub struct ShardResult {
 pub async fn run_shard(ctx: &Context, msg: &ShardMessage) -> Result<(), PipelineError> {
     let jobs = &ctx.resources.jobs_table;
     let db = &ctx.clients.dynamodb;
-    let job = job::get(db, jobs, &msg.job_id).await?.ok_or_else(|| PipelineError::NoSuchJob(msg.job_id.clone()))?;
+    let Some(job) = job::get(db, jobs, &msg.job_id).await? else {
+        // Nothing can ever run it, and retrying would only repeat this: acknowledge and say so.
+        tracing::error!(job_id = msg.job_id, shard = msg.shard_name(), "shard message for a job that does not exist");
+        return Ok(());
+    };
     let shard = msg.shard_name();
-    if job::get_shard_status(db, jobs, &job.job_id, &shard).await?.as_deref() == Some("DONE") {
+    if job::get_shard_status(db, jobs, &job.job_id, &shard).await? == Some(ShardStatus::Done) {
         // Done before: make sure what follows was queued, then stop.
         return after_shard(ctx, &job, msg.shard).await;
     }
-    if job.status == "FAILED" {
-        return Err(PipelineError::Job { job: job.job_id.clone(), message: job.error.clone().unwrap_or_default() });
+    if job.status == JobStatus::Failed {
+        // Another shard failed the job and its cause is on the job; this shard stays queued for a
+        // resume instead of failing again with a second-hand error.
+        tracing::warn!(job_id = job.job_id, shard, "job has failed; shard left for a resume");
+        return Ok(());
     }
     let result = match msg.shard {
         Some(index) if index < job.shards => utr_shard(ctx, &job, index).await?,
@@ -81,7 +89,7 @@ pub async fn run_shard(ctx: &Context, msg: &ShardMessage) -> Result<(), Pipeline
         }
         None => residual_shard(ctx, &job).await?,
     };
-    let status = msg.shard.is_none().then_some("FINALIZING");
+    let status = msg.shard.is_none().then_some(JobStatus::Finalizing);
     job::complete_shard(db, jobs, &job.job_id, &shard, result.matches, result.exceptions, status).await?;
     after_shard(ctx, &job, msg.shard).await
 }
@@ -119,19 +127,17 @@ async fn read_objects(ctx: &Context, keys: &[String]) -> Result<Vec<(String, Str
 }
 
 /// Segment keys of the given partitions in every file of the job, from the file records' segment
-/// counts: no listing needed.
-fn segment_keys(job: &Job, partitions: &[Partition]) -> Vec<String> {
+/// counts: no listing needed. A malformed count fails the shard instead of dropping segments.
+fn segment_keys(job: &Job, partitions: &[Partition]) -> Result<Vec<String>, PipelineError> {
     let mut keys = Vec::new();
     for f in &job.files {
-        for entry in &f.partitions {
-            let (name, count) = entry.split_once(':').unwrap_or((entry, "0"));
+        for (name, count) in FileRecord::segment_counts(&f.partitions)? {
             if partitions.iter().any(|p| p.name() == name) {
-                let count: u32 = count.parse().unwrap_or(0);
                 keys.extend((0..count).map(|i| format!("normalized/{}/{name}/{i:05}.tsv", f.file_id)));
             }
         }
     }
-    keys
+    Ok(keys)
 }
 
 /// Decodes every buffer and keeps the records in the job's date range: PG captured in
@@ -156,7 +162,7 @@ fn decode_in_range<'b>(
 async fn utr_shard(ctx: &Context, job: &Job, index: u32) -> Result<ShardResult, PipelineError> {
     let partitions: Vec<Partition> =
         (0..PARTITIONS).map(Partition::Utr).filter(|p| p.shard(job.shards) == Some(index)).collect();
-    let keys = segment_keys(job, &partitions);
+    let keys = segment_keys(job, &partitions)?;
     let buffers = read_objects(ctx, &keys).await?;
     let (pg, bank) = decode_in_range(job, ctx.match_config.date_window_days, &buffers)?;
     let out = reconcile_utr_shard(pg, bank, &ctx.match_config);
@@ -182,7 +188,7 @@ async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, Pipelin
     // Every UTR shard wrote its residual object, empty or not.
     let mut keys: Vec<String> =
         (0..job.shards).map(|i| format!("work/{}/residual/{}.tsv", job.job_id, job::shard_name(Some(i)))).collect();
-    keys.extend(segment_keys(job, &[Partition::NoUtr]));
+    keys.extend(segment_keys(job, &[Partition::NoUtr])?);
     let buffers = read_objects(ctx, &keys).await?;
     let (pg, bank) = decode_in_range(job, ctx.match_config.date_window_days, &buffers)?;
     let rec = reconcile(pg, bank, &ctx.match_config);

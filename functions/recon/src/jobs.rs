@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_http::input::{identifier, Body};
 use settlepaisa_http::{ApiError, Caller};
-use settlepaisa_pipeline::job::{self, Job, JobUpload, ShardState};
+use settlepaisa_pipeline::job::{self, Job, JobStatus, JobUpload, ShardState, ShardStatus};
 use settlepaisa_pipeline::plan::{self, PlanRequest};
 use settlepaisa_recon::date::Date;
 
@@ -65,7 +65,7 @@ pub async fn create_job(
         from: from.to_string(),
         to: to.to_string(),
         shards,
-        status: "CREATED".into(),
+        status: JobStatus::Created,
         files: Vec::new(),
         shards_done: 0,
         error: None,
@@ -73,6 +73,8 @@ pub async fn create_job(
         summary: None,
         sources,
         created_by: Some(caller.user_id.clone()),
+        queued_at: None,
+        progress_at: None,
     };
     let created = job::create_pending(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &job)
         .await
@@ -102,17 +104,20 @@ pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) ->
         .await
         .map_err(pipeline_error)?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
-    if job.status != "CREATED" {
+    // A started job is refused unless it has work to queue again: it failed (resume runs only the
+    // shards not done), its queueing never finished, or it stalled.
+    if job.status != JobStatus::Created && !plan::resumable(&job, ctx.stall_secs, job::now_secs()) {
         return Err(ApiError::conflict(format!("job {id} has already started (status {})", job.status))
-            .meta("status", job.status));
+            .meta("status", job.status.as_str()));
     }
     let req =
         PlanRequest { job_id: Some(id.clone()), from: job.from.clone(), to: job.to.clone(), shards: Some(job.shards) };
     let planned = plan::handle(ctx, req).await.map_err(pipeline_error)?;
-    if !planned.created {
+    if !planned.created && !planned.resumed {
         return Err(ApiError::conflict(format!("job {id} was started by another request")));
     }
     let mut body = view(&planned.job, &[], &[]);
+    body["resumed"] = json!(planned.resumed);
     if planned.job.files.is_empty() {
         body["warning"] =
             json!("no normalized PG export or statement covers the job's dates; it will complete with nothing matched");
@@ -123,8 +128,8 @@ pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) ->
 /// The job as the API shows it, with a status per stage.
 pub fn view(job: &Job, shards: &[ShardState], uploads: &[JobUpload]) -> Value {
     let st = job.status.as_str();
-    let done = shards.iter().filter(|s| s.status == "DONE").count();
-    let failed = shards.iter().filter(|s| s.status == "FAILED").count();
+    let done = shards.iter().filter(|s| s.status == ShardStatus::Done).count();
+    let failed = shards.iter().filter(|s| s.status == ShardStatus::Failed).count();
     let pending_uploads = uploads.iter().filter(|u| u.status == "RECEIVED").count();
     let normalized = uploads.iter().filter(|u| u.status == "NORMALIZED").count();
     let rejected = uploads.iter().filter(|u| u.status == "REJECTED").count();

@@ -80,7 +80,7 @@ pub async fn resolve_exception(
         .await
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("exception {id} does not exist")))?;
-    if job.status != "COMPLETED" {
+    if job.status != settlepaisa_pipeline::job::JobStatus::Completed {
         return Err(ApiError::conflict(format!(
             "job {job_id} is {}; resolve its exceptions once it has completed",
             job.status

@@ -24,7 +24,7 @@ async fn job_open_for_files(state: &AppState, id: &str) -> Result<job::Job, ApiE
         .await
         .map_err(pipeline_error)?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
-    if job.status != "CREATED" {
+    if job.status != job::JobStatus::Created {
         return Err(ApiError::conflict(format!(
             "job {id} has started matching (status {}); files can be added until then",
             job.status

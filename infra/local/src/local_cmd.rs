@@ -6,7 +6,7 @@ use crate::local::LocalStack;
 use settlepaisa_aws::dynamo::{n, query_all, s};
 use settlepaisa_pipeline::job;
 use settlepaisa_pipeline::plan::{self, PlanRequest};
-use settlepaisa_pipeline::{finalize, ingest, worker};
+use settlepaisa_pipeline::{finalize, ingest, redrive, worker};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -147,6 +147,7 @@ async fn demo(txns: usize, shards: u32, dir: &Path, endpoint: Option<String>) ->
                 .await
                 .map_err(fail)?;
         for f in items.iter().map(settlepaisa_pipeline::file_record::FileRecord::from_item) {
+            let f = f.map_err(fail)?;
             step(&format!(
                 "ingest-file {}: {} ({} lines, {} rows, {} rejected, layout {})",
                 f.key,
@@ -300,6 +301,9 @@ pub fn invoke(args: &InvokeArgs) -> Result<(), CliError> {
             "plan-match" => {
                 serde_json::to_value(plan::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?)
             }
+            "redrive-ingest" => serde_json::to_value(
+                redrive::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?,
+            ),
             "match-shard" => serde_json::to_value(worker::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await),
             "finalize-job" => {
                 serde_json::to_value(finalize::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await)

@@ -1,5 +1,6 @@
 //! SDK clients, built once per process and shared by reference across invocations.
 
+use crate::faults::Faults;
 use aws_config::{BehaviorVersion, Region};
 
 #[derive(Clone, Debug)]
@@ -19,12 +20,27 @@ impl Clients {
 
     /// For an emulator at `endpoint` (the local stack and the tests), with fixed test credentials.
     pub async fn for_endpoint(endpoint: &str, region: &str) -> Clients {
+        Clients::for_endpoint_with_faults(endpoint, region, None).await
+    }
+
+    /// As [`Clients::for_endpoint`], with `faults` answering the requests its rules name (tests
+    /// inject what the emulator cannot produce: conflicts, throttling, failed sends).
+    pub async fn for_endpoint_with_faults(endpoint: &str, region: &str, faults: Option<&Faults>) -> Clients {
         let shared = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "local"))
             .load()
             .await;
+        // The emulator listens on plain HTTP on loopback: the injected faults sit in front of a
+        // plain HTTP client (the SDK's default, chosen per service client, is not reachable to wrap).
+        let shared = match faults {
+            Some(faults) => {
+                let inner = aws_smithy_http_client::Builder::new().build_http();
+                shared.into_builder().http_client(faults.wrap(inner)).build()
+            }
+            None => shared,
+        };
         Clients::from_config(&shared, true)
     }
 

@@ -221,3 +221,84 @@ pub fn key_from_json(json: &serde_json::Value) -> Option<Item> {
     }
     (!key.is_empty()).then_some(key)
 }
+
+/// An item read back that does not have the shape its writer gives it: a bug or a hand edit, never
+/// something to paper over with a default (a job with no files would "complete" with nothing
+/// matched; a missing amount would become ₹0).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed {what} item: {problem}")]
+pub struct Malformed {
+    pub what: &'static str,
+    pub problem: String,
+}
+
+/// Typed reads of one item's attributes; every miss names the item kind and the attribute.
+pub struct Fields<'i> {
+    pub what: &'static str,
+    pub item: &'i Item,
+}
+
+impl<'i> Fields<'i> {
+    pub fn new(what: &'static str, item: &'i Item) -> Fields<'i> {
+        Fields { what, item }
+    }
+
+    fn bad(&self, problem: String) -> Malformed {
+        Malformed { what: self.what, problem }
+    }
+
+    /// A string attribute that must be there.
+    pub fn s(&self, name: &str) -> Result<String, Malformed> {
+        self.opt_s(name)?.ok_or_else(|| self.bad(format!("`{name}` is missing")))
+    }
+
+    /// A string attribute that may be absent, but is a string when present.
+    pub fn opt_s(&self, name: &str) -> Result<Option<String>, Malformed> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
+            Some(_) => Err(self.bad(format!("`{name}` is not a string"))),
+        }
+    }
+
+    /// A number attribute that must be there and fit `T`.
+    pub fn n<T: std::str::FromStr>(&self, name: &str) -> Result<T, Malformed> {
+        self.opt_n(name)?.ok_or_else(|| self.bad(format!("`{name}` is missing")))
+    }
+
+    pub fn opt_n<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, Malformed> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::N(v)) => {
+                v.parse().map(Some).map_err(|_| self.bad(format!("`{name}` = {v} is out of range")))
+            }
+            Some(_) => Err(self.bad(format!("`{name}` is not a number"))),
+        }
+    }
+
+    /// A string attribute parsed into `T` (an enum of statuses, a JSON document).
+    pub fn parsed<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, Malformed> {
+        let text = self.s(name)?;
+        parse(&text)
+            .ok_or_else(|| self.bad(format!("`{name}` = `{}` is not valid", text.chars().take(80).collect::<String>())))
+    }
+
+    pub fn opt_parsed<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, Malformed> {
+        match self.opt_s(name)? {
+            None => Ok(None),
+            Some(_) => self.parsed(name, parse).map(Some),
+        }
+    }
+
+    /// A list of strings; absent is empty.
+    pub fn str_list(&self, name: &str) -> Result<Vec<String>, Malformed> {
+        match self.item.get(name) {
+            None => Ok(Vec::new()),
+            Some(AttributeValue::L(v)) => v
+                .iter()
+                .map(|a| a.as_s().cloned().map_err(|_| self.bad(format!("`{name}` holds a non-string"))))
+                .collect(),
+            Some(_) => Err(self.bad(format!("`{name}` is not a list"))),
+        }
+    }
+}

@@ -4,9 +4,11 @@
 
 pub mod clients;
 pub mod dynamo;
+pub mod faults;
 pub mod requests;
 pub mod s3;
 pub mod sqs;
+pub mod transact;
 
 pub use clients::Clients;
 

@@ -24,7 +24,7 @@ pub async fn open(client: &Client, bucket: &str, key: &str, version_id: Option<&
         .set_version_id(version_id.map(str::to_string))
         .send()
         .await
-        .map_err(|e| AwsError::new("GetObject", sdk_message(&e)))?;
+        .map_err(|e| AwsError::new("GetObject", format!("s3://{bucket}/{key}: {}", sdk_message(&e))))?;
     let size = out.content_length.unwrap_or(0).max(0) as u64;
     requests::record("s3.GetObject", size);
     Ok(OpenObject { body: out.body, size, version_id: out.version_id })
@@ -33,7 +33,11 @@ pub async fn open(client: &Client, bucket: &str, key: &str, version_id: Option<&
 /// The whole object (for the small objects the pipeline writes itself).
 pub async fn get_bytes(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
     let obj = open(client, bucket, key, None).await?;
-    let data = obj.body.collect().await.map_err(|e| AwsError::new("GetObject", sdk_message(&e)))?;
+    let data = obj
+        .body
+        .collect()
+        .await
+        .map_err(|e| AwsError::new("GetObject", format!("s3://{bucket}/{key}: {}", sdk_message(&e))))?;
     Ok(data.into_bytes().to_vec())
 }
 
@@ -89,5 +93,51 @@ pub async fn current_version(client: &Client, bucket: &str, key: &str) -> Result
                 Err(AwsError::new("HeadObject", message))
             }
         }
+    }
+}
+
+/// One version of a key, or a delete marker, as ListObjectVersions reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyVersion {
+    pub version_id: String,
+    pub delete_marker: bool,
+    /// Seconds since the Unix epoch.
+    pub last_modified: i64,
+}
+
+/// Every version and delete marker of exactly `key` (not of keys it is a prefix of).
+pub async fn versions_of(client: &Client, bucket: &str, key: &str) -> Result<Vec<KeyVersion>, AwsError> {
+    let mut out = Vec::new();
+    let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+    loop {
+        requests::record("s3.ListObjectVersions", 0);
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(key)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::new("ListObjectVersions", sdk_message(&e)))?;
+        for v in page.versions.unwrap_or_default().into_iter().filter(|v| v.key.as_deref() == Some(key)) {
+            out.push(KeyVersion {
+                version_id: v.version_id.unwrap_or_default(),
+                delete_marker: false,
+                last_modified: v.last_modified.map(|t| t.secs()).unwrap_or(0),
+            });
+        }
+        for m in page.delete_markers.unwrap_or_default().into_iter().filter(|m| m.key.as_deref() == Some(key)) {
+            out.push(KeyVersion {
+                version_id: m.version_id.unwrap_or_default(),
+                delete_marker: true,
+                last_modified: m.last_modified.map(|t| t.secs()).unwrap_or(0),
+            });
+        }
+        if page.is_truncated != Some(true) {
+            return Ok(out);
+        }
+        key_marker = page.next_key_marker;
+        version_marker = page.next_version_id_marker;
     }
 }

@@ -4,6 +4,13 @@ use crate::{requests, sdk_message, AwsError};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_sdk_sqs::Client;
 
+/// Attempts for entries SQS reports as failed in a batch (the SDK already retries whole-request
+/// failures on its own).
+const ENTRY_ATTEMPTS: u32 = 5;
+
+/// Sends every body, ten per request. Entries SQS refuses are sent again with jittered backoff; any
+/// still refused after that is an error, so the caller never believes a message is queued when it
+/// is not.
 pub async fn send_all(client: &Client, queue_url: &str, bodies: Vec<String>) -> Result<(), AwsError> {
     for (chunk_no, chunk) in bodies.chunks(10).enumerate() {
         let mut entries: Vec<SendMessageBatchRequestEntry> = chunk
@@ -17,7 +24,8 @@ pub async fn send_all(client: &Client, queue_url: &str, bodies: Vec<String>) -> 
                     .map_err(|e| AwsError::new("SendMessageBatch", e))
             })
             .collect::<Result<_, _>>()?;
-        for _attempt in 0..5 {
+        let mut attempt = 0;
+        loop {
             requests::record("sqs.SendMessageBatch", entries.len() as u64);
             let out = client
                 .send_message_batch()
@@ -26,11 +34,26 @@ pub async fn send_all(client: &Client, queue_url: &str, bodies: Vec<String>) -> 
                 .send()
                 .await
                 .map_err(|e| AwsError::new("SendMessageBatch", sdk_message(&e)))?;
-            let failed: Vec<String> = out.failed.into_iter().map(|f| f.id).collect();
-            if failed.is_empty() {
+            if out.failed.is_empty() {
                 break;
             }
+            attempt += 1;
+            if attempt >= ENTRY_ATTEMPTS {
+                let first = &out.failed[0];
+                return Err(AwsError::new(
+                    "SendMessageBatch",
+                    format!(
+                        "{} of {} messages refused after {attempt} attempts: {} {}",
+                        out.failed.len(),
+                        entries.len(),
+                        first.code,
+                        first.message.as_deref().unwrap_or("")
+                    ),
+                ));
+            }
+            let failed: Vec<String> = out.failed.into_iter().map(|f| f.id).collect();
             entries.retain(|e| failed.contains(&e.id));
+            tokio::time::sleep(crate::transact::backoff(attempt)).await;
         }
     }
     Ok(())
@@ -45,5 +68,43 @@ pub async fn send(client: &Client, queue_url: &str, body: String) -> Result<(), 
         .send()
         .await
         .map_err(|e| AwsError::new("SendMessage", sdk_message(&e)))?;
+    Ok(())
+}
+
+/// A message taken from a queue: its body and the handle that deletes it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub body: String,
+    pub receipt_handle: String,
+}
+
+/// Up to `max` (1 to 10) messages waiting now, without waiting for more.
+pub async fn receive(client: &Client, queue_url: &str, max: i32) -> Result<Vec<Received>, AwsError> {
+    requests::record("sqs.ReceiveMessage", 1);
+    let out = client
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(max.clamp(1, 10))
+        .wait_time_seconds(0)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("ReceiveMessage", sdk_message(&e)))?;
+    Ok(out
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| Received { body: m.body.unwrap_or_default(), receipt_handle: m.receipt_handle.unwrap_or_default() })
+        .collect())
+}
+
+pub async fn delete(client: &Client, queue_url: &str, receipt_handle: &str) -> Result<(), AwsError> {
+    requests::record("sqs.DeleteMessage", 1);
+    client
+        .delete_message()
+        .queue_url(queue_url)
+        .receipt_handle(receipt_handle)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("DeleteMessage", sdk_message(&e)))?;
     Ok(())
 }

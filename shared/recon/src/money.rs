@@ -11,6 +11,12 @@ pub struct Paise(pub i64);
 impl Paise {
     pub const ZERO: Paise = Paise(0);
 
+    /// The largest amount one row may carry: ₹1,000 crore, above any single payment or bulk
+    /// settlement credit. A larger amount is a reject at parse time, so a day's sums stay far from
+    /// `i64`'s range (9.2 million rows at the cap still fit), and release builds check overflow
+    /// for whatever a bug might add beyond that.
+    pub const MAX_ROW: Paise = Paise(1_000_000_000_000);
+
     pub fn checked_add(self, other: Paise) -> Option<Paise> {
         self.0.checked_add(other.0).map(Paise)
     }
@@ -44,7 +50,7 @@ pub enum AmountError {
     FractionalPaise,
     #[error("negative amount")]
     Negative,
-    #[error("amount too large")]
+    #[error("amount too large (over ₹1,000 crore)")]
     Overflow,
 }
 
@@ -137,7 +143,12 @@ pub fn parse_bank_amount(text: &str) -> Result<Option<Paise>, AmountError> {
             }
         }
     };
-    rupees.checked_mul(100).and_then(|p| p.checked_add(paise_part)).map(|p| Some(Paise(p))).ok_or(AmountError::Overflow)
+    rupees
+        .checked_mul(100)
+        .and_then(|p| p.checked_add(paise_part))
+        .filter(|&p| p <= Paise::MAX_ROW.0)
+        .map(|p| Some(Paise(p)))
+        .ok_or(AmountError::Overflow)
 }
 
 /// Formats paise as a bank prints rupees, with Indian digit grouping: `123456789` → `12,34,567.89`.
@@ -193,6 +204,8 @@ mod tests {
         assert_eq!(p(".50"), Err(AmountError::NotANumber));
         assert_eq!(p("1.2.3"), Err(AmountError::NotANumber));
         assert_eq!(p("99999999999999999999"), Err(AmountError::Overflow));
+        assert_eq!(p("10,00,00,00,000.00"), Ok(Some(Paise::MAX_ROW)), "₹1,000 crore is the cap");
+        assert_eq!(p("10,00,00,00,000.01"), Err(AmountError::Overflow));
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub enum PgFileError {
     WrongHeader { found: String },
     #[error("the file is larger than 4 GiB; split it")]
     TooLarge,
+    #[error("the captured amounts add up to more than a total can hold; the file is not a real export")]
+    AmountOverflow,
 }
 
 pub fn parse_pg_file<'a>(bytes: &'a [u8]) -> Result<PgFile<'a>, PgFileError> {
@@ -156,7 +158,8 @@ pub fn parse_pg_file<'a>(bytes: &'a [u8]) -> Result<PgFile<'a>, PgFileError> {
     stats.data_rows = (captured.len() + other.len()) as u64;
     stats.rejected_rows = rejects.len() as u64;
     stats.captured = captured.len() as u64;
-    stats.captured_amount_paise = captured.iter().map(|t| t.amount.0).sum();
+    stats.captured_amount_paise =
+        captured.iter().try_fold(0i64, |sum, t| sum.checked_add(t.amount.0)).ok_or(PgFileError::AmountOverflow)?;
     if !captured.is_empty() {
         stats.by_status.insert(CAPTURED.to_string(), captured.len() as u64);
     }
@@ -293,6 +296,9 @@ pub(crate) fn parse_row<'a>(raw: &'a [u8], fields: &mut Vec<&'a str>) -> Result<
     let method = Method::parse(method)
         .ok_or_else(|| format!("unknown method `{method}` (expected UPI, CARD, NETBANKING or WALLET)"))?;
     let amount = match amount.parse::<i64>() {
+        Ok(p) if p > Paise::MAX_ROW.0 && amount.bytes().all(|c| c.is_ascii_digit()) => {
+            return Err(format!("amount_paise `{amount}` is over the ₹1,000 crore a row may carry"))
+        }
         Ok(p) if p > 0 && amount.bytes().all(|c| c.is_ascii_digit()) => Paise(p),
         _ => return Err(format!("amount_paise `{amount}` is not a positive whole number of paise")),
     };

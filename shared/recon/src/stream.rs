@@ -221,7 +221,8 @@ pub struct PgStream {
 }
 
 impl PgStream {
-    pub fn feed<'b>(&mut self, block: &'b [u8], sink: &mut dyn FnMut(PgTxn<'b>)) -> Result<(), PgFileError> {
+    /// Reads the block's lines; each accepted row goes to `sink` with its raw line.
+    pub fn feed<'b>(&mut self, block: &'b [u8], sink: &mut dyn FnMut(PgTxn<'b>, &'b [u8])) -> Result<(), PgFileError> {
         let mut block = block;
         if self.lines == 0 {
             block = crate::lines::strip_bom(block);
@@ -269,10 +270,14 @@ impl PgStream {
                     *self.stats.by_status.entry(t.status.to_string()).or_default() += 1;
                     if t.status == CAPTURED {
                         self.stats.captured += 1;
-                        self.stats.captured_amount_paise += t.amount.0;
+                        self.stats.captured_amount_paise = self
+                            .stats
+                            .captured_amount_paise
+                            .checked_add(t.amount.0)
+                            .ok_or(PgFileError::AmountOverflow)?;
                     }
                     self.dates = widen(self.dates, t.date);
-                    sink(t);
+                    sink(t, raw);
                 }
                 Err(reason) => self.rejects.push(Reject {
                     line: self.lines,
@@ -284,7 +289,26 @@ impl PgStream {
         Ok(())
     }
 
+    /// Turns a row `feed` accepted into a reject after all (its `txn_id` already came from another
+    /// file): the counts move from the row's status to the rejects, so lines read still equal
+    /// rows kept + rows rejected + other lines.
+    pub fn withdraw(&mut self, t: &PgTxn<'_>, raw: &[u8], reason: String) {
+        self.stats.data_rows -= 1;
+        if let Some(n) = self.stats.by_status.get_mut(t.status) {
+            *n -= 1;
+            if *n == 0 {
+                self.stats.by_status.remove(t.status);
+            }
+        }
+        if t.status == CAPTURED {
+            self.stats.captured -= 1;
+            self.stats.captured_amount_paise -= t.amount.0;
+        }
+        self.rejects.push(Reject { line: t.line, reason, raw: String::from_utf8_lossy(raw).into_owned() });
+    }
+
     pub fn finish(mut self) -> Result<PgSummary, PgFileError> {
+        self.rejects.sort_by_key(|r| r.line);
         if !self.header_ok {
             return Err(PgFileError::Empty);
         }
@@ -355,11 +379,11 @@ mod tests {
         let mut blocks = LineBlocks::default();
         for piece in g.pg.bytes.chunks(4_096) {
             if let Some(block) = blocks.push(piece) {
-                s.feed(&block, &mut |t| ids.push(t.txn_id.to_string())).unwrap();
+                s.feed(&block, &mut |t, _| ids.push(t.txn_id.to_string())).unwrap();
             }
         }
         if let Some(block) = blocks.finish() {
-            s.feed(&block, &mut |t| ids.push(t.txn_id.to_string())).unwrap();
+            s.feed(&block, &mut |t, _| ids.push(t.txn_id.to_string())).unwrap();
         }
         let summary = s.finish().unwrap();
         ids.sort();

@@ -7,6 +7,7 @@ pub mod runner;
 pub mod stack;
 pub mod template;
 
+use settlepaisa_aws::faults::Faults;
 use settlepaisa_aws::Clients;
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,8 @@ pub struct LocalStack {
     pub moto: Option<moto::Moto>,
     pub endpoint: String,
     pub clients: Clients,
+    /// Faults the tests inject into every AWS call of the stack (none unless a test adds them).
+    pub faults: Faults,
     pub spec: template::StackSpec,
     pub runner: runner::Runner,
 }
@@ -42,9 +45,10 @@ impl LocalStack {
                 (Some(m), e)
             }
         };
-        let clients = Clients::for_endpoint(&endpoint, REGION).await;
+        let faults = Faults::default();
+        let clients = Clients::for_endpoint_with_faults(&endpoint, REGION, Some(&faults)).await;
         let deployed = stack::deploy(&clients, &spec, STACK, REGION, &endpoint).await?;
         let runner = runner::Runner::new(clients.clone(), &spec, deployed).await?;
-        Ok(LocalStack { moto, endpoint, clients, spec, runner })
+        Ok(LocalStack { moto, endpoint, clients, faults, spec, runner })
     }
 }

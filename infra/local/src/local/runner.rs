@@ -29,6 +29,8 @@ pub struct Runner {
     pub deployed: Deployed,
     sources: Vec<SqsSource>,
     s3_events_url: String,
+    /// `ingest-file`'s on-failure destination: where an S3 event goes once its retries are spent.
+    ingest_failure_url: Option<String>,
     /// Invocations and handler time per function binary, for the compute estimate.
     invocations: std::sync::Mutex<std::collections::BTreeMap<String, (u64, Duration)>>,
 }
@@ -64,7 +66,14 @@ impl Runner {
             .map_err(|e| sdk_message(&e))?
             .queue_url
             .unwrap_or_default();
-        Ok(Runner { ctx, deployed, sources, s3_events_url, invocations: Default::default() })
+        let ingest_failure_url = spec
+            .functions
+            .iter()
+            .find(|f| f.binary == "ingest-file")
+            .and_then(|f| f.on_failure.as_ref())
+            .and_then(|q| deployed.queues.get(q))
+            .map(|(_, url)| url.clone());
+        Ok(Runner { ctx, deployed, sources, s3_events_url, ingest_failure_url, invocations: Default::default() })
     }
 
     async fn receive(&self, url: &str, max: i32) -> Result<Vec<Message>, String> {
@@ -185,12 +194,43 @@ impl Runner {
                 let attempts = receive_count(m);
                 tracing::error!(error = %e, attempts, "ingest-file failed");
                 if attempts >= S3_ATTEMPTS {
+                    let request_id = m.message_id.clone().unwrap_or_default();
+                    self.to_failure_destination(&body, &e.to_string(), attempts, &request_id).await?;
                     self.delete(&self.s3_events_url, m).await
                 } else {
                     self.retry(&self.s3_events_url, m).await
                 }
             }
         }
+    }
+
+    /// What Lambda does with an asynchronous invocation whose retries are spent: an invocation
+    /// record with the event and the error, sent to the function's on-failure destination.
+    async fn to_failure_destination(
+        &self,
+        event: &str,
+        error: &str,
+        attempts: u32,
+        request_id: &str,
+    ) -> Result<(), String> {
+        let Some(url) = &self.ingest_failure_url else { return Ok(()) };
+        let payload: serde_json::Value = serde_json::from_str(event).unwrap_or_default();
+        let record = serde_json::json!({
+            "version": "1.0",
+            "timestamp": settlepaisa_recon::date::format_utc(
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+            ),
+            "requestContext": {
+                "requestId": request_id,
+                "functionArn": format!("arn:aws:lambda:{}:{}:function:ingest-file", self.deployed.region, super::stack::ACCOUNT),
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": with_lambda_fields(payload),
+            "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
+            "responsePayload": { "errorType": "PipelineError", "errorMessage": error },
+        });
+        settlepaisa_aws::sqs::send(&self.ctx.clients.sqs, url, record.to_string()).await.map_err(|e| e.to_string())
     }
 
     /// Pumps until every queue has been empty for two rounds in a row, or `limit` passes.

@@ -171,21 +171,21 @@ pub async fn deploy(
         .map_err(|e| format!("create queue {}: {}", d.s3_events_queue, sdk_message(&e)))?;
     let _ = events;
     // The functions' S3 triggers become notifications to the local events queue.
-    let mut by_bucket: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut by_bucket: BTreeMap<String, Vec<(String, Vec<String>)>> = BTreeMap::new();
     for f in &spec.functions {
         for e in &f.events {
-            if let EventSpec::S3 { bucket, prefix } = e {
-                by_bucket.entry(bucket.clone()).or_default().push(prefix.clone());
+            if let EventSpec::S3 { bucket, prefix, events } = e {
+                by_bucket.entry(bucket.clone()).or_default().push((prefix.clone(), events.clone()));
             }
         }
     }
     for (bucket, prefixes) in by_bucket {
         let configs = prefixes
             .iter()
-            .map(|prefix| {
+            .map(|(prefix, events)| {
                 QueueConfiguration::builder()
                     .queue_arn(queue_arn(region, &d.s3_events_queue))
-                    .events(aws_sdk_s3::types::Event::from("s3:ObjectCreated:*"))
+                    .set_events(Some(events.iter().map(|e| aws_sdk_s3::types::Event::from(e.as_str())).collect()))
                     .filter(
                         NotificationConfigurationFilter::builder()
                             .key(

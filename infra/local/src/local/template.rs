@@ -37,6 +37,8 @@ pub enum EventSpec {
     S3 {
         bucket: String,
         prefix: String,
+        /// `s3:ObjectCreated:*`, `s3:ObjectRemoved:*`, …
+        events: Vec<String>,
     },
     Sqs {
         queue: String,
@@ -56,6 +58,9 @@ pub struct FunctionSpec {
     pub logical: String,
     pub binary: String,
     pub events: Vec<EventSpec>,
+    /// The queue (logical id) an asynchronous invocation goes to once its retries are spent
+    /// (`EventInvokeConfig.DestinationConfig.OnFailure`).
+    pub on_failure: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -147,7 +152,11 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
                     .unwrap_or(30),
                 redrive: props.get("RedrivePolicy").and_then(|r| {
                     let dlq = ref_target(r.get("deadLetterTargetArn")?)?;
-                    let max = r.get("maxReceiveCount").and_then(str_of)?.parse().ok()?;
+                    let max = r.get("maxReceiveCount").and_then(|m| match ref_target(m) {
+                        Some(param) => spec.parameters.get(&param).cloned(),
+                        None => str_of(m),
+                    })?;
+                    let max = max.parse().ok()?;
                     Some((dlq, max))
                 }),
             }),
@@ -180,6 +189,11 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
                                     })
                                     .and_then(|r| r.get("Value").and_then(str_of))
                                     .unwrap_or_default(),
+                                events: match p.get("Events") {
+                                    Some(Value::Sequence(list)) => list.iter().filter_map(str_of).collect(),
+                                    Some(one) => str_of(one).into_iter().collect(),
+                                    None => vec![],
+                                },
                             }),
                             Some("SQS") => events.push(EventSpec::Sqs {
                                 queue: p.get("Queue").and_then(ref_target).unwrap_or_default(),
@@ -204,7 +218,9 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
                         }
                     }
                 }
-                spec.functions.push(FunctionSpec { logical, binary, events });
+                let on_failure = get(&props, &["EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination"])
+                    .and_then(ref_target);
+                spec.functions.push(FunctionSpec { logical, binary, events, on_failure });
             }
             _ => {}
         }

@@ -1,0 +1,89 @@
+//! `redrive-ingest`: takes failed ingestions up again. Lambda sends an S3 event whose ingestion
+//! failed on every attempt to the ingest dead-letter queue (the function's on-failure
+//! destination), wrapped in an invocation record with the error. Once ops have fixed the cause,
+//! this ingests each event again: the file's `FAILED` record is claimed anew, its rows are written
+//! again (each write is idempotent), and the message is deleted only when ingestion succeeded.
+
+use crate::error::PipelineError;
+use crate::ingest::{self, Ingested};
+use crate::Context;
+use aws_lambda_events::s3::S3Event;
+use serde::{Deserialize, Serialize};
+use settlepaisa_aws::sqs;
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedriveRequest {
+    /// Messages to take at most (all waiting when absent).
+    pub max_messages: Option<u32>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Redriven {
+    /// Files ingested again.
+    pub ingested: Vec<Ingested>,
+    /// Messages whose ingestion failed again: they stay in the queue (visible again after its
+    /// visibility timeout) and their files stay `FAILED` with the new error.
+    pub failed: Vec<String>,
+}
+
+pub async fn handle(ctx: &Context, req: RedriveRequest) -> Result<Redriven, PipelineError> {
+    let url = &ctx.resources.ingest_dlq_url;
+    let mut left = req.max_messages.unwrap_or(u32::MAX);
+    let mut out = Redriven::default();
+    while left > 0 {
+        let batch = sqs::receive(&ctx.clients.sqs, url, left.min(10) as i32).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for message in batch {
+            left = left.saturating_sub(1);
+            let event = match s3_event_of(&message.body) {
+                Ok(event) => event,
+                Err(e) => {
+                    out.failed.push(e.to_string());
+                    continue;
+                }
+            };
+            match ingest::handle(ctx, event).await {
+                Ok(done) => {
+                    out.ingested.extend(done);
+                    sqs::delete(&ctx.clients.sqs, url, &message.receipt_handle).await?;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "re-driven ingestion failed again");
+                    out.failed.push(e.to_string());
+                }
+            }
+        }
+    }
+    tracing::info!(ingested = out.ingested.len(), failed = out.failed.len(), "ingest dead-letter queue re-driven");
+    Ok(out)
+}
+
+/// The S3 event inside an on-failure destination record (`requestPayload`), or a bare S3 event.
+pub fn s3_event_of(body: &str) -> Result<S3Event, PipelineError> {
+    let bad = |m: String| PipelineError::BadMessage { kind: "ingest dead-letter record", message: m };
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| bad(e.to_string()))?;
+    let payload = value.get("requestPayload").cloned().unwrap_or(value);
+    serde_json::from_value(payload).map_err(|e| bad(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destination_records_and_bare_events_both_give_the_event() {
+        let event = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"ap-south-1","eventTime":"2026-10-01T10:00:00.000Z","eventName":"ObjectCreated:Put","userIdentity":{"principalId":""},"requestParameters":{"sourceIPAddress":"127.0.0.1"},"responseElements":{},"s3":{"s3SchemaVersion":"1.0","configurationId":"x","bucket":{"name":"b","ownerIdentity":{"principalId":""},"arn":"arn:aws:s3:::b"},"object":{"key":"incoming/pg/x.csv","size":1,"versionId":"v1","sequencer":"1"}}}]}"#;
+        let record = format!(
+            r#"{{"version":"1.0","requestContext":{{"condition":"RetriesExhausted","approximateInvokeCount":3}},"requestPayload":{event},"responsePayload":{{"errorMessage":"boom"}}}}"#
+        );
+        for body in [event.to_string(), record] {
+            let e = s3_event_of(&body).unwrap();
+            assert_eq!(e.records[0].s3.object.key.as_deref(), Some("incoming/pg/x.csv"));
+            assert_eq!(e.records[0].s3.object.version_id.as_deref(), Some("v1"));
+        }
+        assert!(s3_event_of("{}").is_err());
+    }
+}
