@@ -75,7 +75,10 @@ async fn kpi_view(
         .respond(key, wants_fresh(headers), async {
             let days = kpi_store::read(&state.ctx.clients.dynamodb, &state.ctx.resources.kpi_table, range, &dimension)
                 .await
-                .map_err(ApiError::unavailable)?;
+                .map_err(|e| match e {
+                    kpi_store::KpiReadError::Aws(e) => ApiError::unavailable(e),
+                    malformed => ApiError::internal(malformed),
+                })?;
             Ok(envelope(range, merchant.as_deref(), name, compute(&days)))
         })
         .await

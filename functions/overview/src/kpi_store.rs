@@ -4,7 +4,7 @@
 //! `res_n_<CATEGORY>`, `res_p_<CATEGORY>`, `src_n_<BANK>`, `src_p_<BANK>`).
 
 use crate::dashboard::{DayKpi, SourceKpi};
-use settlepaisa_aws::dynamo::{batch_get, n, s, sv, Item};
+use settlepaisa_aws::dynamo::{batch_get, sv, Fields, Item, Malformed};
 use settlepaisa_aws::AwsError;
 use settlepaisa_http::time_filter::DayRange;
 use std::collections::BTreeMap;
@@ -19,39 +19,110 @@ pub async fn read(
     table: &str,
     range: DayRange,
     dimension: &str,
-) -> Result<Vec<DayKpi>, AwsError> {
+) -> Result<Vec<DayKpi>, KpiReadError> {
     let keys = range
         .days()
         .map(|d| Item::from([("day".into(), sv(d.to_string())), ("dimension".into(), sv(dimension))]))
         .collect();
-    let mut days: Vec<DayKpi> = batch_get(client, table, keys).await?.iter().map(day_kpi).collect();
+    let mut days = batch_get(client, table, keys).await?.iter().map(day_kpi).collect::<Result<Vec<_>, _>>()?;
     days.sort_by(|a, b| a.day.cmp(&b.day));
     Ok(days)
 }
 
-pub fn day_kpi(item: &Item) -> DayKpi {
-    let json = |k: &str| s(item, k).unwrap_or_default();
+/// Why the KPI items could not be read: the store did not answer (503), or an item is malformed
+/// (500, never shown as zeros).
+#[derive(Debug, thiserror::Error)]
+pub enum KpiReadError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Malformed(#[from] Malformed),
+}
+
+/// A JSON attribute only some items carry (`statuses`, `sources` on `ALL`), of the shape `T`.
+fn optional_json<T: serde::de::DeserializeOwned>(f: &Fields<'_>, name: &str) -> Result<Option<T>, Malformed> {
+    f.opt_s(name)?
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|e| Malformed { what: "KPI", problem: format!("`{name}`: {e}") })
+}
+
+pub fn day_kpi(item: &Item) -> Result<DayKpi, Malformed> {
+    let f = Fields::new("KPI", item);
+    let bad = |problem: String| Malformed { what: "KPI", problem };
     let mut d = DayKpi {
-        day: json("day"),
-        counts: serde_json::from_str(&json("counts")).unwrap_or_default(),
-        statuses: serde_json::from_str(&json("statuses")).unwrap_or_default(),
-        sources: serde_json::from_str::<BTreeMap<String, SourceKpi>>(&json("sources")).unwrap_or_default(),
+        day: f.s("day")?,
+        counts: f.parsed("counts", |t| serde_json::from_str(t).ok())?,
+        statuses: optional_json(&f, "statuses")?.unwrap_or_default(),
+        sources: optional_json(&f, "sources")?.unwrap_or_default(),
         resolved: BTreeMap::new(),
     };
     // The attributes carry resolutions on top of what the job counted.
-    d.counts.matched_count = n(item, "matched_count").unwrap_or(0).max(0) as u64;
-    d.counts.matched_amount_paise = n(item, "matched_amount_paise").unwrap_or(0);
+    d.counts.matched_count = f.n("matched_count")?;
+    d.counts.matched_amount_paise = f.n("matched_amount_paise")?;
     for name in item.keys() {
         if let Some(cat) = name.strip_prefix("res_n_") {
-            let count = n(item, name).unwrap_or(0);
-            let paise = n(item, &format!("res_p_{cat}")).unwrap_or(0);
+            let count = f.n(name)?;
+            let paise = f.n(&format!("res_p_{cat}"))?;
             d.resolved.insert(cat.to_string(), [count, paise]);
         }
         if let Some(bank) = name.strip_prefix("src_n_") {
-            let src = d.sources.entry(bank.to_string()).or_default();
-            src.matched_count += n(item, name).unwrap_or(0).max(0) as u64;
-            src.matched_amount_paise += n(item, &format!("src_p_{bank}")).unwrap_or(0);
+            let count: u64 = f.n(name)?;
+            let paise: i64 = f.n(&format!("src_p_{bank}"))?;
+            let src: &mut SourceKpi = d.sources.entry(bank.to_string()).or_default();
+            src.matched_count =
+                src.matched_count.checked_add(count).ok_or_else(|| bad(format!("`{name}` overflows")))?;
+            src.matched_amount_paise =
+                src.matched_amount_paise.checked_add(paise).ok_or_else(|| bad(format!("`src_p_{bank}` overflows")))?;
         }
     }
-    d
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use settlepaisa_aws::dynamo::nv;
+
+    fn item() -> Item {
+        Item::from([
+            ("day".into(), sv("2026-10-01")),
+            ("dimension".into(), sv("ALL")),
+            (
+                "counts".into(),
+                sv(serde_json::to_string(&settlepaisa_recon::kpi::KpiCounts { pg_count: 3, ..Default::default() })
+                    .unwrap()),
+            ),
+            ("matched_count".into(), nv(2)),
+            ("matched_amount_paise".into(), nv(500)),
+            ("res_n_UNMATCHED_PG".into(), nv(1)),
+            ("res_p_UNMATCHED_PG".into(), nv(250)),
+        ])
+    }
+
+    #[test]
+    fn a_kpi_item_reads_with_its_resolutions() {
+        let d = day_kpi(&item()).unwrap();
+        assert_eq!((d.counts.matched_count, d.counts.matched_amount_paise), (2, 500));
+        assert_eq!(d.resolved["UNMATCHED_PG"], [1, 250]);
+    }
+
+    #[test]
+    fn a_corrupt_kpi_item_is_an_error_not_zeros() {
+        for (name, value) in [
+            ("counts", Some(sv("{broken"))),
+            ("matched_count", None),
+            ("matched_amount_paise", Some(sv("500"))),
+            ("res_p_UNMATCHED_PG", None),
+            ("sources", Some(sv(r#"{"HDFC": 3}"#))),
+        ] {
+            let mut i = item();
+            match value {
+                Some(v) => i.insert(name.into(), v),
+                None => i.remove(name),
+            };
+            let err = day_kpi(&i).unwrap_err().to_string();
+            assert!(err.contains(name), "{name}: {err}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use crate::resolution::KpiDeltas;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use settlepaisa_aws::dynamo::{batch_get, s, sv, Item};
+use settlepaisa_aws::dynamo::{batch_get, sv, Item};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 
 fn key(job_id: &str, item: &str) -> Item {
@@ -183,9 +183,4 @@ pub async fn commit(client: &aws_sdk_dynamodb::Client, c: Commit<'_>) -> Result<
             }
         }
     }
-}
-
-/// A string attribute parsed as JSON (`null` when absent).
-pub fn json_attr(item: &Item, name: &str) -> serde_json::Value {
-    s(item, name).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(serde_json::Value::Null)
 }

@@ -1,13 +1,14 @@
 //! `GET /api/jobs/{id}/exceptions`: a job's exceptions, by category and status, a cursor page at
 //! a time, each with its records, delta, suggestion and resolution.
 
-use crate::exception_store::{self, json_attr};
+use crate::exception_record::ExceptionRecord;
+use crate::exception_store;
 use crate::{pipeline_error, AppState};
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use settlepaisa_aws::dynamo::{key_from_json, key_to_json, n, s, str_list, Item};
+use settlepaisa_aws::dynamo::{key_from_json, key_to_json};
 use settlepaisa_http::input::{identifier, page_limit, Query};
 use settlepaisa_http::{cursor, ApiError};
 use settlepaisa_recon::outcome::Category;
@@ -37,35 +38,33 @@ pub fn parse_api_id(id: &str) -> Result<(&str, &str), ApiError> {
         })
 }
 
-pub fn view(item: &Item) -> Value {
-    let job_id = s(item, "job_id").unwrap_or_default();
-    let exception_id = s(item, "exception_id").unwrap_or_default();
-    let suggestion = s(item, "suggestion_txn_id").map(|txn| {
+pub fn view(e: &ExceptionRecord) -> Value {
+    let suggestion = e.suggestion.as_ref().map(|s| {
         json!({
-            "txnId": txn,
-            "bankRef": s(item, "suggestion_bank_ref"),
-            "confidence": s(item, "suggestion_confidence"),
-            "explain": s(item, "suggestion_explain"),
-            "record": json_attr(item, "suggestion_record"),
+            "txnId": s.txn_id,
+            "bankRef": s.bank_ref,
+            "confidence": s.confidence,
+            "explain": s.explain,
+            "record": s.record,
         })
     });
     json!({
-        "id": api_id(&job_id, &exception_id),
-        "jobId": job_id,
-        "exceptionId": exception_id,
-        "category": s(item, "category"),
-        "status": s(item, "status"),
-        "version": n(item, "version"),
-        "reason": s(item, "reason"),
-        "date": s(item, "day"),
-        "merchantId": s(item, "merchant_id"),
-        "amountDeltaPaise": n(item, "amount_delta_paise").unwrap_or(0),
-        "pgAmountPaise": n(item, "pg_amount_paise").unwrap_or(0),
-        "txnIds": str_list(item, "txn_ids"),
-        "bankRefs": str_list(item, "bank_refs"),
-        "records": { "pg": json_attr(item, "pg_records"), "bank": json_attr(item, "bank_records") },
+        "id": api_id(&e.job_id, &e.exception_id),
+        "jobId": e.job_id,
+        "exceptionId": e.exception_id,
+        "category": e.category.as_str(),
+        "status": e.status.as_str(),
+        "version": e.version,
+        "reason": e.reason,
+        "date": e.day,
+        "merchantId": e.merchant_id,
+        "amountDeltaPaise": e.amount_delta_paise,
+        "pgAmountPaise": e.pg_amount_paise,
+        "txnIds": e.txn_ids,
+        "bankRefs": e.bank_refs,
+        "records": { "pg": e.pg_json, "bank": e.bank_json },
         "suggestion": suggestion,
-        "resolution": json_attr(item, "resolution"),
+        "resolution": e.resolution,
     })
 }
 
@@ -111,7 +110,11 @@ pub async fn list_job_exceptions(
             .map_err(ApiError::unavailable)?;
     Ok(Json(json!({
         "jobId": id,
-        "items": items.iter().map(view).collect::<Vec<_>>(),
+        "items": items
+            .iter()
+            .map(|i| ExceptionRecord::from_item(i).map(|e| view(&e)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ApiError::internal)?,
         "nextCursor": next.map(|k| cursor::encode(&key_to_json(&k))),
     })))
 }

@@ -3,7 +3,8 @@
 //! transaction, only if every exception is still open at the version read. Two people resolving
 //! the same exception: one 200, one 409.
 
-use crate::exception_store::{self, json_attr, Close, Commit, CommitError};
+use crate::exception_record::{ExceptionRecord, ExceptionStatus};
+use crate::exception_store::{self, Close, Commit, CommitError};
 use crate::exceptions::{parse_api_id, view};
 use crate::resolution::{self, Action, Counterpart, Facts, KpiPlace, PairPlace};
 use crate::{pipeline_error, AppState};
@@ -11,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use settlepaisa_aws::dynamo::{n, s, str_list, Item};
+use settlepaisa_aws::dynamo::Item;
 use settlepaisa_http::input::Body;
 use settlepaisa_http::{ApiError, Caller};
 use settlepaisa_recon::kpi::exposure;
@@ -30,32 +31,27 @@ pub struct ResolveRequest {
 
 pub const MAX_NOTE: usize = 1000;
 
-fn facts(item: &Item) -> Facts {
+fn facts(e: &ExceptionRecord) -> Facts {
     Facts {
-        category: s(item, "category").as_deref().and_then(settlepaisa_recon::outcome::Category::parse),
-        txn_ids: str_list(item, "txn_ids"),
-        bank_refs: str_list(item, "bank_refs"),
-        suggestion: s(item, "suggestion_txn_id").zip(s(item, "suggestion_bank_ref")),
+        category: Some(e.category),
+        txn_ids: e.txn_ids.clone(),
+        bank_refs: e.bank_refs.clone(),
+        suggestion: e.suggestion.as_ref().map(|s| (s.txn_id.clone(), s.bank_ref.clone())),
     }
 }
 
-fn place(item: &Item) -> KpiPlace {
+fn place(e: &ExceptionRecord) -> KpiPlace {
     KpiPlace {
-        category: s(item, "category").unwrap_or_default(),
-        day: s(item, "day").unwrap_or_default(),
-        merchant: s(item, "merchant_id"),
-        exposure_paise: exposure(
-            str_list(item, "txn_ids").len() as u64,
-            n(item, "pg_amount_paise").unwrap_or(0),
-            n(item, "amount_delta_paise").unwrap_or(0),
-        ),
+        category: e.category.as_str().to_string(),
+        day: e.day.clone().unwrap_or_default(),
+        merchant: e.merchant_id.clone(),
+        exposure_paise: exposure(e.txn_ids.len() as u64, e.pg_amount_paise, e.amount_delta_paise),
     }
 }
 
-/// A record of `kind` (`pg`/`bank`) with `id` in an exception's records.
-fn record(item: &Item, kind: &str, id: &str) -> Option<Value> {
-    let (attr, field) = if kind == "pg" { ("pg_records", "txnId") } else { ("bank_records", "bankRef") };
-    json_attr(item, attr).as_array()?.iter().find(|r| r[field] == id).cloned()
+/// An exception item decoded, or a 500 that names the broken attribute (in the logs).
+fn decoded(item: &Item) -> Result<ExceptionRecord, ApiError> {
+    ExceptionRecord::from_item(item).map_err(ApiError::internal)
 }
 
 /// `POST /api/exceptions/{id}/resolve`
@@ -80,24 +76,25 @@ pub async fn resolve_exception(
         .await
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("exception {id} does not exist")))?;
+    let exception = decoded(&item)?;
     if job.status != settlepaisa_pipeline::job::JobStatus::Completed {
         return Err(ApiError::conflict(format!(
             "job {job_id} is {}; resolve its exceptions once it has completed",
             job.status
         )));
     }
-    let version = n(&item, "version").unwrap_or(1);
-    if s(&item, "status").as_deref() != Some("OPEN") {
+    let version = exception.version;
+    if exception.status != ExceptionStatus::Open {
         return Err(ApiError::conflict(format!("exception {id} is already resolved"))
-            .meta("resolution", json_attr(&item, "resolution")));
+            .meta("resolution", exception.resolution.clone().unwrap_or(Value::Null)));
     }
     if req.version.is_some_and(|v| v != version) {
         return Err(ApiError::conflict(format!(
             "exception {id} changed since you read it (now version {version}); reload it"
         )));
     }
-    let effect =
-        resolution::decide(&facts(&item), req.action, req.counterpart.as_deref()).map_err(ApiError::bad_request)?;
+    let effect = resolution::decide(&facts(&exception), req.action, req.counterpart.as_deref())
+        .map_err(ApiError::bad_request)?;
 
     // The counterpart's own exception, if the pair takes a record from one.
     let other = match &effect.counterpart {
@@ -106,7 +103,8 @@ pub async fn resolve_exception(
             let candidates = c.candidate_exception_ids();
             let found =
                 exception_store::get_many(db, results, job_id, &candidates).await.map_err(ApiError::unavailable)?;
-            let open = found.into_iter().find(|i| s(i, "status").as_deref() == Some("OPEN"));
+            let found = found.iter().map(decoded).collect::<Result<Vec<_>, _>>()?;
+            let open = found.into_iter().find(|e| e.status == ExceptionStatus::Open);
             let name = match c {
                 Counterpart::Bank(r) | Counterpart::Pg(r) => r.clone(),
             };
@@ -128,29 +126,33 @@ pub async fn resolve_exception(
         "resolvedAt": now,
     });
     let mut closes = vec![Close { exception_id: exception_id.to_string(), version, resolution: resolution.clone() }];
-    let mut places = vec![place(&item)];
+    let mut places = vec![place(&exception)];
     if let Some(o) = &other {
         closes.push(Close {
-            exception_id: s(o, "exception_id").unwrap_or_default(),
-            version: n(o, "version").unwrap_or(1),
+            exception_id: o.exception_id.clone(),
+            version: o.version,
             resolution: json!({ "action": "paired", "with": id, "resolvedBy": caller.user_id, "resolvedAt": now, "note": note }),
         });
         places.push(place(o));
     }
-    let holders: Vec<&Item> = std::iter::once(&item).chain(other.as_ref()).collect();
+    let holders: Vec<&ExceptionRecord> = std::iter::once(&exception).chain(other.as_ref()).collect();
     let (pair_place, match_row) = match &effect.pair {
         None => (None, None),
         Some((txn, bank)) => {
-            let pg = holders.iter().find_map(|h| record(h, "pg", txn)).unwrap_or(Value::Null);
-            let bk = holders.iter().find_map(|h| record(h, "bank", bank)).unwrap_or(Value::Null);
-            let amount = pg["amountPaise"].as_i64().unwrap_or(0);
-            let utr = pg["utr"].as_str().or(bk["utr"].as_str()).unwrap_or("");
+            // Both records are in the exceptions the pair closes; one that is not is a broken item,
+            // never a pair with a ₹0 amount.
+            let broken =
+                |what: &str| ApiError::internal(format!("exception {id}: the pair's {what} record is missing"));
+            let pg = holders.iter().find_map(|h| h.pg_record(txn)).ok_or_else(|| broken("PG"))?;
+            let bk = holders.iter().find_map(|h| h.bank_record(bank)).ok_or_else(|| broken("bank"))?;
+            let utr = pg.utr.as_deref().or(bk.utr.as_deref()).unwrap_or("");
+            let amount = pg.amount_paise;
             let row = format!("{txn}\t{bank}\t{utr}\t{amount}\tmanual\tresolved:{}\n", req.action.as_str());
             let place = PairPlace {
-                day: pg["date"].as_str().unwrap_or_default().to_string(),
-                merchant: pg["merchantId"].as_str().map(str::to_string),
+                day: pg.date.clone(),
+                merchant: Some(pg.merchant_id.clone()),
                 amount_paise: amount,
-                source: bk["source"].as_str().map(str::to_string),
+                source: Some(bk.source.clone()),
             };
             (Some(place), Some((format!("R#{exception_id}"), row)))
         }
@@ -172,5 +174,5 @@ pub async fn resolve_exception(
     tracing::info!(exception = id, action = req.action.as_str(), user = caller.user_id, "exception resolved");
     let updated =
         exception_store::get(db, results, job_id, exception_id).await.map_err(ApiError::unavailable)?.unwrap_or(item);
-    Ok(Json(view(&updated)))
+    Ok(Json(view(&decoded(&updated)?)))
 }
