@@ -180,12 +180,13 @@ impl FileRecord {
 }
 
 /// Claims a file for ingestion: `None` when it was claimed now (new, or a previous attempt died
-/// or failed before finishing), `Some(status)` when it already has an outcome.
+/// or failed before finishing), `Some(record)` when it already has an outcome (or another
+/// invocation holds it).
 pub async fn claim(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     record: &FileRecord,
-) -> Result<Option<FileStatus>, PipelineError> {
+) -> Result<Option<FileRecord>, PipelineError> {
     requests::record("dynamodb.PutItem", 1);
     let put = client
         .put_item()
@@ -201,7 +202,7 @@ pub async fn claim(
         Ok(_) => Ok(None),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
             let existing = get(client, table, &record.file_id).await?;
-            Ok(Some(existing.and_then(|r| r.status).unwrap_or(FileStatus::Received)))
+            Ok(Some(existing.unwrap_or_else(|| record.clone())))
         }
         Err(e) => Err(AwsError::new("PutItem", sdk_message(&e)).into()),
     }
@@ -288,10 +289,12 @@ pub async fn mark_deleted(
         .table_name(table)
         .key("file_id", sv(file_id))
         .update_expression("SET #s = :deleted, deleted_at = :at, #e = :why")
-        .condition_expression("attribute_exists(file_id) AND #s <> :deleted")
+        // A rejected file keeps its reason: it never counted.
+        .condition_expression("attribute_exists(file_id) AND NOT #s IN (:deleted, :rejected)")
         .expression_attribute_names("#s", "status")
         .expression_attribute_names("#e", "error")
         .expression_attribute_values(":deleted", sv(FileStatus::Deleted.as_str()))
+        .expression_attribute_values(":rejected", sv(FileStatus::Rejected.as_str()))
         .expression_attribute_values(":at", sv(at))
         .expression_attribute_values(
             ":why",
@@ -306,16 +309,18 @@ pub async fn mark_deleted(
     }
 }
 
-/// Claims a content hash for a file that is about to count: `None` when this file holds it now,
-/// `Some(original)` when a file with the same bytes already counts. A hash held by a file that was
-/// deleted since passes to this one.
+/// Claims a content hash within a scope (`incoming`, or `job:{id}`) before a file's rows are read:
+/// `None` when this file holds it now, `Some(original)` when a file with the same bytes holds it (it
+/// counts, or is being ingested right now). A hash held by a file that was deleted or rejected since
+/// passes to this one.
 pub async fn claim_content(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
+    scope: &str,
     sha256: &str,
     file_id: &str,
 ) -> Result<Option<String>, PipelineError> {
-    let hash_key = format!("SHA256#{sha256}");
+    let hash_key = format!("SHA256#{scope}#{sha256}");
     let mut condition = ("attribute_not_exists(file_id) OR original = :me", None::<String>);
     for _ in 0..3 {
         requests::record("dynamodb.PutItem", 1);
@@ -347,7 +352,9 @@ pub async fn claim_content(
             return Err(AwsError::new("PutItem", sdk_message(&err)).into());
         };
         match get(client, table, &held).await? {
-            Some(original) if original.status != Some(FileStatus::Deleted) => return Ok(Some(held)),
+            Some(original) if !matches!(original.status, Some(FileStatus::Deleted | FileStatus::Rejected)) => {
+                return Ok(Some(held))
+            }
             _ => condition = ("attribute_not_exists(file_id) OR original = :me OR original = :previous", Some(held)),
         }
     }

@@ -14,7 +14,7 @@
 
 use crate::error::PipelineError;
 use crate::file_record::{self, file_id_of, FileRecord, FileStatus};
-use crate::txn_claims::{self, Holders};
+use crate::txn_claims::{self, Claimant, Holders};
 use crate::Context;
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
 use serde::Serialize;
@@ -120,34 +120,57 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
         version: version.clone(),
         name,
         kind: "unknown".into(),
+        job_id: match route_of(&key, &ctx.templates) {
+            Some(Route::Job { job_id }) => Some(job_id),
+            _ => None,
+        },
         received_at: record.event_time.to_rfc3339(),
         ..FileRecord::default()
     };
-    if let Some(status) = file_record::claim(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await? {
+    // Dated and kinded from the start: a claim whose invocation is killed (a timeout, memory)
+    // still shows in connector health and on its job.
+    undated_fallback(&mut file, &ctx.templates);
+    if let Some(existing) = file_record::claim(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await? {
+        let status = existing.status.unwrap_or(FileStatus::Received);
         if status != FileStatus::Received {
             tracing::info!(file_id, key, status = status.as_str(), "already ingested");
+            // The outcome may have been written by an attempt that died before the job's copy.
+            if let Some(job_id) = &existing.job_id {
+                crate::job::record_upload(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &existing).await?;
+            }
             return Ok(Some(Ingested { file_id, key, status: status.as_str(), duplicate: true, error: None }));
         }
     }
-    match ingest_claimed(ctx, &mut file, event_version.is_some()).await {
+    if let Some(job_id) = &file.job_id {
+        crate::job::record_upload(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &file).await?;
+    }
+    let version_to_read = object_version.as_deref();
+    match ingest_claimed(ctx, &mut file, version_to_read, event_version.is_some()).await {
         Ok(done) => Ok(Some(done)),
         Err(e) => {
             // Visible at once, not only after the last retry: connector health and the job's
-            // uploads see `FAILED` with the cause, dated the day it arrived. A retry or a re-drive
-            // claims it again.
+            // uploads see `FAILED` with the cause. A retry or a re-drive claims it again.
             let mut failed = file.clone();
             failed.error = Some(e.to_string());
-            undated_fallback(&mut failed, &ctx.templates);
+            failed.status = Some(FileStatus::Failed);
             file_record::mark_failed(&ctx.clients.dynamodb, &ctx.resources.files_table, &failed).await;
+            if let Some(job_id) = &failed.job_id {
+                let _ =
+                    crate::job::record_upload(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &failed).await;
+            }
             Err(e)
         }
     }
 }
 
-/// Normalizes a claimed file and records the outcome.
+/// Normalizes a claimed file (reading `version` when S3 named one) and records the outcome. The
+/// object's bytes are hashed first and the hash claimed before any row is: a file with the bytes
+/// of one already counted in its scope (`incoming/`, or its job) is `DUPLICATE` and claims no
+/// transaction, so two copies handled at the same moment cannot split the day's rows between them.
 async fn ingest_claimed(
     ctx: &Context,
     file: &mut FileRecord,
+    version: Option<&str>,
     versioned_event: bool,
 ) -> Result<Ingested, PipelineError> {
     let key = file.key.clone();
@@ -157,33 +180,37 @@ async fn ingest_claimed(
             "`{key}` is not under incoming/{{bank}}/, incoming/pg/ or jobs/{{job_id}}/ (a file directly under \
              incoming/ names no bank); nothing knows what it is"
         ))),
-        Some(route) => {
-            if let Route::Job { job_id } = &route {
-                file.job_id = Some(job_id.clone());
-            }
-            let version = versioned_event.then(|| file.version.clone());
-            match deleted_since(ctx, file, version.as_deref()).await? {
-                Some(reason) => Err(Failure::Rejected(reason)),
-                None => normalize(ctx, file, route, version.as_deref()).await,
-            }
-        }
+        Some(route) => match deleted_since(ctx, file, versioned_event.then_some(version).flatten()).await? {
+            Some(reason) => Err(Failure::Rejected(reason)),
+            None => match content_hash(ctx, file, version).await? {
+                Err(reason) => Err(Failure::Rejected(reason)),
+                Ok(sha256) => {
+                    file.sha256 = sha256;
+                    let scope = scope_of(file);
+                    let db = &ctx.clients.dynamodb;
+                    match file_record::claim_content(
+                        db,
+                        &ctx.resources.files_table,
+                        &scope,
+                        &file.sha256,
+                        &file.file_id,
+                    )
+                    .await?
+                    {
+                        Some(original) => Err(Failure::Duplicate(original)),
+                        None => normalize(ctx, file, route, version).await,
+                    }
+                }
+            },
+        },
     };
     match outcome {
-        Ok(()) => {
-            file.status = Some(FileStatus::Normalized);
-            let original = file_record::claim_content(
-                &ctx.clients.dynamodb,
-                &ctx.resources.files_table,
-                &file.sha256,
-                &file.file_id,
-            )
-            .await?;
-            if let Some(original) = original {
-                tracing::warn!(file_id = file.file_id, key, original, "same bytes as a file already counted");
-                file.status = Some(FileStatus::Duplicate);
-                file.error = Some(format!("the same bytes as file {original}, which counts instead"));
-                file.duplicate_of = Some(original);
-            }
+        Ok(()) => file.status = Some(FileStatus::Normalized),
+        Err(Failure::Duplicate(original)) => {
+            tracing::warn!(file_id = file.file_id, key, original, "same bytes as a file already counted");
+            file.status = Some(FileStatus::Duplicate);
+            file.error = Some(format!("the same bytes as file {original}, which counts instead"));
+            file.duplicate_of = Some(original);
         }
         Err(Failure::Rejected(reason)) => {
             tracing::warn!(file_id = file.file_id, key, reason, "file rejected");
@@ -193,9 +220,9 @@ async fn ingest_claimed(
         }
         Err(Failure::Pipeline(e)) => return Err(e),
     }
-    if !record_outcome(ctx, file).await? {
-        tracing::warn!(file_id = file.file_id, key, "deleted while it was ingested; the deletion stands");
-        file.status = Some(FileStatus::Deleted);
+    if let Some(now) = record_outcome(ctx, file).await? {
+        tracing::warn!(file_id = file.file_id, key, status = now.as_str(), "the record changed meanwhile; that stands");
+        file.status = Some(now);
     }
     let status = file.status.unwrap_or(FileStatus::Received).as_str();
     tracing::info!(
@@ -207,6 +234,32 @@ async fn ingest_claimed(
         "ingested"
     );
     Ok(Ingested { file_id: file.file_id.clone(), key, status, duplicate: false, error: file.error.clone() })
+}
+
+/// Where a file counts: every job (`incoming/`), or only its own job (`jobs/{id}/`). Content and
+/// transaction ids are unique within a scope.
+pub fn scope_of(file: &FileRecord) -> String {
+    file.job_id.as_ref().map_or_else(|| "incoming".to_string(), |j| format!("job:{j}"))
+}
+
+/// The SHA-256 of the object's bytes, from a streamed read (`Err` with the reason when it is gone).
+async fn content_hash(
+    ctx: &Context,
+    file: &FileRecord,
+    version: Option<&str>,
+) -> Result<Result<String, String>, PipelineError> {
+    let mut obj = match objects::open(&ctx.clients.s3, &file.bucket, &file.key, version).await {
+        Ok(obj) => obj,
+        Err(e) if objects::is_missing(&e) => {
+            return Ok(Err(format!("s3://{}/{} no longer exists: nothing to ingest", file.bucket, file.key)))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut hasher = Sha256::new();
+    while let Some(bytes) = obj.body.next().await.transpose().map_err(|e| AwsError::new("GetObject", e))? {
+        hasher.update(&bytes);
+    }
+    Ok(Ok(hex::encode(hasher.finalize())))
 }
 
 /// A drop that never got as far as its dates (rejected, or failed) still counts against its bank's
@@ -235,7 +288,7 @@ async fn deleted_since(
         return Ok(None);
     }
     let versions = objects::versions_of(&ctx.clients.s3, &file.bucket, &file.key).await?;
-    let latest = versions.iter().max_by_key(|v| v.last_modified);
+    let latest = versions.iter().find(|v| v.is_latest);
     let ours = versions.iter().find(|v| Some(v.version_id.as_str()) == version);
     Ok(match (ours, latest) {
         (None, _) => Some(format!(
@@ -265,20 +318,23 @@ async fn removed(
     let versions = objects::versions_of(&ctx.clients.s3, bucket, key).await?;
     let marker = versions.iter().find(|v| v.delete_marker && Some(&v.version_id) == event_version.as_ref());
     let gone: Vec<String> = match (marker, &event_version) {
+        // A delete marker that is still the key's current state removed every version. One that
+        // is not (the key was uploaded again since) removed the versions older than it; a version
+        // of the same second is taken as the newer (the timestamps are whole seconds, and keeping
+        // a file that counts beats losing one).
         (Some(m), _) => versions
             .iter()
-            .filter(|v| !v.delete_marker && v.last_modified <= m.last_modified)
+            .filter(|v| !v.delete_marker && (m.is_latest || v.last_modified < m.last_modified))
             .map(|v| v.version_id.clone())
             .collect(),
         (None, Some(v)) => vec![v.clone()],
         // An event with no version on a versioned bucket (the emulator's): every version that is
         // not current any more, and the current one when the key is gone altogether.
         (None, None) => {
-            let latest = versions.iter().max_by_key(|v| v.last_modified);
-            let gone_entirely = latest.is_none_or(|l| l.delete_marker);
+            let gone_entirely = versions.iter().find(|v| v.is_latest).is_none_or(|l| l.delete_marker);
             versions
                 .iter()
-                .filter(|v| !v.delete_marker && (gone_entirely || Some(*v) != latest))
+                .filter(|v| !v.delete_marker && (gone_entirely || !v.is_latest))
                 .map(|v| v.version_id.clone())
                 .collect()
         }
@@ -319,24 +375,31 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
         ..FileRecord::default()
     };
     let version = (!old.version.is_empty()).then_some(old.version.as_str());
-    if old.status == Some(FileStatus::Deleted) {
+    if matches!(old.status, Some(FileStatus::Deleted | FileStatus::Duplicate)) {
+        // Gone, or the same bytes as a file that counts: nothing to normalize again.
         return Ok(Some(old));
     }
-    match normalize(ctx, &mut file, Route::Bank { layout: Some(layout.to_string()) }, version).await {
-        Ok(()) => {
-            file.status = Some(FileStatus::Normalized);
-            let original = file_record::claim_content(
-                &ctx.clients.dynamodb,
-                &ctx.resources.files_table,
-                &file.sha256,
-                &file.file_id,
-            )
+    file.sha256 = match old.sha256.is_empty() {
+        false => old.sha256.clone(),
+        true => match content_hash(ctx, &file, version).await? {
+            Ok(sha256) => sha256,
+            Err(_) => return Ok(Some(old)),
+        },
+    };
+    let db = &ctx.clients.dynamodb;
+    let original =
+        file_record::claim_content(db, &ctx.resources.files_table, &scope_of(&file), &file.sha256, &file.file_id)
             .await?;
-            if let Some(original) = original {
-                file.status = Some(FileStatus::Duplicate);
-                file.error = Some(format!("the same bytes as file {original}, which counts instead"));
-                file.duplicate_of = Some(original);
-            }
+    let outcome = match original {
+        Some(original) => Err(Failure::Duplicate(original)),
+        None => normalize(ctx, &mut file, Route::Bank { layout: Some(layout.to_string()) }, version).await,
+    };
+    match outcome {
+        Ok(()) => file.status = Some(FileStatus::Normalized),
+        Err(Failure::Duplicate(original)) => {
+            file.status = Some(FileStatus::Duplicate);
+            file.error = Some(format!("the same bytes as file {original}, which counts instead"));
+            file.duplicate_of = Some(original);
         }
         Err(Failure::Rejected(reason)) => {
             file.status = Some(FileStatus::Rejected);
@@ -355,20 +418,24 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
     Ok(Some(file))
 }
 
-/// Stores what ingestion made of a file, and under its job when it was uploaded to one; `false`
-/// when the file was marked deleted meanwhile (that stands).
-async fn record_outcome(ctx: &Context, file: &FileRecord) -> Result<bool, PipelineError> {
+/// Stores what ingestion made of a file, and under its job when it was uploaded to one. When the
+/// record is no longer this ingestion's claim (S3 reported the object deleted meanwhile, or a
+/// concurrent attempt recorded a failure), that stands: the status it holds is returned.
+async fn record_outcome(ctx: &Context, file: &FileRecord) -> Result<Option<FileStatus>, PipelineError> {
     if !file_record::put_outcome(&ctx.clients.dynamodb, &ctx.resources.files_table, file).await? {
-        return Ok(false);
+        let now = file_record::get(&ctx.clients.dynamodb, &ctx.resources.files_table, &file.file_id).await?;
+        return Ok(Some(now.and_then(|r| r.status).unwrap_or(FileStatus::Received)));
     }
     if let Some(job_id) = &file.job_id {
         crate::job::record_upload(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, file).await?;
     }
-    Ok(true)
+    Ok(None)
 }
 
 enum Failure {
     Rejected(String),
+    /// The same bytes as this file, which counts instead.
+    Duplicate(String),
     Pipeline(PipelineError),
 }
 
@@ -430,7 +497,6 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
         Err(e) => return Err(e.into()),
     };
     file.size = obj.size;
-    let mut hasher = Sha256::new();
     let mut blocks = LineBlocks::default();
     let mut segments = Segments { ctx, file_id: file.file_id.clone(), buffers: BTreeMap::new() };
     let mut reader: Option<Reader> = match &route {
@@ -440,13 +506,11 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
     };
     let name = file.name.clone();
     let mut holders = Holders::default();
+    let claimant = Claimant::of(file);
     loop {
         let chunk = obj.body.next().await.transpose().map_err(|e| AwsError::new("GetObject", e))?;
         let block = match &chunk {
-            Some(bytes) => {
-                hasher.update(bytes);
-                blocks.push(bytes)
-            }
+            Some(bytes) => blocks.push(bytes),
             None => std::mem::take(&mut blocks).finish(),
         };
         if let Some(block) = block {
@@ -457,7 +521,7 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
             match reader {
                 Reader::Bank(stream) => feed_statement(stream, &name, &block, &mut segments)?,
                 Reader::Pg(stream, statuses) => {
-                    let rows = Rows { file_id: &file.file_id, key: &file.key, block: &block };
+                    let rows = Rows { me: &claimant, block: &block };
                     feed_export(ctx, rows, stream, statuses, &mut segments, &mut holders).await?
                 }
             }
@@ -467,7 +531,6 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
             break;
         }
     }
-    file.sha256 = hex::encode(hasher.finalize());
     let Some(reader) = reader else {
         return Err(Failure::Rejected("the file is empty".into()));
     };
@@ -549,10 +612,9 @@ fn feed_statement(
         .map_err(|e| Failure::Rejected(e.to_string()))
 }
 
-/// One block of a PG export and the file (id, key) it belongs to.
+/// One block of a PG export and the file it belongs to.
 struct Rows<'a> {
-    file_id: &'a str,
-    key: &'a str,
+    me: &'a Claimant,
     block: &'a [u8],
 }
 
@@ -570,7 +632,7 @@ async fn feed_export(
     stream
         .feed(rows.block, &mut |t: Txn<'_>, raw| parsed.push((t, raw)))
         .map_err(|e| Failure::Rejected(e.to_string()))?;
-    let verdicts = txn_claims::claim(ctx, (rows.file_id, rows.key), &parsed, holders).await?;
+    let verdicts = txn_claims::claim(ctx, rows.me, &parsed, holders).await?;
     for ((t, raw), verdict) in parsed.iter().zip(verdicts) {
         if let Some(reason) = verdict {
             stream.withdraw(t, raw, reason);

@@ -460,10 +460,14 @@ pub async fn complete_shard(
         .expression_attribute_values(":now", nv(now_secs()))
         .condition_expression("attribute_exists(#done)");
     let meta = match job_status {
+        // Only a running job moves on: a late copy of the residual shard must not take a failed
+        // job (or a finished one) back to FINALIZING.
         Some(status) => meta
             .update_expression("SET #st = :st, #p = :now")
+            .condition_expression("attribute_exists(#done) AND #st = :matching")
             .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":st", sv(status.as_str())),
+            .expression_attribute_values(":st", sv(status.as_str()))
+            .expression_attribute_values(":matching", sv(JobStatus::Matching.as_str())),
         None => meta.update_expression("ADD #done :one SET #p = :now").expression_attribute_values(":one", nv(1)),
     };
     let meta_update = transact_update(meta)?;
@@ -473,9 +477,10 @@ pub async fn complete_shard(
     }
 }
 
-/// Records a shard whose last attempt failed, and fails its job with the reason: only a job and a
-/// shard that exist (a message for an unknown job creates nothing), and only the first cause on
-/// the job (a second failing shard does not overwrite it).
+/// Records a shard whose last attempt failed, and fails its job with the reason, in one
+/// transaction: nothing for an unknown job (no phantom items), nothing when the shard is already
+/// `DONE` (a stale attempt from before a resume), and the job only while it is `MATCHING` (a job
+/// already failed keeps its first cause; the shard is still marked).
 pub async fn fail_shard(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -483,39 +488,42 @@ pub async fn fail_shard(
     shard: &str,
     error: &str,
 ) -> Result<(), PipelineError> {
-    let items = [
-        (format!("SHARD#{shard}"), error.to_string(), "attribute_exists(#s) AND #s <> :done"),
-        (
-            "META".to_string(),
-            format!("shard {shard} failed: {error}"),
-            "attribute_exists(#s) AND NOT #s IN (:failed, :done)",
-        ),
-    ];
-    for (item, message, condition) in items {
-        requests::record("dynamodb.UpdateItem", 1);
-        let out = client
-            .update_item()
+    let shard_update = || {
+        let u = Update::builder()
             .table_name(table)
-            .set_key(Some(key(job_id, &item).into_iter().collect()))
+            .set_key(Some(key(job_id, &format!("SHARD#{shard}")).into_iter().collect()))
             .update_expression("SET #s = :failed, #e = :e")
-            .condition_expression(condition)
+            .condition_expression("attribute_exists(#s) AND #s <> :done")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#e", "error")
+            .expression_attribute_values(":failed", sv(ShardStatus::Failed.as_str()))
+            .expression_attribute_values(":done", sv(ShardStatus::Done.as_str()))
+            .expression_attribute_values(":e", sv(error));
+        transact_update(u)
+    };
+    let meta = transact_update(
+        Update::builder()
+            .table_name(table)
+            .set_key(Some(key(job_id, "META").into_iter().collect()))
+            .update_expression("SET #s = :failed, #e = :e")
+            .condition_expression("#s = :matching")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#e", "error")
             .expression_attribute_values(":failed", sv(JobStatus::Failed.as_str()))
-            .expression_attribute_values(
-                ":done",
-                sv(if item == "META" { JobStatus::Completed.as_str() } else { ShardStatus::Done.as_str() }),
-            )
-            .expression_attribute_values(":e", sv(message))
-            .send()
-            .await;
-        match out {
-            Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
-            Err(e) => return Err(aws("UpdateItem")(sdk_message(&e))),
+            .expression_attribute_values(":matching", sv(JobStatus::Matching.as_str()))
+            .expression_attribute_values(":e", sv(format!("shard {shard} failed: {error}"))),
+    )?;
+    match transact(client, vec![shard_update()?, meta]).await? {
+        Transacted::Written => Ok(()),
+        // The job is no longer running (failed first by another shard, or gone): mark the shard
+        // alone, still only if it exists and is not done.
+        Transacted::ConditionFailed { failed } if failed.first() == Some(&false) => {
+            match transact(client, vec![shard_update()?]).await? {
+                Transacted::Written | Transacted::ConditionFailed { .. } => Ok(()),
+            }
         }
+        Transacted::ConditionFailed { .. } => Ok(()),
     }
-    Ok(())
 }
 
 /// Fails a job whose finalization will not be retried again (its message goes to the dead-letter
@@ -566,30 +574,35 @@ pub async fn mark_queued(client: &aws_sdk_dynamodb::Client, table: &str, job_id:
 
 /// Takes a `FAILED` job (or one whose queueing never finished, or that stalled) back to work:
 /// failed shards are queued again, the job's error is cleared and its status becomes `status`.
-/// Only over the status the caller saw (`seen`), so two resumes cannot both win; `false` when
+/// Only over the state the caller saw (`seen`), so two resumes cannot both win; `false` when
 /// someone else moved the job first.
 pub async fn reopen(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
-    job_id: &str,
-    seen: JobStatus,
+    seen: &Job,
     status: JobStatus,
     failed_shards: &[String],
 ) -> Result<bool, PipelineError> {
+    let job_id = seen.job_id.as_str();
     requests::record("dynamodb.UpdateItem", 1);
-    let out = client
+    // Over exactly the state the caller saw (status and last progress): the first of two
+    // concurrent resumes moves `progress_at`, so the second's condition fails.
+    let update = client
         .update_item()
         .table_name(table)
         .set_key(Some(key(job_id, "META").into_iter().collect()))
-        .update_expression("SET #s = :to, progress_at = :now REMOVE #e, queued_at")
-        .condition_expression("#s = :seen")
+        .update_expression("SET #s = :to, #p = :now REMOVE #e, queued_at")
         .expression_attribute_names("#s", "status")
         .expression_attribute_names("#e", "error")
+        .expression_attribute_names("#p", "progress_at")
         .expression_attribute_values(":to", sv(status.as_str()))
-        .expression_attribute_values(":seen", sv(seen.as_str()))
-        .expression_attribute_values(":now", nv(now_secs()))
-        .send()
-        .await;
+        .expression_attribute_values(":seen", sv(seen.status.as_str()))
+        .expression_attribute_values(":now", nv(now_secs()));
+    let update = match seen.progress_at {
+        Some(p) => update.condition_expression("#s = :seen AND #p = :p").expression_attribute_values(":p", nv(p)),
+        None => update.condition_expression("#s = :seen AND attribute_not_exists(#p)"),
+    };
+    let out = update.send().await;
     match out {
         Ok(_) => {}
         Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),

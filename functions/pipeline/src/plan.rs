@@ -119,7 +119,7 @@ async fn resume(ctx: &Context, job: Job) -> Result<Planned, PipelineError> {
     let open_utr: Vec<Option<u32>> = (0..job.shards).filter(|&i| !done(&job::shard_name(Some(i)))).map(Some).collect();
     let residual_done = done(&job::shard_name(None));
     let next = if residual_done { JobStatus::Finalizing } else { JobStatus::Matching };
-    if !job::reopen(db, table, &job.job_id, job.status, next, &failed).await? {
+    if !job::reopen(db, table, &job, next, &failed).await? {
         // Another request resumed it (or it moved on) between our read and our write.
         let now =
             job::get(db, table, &job.job_id).await?.ok_or_else(|| PipelineError::NoSuchJob(job.job_id.clone()))?;

@@ -32,7 +32,9 @@ pub async fn handle(ctx: &Context, req: RedriveRequest) -> Result<Redriven, Pipe
     let mut left = req.max_messages.unwrap_or(u32::MAX);
     let mut out = Redriven::default();
     while left > 0 {
-        let batch = sqs::receive(&ctx.clients.sqs, url, left.min(10) as i32).await?;
+        // One at a time: the queue's visibility timeout only has to cover the file being ingested,
+        // not the ones waiting behind it.
+        let batch = sqs::receive(&ctx.clients.sqs, url, 1).await?;
         if batch.is_empty() {
             break;
         }

@@ -3,8 +3,9 @@
 //! a redelivered file writes its own rows again and a second file with the same ids — an operator
 //! uploading one export twice under two names, or a re-export — gets rejects instead of a second
 //! count, exactly as one file with a repeated `txn_id` does offline. An id held by a file that does
-//! not count (deleted since, a duplicate, rejected) or by an earlier version of the same key (a
-//! corrected re-upload, which supersedes it) passes to the new one.
+//! not count (deleted since, a duplicate, rejected), that counts in another scope (another job's
+//! upload), or by an earlier version of the same key (a corrected re-upload, which supersedes it)
+//! passes to the new one.
 
 use crate::error::PipelineError;
 use crate::file_record::{self, FileRecord, FileStatus};
@@ -35,13 +36,33 @@ pub type Verdicts = Vec<Option<String>>;
 #[derive(Default)]
 pub struct Holders(HashMap<String, Option<FileRecord>>);
 
+/// The file claiming ids: who it is, where it counts, and when it arrived.
+#[derive(Clone, Debug)]
+pub struct Claimant {
+    pub file_id: String,
+    pub key: String,
+    pub job_id: Option<String>,
+    pub received_at: String,
+}
+
+impl Claimant {
+    pub fn of(file: &FileRecord) -> Claimant {
+        Claimant {
+            file_id: file.file_id.clone(),
+            key: file.key.clone(),
+            job_id: file.job_id.clone(),
+            received_at: file.received_at.clone(),
+        }
+    }
+}
+
 pub async fn claim(
     ctx: &Context,
-    file: (&str, &str),
+    me: &Claimant,
     rows: &[(PgTxn<'_>, &[u8])],
     holders: &mut Holders,
 ) -> Result<Verdicts, PipelineError> {
-    let (file_id, key) = file;
+    let file_id = me.file_id.as_str();
     // Owned requests (no borrow of the rows inside the futures), so the stream stays `Send` for
     // any caller.
     let puts: Vec<_> = rows.iter().map(|(t, _)| Put::new(ctx, file_id, t, None).send()).collect();
@@ -65,7 +86,7 @@ pub async fn claim(
         }
         let record = holders.0.get(&held_by).and_then(Option::as_ref);
         let verdict = match record {
-            Some(r) if passes_on(r, key) => match Put::new(ctx, file_id, t, Some(&held_by)).send().await? {
+            Some(r) if passes_on(r, me) => match Put::new(ctx, file_id, t, Some(&held_by)).send().await? {
                 Ok(()) => None,
                 Err(_) => Some(format!("txn_id `{}` already came from another file", t.txn_id)),
             },
@@ -82,11 +103,14 @@ pub async fn claim(
     Ok(verdicts)
 }
 
-/// Whether a holder's ids pass to a new file of `key`: the holder never counts (deleted, a
-/// duplicate, rejected) or is an earlier version of the same key, which the new one supersedes.
-fn passes_on(holder: &FileRecord, key: &str) -> bool {
-    matches!(holder.status, Some(FileStatus::Deleted | FileStatus::Duplicate | FileStatus::Rejected))
-        || holder.key == key
+/// Whether a holder's ids pass to the claimant: the holder counts elsewhere (another job's upload,
+/// or a job upload when the claimant is not of that job: scopes never meet in one job), never
+/// counts (deleted, a duplicate, rejected), or is an older version of the claimant's key, which
+/// the claimant supersedes. Never backwards: a late event for an old version takes nothing back.
+fn passes_on(holder: &FileRecord, me: &Claimant) -> bool {
+    holder.job_id != me.job_id
+        || matches!(holder.status, Some(FileStatus::Deleted | FileStatus::Duplicate | FileStatus::Rejected))
+        || (holder.key == me.key && holder.received_at < me.received_at)
 }
 
 /// One conditional put of a row, owning what it sends.

@@ -40,15 +40,12 @@ async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), Pipel
     if let Err(e) = &result {
         let attempt: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         if attempt >= ctx.max_receive_count {
-            // The queue will move this message to the dead-letter queue: say so on the job.
-            job::fail_shard(
-                &ctx.clients.dynamodb,
-                &ctx.resources.jobs_table,
-                &msg.job_id,
-                &msg.shard_name(),
-                &e.to_string(),
-            )
-            .await?;
+            // The queue will move this message to the dead-letter queue: say so on the job. If
+            // that write fails too, the shard's own error is still the one reported.
+            let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.jobs_table);
+            if let Err(mark) = job::fail_shard(db, table, &msg.job_id, &msg.shard_name(), &e.to_string()).await {
+                tracing::error!(job_id = msg.job_id, error = %mark, "could not mark the shard FAILED");
+            }
         }
     }
     result
@@ -82,10 +79,14 @@ pub async fn run_shard(ctx: &Context, msg: &ShardMessage) -> Result<(), Pipeline
     let result = match msg.shard {
         Some(index) if index < job.shards => utr_shard(ctx, &job, index).await?,
         Some(index) => {
-            return Err(PipelineError::BadMessage {
-                kind: "shard message",
-                message: format!("job has {} shards, not {index}", job.shards),
-            })
+            // No attempt can ever run it: acknowledge, and say so.
+            tracing::error!(
+                job_id = job.job_id,
+                index,
+                shards = job.shards,
+                "shard message for a shard the job has not"
+            );
+            return Ok(());
         }
         None => residual_shard(ctx, &job).await?,
     };

@@ -101,6 +101,9 @@ pub async fn current_version(client: &Client, bucket: &str, key: &str) -> Result
 pub struct KeyVersion {
     pub version_id: String,
     pub delete_marker: bool,
+    /// S3's own word on which entry is the key's current state (timestamps are whole seconds and
+    /// tie when a delete and an upload share one).
+    pub is_latest: bool,
     /// Seconds since the Unix epoch.
     pub last_modified: i64,
 }
@@ -124,6 +127,7 @@ pub async fn versions_of(client: &Client, bucket: &str, key: &str) -> Result<Vec
             out.push(KeyVersion {
                 version_id: v.version_id.unwrap_or_default(),
                 delete_marker: false,
+                is_latest: v.is_latest == Some(true),
                 last_modified: v.last_modified.map(|t| t.secs()).unwrap_or(0),
             });
         }
@@ -131,6 +135,7 @@ pub async fn versions_of(client: &Client, bucket: &str, key: &str) -> Result<Vec
             out.push(KeyVersion {
                 version_id: m.version_id.unwrap_or_default(),
                 delete_marker: true,
+                is_latest: m.is_latest == Some(true),
                 last_modified: m.last_modified.map(|t| t.secs()).unwrap_or(0),
             });
         }
