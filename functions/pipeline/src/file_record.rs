@@ -146,11 +146,12 @@ pub async fn claim(
     table: &str,
     record: &FileRecord,
 ) -> Result<Option<FileStatus>, PipelineError> {
-    requests::record("dynamodb.PutItem", 1);
+    let item = record.to_item();
+    requests::record_puts("dynamodb.PutItem", table, [&item]);
     let put = client
         .put_item()
         .table_name(table)
-        .set_item(Some(record.to_item()))
+        .set_item(Some(item))
         .condition_expression("attribute_not_exists(file_id) OR #s = :received")
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":received", AttributeValue::S(FileStatus::Received.as_str().into()))
@@ -167,11 +168,12 @@ pub async fn claim(
 }
 
 pub async fn put(client: &aws_sdk_dynamodb::Client, table: &str, record: &FileRecord) -> Result<(), PipelineError> {
-    requests::record("dynamodb.PutItem", 1);
+    let item = record.to_item();
+    requests::record_puts("dynamodb.PutItem", table, [&item]);
     client
         .put_item()
         .table_name(table)
-        .set_item(Some(record.to_item()))
+        .set_item(Some(item))
         .send()
         .await
         .map_err(|e| AwsError::new("PutItem", sdk_message(&e)))?;

@@ -210,7 +210,7 @@ pub async fn record_upload(
             item.insert(k.into(), sv(v));
         }
     }
-    requests::record("dynamodb.PutItem", 1);
+    requests::record_puts("dynamodb.PutItem", table, [&item]);
     client
         .put_item()
         .table_name(table)
@@ -239,8 +239,9 @@ async fn put_meta(
     job: &Job,
     required_status: Option<&str>,
 ) -> Result<bool, PipelineError> {
-    requests::record("dynamodb.PutItem", 1);
-    let put = client.put_item().table_name(table).set_item(Some(job.to_item()));
+    let item = job.to_item();
+    requests::record_puts("dynamodb.PutItem", table, [&item]);
+    let put = client.put_item().table_name(table).set_item(Some(item));
     let put = match required_status {
         None => put.condition_expression("attribute_not_exists(job_id)"),
         Some(status) => put
@@ -372,7 +373,8 @@ pub async fn complete_shard(
         }
     };
     let meta_update = build(meta)?;
-    requests::record("dynamodb.TransactWriteItems", 2);
+    // A transaction bills two write units per KB of each item it writes (both under a KB here).
+    requests::record("dynamodb.TransactWriteItems", 4);
     let out = client.transact_write_items().transact_items(shard_update).transact_items(meta_update).send().await;
     match out {
         Ok(_) => Ok(true),
