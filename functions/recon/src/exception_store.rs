@@ -2,8 +2,8 @@
 
 use crate::resolution::KpiDeltas;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use settlepaisa_aws::dynamo::{batch_get, s, sv, Item};
 use settlepaisa_aws::capacity::WriteUnits;
+use settlepaisa_aws::dynamo::{batch_get, s, sv, Item};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 
 fn key(job_id: &str, item: &str) -> Item {

@@ -284,10 +284,7 @@ async fn print_summary(stack: &LocalStack, j: &job::Job) -> Result<(), CliError>
             (table_units, index_units) = (table_units + c.units, index_units + c.index_units);
         }
     }
-    println!(
-        "  DynamoDB write units: {table_units} table + {index_units} index = {}",
-        table_units + index_units
-    );
+    println!("  DynamoDB write units: {table_units} table + {index_units} index = {}", table_units + index_units);
     println!("\nDynamoDB write units by table (puts and batch writes):");
     let writes = settlepaisa_aws::requests::table_writes();
     for (logical, physical) in &stack.runner.deployed.tables {

@@ -104,9 +104,8 @@ pub fn index_item_size(table: &TableIndexes, index: &IndexSpec, item: &Item) -> 
 /// What putting `item` (a new item, or one replacing an item with the same index keys) costs:
 /// the table's units and every index's. A table nobody described counts its base units only.
 pub fn put_units(table: Option<&TableIndexes>, item: &Item) -> WriteUnits {
-    let indexes = table
-        .map(|t| t.indexes.iter().filter_map(|i| index_item_size(t, i, item)).map(units_for).sum())
-        .unwrap_or(0);
+    let indexes =
+        table.map(|t| t.indexes.iter().filter_map(|i| index_item_size(t, i, item)).map(units_for).sum()).unwrap_or(0);
     WriteUnits { table: units_for(item_size(item)), indexes }
 }
 

@@ -60,7 +60,10 @@ async fn write_batch(client: &Client, table: &str, mut batch: Vec<WriteRequest>)
         requests::record_write(
             "dynamodb.BatchWriteItem",
             table,
-            WriteUnits { table: sent.table.saturating_sub(left.table), indexes: sent.indexes.saturating_sub(left.indexes) },
+            WriteUnits {
+                table: sent.table.saturating_sub(left.table),
+                indexes: sent.indexes.saturating_sub(left.indexes),
+            },
         );
         if !batch.is_empty() {
             if attempt >= MAX_ATTEMPTS {
