@@ -341,3 +341,126 @@ async fn a_shard_message_for_a_job_that_does_not_exist_creates_nothing() {
     .unwrap();
     assert!(items.is_empty(), "no phantom META or SHARD items: {items:?}");
 }
+
+// From an independent review: races and ties the tests above did not reach.
+
+/// Two copies of one export under two keys, ingested at the same time (two S3 events handled by
+/// two concurrent invocations): each row's txn_id goes to whichever copy's put lands first, the
+/// copy that loses the content hash becomes DUPLICATE, and the rows it won are rejects in the copy
+/// that counts. Those transactions are in neither job file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_copies_ingested_at_the_same_moment_lose_no_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pg, banks) = generated(dir.path(), 2_000, 31);
+    let stack = LocalStack::start(None).await.unwrap();
+    let ctx = &stack.runner.ctx;
+    let bucket = ctx.resources.uploads_bucket.clone();
+    for b in &banks {
+        upload(&stack, &bank_key(b), b).await;
+    }
+    stack.runner.run_until_idle(IDLE).await.unwrap();
+    let copy_key = "incoming/pg/2026-10-01/pg_transactions (1).csv";
+    upload(&stack, PG_KEY, &pg).await;
+    upload(&stack, copy_key, &pg).await;
+    let (a, b) = tokio::join!(
+        ingest::handle(ctx, s3_event("ObjectCreated:Put", &bucket, PG_KEY, None)),
+        ingest::handle(ctx, s3_event("ObjectCreated:Put", &bucket, copy_key, None)),
+    );
+    let mut outcomes = vec![a.unwrap()[0].status, b.unwrap()[0].status];
+    outcomes.sort_unstable();
+    assert_eq!(outcomes, ["DUPLICATE", "NORMALIZED"], "one copy counts, the other names it");
+    stack.runner.run_until_idle(IDLE).await.unwrap(); // the emulator's own events: already ingested
+    let counted: Vec<FileRecord> = [file_by_key(&stack, PG_KEY).await, file_by_key(&stack, copy_key).await]
+        .concat()
+        .into_iter()
+        .filter(|f| f.status == Some(FileStatus::Normalized))
+        .collect();
+    assert_eq!(counted.len(), 1, "one copy counts");
+    assert_eq!(counted[0].rejected_rows, 0, "the copy that counts kept every row: {:?}", counted[0]);
+    let job = run_job(&stack, "JOB-RACE", 2).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_equals_offline(&job_results(&stack, "JOB-RACE").await, dir.path(), &pg, &banks);
+}
+
+/// A bank/PG re-sending its file under the same key with the same bytes makes a DUPLICATE version
+/// that has nevertheless taken every txn_id from the version that counts (same key passes ids
+/// on). A DUPLICATE passes its ids on to anyone, so a later re-export (different bytes, same rows)
+/// takes them too and counts beside the original: every transaction twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_same_key_resend_then_a_re_export_counts_each_transaction_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pg, banks) = generated(dir.path(), 2_000, 32);
+    let stack = LocalStack::start(None).await.unwrap();
+    ingest_all(&stack, &pg, &banks).await;
+    // The same export again under the same key (a new version, the same bytes).
+    upload(&stack, PG_KEY, &pg).await;
+    stack.runner.run_until_idle(IDLE).await.unwrap();
+    let first = file_by_key(&stack, PG_KEY).await.into_iter().find(|f| f.status == Some(FileStatus::Normalized));
+    let first = first.unwrap();
+    let mut versions: Vec<_> = file_by_key(&stack, PG_KEY).await.into_iter().map(|f| f.status).collect();
+    versions.sort_by_key(|s| s.map(FileStatus::as_str));
+    assert_eq!(versions, [Some(FileStatus::Duplicate), Some(FileStatus::Normalized)]);
+    // A re-export of the same rows: different bytes (a trailing blank line).
+    let mut bytes = std::fs::read(&pg).unwrap();
+    bytes.extend_from_slice(b"\n");
+    upload_bytes(&stack, "incoming/pg/2026-10-01/re-export.csv", bytes).await;
+    stack.runner.run_until_idle(IDLE).await.unwrap();
+    let re = file_by_key(&stack, "incoming/pg/2026-10-01/re-export.csv").await.remove(0);
+    let all_rows = first.data_rows + first.rejected_rows;
+    assert_eq!((re.status, re.data_rows, re.rejected_rows), (Some(FileStatus::Normalized), 0, all_rows), "{re:?}");
+    let job = run_job(&stack, "JOB-RESEND", 2).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    let mut pg_files: Vec<_> = job.files.iter().filter(|f| f.kind == "pg").map(|f| f.key.clone()).collect();
+    pg_files.sort();
+    assert_eq!(pg_files, ["incoming/pg/2026-10-01/pg_transactions.csv", "incoming/pg/2026-10-01/re-export.csv"]);
+    assert_equals_offline(&job_results(&stack, "JOB-RESEND").await, dir.path(), &pg, &banks);
+}
+
+/// The same export uploaded to two jobs (a second job for the same day: the first failed for two
+/// statements with one name, whose error says to upload again): the second job's copy is a
+/// DUPLICATE of a file only the first job can see, so the second job has no PG export at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_files_uploaded_to_a_second_job_count_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pg, banks) = generated(dir.path(), 1_500, 33);
+    let stack = LocalStack::start(None).await.unwrap();
+    for job in ["JOB-FIRST", "JOB-SECOND"] {
+        upload(&stack, &format!("jobs/{job}/pg_transactions.csv"), &pg).await;
+        for b in &banks {
+            let name = b.file_name().unwrap().to_string_lossy().to_string();
+            upload(&stack, &format!("jobs/{job}/{name}"), b).await;
+        }
+        stack.runner.run_until_idle(IDLE).await.unwrap();
+    }
+    let job = run_job(&stack, "JOB-SECOND", 2).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_eq!(job.files.len(), 1 + banks.len(), "every file uploaded to the job counts in it: {:?}", job.files);
+    assert_equals_offline(&job_results(&stack, "JOB-SECOND").await, dir.path(), &pg, &banks);
+}
+
+/// Delete then upload again within one second (a sync tool replacing a file, an operator fixing a
+/// drop): ListObjectVersions' LastModified is whole seconds, `deleted_since` picks the "latest" by
+/// it, and on a tie `max_by_key` takes the delete marker (markers are listed after versions), so
+/// the current object is rejected as "deleted before it was ingested".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_uploaded_again_right_after_a_delete_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_pg, banks) = generated(dir.path(), 500, 34);
+    let stack = LocalStack::start(None).await.unwrap();
+    let ctx = &stack.runner.ctx;
+    let bucket = ctx.resources.uploads_bucket.clone();
+    let key = bank_key(&banks[0]);
+    let body = std::fs::read(&banks[0]).unwrap();
+    ctx.clients.s3.put_object().bucket(&bucket).key(&key).body(body.clone().into()).send().await.unwrap();
+    // Start just after a second boundary so the delete and the new upload share one second.
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_millis();
+    tokio::time::sleep(std::time::Duration::from_millis(u64::from(1_050 - ms))).await;
+    let marker = ctx.clients.s3.delete_object().bucket(&bucket).key(&key).send().await.unwrap().version_id.unwrap();
+    let put = ctx.clients.s3.put_object().bucket(&bucket).key(&key).body(body.into()).send().await.unwrap();
+    let v2 = put.version_id.unwrap();
+    let done = ingest::handle(ctx, s3_event("ObjectCreated:Put", &bucket, &key, Some(&v2))).await.unwrap();
+    assert_eq!(done[0].status, "NORMALIZED", "the current version counts: {done:?}");
+    let _ = ingest::handle(ctx, s3_event("ObjectRemoved:DeleteMarkerCreated", &bucket, &key, Some(&marker))).await;
+    let record = file_by_key(&stack, &key).await.into_iter().find(|f| f.version == v2).unwrap();
+    assert_eq!(record.status, Some(FileStatus::Normalized), "a delete before it does not remove it: {record:?}");
+}

@@ -162,3 +162,35 @@ fn failed_ingestions_have_a_destination_and_an_alarm_and_workers_read_their_queu
         assert_eq!(q.redrive.as_ref().map(|r| r.1), Some(read), "{setting} vs {queue}");
     }
 }
+
+/// The request counter bills index writes from the template's indexes and projections: a PG row
+/// is written to the table and both transaction indexes; an exception's `by-job-category` entry
+/// carries only keys and status, so it costs one unit even when the exception is over a KB; a
+/// match page, which has no `job_category`, is not written to that index at all.
+#[test]
+fn index_write_units_come_from_the_template_projections() {
+    use settlepaisa_aws::capacity::{put_units, Projection, WriteUnits};
+    use settlepaisa_aws::dynamo::{nv, sv, Item};
+    let spec = template::load(&workspace_root().join("infra/template.yaml")).unwrap();
+    let model = |logical: &str| spec.tables.iter().find(|t| t.logical == logical).unwrap().write_cost_model();
+    let csv = "txn_id,merchant_id,merchant_ref,method,amount_paise,status,utr,captured_at\n\
+               TXN00000000042,M0007,ORD-0000042,UPI,125000,captured,412345678901,2026-10-01T10:15:00+05:30\n";
+    let pg = settlepaisa_recon::pg_file::parse_pg_file(csv.as_bytes()).unwrap();
+    assert_eq!(pg.captured.len(), 1, "{:?}", pg.rejects);
+    let row = settlepaisa_pipeline::ingest::transaction_item(&pg.captured[0]);
+    assert_eq!(put_units(Some(&model("TransactionsTable")), &row), WriteUnits { table: 1, indexes: 2 });
+
+    let results = model("ResultsTable");
+    let index = results.indexes.iter().find(|i| i.name == "by-job-category").unwrap();
+    assert_eq!(index.projection, Projection::Include(vec!["status".into()]));
+    let key = |item: &str| -> Item { Item::from([("job_id".into(), sv("JOB-1")), ("item".into(), sv(item))]) };
+    let mut exception = key("E#EXC-0123456789abcdef");
+    exception.insert("job_category".into(), sv("JOB-1#UNMATCHED_PG"));
+    exception.insert("status".into(), sv("OPEN"));
+    exception.insert("pg_records".into(), sv("x".repeat(1500)));
+    assert_eq!(put_units(Some(&results), &exception), WriteUnits { table: 2, indexes: 1 });
+    let mut page = key("M#000#00000");
+    page.insert("count".into(), nv(100));
+    page.insert("rows".into(), sv("x".repeat(11_000)));
+    assert_eq!(put_units(Some(&results), &page), WriteUnits { table: 11, indexes: 0 });
+}

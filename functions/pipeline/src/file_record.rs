@@ -187,11 +187,12 @@ pub async fn claim(
     table: &str,
     record: &FileRecord,
 ) -> Result<Option<FileRecord>, PipelineError> {
-    requests::record("dynamodb.PutItem", 1);
+    let item = record.to_item();
+    requests::record_puts("dynamodb.PutItem", table, [&item]);
     let put = client
         .put_item()
         .table_name(table)
-        .set_item(Some(record.to_item()))
+        .set_item(Some(item))
         .condition_expression("attribute_not_exists(file_id) OR #s IN (:received, :failed)")
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
@@ -210,11 +211,12 @@ pub async fn claim(
 
 /// Writes a record unconditionally (renormalizing a stored statement replaces its outcome).
 pub async fn put(client: &aws_sdk_dynamodb::Client, table: &str, record: &FileRecord) -> Result<(), PipelineError> {
-    requests::record("dynamodb.PutItem", 1);
+    let item = record.to_item();
+    requests::record_puts("dynamodb.PutItem", table, [&item]);
     client
         .put_item()
         .table_name(table)
-        .set_item(Some(record.to_item()))
+        .set_item(Some(item))
         .send()
         .await
         .map_err(|e| AwsError::new("PutItem", sdk_message(&e)))?;

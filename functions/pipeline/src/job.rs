@@ -300,7 +300,7 @@ pub async fn record_upload(
             item.insert(k.into(), sv(v));
         }
     }
-    requests::record("dynamodb.PutItem", 1);
+    requests::record_puts("dynamodb.PutItem", table, [&item]);
     client
         .put_item()
         .table_name(table)
@@ -329,8 +329,9 @@ async fn put_meta(
     job: &Job,
     required_status: Option<JobStatus>,
 ) -> Result<bool, PipelineError> {
-    requests::record("dynamodb.PutItem", 1);
-    let put = client.put_item().table_name(table).set_item(Some(job.to_item()));
+    let item = job.to_item();
+    requests::record_puts("dynamodb.PutItem", table, [&item]);
+    let put = client.put_item().table_name(table).set_item(Some(item));
     let put = match required_status {
         None => put.condition_expression("attribute_not_exists(job_id)"),
         Some(status) => put

@@ -14,7 +14,7 @@ use crate::Context;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use settlepaisa_aws::dynamo::{n, nv, s, sv, write_units};
+use settlepaisa_aws::dynamo::{n, nv, s, sv};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use settlepaisa_recon::PgTxn;
 use std::collections::HashMap;
@@ -141,7 +141,7 @@ impl Put {
 
     /// `Ok(Ok(()))` written, `Ok(Err(holder))` the id is someone else's.
     async fn send(self) -> Result<Result<(), Holder>, PipelineError> {
-        requests::record("dynamodb.PutItem", write_units(&self.item));
+        requests::record_puts("dynamodb.PutItem", &self.table, [&self.item]);
         let put = self
             .client
             .put_item()

@@ -2,7 +2,8 @@
 
 use crate::resolution::KpiDeltas;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use settlepaisa_aws::dynamo::{batch_get, sv, Item};
+use settlepaisa_aws::capacity::WriteUnits;
+use settlepaisa_aws::dynamo::{batch_get, s, sv, Item};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 
 fn key(job_id: &str, item: &str) -> Item {
@@ -41,7 +42,9 @@ pub async fn get_many(
 
 /// One page of a job's exceptions, optionally of one category (`by-job-category` index) and one
 /// status. DynamoDB applies `Limit` before the status filter, so this reads on until the page is
-/// full or the exceptions run out.
+/// full or the exceptions run out. The index carries only the keys and `status` (an exception with
+/// its records is over a KB, and every index copy is billed per KB when written), so a category's
+/// page is then read from the table by key.
 pub async fn page(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -80,9 +83,27 @@ pub async fn page(
         items.extend(out.items.unwrap_or_default());
         match out.last_evaluated_key.filter(|k| !k.is_empty()) {
             Some(k) if items.len() < limit as usize => start = Some(k),
+            next if category.is_some() => return Ok((whole_items(client, table, job_id, items).await?, next)),
             next => return Ok((items, next)),
         }
     }
+}
+
+/// The table's items behind an index page's keys, in the page's order.
+async fn whole_items(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    page: Vec<Item>,
+) -> Result<Vec<Item>, AwsError> {
+    let names: Vec<String> = page.iter().filter_map(|i| s(i, "item")).collect();
+    let mut found: std::collections::HashMap<String, Item> =
+        batch_get(client, table, names.iter().map(|n| key(job_id, n)).collect())
+            .await?
+            .into_iter()
+            .filter_map(|i| Some((s(&i, "item")?, i)))
+            .collect();
+    Ok(names.iter().filter_map(|n| found.remove(n)).collect())
 }
 
 /// One exception closed by a resolution, with the version it was read at.
@@ -160,7 +181,14 @@ pub async fn commit(client: &aws_sdk_dynamodb::Client, c: Commit<'_>) -> Result<
         let update = update.update_expression(format!("ADD {}", expr.join(", "))).build().map_err(build_err)?;
         ops.push(TransactWriteItem::builder().update(update).build());
     }
-    requests::record("dynamodb.TransactWriteItems", ops.len() as u64);
+    // A transaction bills two write units per KB of each item it writes, counted here as one KB
+    // each; a closed exception's new status also rewrites its `by-job-category` entry (projected).
+    // Billed to the results table, KPI updates included.
+    requests::record_write(
+        "dynamodb.TransactWriteItems",
+        c.results_table,
+        WriteUnits { table: 2 * ops.len() as u64, indexes: c.closes.len() as u64 },
+    );
     match client.transact_write_items().set_transact_items(Some(ops)).send().await {
         Ok(_) => Ok(()),
         Err(e) => {

@@ -243,6 +243,10 @@ async fn print_api_view(stack: &LocalStack) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The DynamoDB operations whose units are write units.
+const WRITES: [&str; 4] =
+    ["dynamodb.BatchWriteItem", "dynamodb.PutItem", "dynamodb.UpdateItem", "dynamodb.TransactWriteItems"];
+
 async fn print_summary(stack: &LocalStack, j: &job::Job) -> Result<(), CliError> {
     let ctx = &stack.runner.ctx;
     println!("\njob {} {}", j.job_id, j.status);
@@ -270,9 +274,24 @@ async fn print_summary(stack: &LocalStack, j: &job::Job) -> Result<(), CliError>
         );
     }
     let counts = settlepaisa_aws::requests::snapshot();
-    println!("\nAWS requests made by the pipeline (units: DynamoDB write/read units, SQS messages, S3 bytes):");
-    for (op, c) in counts {
-        println!("  {op:<28} {:>8} requests  {:>12} units", c.requests, c.units);
+    println!(
+        "\nAWS requests made by the pipeline (units: DynamoDB table write/read units, SQS messages, S3 bytes; \
+         index units: DynamoDB global secondary index write units):"
+    );
+    let (mut table_units, mut index_units) = (0, 0);
+    for (op, c) in &counts {
+        println!("  {op:<28} {:>8} requests  {:>12} units  {:>10} index units", c.requests, c.units, c.index_units);
+        if WRITES.contains(op) {
+            (table_units, index_units) = (table_units + c.units, index_units + c.index_units);
+        }
+    }
+    println!("  DynamoDB write units: {table_units} table + {index_units} index = {}", table_units + index_units);
+    println!("\nDynamoDB write units by table (puts and batch writes):");
+    let writes = settlepaisa_aws::requests::table_writes();
+    for (logical, physical) in &stack.runner.deployed.tables {
+        if let Some(w) = writes.get(physical) {
+            println!("  {logical:<20} {:>10} table  {:>10} index", w.table, w.indexes);
+        }
     }
     println!("\nfunction invocations (handler time against the emulator):");
     for (binary, (n, took)) in stack.runner.invocations() {

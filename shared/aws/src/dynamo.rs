@@ -1,14 +1,14 @@
 //! DynamoDB batches: writes in groups of 25 with unprocessed items retried with backoff, and
 //! paginated queries.
 
+use crate::capacity::WriteUnits;
 use crate::{requests, sdk_message, AwsError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
-use std::collections::HashMap;
 use std::time::Duration;
 
-pub type Item = HashMap<String, AttributeValue>;
+pub use crate::capacity::Item;
 
 const BATCH: usize = 25;
 const MAX_ATTEMPTS: u32 = 8;
@@ -47,8 +47,7 @@ async fn write_batch(client: &Client, table: &str, mut batch: Vec<WriteRequest>)
     let mut attempt = 0;
     while !batch.is_empty() {
         attempt += 1;
-        let units: u64 = batch.iter().filter_map(|w| w.put_request.as_ref()).map(|p| write_units(&p.item)).sum();
-        requests::record("dynamodb.BatchWriteItem", units);
+        let sent = requests::put_units(table, puts(&batch));
         let out = client
             .batch_write_item()
             .request_items(table, batch.clone())
@@ -56,6 +55,16 @@ async fn write_batch(client: &Client, table: &str, mut batch: Vec<WriteRequest>)
             .await
             .map_err(|e| AwsError::new("BatchWriteItem", sdk_message(&e)))?;
         batch = out.unprocessed_items.and_then(|mut m| m.remove(table)).unwrap_or_default();
+        // DynamoDB bills the items it wrote, not those it handed back.
+        let left = requests::put_units(table, puts(&batch));
+        requests::record_write(
+            "dynamodb.BatchWriteItem",
+            table,
+            WriteUnits {
+                table: sent.table.saturating_sub(left.table),
+                indexes: sent.indexes.saturating_sub(left.indexes),
+            },
+        );
         if !batch.is_empty() {
             if attempt >= MAX_ATTEMPTS {
                 return Err(AwsError::new("BatchWriteItem", format!("{} items still unprocessed", batch.len())));
@@ -66,22 +75,8 @@ async fn write_batch(client: &Client, table: &str, mut batch: Vec<WriteRequest>)
     Ok(())
 }
 
-/// Write request units DynamoDB bills for putting `item`: one per started KB of its size (names
-/// plus values, as DynamoDB counts them).
-pub fn write_units(item: &Item) -> u64 {
-    (item.iter().map(|(k, v)| k.len() + value_size(v)).sum::<usize>() as u64).div_ceil(1024).max(1)
-}
-
-fn value_size(v: &AttributeValue) -> usize {
-    match v {
-        AttributeValue::S(s) => s.len(),
-        AttributeValue::N(n) => n.len() / 2 + 1,
-        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-        AttributeValue::L(l) => 3 + l.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
-        AttributeValue::M(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value_size(x)).sum::<usize>(),
-        AttributeValue::B(b) => b.as_ref().len(),
-        _ => 8,
-    }
+fn puts(batch: &[WriteRequest]) -> impl Iterator<Item = &Item> {
+    batch.iter().filter_map(|w| w.put_request.as_ref()).map(|p| &p.item)
 }
 
 /// Every item with partition key `pk_name = pk` (optionally from an index), across pages.

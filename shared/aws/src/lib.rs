@@ -2,6 +2,7 @@
 //! code talks to AWS or to the local emulator), and the batch operations the pipeline needs with
 //! their retries. No business rules live here.
 
+pub mod capacity;
 pub mod clients;
 pub mod dynamo;
 pub mod faults;

@@ -48,6 +48,10 @@ impl LocalStack {
         let faults = Faults::default();
         let clients = Clients::for_endpoint_with_faults(&endpoint, REGION, Some(&faults)).await;
         let deployed = stack::deploy(&clients, &spec, STACK, REGION, &endpoint).await?;
+        // The counter bills index writes from the template's indexes and projections.
+        for t in &spec.tables {
+            settlepaisa_aws::requests::describe_table(&deployed.tables[&t.logical], t.write_cost_model());
+        }
         let runner = runner::Runner::new(clients.clone(), &spec, deployed).await?;
         Ok(LocalStack { moto, endpoint, clients, faults, spec, runner })
     }

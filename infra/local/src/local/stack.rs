@@ -2,7 +2,7 @@
 //! environment against them. Physical names are derived from the stack name, so any process can
 //! find a running local stack again.
 
-use super::template::{ref_target, EventSpec, StackSpec};
+use super::template::{self, ref_target, EventSpec, StackSpec};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType,
@@ -216,7 +216,7 @@ pub async fn deploy(
     Ok(d)
 }
 
-async fn create_table(clients: &Clients, name: &str, t: &super::template::TableSpec) -> Result<(), String> {
+async fn create_table(clients: &Clients, name: &str, t: &template::TableSpec) -> Result<(), String> {
     let key = |schema: &[(String, String)]| -> Vec<KeySchemaElement> {
         schema
             .iter()
@@ -241,14 +241,23 @@ async fn create_table(clients: &Clients, name: &str, t: &super::template::TableS
             AttributeDefinition::builder().attribute_name(n).attribute_type(ty).build().ok()
         })
         .collect();
+    // The template's projections, so a read of an attribute an index does not carry fails here
+    // as it would on AWS.
     let gsis: Vec<GlobalSecondaryIndex> = t
         .indexes
         .iter()
-        .filter_map(|(name, schema)| {
+        .filter_map(|i| {
+            let projection = match &i.projection {
+                template::Projection::All => Projection::builder().projection_type(ProjectionType::All),
+                template::Projection::KeysOnly => Projection::builder().projection_type(ProjectionType::KeysOnly),
+                template::Projection::Include(attrs) => Projection::builder()
+                    .projection_type(ProjectionType::Include)
+                    .set_non_key_attributes(Some(attrs.clone())),
+            };
             GlobalSecondaryIndex::builder()
-                .index_name(name)
-                .set_key_schema(Some(key(schema)))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .index_name(&i.name)
+                .set_key_schema(Some(key(&i.key)))
+                .projection(projection.build())
                 .build()
                 .ok()
         })

@@ -2,6 +2,8 @@
 //! wires the functions' environment the way CloudFormation would resolve it.
 
 use serde_yaml::Value;
+pub use settlepaisa_aws::capacity::Projection;
+use settlepaisa_aws::capacity::{self, TableIndexes};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -12,8 +14,34 @@ pub struct TableSpec {
     pub attributes: Vec<(String, String)>,
     /// (name, HASH|RANGE).
     pub key: Vec<(String, String)>,
-    /// (index name, key schema).
-    pub indexes: Vec<(String, Vec<(String, String)>)>,
+    pub indexes: Vec<IndexSpec>,
+}
+
+/// A global secondary index as the template declares it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexSpec {
+    pub name: String,
+    /// (name, HASH|RANGE).
+    pub key: Vec<(String, String)>,
+    pub projection: Projection,
+}
+
+impl TableSpec {
+    /// The table's key and indexes for the request counter, which bills index writes from them.
+    pub fn write_cost_model(&self) -> TableIndexes {
+        TableIndexes {
+            keys: self.key.iter().map(|(n, _)| n.clone()).collect(),
+            indexes: self
+                .indexes
+                .iter()
+                .map(|i| capacity::IndexSpec {
+                    name: i.name.clone(),
+                    keys: i.key.iter().map(|(n, _)| n.clone()).collect(),
+                    projection: i.projection.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -142,7 +170,7 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
         let logical = str_of(k).unwrap_or_default();
         let props = r.get("Properties").cloned().unwrap_or(Value::Null);
         match r.get("Type").and_then(str_of).as_deref() {
-            Some("AWS::DynamoDB::Table") => spec.tables.push(table(&logical, &props)),
+            Some("AWS::DynamoDB::Table") => spec.tables.push(table(&logical, &props)?),
             Some("AWS::SQS::Queue") => spec.queues.push(QueueSpec {
                 logical,
                 visibility_timeout: props
@@ -234,24 +262,43 @@ fn pairs(v: Option<&Value>, a: &str, b: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn table(logical: &str, props: &Value) -> TableSpec {
-    TableSpec {
+fn table(logical: &str, props: &Value) -> Result<TableSpec, TemplateError> {
+    let mut indexes = Vec::new();
+    for i in props.get("GlobalSecondaryIndexes").and_then(Value::as_sequence).into_iter().flatten() {
+        let name = i
+            .get("IndexName")
+            .and_then(str_of)
+            .ok_or_else(|| TemplateError::Shape(format!("{logical}: an index without IndexName")))?;
+        indexes.push(IndexSpec {
+            key: pairs(i.get("KeySchema"), "AttributeName", "KeyType"),
+            projection: projection(i.get("Projection"))
+                .map_err(|e| TemplateError::Shape(format!("{logical} index {name}: {e}")))?,
+            name,
+        });
+    }
+    Ok(TableSpec {
         logical: logical.to_string(),
         attributes: pairs(props.get("AttributeDefinitions"), "AttributeName", "AttributeType"),
         key: pairs(props.get("KeySchema"), "AttributeName", "KeyType"),
-        indexes: props
-            .get("GlobalSecondaryIndexes")
+        indexes,
+    })
+}
+
+/// An index's `Projection`; CloudFormation requires one, so a missing or unknown type is an
+/// error rather than a guess (the write cost depends on it).
+fn projection(p: Option<&Value>) -> Result<Projection, String> {
+    let included = || -> Vec<String> {
+        p.and_then(|p| p.get("NonKeyAttributes"))
             .and_then(Value::as_sequence)
-            .map(|seq| {
-                seq.iter()
-                    .filter_map(|i| {
-                        Some((
-                            i.get("IndexName").and_then(str_of)?,
-                            pairs(i.get("KeySchema"), "AttributeName", "KeyType"),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+            .map(|seq| seq.iter().filter_map(str_of).collect())
+            .unwrap_or_default()
+    };
+    match p.and_then(|p| p.get("ProjectionType")).and_then(str_of).as_deref() {
+        Some("ALL") => Ok(Projection::All),
+        Some("KEYS_ONLY") => Ok(Projection::KeysOnly),
+        Some("INCLUDE") if !included().is_empty() => Ok(Projection::Include(included())),
+        Some("INCLUDE") => Err("INCLUDE names no NonKeyAttributes".into()),
+        Some(other) => Err(format!("unknown ProjectionType {other}")),
+        None => Err("no Projection.ProjectionType".into()),
     }
 }
