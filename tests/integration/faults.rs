@@ -464,3 +464,35 @@ async fn a_file_uploaded_again_right_after_a_delete_counts() {
     let record = file_by_key(&stack, &key).await.into_iter().find(|f| f.version == v2).unwrap();
     assert_eq!(record.status, Some(FileStatus::Normalized), "a delete before it does not remove it: {record:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_without_line_breaks_and_one_of_bad_lines_are_read_in_bounded_memory() {
+    let stack = LocalStack::start(None).await.unwrap();
+    let ctx = &stack.runner.ctx;
+    // 3 MiB and not one line break: rejected once 1 MiB has come without one, not read whole.
+    upload_bytes(&stack, "incoming/pg/2026-10-01/blob.csv", vec![b'7'; 3 << 20]).await;
+    // 150,000 bad lines under a good header: their rejects go to S3 in parts as they are found.
+    let mut text = String::from(settlepaisa_recon::pg_file::PG_HEADER);
+    text.push('\n');
+    for i in 0..150_000 {
+        text.push_str(&format!("not,a,row,{i}\n"));
+    }
+    upload_bytes(&stack, "incoming/pg/2026-10-01/garbage.csv", text.into_bytes()).await;
+    stack.runner.run_until_idle(IDLE).await.unwrap();
+
+    let blob = file_by_key(&stack, "incoming/pg/2026-10-01/blob.csv").await.remove(0);
+    assert_eq!(blob.status, Some(FileStatus::Rejected));
+    assert!(blob.error.as_deref().unwrap().contains("without a line break"), "{blob:?}");
+    let garbage = file_by_key(&stack, "incoming/pg/2026-10-01/garbage.csv").await.remove(0);
+    assert_eq!((garbage.data_rows, garbage.rejected_rows), (0, 150_000), "{garbage:?}");
+    assert_eq!(garbage.lines_read, garbage.data_rows + garbage.rejected_rows + garbage.non_data_lines);
+    let key = format!("rejects/{}.csv", garbage.file_id);
+    let head = ctx.clients.s3.head_object().bucket(&ctx.resources.artifacts_bucket).key(&key).send().await.unwrap();
+    assert!(head.e_tag.unwrap_or_default().contains('-'), "written as a multipart upload");
+    let body = settlepaisa_aws::s3::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key).await.unwrap();
+    let lines: Vec<&str> = std::str::from_utf8(&body).unwrap().lines().collect();
+    assert_eq!(lines.len(), 150_001, "the header and every reject, once");
+    let numbers: Vec<u32> = lines[1..].iter().map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "in line order");
+    assert_eq!((numbers[0], numbers[149_999]), (2, 150_001));
+}

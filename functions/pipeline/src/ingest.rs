@@ -23,9 +23,10 @@ use settlepaisa_aws::s3 as objects;
 use settlepaisa_aws::AwsError;
 use settlepaisa_recon::date::ist_date;
 use settlepaisa_recon::pg_file::{PgTxn, PG_HEADER};
-use settlepaisa_recon::report::write_rejects;
+use settlepaisa_recon::reject::Reject;
+use settlepaisa_recon::report::{push_reject_rows, write_rejects};
 use settlepaisa_recon::shard::{encode_bank, encode_pg, Partition};
-use settlepaisa_recon::stream::{LineBlocks, PgStream, StatementStream};
+use settlepaisa_recon::stream::{LineBlocks, PgStream, StatementStream, MAX_LINE_BYTES};
 use settlepaisa_recon::{BankRow, PgTxn as Txn};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -507,10 +508,20 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
     let name = file.name.clone();
     let mut holders = Holders::default();
     let claimant = Claimant::of(file);
+    let mut rejects = RejectsSpill::new(ctx, &file.file_id, &file.name);
     loop {
         let chunk = obj.body.next().await.transpose().map_err(|e| AwsError::new("GetObject", e))?;
         let block = match &chunk {
-            Some(bytes) => blocks.push(bytes),
+            Some(bytes) => {
+                let block = blocks.push(bytes);
+                if blocks.pending_len() > MAX_LINE_BYTES {
+                    return Err(Failure::Rejected(format!(
+                        "more than {} MiB without a line break: not a statement or an export",
+                        MAX_LINE_BYTES >> 20
+                    )));
+                }
+                block
+            }
             None => std::mem::take(&mut blocks).finish(),
         };
         if let Some(block) = block {
@@ -526,6 +537,7 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
                 }
             }
             segments.flush(false).await?;
+            rejects.add(reader.take_rejects()).await?;
         }
         if chunk.is_none() {
             break;
@@ -534,7 +546,7 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
     let Some(reader) = reader else {
         return Err(Failure::Rejected("the file is empty".into()));
     };
-    let rejects = match reader {
+    let tail = match reader {
         Reader::Bank(stream) => {
             let summary = stream.finish().map_err(|e| Failure::Rejected(e.to_string()))?;
             file.kind = "bank".into();
@@ -558,13 +570,55 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
     };
     segments.flush(true).await?;
     file.partitions = segments.partitions();
-    if !rejects.is_empty() {
-        let mut csv = Vec::new();
-        let _ = write_rejects([(file.name.as_str(), rejects.as_slice())], &mut csv);
-        objects::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &format!("rejects/{}.csv", file.file_id), csv)
-            .await?;
-    }
+    rejects.add(tail).await?;
+    rejects.finish().await?;
     Ok(())
+}
+
+/// Rejected lines written to `rejects/{file_id}.csv` as they are found, in parts of
+/// [`REJECT_PART_BYTES`] (an S3 multipart upload), so a file of millions of bad lines never holds
+/// them in memory. No object when nothing was rejected.
+struct RejectsSpill {
+    writer: objects::PartWriter,
+    name: String,
+    buf: Vec<u8>,
+    any: bool,
+}
+
+/// Part size of the rejects object (S3 wants at least 5 MiB for every part but the last).
+const REJECT_PART_BYTES: usize = 8 << 20;
+
+impl RejectsSpill {
+    fn new(ctx: &Context, file_id: &str, name: &str) -> RejectsSpill {
+        let key = format!("rejects/{file_id}.csv");
+        let mut buf = Vec::with_capacity(64 << 10);
+        let _ = write_rejects(std::iter::empty(), &mut buf);
+        RejectsSpill {
+            writer: objects::PartWriter::new(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key),
+            name: name.to_string(),
+            buf,
+            any: false,
+        }
+    }
+
+    async fn add(&mut self, rejects: Vec<Reject>) -> Result<(), AwsError> {
+        if rejects.is_empty() {
+            return Ok(());
+        }
+        self.any = true;
+        push_reject_rows(&self.name, &rejects, &mut self.buf);
+        if self.buf.len() >= REJECT_PART_BYTES {
+            self.writer.part(std::mem::take(&mut self.buf)).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(self) -> Result<(), AwsError> {
+        if self.any {
+            self.writer.finish(self.buf).await?;
+        }
+        Ok(())
+    }
 }
 
 fn dates(
@@ -595,6 +649,15 @@ enum Reader<'c> {
     Bank(StatementStream<'c>),
     /// The stream and the rows kept, counted by day and status.
     Pg(PgStream, DayStatuses),
+}
+
+impl Reader<'_> {
+    fn take_rejects(&mut self) -> Vec<Reject> {
+        match self {
+            Reader::Bank(stream) => stream.take_rejects(),
+            Reader::Pg(stream, _) => stream.take_rejects(),
+        }
+    }
 }
 
 fn feed_statement(

@@ -146,3 +146,79 @@ pub async fn versions_of(client: &Client, bucket: &str, key: &str) -> Result<Vec
         version_marker = page.next_version_id_marker;
     }
 }
+
+/// An object written in parts as its bytes come (S3 multipart upload): parts of at least 5 MiB
+/// but the last, up to 10,000 of them. Nothing is visible under the key until [`finish`] completes
+/// it; an upload abandoned by a crash is removed by the bucket's lifecycle rule.
+///
+/// [`finish`]: PartWriter::finish
+pub struct PartWriter {
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: Option<String>,
+    parts: Vec<aws_sdk_s3::types::CompletedPart>,
+}
+
+impl PartWriter {
+    pub fn new(client: &Client, bucket: &str, key: &str) -> PartWriter {
+        PartWriter { client: client.clone(), bucket: bucket.into(), key: key.into(), upload_id: None, parts: vec![] }
+    }
+
+    /// Uploads `body` as the next part (at least 5 MiB).
+    pub async fn part(&mut self, body: Vec<u8>) -> Result<(), AwsError> {
+        let upload_id = match &self.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                requests::record("s3.CreateMultipartUpload", 0);
+                let out = self
+                    .client
+                    .create_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::new("CreateMultipartUpload", sdk_message(&e)))?;
+                self.upload_id.insert(out.upload_id.unwrap_or_default()).clone()
+            }
+        };
+        let number = self.parts.len() as i32 + 1;
+        requests::record("s3.UploadPart", body.len() as u64);
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&upload_id)
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| AwsError::new("UploadPart", sdk_message(&e)))?;
+        self.parts.push(aws_sdk_s3::types::CompletedPart::builder().part_number(number).set_e_tag(out.e_tag).build());
+        Ok(())
+    }
+
+    /// Writes `last` and makes the object visible: one PutObject when no part was uploaded.
+    pub async fn finish(mut self, last: Vec<u8>) -> Result<(), AwsError> {
+        if self.upload_id.is_none() {
+            return put(&self.client, &self.bucket, &self.key, last).await;
+        }
+        if !last.is_empty() {
+            self.part(last).await?;
+        }
+        requests::record("s3.CompleteMultipartUpload", 0);
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(self.upload_id.unwrap_or_default())
+            .multipart_upload(
+                aws_sdk_s3::types::CompletedMultipartUpload::builder().set_parts(Some(self.parts)).build(),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::new("CompleteMultipartUpload", sdk_message(&e)))?;
+        Ok(())
+    }
+}

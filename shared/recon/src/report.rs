@@ -143,16 +143,22 @@ pub fn write_rejects<'r>(
     writeln!(w, "{REJECTS_HEADER}")?;
     let mut out = Vec::new();
     for (file, rejects) in files {
-        for r in rejects {
-            push_csv_field(&mut out, file);
-            out.push(b',');
-            push_int(&mut out, r.line);
-            out.push(b',');
-            push_csv_field(&mut out, &r.reason);
-            out.push(b',');
-            push_csv_field(&mut out, &r.raw);
-            out.push(b'\n');
-        }
+        push_reject_rows(file, rejects, &mut out);
     }
     w.write_all(&out)
+}
+
+/// The rows of `rejects.csv` for one file's rejects, without the header (for writers that add
+/// rows as they come).
+pub fn push_reject_rows(file: &str, rejects: &[Reject], out: &mut Vec<u8>) {
+    for r in rejects {
+        push_csv_field(out, file);
+        out.push(b',');
+        push_int(out, r.line);
+        out.push(b',');
+        push_csv_field(out, &r.reason);
+        out.push(b',');
+        push_csv_field(out, &r.raw);
+        out.push(b'\n');
+    }
 }

@@ -13,6 +13,11 @@ use crate::reject::Reject;
 use crate::template::Template;
 use std::collections::HashSet;
 
+/// The longest line a statement or an export may have. A file without line breaks (or with a
+/// line this long) is not one, and must not be held in memory whole while looking for the end of
+/// its first line.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// Cuts a byte stream into blocks of whole lines.
 #[derive(Default)]
 pub struct LineBlocks {
@@ -20,6 +25,11 @@ pub struct LineBlocks {
 }
 
 impl LineBlocks {
+    /// Bytes held waiting for a line break: over [`MAX_LINE_BYTES`], the stream is not lines.
+    pub fn pending_len(&self) -> usize {
+        self.carry.len()
+    }
+
     /// Adds `bytes`; returns the whole lines now available (possibly none).
     pub fn push(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
         self.carry.extend_from_slice(bytes);
@@ -63,10 +73,19 @@ pub struct StatementStream<'t> {
     /// Bad lines after the last dated line: rejects if a dated line follows, summary if not.
     pending: Vec<Reject>,
     rejects: Vec<Reject>,
+    /// Rejects already handed out by [`StatementStream::take_rejects`].
+    drained: u64,
     dates: Option<(Date, Date)>,
 }
 
 impl<'t> StatementStream<'t> {
+    /// The rejects found so far, handed out to be written as they come (a file of millions of bad
+    /// lines is never held in memory); they still count in the summary.
+    pub fn take_rejects(&mut self) -> Vec<Reject> {
+        self.drained += self.rejects.len() as u64;
+        std::mem::take(&mut self.rejects)
+    }
+
     pub fn new(templates: &'t [Template], forced: Option<&'t str>) -> Result<Self, BankFileError> {
         if let Some(name) = forced {
             if !templates.iter().any(|t| t.name.eq_ignore_ascii_case(name)) {
@@ -84,6 +103,7 @@ impl<'t> StatementStream<'t> {
             stats: FileStats::default(),
             pending: Vec::new(),
             rejects: Vec::new(),
+            drained: 0,
             dates: None,
         })
     }
@@ -188,7 +208,7 @@ impl<'t> StatementStream<'t> {
             return Err(self.no_header());
         };
         self.stats.non_data_lines += self.pending.len() as u64;
-        self.stats.rejected_rows = self.rejects.len() as u64;
+        self.stats.rejected_rows = self.drained + self.rejects.len() as u64;
         Ok(StatementSummary {
             layout: t.name.clone(),
             header_line: self.header_line,
@@ -217,6 +237,8 @@ pub struct PgStream {
     seen: HashSet<String>,
     stats: PgStats,
     rejects: Vec<Reject>,
+    /// Rejects already handed out by [`PgStream::take_rejects`].
+    drained: u64,
     dates: Option<(Date, Date)>,
 }
 
@@ -307,12 +329,21 @@ impl PgStream {
         self.rejects.push(Reject { line: t.line, reason, raw: String::from_utf8_lossy(raw).into_owned() });
     }
 
+    /// The rejects found so far, in line order, handed out to be written as they come; they
+    /// still count in the summary.
+    pub fn take_rejects(&mut self) -> Vec<Reject> {
+        self.drained += self.rejects.len() as u64;
+        let mut out = std::mem::take(&mut self.rejects);
+        out.sort_by_key(|r| r.line);
+        out
+    }
+
     pub fn finish(mut self) -> Result<PgSummary, PgFileError> {
         self.rejects.sort_by_key(|r| r.line);
         if !self.header_ok {
             return Err(PgFileError::Empty);
         }
-        self.stats.rejected_rows = self.rejects.len() as u64;
+        self.stats.rejected_rows = self.drained + self.rejects.len() as u64;
         Ok(PgSummary { stats: self.stats, rejects: self.rejects, dates: self.dates })
     }
 }
