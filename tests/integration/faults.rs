@@ -198,6 +198,10 @@ async fn an_ingestion_failing_every_attempt_is_failed_and_dead_lettered_and_a_re
     assert_eq!(failed.status, Some(FileStatus::Failed), "{failed:?}");
     assert!(failed.error.as_deref().unwrap().contains("InternalError"), "{failed:?}");
     assert_eq!(stack.runner.queue_depth("IngestDeadLetterQueue").await.unwrap(), 1, "the event is kept");
+    // A job planned meanwhile names what it could not take.
+    let early = run_job(&stack, "JOB-EARLY", 1).await;
+    assert_eq!(early.skipped.len(), 1, "{early:?}");
+    assert!(early.skipped[0].starts_with(&format!("{PG_KEY} is FAILED: ")), "{:?}", early.skipped);
 
     stack.faults.clear();
     let out = redrive::handle(ctx, redrive::RedriveRequest::default()).await.unwrap();

@@ -11,7 +11,7 @@
 use crate::error::PipelineError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use settlepaisa_aws::dynamo::{lv, nv, s as s_attr, sv, Fields, Item, Malformed};
+use settlepaisa_aws::dynamo::{conditional, lv, nv, s as s_attr, sv, Fields, Item, Malformed};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use sha2::{Digest, Sha256};
 
@@ -199,14 +199,11 @@ pub async fn claim(
         .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
         .send()
         .await;
-    match put {
-        Ok(_) => Ok(None),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
-            let existing = get(client, table, &record.file_id).await?;
-            Ok(Some(existing.unwrap_or_else(|| record.clone())))
-        }
-        Err(e) => Err(AwsError::new("PutItem", sdk_message(&e)).into()),
+    if conditional("PutItem", put)? {
+        return Ok(None);
     }
+    let existing = get(client, table, &record.file_id).await?;
+    Ok(Some(existing.unwrap_or_else(|| record.clone())))
 }
 
 /// Writes a record unconditionally (renormalizing a stored statement replaces its outcome).
@@ -240,11 +237,7 @@ pub async fn put_outcome(
         .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
         .send()
         .await;
-    match out {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-        Err(e) => Err(AwsError::new("PutItem", sdk_message(&e)).into()),
-    }
+    Ok(conditional("PutItem", out)?)
 }
 
 /// Marks a claimed file `FAILED` with the error of the attempt that just failed (and the kind,
@@ -304,11 +297,7 @@ pub async fn mark_deleted(
         )
         .send()
         .await;
-    match out {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-        Err(e) => Err(AwsError::new("UpdateItem", sdk_message(&e)).into()),
-    }
+    Ok(conditional("UpdateItem", out)?)
 }
 
 /// Claims a content hash within a scope (`incoming`, or `job:{id}`) before a file's rows are read:

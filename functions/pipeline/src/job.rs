@@ -5,7 +5,7 @@
 use crate::error::PipelineError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
-use settlepaisa_aws::dynamo::{nv, query_all, s, sv, Fields, Item, Malformed};
+use settlepaisa_aws::dynamo::{conditional, nv, query_all, s, sv, Fields, Item, Malformed};
 use settlepaisa_aws::transact::{transact, Transacted};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 
@@ -122,6 +122,10 @@ pub struct Job {
     /// stall window may be queued again.
     #[serde(default)]
     pub progress_at: Option<i64>,
+    /// Files of the job's dates that it could not take: still being ingested, or failed (with
+    /// why). Re-drive them and run a new job to count them.
+    #[serde(default)]
+    pub skipped: Vec<String>,
 }
 
 /// A file uploaded to a job, as ingestion left it (`FILE#<file_id>` items under the job).
@@ -201,6 +205,9 @@ impl Job {
         if let Some(by) = &self.created_by {
             item.insert("created_by".into(), sv(by));
         }
+        if !self.skipped.is_empty() {
+            item.insert("skipped".into(), settlepaisa_aws::dynamo::lv(self.skipped.iter().cloned()));
+        }
         for (name, at) in [("queued_at", self.queued_at), ("progress_at", self.progress_at)] {
             if let Some(at) = at {
                 item.insert(name.into(), nv(at));
@@ -226,6 +233,7 @@ impl Job {
             created_by: f.opt_s("created_by")?,
             queued_at: f.opt_n("queued_at")?,
             progress_at: f.opt_n("progress_at")?,
+            skipped: f.str_list("skipped")?,
         })
     }
 }
@@ -339,11 +347,7 @@ async fn put_meta(
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":required", sv(status.as_str())),
     };
-    match put.send().await {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-        Err(e) => Err(aws("PutItem")(sdk_message(&e))),
-    }
+    Ok(conditional("PutItem", put.send().await)?)
 }
 
 /// A job the API created, waiting for uploads and `POST /api/jobs/{id}/match`.
@@ -549,11 +553,9 @@ pub async fn fail_job(
         .expression_attribute_values(":e", sv(error))
         .send()
         .await;
-    match out {
-        Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
-        Err(e) => Err(aws("UpdateItem")(sdk_message(&e))),
-    }
+    // Not over a finished or already-failed job: nothing to do then.
+    conditional("UpdateItem", out)?;
+    Ok(())
 }
 
 /// Records that every message of the job's current step was queued.
@@ -604,10 +606,8 @@ pub async fn reopen(
         None => update.condition_expression("#s = :seen AND attribute_not_exists(#p)"),
     };
     let out = update.send().await;
-    match out {
-        Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),
-        Err(e) => return Err(aws("UpdateItem")(sdk_message(&e))),
+    if !conditional("UpdateItem", out)? {
+        return Ok(false);
     }
     for shard in failed_shards {
         requests::record("dynamodb.UpdateItem", 1);
@@ -623,11 +623,8 @@ pub async fn reopen(
             .expression_attribute_values(":failed", sv(ShardStatus::Failed.as_str()))
             .send()
             .await;
-        match out {
-            Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
-            Err(e) => return Err(aws("UpdateItem")(sdk_message(&e))),
-        }
+        // A shard that is not FAILED (done, or queued already) stays as it is.
+        conditional("UpdateItem", out)?;
     }
     Ok(true)
 }
@@ -652,11 +649,9 @@ pub async fn finish(
         .expression_attribute_values(":sum", sv(summary.to_string()))
         .send()
         .await;
-    match out {
-        Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
-        Err(e) => Err(aws("UpdateItem")(sdk_message(&e))),
-    }
+    // A job that is not finalizing (a redelivered message after completion): nothing to do.
+    conditional("UpdateItem", out)?;
+    Ok(())
 }
 
 pub fn now_secs() -> i64 {
@@ -690,6 +685,7 @@ mod tests {
             created_by: None,
             queued_at: Some(1),
             progress_at: Some(2),
+            skipped: vec!["incoming/pg/y.csv is FAILED: boom".into()],
         }
     }
 

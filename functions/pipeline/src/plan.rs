@@ -54,7 +54,7 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         Some(j) => (j.sources, j.created_by, j.created_at),
         None => (Vec::new(), None, now_rfc3339()),
     };
-    let files = files_for(ctx, &job_id, from, to, &sources).await?;
+    let (files, skipped) = files_for(ctx, &job_id, from, to, &sources).await?;
     let mut job = Job {
         job_id: job_id.clone(),
         from: from.to_string(),
@@ -70,6 +70,7 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         created_by,
         queued_at: None,
         progress_at: None,
+        skipped,
     };
     if let Some(problem) = duplicate_names(&job.files) {
         job.status = JobStatus::Failed;
@@ -151,16 +152,18 @@ async fn queue_shards(ctx: &Context, job_id: &str, shards: Vec<Option<u32>>) -> 
 }
 
 /// Normalized files whose dates overlap the job: PG exports captured in [from, to], statements
-/// value-dated in [from, to + date window]. Files uploaded to another job are left out.
+/// value-dated in [from, to + date window]. Files uploaded to another job are left out. Also the
+/// files of those dates still being ingested or whose ingestion failed, for the job to name.
 async fn files_for(
     ctx: &Context,
     job_id: &str,
     from: Date,
     to: Date,
     sources: &[String],
-) -> Result<Vec<JobFile>, PipelineError> {
+) -> Result<(Vec<JobFile>, Vec<String>), PipelineError> {
     let window = ctx.match_config.date_window_days;
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     // A key uploaded again (a bank resending its file) counts once: its latest version.
     let mut latest: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for (kind, last) in [("pg", to), ("bank", to.add_days(window))] {
@@ -176,6 +179,13 @@ async fn files_for(
             let wanted = kind == "pg"
                 || sources.is_empty()
                 || f.layout.as_deref().is_some_and(|l| sources.iter().any(|s| s.eq_ignore_ascii_case(l)));
+            if overlaps && mine && wanted && matches!(f.status, Some(FileStatus::Failed | FileStatus::Received)) {
+                // Not counted, and not finished either: the job says so rather than quietly
+                // reconciling without it.
+                let why = f.error.as_deref().map(|e| format!(": {}", e.chars().take(200).collect::<String>()));
+                let status = f.status.map_or("RECEIVED", FileStatus::as_str);
+                skipped.push(format!("{} is {status}{}", f.key, why.unwrap_or_default()));
+            }
             if overlaps && mine && wanted && f.status == Some(FileStatus::Normalized) {
                 let newest = latest.entry(f.key.clone()).or_default();
                 if f.received_at.as_str() < newest.as_str() {
@@ -197,7 +207,8 @@ async fn files_for(
         }
     }
     out.sort_by(|a, b| (&a.kind, &a.name, &a.file_id).cmp(&(&b.kind, &b.name, &b.file_id)));
-    Ok(out)
+    skipped.sort();
+    Ok((out, skipped))
 }
 
 const DUPLICATE_NAMES: &str = "two statements are named";

@@ -75,6 +75,7 @@ pub async fn create_job(
         created_by: Some(caller.user_id.clone()),
         queued_at: None,
         progress_at: None,
+        skipped: Vec::new(),
     };
     let created = job::create_pending(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &job)
         .await
@@ -121,6 +122,11 @@ pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) ->
     if planned.job.files.is_empty() {
         body["warning"] =
             json!("no normalized PG export or statement covers the job's dates; it will complete with nothing matched");
+    } else if !planned.job.skipped.is_empty() {
+        body["warning"] = json!(format!(
+            "{} file(s) of these dates are not counted (see skippedFiles): re-drive or re-upload them and run another job",
+            planned.job.skipped.len()
+        ));
     }
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
@@ -173,5 +179,6 @@ pub fn view(job: &Job, shards: &[ShardState], uploads: &[JobUpload]) -> Value {
         "uploads": uploads,
         "files": job.files.iter().map(|f| json!({ "fileId": f.file_id, "name": f.name, "kind": f.kind, "layout": f.layout })).collect::<Vec<_>>(),
         "summary": job.summary,
+        "skippedFiles": job.skipped,
     })
 }

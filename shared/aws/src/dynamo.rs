@@ -297,3 +297,20 @@ impl<'i> Fields<'i> {
         }
     }
 }
+
+/// A conditional write's outcome: `Ok(true)` written, `Ok(false)` its condition did not hold
+/// (an answer, not an error); anything else is the operation's error.
+pub fn conditional<T, E, R>(
+    operation: &'static str,
+    out: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<bool, AwsError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(AwsError::new(operation, sdk_message(&e))),
+    }
+}
