@@ -19,6 +19,8 @@ pub struct Resources {
     pub finalize_queue_url: String,
     /// Where Lambda puts S3 events whose ingestion failed on every attempt.
     pub ingest_dlq_url: String,
+    /// Where the chunks of a large PG export wait for `ingest-chunk`.
+    pub ingest_chunk_queue_url: String,
 }
 
 #[derive(Clone, Debug)]
@@ -34,6 +36,10 @@ pub struct Context {
     pub finalize_max_receive_count: u32,
     /// Seconds without progress after which a running job's messages may be queued again.
     pub stall_secs: i64,
+    /// A PG export larger than this is ingested in chunks of about this size, in parallel.
+    pub chunk_bytes: u64,
+    /// The chunk queue's `maxReceiveCount`: the attempt after which the file is marked failed.
+    pub max_receive_chunk: u32,
 }
 
 impl Resources {
@@ -50,6 +56,7 @@ impl Resources {
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,
+            ingest_chunk_queue_url: get("INGEST_CHUNK_QUEUE_URL")?,
         })
     }
 }
@@ -72,6 +79,8 @@ impl Context {
             max_receive_count: number("MATCH_MAX_RECEIVE_COUNT", 5, 1000)?,
             finalize_max_receive_count: number("FINALIZE_MAX_RECEIVE_COUNT", 5, 1000)?,
             stall_secs: i64::from(number("JOB_STALL_SECONDS", 900, 86_400)?),
+            chunk_bytes: u64::from(number("INGEST_CHUNK_BYTES", 64 << 20, 1 << 30)?),
+            max_receive_chunk: number("INGEST_CHUNK_MAX_RECEIVE_COUNT", 5, 1000)?,
         })
     }
 

@@ -87,6 +87,14 @@ pub struct FileRecord {
     pub duplicate_of: Option<String>,
     /// `DELETED`: when S3 reported the object removed.
     pub deleted_at: Option<String>,
+    /// A PG export ingested in parallel parts: how many, how many are done, and the plan (JSON
+    /// spans) to queue the rest again after a failure. 0 for a file read in one go.
+    pub chunks: u32,
+    pub chunks_done: u32,
+    pub chunk_plan: Option<String>,
+    /// Every chunk's message was sent (a crash before that leaves it false: a redelivered event
+    /// sends them).
+    pub chunks_queued: bool,
 }
 
 /// A short stable id for an object version.
@@ -125,12 +133,18 @@ impl FileRecord {
             ("day_statuses", &self.day_statuses),
             ("duplicate_of", &self.duplicate_of),
             ("deleted_at", &self.deleted_at),
+            ("chunk_plan", &self.chunk_plan),
         ] {
             if let Some(v) = v {
                 item.insert(k.into(), sv(v));
             }
         }
         item.insert("partitions".into(), lv(self.partitions.iter().cloned()));
+        if self.chunks > 0 {
+            item.insert("chunks".into(), nv(self.chunks));
+            item.insert("chunks_done".into(), nv(self.chunks_done));
+            item.insert("chunks_queued".into(), AttributeValue::Bool(self.chunks_queued));
+        }
         item.insert("received_at".into(), sv(&self.received_at));
         item
     }
@@ -162,18 +176,28 @@ impl FileRecord {
             day_statuses: f.opt_s("day_statuses")?,
             duplicate_of: f.opt_s("duplicate_of")?,
             deleted_at: f.opt_s("deleted_at")?,
+            chunks: f.opt_n("chunks")?.unwrap_or(0),
+            chunks_done: f.opt_n("chunks_done")?.unwrap_or(0),
+            chunk_plan: f.opt_s("chunk_plan")?,
+            chunks_queued: matches!(item.get("chunks_queued"), Some(AttributeValue::Bool(true))),
         })
     }
 
-    /// Segment counts per partition name, from `partitions` (`name:count`); a malformed entry is
-    /// an error, never a partition silently left out.
-    pub fn segment_counts(partitions: &[String]) -> Result<Vec<(String, u32)>, Malformed> {
+    /// The segments of each partition entry (`name:count`, or `name/cNNNN:count` for one chunk of
+    /// a chunked file): partition name, chunk, count. A malformed entry is an error, never a
+    /// partition silently left out.
+    pub fn segment_counts(partitions: &[String]) -> Result<Vec<(String, Option<u32>, u32)>, Malformed> {
         partitions
             .iter()
             .map(|entry| {
-                entry.split_once(':').and_then(|(name, n)| Some((name.to_string(), n.parse().ok()?))).ok_or_else(|| {
-                    Malformed { what: "file", problem: format!("partition entry `{entry}` is not name:count") }
-                })
+                let bad =
+                    || Malformed { what: "file", problem: format!("partition entry `{entry}` is not name:count") };
+                let (name, count) = entry.split_once(':').ok_or_else(bad)?;
+                let count: u32 = count.parse().map_err(|_| bad())?;
+                match name.split_once("/c") {
+                    None => Ok((name.to_string(), None, count)),
+                    Some((name, chunk)) => Ok((name.to_string(), Some(chunk.parse().map_err(|_| bad())?), count)),
+                }
             })
             .collect()
     }
@@ -193,7 +217,10 @@ pub async fn claim(
         .put_item()
         .table_name(table)
         .set_item(Some(item))
-        .condition_expression("attribute_not_exists(file_id) OR #s IN (:received, :failed)")
+        // A chunked file in progress (or failed) is resumed from its chunks, never re-planned.
+        .condition_expression(
+            "attribute_not_exists(file_id) OR (#s IN (:received, :failed) AND attribute_not_exists(chunks))",
+        )
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
         .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
@@ -432,6 +459,11 @@ mod tests {
         // A bad segment count must not silently drop segments.
         assert!(FileRecord::segment_counts(&["p00:x".into()]).is_err());
         assert!(FileRecord::segment_counts(&["p00".into()]).is_err());
-        assert_eq!(FileRecord::segment_counts(&["p00:3".into()]).unwrap(), vec![("p00".to_string(), 3)]);
+        assert_eq!(FileRecord::segment_counts(&["p00:3".into()]).unwrap(), vec![("p00".to_string(), None, 3)]);
+        assert_eq!(
+            FileRecord::segment_counts(&["p07/c0012:2".into()]).unwrap(),
+            vec![("p07".to_string(), Some(12), 2)]
+        );
+        assert!(FileRecord::segment_counts(&["p07/cx:2".into()]).is_err());
     }
 }

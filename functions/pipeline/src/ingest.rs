@@ -21,6 +21,7 @@ use serde::Serialize;
 use settlepaisa_aws::dynamo::{nv, sv, Item};
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_aws::AwsError;
+use settlepaisa_recon::chunks::{ChunkPlanner, ChunkSpan};
 use settlepaisa_recon::date::ist_date;
 use settlepaisa_recon::pg_file::{PgTxn, PG_HEADER};
 use settlepaisa_recon::reject::Reject;
@@ -57,7 +58,7 @@ pub async fn handle(ctx: &Context, event: S3Event) -> Result<Vec<Ingested>, Pipe
 
 /// Where an upload goes, from its key.
 #[derive(Debug, PartialEq, Eq)]
-enum Route {
+pub(crate) enum Route {
     Pg,
     Bank {
         layout: Option<String>,
@@ -133,6 +134,12 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
     undated_fallback(&mut file, &ctx.templates);
     if let Some(existing) = file_record::claim(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await? {
         let status = existing.status.unwrap_or(FileStatus::Received);
+        if existing.chunks > 0 && matches!(status, FileStatus::Received | FileStatus::Failed) {
+            // A chunked file: a redelivered event, or a re-drive after a chunk failed.
+            crate::chunks::resume(ctx, existing).await?;
+            let status = FileStatus::Received.as_str();
+            return Ok(Some(Ingested { file_id, key, status, duplicate: true, error: None }));
+        }
         if status != FileStatus::Received {
             tracing::info!(file_id, key, status = status.as_str(), "already ingested");
             // The outcome may have been written by an attempt that died before the job's copy.
@@ -185,7 +192,7 @@ async fn ingest_claimed(
             Some(reason) => Err(Failure::Rejected(reason)),
             None => match content_hash(ctx, file, version).await? {
                 Err(reason) => Err(Failure::Rejected(reason)),
-                Ok(sha256) => {
+                Ok((sha256, spans)) => {
                     file.sha256 = sha256;
                     let scope = scope_of(file);
                     let db = &ctx.clients.dynamodb;
@@ -199,7 +206,13 @@ async fn ingest_claimed(
                     .await?
                     {
                         Some(original) => Err(Failure::Duplicate(original)),
-                        None => normalize(ctx, file, route, version).await,
+                        None => match (&route, chunk_plan(&spans)) {
+                            (Route::Pg, Some(spans)) => match crate::chunks::start(ctx, file, spans).await {
+                                Ok(()) => Err(Failure::Chunked),
+                                Err(failure) => Err(failure),
+                            },
+                            _ => normalize(ctx, file, route, version, Part::Whole).await,
+                        },
                     }
                 }
             },
@@ -207,6 +220,12 @@ async fn ingest_claimed(
     };
     match outcome {
         Ok(()) => file.status = Some(FileStatus::Normalized),
+        Err(Failure::Chunked) => {
+            // Its chunks are queued; the last one to finish writes the file's outcome.
+            tracing::info!(file_id = file.file_id, key, chunks = file.chunks, "ingesting in chunks");
+            let status = FileStatus::Received.as_str();
+            return Ok(Ingested { file_id: file.file_id.clone(), key, status, duplicate: false, error: None });
+        }
         Err(Failure::Duplicate(original)) => {
             tracing::warn!(file_id = file.file_id, key, original, "same bytes as a file already counted");
             file.status = Some(FileStatus::Duplicate);
@@ -243,12 +262,13 @@ pub fn scope_of(file: &FileRecord) -> String {
     file.job_id.as_ref().map_or_else(|| "incoming".to_string(), |j| format!("job:{j}"))
 }
 
-/// The SHA-256 of the object's bytes, from a streamed read (`Err` with the reason when it is gone).
+/// The SHA-256 of the object's bytes and its chunk plan (spans of about the configured chunk size,
+/// each starting on a line), from one streamed read (`Err` with the reason when it is gone).
 async fn content_hash(
     ctx: &Context,
     file: &FileRecord,
     version: Option<&str>,
-) -> Result<Result<String, String>, PipelineError> {
+) -> Result<Result<(String, Vec<ChunkSpan>), String>, PipelineError> {
     let mut obj = match objects::open(&ctx.clients.s3, &file.bucket, &file.key, version).await {
         Ok(obj) => obj,
         Err(e) if objects::is_missing(&e) => {
@@ -257,18 +277,31 @@ async fn content_hash(
         Err(e) => return Err(e.into()),
     };
     let mut hasher = Sha256::new();
+    let mut planner = ChunkPlanner::new(ctx.chunk_bytes);
     while let Some(bytes) = obj.body.next().await.transpose().map_err(|e| AwsError::new("GetObject", e))? {
         hasher.update(&bytes);
+        planner.push(&bytes);
     }
-    Ok(Ok(hex::encode(hasher.finalize())))
+    Ok(Ok((hex::encode(hasher.finalize()), planner.finish())))
 }
 
-/// A drop that never got as far as its dates (rejected, or failed) still counts against its bank's
-/// connector health: kind `bank` with the folder's bank as layout, dated the IST day it arrived.
-fn undated_fallback(file: &mut FileRecord, templates: &[settlepaisa_recon::template::Template]) {
-    if let (Some(Route::Bank { layout }), "unknown") = (route_of(&file.key, templates), file.kind.as_str()) {
-        file.kind = "bank".into();
-        file.layout = Some(layout.unwrap_or_else(|| file.key.split('/').nth(1).unwrap_or_default().to_uppercase()));
+/// The chunks to ingest in parallel, when the file is larger than one.
+fn chunk_plan(spans: &[ChunkSpan]) -> Option<&[ChunkSpan]> {
+    (spans.len() > 1).then_some(spans)
+}
+
+/// A drop that never got as far as its dates (in flight, rejected, or failed) still shows: a
+/// statement counts against its bank's connector health (kind `bank` with the folder's bank as
+/// layout), a PG export is named by the jobs planned meanwhile; both dated the IST day it arrived.
+pub(crate) fn undated_fallback(file: &mut FileRecord, templates: &[settlepaisa_recon::template::Template]) {
+    match (route_of(&file.key, templates), file.kind.as_str()) {
+        (Some(Route::Bank { layout }), "unknown") => {
+            file.kind = "bank".into();
+            file.layout = Some(layout.unwrap_or_else(|| file.key.split('/').nth(1).unwrap_or_default().to_uppercase()));
+        }
+        // A PG export in flight or failed shows to the jobs planned meanwhile.
+        (Some(Route::Pg), "unknown") => file.kind = "pg".into(),
+        _ => {}
     }
     if file.last_date.is_none() {
         let received = settlepaisa_recon::date::parse_rfc3339(&file.received_at).map(ist_date);
@@ -383,7 +416,7 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
     file.sha256 = match old.sha256.is_empty() {
         false => old.sha256.clone(),
         true => match content_hash(ctx, &file, version).await? {
-            Ok(sha256) => sha256,
+            Ok((sha256, _)) => sha256,
             Err(_) => return Ok(Some(old)),
         },
     };
@@ -393,7 +426,7 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
             .await?;
     let outcome = match original {
         Some(original) => Err(Failure::Duplicate(original)),
-        None => normalize(ctx, &mut file, Route::Bank { layout: Some(layout.to_string()) }, version).await,
+        None => normalize(ctx, &mut file, Route::Bank { layout: Some(layout.to_string()) }, version, Part::Whole).await,
     };
     match outcome {
         Ok(()) => file.status = Some(FileStatus::Normalized),
@@ -410,6 +443,8 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
             (file.first_date, file.last_date) = (old.first_date.clone(), old.last_date.clone());
         }
         Err(Failure::Pipeline(e)) => return Err(e),
+        // A statement is never read in chunks.
+        Err(Failure::Chunked) => return Ok(Some(old)),
     }
     file_record::put(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await?;
     if let Some(job_id) = &file.job_id {
@@ -433,10 +468,12 @@ async fn record_outcome(ctx: &Context, file: &FileRecord) -> Result<Option<FileS
     Ok(None)
 }
 
-enum Failure {
+pub(crate) enum Failure {
     Rejected(String),
     /// The same bytes as this file, which counts instead.
     Duplicate(String),
+    /// Too large for one invocation: handed to `ingest-chunk` in parts.
+    Chunked,
     Pipeline(PipelineError),
 }
 
@@ -456,6 +493,9 @@ impl From<AwsError> for Failure {
 struct Segments<'c> {
     ctx: &'c Context,
     file_id: String,
+    /// `/c0003` when writing one chunk of a file: its segments are `…/p07/c0003-00000.tsv` and
+    /// its partition entries `p07/c0003:n`, so chunks never write over each other.
+    chunk: Option<u32>,
     buffers: BTreeMap<Partition, (Vec<u8>, u32)>,
 }
 
@@ -469,25 +509,57 @@ impl Segments<'_> {
             if buf.is_empty() || (!all && buf.len() < SEGMENT_BYTES) {
                 continue;
             }
-            let key = format!("normalized/{}/{}/{:05}.tsv", self.file_id, p.name(), seq);
+            let key = segment_key(&self.file_id, &p.name(), self.chunk, *seq);
             objects::put(&self.ctx.clients.s3, &self.ctx.resources.artifacts_bucket, &key, std::mem::take(buf)).await?;
             *seq += 1;
         }
         Ok(())
     }
 
-    /// `name:segments` of every partition written (after the final flush).
+    /// `name:segments` (or `name/cNNNN:segments` for a chunk) of every partition written (after
+    /// the final flush).
     fn partitions(&self) -> Vec<String> {
+        let chunk = self.chunk.map(|c| format!("/c{c:04}")).unwrap_or_default();
         self.buffers
             .iter()
             .filter(|(_, (_, seq))| *seq > 0)
-            .map(|(p, (_, seq))| format!("{}:{seq}", p.name()))
+            .map(|(p, (_, seq))| format!("{}{chunk}:{seq}", p.name()))
             .collect()
     }
 }
 
-async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: Option<&str>) -> Result<(), Failure> {
-    let mut obj = match objects::open(&ctx.clients.s3, &file.bucket, &file.key, version).await {
+/// The object holding segment `seq` of a partition (of one chunk, for a chunked file).
+pub fn segment_key(file_id: &str, partition: &str, chunk: Option<u32>, seq: u32) -> String {
+    match chunk {
+        Some(c) => format!("normalized/{file_id}/{partition}/c{c:04}-{seq:05}.tsv"),
+        None => format!("normalized/{file_id}/{partition}/{seq:05}.tsv"),
+    }
+}
+
+/// Which part of the object a normalization reads: all of it, or one chunk of a large PG export
+/// (bytes and first line from the chunk plan).
+#[derive(Clone, Copy, Debug)]
+pub enum Part {
+    Whole,
+    Chunk { index: u32, span: ChunkSpan },
+}
+
+/// Normalizes the object (or one chunk of it) into segments, rejects and, for PG rows, claimed
+/// transaction items; `file` receives the counts, dates and partitions of what was read.
+pub(crate) async fn normalize(
+    ctx: &Context,
+    file: &mut FileRecord,
+    route: Route,
+    version: Option<&str>,
+    part: Part,
+) -> Result<(), Failure> {
+    let opened = match part {
+        Part::Whole => objects::open(&ctx.clients.s3, &file.bucket, &file.key, version).await,
+        Part::Chunk { span, .. } => {
+            objects::open_range(&ctx.clients.s3, &file.bucket, &file.key, version, span.start, span.end).await
+        }
+    };
+    let mut obj = match opened {
         Ok(obj) => obj,
         Err(e) if objects::is_missing(&e) => {
             return Err(Failure::Rejected(format!(
@@ -499,16 +571,24 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
     };
     file.size = obj.size;
     let mut blocks = LineBlocks::default();
-    let mut segments = Segments { ctx, file_id: file.file_id.clone(), buffers: BTreeMap::new() };
+    let chunk = match part {
+        Part::Whole => None,
+        Part::Chunk { index, .. } => Some(index),
+    };
+    let mut segments = Segments { ctx, file_id: file.file_id.clone(), chunk, buffers: BTreeMap::new() };
+    let pg_stream = match part {
+        Part::Chunk { span, .. } if span.first_line > 1 => PgStream::continuing(span.first_line),
+        _ => PgStream::default(),
+    };
     let mut reader: Option<Reader> = match &route {
-        Route::Pg => Some(Reader::Pg(PgStream::default(), DayStatuses::new())),
+        Route::Pg => Some(Reader::Pg(pg_stream, DayStatuses::new())),
         Route::Bank { layout } => Some(Reader::Bank(bank_stream(ctx, layout.as_deref())?)),
         Route::Job { .. } => None,
     };
     let name = file.name.clone();
     let mut holders = Holders::default();
     let claimant = Claimant::of(file);
-    let mut rejects = RejectsSpill::new(ctx, &file.file_id, &file.name);
+    let mut rejects = RejectsSpill::new(ctx, &file.file_id, chunk, &file.name);
     loop {
         let chunk = obj.body.next().await.transpose().map_err(|e| AwsError::new("GetObject", e))?;
         let block = match &chunk {
@@ -575,7 +655,8 @@ async fn normalize(ctx: &Context, file: &mut FileRecord, route: Route, version: 
     Ok(())
 }
 
-/// Rejected lines written to `rejects/{file_id}.csv` as they are found, in parts of
+/// Rejected lines written to `rejects/{file_id}.csv` (`rejects/{file_id}/cNNNN.csv` per chunk of a
+/// chunked file) as they are found, in parts of
 /// [`REJECT_PART_BYTES`] (an S3 multipart upload), so a file of millions of bad lines never holds
 /// them in memory. No object when nothing was rejected.
 struct RejectsSpill {
@@ -589,8 +670,11 @@ struct RejectsSpill {
 const REJECT_PART_BYTES: usize = 8 << 20;
 
 impl RejectsSpill {
-    fn new(ctx: &Context, file_id: &str, name: &str) -> RejectsSpill {
-        let key = format!("rejects/{file_id}.csv");
+    fn new(ctx: &Context, file_id: &str, chunk: Option<u32>, name: &str) -> RejectsSpill {
+        let key = match chunk {
+            Some(c) => format!("rejects/{file_id}/c{c:04}.csv"),
+            None => format!("rejects/{file_id}.csv"),
+        };
         let mut buf = Vec::with_capacity(64 << 10);
         let _ = write_rejects(std::iter::empty(), &mut buf);
         RejectsSpill {

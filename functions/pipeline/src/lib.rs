@@ -4,12 +4,14 @@
 //!
 //! - [`ingest::handle`] — `ingest-file`: an S3 object → normalized partition segments, rejects, a
 //!   file record (and PG rows in the transactions table);
+//! - [`chunks::handle`] — `ingest-chunk`: one part of a large PG export, read in parallel;
 //! - [`plan::handle`] — `plan-match`: a job → one SQS message per UTR shard;
 //! - [`worker::handle`] — `match-shard`: a shard → matches, exceptions, KPI partials;
 //! - [`finalize::handle`] — `finalize-job`: the job closed and its KPI items rolled up;
 //! - [`redrive::handle`] — `redrive-ingest`: failed ingestions taken up again from the ingest
 //!   dead-letter queue.
 
+pub mod chunks;
 pub mod context;
 pub mod error;
 pub mod file_record;

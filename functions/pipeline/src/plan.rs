@@ -179,7 +179,11 @@ async fn files_for(
             let wanted = kind == "pg"
                 || sources.is_empty()
                 || f.layout.as_deref().is_some_and(|l| sources.iter().any(|s| s.eq_ignore_ascii_case(l)));
-            if overlaps && mine && wanted && matches!(f.status, Some(FileStatus::Failed | FileStatus::Received)) {
+            // A file in flight or failed has no dates of its own yet, only the day it arrived:
+            // one that arrived on or after the job's first day may hold the job's dates.
+            let arrived_in_time = f.last_date.as_deref().and_then(Date::parse_iso).is_some_and(|d| d >= from);
+            if arrived_in_time && mine && wanted && matches!(f.status, Some(FileStatus::Failed | FileStatus::Received))
+            {
                 // Not counted, and not finished either: the job says so rather than quietly
                 // reconciling without it.
                 let why = f.error.as_deref().map(|e| format!(": {}", e.chars().take(200).collect::<String>()));

@@ -132,9 +132,9 @@ async fn read_objects(ctx: &Context, keys: &[String]) -> Result<Vec<(String, Str
 fn segment_keys(job: &Job, partitions: &[Partition]) -> Result<Vec<String>, PipelineError> {
     let mut keys = Vec::new();
     for f in &job.files {
-        for (name, count) in FileRecord::segment_counts(&f.partitions)? {
+        for (name, chunk, count) in FileRecord::segment_counts(&f.partitions)? {
             if partitions.iter().any(|p| p.name() == name) {
-                keys.extend((0..count).map(|i| format!("normalized/{}/{name}/{i:05}.tsv", f.file_id)));
+                keys.extend((0..count).map(|i| crate::ingest::segment_key(&f.file_id, &name, chunk, i)));
             }
         }
     }

@@ -6,7 +6,7 @@ use crate::local::LocalStack;
 use settlepaisa_aws::dynamo::{n, query_all, s};
 use settlepaisa_pipeline::job;
 use settlepaisa_pipeline::plan::{self, PlanRequest};
-use settlepaisa_pipeline::{finalize, ingest, redrive, worker};
+use settlepaisa_pipeline::{chunks, finalize, ingest, redrive, worker};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -326,6 +326,9 @@ pub fn invoke(args: &InvokeArgs) -> Result<(), CliError> {
             "match-shard" => serde_json::to_value(worker::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await),
             "finalize-job" => {
                 serde_json::to_value(finalize::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await)
+            }
+            "ingest-chunk" => {
+                serde_json::to_value(chunks::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await)
             }
             "authorizer" => {
                 let event = serde_json::from_str(&text).map_err(bad)?;

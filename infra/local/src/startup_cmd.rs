@@ -22,7 +22,7 @@ pub struct StartupArgs {
     pub runs: usize,
 }
 
-const ENV: [(&str, &str); 19] = [
+const ENV: [(&str, &str); 20] = [
     ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
     ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
     ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/startup-probe"),
@@ -37,6 +37,7 @@ const ENV: [(&str, &str); 19] = [
     ("MATCH_QUEUE_URL", "http://127.0.0.1:9/q/match"),
     ("FINALIZE_QUEUE_URL", "http://127.0.0.1:9/q/finalize"),
     ("INGEST_DLQ_URL", "http://127.0.0.1:9/q/ingest-dlq"),
+    ("INGEST_CHUNK_QUEUE_URL", "http://127.0.0.1:9/q/ingest-chunk"),
     ("AWS_REGION", "ap-south-1"),
     ("AWS_ACCESS_KEY_ID", "test"),
     ("AWS_SECRET_ACCESS_KEY", "test"),

@@ -222,3 +222,26 @@ impl PartWriter {
         Ok(())
     }
 }
+
+/// Bytes `[start, end)` of an object (a ranged GET), for reading one part of a large file.
+pub async fn open_range(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    start: u64,
+    end: u64,
+) -> Result<OpenObject, AwsError> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_string))
+        .range(format!("bytes={start}-{}", end.saturating_sub(1)))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetObject", format!("s3://{bucket}/{key}: {}", sdk_message(&e))))?;
+    let size = out.content_length.unwrap_or(0).max(0) as u64;
+    requests::record("s3.GetObject", size);
+    Ok(OpenObject { body: out.body, size, version_id: out.version_id })
+}

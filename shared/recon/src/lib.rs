@@ -3,6 +3,7 @@
 //! categories; the reports; and a generator of realistic test data.
 
 pub mod bank_file;
+pub mod chunks;
 pub mod config;
 pub mod date;
 pub mod engine;

@@ -243,6 +243,12 @@ pub struct PgStream {
 }
 
 impl PgStream {
+    /// A stream over a later part of an export (a chunk starting at line `first_line`): the
+    /// header was on line 1, in the first part.
+    pub fn continuing(first_line: u32) -> PgStream {
+        PgStream { lines: first_line.saturating_sub(1), header_ok: true, ..PgStream::default() }
+    }
+
     /// Reads the block's lines; each accepted row goes to `sink` with its raw line.
     pub fn feed<'b>(&mut self, block: &'b [u8], sink: &mut dyn FnMut(PgTxn<'b>, &'b [u8])) -> Result<(), PgFileError> {
         let mut block = block;

@@ -1,0 +1,328 @@
+//! `ingest-chunk`: a PG export too large for one invocation is read in parallel parts. The
+//! hashing pass of `ingest-file` also cuts the file into byte ranges that start on a line (each
+//! knowing its first line number); each range is one SQS message, and `ingest-chunk` normalizes
+//! it with a ranged GET exactly as a whole file is normalized — rows claim their ids, segments and
+//! rejects are written under the chunk's own names — then records the chunk `DONE` and counts it on
+//! the file, atomically and once. The chunk that completes the count writes the file's outcome:
+//! the sums of the chunks' line accounting, dates and day tallies, and their partition entries.
+//! Redelivered, concurrent or retried chunks change nothing twice; a chunk failing on its last
+//! attempt fails the file (a re-drive of the S3 event queues the chunks not done).
+
+use crate::error::PipelineError;
+use crate::file_record::{self, FileRecord, FileStatus};
+use crate::ingest::{normalize, undated_fallback, Failure, Part, Route};
+use crate::Context;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use settlepaisa_aws::dynamo::{batch_get, nv, sv, Item};
+use settlepaisa_aws::sqs;
+use settlepaisa_aws::transact::{transact, Transacted};
+use settlepaisa_recon::chunks::ChunkSpan;
+use std::collections::BTreeMap;
+
+/// One chunk to ingest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkMessage {
+    pub file_id: String,
+    pub chunk: u32,
+}
+
+/// The spans of a chunk plan, as the file record keeps them (`[start, end, first_line]` each).
+fn plan_json(spans: &[ChunkSpan]) -> String {
+    serde_json::to_string(&spans.iter().map(|s| [s.start, s.end, u64::from(s.first_line)]).collect::<Vec<_>>())
+        .unwrap_or_default()
+}
+
+fn plan_of(file: &FileRecord) -> Result<Vec<ChunkSpan>, PipelineError> {
+    let bad = |m: String| PipelineError::Data { key: format!("files/{}/chunk_plan", file.file_id), message: m };
+    let text = file.chunk_plan.as_deref().ok_or_else(|| bad("missing".into()))?;
+    let raw: Vec<[u64; 3]> = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    raw.into_iter()
+        .map(|[start, end, line]| {
+            let first_line = u32::try_from(line).map_err(|_| bad(format!("line {line}")))?;
+            Ok(ChunkSpan { start, end, first_line })
+        })
+        .collect()
+}
+
+/// The id of a chunk's record in the files table (its `kind` keeps it out of planning's index).
+pub fn chunk_id(file_id: &str, chunk: u32) -> String {
+    format!("{file_id}#C{chunk:04}")
+}
+
+const CHUNK_KIND: &str = "pg-chunk";
+
+/// Starts a chunked ingestion of a claimed file: records the plan on the file (still `RECEIVED`)
+/// and queues every chunk.
+/// A re-driven file (the same bytes, so the same plan) keeps the chunks it finished before: they
+/// are counted at once and only the others are queued.
+pub(crate) async fn start(ctx: &Context, file: &mut FileRecord, spans: &[ChunkSpan]) -> Result<(), Failure> {
+    file.kind = "pg".into();
+    file.chunks = spans.len() as u32;
+    file.chunk_plan = Some(plan_json(spans));
+    file.status = Some(FileStatus::Received);
+    let done = done_chunks(ctx, file).await?;
+    file.chunks_done = done.len() as u32;
+    if !file_record::put_outcome(&ctx.clients.dynamodb, &ctx.resources.files_table, file).await? {
+        return Err(Failure::Rejected("the file's record changed while it was being planned".into()));
+    }
+    queue(ctx, file, &done).await?;
+    complete_if_last(ctx, &file.file_id).await?;
+    Ok(())
+}
+
+/// Takes up a chunked file again (its S3 event redelivered, or re-driven after a chunk failed):
+/// a `FAILED` file is `RECEIVED` again, the chunks not done are queued, and the file completes
+/// if they all are.
+pub async fn resume(ctx: &Context, file: FileRecord) -> Result<(), PipelineError> {
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
+    if file.status == Some(FileStatus::Failed) {
+        let out = db
+            .update_item()
+            .table_name(table)
+            .key("file_id", sv(&file.file_id))
+            .update_expression("SET #s = :received REMOVE #e")
+            .condition_expression("#s = :failed")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#e", "error")
+            .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+            .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
+            .send()
+            .await;
+        settlepaisa_aws::dynamo::conditional("UpdateItem", out)?;
+    }
+    // A redelivered event while the chunks are on their way: their messages are in the queue
+    // already, and sending them again would only run them twice.
+    if file.status == Some(FileStatus::Failed) || !file.chunks_queued {
+        let done = done_chunks(ctx, &file).await?;
+        queue(ctx, &file, &done).await?;
+        tracing::info!(file_id = file.file_id, done = done.len(), chunks = file.chunks, "chunked file resumed");
+    }
+    complete_if_last(ctx, &file.file_id).await
+}
+
+/// Queues the chunks of a chunked file that are not done (all, at the start; the rest, when a
+/// re-drive takes up a file whose chunks failed), then records that they are queued.
+pub async fn queue(ctx: &Context, file: &FileRecord, done: &[u32]) -> Result<(), PipelineError> {
+    let bodies = (0..file.chunks)
+        .filter(|c| !done.contains(c))
+        .map(|chunk| serde_json::to_string(&ChunkMessage { file_id: file.file_id.clone(), chunk }).unwrap_or_default())
+        .collect();
+    sqs::send_all(&ctx.clients.sqs, &ctx.resources.ingest_chunk_queue_url, bodies).await?;
+    settlepaisa_aws::requests::record("dynamodb.UpdateItem", 1);
+    let out = ctx
+        .clients
+        .dynamodb
+        .update_item()
+        .table_name(&ctx.resources.files_table)
+        .key("file_id", sv(&file.file_id))
+        .update_expression("SET chunks_queued = :yes")
+        .condition_expression("attribute_exists(chunks)")
+        .expression_attribute_values(":yes", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+        .send()
+        .await;
+    settlepaisa_aws::dynamo::conditional("UpdateItem", out)?;
+    Ok(())
+}
+
+/// The chunks of a file already recorded `DONE`.
+pub async fn done_chunks(ctx: &Context, file: &FileRecord) -> Result<Vec<u32>, PipelineError> {
+    Ok(chunk_records(ctx, file).await?.into_keys().collect())
+}
+
+async fn chunk_records(ctx: &Context, file: &FileRecord) -> Result<BTreeMap<u32, FileRecord>, PipelineError> {
+    let keys: Vec<Item> =
+        (0..file.chunks).map(|c| Item::from([("file_id".to_string(), sv(chunk_id(&file.file_id, c)))])).collect();
+    let mut out = BTreeMap::new();
+    for item in batch_get(&ctx.clients.dynamodb, &ctx.resources.files_table, keys).await? {
+        let record = FileRecord::from_item(&item)?;
+        let index = record.file_id.rsplit_once("#C").and_then(|(_, c)| c.parse().ok());
+        if let (Some(c), Some(FileStatus::Normalized)) = (index, record.status) {
+            out.insert(c, record);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in &event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        if let Err(e) = handle_message(ctx, message).await {
+            tracing::error!(message_id = id, error = %e, "chunk failed");
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), PipelineError> {
+    let msg: ChunkMessage = serde_json::from_str(message.body.as_deref().unwrap_or(""))
+        .map_err(|e| PipelineError::BadMessage { kind: "chunk message", message: e.to_string() })?;
+    let result = run_chunk(ctx, &msg).await;
+    if let Err(e) = &result {
+        let attempt: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+        if attempt >= ctx.max_receive_chunk {
+            // The message goes to the dead-letter queue: the file says why, and a re-drive of its
+            // S3 event queues the chunks not done.
+            if let Ok(Some(mut file)) =
+                file_record::get(&ctx.clients.dynamodb, &ctx.resources.files_table, &msg.file_id).await
+            {
+                file.error = Some(format!("chunk {} failed: {e}", msg.chunk));
+                file_record::mark_failed(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await;
+            }
+        }
+    }
+    result
+}
+
+pub async fn run_chunk(ctx: &Context, msg: &ChunkMessage) -> Result<(), PipelineError> {
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
+    let Some(file) = file_record::get(db, table, &msg.file_id).await? else {
+        tracing::error!(file_id = msg.file_id, "chunk of a file that does not exist");
+        return Ok(());
+    };
+    // A file another chunk failed still takes this chunk's work: the re-drive then runs only the
+    // chunks that failed.
+    if !matches!(file.status, Some(FileStatus::Received | FileStatus::Failed)) || msg.chunk >= file.chunks {
+        // Finished, deleted, rejected, or not a chunk of it.
+        tracing::info!(file_id = file.file_id, chunk = msg.chunk, status = ?file.status, "chunk not needed");
+        return Ok(());
+    }
+    let spans = plan_of(&file)?;
+    let span = spans[msg.chunk as usize];
+    let cid = chunk_id(&file.file_id, msg.chunk);
+    if file_record::get(db, table, &cid).await?.is_some_and(|c| c.status == Some(FileStatus::Normalized)) {
+        return complete_if_last(ctx, &file.file_id).await;
+    }
+    let mut out = file.clone();
+    let version = (!file.version.is_empty()).then_some(file.version.as_str());
+    match normalize(ctx, &mut out, Route::Pg, version, Part::Chunk { index: msg.chunk, span }).await {
+        Ok(()) => {}
+        Err(Failure::Rejected(reason)) => {
+            // Unusable data in this part (binary bytes, an endless line): the file is rejected.
+            let mut rejected = file.clone();
+            rejected.status = Some(FileStatus::Rejected);
+            rejected.error = Some(format!("chunk {} (from line {}): {reason}", msg.chunk, span.first_line));
+            undated_fallback(&mut rejected, &ctx.templates);
+            file_record::put_outcome(db, table, &rejected).await?;
+            return Ok(());
+        }
+        Err(Failure::Pipeline(e)) => return Err(e),
+        Err(Failure::Duplicate(_) | Failure::Chunked) => return Ok(()),
+    }
+    let mut record = out;
+    record.file_id = cid;
+    record.kind = CHUNK_KIND.into();
+    record.status = Some(FileStatus::Normalized);
+    record.chunk_plan = None;
+    record.size = span.end - span.start;
+    record_done(ctx, &file.file_id, &record).await?;
+    complete_if_last(ctx, &file.file_id).await
+}
+
+/// Records a chunk `DONE` and counts it on its file, in one transaction, once.
+async fn record_done(ctx: &Context, file_id: &str, chunk: &FileRecord) -> Result<(), PipelineError> {
+    let table = &ctx.resources.files_table;
+    let build = |e: aws_sdk_dynamodb::error::BuildError| PipelineError::Data {
+        key: chunk.file_id.clone(),
+        message: e.to_string(),
+    };
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(chunk.to_item()))
+        .condition_expression("attribute_not_exists(file_id) OR #s <> :done")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":done", sv(FileStatus::Normalized.as_str()))
+        .build()
+        .map_err(build)?;
+    let count = Update::builder()
+        .table_name(table)
+        .key("file_id", sv(file_id))
+        .update_expression("ADD chunks_done :one")
+        .condition_expression("#s IN (:received, :failed)")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":one", nv(1))
+        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+        .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
+        .build()
+        .map_err(build)?;
+    let items = vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()];
+    match transact(&ctx.clients.dynamodb, items).await? {
+        // Done before (a second delivery), or the file moved on: nothing counted twice.
+        Transacted::Written | Transacted::ConditionFailed { .. } => Ok(()),
+    }
+}
+
+/// When every chunk is done, writes the file's outcome from theirs (any chunk may be the last, and
+/// two may see all done at once: writing it twice writes the same record, and only over
+/// `RECEIVED`). Decided from the chunk records themselves, not from the counter, which a resume
+/// may have raced.
+async fn complete_if_last(ctx: &Context, file_id: &str) -> Result<(), PipelineError> {
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
+    let Some(mut file) = file_record::get(db, table, file_id).await? else { return Ok(()) };
+    if file.status != Some(FileStatus::Received) || file.chunks == 0 {
+        return Ok(());
+    }
+    let chunks = chunk_records(ctx, &file).await?;
+    if (chunks.len() as u32) < file.chunks {
+        return Ok(());
+    }
+    assemble(&mut file, chunks.values())?;
+    if file_record::put_outcome(db, table, &file).await? {
+        if let Some(job_id) = &file.job_id {
+            crate::job::record_upload(db, &ctx.resources.jobs_table, job_id, &file).await?;
+        }
+        tracing::info!(file_id, chunks = file.chunks, rows = file.data_rows, "chunked file normalized");
+    }
+    Ok(())
+}
+
+/// The file's outcome from its chunks': line accounting and counts summed (checked), dates
+/// widened, day tallies merged, partition entries joined.
+fn assemble<'c>(file: &mut FileRecord, chunks: impl Iterator<Item = &'c FileRecord>) -> Result<(), PipelineError> {
+    let overflow = || PipelineError::Overflow("a chunked file's counts");
+    let mut days: BTreeMap<String, BTreeMap<String, [i64; 2]>> = BTreeMap::new();
+    let (mut lines, mut rows, mut rejected, mut other, mut records) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut first, mut last): (Option<String>, Option<String>) = (None, None);
+    let mut partitions = Vec::new();
+    for c in chunks {
+        lines = lines.checked_add(c.lines_read).ok_or_else(overflow)?;
+        rows = rows.checked_add(c.data_rows).ok_or_else(overflow)?;
+        rejected = rejected.checked_add(c.rejected_rows).ok_or_else(overflow)?;
+        other = other.checked_add(c.non_data_lines).ok_or_else(overflow)?;
+        records = records.checked_add(c.records).ok_or_else(overflow)?;
+        first = match (first, &c.first_date) {
+            (Some(a), Some(b)) => Some(a.min(b.clone())),
+            (a, b) => a.or(b.clone()),
+        };
+        last = match (last, &c.last_date) {
+            (Some(a), Some(b)) => Some(a.max(b.clone())),
+            (a, b) => a.or(b.clone()),
+        };
+        partitions.extend(c.partitions.iter().cloned());
+        let tallies: BTreeMap<String, BTreeMap<String, [i64; 2]>> =
+            serde_json::from_str(c.day_statuses.as_deref().unwrap_or("{}")).map_err(|e| PipelineError::Data {
+                key: format!("files/{}/day_statuses", c.file_id),
+                message: e.to_string(),
+            })?;
+        for (day, by_status) in tallies {
+            for (status, [n, paise]) in by_status {
+                let t = days.entry(day.clone()).or_default().entry(status).or_default();
+                t[0] = t[0].checked_add(n).ok_or_else(overflow)?;
+                t[1] = t[1].checked_add(paise).ok_or_else(overflow)?;
+            }
+        }
+    }
+    (file.lines_read, file.data_rows, file.rejected_rows, file.non_data_lines, file.records) =
+        (lines, rows, rejected, other, records);
+    (file.first_date, file.last_date) = (first, last);
+    file.partitions = partitions;
+    file.day_statuses = Some(serde_json::to_string(&days).unwrap_or_default());
+    file.kind = "pg".into();
+    file.status = Some(FileStatus::Normalized);
+    file.error = None;
+    Ok(())
+}
