@@ -10,7 +10,7 @@ use settlepaisa_cli::local::LocalStack;
 use settlepaisa_pipeline::chunks::{self, ChunkMessage};
 use settlepaisa_pipeline::file_record::{FileRecord, FileStatus};
 use settlepaisa_pipeline::job::JobStatus;
-use settlepaisa_pipeline::{ingest, Context};
+use settlepaisa_pipeline::{ingest, redrive, Context};
 use settlepaisa_tests::pipeline::{bank_key, generated, job_results, offline_rows, run_job, upload, IDLE};
 
 const PG_KEY: &str = "incoming/pg/2026-10-01/pg_transactions.csv";
@@ -76,6 +76,7 @@ async fn a_pg_export_read_in_chunks_equals_the_offline_run_and_redelivered_chunk
         "the line accounting of the whole file"
     );
     assert!(file.partitions.iter().any(|p| p.contains("/c0001:")), "{:?}", file.partitions);
+    assert_eq!(file.size, bytes.len() as u64);
 
     let job = run_job(&stack, "JOB-CHUNKS", 4).await;
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");
@@ -119,10 +120,14 @@ async fn a_chunk_failing_every_attempt_fails_the_file_and_a_redrive_finishes_onl
     let done = chunks::done_chunks(&stack.runner.ctx, &failed).await.unwrap();
     assert_eq!(done.len() as u32, failed.chunks - 1, "the other chunks finished: {done:?}");
 
+    // Its S3 event waits where every failed ingestion does.
+    assert_eq!(stack.runner.queue_depth("IngestDeadLetterQueue").await.unwrap(), 1);
+
     stack.faults.clear();
     let before = stack.runner.invocations()["ingest-chunk"].0;
-    // The re-drive of the S3 event (as redrive-ingest sends it) resumes the file.
-    ingest::handle(&ctx, s3_event(&ctx.resources.uploads_bucket, PG_KEY)).await.unwrap();
+    let redriven = redrive::handle(&stack.runner.ctx, redrive::RedriveRequest::default()).await.unwrap();
+    assert!(redriven.failed.is_empty(), "{:?}", redriven.failed);
+    assert_eq!(stack.runner.queue_depth("IngestDeadLetterQueue").await.unwrap(), 0);
     stack.runner.run_until_idle(IDLE).await.unwrap();
     assert_eq!(stack.runner.invocations()["ingest-chunk"].0 - before, 1, "only the failed chunk ran again");
     let file = pg_record(&stack).await;
@@ -130,4 +135,23 @@ async fn a_chunk_failing_every_attempt_fails_the_file_and_a_redrive_finishes_onl
     let job = run_job(&stack, "JOB-CHUNK-REDRIVE", 2).await;
     assert_eq!(job.status, JobStatus::Completed);
     assert!(job_results(&stack, "JOB-CHUNK-REDRIVE").await == offline_rows(&dir.path().join("want"), &pg, &banks));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_file_with_the_wrong_header_is_rejected_before_any_chunk_runs() {
+    let stack = LocalStack::start(None).await.unwrap();
+    let ctx = chunking(&stack, 10_000);
+    let mut text = String::from("id,merchant,amount\n");
+    for i in 0..3_000 {
+        text.push_str(&format!("TXN{i:08},MERCH001,ORD-{i},UPI,10000,captured,,2026-10-01T10:00:00+05:30\n"));
+    }
+    settlepaisa_tests::pipeline::upload_bytes(&stack, PG_KEY, text.into_bytes()).await;
+    let done = ingest::handle(&ctx, s3_event(&ctx.resources.uploads_bucket, PG_KEY)).await.unwrap();
+    assert_eq!(done[0].status, "REJECTED", "{done:?}");
+    stack.runner.run_until_idle(IDLE).await.unwrap();
+    let file = pg_record(&stack).await;
+    assert!(file.error.as_deref().unwrap().contains("expected the header"), "{file:?}");
+    assert_eq!(stack.runner.invocations().get("ingest-chunk").map_or(0, |c| c.0), 0, "no chunk ran");
+    let txns = settlepaisa_tests::pipeline::count_items(&stack, &stack.runner.ctx.resources.transactions_table).await;
+    assert_eq!(txns, 0, "no transaction written for a rejected file");
 }

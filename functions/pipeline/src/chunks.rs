@@ -15,7 +15,7 @@ use crate::Context;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
-use settlepaisa_aws::dynamo::{batch_get, nv, sv, Item};
+use settlepaisa_aws::dynamo::{batch_get_consistent, nv, sv, Item};
 use settlepaisa_aws::sqs;
 use settlepaisa_aws::transact::{transact, Transacted};
 use settlepaisa_recon::chunks::ChunkSpan;
@@ -29,25 +29,43 @@ pub struct ChunkMessage {
     pub chunk: u32,
 }
 
-/// The spans of a chunk plan, as the file record keeps them (`[start, end, first_line]` each).
-fn plan_json(spans: &[ChunkSpan]) -> String {
-    serde_json::to_string(&spans.iter().map(|s| [s.start, s.end, u64::from(s.first_line)]).collect::<Vec<_>>())
-        .unwrap_or_default()
+/// A chunk plan as the file record keeps it: the S3 version every chunk must read (so all chunks
+/// read the bytes the hash was taken of) and the spans, `[start, end, first_line]` each.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Plan {
+    version: Option<String>,
+    spans: Vec<[u64; 3]>,
 }
 
-fn plan_of(file: &FileRecord) -> Result<Vec<ChunkSpan>, PipelineError> {
+fn plan_json(version: Option<&str>, spans: &[ChunkSpan]) -> Result<String, PipelineError> {
+    let plan = Plan {
+        version: version.map(str::to_string),
+        spans: spans.iter().map(|s| [s.start, s.end, u64::from(s.first_line)]).collect(),
+    };
+    serde_json::to_string(&plan).map_err(|e| PipelineError::Data { key: "chunk plan".into(), message: e.to_string() })
+}
+
+fn plan_of(file: &FileRecord) -> Result<(Option<String>, Vec<ChunkSpan>), PipelineError> {
     let bad = |m: String| PipelineError::Data { key: format!("files/{}/chunk_plan", file.file_id), message: m };
     let text = file.chunk_plan.as_deref().ok_or_else(|| bad("missing".into()))?;
-    let raw: Vec<[u64; 3]> = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-    raw.into_iter()
+    let plan: Plan = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    let spans = plan
+        .spans
+        .into_iter()
         .map(|[start, end, line]| {
             let first_line = u32::try_from(line).map_err(|_| bad(format!("line {line}")))?;
             Ok(ChunkSpan { start, end, first_line })
         })
-        .collect()
+        .collect::<Result<Vec<_>, PipelineError>>()?;
+    if spans.len() != file.chunks as usize {
+        return Err(bad(format!("{} spans for {} chunks", spans.len(), file.chunks)));
+    }
+    Ok((plan.version, spans))
 }
 
-/// The id of a chunk's record in the files table (its `kind` keeps it out of planning's index).
+/// The id of a chunk's record in the files table (its kind, `pg-chunk`, is one planning never
+/// queries; the record still costs its index entry).
 pub fn chunk_id(file_id: &str, chunk: u32) -> String {
     format!("{file_id}#C{chunk:04}")
 }
@@ -55,18 +73,29 @@ pub fn chunk_id(file_id: &str, chunk: u32) -> String {
 const CHUNK_KIND: &str = "pg-chunk";
 
 /// Starts a chunked ingestion of a claimed file: records the plan on the file (still `RECEIVED`)
-/// and queues every chunk.
-/// A re-driven file (the same bytes, so the same plan) keeps the chunks it finished before: they
-/// are counted at once and only the others are queued.
-pub(crate) async fn start(ctx: &Context, file: &mut FileRecord, spans: &[ChunkSpan]) -> Result<(), Failure> {
+/// and queues every chunk. Only once: a second start for the same file (its S3 event delivered
+/// twice at once) finds the plan recorded and resumes it instead. A re-driven file (the same
+/// bytes, so the same plan) keeps the chunks it finished before: they are counted at once and only
+/// the others are queued.
+pub(crate) async fn start(
+    ctx: &Context,
+    file: &mut FileRecord,
+    spans: &[ChunkSpan],
+    version: Option<&str>,
+) -> Result<(), Failure> {
     file.kind = "pg".into();
     file.chunks = spans.len() as u32;
-    file.chunk_plan = Some(plan_json(spans));
+    file.chunk_plan = Some(plan_json(version, spans)?);
+    file.chunks_queued = false;
     file.status = Some(FileStatus::Received);
     let done = done_chunks(ctx, file).await?;
     file.chunks_done = done.len() as u32;
-    if !file_record::put_outcome(&ctx.clients.dynamodb, &ctx.resources.files_table, file).await? {
-        return Err(Failure::Rejected("the file's record changed while it was being planned".into()));
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
+    if !file_record::put_plan(db, table, file).await? {
+        return match file_record::get(db, table, &file.file_id).await? {
+            Some(current) if current.chunks > 0 => Ok(resume(ctx, current).await?),
+            _ => Err(Failure::Rejected("the file's record changed while it was being planned".into())),
+        };
     }
     queue(ctx, file, &done).await?;
     complete_if_last(ctx, &file.file_id).await?;
@@ -76,26 +105,30 @@ pub(crate) async fn start(ctx: &Context, file: &mut FileRecord, spans: &[ChunkSp
 /// Takes up a chunked file again (its S3 event redelivered, or re-driven after a chunk failed):
 /// a `FAILED` file is `RECEIVED` again, the chunks not done are queued, and the file completes
 /// if they all are.
-pub async fn resume(ctx: &Context, file: FileRecord) -> Result<(), PipelineError> {
+pub async fn resume(ctx: &Context, mut file: FileRecord) -> Result<(), PipelineError> {
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
     if file.status == Some(FileStatus::Failed) {
+        // Back to work, with its chunks to be queued again: if the send below fails, the next
+        // re-drive or redelivered event sees `chunks_queued` false and sends them.
+        file.chunks_queued = false;
         let out = db
             .update_item()
             .table_name(table)
             .key("file_id", sv(&file.file_id))
-            .update_expression("SET #s = :received REMOVE #e")
+            .update_expression("SET #s = :received, chunks_queued = :no REMOVE #e")
             .condition_expression("#s = :failed")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#e", "error")
             .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
             .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
+            .expression_attribute_values(":no", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
             .send()
             .await;
         settlepaisa_aws::dynamo::conditional("UpdateItem", out)?;
     }
     // A redelivered event while the chunks are on their way: their messages are in the queue
     // already, and sending them again would only run them twice.
-    if file.status == Some(FileStatus::Failed) || !file.chunks_queued {
+    if !file.chunks_queued {
         let done = done_chunks(ctx, &file).await?;
         queue(ctx, &file, &done).await?;
         tracing::info!(file_id = file.file_id, done = done.len(), chunks = file.chunks, "chunked file resumed");
@@ -136,7 +169,9 @@ async fn chunk_records(ctx: &Context, file: &FileRecord) -> Result<BTreeMap<u32,
     let keys: Vec<Item> =
         (0..file.chunks).map(|c| Item::from([("file_id".to_string(), sv(chunk_id(&file.file_id, c)))])).collect();
     let mut out = BTreeMap::new();
-    for item in batch_get(&ctx.clients.dynamodb, &ctx.resources.files_table, keys).await? {
+    // Consistent reads: the chunk deciding that all are done must see the others' records (and
+    // its own) written a moment before.
+    for item in batch_get_consistent(&ctx.clients.dynamodb, &ctx.resources.files_table, keys).await? {
         let record = FileRecord::from_item(&item)?;
         let index = record.file_id.rsplit_once("#C").and_then(|(_, c)| c.parse().ok());
         if let (Some(c), Some(FileStatus::Normalized)) = (index, record.status) {
@@ -165,17 +200,49 @@ async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), Pipel
     if let Err(e) = &result {
         let attempt: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         if attempt >= ctx.max_receive_chunk {
-            // The message goes to the dead-letter queue: the file says why, and a re-drive of its
-            // S3 event queues the chunks not done.
-            if let Ok(Some(mut file)) =
-                file_record::get(&ctx.clients.dynamodb, &ctx.resources.files_table, &msg.file_id).await
-            {
+            // The message goes to the chunk dead-letter queue. The file says why, and its S3 event
+            // goes where every failed ingestion waits (the ingest dead-letter queue), so
+            // `redrive-ingest` takes it up: the chunks not done run again.
+            let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
+            if let Ok(Some(mut file)) = file_record::get(db, table, &msg.file_id).await {
                 file.error = Some(format!("chunk {} failed: {e}", msg.chunk));
-                file_record::mark_failed(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await;
+                file_record::mark_failed(db, table, &file).await;
+                let event = s3_event_for(ctx, &file);
+                if let Err(send) = sqs::send(&ctx.clients.sqs, &ctx.resources.ingest_dlq_url, event).await {
+                    tracing::error!(file_id = file.file_id, error = %send, "could not dead-letter the file's event");
+                }
             }
         }
     }
     result
+}
+
+/// The S3 event of a chunked file, as Lambda would have delivered it (for a re-drive).
+fn s3_event_for(ctx: &Context, file: &FileRecord) -> String {
+    let version = plan_of(file).ok().and_then(|(v, _)| v);
+    let mut object = serde_json::json!({ "key": urlencoding::encode(&file.key), "size": file.size });
+    match &version {
+        Some(v) => object["versionId"] = v.clone().into(),
+        // The file's id came from the event's sequencer when the bucket gave no version.
+        None => object["sequencer"] = file.version.clone().into(),
+    }
+    let bucket = serde_json::json!({
+        "name": file.bucket,
+        "ownerIdentity": { "principalId": "" },
+        "arn": format!("arn:aws:s3:::{}", file.bucket),
+    });
+    serde_json::json!({ "Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": ctx.clients.sqs.config().region().map(|r| r.to_string()).unwrap_or_default(),
+        "eventTime": file.received_at,
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": { "principalId": "" },
+        "requestParameters": { "sourceIPAddress": "" },
+        "responseElements": {},
+        "s3": { "s3SchemaVersion": "1.0", "configurationId": "ingest-chunk", "bucket": bucket, "object": object },
+    }]})
+    .to_string()
 }
 
 pub async fn run_chunk(ctx: &Context, msg: &ChunkMessage) -> Result<(), PipelineError> {
@@ -191,15 +258,17 @@ pub async fn run_chunk(ctx: &Context, msg: &ChunkMessage) -> Result<(), Pipeline
         tracing::info!(file_id = file.file_id, chunk = msg.chunk, status = ?file.status, "chunk not needed");
         return Ok(());
     }
-    let spans = plan_of(&file)?;
-    let span = spans[msg.chunk as usize];
+    let (version, spans) = plan_of(&file)?;
+    let span = *spans.get(msg.chunk as usize).ok_or_else(|| PipelineError::Data {
+        key: format!("files/{}/chunk_plan", file.file_id),
+        message: format!("no chunk {}", msg.chunk),
+    })?;
     let cid = chunk_id(&file.file_id, msg.chunk);
     if file_record::get(db, table, &cid).await?.is_some_and(|c| c.status == Some(FileStatus::Normalized)) {
         return complete_if_last(ctx, &file.file_id).await;
     }
     let mut out = file.clone();
-    let version = (!file.version.is_empty()).then_some(file.version.as_str());
-    match normalize(ctx, &mut out, Route::Pg, version, Part::Chunk { index: msg.chunk, span }).await {
+    match normalize(ctx, &mut out, Route::Pg, version.as_deref(), Part::Chunk { index: msg.chunk, span }).await {
         Ok(()) => {}
         Err(Failure::Rejected(reason)) => {
             // Unusable data in this part (binary bytes, an endless line): the file is rejected.
@@ -217,7 +286,9 @@ pub async fn run_chunk(ctx: &Context, msg: &ChunkMessage) -> Result<(), Pipeline
     record.file_id = cid;
     record.kind = CHUNK_KIND.into();
     record.status = Some(FileStatus::Normalized);
+    // What the chunk record carries of its own: not the file's plan, counters or error.
     record.chunk_plan = None;
+    (record.chunks, record.chunks_done, record.chunks_queued, record.error) = (0, 0, false, None);
     record.size = span.end - span.start;
     record_done(ctx, &file.file_id, &record).await?;
     complete_if_last(ctx, &file.file_id).await
@@ -263,12 +334,30 @@ async fn record_done(ctx: &Context, file_id: &str, chunk: &FileRecord) -> Result
 async fn complete_if_last(ctx: &Context, file_id: &str) -> Result<(), PipelineError> {
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
     let Some(mut file) = file_record::get(db, table, file_id).await? else { return Ok(()) };
-    if file.status != Some(FileStatus::Received) || file.chunks == 0 {
+    if !matches!(file.status, Some(FileStatus::Received | FileStatus::Failed)) || file.chunks == 0 {
         return Ok(());
     }
     let chunks = chunk_records(ctx, &file).await?;
     if (chunks.len() as u32) < file.chunks {
         return Ok(());
+    }
+    if file.status == Some(FileStatus::Failed) {
+        // Every chunk got done after all (a dead-lettered chunk moved back by hand): the failure
+        // no longer stands.
+        let out = db
+            .update_item()
+            .table_name(table)
+            .key("file_id", sv(file_id))
+            .update_expression("SET #s = :received")
+            .condition_expression("#s = :failed")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+            .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
+            .send()
+            .await;
+        if !settlepaisa_aws::dynamo::conditional("UpdateItem", out)? {
+            return Ok(());
+        }
     }
     assemble(&mut file, chunks.values())?;
     if file_record::put_outcome(db, table, &file).await? {
@@ -287,6 +376,7 @@ fn assemble<'c>(file: &mut FileRecord, chunks: impl Iterator<Item = &'c FileReco
     let mut days: BTreeMap<String, BTreeMap<String, [i64; 2]>> = BTreeMap::new();
     let (mut lines, mut rows, mut rejected, mut other, mut records) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut first, mut last): (Option<String>, Option<String>) = (None, None);
+    let mut size = 0u64;
     let mut partitions = Vec::new();
     for c in chunks {
         lines = lines.checked_add(c.lines_read).ok_or_else(overflow)?;
@@ -294,6 +384,7 @@ fn assemble<'c>(file: &mut FileRecord, chunks: impl Iterator<Item = &'c FileReco
         rejected = rejected.checked_add(c.rejected_rows).ok_or_else(overflow)?;
         other = other.checked_add(c.non_data_lines).ok_or_else(overflow)?;
         records = records.checked_add(c.records).ok_or_else(overflow)?;
+        size = size.checked_add(c.size).ok_or_else(overflow)?;
         first = match (first, &c.first_date) {
             (Some(a), Some(b)) => Some(a.min(b.clone())),
             (a, b) => a.or(b.clone()),
@@ -320,6 +411,7 @@ fn assemble<'c>(file: &mut FileRecord, chunks: impl Iterator<Item = &'c FileReco
         (lines, rows, rejected, other, records);
     (file.first_date, file.last_date) = (first, last);
     file.partitions = partitions;
+    file.size = size;
     file.day_statuses = Some(serde_json::to_string(&days).unwrap_or_default());
     file.kind = "pg".into();
     file.status = Some(FileStatus::Normalized);

@@ -79,6 +79,7 @@ impl Context {
             max_receive_count: number("MATCH_MAX_RECEIVE_COUNT", 5, 1000)?,
             finalize_max_receive_count: number("FINALIZE_MAX_RECEIVE_COUNT", 5, 1000)?,
             stall_secs: i64::from(number("JOB_STALL_SECONDS", 900, 86_400)?),
+            // Tests cut small files into small chunks; the template keeps AWS at 8 MiB or more.
             chunk_bytes: u64::from(number("INGEST_CHUNK_BYTES", 64 << 20, 1 << 30)?),
             max_receive_chunk: number("INGEST_CHUNK_MAX_RECEIVE_COUNT", 5, 1000)?,
         })

@@ -267,6 +267,27 @@ pub async fn put_outcome(
     Ok(conditional("PutItem", out)?)
 }
 
+/// Records a chunk plan on a claimed file, once: `false` when the file already has one (a second
+/// start of the same file) or is no longer `RECEIVED`.
+pub async fn put_plan(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    record: &FileRecord,
+) -> Result<bool, PipelineError> {
+    let item = record.to_item();
+    requests::record_puts("dynamodb.PutItem", table, [&item]);
+    let out = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("#s = :received AND attribute_not_exists(chunks)")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+        .send()
+        .await;
+    Ok(conditional("PutItem", out)?)
+}
+
 /// Marks a claimed file `FAILED` with the error of the attempt that just failed (and the kind,
 /// layout and dates `failed` carries, so it shows in connector health). Best effort: the caller is
 /// already failing, and the event goes to the dead-letter queue either way.

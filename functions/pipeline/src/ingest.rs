@@ -192,8 +192,10 @@ async fn ingest_claimed(
             Some(reason) => Err(Failure::Rejected(reason)),
             None => match content_hash(ctx, file, version).await? {
                 Err(reason) => Err(Failure::Rejected(reason)),
-                Ok((sha256, spans)) => {
-                    file.sha256 = sha256;
+                Ok(read) => {
+                    let spans = read.spans;
+                    file.sha256 = read.sha256;
+                    file.size = read.size;
                     let scope = scope_of(file);
                     let db = &ctx.clients.dynamodb;
                     match file_record::claim_content(
@@ -207,9 +209,13 @@ async fn ingest_claimed(
                     {
                         Some(original) => Err(Failure::Duplicate(original)),
                         None => match (&route, chunk_plan(&spans)) {
-                            (Route::Pg, Some(spans)) => match crate::chunks::start(ctx, file, spans).await {
-                                Ok(()) => Err(Failure::Chunked),
-                                Err(failure) => Err(failure),
+                            (Route::Pg, Some(spans)) => match pg_header_problem(&read.head) {
+                                // Checked here, once: the chunks after the first never see line 1.
+                                Some(reason) => Err(Failure::Rejected(reason)),
+                                None => match crate::chunks::start(ctx, file, spans, version).await {
+                                    Ok(()) => Err(Failure::Chunked),
+                                    Err(failure) => Err(failure),
+                                },
                             },
                             _ => normalize(ctx, file, route, version, Part::Whole).await,
                         },
@@ -262,13 +268,23 @@ pub fn scope_of(file: &FileRecord) -> String {
     file.job_id.as_ref().map_or_else(|| "incoming".to_string(), |j| format!("job:{j}"))
 }
 
-/// The SHA-256 of the object's bytes and its chunk plan (spans of about the configured chunk size,
-/// each starting on a line), from one streamed read (`Err` with the reason when it is gone).
+/// What one streamed read of an object tells before its rows are read.
+struct HashRead {
+    sha256: String,
+    size: u64,
+    /// Spans of about the configured chunk size, each starting on a line.
+    spans: Vec<ChunkSpan>,
+    /// The first bytes (up to 64 KiB), for checks the chunks after the first cannot make.
+    head: Vec<u8>,
+}
+
+/// The SHA-256 of the object's bytes, its size, chunk plan and head, from one streamed read (`Err`
+/// with the reason when it is gone).
 async fn content_hash(
     ctx: &Context,
     file: &FileRecord,
     version: Option<&str>,
-) -> Result<Result<(String, Vec<ChunkSpan>), String>, PipelineError> {
+) -> Result<Result<HashRead, String>, PipelineError> {
     let mut obj = match objects::open(&ctx.clients.s3, &file.bucket, &file.key, version).await {
         Ok(obj) => obj,
         Err(e) if objects::is_missing(&e) => {
@@ -278,11 +294,25 @@ async fn content_hash(
     };
     let mut hasher = Sha256::new();
     let mut planner = ChunkPlanner::new(ctx.chunk_bytes);
+    let (mut head, mut size) = (Vec::new(), 0u64);
     while let Some(bytes) = obj.body.next().await.transpose().map_err(|e| AwsError::new("GetObject", e))? {
         hasher.update(&bytes);
         planner.push(&bytes);
+        size += bytes.len() as u64;
+        if head.len() < HEAD_BYTES {
+            head.extend_from_slice(&bytes[..bytes.len().min(HEAD_BYTES - head.len())]);
+        }
     }
-    Ok(Ok((hex::encode(hasher.finalize()), planner.finish())))
+    Ok(Ok(HashRead { sha256: hex::encode(hasher.finalize()), size, spans: planner.finish(), head }))
+}
+
+const HEAD_BYTES: usize = 64 << 10;
+
+/// Why a PG export's first line is not the export's header (or the file is binary), from its head.
+fn pg_header_problem(head: &[u8]) -> Option<String> {
+    let end = head.iter().position(|&b| b == b'\n').map_or(head.len(), |i| i + 1);
+    let mut probe = PgStream::default();
+    probe.feed(&head[..end], &mut |_, _| {}).err().map(|e| e.to_string())
 }
 
 /// The chunks to ingest in parallel, when the file is larger than one.
@@ -416,7 +446,7 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
     file.sha256 = match old.sha256.is_empty() {
         false => old.sha256.clone(),
         true => match content_hash(ctx, &file, version).await? {
-            Ok((sha256, _)) => sha256,
+            Ok(read) => read.sha256,
             Err(_) => return Ok(Some(old)),
         },
     };

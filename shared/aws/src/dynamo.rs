@@ -154,6 +154,21 @@ pub fn lv(values: impl IntoIterator<Item = String>) -> AttributeValue {
 /// Reads up to 100 items per request by key; keys DynamoDB leaves unprocessed are asked again
 /// with backoff. Missing items are simply absent from the answer.
 pub async fn batch_get(client: &Client, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, AwsError> {
+    batch_get_with(client, table, keys, false).await
+}
+
+/// As [`batch_get`], with strongly consistent reads: for a decision that must see writes made
+/// just before (the last of a file's chunks deciding that all are done).
+pub async fn batch_get_consistent(client: &Client, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, AwsError> {
+    batch_get_with(client, table, keys, true).await
+}
+
+async fn batch_get_with(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+    consistent: bool,
+) -> Result<Vec<Item>, AwsError> {
     use aws_sdk_dynamodb::types::KeysAndAttributes;
     let mut found = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(100) {
@@ -161,6 +176,7 @@ pub async fn batch_get(client: &Client, table: &str, keys: Vec<Item>) -> Result<
         let mut attempt = 0;
         while !pending.is_empty() {
             let request = KeysAndAttributes::builder()
+                .consistent_read(consistent)
                 .set_keys(Some(std::mem::take(&mut pending)))
                 .build()
                 .map_err(|e| AwsError::new("BatchGetItem", e))?;
