@@ -17,11 +17,34 @@ pub struct OpenObject {
 }
 
 pub async fn open(client: &Client, bucket: &str, key: &str, version_id: Option<&str>) -> Result<OpenObject, AwsError> {
+    get_object(client, bucket, key, version_id, None).await
+}
+
+/// Bytes `[start, end)` of an object (a ranged GET), for reading one part of a large file.
+pub async fn open_range(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    start: u64,
+    end: u64,
+) -> Result<OpenObject, AwsError> {
+    get_object(client, bucket, key, version_id, Some(format!("bytes={start}-{}", end.saturating_sub(1)))).await
+}
+
+async fn get_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    range: Option<String>,
+) -> Result<OpenObject, AwsError> {
     let out = client
         .get_object()
         .bucket(bucket)
         .key(key)
         .set_version_id(version_id.map(str::to_string))
+        .set_range(range)
         .send()
         .await
         .map_err(|e| AwsError::new("GetObject", format!("s3://{bucket}/{key}: {}", sdk_message(&e))))?;
@@ -221,27 +244,4 @@ impl PartWriter {
             .map_err(|e| AwsError::new("CompleteMultipartUpload", sdk_message(&e)))?;
         Ok(())
     }
-}
-
-/// Bytes `[start, end)` of an object (a ranged GET), for reading one part of a large file.
-pub async fn open_range(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-    version_id: Option<&str>,
-    start: u64,
-    end: u64,
-) -> Result<OpenObject, AwsError> {
-    let out = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .set_version_id(version_id.map(str::to_string))
-        .range(format!("bytes={start}-{}", end.saturating_sub(1)))
-        .send()
-        .await
-        .map_err(|e| AwsError::new("GetObject", format!("s3://{bucket}/{key}: {}", sdk_message(&e))))?;
-    let size = out.content_length.unwrap_or(0).max(0) as u64;
-    requests::record("s3.GetObject", size);
-    Ok(OpenObject { body: out.body, size, version_id: out.version_id })
 }
