@@ -40,6 +40,8 @@ pub struct Context {
     pub chunk_bytes: u64,
     /// The chunk queue's `maxReceiveCount`: the attempt after which the file is marked failed.
     pub max_receive_chunk: u32,
+    /// Paces this invocation's transaction writes (`INGEST_WRITES_PER_SECOND`, 0 = unpaced).
+    pub write_pacer: std::sync::Arc<settlepaisa_aws::pace::Pacer>,
 }
 
 impl Resources {
@@ -82,6 +84,12 @@ impl Context {
             // Tests cut small files into small chunks; the template keeps AWS at 8 MiB or more.
             chunk_bytes: u64::from(number("INGEST_CHUNK_BYTES", 64 << 20, 1 << 30)?),
             max_receive_chunk: number("INGEST_CHUNK_MAX_RECEIVE_COUNT", 5, 1000)?,
+            write_pacer: std::sync::Arc::new(settlepaisa_aws::pace::Pacer::new(
+                match lookup("INGEST_WRITES_PER_SECOND") {
+                    Some(v) if !v.is_empty() && v != "0" => number("INGEST_WRITES_PER_SECOND", 0, 1_000_000)?,
+                    _ => 0,
+                },
+            )),
         })
     }
 

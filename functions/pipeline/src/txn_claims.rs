@@ -115,6 +115,7 @@ fn passes_on(holder: &FileRecord, me: &Claimant) -> bool {
 
 /// One conditional put of a row, owning what it sends.
 struct Put {
+    pacer: std::sync::Arc<settlepaisa_aws::pace::Pacer>,
     client: aws_sdk_dynamodb::Client,
     table: String,
     item: settlepaisa_aws::dynamo::Item,
@@ -130,6 +131,7 @@ impl Put {
         item.insert("file_id".into(), sv(file_id));
         item.insert("line".into(), nv(t.line));
         Put {
+            pacer: ctx.write_pacer.clone(),
             client: ctx.clients.dynamodb.clone(),
             table: ctx.resources.transactions_table.clone(),
             item,
@@ -141,6 +143,7 @@ impl Put {
 
     /// `Ok(Ok(()))` written, `Ok(Err(holder))` the id is someone else's.
     async fn send(self) -> Result<Result<(), Holder>, PipelineError> {
+        self.pacer.acquire().await;
         requests::record_puts("dynamodb.PutItem", &self.table, [&self.item]);
         let put = self
             .client
