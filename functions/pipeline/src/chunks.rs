@@ -11,7 +11,7 @@
 use crate::error::PipelineError;
 use crate::file_record::{self, FileRecord, FileStatus};
 use crate::ingest::{normalize, undated_fallback, Failure, Part, Route};
-use crate::Context;
+use crate::{sqs_batch, Context};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
@@ -182,24 +182,14 @@ async fn chunk_records(ctx: &Context, file: &FileRecord) -> Result<BTreeMap<u32,
 }
 
 pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for message in &event.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        if let Err(e) = handle_message(ctx, message).await {
-            tracing::error!(message_id = id, error = %e, "chunk failed");
-            response.add_failure(id);
-        }
-    }
-    response
+    sqs_batch::each(&event, "chunk", |message| Box::pin(handle_message(ctx, message))).await
 }
 
 async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), PipelineError> {
-    let msg: ChunkMessage = serde_json::from_str(message.body.as_deref().unwrap_or(""))
-        .map_err(|e| PipelineError::BadMessage { kind: "chunk message", message: e.to_string() })?;
+    let msg: ChunkMessage = sqs_batch::body(message, "chunk message")?;
     let result = run_chunk(ctx, &msg).await;
     if let Err(e) = &result {
-        let attempt: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
-        if attempt >= ctx.max_receive_chunk {
+        if sqs_batch::is_last_attempt(message, ctx.max_receive_chunk) {
             // The message goes to the chunk dead-letter queue. The file says why, and its S3 event
             // goes where every failed ingestion waits (the ingest dead-letter queue), so
             // `redrive-ingest` takes it up: the chunks not done run again.

@@ -4,7 +4,7 @@
 
 use crate::error::PipelineError;
 use crate::job::{self, FinalizeMessage, JobStatus};
-use crate::Context;
+use crate::{sqs_batch, Context};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use settlepaisa_aws::dynamo::{batch_get, nv, put_all, s, sv, Item};
 use settlepaisa_aws::s3 as objects;
@@ -12,19 +12,12 @@ use settlepaisa_recon::kpi::{KpiCounts, Kpis};
 use std::collections::BTreeMap;
 
 pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for message in &event.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        let result = match serde_json::from_str::<FinalizeMessage>(message.body.as_deref().unwrap_or("")) {
-            Ok(msg) => finalize_or_fail(ctx, &msg.job_id, message).await,
-            Err(e) => Err(PipelineError::BadMessage { kind: "finalize message", message: e.to_string() }),
-        };
-        if let Err(e) = result {
-            tracing::error!(message_id = id, error = %e, "finalize failed");
-            response.add_failure(id);
-        }
-    }
-    response
+    sqs_batch::each(&event, "finalize", |message| Box::pin(handle_message(ctx, message))).await
+}
+
+async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), PipelineError> {
+    let msg: FinalizeMessage = sqs_batch::body(message, "finalize message")?;
+    finalize_or_fail(ctx, &msg.job_id, message).await
 }
 
 /// Finalizes; on the attempt after which the queue dead-letters the message, the job is marked
@@ -33,8 +26,7 @@ pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
 async fn finalize_or_fail(ctx: &Context, job_id: &str, message: &SqsMessage) -> Result<(), PipelineError> {
     let result = finalize(ctx, job_id).await;
     if let Err(e) = &result {
-        let attempt: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
-        if attempt >= ctx.finalize_max_receive_count {
+        if sqs_batch::is_last_attempt(message, ctx.finalize_max_receive_count) {
             let cause = format!("finalize failed: {e}");
             job::fail_job(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &cause).await?;
         }

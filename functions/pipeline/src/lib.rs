@@ -22,6 +22,7 @@ pub mod plan;
 pub mod redrive;
 pub mod results;
 pub mod runtime;
+pub mod sqs_batch;
 pub mod txn_claims;
 pub mod worker;
 

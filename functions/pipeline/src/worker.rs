@@ -9,7 +9,7 @@ use crate::error::PipelineError;
 use crate::file_record::FileRecord;
 use crate::job::{self, FinalizeMessage, Job, JobStatus, ShardMessage, ShardStatus};
 use crate::results::{exception_item, match_pages};
-use crate::Context;
+use crate::{sqs_batch, Context};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use settlepaisa_aws::dynamo::put_all;
 use settlepaisa_aws::{s3 as objects, sqs};
@@ -21,25 +21,14 @@ use settlepaisa_recon::{BankRow, PgTxn, Reconciliation};
 use std::collections::HashMap;
 
 pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for message in &event.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        if let Err(e) = handle_message(ctx, message).await {
-            tracing::error!(message_id = id, error = %e, "shard failed");
-            response.add_failure(id);
-        }
-    }
-    response
+    sqs_batch::each(&event, "shard", |message| Box::pin(handle_message(ctx, message))).await
 }
 
 async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), PipelineError> {
-    let body = message.body.as_deref().unwrap_or("");
-    let msg: ShardMessage = serde_json::from_str(body)
-        .map_err(|e| PipelineError::BadMessage { kind: "shard message", message: e.to_string() })?;
+    let msg: ShardMessage = sqs_batch::body(message, "shard message")?;
     let result = run_shard(ctx, &msg).await;
     if let Err(e) = &result {
-        let attempt: u32 = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
-        if attempt >= ctx.max_receive_count {
+        if sqs_batch::is_last_attempt(message, ctx.max_receive_count) {
             // The queue will move this message to the dead-letter queue: say so on the job. If
             // that write fails too, the shard's own error is still the one reported.
             let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.jobs_table);
