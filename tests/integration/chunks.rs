@@ -4,27 +4,15 @@
 //! re-drive finishes only what is left.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use aws_lambda_events::s3::S3Event;
 use settlepaisa_aws::faults::Fault;
 use settlepaisa_cli::local::LocalStack;
 use settlepaisa_pipeline::chunks::{self, ChunkMessage};
 use settlepaisa_pipeline::file_record::{FileRecord, FileStatus};
 use settlepaisa_pipeline::job::JobStatus;
 use settlepaisa_pipeline::{ingest, redrive, Context};
-use settlepaisa_tests::pipeline::{bank_key, generated, job_results, offline_rows, run_job, upload, IDLE};
+use settlepaisa_tests::pipeline::{bank_key, generated, job_results, offline_rows, run_job, s3_event, upload, IDLE};
 
 const PG_KEY: &str = "incoming/pg/2026-10-01/pg_transactions.csv";
-
-fn s3_event(bucket: &str, key: &str) -> S3Event {
-    let text =
-        std::fs::read_to_string(settlepaisa_cli::local::workspace_root().join("events/ingest-file.json")).unwrap();
-    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let r = &mut v["Records"][0]["s3"];
-    r["bucket"]["name"] = bucket.into();
-    r["object"]["key"] = key.into();
-    r["object"].as_object_mut().unwrap().remove("versionId");
-    serde_json::from_value(v).unwrap()
-}
 
 async fn pg_record(stack: &LocalStack) -> FileRecord {
     let ctx = &stack.runner.ctx;
@@ -61,7 +49,8 @@ async fn a_pg_export_read_in_chunks_equals_the_offline_run_and_redelivered_chunk
     let whole = settlepaisa_recon::pg_file::parse_pg_file(&bytes).unwrap();
     upload(&stack, PG_KEY, &pg).await;
     let ctx = chunking(&stack, 40_000);
-    let started = ingest::handle(&ctx, s3_event(&ctx.resources.uploads_bucket, PG_KEY)).await.unwrap();
+    let started =
+        ingest::handle(&ctx, s3_event("ObjectCreated:Put", &ctx.resources.uploads_bucket, PG_KEY, None)).await.unwrap();
     assert_eq!(started[0].status, "RECEIVED", "handed to ingest-chunk");
     stack.runner.run_until_idle(IDLE).await.unwrap();
 
@@ -111,7 +100,7 @@ async fn a_chunk_failing_every_attempt_fails_the_file_and_a_redrive_finishes_onl
     let ctx = chunking(&stack, 30_000);
     // Chunk 2 cannot write its segments.
     stack.faults.add(Fault::s3_internal_error("PUT", "/c0002-", 100_000));
-    ingest::handle(&ctx, s3_event(&ctx.resources.uploads_bucket, PG_KEY)).await.unwrap();
+    ingest::handle(&ctx, s3_event("ObjectCreated:Put", &ctx.resources.uploads_bucket, PG_KEY, None)).await.unwrap();
     stack.runner.run_until_idle(IDLE).await.unwrap();
     let failed = pg_record(&stack).await;
     assert_eq!(failed.status, Some(FileStatus::Failed), "{failed:?}");
@@ -146,7 +135,8 @@ async fn a_large_file_with_the_wrong_header_is_rejected_before_any_chunk_runs() 
         text.push_str(&format!("TXN{i:08},MERCH001,ORD-{i},UPI,10000,captured,,2026-10-01T10:00:00+05:30\n"));
     }
     settlepaisa_tests::pipeline::upload_bytes(&stack, PG_KEY, text.into_bytes()).await;
-    let done = ingest::handle(&ctx, s3_event(&ctx.resources.uploads_bucket, PG_KEY)).await.unwrap();
+    let done =
+        ingest::handle(&ctx, s3_event("ObjectCreated:Put", &ctx.resources.uploads_bucket, PG_KEY, None)).await.unwrap();
     assert_eq!(done[0].status, "REJECTED", "{done:?}");
     stack.runner.run_until_idle(IDLE).await.unwrap();
     let file = pg_record(&stack).await;

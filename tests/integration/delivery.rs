@@ -3,7 +3,6 @@
 //! with its job marked failed, and unusable files are rejected with a reason.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use aws_lambda_events::s3::S3Event;
 use settlepaisa_aws::dynamo::{query_all, s};
 use settlepaisa_cli::local::LocalStack;
 use settlepaisa_pipeline::file_record::FileRecord;
@@ -11,7 +10,7 @@ use settlepaisa_pipeline::job::{self, ShardMessage};
 use settlepaisa_pipeline::plan::{self, PlanRequest};
 use settlepaisa_pipeline::{finalize, ingest, worker};
 use settlepaisa_tests::pipeline::{
-    contains_all, count_items, generated, ingest_all, job_results, results_items, run_job, upload_bytes, IDLE,
+    contains_all, count_items, generated, ingest_all, job_results, results_items, run_job, s3_event, upload_bytes, IDLE,
 };
 
 /// Every file record (a test-only scan).
@@ -28,20 +27,6 @@ async fn files(stack: &LocalStack) -> Vec<FileRecord> {
         .collect();
     all.sort_by(|a, b| a.file_id.cmp(&b.file_id));
     all
-}
-
-/// The sample event of `events/`, pointed at an object of the local stack.
-fn s3_event(bucket: &str, key: &str, version: Option<&str>) -> S3Event {
-    let text =
-        std::fs::read_to_string(settlepaisa_cli::local::workspace_root().join("events/ingest-file.json")).unwrap();
-    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let r = &mut v["Records"][0]["s3"];
-    r["bucket"]["name"] = bucket.into();
-    r["object"]["key"] = key.replace(' ', "+").into();
-    if let Some(version) = version {
-        r["object"]["versionId"] = version.into();
-    }
-    serde_json::from_value(v).unwrap()
 }
 
 fn sqs_event(bodies: &[(&str, String)]) -> SqsEvent {
@@ -71,8 +56,12 @@ async fn a_redelivered_s3_event_ingests_once_and_a_new_version_is_a_new_file() {
     let txns = count_items(&stack, &ctx.resources.transactions_table).await;
     assert_eq!(txns as u64, before[0].data_rows, "one item per PG row");
 
-    let again =
-        ingest::handle(ctx, s3_event(&ctx.resources.uploads_bucket, key, Some(&before[0].version))).await.unwrap();
+    let again = ingest::handle(
+        ctx,
+        s3_event("ObjectCreated:Put", &ctx.resources.uploads_bucket, key, Some(&before[0].version)),
+    )
+    .await
+    .unwrap();
     assert_eq!(again.len(), 1);
     assert!(again[0].duplicate, "{again:?}");
     assert_eq!(files(&stack).await, before);
@@ -246,8 +235,12 @@ async fn unusable_files_are_rejected_with_a_reason_and_not_retried() {
 
     // An event for an object deleted before ingestion: rejected, not retried forever.
     let ctx = &stack.runner.ctx;
-    let gone =
-        ingest::handle(ctx, s3_event(&ctx.resources.uploads_bucket, "incoming/hdfc/deleted.csv", None)).await.unwrap();
+    let gone = ingest::handle(
+        ctx,
+        s3_event("ObjectCreated:Put", &ctx.resources.uploads_bucket, "incoming/hdfc/deleted.csv", None),
+    )
+    .await
+    .unwrap();
     assert_eq!(gone[0].status, "REJECTED");
     assert!(gone[0].error.as_deref().unwrap().contains("no longer exists"), "{gone:?}");
 }

@@ -4,7 +4,6 @@
 //! the emulator cannot produce are injected into the SDK's HTTP client (`settlepaisa_aws::faults`).
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use aws_lambda_events::s3::S3Event;
 use settlepaisa_aws::faults::Fault;
 use settlepaisa_cli::local::LocalStack;
 use settlepaisa_pipeline::file_record::{FileRecord, FileStatus};
@@ -12,7 +11,7 @@ use settlepaisa_pipeline::job::{self, JobStatus, ShardMessage};
 use settlepaisa_pipeline::plan::{self, PlanRequest};
 use settlepaisa_pipeline::{ingest, redrive, worker};
 use settlepaisa_tests::pipeline::{
-    bank_key, generated, ingest_all, job_results, offline_rows, run_job, upload, upload_bytes, IDLE,
+    bank_key, generated, ingest_all, job_results, offline_rows, run_job, s3_event, upload, upload_bytes, IDLE,
 };
 use std::path::Path;
 
@@ -27,23 +26,6 @@ async fn file_by_key(stack: &LocalStack, key: &str) -> Vec<FileRecord> {
         .filter(|i| i.get("key").and_then(|v| v.as_s().ok()).is_some_and(|k| k == key))
         .map(|i| FileRecord::from_item(i).unwrap())
         .collect()
-}
-
-fn s3_event(name: &str, bucket: &str, key: &str, version: Option<&str>) -> S3Event {
-    let text =
-        std::fs::read_to_string(settlepaisa_cli::local::workspace_root().join("events/ingest-file.json")).unwrap();
-    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["Records"][0]["eventName"] = name.into();
-    let r = &mut v["Records"][0]["s3"];
-    r["bucket"]["name"] = bucket.into();
-    r["object"]["key"] = key.replace(' ', "+").into();
-    match version {
-        Some(version) => r["object"]["versionId"] = version.into(),
-        None => {
-            r["object"].as_object_mut().unwrap().remove("versionId");
-        }
-    }
-    serde_json::from_value(v).unwrap()
 }
 
 fn sqs_event(body: String, receive_count: u32) -> SqsEvent {

@@ -143,6 +143,25 @@ pub mod pipeline {
         (dir.join("pg_transactions.csv"), banks)
     }
 
+    /// The sample S3 event of `events/`, renamed (`ObjectCreated:Put`, `ObjectRemoved:…`) and
+    /// pointed at an object of the local stack, with S3's `versionId` when given.
+    pub fn s3_event(name: &str, bucket: &str, key: &str, version: Option<&str>) -> aws_lambda_events::s3::S3Event {
+        let text =
+            std::fs::read_to_string(settlepaisa_cli::local::workspace_root().join("events/ingest-file.json")).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["Records"][0]["eventName"] = name.into();
+        let r = &mut v["Records"][0]["s3"];
+        r["bucket"]["name"] = bucket.into();
+        r["object"]["key"] = key.replace(' ', "+").into();
+        match version {
+            Some(version) => r["object"]["versionId"] = version.into(),
+            None => {
+                r["object"].as_object_mut().unwrap().remove("versionId");
+            }
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
     pub async fn upload_bytes(stack: &LocalStack, key: &str, body: Vec<u8>) {
         let bucket = &stack.runner.ctx.resources.uploads_bucket;
         stack.clients.s3.put_object().bucket(bucket).key(key).body(body.into()).send().await.unwrap();
