@@ -26,7 +26,7 @@ pub fn decide(config: &AuthConfig, authorization: Option<&str>) -> serde_json::V
     if let Err(e) = &result {
         tracing::info!(reason = %e, "token refused");
     }
-    settlepaisa_http::caller::verdict(&result)
+    settlepaisa_http::caller::verdict(&result, config.leeway())
 }
 
 pub fn handle(
@@ -65,7 +65,8 @@ mod tests {
 
     #[test]
     fn a_good_token_passes_its_claims() {
-        let token = config().mint("u1", Role::SpFinance, None, 1_900_000_000, 3600);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let token = config().mint("u1", Role::SpFinance, None, now, 3600);
         let r = handle(&config(), &event(&format!("Bearer {token}")));
         assert!(r.is_authorized);
         assert_eq!(r.context["verdict"], "allow");
@@ -74,7 +75,8 @@ mod tests {
 
     #[test]
     fn bad_headers_get_a_deny_verdict_with_a_reason() {
-        for header in ["", "Basic abc", "Bearer ", "Bearer not.a.jwt"] {
+        let future = config().mint("u1", Role::SpFinance, None, 1_900_000_000, 3600);
+        for header in ["", "Basic abc", "Bearer ", "Bearer not.a.jwt", &format!("Bearer {future}")] {
             let r = handle(&config(), &event(header));
             assert_eq!(r.context["verdict"], "deny", "{header}");
             assert!(r.context["reason"].as_str().is_some_and(|s| !s.is_empty()));

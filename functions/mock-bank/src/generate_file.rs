@@ -61,13 +61,13 @@ pub async fn generate_bank_file(
     Body(req): Body<GenerateRequest>,
 ) -> Result<Response, ApiError> {
     let bank = STATEMENT_BANKS.iter().find(|b| b.eq_ignore_ascii_case(&req.bank)).ok_or_else(|| {
-        ApiError::bad_request(format!("bank `{}` is not one of {}", req.bank, STATEMENT_BANKS.join(", ")))
+        let bank = settlepaisa_http::error::fit(&req.bank, 40);
+        ApiError::bad_request(format!("bank `{bank}` is not one of {}", STATEMENT_BANKS.join(", ")))
     })?;
-    let day = Date::parse_iso(&req.date)
-        .ok_or_else(|| ApiError::bad_request(format!("date `{}` is not a date; write YYYY-MM-DD", req.date)))?;
+    let day = settlepaisa_http::input::business_date("date", &req.date)?;
     let mut txns: Vec<Item> = captured_on(&state, day)
         .await
-        .map_err(ApiError::unavailable)?
+        .map_err(ApiError::store)?
         .into_iter()
         .filter(|t| s(t, "txn_id").is_some_and(|id| settling_bank(&id) == *bank))
         .collect();
@@ -96,7 +96,7 @@ pub async fn generate_bank_file(
     let key = format!("incoming/{}/{bank}_{}.csv", bank.to_ascii_lowercase(), day.to_string().replace('-', ""));
     settlepaisa_aws::s3::put(&state.ctx.clients.s3, &state.ctx.resources.uploads_bucket, &key, bytes)
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(ApiError::store)?;
     tracing::info!(key, credits = credits.len(), user = caller.user_id, "generated bank statement");
     Ok((
         StatusCode::ACCEPTED,

@@ -10,7 +10,6 @@ use settlepaisa_http::input::Query;
 use settlepaisa_http::time_filter::{today, TimeFilter};
 use settlepaisa_http::ApiError;
 use settlepaisa_pipeline::file_record::{self, FileRecord};
-use settlepaisa_recon::date::Date;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,9 +23,10 @@ pub struct StatementQuery {
 
 async fn bank_files(state: &AppState, from: &str, to: Option<&str>) -> Result<Vec<FileRecord>, ApiError> {
     let ctx = state.ctx;
-    file_record::bank_files(&ctx.clients.dynamodb, &ctx.resources.files_table, from, to)
-        .await
-        .map_err(ApiError::unavailable)
+    file_record::bank_files(&ctx.clients.dynamodb, &ctx.resources.files_table, from, to).await.map_err(|e| match e {
+        settlepaisa_pipeline::PipelineError::Aws(e) => ApiError::store(e),
+        other => ApiError::internal(other),
+    })
 }
 
 fn view(f: &FileRecord) -> Value {
@@ -60,12 +60,13 @@ pub async fn list_statements(
     State(state): State<AppState>,
     Query(q): Query<StatementQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    if q.bank.as_deref().is_some_and(|b| b.is_empty() || b.chars().count() > 64) {
+        return Err(ApiError::bad_request("bank must be 1 to 64 characters (a template name: HDFC, ICICI, AXIS)"));
+    }
     let range =
         if q.from.is_none() && q.to.is_none() && q.range.is_none() { Some("7d".into()) } else { q.range.clone() };
     let range = TimeFilter { from: q.from.clone(), to: q.to.clone(), range, merchant_id: None }.resolve(today())?;
-    let files = bank_files(&state, &range.from.to_string(), Some(&range.to.to_string()))
-        .await
-        .map_err(ApiError::unavailable)?;
+    let files = bank_files(&state, &range.from.to_string(), Some(&range.to.to_string())).await?;
     let files: Vec<_> = sorted(files)
         .into_iter()
         .filter(|f| q.bank.as_deref().is_none_or(|b| f.layout.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(b))))
@@ -81,8 +82,7 @@ pub async fn get_statements_for_date(
     State(state): State<AppState>,
     Path(date): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let day = Date::parse_iso(&date)
-        .ok_or_else(|| ApiError::bad_request(format!("`{date}` is not a date; write YYYY-MM-DD")))?;
+    let day = settlepaisa_http::input::business_date("date", &date)?;
     let day = day.to_string();
     let files = bank_files(&state, &day, None).await?;
     let covering: Vec<_> =

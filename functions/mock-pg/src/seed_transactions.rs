@@ -12,7 +12,6 @@ use serde_json::json;
 use settlepaisa_http::input::Body;
 use settlepaisa_http::time_filter::today;
 use settlepaisa_http::{ApiError, Caller};
-use settlepaisa_recon::date::Date;
 use settlepaisa_recon::gen::{generate, GenConfig};
 use settlepaisa_recon::pg_file::parse_pg_file;
 use std::collections::BTreeMap;
@@ -53,8 +52,7 @@ pub async fn seed_transactions(
     }
     let start = match &req.start_date {
         None => today(),
-        Some(d) => Date::parse_iso(d)
-            .ok_or_else(|| ApiError::bad_request(format!("startDate `{d}` is not a date; write YYYY-MM-DD")))?,
+        Some(d) => settlepaisa_http::input::business_date("startDate", d)?,
     };
     let seed = req.seed.unwrap_or_else(settlepaisa_http::edge::now_secs);
     // Ids unique per batch: the seed and start date name the batch.
@@ -71,7 +69,7 @@ pub async fn seed_transactions(
     };
     let key = format!("incoming/pg/seed-{prefix}-{}.csv", req.count);
     let bucket = &state.ctx.resources.uploads_bucket;
-    settlepaisa_aws::s3::put(&state.ctx.clients.s3, bucket, &key, generated).await.map_err(ApiError::unavailable)?;
+    settlepaisa_aws::s3::put(&state.ctx.clients.s3, bucket, &key, generated).await.map_err(ApiError::store)?;
     tracing::info!(key, count = req.count, user = caller.user_id, "seeded PG export");
     Ok((
         StatusCode::ACCEPTED,

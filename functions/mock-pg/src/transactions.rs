@@ -1,6 +1,8 @@
 //! `GET /api/transactions`: PG transactions by merchant, status, method, amount and capture
 //! dates, a page at a time. With a merchant, one index partition (`by-merchant-time`) in time
-//! order; without, the days' 16 write buckets (`by-day-bucket-time`) one after another.
+//! order; without, the 16 write buckets (`by-day-bucket-time`) of each day that has rows, one
+//! after another. A page costs at most what [`page_walk::Budget`] allows, whatever the filters
+//! match: it may come back short (or empty) with a cursor to go on.
 
 use crate::AppState;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -8,12 +10,14 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use settlepaisa_aws::dynamo::{key_from_json, key_to_json, n, s, sv, Item};
+use settlepaisa_aws::dynamo::{key_from_json, key_to_json, sv, Fields, Item, Malformed};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use settlepaisa_http::input::{identifier, page_limit, Query};
+use settlepaisa_http::page_walk::{self, Budget, Resume, Slice};
 use settlepaisa_http::time_filter::{today, DayRange, TimeFilter};
 use settlepaisa_http::{cursor, ApiError, Caller};
 use settlepaisa_pipeline::ingest::DAY_BUCKETS;
+use settlepaisa_pipeline::txn_days;
 use settlepaisa_recon::date::IST_OFFSET_MINUTES;
 use settlepaisa_recon::pg_file::Method;
 
@@ -32,17 +36,61 @@ pub struct TransactionQuery {
     pub cursor: Option<String>,
 }
 
-/// Where a page starts: the partition (index into the partitions walked) and the key in it.
-fn position(cursor_text: Option<&str>) -> Result<(usize, Option<Item>), ApiError> {
-    let Some(c) = cursor_text else { return Ok((0, None)) };
-    let v = cursor::decode(c)?;
+/// A listing's partition: the index and its partition key value.
+struct Partition {
+    index: &'static str,
+    pk: String,
+}
+
+/// The partition key attribute of a transactions index.
+fn pk_name(index: &str) -> &'static str {
+    if index == "by-merchant-time" {
+        "merchant_id"
+    } else {
+        "day_bucket"
+    }
+}
+
+impl Partition {
+    fn pk_name(&self) -> &'static str {
+        pk_name(self.index)
+    }
+
+    /// An item's position in this partition's index (its key there).
+    fn key_of(&self, item: &Item) -> Item {
+        [self.pk_name(), "captured_at", "txn_id"]
+            .into_iter()
+            .filter_map(|k| item.get(k).map(|v| (k.to_string(), v.clone())))
+            .collect()
+    }
+
+    /// A key read back from a cursor: exactly this partition's index key, in this partition.
+    fn accepts(&self, key: &Item) -> bool {
+        key.len() == 3
+            && matches!(key.get(self.pk_name()), Some(AttributeValue::S(pk)) if *pk == self.pk)
+            && matches!(key.get("captured_at"), Some(AttributeValue::N(_)))
+            && matches!(key.get("txn_id"), Some(AttributeValue::S(_)))
+    }
+}
+
+/// Where the page starts: the first partition at or after the cursor's (partitions are sorted,
+/// and days may have gained rows since the cursor was made), and the key in it.
+fn resume(partitions: &[Partition], position: Option<Value>) -> Result<Resume<Item>, ApiError> {
+    let Some(position) = position else { return Ok(Resume { partition: 0, key: None }) };
     let bad = || ApiError::bad_request("cursor is not one this API returned; start again without it");
-    let p = v.get("p").and_then(Value::as_u64).ok_or_else(bad)? as usize;
-    let key = match v.get("k") {
+    let pk = position.get("pk").and_then(Value::as_str).ok_or_else(bad)?;
+    let partition = partitions.iter().position(|p| p.pk.as_str() >= pk).unwrap_or(partitions.len());
+    let key = match position.get("k") {
         None | Some(Value::Null) => None,
-        Some(k) => Some(key_from_json(k).ok_or_else(bad)?),
+        Some(k) => {
+            let key = key_from_json(k).ok_or_else(bad)?;
+            match partitions.get(partition) {
+                Some(p) if p.pk == pk && p.accepts(&key) => Some(key),
+                _ => return Err(bad()),
+            }
+        }
     };
-    Ok((p, key))
+    Ok(Resume { partition, key })
 }
 
 /// `GET /api/transactions`
@@ -76,7 +124,7 @@ pub async fn list_transactions(
         })
         .transpose()?;
     if let Some(st) = &q.status {
-        if st.is_empty() || !st.bytes().all(|c| c.is_ascii_lowercase() || c == b'_') {
+        if st.is_empty() || st.len() > 64 || !st.bytes().all(|c| c.is_ascii_lowercase() || c == b'_') {
             return Err(ApiError::bad_request(format!(
                 "status `{st}` is not a status name (captured, failed, pending, …)"
             )));
@@ -84,54 +132,57 @@ pub async fn list_transactions(
     }
     let filter = TimeFilter { from: q.from.clone(), to: q.to.clone(), range: q.range.clone(), merchant_id: None };
     let range = filter.resolve(today())?;
-    let (mut p, mut start) = position(q.cursor.as_deref())?;
-    let partitions: Vec<(&str, String)> = match &merchant {
-        Some(m) => vec![("by-merchant-time", m.clone())],
-        None => range
-            .days()
-            .flat_map(|d| (0..DAY_BUCKETS).map(move |b| ("by-day-bucket-time", format!("{d}#{b:02}"))))
-            .collect(),
-    };
+    // A cursor holds for the same caller, route and filters (the dates as resolved: `range=today`
+    // tomorrow is another listing).
+    let scope = cursor::Scope::new(&caller, "list-transactions")
+        .filter("merchantId", merchant.as_deref())
+        .filter("status", q.status.as_deref())
+        .filter("method", method)
+        .filter("minAmountPaise", q.min_amount_paise)
+        .filter("maxAmountPaise", q.max_amount_paise)
+        .filter("days", Some(range.key()));
+    let position = q.cursor.as_deref().map(|c| cursor::open(&scope, c)).transpose()?;
     let ctx = state.ctx;
-    let mut items = Vec::new();
-    let mut next = None;
-    while p < partitions.len() {
-        let (index, pk) = &partitions[p];
-        let want = limit as usize - items.len();
-        let (mut got, last) = query(
-            &ctx.clients.dynamodb,
-            &ctx.resources.transactions_table,
-            index,
-            pk,
-            range,
-            &q,
-            method,
-            want,
-            start.take(),
-        )
-        .await
-        .map_err(ApiError::unavailable)?;
-        items.append(&mut got);
-        match last {
-            Some(k) if items.len() >= limit as usize => {
-                next = Some(json!({ "p": p, "k": key_to_json(&k) }));
-                break;
-            }
-            Some(k) => start = Some(k),
-            None => {
-                p += 1;
-                if items.len() >= limit as usize && p < partitions.len() {
-                    next = Some(json!({ "p": p, "k": null }));
-                    break;
-                }
-            }
+    let partitions: Vec<Partition> = match &merchant {
+        Some(m) => vec![Partition { index: "by-merchant-time", pk: m.clone() }],
+        None => {
+            let days: Vec<String> = range.days().map(|d| d.to_string()).collect();
+            let with_rows = txn_days::with_rows(&ctx.clients.dynamodb, &ctx.resources.kpi_table, &days).await?;
+            days.iter()
+                .filter(|d| with_rows.contains(*d))
+                .flat_map(|d| {
+                    (0..DAY_BUCKETS).map(move |b| Partition { index: "by-day-bucket-time", pk: format!("{d}#{b:02}") })
+                })
+                .collect()
         }
-    }
+    };
+    let from = resume(&partitions, position)?;
+    let filtered =
+        q.status.is_some() || method.is_some() || q.min_amount_paise.is_some() || q.max_amount_paise.is_some();
+    let client = &ctx.clients.dynamodb;
+    let table = &ctx.resources.transactions_table;
+    let page = page_walk::walk(
+        partitions.len(),
+        from,
+        Budget::new(limit as usize, filtered),
+        |item: &Item| item.clone(),
+        |p, start, evaluate| {
+            let (index, pk) = (partitions[p].index, partitions[p].pk.clone());
+            let q = &q;
+            async move { query(client, table, index, &pk, range, q, method, evaluate, start).await }
+        },
+    )
+    .await?;
+    let next = page.next.map(|r| {
+        let part = &partitions[r.partition];
+        let key = r.key.map(|k| key_to_json(&part.key_of(&k)));
+        cursor::seal(&scope, &json!({ "pk": part.pk, "k": key }))
+    });
     Ok(Json(json!({
         "range": { "from": range.from.to_string(), "to": range.to.to_string() },
         "merchantId": merchant,
-        "items": items.iter().map(view).collect::<Vec<_>>(),
-        "nextCursor": next.map(|n| cursor::encode(&n)),
+        "items": page.items.iter().map(view).collect::<Result<Vec<_>, _>>().map_err(ApiError::internal)?,
+        "nextCursor": next,
     })))
 }
 
@@ -144,13 +195,13 @@ async fn query(
     range: DayRange,
     q: &TransactionQuery,
     method: Option<&str>,
-    want: usize,
+    evaluate: usize,
     start: Option<Item>,
-) -> Result<(Vec<Item>, Option<Item>), AwsError> {
+) -> Result<Slice<Item, Item>, AwsError> {
     let offset = IST_OFFSET_MINUTES * 60;
     let lo = i64::from(range.from.0) * 86_400 - offset;
     let hi = i64::from(range.to.0 + 1) * 86_400 - offset - 1;
-    let pk_name = if index == "by-merchant-time" { "merchant_id" } else { "day_bucket" };
+    let pk_name = pk_name(index);
     let mut req = client
         .query()
         .table_name(table)
@@ -161,7 +212,7 @@ async fn query(
         .expression_attribute_values(":lo", AttributeValue::N(lo.to_string()))
         .expression_attribute_values(":hi", AttributeValue::N(hi.to_string()))
         .set_exclusive_start_key(start)
-        .limit(want as i32);
+        .limit(evaluate as i32);
     let mut conditions = Vec::new();
     if let Some(st) = &q.status {
         conditions.push("#st = :st");
@@ -183,20 +234,26 @@ async fn query(
         req = req.filter_expression(conditions.join(" AND "));
     }
     let out = req.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
-    requests::record("dynamodb.Query", out.count as u64);
-    Ok((out.items.unwrap_or_default(), out.last_evaluated_key.filter(|k| !k.is_empty())))
+    requests::record("dynamodb.Query", out.scanned_count as u64);
+    Ok(Slice {
+        items: out.items.unwrap_or_default(),
+        examined: out.scanned_count.max(0) as usize,
+        next: out.last_evaluated_key.filter(|k| !k.is_empty()),
+    })
 }
 
-pub fn view(item: &Item) -> Value {
-    json!({
-        "txnId": s(item, "txn_id"),
-        "merchantId": s(item, "merchant_id"),
-        "merchantRef": s(item, "merchant_ref"),
-        "method": s(item, "method"),
-        "amountPaise": n(item, "amount_paise").unwrap_or(0),
-        "status": s(item, "status"),
-        "utr": s(item, "utr").filter(|u| !u.is_empty()),
-        "capturedAt": n(item, "captured_at").map(settlepaisa_recon::date::format_utc),
-        "captureDate": s(item, "capture_date"),
-    })
+/// A transaction as the API shows it; an item without the shape ingestion writes is an error.
+pub fn view(item: &Item) -> Result<Value, Malformed> {
+    let f = Fields::new("transaction", item);
+    Ok(json!({
+        "txnId": f.s("txn_id")?,
+        "merchantId": f.s("merchant_id")?,
+        "merchantRef": f.opt_s("merchant_ref")?,
+        "method": f.s("method")?,
+        "amountPaise": f.n::<i64>("amount_paise")?,
+        "status": f.s("status")?,
+        "utr": f.opt_s("utr")?.filter(|u| !u.is_empty()),
+        "capturedAt": settlepaisa_recon::date::format_utc(f.n::<i64>("captured_at")?),
+        "captureDate": f.s("capture_date")?,
+    }))
 }

@@ -76,7 +76,7 @@ async fn kpi_view(
             let days = kpi_store::read(&state.ctx.clients.dynamodb, &state.ctx.resources.kpi_table, range, &dimension)
                 .await
                 .map_err(|e| match e {
-                    kpi_store::KpiReadError::Aws(e) => ApiError::unavailable(e),
+                    kpi_store::KpiReadError::Aws(e) => ApiError::store(e),
                     malformed => ApiError::internal(malformed),
                 })?;
             Ok(envelope(range, merchant.as_deref(), name, compute(&days)))
@@ -114,7 +114,7 @@ pub async fn get_connectors_health(
             let drops = connectors::bank_drops(&state.ctx.clients.dynamodb, &state.ctx.resources.files_table, range)
                 .await
                 .map_err(|e| match e {
-                    settlepaisa_pipeline::PipelineError::Aws(e) => ApiError::unavailable(e),
+                    settlepaisa_pipeline::PipelineError::Aws(e) => ApiError::store(e),
                     other => ApiError::internal(other),
                 })?;
             let known: Vec<String> = state.ctx.templates.iter().map(|t| t.name.clone()).collect();

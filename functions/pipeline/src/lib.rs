@@ -24,6 +24,7 @@ pub mod results;
 pub mod runtime;
 pub mod sqs_batch;
 pub mod txn_claims;
+pub mod txn_days;
 pub mod worker;
 
 pub use context::Context;

@@ -32,9 +32,10 @@ struct Holder {
 /// What each row came to: `None` claimed (written), `Some(reason)` a reject.
 pub type Verdicts = Vec<Option<String>>;
 
-/// The files holding ids, looked up once per ingestion.
+/// The files holding ids, looked up once per ingestion, and the capture days already marked as
+/// having rows ([`crate::txn_days`]).
 #[derive(Default)]
-pub struct Holders(HashMap<String, Option<FileRecord>>);
+pub struct Holders(HashMap<String, Option<FileRecord>>, std::collections::BTreeSet<String>);
 
 /// The file claiming ids: who it is, where it counts, and when it arrived.
 #[derive(Clone, Debug)]
@@ -63,6 +64,8 @@ pub async fn claim(
     holders: &mut Holders,
 ) -> Result<Verdicts, PipelineError> {
     let file_id = me.file_id.as_str();
+    let days: Vec<String> = rows.iter().map(|(t, _)| t.date.to_string()).collect();
+    crate::txn_days::mark(ctx, days.iter().map(String::as_str), &mut holders.1).await?;
     // Owned requests (no borrow of the rows inside the futures), so the stream stays `Send` for
     // any caller.
     let puts: Vec<_> = rows.iter().map(|(t, _)| Put::new(ctx, file_id, t, None).send()).collect();

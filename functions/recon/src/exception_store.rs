@@ -4,7 +4,9 @@ use crate::resolution::KpiDeltas;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use settlepaisa_aws::capacity::WriteUnits;
 use settlepaisa_aws::dynamo::{batch_get, s, sv, Item};
+use settlepaisa_aws::transact::{transact, Transacted};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
+use settlepaisa_http::page_walk::{walk, Budget, Resume, Slice};
 
 fn key(job_id: &str, item: &str) -> Item {
     Item::from([("job_id".into(), sv(job_id)), ("item".into(), sv(item))])
@@ -41,10 +43,11 @@ pub async fn get_many(
 }
 
 /// One page of a job's exceptions, optionally of one category (`by-job-category` index) and one
-/// status. DynamoDB applies `Limit` before the status filter, so this reads on until the page is
-/// full or the exceptions run out. The index carries only the keys and `status` (an exception with
-/// its records is over a KB, and every index copy is billed per KB when written), so a category's
-/// page is then read from the table by key.
+/// status, within [`Budget`]: DynamoDB applies `Limit` before the status filter, so a page
+/// stops when it is full *or* the budget is spent, and may come back short with a key to go on.
+/// The index carries only the keys and `status` (an exception with its records is over a KB, and
+/// every index copy is billed per KB when written), so a category's page is then read from the
+/// table by key.
 pub async fn page(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -52,40 +55,62 @@ pub async fn page(
     category: Option<&str>,
     status: Option<&str>,
     limit: u32,
-    mut start: Option<Item>,
+    start: Option<Item>,
 ) -> Result<(Vec<Item>, Option<Item>), AwsError> {
-    let mut items = Vec::new();
-    loop {
-        let mut q = client
-            .query()
-            .table_name(table)
-            .set_exclusive_start_key(start.take())
-            .limit((limit as usize - items.len()) as i32);
-        q = match category {
-            Some(c) => q
-                .index_name("by-job-category")
-                .key_condition_expression("job_category = :jc")
-                .expression_attribute_values(":jc", sv(format!("{job_id}#{c}"))),
-            None => q
-                .key_condition_expression("job_id = :j AND begins_with(#item, :e)")
-                .expression_attribute_names("#item", "item")
-                .expression_attribute_values(":j", sv(job_id))
-                .expression_attribute_values(":e", sv("E#")),
-        };
-        if let Some(st) = status {
-            q = q
-                .filter_expression("#st = :st")
-                .expression_attribute_names("#st", "status")
-                .expression_attribute_values(":st", sv(st));
-        }
-        let out = q.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
-        requests::record("dynamodb.Query", out.count as u64);
-        items.extend(out.items.unwrap_or_default());
-        match out.last_evaluated_key.filter(|k| !k.is_empty()) {
-            Some(k) if items.len() < limit as usize => start = Some(k),
-            next if category.is_some() => return Ok((whole_items(client, table, job_id, items).await?, next)),
-            next => return Ok((items, next)),
-        }
+    let key_names: &[&str] = if category.is_some() { &["job_category", "job_id", "item"] } else { &["job_id", "item"] };
+    let key_of = |item: &Item| -> Item {
+        key_names.iter().filter_map(|k| item.get(*k).map(|v| (k.to_string(), v.clone()))).collect()
+    };
+    let page = walk(
+        1,
+        Resume { partition: 0, key: start },
+        Budget::new(limit as usize, status.is_some()),
+        key_of,
+        |_, start, evaluate| async move {
+            let mut q = client.query().table_name(table).set_exclusive_start_key(start).limit(evaluate as i32);
+            q = match category {
+                Some(c) => q
+                    .index_name("by-job-category")
+                    .key_condition_expression("job_category = :jc")
+                    .expression_attribute_values(":jc", sv(format!("{job_id}#{c}"))),
+                None => q
+                    .key_condition_expression("job_id = :j AND begins_with(#item, :e)")
+                    .expression_attribute_names("#item", "item")
+                    .expression_attribute_values(":j", sv(job_id))
+                    .expression_attribute_values(":e", sv("E#")),
+            };
+            if let Some(st) = status {
+                q = q
+                    .filter_expression("#st = :st")
+                    .expression_attribute_names("#st", "status")
+                    .expression_attribute_values(":st", sv(st));
+            }
+            let out = q.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
+            requests::record("dynamodb.Query", out.scanned_count as u64);
+            Ok::<_, AwsError>(Slice {
+                items: out.items.unwrap_or_default(),
+                examined: out.scanned_count.max(0) as usize,
+                next: out.last_evaluated_key.filter(|k| !k.is_empty()),
+            })
+        },
+    )
+    .await?;
+    let next = page.next.and_then(|r| r.key);
+    let items = match category {
+        Some(_) => whole_items(client, table, job_id, page.items).await?,
+        None => page.items,
+    };
+    Ok((items, next))
+}
+
+/// Whether a key read back from a cursor is a position in this listing: exactly its key
+/// attributes, of this job (and category).
+pub fn accepts(key: &Item, job_id: &str, category: Option<&str>) -> bool {
+    let is = |name: &str, want: &str| matches!(key.get(name), Some(AttributeValue::S(v)) if v == want);
+    let item_ok = matches!(key.get("item"), Some(AttributeValue::S(i)) if i.starts_with("E#"));
+    match category {
+        Some(c) => key.len() == 3 && is("job_id", job_id) && is("job_category", &format!("{job_id}#{c}")) && item_ok,
+        None => key.len() == 2 && is("job_id", job_id) && item_ok,
     }
 }
 
@@ -189,26 +214,15 @@ pub async fn commit(client: &aws_sdk_dynamodb::Client, c: Commit<'_>) -> Result<
         c.results_table,
         WriteUnits { table: 2 * ops.len() as u64, indexes: c.closes.len() as u64 },
     );
-    match client.transact_write_items().set_transact_items(Some(ops)).send().await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let reasons = e
-                .as_service_error()
-                .and_then(|s| match s {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
-                        Some(t.cancellation_reasons().iter().map(|r| r.code().unwrap_or("").to_string()).collect::<Vec<_>>())
-                    }
-                    _ => None,
-                })
-                .unwrap_or_default();
-            let text = sdk_message(&e);
-            match reasons.iter().position(|r| r == "ConditionalCheckFailed") {
-                Some(i) if i < c.closes.len() => Err(CommitError::Conflict(i)),
-                // The match item already exists: someone paired this exception meanwhile.
-                Some(_) => Err(CommitError::Conflict(0)),
-                None if text.contains("ConditionalCheckFailed") => Err(CommitError::Conflict(0)),
-                None => Err(AwsError::new("TransactWriteItems", text).into()),
-            }
-        }
+    // Two people resolving different exceptions of one day both `ADD` to the day's KPI items:
+    // DynamoDB cancels one with `TransactionConflict`, which is retried in place. A failed
+    // condition is a lost optimistic-lock race: 409.
+    match transact(client, ops).await? {
+        Transacted::Written => Ok(()),
+        Transacted::ConditionFailed { failed } => match failed.iter().position(|f| *f) {
+            Some(i) if i < c.closes.len() => Err(CommitError::Conflict(i)),
+            // The match item already exists: someone paired this exception meanwhile.
+            _ => Err(CommitError::Conflict(0)),
+        },
     }
 }

@@ -5,12 +5,12 @@ use crate::exception_record::ExceptionRecord;
 use crate::exception_store;
 use crate::{pipeline_error, AppState};
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_aws::dynamo::{key_from_json, key_to_json};
 use settlepaisa_http::input::{identifier, page_limit, Query};
-use settlepaisa_http::{cursor, ApiError};
+use settlepaisa_http::{cursor, ApiError, Caller};
 use settlepaisa_recon::outcome::Category;
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +71,7 @@ pub fn view(e: &ExceptionRecord) -> Value {
 /// `GET /api/jobs/{id}/exceptions`
 pub async fn list_job_exceptions(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(q): Query<ExceptionQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -92,11 +93,16 @@ pub async fn list_job_exceptions(
         Some(s @ ("OPEN" | "RESOLVED")) => Some(s),
         Some(other) => return Err(ApiError::bad_request(format!("status `{other}` is not OPEN or RESOLVED"))),
     };
+    let scope = cursor::Scope::new(&caller, "list-job-exceptions")
+        .filter("jobId", Some(&id))
+        .filter("category", category)
+        .filter("status", status);
     let start = match q.cursor.as_deref() {
         None => None,
         Some(c) => Some(
-            key_from_json(&cursor::decode(c)?)
-                .ok_or_else(|| ApiError::bad_request("cursor is not one this API returned"))?,
+            key_from_json(&cursor::open(&scope, c)?)
+                .filter(|k| exception_store::accepts(k, &id, category))
+                .ok_or_else(|| ApiError::bad_request("cursor is not one this API returned; start again without it"))?,
         ),
     };
     let ctx = state.ctx;
@@ -107,7 +113,7 @@ pub async fn list_job_exceptions(
     let (items, next) =
         exception_store::page(&ctx.clients.dynamodb, &ctx.resources.results_table, &id, category, status, limit, start)
             .await
-            .map_err(ApiError::unavailable)?;
+            .map_err(ApiError::store)?;
     Ok(Json(json!({
         "jobId": id,
         "items": items
@@ -115,6 +121,6 @@ pub async fn list_job_exceptions(
             .map(|i| ExceptionRecord::from_item(i).map(|e| view(&e)))
             .collect::<Result<Vec<_>, _>>()
             .map_err(ApiError::internal)?,
-        "nextCursor": next.map(|k| cursor::encode(&key_to_json(&k))),
+        "nextCursor": next.map(|k| cursor::seal(&scope, &key_to_json(&k))),
     })))
 }

@@ -7,11 +7,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use settlepaisa_http::input::{identifier, Body};
+use settlepaisa_http::input::{business_date, identifier, Body};
 use settlepaisa_http::{ApiError, Caller};
 use settlepaisa_pipeline::job::{self, Job, JobStatus, JobUpload, ShardState, ShardStatus};
 use settlepaisa_pipeline::plan::{self, PlanRequest};
-use settlepaisa_recon::date::Date;
 
 /// A job covers at most this many capture days.
 pub const MAX_JOB_DAYS: i32 = 31;
@@ -35,10 +34,7 @@ pub async fn create_job(
     Extension(caller): Extension<Caller>,
     Body(req): Body<NewJob>,
 ) -> Result<Response, ApiError> {
-    let date = |name: &str, v: &str| {
-        Date::parse_iso(v).ok_or_else(|| ApiError::bad_request(format!("{name} `{v}` is not a date; write YYYY-MM-DD")))
-    };
-    let (from, to) = (date("from", &req.from)?, date("to", &req.to)?);
+    let (from, to) = (business_date("from", &req.from)?, business_date("to", &req.to)?);
     if to < from {
         return Err(ApiError::bad_request(format!("to {to} is before from {from}")));
     }
@@ -50,6 +46,7 @@ pub async fn create_job(
     for s in &req.sources {
         let t = templates.iter().find(|t| t.name.eq_ignore_ascii_case(s)).ok_or_else(|| {
             let known: Vec<_> = templates.iter().map(|t| t.name.as_str()).collect();
+            let s = settlepaisa_http::error::fit(s, 40);
             ApiError::bad_request(format!("source `{s}` is not a known bank; known: {}", known.join(", ")))
         })?;
         if !sources.contains(&t.name) {

@@ -69,7 +69,7 @@ pub fn pipeline_error(e: PipelineError) -> ApiError {
     match e {
         PipelineError::BadMessage { message, .. } => ApiError::bad_request(message),
         PipelineError::NoSuchJob(j) => ApiError::not_found(format!("job {j} does not exist")),
-        PipelineError::Aws(e) => ApiError::unavailable(e),
+        PipelineError::Aws(e) => ApiError::store(e),
         other => ApiError::internal(other),
     }
 }

@@ -74,7 +74,7 @@ pub async fn resolve_exception(
         .ok_or_else(|| ApiError::not_found(format!("exception {id} does not exist")))?;
     let item = exception_store::get(db, results, job_id, exception_id)
         .await
-        .map_err(ApiError::unavailable)?
+        .map_err(ApiError::store)?
         .ok_or_else(|| ApiError::not_found(format!("exception {id} does not exist")))?;
     let exception = decoded(&item)?;
     if job.status != settlepaisa_pipeline::job::JobStatus::Completed {
@@ -101,8 +101,7 @@ pub async fn resolve_exception(
         None => None,
         Some(c) => {
             let candidates = c.candidate_exception_ids();
-            let found =
-                exception_store::get_many(db, results, job_id, &candidates).await.map_err(ApiError::unavailable)?;
+            let found = exception_store::get_many(db, results, job_id, &candidates).await.map_err(ApiError::store)?;
             let found = found.iter().map(decoded).collect::<Result<Vec<_>, _>>()?;
             let open = found.into_iter().find(|e| e.status == ExceptionStatus::Open);
             let name = match c {
@@ -169,10 +168,10 @@ pub async fn resolve_exception(
                 "the counterpart was resolved by someone else just now; reload and choose again",
             ))
         }
-        Err(CommitError::Aws(e)) => return Err(ApiError::unavailable(e)),
+        Err(CommitError::Aws(e)) => return Err(ApiError::store(e)),
     }
     tracing::info!(exception = id, action = req.action.as_str(), user = caller.user_id, "exception resolved");
     let updated =
-        exception_store::get(db, results, job_id, exception_id).await.map_err(ApiError::unavailable)?.unwrap_or(item);
+        exception_store::get(db, results, job_id, exception_id).await.map_err(ApiError::store)?.unwrap_or(item);
     Ok(Json(view(&decoded(&updated)?)))
 }

@@ -33,6 +33,25 @@ async fn job_open_for_files(state: &AppState, id: &str) -> Result<job::Job, ApiE
     Ok(job)
 }
 
+/// The content types a statement or PG export is uploaded as (CSV as browsers and spreadsheet
+/// programs label it). The type is signed into the URL, so only these reach S3.
+pub const UPLOAD_CONTENT_TYPES: [&str; 6] = [
+    "text/csv",
+    "text/csv; charset=utf-8",
+    "text/plain",
+    "application/csv",
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+];
+
+fn content_type(ct: &str) -> Result<&'static str, ApiError> {
+    UPLOAD_CONTENT_TYPES
+        .iter()
+        .find(|t| **t == ct)
+        .copied()
+        .ok_or_else(|| ApiError::bad_request(format!("contentType must be one of {}", UPLOAD_CONTENT_TYPES.join(", "))))
+}
+
 /// A file name safe as the last part of an S3 key and a bank ref.
 fn file_name(name: &str) -> Result<&str, ApiError> {
     let ok = !name.is_empty()
@@ -52,6 +71,7 @@ pub async fn upload_job_file(
 ) -> Result<Json<Value>, ApiError> {
     identifier("job id", &id)?;
     let name = file_name(&req.file_name)?;
+    let content_type = req.content_type.as_deref().map(content_type).transpose()?;
     if req.content_length == 0 || req.content_length > state.upload_max_bytes {
         return Err(ApiError::bad_request(format!("contentLength must be 1 to {} bytes", state.upload_max_bytes)));
     }
@@ -62,7 +82,7 @@ pub async fn upload_job_file(
         aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(UPLOAD_URL_TTL_SECS))
             .map_err(ApiError::internal)?;
     let mut put = state.ctx.clients.s3.put_object().bucket(bucket).key(&key).content_length(req.content_length as i64);
-    if let Some(ct) = &req.content_type {
+    if let Some(ct) = content_type {
         put = put.content_type(ct);
     }
     let signed = put.presigned(config).await.map_err(ApiError::internal)?;

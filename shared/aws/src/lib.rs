@@ -26,6 +26,12 @@ impl AwsError {
     pub fn new(operation: &'static str, err: impl std::fmt::Display) -> AwsError {
         AwsError { operation, message: err.to_string() }
     }
+
+    /// The service refused the request itself as invalid (DynamoDB's `ValidationException`: a
+    /// start key or value it does not take), as opposed to failing to answer.
+    pub fn is_validation(&self) -> bool {
+        self.message.contains("ValidationException")
+    }
 }
 
 /// Formats an SDK error with its service message, not just "service error".

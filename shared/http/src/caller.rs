@@ -4,6 +4,10 @@
 //! be reshaped, so the authorizer always lets the call through with its *verdict* in the context —
 //! the verified claims, or why the token was refused — and the edge turns a refusal into a 401 in
 //! the seed's format. A request without any verdict is refused: the edge fails closed.
+//!
+//! Every refusal answers the same [`UNAUTHENTICATED`] message: which check failed (a parser's
+//! complaint, a missing claim, a wrong issuer) helps an attacker more than a client, so the
+//! reason goes to the logs with the request id.
 
 use crate::error::ApiError;
 use serde_json::{json, Map, Value};
@@ -16,12 +20,18 @@ pub struct Caller {
     pub role: Role,
     /// Set for merchant users only.
     pub merchant_id: Option<String>,
-    /// The token's expiry (epoch seconds): a cached verdict must not outlive it.
-    pub exp: u64,
+    /// The token's expiry plus the authorizer's leeway (epoch seconds): a verdict is not used
+    /// past it, with the same leeway the authorizer applied.
+    pub valid_until: u64,
 }
 
-/// The authorizer's context for a verified token, or for a refused one.
-pub fn verdict(result: &Result<Claims, AuthError>) -> Value {
+/// What every 401 says.
+pub const UNAUTHENTICATED: &str =
+    "send a valid bearer token for this API: `Authorization: Bearer <jwt>`, signed by its issuer and not expired";
+
+/// The authorizer's context for a verified token (valid until `exp` + `leeway_secs`), or for a
+/// refused one.
+pub fn verdict(result: &Result<Claims, AuthError>, leeway_secs: u64) -> Value {
     match result {
         Ok(c) => {
             let mut ctx = json!({
@@ -29,7 +39,7 @@ pub fn verdict(result: &Result<Claims, AuthError>) -> Value {
                 "userId": c.user_id,
                 "email": c.email,
                 "role": c.role.as_str(),
-                "exp": c.exp,
+                "validUntil": c.exp.saturating_add(leeway_secs),
             });
             if let Some(m) = &c.merchant_id {
                 ctx["merchantId"] = json!(m);
@@ -42,33 +52,34 @@ pub fn verdict(result: &Result<Claims, AuthError>) -> Value {
 
 /// The caller from the authorizer's context; 401 when there is none or it refused the token.
 pub fn from_verdict(ctx: Option<&Map<String, Value>>, now: u64) -> Result<Caller, ApiError> {
+    let refuse = |reason: &str| {
+        tracing::info!(reason, "request refused: 401");
+        ApiError::unauthorized(UNAUTHENTICATED)
+    };
     let Some(ctx) = ctx.filter(|c| !c.is_empty()) else {
-        return Err(ApiError::unauthorized("send a bearer token: `Authorization: Bearer <jwt>`"));
+        return Err(refuse("no authorizer verdict"));
     };
     let text = |k: &str| ctx.get(k).and_then(Value::as_str).map(str::to_string);
     if text("verdict").as_deref() != Some("allow") {
-        let reason = text("reason").unwrap_or_else(|| "the token was refused".into());
-        return Err(ApiError::unauthorized(reason));
+        return Err(refuse(&text("reason").unwrap_or_else(|| "the token was refused".into())));
     }
-    let role = text("role")
-        .as_deref()
-        .and_then(Role::parse)
-        .ok_or_else(|| ApiError::unauthorized("the token names no known role"))?;
+    let role = text("role").as_deref().and_then(Role::parse).ok_or_else(|| refuse("the token names no known role"))?;
     // Context values may arrive as strings or numbers depending on the gateway's serialization.
-    let exp = ctx.get("exp").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(0);
-    if exp <= now {
-        return Err(ApiError::unauthorized("the token has expired"));
+    let valid_until =
+        ctx.get("validUntil").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(0);
+    if valid_until <= now {
+        return Err(refuse("the token has expired"));
     }
     let merchant_id = text("merchantId").filter(|m| !m.is_empty());
     if role.is_merchant() && merchant_id.is_none() {
-        return Err(ApiError::unauthorized("a merchant user's token must name its merchant"));
+        return Err(refuse("a merchant user's token must name its merchant"));
     }
     Ok(Caller {
         user_id: text("userId").unwrap_or_default(),
         email: text("email").unwrap_or_default(),
         role,
         merchant_id: if role.is_merchant() { merchant_id } else { None },
-        exp,
+        valid_until,
     })
 }
 
@@ -91,7 +102,10 @@ impl Caller {
     /// when they name none); a merchant user reads its own merchant, and naming another is refused
     /// without saying anything about it.
     pub fn merchant_scope(&self, requested: Option<&str>) -> Result<Option<String>, ApiError> {
-        match (&self.merchant_id, requested.filter(|m| !m.is_empty())) {
+        if requested.is_some_and(str::is_empty) {
+            return Err(ApiError::bad_request("merchantId is empty; leave it out for every merchant"));
+        }
+        match (&self.merchant_id, requested) {
             (None, requested) => Ok(requested.map(str::to_string)),
             (Some(own), None) => Ok(Some(own.clone())),
             (Some(own), Some(asked)) if asked == own => Ok(Some(own.clone())),
@@ -119,7 +133,7 @@ mod tests {
     }
 
     fn round_trip(result: Result<Claims, AuthError>, now: u64) -> Result<Caller, ApiError> {
-        let v = verdict(&result);
+        let v = verdict(&result, 30);
         from_verdict(v.as_object(), now)
     }
 
@@ -130,15 +144,24 @@ mod tests {
     }
 
     #[test]
-    fn refused_missing_and_outlived_verdicts_are_401() {
+    fn refused_missing_and_outlived_verdicts_are_401_with_one_message() {
         for result in [
             round_trip(Err(AuthError::Expired), 1_500),
-            round_trip(Ok(claims(Role::SpOps, None)), 2_000),
+            round_trip(Err(AuthError::Invalid("Json(Error(\"unknown variant `none`\"))".into())), 1_500),
+            round_trip(Ok(claims(Role::SpOps, None)), 2_030),
             from_verdict(None, 0),
             from_verdict(Some(&Map::new()), 0),
         ] {
-            assert_eq!(result.unwrap_err().status, 401);
+            let e = result.unwrap_err();
+            assert_eq!((e.status.as_u16(), e.message.as_str()), (401, UNAUTHENTICATED));
         }
+    }
+
+    #[test]
+    fn the_edge_applies_the_authorizers_leeway() {
+        // exp 2,000 with 30 s of leeway: usable until 2,029, as the authorizer would accept it.
+        assert!(round_trip(Ok(claims(Role::SpOps, None)), 2_029).is_ok());
+        assert!(round_trip(Ok(claims(Role::SpOps, None)), 2_030).is_err());
     }
 
     #[test]

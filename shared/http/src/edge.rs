@@ -51,7 +51,9 @@ async fn render(mut req: Request, next: Next) -> Response {
         .filter(|id| !id.is_empty() && id.len() <= 128)
         .unwrap_or_else(new_request_id);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(req).await;
+    // Everything logged while serving the request carries its id.
+    let span = tracing::info_span!("request", request_id = id.as_str());
+    let mut response = tracing::Instrument::instrument(next.run(req), span).await;
     let error = response.extensions_mut().remove::<ApiError>().or_else(|| {
         // Errors axum answers itself (a wrong method, say) arrive without a body; a handler's own
         // body (a 503 health report) is left as it is.
@@ -168,7 +170,7 @@ mod tests {
     }
 
     fn allow(role: &str, merchant: Option<&str>) -> serde_json::Value {
-        serde_json::json!({ "verdict": "allow", "userId": "u", "role": role, "merchantId": merchant, "exp": now_secs() + 600 })
+        serde_json::json!({ "verdict": "allow", "userId": "u", "role": role, "merchantId": merchant, "validUntil": now_secs() + 600 })
     }
 
     #[tokio::test]
@@ -183,7 +185,7 @@ mod tests {
             call("/api/sources", Some(serde_json::json!({ "verdict": "deny", "reason": "the token has expired" })))
                 .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert_eq!(body["error"]["message"], "the token has expired");
+        assert_eq!(body["error"]["message"], crate::caller::UNAUTHENTICATED);
         assert_eq!(call("/api/sources", None).await.0, StatusCode::UNAUTHORIZED, "no verdict: fail closed");
         let (status, body) = call("/api/undeclared", Some(allow("sp-ops", None))).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "a route outside the table is never served: {body}");

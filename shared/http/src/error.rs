@@ -7,6 +7,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
+impl From<settlepaisa_aws::AwsError> for ApiError {
+    fn from(err: settlepaisa_aws::AwsError) -> ApiError {
+        ApiError::store(err)
+    }
+}
+
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {
@@ -45,6 +51,18 @@ impl ApiError {
             "the request could not be completed; retry, and report the request id if it persists",
         )
     }
+    /// A storage call that failed: the client's fault when the store refused the request as
+    /// invalid (a position or value it does not take: 400), else a dependency that did not answer.
+    pub fn store(err: settlepaisa_aws::AwsError) -> ApiError {
+        if err.is_validation() {
+            tracing::warn!(error = %err, "store refused the request as invalid");
+            return ApiError::bad_request(
+                "the request asks for something the store cannot serve (a paging position or filter value); \
+                 change it or start again without the cursor",
+            );
+        }
+        ApiError::unavailable(err)
+    }
     /// A dependency (table, bucket, queue) that did not answer.
     pub fn unavailable(err: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %err, "dependency unavailable");
@@ -63,18 +81,30 @@ impl ApiError {
         self
     }
 
-    /// The seed's error body.
+    /// The seed's error body. Messages and details are cut to a bounded length, so input echoed
+    /// into them (an id, a value) cannot make a response of any size.
     pub fn body(&self, request_id: &str, timestamp: &str) -> Value {
         json!({
             "error": {
                 "code": self.code,
-                "message": self.message,
-                "details": self.details,
+                "message": fit(&self.message, MAX_MESSAGE_CHARS),
+                "details": self.details.as_deref().map(|d| fit(d, MAX_MESSAGE_CHARS)),
                 "timestamp": timestamp,
                 "requestId": request_id,
                 "metadata": self.metadata,
             }
         })
+    }
+}
+
+/// The longest message or details an error body carries, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `text`, cut at `max` characters with an ellipsis.
+pub fn fit(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}…", &text[..at]),
     }
 }
 
@@ -84,5 +114,32 @@ impl IntoResponse for ApiError {
         let mut response = self.status.into_response();
         response.extensions_mut().insert(self);
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_input_is_cut() {
+        let huge = format!("counterpart `{}` is not open", "x".repeat(50_000));
+        let body = ApiError::conflict(huge).details("d".repeat(10_000)).body("r", "t").to_string();
+        assert!(body.len() < 1_000, "{} bytes", body.len());
+        assert_eq!(fit("short", 300), "short");
+        assert_eq!(fit("ééééé", 2), "éé…");
+    }
+
+    #[test]
+    fn store_validation_errors_are_the_clients() {
+        let refused = settlepaisa_aws::AwsError::new(
+            "Query",
+            "service error: ValidationException: The provided starting key is invalid",
+        );
+        assert_eq!(ApiError::store(refused).status, StatusCode::BAD_REQUEST);
+        let down = settlepaisa_aws::AwsError::new("Query", "dispatch failure: Connection refused (os error 111)");
+        let e = ApiError::store(down);
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!e.message.contains("refused"));
     }
 }

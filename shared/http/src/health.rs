@@ -1,18 +1,24 @@
 //! The seed's health report: `status`, `timestamp`, `service`, `version`, `checks`; 200 when
-//! every check passes, 503 otherwise.
+//! every check passes, 503 otherwise. The routes are public, so a failed check says only
+//! `unhealthy`: the service's error (table names, account ids, role ARNs in an access-denied
+//! message) goes to the logs, under the request's id.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-/// `checks`: each dependency's name, the error when it failed, and how long it took (ms).
+/// `checks`: each dependency's name, the error when it failed (logged, not shown), and how long it
+/// took (ms).
 pub fn report(service: &str, checks: Vec<(String, Result<(), String>, u64)>) -> Response {
     let healthy = checks.iter().all(|c| c.1.is_ok());
     let mut out = Map::new();
     for (name, result, millis) in checks {
         let v = match result {
             Ok(()) => json!({ "status": "healthy", "latencyMs": millis }),
-            Err(e) => json!({ "status": "unhealthy", "latencyMs": millis, "error": e }),
+            Err(e) => {
+                tracing::warn!(check = name.as_str(), error = e.as_str(), "health check failed");
+                json!({ "status": "unhealthy", "latencyMs": millis })
+            }
         };
         out.insert(name, v);
     }

@@ -7,19 +7,58 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 /// A JSON body; a bad one is a 400 naming what is wrong and where.
+///
+/// JSON has one number type: `13.0` is the integer 13 to JSON Schema (and to the OpenAPI spec),
+/// so an integral number written with a fraction is read as that integer. `13.5` stays a
+/// fraction, and a field that wants an integer refuses it.
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(rejection) => {
-                Err(ApiError::bad_request(format!("the request body is not acceptable: {}", rejection.body_text())))
+        let bad = |why: String| ApiError::bad_request(format!("the request body is not acceptable: {why}"));
+        let axum::Json(mut value) =
+            axum::Json::<serde_json::Value>::from_request(req, state).await.map_err(|r| bad(r.body_text()))?;
+        integral_numbers(&mut value);
+        serde_json::from_value(value).map(Body).map_err(|e| bad(e.to_string()))
+    }
+}
+
+/// Rewrites every number that is a whole number within `i64` but written as a float (`13.0`,
+/// `1e3`) as that integer.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // Below 2^63 in magnitude, a whole f64 converts exactly.
+                if f.fract() == 0.0 && f.abs() < 9.223_372_036_854_775e18 {
+                    *value = Value::from(f as i64);
+                }
             }
         }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
     }
+}
+
+/// The first and last business dates the API takes: a date outside them is a typing mistake.
+pub const EARLIEST_DATE: &str = "2000-01-01";
+pub const LATEST_DATE: &str = "2099-12-31";
+
+/// A business date (`YYYY-MM-DD`) within [`EARLIEST_DATE`]..=[`LATEST_DATE`].
+pub fn business_date(name: &str, value: &str) -> Result<settlepaisa_recon::date::Date, ApiError> {
+    use settlepaisa_recon::date::Date;
+    let shown = crate::error::fit(value, 40);
+    let date = Date::parse_iso(value)
+        .ok_or_else(|| ApiError::bad_request(format!("{name} `{shown}` is not a date; write YYYY-MM-DD")))?;
+    let (lo, hi) = (Date::parse_iso(EARLIEST_DATE), Date::parse_iso(LATEST_DATE));
+    if lo.is_some_and(|lo| date < lo) || hi.is_some_and(|hi| date > hi) {
+        return Err(ApiError::bad_request(format!("{name} {date} is outside {EARLIEST_DATE} to {LATEST_DATE}")));
+    }
+    Ok(date)
 }
 
 /// Query parameters; unknown or malformed ones are a 400.
@@ -72,6 +111,21 @@ mod tests {
         assert_eq!(page_limit(Some(500)).unwrap(), 500);
         assert_eq!(page_limit(Some(0)).unwrap_err().status, 400);
         assert_eq!(page_limit(Some(501)).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn whole_numbers_written_as_floats_are_integers() {
+        let mut v = serde_json::json!({ "a": 13.0, "b": [1e3, 2.5], "c": 1.2662236585382837e20, "d": "7.0" });
+        integral_numbers(&mut v);
+        assert_eq!(v, serde_json::json!({ "a": 13, "b": [1000, 2.5], "c": 1.2662236585382837e20, "d": "7.0" }));
+    }
+
+    #[test]
+    fn business_dates_are_bounded() {
+        assert!(business_date("from", "2026-10-01").is_ok());
+        for bad in ["0000-01-01", "9999-12-31", "1999-12-31", "2100-01-01", "2026-13-01", ""] {
+            assert_eq!(business_date("from", bad).unwrap_err().status, 400, "{bad}");
+        }
     }
 
     #[test]

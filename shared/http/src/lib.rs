@@ -12,6 +12,7 @@ pub mod health;
 pub mod input;
 pub mod lambda;
 pub mod mount;
+pub mod page_walk;
 pub mod routes;
 pub mod time_filter;
 

@@ -1,5 +1,6 @@
 //! The dashboards' time filter: `from`/`to` business dates (IST, inclusive) or a preset
-//! (`range=today|7d|30d`), resolved to a list of days.
+//! (`range=today|7d|30d`), resolved to a list of days. With both, `from` and `to` replace the
+//! preset's ends (`range=30d&from=…` is the thirty days' end from a chosen start).
 
 use crate::error::ApiError;
 use serde::Deserialize;
@@ -38,24 +39,21 @@ impl DayRange {
 impl TimeFilter {
     /// The days asked for, given today's IST date. Default: today.
     pub fn resolve(&self, today: Date) -> Result<DayRange, ApiError> {
-        let date = |name: &str, v: &str| {
-            Date::parse_iso(v)
-                .ok_or_else(|| ApiError::bad_request(format!("{name} `{v}` is not a date; write YYYY-MM-DD")))
-        };
+        let date = crate::input::business_date;
         let range = match (&self.range, &self.from, &self.to) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err(ApiError::bad_request("give either range or from/to, not both"))
-            }
-            (Some(preset), None, None) => {
+            (Some(preset), from, to) => {
                 let back = match preset.as_str() {
                     "today" => 0,
                     "7d" => 6,
                     "30d" => 29,
                     other => {
-                        return Err(ApiError::bad_request(format!("range `{other}` is not one of today, 7d, 30d")))
+                        let other = crate::error::fit(other, 20);
+                        return Err(ApiError::bad_request(format!("range `{other}` is not one of today, 7d, 30d")));
                     }
                 };
-                DayRange { from: today.add_days(-back), to: today }
+                let from = from.as_deref().map(|v| date("from", v)).transpose()?;
+                let to = to.as_deref().map(|v| date("to", v)).transpose()?;
+                DayRange { from: from.unwrap_or(today.add_days(-back)), to: to.unwrap_or(today) }
             }
             (None, None, None) => DayRange { from: today, to: today },
             (None, from, to) => {
@@ -109,6 +107,15 @@ mod tests {
     }
 
     #[test]
+    fn from_and_to_replace_a_presets_ends() {
+        let today = Date::parse_iso("2026-11-24").unwrap();
+        let r = filter(Some("2026-11-20"), None, Some("30d")).resolve(today).unwrap();
+        assert_eq!((r.from.to_string(), r.to.to_string()), ("2026-11-20".into(), "2026-11-24".into()));
+        let r = filter(None, Some("2026-11-10"), Some("30d")).resolve(today).unwrap();
+        assert_eq!((r.from.to_string(), r.to.to_string()), ("2026-10-26".into(), "2026-11-10".into()));
+    }
+
+    #[test]
     fn bad_filters_say_what_to_write() {
         let today = Date::parse_iso("2026-11-24").unwrap();
         for (f, says) in [
@@ -116,7 +123,7 @@ mod tests {
             (filter(Some("2026-11-20"), Some("2026-11-01"), None), "before"),
             (filter(None, None, Some("1y")), "today, 7d, 30d"),
             (filter(Some("2026-01-01"), Some("2026-11-01"), None), "at most"),
-            (filter(Some("2026-11-01"), None, Some("7d")), "not both"),
+            (filter(Some("0001-01-01"), None, None), "outside"),
         ] {
             let e = f.resolve(today).unwrap_err();
             assert_eq!(e.status, 400);

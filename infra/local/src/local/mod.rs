@@ -14,8 +14,15 @@ use std::path::{Path, PathBuf};
 pub const STACK: &str = "settlepaisa-local";
 pub const REGION: &str = "ap-south-1";
 
-/// The workspace root: where `infra/template.yaml` and `.venv` are.
+/// The workspace root: where `infra/template.yaml` and `.venv` are. The current directory when it
+/// is one (a binary built in another checkout still reads this one's template), else the
+/// checkout the binary was built from.
 pub fn workspace_root() -> PathBuf {
+    if Path::new("infra/template.yaml").is_file() {
+        if let Ok(cwd) = std::env::current_dir() {
+            return cwd;
+        }
+    }
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     here.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
