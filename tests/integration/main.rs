@@ -2,6 +2,7 @@
 //! interface, as a user would.
 
 mod api;
+mod api_limits;
 mod chunks;
 mod delivery;
 mod faults;

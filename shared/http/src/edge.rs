@@ -84,6 +84,13 @@ async fn render(mut req: Request, next: Next) -> Response {
                 rendered.headers_mut().insert(name, v.clone());
             }
         }
+        // axum's own 405 lists HEAD beside GET; the gateway routes only declared methods.
+        if let Some(allow) = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()) {
+            let declared: Vec<&str> = allow.split(',').map(str::trim).filter(|m| *m != "HEAD").collect();
+            if let Ok(v) = HeaderValue::from_str(&declared.join(", ")) {
+                rendered.headers_mut().insert(header::ALLOW, v);
+            }
+        }
         if error.status == StatusCode::UNAUTHORIZED {
             rendered.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -98,13 +105,20 @@ async fn render(mut req: Request, next: Next) -> Response {
 async fn authorize(mut req: Request, next: Next) -> Response {
     let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
     let Some(spec) = routes::find(req.method().as_str(), &path) else {
-        if routes::ROUTES.iter().any(|r| r.path == path) {
-            return ApiError::new(
+        let declared: Vec<&str> = routes::ROUTES.iter().filter(|r| r.path == path).map(|r| r.method).collect();
+        if !declared.is_empty() {
+            // HEAD is not declared, so not served (API Gateway routes only the declared methods)
+            // and not advertised.
+            let mut response = ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "METHOD_NOT_ALLOWED",
                 "this route does not take that method",
             )
             .into_response();
+            if let Ok(allow) = HeaderValue::from_str(&declared.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            return response;
         }
         // A handler mounted without a declared access is never served.
         return ApiError::internal(format!("route {} {path} is not in the route table", req.method())).into_response();

@@ -21,7 +21,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         let axum::Json(mut value) =
             axum::Json::<serde_json::Value>::from_request(req, state).await.map_err(|r| bad(r.body_text()))?;
         integral_numbers(&mut value);
-        serde_json::from_value(value).map(Body).map_err(|e| bad(e.to_string()))
+        // The failing field's path, as axum's own JSON extractor names it.
+        serde_path_to_error::deserialize(value).map(Body).map_err(|e| bad(format!("{}: {}", e.path(), e.inner())))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The HTTP API on one local port: every route of every service through the same authorizer and
 //! handlers the Lambda functions run, behind a small stand-in for API Gateway (request id, the
-//! Lambda authorizer with a 5-minute verdict cache per `Authorization` header, the request
-//! context the functions read).
+//! Lambda authorizer on every protected request — the template gives it no identity source and
+//! no cache —, the request context the functions read).
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -11,14 +11,10 @@ use axum::Router;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use settlepaisa_auth::AuthConfig;
-use settlepaisa_http::cache::TtlCache;
 use settlepaisa_http::routes::{Access, RouteSpec, ROUTES};
 use settlepaisa_pipeline::Context;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-/// API Gateway's authorizer cache TTL in the template (`ReauthorizeEvery`).
-pub const AUTHORIZER_TTL: u64 = 300;
 
 /// The template's `FrontendOrigin` default: the seed's dashboard on port 5174.
 pub const DEFAULT_FRONTEND_ORIGIN: &str = "http://localhost:5174";
@@ -26,7 +22,6 @@ pub const DEFAULT_FRONTEND_ORIGIN: &str = "http://localhost:5174";
 #[derive(Clone)]
 struct Gateway {
     auth: Arc<AuthConfig>,
-    verdicts: Arc<TtlCache>,
     /// The one origin CORS admits, as the template's `CorsConfiguration` does.
     origin: Arc<str>,
 }
@@ -42,8 +37,7 @@ pub fn router(ctx: &'static Context, auth: AuthConfig) -> Router {
         .ok()
         .filter(|o| !o.is_empty())
         .unwrap_or_else(|| DEFAULT_FRONTEND_ORIGIN.into());
-    let gateway =
-        Gateway { auth: Arc::new(auth), verdicts: Arc::new(TtlCache::new(AUTHORIZER_TTL)), origin: origin.into() };
+    let gateway = Gateway { auth: Arc::new(auth), origin: origin.into() };
     settlepaisa_http::edge::wrap(routes).layer(axum::middleware::from_fn_with_state(gateway, gateway_layer))
 }
 
@@ -113,22 +107,9 @@ async fn route_request(gw: Gateway, mut req: Request, next: Next) -> Response {
     let route = route_of(&method, &path);
     let protected = route.is_some_and(|r| r.access != Access::Public);
     let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let verdict = match (protected, header) {
-        // API Gateway answers a missing identity source itself, without calling the authorizer.
-        (true, None) => {
-            return (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "message": "Unauthorized" })))
-                .into_response()
-        }
-        (true, Some(h)) => match gw.verdicts.get(&h) {
-            Some(v) => Some(v),
-            None => {
-                let v = settlepaisa_authorizer::decide(&gw.auth, Some(&h));
-                gw.verdicts.put(h, v.clone());
-                Some(v)
-            }
-        },
-        (false, _) => None,
-    };
+    // No identity source: the authorizer runs with or without the header, and the edge answers a
+    // refusal in the seed's format.
+    let verdict = protected.then(|| settlepaisa_authorizer::decide(&gw.auth, header.as_deref()));
     let context = serde_json::json!({
         "requestId": request_id(),
         "routeKey": route.map(|r| format!("{} {}", r.method, r.path)).unwrap_or_else(|| "$default".into()),
