@@ -264,7 +264,8 @@ async fn print_summary(stack: &LocalStack, j: &job::Job) -> Result<(), CliError>
     }
     println!("\nKPI items (KPI table, day {}):", j.from);
     let items = query_all(&ctx.clients.dynamodb, &ctx.resources.kpi_table, None, "day", &j.from).await.map_err(fail)?;
-    for i in &items {
+    // The day's PG-rows marker (txn_days) is not a KPI.
+    for i in items.iter().filter(|i| s(i, "dimension").as_deref() != Some(settlepaisa_pipeline::txn_days::DIMENSION)) {
         println!(
             "  {:<18} pg {:>6}  matched {:>6}  amount {:>14} paise",
             s(i, "dimension").unwrap_or_default(),
