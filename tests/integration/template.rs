@@ -183,9 +183,9 @@ fn index_write_units_come_from_the_template_projections() {
     let results = model("ResultsTable");
     let index = results.indexes.iter().find(|i| i.name == "by-job-category").unwrap();
     assert_eq!(index.projection, Projection::Include(vec!["status".into()]));
-    let key = |item: &str| -> Item { Item::from([("job_id".into(), sv("JOB-1")), ("item".into(), sv(item))]) };
+    let key = |item: &str| -> Item { Item::from([("job_part".into(), sv("JOB-1#03")), ("item".into(), sv(item))]) };
     let mut exception = key("E#EXC-0123456789abcdef");
-    exception.insert("job_category".into(), sv("JOB-1#UNMATCHED_PG"));
+    exception.insert("job_category".into(), sv("JOB-1#UNMATCHED_PG#03"));
     exception.insert("status".into(), sv("OPEN"));
     exception.insert("pg_records".into(), sv("x".repeat(1500)));
     assert_eq!(put_units(Some(&results), &exception), WriteUnits { table: 2, indexes: 1 });

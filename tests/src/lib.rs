@@ -223,9 +223,17 @@ pub mod pipeline {
         (sorted(super::read_csv(&out.join("matches.csv"))), sorted(super::read_csv(&out.join("exceptions.csv"))))
     }
 
+    /// Every item of a job in the results table: its 16 partitions.
     pub async fn results_items(stack: &LocalStack, job_id: &str) -> Vec<Item> {
         let ctx = &stack.runner.ctx;
-        query_all(&ctx.clients.dynamodb, &ctx.resources.results_table, None, "job_id", job_id).await.unwrap()
+        let mut items = Vec::new();
+        for p in 0..settlepaisa_pipeline::results::RESULT_PARTITIONS {
+            let part = settlepaisa_pipeline::results::job_part(job_id, p);
+            items.extend(
+                query_all(&ctx.clients.dynamodb, &ctx.resources.results_table, None, "job_part", &part).await.unwrap(),
+            );
+        }
+        items
     }
 
     /// Plans a job over 2026-10-01 and runs the pipeline until it is idle.

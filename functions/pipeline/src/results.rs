@@ -1,4 +1,11 @@
-//! Matches and exceptions as items of the results table (`job_id`, `item`).
+//! Matches and exceptions as items of the results table (`job_part`, `item`).
+//!
+//! A job's results are spread over [`RESULT_PARTITIONS`] partition keys `{job_id}#{nn}`: one key
+//! per job would take every match page and exception of a 10M-transaction job (~500,000 items in
+//! minutes) at DynamoDB's ~1,000 write units a second per partition. A match page's partition
+//! follows from its shard, an exception's from its id (so the id alone finds it), and the
+//! category index's key carries the same number (`{job_id}#{category}#{nn}`), since an index
+//! partition has the same limit. Readers of a whole job walk the 16 partitions.
 //!
 //! Matches are stored in pages: `M#<shard>#<page>` holds up to [`MATCHES_PER_PAGE`] matches as
 //! lines of `matches.csv`'s columns. DynamoDB bills writes per KB, so a page costs about 0.11 write
@@ -17,6 +24,36 @@ use settlepaisa_recon::{Exception, Match, Reconciliation};
 
 pub const MATCHES_PER_PAGE: usize = 100;
 
+/// Partition keys per job in the results table.
+pub const RESULT_PARTITIONS: u32 = 16;
+
+/// The partition (0..16) of a name: FNV-1a, fixed forever (stored keys depend on it).
+pub fn partition_of(name: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in name.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h % RESULT_PARTITIONS
+}
+
+/// The partition key `{job_id}#{nn}`.
+pub fn job_part(job_id: &str, partition: u32) -> String {
+    format!("{job_id}#{partition:02}")
+}
+
+/// The key of an exception's item (`E#…`, and `R#…` for the pair a resolution made).
+pub fn exception_key(job_id: &str, exception_id: &str, prefix: &str) -> Item {
+    Item::from([
+        ("job_part".into(), sv(job_part(job_id, partition_of(exception_id)))),
+        ("item".into(), sv(format!("{prefix}{exception_id}"))),
+    ])
+}
+
+/// The category index's partition key of an exception.
+pub fn job_category(job_id: &str, category: &str, exception_id: &str) -> String {
+    format!("{job_id}#{category}#{:02}", partition_of(exception_id))
+}
+
 /// The shard's matches as page items, in `txn_id` order.
 pub fn match_pages(job_id: &str, shard: &str, rec: &Reconciliation<'_>) -> Vec<Item> {
     rec.matches
@@ -30,6 +67,7 @@ pub fn match_pages(job_id: &str, shard: &str, rec: &Reconciliation<'_>) -> Vec<I
                 rows.push('\n');
             }
             let mut item = Item::new();
+            item.insert("job_part".into(), sv(job_part(job_id, partition_of(shard))));
             item.insert("job_id".into(), sv(job_id));
             item.insert("item".into(), sv(format!("M#{shard}#{page:05}")));
             item.insert("count".into(), nv(chunk.len()));
@@ -62,12 +100,11 @@ pub fn exception_item(
     source_of: &dyn Fn(&str) -> String,
 ) -> Item {
     let id = rec.exception_id(e);
-    let mut item = Item::new();
+    let mut item = exception_key(job_id, &id, "E#");
     item.insert("job_id".into(), sv(job_id));
-    item.insert("item".into(), sv(format!("E#{id}")));
     item.insert("exception_id".into(), sv(&id));
     item.insert("category".into(), sv(e.category.as_str()));
-    item.insert("job_category".into(), sv(format!("{job_id}#{}", e.category.as_str())));
+    item.insert("job_category".into(), sv(job_category(job_id, e.category.as_str(), &id)));
     item.insert("txn_ids".into(), lv(e.pg.iter().map(|&i| rec.pg[i as usize].txn_id.to_string())));
     item.insert("bank_refs".into(), lv(e.bank.iter().map(|&i| rec.bank[i as usize].bank_ref())));
     item.insert("amount_delta_paise".into(), nv(e.amount_delta));
@@ -145,4 +182,22 @@ pub fn exception_row(item: &Item) -> [String; 7] {
         s(item, "suggestion_confidence").unwrap_or_default(),
         s(item, "reason").unwrap_or_default(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_are_fixed_and_spread() {
+        // Stored keys depend on these values: they must never change.
+        assert_eq!(["000", "001", "002", "003"].map(partition_of), [7, 4, 13, 10]);
+        assert_eq!(partition_of("residual"), 6);
+        assert_eq!(partition_of("EXC-0123456789abcdef"), 0);
+        let used: std::collections::BTreeSet<u32> = (0..64).map(|i| partition_of(&format!("{i:03}"))).collect();
+        assert_eq!(used.len(), RESULT_PARTITIONS as usize, "64 shards reach every partition");
+        let key = exception_key("JOB-1", "EXC-0123456789abcdef", "E#");
+        assert_eq!(s(&key, "job_part").as_deref(), Some("JOB-1#00"));
+        assert_eq!(job_category("JOB-1", "UNMATCHED_PG", "EXC-0123456789abcdef"), "JOB-1#UNMATCHED_PG#00");
+    }
 }

@@ -8,9 +8,7 @@ use settlepaisa_aws::transact::{transact, Transacted};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use settlepaisa_http::page_walk::{walk, Budget, Resume, Slice};
 
-fn key(job_id: &str, item: &str) -> Item {
-    Item::from([("job_id".into(), sv(job_id)), ("item".into(), sv(item))])
-}
+use settlepaisa_pipeline::results::{exception_key, job_part, RESULT_PARTITIONS};
 
 pub async fn get(
     client: &aws_sdk_dynamodb::Client,
@@ -22,7 +20,7 @@ pub async fn get(
     let out = client
         .get_item()
         .table_name(table)
-        .set_key(Some(key(job_id, &format!("E#{exception_id}"))))
+        .set_key(Some(exception_key(job_id, exception_id, "E#")))
         .consistent_read(true)
         .send()
         .await
@@ -39,15 +37,15 @@ pub async fn get_many(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    batch_get(client, table, ids.iter().map(|id| key(job_id, &format!("E#{id}"))).collect()).await
+    batch_get(client, table, ids.iter().map(|id| exception_key(job_id, id, "E#")).collect()).await
 }
 
 /// One page of a job's exceptions, optionally of one category (`by-job-category` index) and one
 /// status, within [`Budget`]: DynamoDB applies `Limit` before the status filter, so a page
-/// stops when it is full *or* the budget is spent, and may come back short with a key to go on.
-/// The index carries only the keys and `status` (an exception with its records is over a KB, and
-/// every index copy is billed per KB when written), so a category's page is then read from the
-/// table by key.
+/// stops when it is full *or* the budget is spent, and may come back short with a position to go
+/// on from. The job's [`RESULT_PARTITIONS`] partitions are walked in order. The index carries only
+/// the keys and `status` (an exception with its records is over a KB, and every index copy is
+/// billed per KB when written), so a category's page is then read from the table by key.
 pub async fn page(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -55,28 +53,29 @@ pub async fn page(
     category: Option<&str>,
     status: Option<&str>,
     limit: u32,
-    start: Option<Item>,
-) -> Result<(Vec<Item>, Option<Item>), AwsError> {
-    let key_names: &[&str] = if category.is_some() { &["job_category", "job_id", "item"] } else { &["job_id", "item"] };
+    from: Resume<Item>,
+) -> Result<(Vec<Item>, Option<Resume<Item>>), AwsError> {
+    let key_names: &[&str] =
+        if category.is_some() { &["job_category", "job_part", "item"] } else { &["job_part", "item"] };
     let key_of = |item: &Item| -> Item {
         key_names.iter().filter_map(|k| item.get(*k).map(|v| (k.to_string(), v.clone()))).collect()
     };
     let page = walk(
-        1,
-        Resume { partition: 0, key: start },
+        RESULT_PARTITIONS as usize,
+        from,
         Budget::new(limit as usize, status.is_some()),
         key_of,
-        |_, start, evaluate| async move {
+        |partition, start, evaluate| async move {
             let mut q = client.query().table_name(table).set_exclusive_start_key(start).limit(evaluate as i32);
             q = match category {
                 Some(c) => q
                     .index_name("by-job-category")
                     .key_condition_expression("job_category = :jc")
-                    .expression_attribute_values(":jc", sv(format!("{job_id}#{c}"))),
+                    .expression_attribute_values(":jc", sv(format!("{job_id}#{c}#{partition:02}"))),
                 None => q
-                    .key_condition_expression("job_id = :j AND begins_with(#item, :e)")
+                    .key_condition_expression("job_part = :j AND begins_with(#item, :e)")
                     .expression_attribute_names("#item", "item")
-                    .expression_attribute_values(":j", sv(job_id))
+                    .expression_attribute_values(":j", sv(job_part(job_id, partition as u32)))
                     .expression_attribute_values(":e", sv("E#")),
             };
             if let Some(st) = status {
@@ -95,40 +94,38 @@ pub async fn page(
         },
     )
     .await?;
-    let next = page.next.and_then(|r| r.key);
     let items = match category {
-        Some(_) => whole_items(client, table, job_id, page.items).await?,
+        Some(_) => whole_items(client, table, page.items).await?,
         None => page.items,
     };
-    Ok((items, next))
+    Ok((items, page.next))
 }
 
-/// Whether a key read back from a cursor is a position in this listing: exactly its key
-/// attributes, of this job (and category).
-pub fn accepts(key: &Item, job_id: &str, category: Option<&str>) -> bool {
+/// Whether a key read back from a cursor is a position in partition `partition` of this listing:
+/// exactly its key attributes, of this job (and category).
+pub fn accepts(key: &Item, job_id: &str, category: Option<&str>, partition: u32) -> bool {
     let is = |name: &str, want: &str| matches!(key.get(name), Some(AttributeValue::S(v)) if v == want);
     let item_ok = matches!(key.get("item"), Some(AttributeValue::S(i)) if i.starts_with("E#"));
+    let part_ok = is("job_part", &job_part(job_id, partition));
     match category {
-        Some(c) => key.len() == 3 && is("job_id", job_id) && is("job_category", &format!("{job_id}#{c}")) && item_ok,
-        None => key.len() == 2 && is("job_id", job_id) && item_ok,
+        Some(c) => key.len() == 3 && part_ok && is("job_category", &format!("{job_id}#{c}#{partition:02}")) && item_ok,
+        None => key.len() == 2 && part_ok && item_ok,
     }
 }
 
 /// The table's items behind an index page's keys, in the page's order.
-async fn whole_items(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    job_id: &str,
-    page: Vec<Item>,
-) -> Result<Vec<Item>, AwsError> {
-    let names: Vec<String> = page.iter().filter_map(|i| s(i, "item")).collect();
-    let mut found: std::collections::HashMap<String, Item> =
-        batch_get(client, table, names.iter().map(|n| key(job_id, n)).collect())
-            .await?
-            .into_iter()
-            .filter_map(|i| Some((s(&i, "item")?, i)))
-            .collect();
-    Ok(names.iter().filter_map(|n| found.remove(n)).collect())
+async fn whole_items(client: &aws_sdk_dynamodb::Client, table: &str, page: Vec<Item>) -> Result<Vec<Item>, AwsError> {
+    let keys: Vec<(String, String)> = page.iter().filter_map(|i| Some((s(i, "job_part")?, s(i, "item")?))).collect();
+    let mut found: std::collections::HashMap<(String, String), Item> = batch_get(
+        client,
+        table,
+        keys.iter().map(|(p, n)| Item::from([("job_part".into(), sv(p)), ("item".into(), sv(n))])).collect(),
+    )
+    .await?
+    .into_iter()
+    .filter_map(|i| Some(((s(&i, "job_part")?, s(&i, "item")?), i)))
+    .collect();
+    Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
 }
 
 /// One exception closed by a resolution, with the version it was read at.
@@ -144,7 +141,8 @@ pub struct Commit<'a> {
     pub job_id: &'a str,
     /// The exception resolved, then the counterpart's, if any.
     pub closes: Vec<Close>,
-    /// `R#<exception_id>` match item (a row in `matches.csv`'s columns), when a pair was made.
+    /// The exception whose `R#<exception_id>` match item (a row in `matches.csv`'s columns) a
+    /// pair made, and the row.
     pub match_row: Option<(String, String)>,
     pub kpi: KpiDeltas,
 }
@@ -166,7 +164,7 @@ pub async fn commit(client: &aws_sdk_dynamodb::Client, c: Commit<'_>) -> Result<
     for close in &c.closes {
         let update = Update::builder()
             .table_name(c.results_table)
-            .set_key(Some(key(c.job_id, &format!("E#{}", close.exception_id))))
+            .set_key(Some(exception_key(c.job_id, &close.exception_id, "E#")))
             .update_expression("SET #st = :resolved, resolution = :res, version = version + :one")
             .condition_expression("#st = :open AND version = :v")
             .expression_attribute_names("#st", "status")
@@ -179,8 +177,9 @@ pub async fn commit(client: &aws_sdk_dynamodb::Client, c: Commit<'_>) -> Result<
             .map_err(build_err)?;
         ops.push(TransactWriteItem::builder().update(update).build());
     }
-    if let Some((item_key, row)) = &c.match_row {
-        let mut item = key(c.job_id, item_key);
+    if let Some((exception_id, row)) = &c.match_row {
+        let mut item = exception_key(c.job_id, exception_id, "R#");
+        item.insert("job_id".into(), sv(c.job_id));
         item.insert("count".into(), AttributeValue::N("1".into()));
         item.insert("rows".into(), sv(row.as_str()));
         let put = Put::builder()
@@ -206,13 +205,13 @@ pub async fn commit(client: &aws_sdk_dynamodb::Client, c: Commit<'_>) -> Result<
         let update = update.update_expression(format!("ADD {}", expr.join(", "))).build().map_err(build_err)?;
         ops.push(TransactWriteItem::builder().update(update).build());
     }
-    // A transaction bills two write units per KB of each item it writes, counted here as one KB
-    // each; a closed exception's new status also rewrites its `by-job-category` entry (projected).
-    // Billed to the results table, KPI updates included.
-    requests::record_write(
+    // A transaction bills two write units per KB of each item it writes (counted by `transact`,
+    // one KB each); a closed exception's new status also rewrites its `by-job-category` entry
+    // (projected), counted here.
+    requests::record_units(
         "dynamodb.TransactWriteItems",
         c.results_table,
-        WriteUnits { table: 2 * ops.len() as u64, indexes: c.closes.len() as u64 },
+        WriteUnits { table: 0, indexes: c.closes.len() as u64 },
     );
     // Two people resolving different exceptions of one day both `ADD` to the day's KPI items:
     // DynamoDB cancels one with `TransactionConflict`, which is retried in place. A failed

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_aws::dynamo::{key_from_json, key_to_json};
 use settlepaisa_http::input::{identifier, page_limit, Query};
+use settlepaisa_http::page_walk::Resume;
 use settlepaisa_http::{cursor, ApiError, Caller};
+use settlepaisa_pipeline::results::RESULT_PARTITIONS;
 use settlepaisa_recon::outcome::Category;
 
 #[derive(Debug, Deserialize)]
@@ -97,13 +99,27 @@ pub async fn list_job_exceptions(
         .filter("jobId", Some(&id))
         .filter("category", category)
         .filter("status", status);
-    let start = match q.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(
-            key_from_json(&cursor::open(&scope, c)?)
-                .filter(|k| exception_store::accepts(k, &id, category))
-                .ok_or_else(|| ApiError::bad_request("cursor is not one this API returned; start again without it"))?,
-        ),
+    // A position: the partition of the job's results and, within it, the key to go on after.
+    let from = match q.cursor.as_deref() {
+        None => Resume { partition: 0, key: None },
+        Some(c) => {
+            let position = cursor::open(&scope, c)?;
+            let bad = || ApiError::bad_request("cursor is not one this API returned; start again without it");
+            let partition = position
+                .get("p")
+                .and_then(Value::as_u64)
+                .filter(|p| *p < u64::from(RESULT_PARTITIONS))
+                .ok_or_else(bad)? as u32;
+            let key = match position.get("k") {
+                None | Some(Value::Null) => None,
+                Some(k) => Some(
+                    key_from_json(k)
+                        .filter(|k| exception_store::accepts(k, &id, category, partition))
+                        .ok_or_else(bad)?,
+                ),
+            };
+            Resume { partition: partition as usize, key }
+        }
     };
     let ctx = state.ctx;
     settlepaisa_pipeline::job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
@@ -111,7 +127,7 @@ pub async fn list_job_exceptions(
         .map_err(pipeline_error)?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
     let (items, next) =
-        exception_store::page(&ctx.clients.dynamodb, &ctx.resources.results_table, &id, category, status, limit, start)
+        exception_store::page(&ctx.clients.dynamodb, &ctx.resources.results_table, &id, category, status, limit, from)
             .await
             .map_err(ApiError::store)?;
     Ok(Json(json!({
@@ -121,6 +137,6 @@ pub async fn list_job_exceptions(
             .map(|i| ExceptionRecord::from_item(i).map(|e| view(&e)))
             .collect::<Result<Vec<_>, _>>()
             .map_err(ApiError::internal)?,
-        "nextCursor": next.map(|k| cursor::seal(&scope, &key_to_json(&k))),
+        "nextCursor": next.map(|r| cursor::seal(&scope, &json!({ "p": r.partition, "k": r.key.as_ref().map(key_to_json) }))),
     })))
 }

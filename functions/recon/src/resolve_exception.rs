@@ -153,7 +153,7 @@ pub async fn resolve_exception(
                 amount_paise: amount,
                 source: Some(bk.source.clone()),
             };
-            (Some(place), Some((format!("R#{exception_id}"), row)))
+            (Some(place), Some((exception_id.to_string(), row)))
         }
     };
     let kpi = resolution::kpi_deltas(&places, pair_place.as_ref());

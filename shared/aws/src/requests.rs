@@ -40,6 +40,14 @@ fn add(operation: &'static str, requests: u64, units: WriteUnits) {
     }
 }
 
+/// Write units billed to `table` by a request already counted (its index units, say).
+pub fn record_units(operation: &'static str, table: &str, units: WriteUnits) {
+    add(operation, 0, units);
+    if let Ok(mut writes) = TABLE_WRITES.lock() {
+        *writes.entry(table.to_string()).or_default() += units;
+    }
+}
+
 /// Tells the counter a table's key and indexes, so writes to it count their index units.
 pub fn describe_table(table: &str, indexes: TableIndexes) {
     if let Ok(mut tables) = TABLES.lock() {
