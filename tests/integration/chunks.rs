@@ -113,12 +113,12 @@ async fn a_chunk_failing_every_attempt_fails_the_file_and_a_redrive_finishes_onl
     assert_eq!(stack.runner.queue_depth("IngestDeadLetterQueue").await.unwrap(), 1);
 
     stack.faults.clear();
-    let before = stack.runner.invocations()["ingest-chunk"].0;
+    let before = stack.runner.invocations()["ingest-chunk"].count;
     let redriven = redrive::handle(&stack.runner.ctx, redrive::RedriveRequest::default()).await.unwrap();
     assert!(redriven.failed.is_empty(), "{:?}", redriven.failed);
     assert_eq!(stack.runner.queue_depth("IngestDeadLetterQueue").await.unwrap(), 0);
     stack.runner.run_until_idle(IDLE).await.unwrap();
-    assert_eq!(stack.runner.invocations()["ingest-chunk"].0 - before, 1, "only the failed chunk ran again");
+    assert_eq!(stack.runner.invocations()["ingest-chunk"].count - before, 1, "only the failed chunk ran again");
     let file = pg_record(&stack).await;
     assert_eq!((file.status, file.error.as_deref()), (Some(FileStatus::Normalized), None), "{file:?}");
     let job = run_job(&stack, "JOB-CHUNK-REDRIVE", 2).await;
@@ -141,7 +141,7 @@ async fn a_large_file_with_the_wrong_header_is_rejected_before_any_chunk_runs() 
     stack.runner.run_until_idle(IDLE).await.unwrap();
     let file = pg_record(&stack).await;
     assert!(file.error.as_deref().unwrap().contains("expected the header"), "{file:?}");
-    assert_eq!(stack.runner.invocations().get("ingest-chunk").map_or(0, |c| c.0), 0, "no chunk ran");
+    assert_eq!(stack.runner.invocations().get("ingest-chunk").map_or(0, |c| c.count), 0, "no chunk ran");
     let txns = settlepaisa_tests::pipeline::count_items(&stack, &stack.runner.ctx.resources.transactions_table).await;
     assert_eq!(txns, 0, "no transaction written for a rejected file");
 }

@@ -208,11 +208,11 @@ async fn transaction_conflicts_on_every_shard_completion_are_retried_in_place() 
     // Two conflicts for each of the 3 UTR shards and the residual shard.
     let conflicts = 2 * (shards + 1);
     stack.faults.add(Fault::transaction_conflict(conflicts).passing_every(3));
-    let before = stack.runner.invocations().get("match-shard").map_or(0, |c| c.0);
+    let before = stack.runner.invocations().get("match-shard").map_or(0, |c| c.count);
     let job = run_job(&stack, "JOB-CONFLICT", shards).await;
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");
     assert_eq!(stack.faults.injected("DynamoDB_20120810.TransactWriteItems"), conflicts as usize);
-    let runs = stack.runner.invocations()["match-shard"].0 - before;
+    let runs = stack.runner.invocations()["match-shard"].count - before;
     assert_eq!(runs, u64::from(shards) + 1, "no shard was run twice");
     assert_eq!(job.shards_done, shards);
     assert_eq!(stack.runner.queue_depth("MatchDeadLetterQueue").await.unwrap(), 0);
@@ -262,9 +262,9 @@ async fn a_finalizer_in_the_dead_letter_queue_fails_the_job_with_its_cause_and_a
     let resumed = plan::handle(ctx, plan_request("JOB-FINAL", 2)).await.unwrap();
     assert!(resumed.resumed);
     assert_eq!(resumed.job.status, JobStatus::Finalizing, "only the finalizer runs again");
-    let before = stack.runner.invocations()["match-shard"].0;
+    let before = stack.runner.invocations()["match-shard"].count;
     stack.runner.run_until_idle(IDLE).await.unwrap();
-    assert_eq!(stack.runner.invocations()["match-shard"].0, before, "no shard ran again");
+    assert_eq!(stack.runner.invocations()["match-shard"].count, before, "no shard ran again");
     let job = get_job(&stack, "JOB-FINAL").await;
     assert_eq!((job.status, job.error), (JobStatus::Completed, None));
     assert_equals_offline(&job_results(&stack, "JOB-FINAL").await, dir.path(), &pg, &banks);
@@ -297,10 +297,10 @@ async fn a_missing_segment_fails_the_job_once_with_the_root_cause_and_a_resume_r
 
     settlepaisa_aws::s3::put(&ctx.clients.s3, artifacts, &key, saved).await.unwrap();
     let done_before: Vec<String> = states.iter().filter(|s| s.status == "DONE").map(|s| s.shard.clone()).collect();
-    let before = stack.runner.invocations()["match-shard"].0;
+    let before = stack.runner.invocations()["match-shard"].count;
     assert!(plan::handle(ctx, plan_request("JOB-ROOT", shards)).await.unwrap().resumed);
     stack.runner.run_until_idle(IDLE).await.unwrap();
-    let runs = stack.runner.invocations()["match-shard"].0 - before;
+    let runs = stack.runner.invocations()["match-shard"].count - before;
     assert_eq!(runs as usize, shards as usize + 1 - done_before.len(), "only the shards not done ran");
     let job = get_job(&stack, "JOB-ROOT").await;
     assert_eq!(job.status, JobStatus::Completed, "{job:?}");

@@ -294,9 +294,18 @@ async fn print_summary(stack: &LocalStack, j: &job::Job) -> Result<(), CliError>
             println!("  {logical:<20} {:>10} table  {:>10} index", w.table, w.indexes);
         }
     }
-    println!("\nfunction invocations (handler time against the emulator):");
-    for (binary, (n, took)) in stack.runner.invocations() {
-        println!("  {binary:<14} {n:>5} invocations  {:>8.2} s", took.as_secs_f64());
+    println!(
+        "\nfunction invocations (handler time against the emulator; the largest invocation's time and heap \
+         above the process's, to set against the template's Timeout and MemorySize):"
+    );
+    for (binary, i) in stack.runner.invocations() {
+        println!(
+            "  {binary:<14} {:>5} invocations  {:>8.2} s  longest {:>7.2} s  heap peak {:>7.1} MiB",
+            i.count,
+            i.total.as_secs_f64(),
+            i.longest.as_secs_f64(),
+            i.heap_peak as f64 / (1024.0 * 1024.0)
+        );
     }
     Ok(())
 }

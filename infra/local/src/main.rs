@@ -5,6 +5,10 @@ use clap::{Parser, Subcommand};
 use settlepaisa_cli::{bench_api_cmd, bench_cmd, gen_cmd, local_cmd, recon_cmd, startup_cmd, token_cmd};
 use std::process::ExitCode;
 
+/// Counts heap use, so the local runner can report each function's largest invocation.
+#[global_allocator]
+static ALLOCATOR: peak_alloc::PeakAlloc = peak_alloc::PeakAlloc;
+
 #[derive(Parser)]
 #[command(name = "settlepaisa", version, about = "SettlePaisa settlement and reconciliation tools")]
 struct Cli {

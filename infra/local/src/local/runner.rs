@@ -13,6 +13,18 @@ use settlepaisa_pipeline::{chunks, finalize, ingest, worker, Context};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+/// What one function binary's invocations took: how many, their handler time, the longest (to set
+/// against the function's timeout) and the most heap one of them allocated above what was in use
+/// when it started (to set against its memory size; zero where the counting allocator is not
+/// installed).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Invocations {
+    pub count: u64,
+    pub total: Duration,
+    pub longest: Duration,
+    pub heap_peak: usize,
+}
+
 /// Attempts after which a failing S3 notification is dropped (Lambda's asynchronous invocations
 /// retry twice).
 const S3_ATTEMPTS: u32 = 3;
@@ -32,7 +44,7 @@ pub struct Runner {
     /// `ingest-file`'s on-failure destination: where an S3 event goes once its retries are spent.
     ingest_failure_url: Option<String>,
     /// Invocations and handler time per function binary, for the compute estimate.
-    invocations: std::sync::Mutex<std::collections::BTreeMap<String, (u64, Duration)>>,
+    invocations: std::sync::Mutex<std::collections::BTreeMap<String, Invocations>>,
 }
 
 impl Runner {
@@ -149,26 +161,29 @@ impl Runner {
 
     async fn invoke_sqs(&self, binary: &str, event: SqsEvent) -> Result<SqsBatchResponse, String> {
         let started = Instant::now();
+        let heap = crate::memory::window_start();
         let out = match binary {
             "match-shard" => worker::handle(&self.ctx, event).await,
             "finalize-job" => finalize::handle(&self.ctx, event).await,
             "ingest-chunk" => chunks::handle(&self.ctx, event).await,
             other => return Err(format!("no local handler for function binary `{other}`")),
         };
-        self.count(binary, started.elapsed());
+        self.count(binary, started.elapsed(), crate::memory::window_peak(heap));
         Ok(out)
     }
 
-    fn count(&self, binary: &str, took: Duration) {
+    fn count(&self, binary: &str, took: Duration, heap_peak: usize) {
         if let Ok(mut m) = self.invocations.lock() {
             let e = m.entry(binary.to_string()).or_default();
-            e.0 += 1;
-            e.1 += took;
+            e.count += 1;
+            e.total += took;
+            e.longest = e.longest.max(took);
+            e.heap_peak = e.heap_peak.max(heap_peak);
         }
     }
 
-    /// Invocations and total handler time per function binary so far.
-    pub fn invocations(&self) -> std::collections::BTreeMap<String, (u64, Duration)> {
+    /// Invocations per function binary so far.
+    pub fn invocations(&self) -> std::collections::BTreeMap<String, Invocations> {
         self.invocations.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
@@ -182,8 +197,9 @@ impl Runner {
         let event: S3Event =
             serde_json::from_value(with_lambda_fields(value)).map_err(|e| format!("S3 notification: {e}"))?;
         let started = Instant::now();
+        let heap = crate::memory::window_start();
         let result = ingest::handle(&self.ctx, event).await;
-        self.count("ingest-file", started.elapsed());
+        self.count("ingest-file", started.elapsed(), crate::memory::window_peak(heap));
         match result {
             Ok(done) => {
                 for d in done {
