@@ -3,7 +3,8 @@
 //! It checks the bearer token — HS256 only, signature, `exp`, issuer, audience, bounded skew,
 //! key from configuration — and answers with its verdict in the context (see
 //! `settlepaisa_http::caller` for why a refusal travels as a verdict instead of a bare 403).
-//! API Gateway caches the answer per `Authorization` header for the TTL in the template.
+//! API Gateway calls it on every request (the template gives it no identity source and no cache),
+//! with or without an `Authorization` header.
 
 use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
 use settlepaisa_auth::{AuthConfig, AuthError};

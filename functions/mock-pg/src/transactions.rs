@@ -172,12 +172,14 @@ pub async fn list_transactions(
             async move { query(client, table, index, &pk, range, q, method, evaluate, start).await }
         },
     )
-    .await?;
+    .await
+    .map_err(ApiError::paging)?;
     let next = page.next.map(|r| {
         let part = &partitions[r.partition];
         let key = r.key.map(|k| key_to_json(&part.key_of(&k)));
         cursor::seal(&scope, &json!({ "pk": part.pk, "k": key }))
     });
+    let next = next.transpose()?;
     Ok(Json(json!({
         "range": { "from": range.from.to_string(), "to": range.to.to_string() },
         "merchantId": merchant,

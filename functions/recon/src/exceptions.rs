@@ -129,7 +129,7 @@ pub async fn list_job_exceptions(
     let (items, next) =
         exception_store::page(&ctx.clients.dynamodb, &ctx.resources.results_table, &id, category, status, limit, from)
             .await
-            .map_err(ApiError::store)?;
+            .map_err(ApiError::paging)?;
     Ok(Json(json!({
         "jobId": id,
         "items": items
@@ -137,6 +137,8 @@ pub async fn list_job_exceptions(
             .map(|i| ExceptionRecord::from_item(i).map(|e| view(&e)))
             .collect::<Result<Vec<_>, _>>()
             .map_err(ApiError::internal)?,
-        "nextCursor": next.map(|r| cursor::seal(&scope, &json!({ "p": r.partition, "k": r.key.as_ref().map(key_to_json) }))),
+        "nextCursor": next
+            .map(|r| cursor::seal(&scope, &json!({ "p": r.partition, "k": r.key.as_ref().map(key_to_json) })))
+            .transpose()?,
     })))
 }

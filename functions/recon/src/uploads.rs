@@ -34,21 +34,29 @@ async fn job_open_for_files(state: &AppState, id: &str) -> Result<job::Job, ApiE
 }
 
 /// The content types a statement or PG export is uploaded as (CSV as browsers and spreadsheet
-/// programs label it). The type is signed into the URL, so only these reach S3.
-pub const UPLOAD_CONTENT_TYPES: [&str; 6] = [
+/// programs label it), in the spellings they use. The type is signed into the URL, so only these
+/// reach S3; an empty one (a browser's `File.type` for an unknown file) is none.
+pub const UPLOAD_CONTENT_TYPES: [&str; 9] = [
     "text/csv",
     "text/csv; charset=utf-8",
+    "text/csv; charset=UTF-8",
+    "text/csv;charset=utf-8",
+    "text/csv;charset=UTF-8",
     "text/plain",
     "application/csv",
     "application/vnd.ms-excel",
     "application/octet-stream",
 ];
 
-fn content_type(ct: &str) -> Result<&'static str, ApiError> {
+fn content_type(ct: &str) -> Result<Option<&'static str>, ApiError> {
+    if ct.is_empty() {
+        return Ok(None);
+    }
     UPLOAD_CONTENT_TYPES
         .iter()
         .find(|t| **t == ct)
         .copied()
+        .map(Some)
         .ok_or_else(|| ApiError::bad_request(format!("contentType must be one of {}", UPLOAD_CONTENT_TYPES.join(", "))))
 }
 
@@ -71,7 +79,7 @@ pub async fn upload_job_file(
 ) -> Result<Json<Value>, ApiError> {
     identifier("job id", &id)?;
     let name = file_name(&req.file_name)?;
-    let content_type = req.content_type.as_deref().map(content_type).transpose()?;
+    let content_type = req.content_type.as_deref().map(content_type).transpose()?.flatten();
     if req.content_length == 0 || req.content_length > state.upload_max_bytes {
         return Err(ApiError::bad_request(format!("contentLength must be 1 to {} bytes", state.upload_max_bytes)));
     }

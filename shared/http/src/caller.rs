@@ -67,7 +67,8 @@ pub fn from_verdict(ctx: Option<&Map<String, Value>>, now: u64) -> Result<Caller
     // Context values may arrive as strings or numbers depending on the gateway's serialization.
     let valid_until =
         ctx.get("validUntil").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(0);
-    if valid_until <= now {
+    // The library accepts until `now > exp + leeway`; so does the edge.
+    if valid_until < now {
         return Err(refuse("the token has expired"));
     }
     let merchant_id = text("merchantId").filter(|m| !m.is_empty());
@@ -148,7 +149,7 @@ mod tests {
         for result in [
             round_trip(Err(AuthError::Expired), 1_500),
             round_trip(Err(AuthError::Invalid("Json(Error(\"unknown variant `none`\"))".into())), 1_500),
-            round_trip(Ok(claims(Role::SpOps, None)), 2_030),
+            round_trip(Ok(claims(Role::SpOps, None)), 2_031),
             from_verdict(None, 0),
             from_verdict(Some(&Map::new()), 0),
         ] {
@@ -159,9 +160,10 @@ mod tests {
 
     #[test]
     fn the_edge_applies_the_authorizers_leeway() {
-        // exp 2,000 with 30 s of leeway: usable until 2,029, as the authorizer would accept it.
-        assert!(round_trip(Ok(claims(Role::SpOps, None)), 2_029).is_ok());
-        assert!(round_trip(Ok(claims(Role::SpOps, None)), 2_030).is_err());
+        // exp 2,000 with 30 s of leeway: usable through 2,030, as the JWT library accepts it
+        // (expired once now > exp + leeway).
+        assert!(round_trip(Ok(claims(Role::SpOps, None)), 2_030).is_ok());
+        assert!(round_trip(Ok(claims(Role::SpOps, None)), 2_031).is_err());
     }
 
     #[test]

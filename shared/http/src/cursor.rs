@@ -4,10 +4,11 @@
 //! or altered in any byte, is a 400 — never a query the store refuses, never a read of someone
 //! else's position.
 //!
-//! The key is `CURSOR_SECRET` (at least 32 bytes; the stack generates it in AWS). A process that
-//! was not given one (the local stack, tests) signs with a random key of its own, which is what a
-//! single process needs; [`configure_from_env`] makes a Lambda function refuse to start without it,
-//! since its instances must agree.
+//! The key is `CURSOR_SECRET` (at least 32 bytes; the stack generates it in AWS and gives it to the
+//! listing functions only). A process that was not given one (the local stack, tests) signs with a
+//! random key of its own, which is what a single process needs. In Lambda, instances must agree:
+//! [`configure_from_env`] leaves a function without the secret unable to make or open a cursor
+//! (500, logged), never falling back to a key of its own.
 
 use crate::caller::Caller;
 use crate::error::ApiError;
@@ -23,12 +24,19 @@ const TAG_BYTES: usize = 16;
 /// A cursor longer than this was not made here.
 const MAX_CURSOR_CHARS: usize = 2_048;
 
-static KEY: OnceLock<Vec<u8>> = OnceLock::new();
+/// The signing key, or its absence in a Lambda function that was given none.
+static KEY: OnceLock<Option<Vec<u8>>> = OnceLock::new();
 
-/// Sets the signing key from `CURSOR_SECRET`; an error names what is wrong. Call once at start-up.
+/// Sets the signing key from `CURSOR_SECRET` at a Lambda function's start: a function without it
+/// serves every route but a listing's cursors; a secret too short is an error naming it.
 pub fn configure_from_env() -> Result<(), String> {
-    let secret = std::env::var("CURSOR_SECRET").map_err(|_| "CURSOR_SECRET is not set".to_string())?;
-    configure(secret.as_bytes())
+    match std::env::var("CURSOR_SECRET") {
+        Ok(secret) => configure(secret.as_bytes()),
+        Err(_) => {
+            let _ = KEY.set(None);
+            Ok(())
+        }
+    }
 }
 
 /// Sets the signing key (at least 32 bytes). A key already set stays.
@@ -36,12 +44,14 @@ pub fn configure(secret: &[u8]) -> Result<(), String> {
     if secret.len() < 32 {
         return Err("CURSOR_SECRET must be at least 32 bytes".into());
     }
-    let _ = KEY.set(secret.to_vec());
+    let _ = KEY.set(Some(secret.to_vec()));
     Ok(())
 }
 
-fn key() -> &'static [u8] {
-    KEY.get_or_init(|| (0..32).map(|_| fastrand::u8(..)).collect())
+fn key() -> Result<&'static [u8], ApiError> {
+    KEY.get_or_init(|| Some((0..32).map(|_| fastrand::u8(..)).collect()))
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("CURSOR_SECRET is not configured for this function"))
 }
 
 /// What a page was asked for: the caller, the route and the filters, in a fixed order.
@@ -68,20 +78,21 @@ impl Scope {
         self
     }
 
-    fn tag(&self, payload: &str) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key()).expect("HMAC takes a key of any length");
+    fn mac(&self, payload: &str) -> Result<Hmac<Sha256>, ApiError> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key()?).map_err(ApiError::internal)?;
         mac.update(b"settlepaisa-cursor-v1\n");
         mac.update(self.0.as_bytes());
         mac.update(b"\n");
         mac.update(payload.as_bytes());
-        mac.finalize().into_bytes()[..TAG_BYTES].to_vec()
+        Ok(mac)
     }
 }
 
 /// The cursor for `position` under `scope`.
-pub fn seal(scope: &Scope, position: &Value) -> String {
+pub fn seal(scope: &Scope, position: &Value) -> Result<String, ApiError> {
     let payload = position.to_string();
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(scope.tag(&payload)))
+    let tag = scope.mac(&payload)?.finalize().into_bytes();
+    Ok(format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(&tag[..TAG_BYTES])))
 }
 
 /// The position a cursor holds, if this API made it for this scope.
@@ -97,16 +108,11 @@ pub fn open(scope: &Scope, cursor: &str) -> Result<Value, ApiError> {
     let (payload, tag) = cursor.split_once('.').ok_or_else(bad)?;
     let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?).map_err(|_| bad())?;
     let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| bad())?;
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key()).expect("HMAC takes a key of any length");
-    mac.update(b"settlepaisa-cursor-v1\n");
-    mac.update(scope.0.as_bytes());
-    mac.update(b"\n");
-    mac.update(payload.as_bytes());
-    // Constant time, over the kept prefix.
-    mac.verify_truncated_left(&tag).map_err(|_| bad())?;
     if tag.len() != TAG_BYTES {
         return Err(bad());
     }
+    // Constant time, over the kept prefix.
+    scope.mac(&payload)?.verify_truncated_left(&tag).map_err(|_| bad())?;
     serde_json::from_str(&payload).map_err(|_| bad())
 }
 
@@ -131,7 +137,7 @@ mod tests {
         let scope =
             Scope::new(&ops, "list-transactions").filter("status", Some("captured")).filter("merchantId", None::<&str>);
         let position = serde_json::json!({ "p": "2026-10-01#03", "k": { "txn_id": { "S": "T1" } } });
-        let cursor = seal(&scope, &position);
+        let cursor = seal(&scope, &position).unwrap();
         assert_eq!(open(&scope, &cursor).unwrap(), position);
         let others = [
             Scope::new(&caller("u2", Role::SpOps, None), "list-transactions")
@@ -154,7 +160,7 @@ mod tests {
     #[test]
     fn altered_and_foreign_cursors_are_400() {
         let scope = Scope::new(&caller("u1", Role::SpOps, None), "r");
-        let cursor = seal(&scope, &serde_json::json!({ "p": 1 }));
+        let cursor = seal(&scope, &serde_json::json!({ "p": 1 })).unwrap();
         let (payload, tag) = cursor.split_once('.').unwrap();
         let forged_payload = URL_SAFE_NO_PAD.encode(r#"{"p":2}"#);
         for bad in [

@@ -54,12 +54,22 @@ async fn render(mut req: Request, next: Next) -> Response {
     // Everything logged while serving the request carries its id.
     let span = tracing::info_span!("request", request_id = id.as_str());
     let mut response = tracing::Instrument::instrument(next.run(req), span).await;
-    let error = response.extensions_mut().remove::<ApiError>().or_else(|| {
-        // Errors axum answers itself (a wrong method, say) arrive without a body; a handler's own
-        // body (a 503 health report) is left as it is.
-        let status = response.status();
-        let bare = !response.headers().contains_key(header::CONTENT_TYPE);
-        (bare && (status.is_client_error() || status.is_server_error())).then(|| match status {
+    let mut error = response.extensions_mut().remove::<ApiError>();
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if error.is_none() && !is_json && (status.is_client_error() || status.is_server_error()) {
+        // Errors axum answers itself — a wrong method (no body), a path segment that is not UTF-8
+        // or a body it refused (plain text) — in the seed's format too. A handler's own JSON body
+        // (a 503 health report) is left as it is.
+        let text = match axum::body::to_bytes(std::mem::take(response.body_mut()), 4_096).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+            Err(_) => String::new(),
+        };
+        error = Some(match status {
             StatusCode::METHOD_NOT_ALLOWED => {
                 ApiError::new(status, "METHOD_NOT_ALLOWED", "this route does not take that method")
             }
@@ -73,9 +83,12 @@ async fn render(mut req: Request, next: Next) -> Response {
                 "UNSUPPORTED_MEDIA_TYPE",
                 "send the body as JSON with `Content-Type: application/json`",
             ),
+            StatusCode::BAD_REQUEST if !text.is_empty() => {
+                ApiError::bad_request(format!("the request is not acceptable: {text}"))
+            }
             _ => ApiError::new(status, "REQUEST_FAILED", status.canonical_reason().unwrap_or("request failed")),
-        })
-    });
+        });
+    }
     if let Some(error) = error {
         let timestamp = settlepaisa_recon::date::format_utc(now_secs() as i64);
         let mut rendered = (error.status, axum::Json(error.body(&id, &timestamp))).into_response();
@@ -168,6 +181,7 @@ mod tests {
                         axum::Json(serde_json::json!({ "merchant": c.merchant_id }))
                     }),
                 )
+                .route("/api/jobs/{id}", get(|axum::extract::Path(id): axum::extract::Path<String>| async move { id }))
                 .route("/api/undeclared", get(ok)),
         );
         let mut context = serde_json::json!({ "requestId": "gw-1", "http": { "method": "GET", "path": path } });
@@ -190,6 +204,9 @@ mod tests {
     #[tokio::test]
     async fn the_route_table_decides_and_errors_carry_the_gateway_request_id() {
         assert_eq!(call("/api/sources", Some(allow("sp-finance", None))).await.0, StatusCode::OK);
+        let (status, body) = call("/api/jobs/%FF", Some(allow("sp-ops", None))).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("VALIDATION_FAILED")));
+        assert_eq!(body["error"]["requestId"], "gw-1", "axum's plain-text path rejection, in the seed's format");
         let (status, body) = call("/api/sources", Some(allow("merchant-admin", Some("M1")))).await;
         assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("INSUFFICIENT_PERMISSIONS")));
         assert_eq!(body["error"]["requestId"], "gw-1");

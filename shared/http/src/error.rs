@@ -51,11 +51,21 @@ impl ApiError {
             "the request could not be completed; retry, and report the request id if it persists",
         )
     }
-    /// A storage call that failed: the client's fault when the store refused the request as
-    /// invalid (a position or value it does not take: 400), else a dependency that did not answer.
+    /// A storage call that failed: a dependency that did not answer (503), or — when the store
+    /// refused the request as invalid (DynamoDB's `ValidationException`: an item too large, an
+    /// expression of ours) — our own fault (500).
     pub fn store(err: settlepaisa_aws::AwsError) -> ApiError {
         if err.is_validation() {
-            tracing::warn!(error = %err, "store refused the request as invalid");
+            return ApiError::internal(err);
+        }
+        ApiError::unavailable(err)
+    }
+    /// A listing's query that failed: as [`ApiError::store`], except that a request the store
+    /// refuses as invalid there comes from what the client asked for (a position or a filter
+    /// value): 400, never 503.
+    pub fn paging(err: settlepaisa_aws::AwsError) -> ApiError {
+        if err.is_validation() {
+            tracing::warn!(error = %err, "store refused a listing's query as invalid");
             return ApiError::bad_request(
                 "the request asks for something the store cannot serve (a paging position or filter value); \
                  change it or start again without the cursor",
@@ -131,12 +141,15 @@ mod tests {
     }
 
     #[test]
-    fn store_validation_errors_are_the_clients() {
-        let refused = settlepaisa_aws::AwsError::new(
-            "Query",
-            "service error: ValidationException: The provided starting key is invalid",
-        );
-        assert_eq!(ApiError::store(refused).status, StatusCode::BAD_REQUEST);
+    fn a_listings_validation_errors_are_the_clients_and_others_are_ours() {
+        let refused = || {
+            settlepaisa_aws::AwsError::new(
+                "Query",
+                "service error: ValidationException: The provided starting key is invalid",
+            )
+        };
+        assert_eq!(ApiError::paging(refused()).status, StatusCode::BAD_REQUEST);
+        assert_eq!(ApiError::store(refused()).status, StatusCode::INTERNAL_SERVER_ERROR);
         let down = settlepaisa_aws::AwsError::new("Query", "dispatch failure: Connection refused (os error 111)");
         let e = ApiError::store(down);
         assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);

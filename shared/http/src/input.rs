@@ -26,16 +26,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
-/// Rewrites every number that is a whole number within `i64` but written as a float (`13.0`,
-/// `1e3`) as that integer.
+/// Rewrites every number that is a whole number within `i64` or `u64` but written as a float
+/// (`13.0`, `1e3`, `1e19`) as that integer.
 fn integral_numbers(value: &mut serde_json::Value) {
     use serde_json::Value;
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
     match value {
         Value::Number(n) if n.is_f64() => {
             if let Some(f) = n.as_f64() {
-                // Below 2^63 in magnitude, a whole f64 converts exactly.
-                if f.fract() == 0.0 && f.abs() < 9.223_372_036_854_775e18 {
+                // A whole f64 in these ranges converts exactly.
+                if f.fract() == 0.0 && f.abs() < TWO_63 {
                     *value = Value::from(f as i64);
+                } else if f.fract() == 0.0 && (TWO_63..2.0 * TWO_63).contains(&f) {
+                    *value = Value::from(f as u64);
                 }
             }
         }
@@ -116,9 +119,13 @@ mod tests {
 
     #[test]
     fn whole_numbers_written_as_floats_are_integers() {
-        let mut v = serde_json::json!({ "a": 13.0, "b": [1e3, 2.5], "c": 1.2662236585382837e20, "d": "7.0" });
+        let mut v =
+            serde_json::json!({ "a": 13.0, "b": [1e3, 2.5], "c": 1.2662236585382837e20, "d": "7.0", "e": 1e19 });
         integral_numbers(&mut v);
-        assert_eq!(v, serde_json::json!({ "a": 13, "b": [1000, 2.5], "c": 1.2662236585382837e20, "d": "7.0" }));
+        assert_eq!(
+            v,
+            serde_json::json!({ "a": 13, "b": [1000, 2.5], "c": 1.2662236585382837e20, "d": "7.0", "e": 10_000_000_000_000_000_000u64 })
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub fn init_tracing() {
 }
 
 /// Serves `router` (already wrapped by [`crate::edge::wrap`]) as a Lambda function. Instances of
-/// a function must sign cursors alike, so one without `CURSOR_SECRET` does not start.
+/// a function must sign cursors alike: the key comes from `CURSOR_SECRET` or there is none.
 pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
     crate::cursor::configure_from_env()?;
     lambda_http::run(router).await

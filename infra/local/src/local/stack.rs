@@ -78,17 +78,8 @@ pub fn names(spec: &StackSpec, stack: &str, region: &str, endpoint: &str) -> Dep
 }
 
 /// Resolves `!Ref`, `!Sub` and plain values the way CloudFormation would, against local names.
-/// What a Secrets Manager reference in the template resolves to locally (at least 32 bytes).
-pub const LOCAL_SECRET: &str = "settlepaisa-local-development-generated-secret";
-
 fn resolve(v: &Value, spec: &StackSpec, d: &Deployed) -> String {
     match v {
-        // A secret the stack generates in AWS: a fixed development value locally.
-        Value::Tagged(t)
-            if t.tag == "Sub" && t.value.as_str().is_some_and(|v| v.starts_with("{{resolve:secretsmanager:")) =>
-        {
-            LOCAL_SECRET.to_string()
-        }
         Value::Tagged(t) if t.tag == "Sub" => sub(t.value.as_str().unwrap_or(""), &d.stack, &d.region),
         Value::Tagged(_) => {
             let target = ref_target(v).unwrap_or_default();
