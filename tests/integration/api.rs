@@ -701,14 +701,7 @@ async fn health_is_200_with_every_dependency_and_503_when_one_does_not_answer() 
         assert!(checks.len() >= 2 && checks.values().all(|c| c["status"] == "healthy"), "{path}: {}", r.body);
     }
     // The same functions pointed at an endpoint where nothing listens.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", dead.local_addr().unwrap());
-    drop(dead);
-    let clients = settlepaisa_aws::Clients::for_endpoint(&endpoint, "ap-south-1").await;
-    let env = api.stack.runner.deployed.environment.clone();
-    let ctx = settlepaisa_pipeline::Context::new(clients, &|k| env.get(k).cloned()).unwrap();
-    let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(ctx));
-    let down = settlepaisa_cli::local::api::router(ctx, api.auth.clone());
+    let down = api.with_storage_down().await;
     let r = api.raw(&down, "GET", "/health/recon", &[], vec![]).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.body["status"], "unhealthy");

@@ -149,14 +149,7 @@ async fn no_response_carries_internals_or_unbounded_input() {
     let ops = api.token(Role::SpOps, None);
 
     // Health with a dependency down: which one, not why.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", dead.local_addr().unwrap());
-    drop(dead);
-    let clients = settlepaisa_aws::Clients::for_endpoint(&endpoint, "ap-south-1").await;
-    let env = api.stack.runner.deployed.environment.clone();
-    let ctx = settlepaisa_pipeline::Context::new(clients, &|k| env.get(k).cloned()).unwrap();
-    let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(ctx));
-    let down = settlepaisa_cli::local::api::router(ctx, api.auth.clone());
+    let down = api.with_storage_down().await;
     for path in ["/health", "/health/recon", "/health/mock-pg", "/health/mock-bank"] {
         let r = api.raw(&down, "GET", path, &[], vec![]).await;
         assert_eq!(r.status, 503, "{}", r.body);

@@ -310,6 +310,19 @@ pub mod api {
             Api { stack, ctx, auth, app }
         }
 
+        /// The same gateway and functions with every AWS call sent to a loopback port where
+        /// nothing listens: each table, bucket and queue down.
+        pub async fn with_storage_down(&self) -> Router {
+            let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let endpoint = format!("http://{}", dead.local_addr().unwrap());
+            drop(dead);
+            let clients = settlepaisa_aws::Clients::for_endpoint(&endpoint, "ap-south-1").await;
+            let env = self.stack.runner.deployed.environment.clone();
+            let ctx = settlepaisa_pipeline::Context::new(clients, &|k| env.get(k).cloned()).unwrap();
+            let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(ctx));
+            settlepaisa_cli::local::api::router(ctx, self.auth.clone())
+        }
+
         /// A fresh gateway and functions: new warm-function caches, as after a cold start.
         pub fn cold(&self) -> Router {
             settlepaisa_cli::local::api::router(self.ctx, self.auth.clone())

@@ -11,7 +11,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_aws::dynamo::{key_from_json, key_to_json, sv, Fields, Item, Malformed};
-use settlepaisa_aws::{requests, sdk_message, AwsError};
+use settlepaisa_aws::{sdk_message, AwsError};
 use settlepaisa_http::input::{identifier, page_limit, Query};
 use settlepaisa_http::page_walk::{self, Budget, Resume, Slice};
 use settlepaisa_http::time_filter::{today, DayRange, TimeFilter};
@@ -236,12 +236,8 @@ async fn query(
         req = req.filter_expression(conditions.join(" AND "));
     }
     let out = req.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
-    requests::record("dynamodb.Query", out.scanned_count as u64);
-    Ok(Slice {
-        items: out.items.unwrap_or_default(),
-        examined: out.scanned_count.max(0) as usize,
-        next: out.last_evaluated_key.filter(|k| !k.is_empty()),
-    })
+    let (items, examined, next) = settlepaisa_aws::dynamo::query_page(out);
+    Ok(Slice { items, examined, next })
 }
 
 /// A transaction as the API shows it; an item without the shape ingestion writes is an error.

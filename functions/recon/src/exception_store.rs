@@ -85,12 +85,8 @@ pub async fn page(
                     .expression_attribute_values(":st", sv(st));
             }
             let out = q.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
-            requests::record("dynamodb.Query", out.scanned_count as u64);
-            Ok::<_, AwsError>(Slice {
-                items: out.items.unwrap_or_default(),
-                examined: out.scanned_count.max(0) as usize,
-                next: out.last_evaluated_key.filter(|k| !k.is_empty()),
-            })
+            let (items, examined, next) = settlepaisa_aws::dynamo::query_page(out);
+            Ok::<_, AwsError>(Slice { items, examined, next })
         },
     )
     .await?;

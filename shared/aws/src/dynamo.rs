@@ -79,6 +79,14 @@ fn puts(batch: &[WriteRequest]) -> impl Iterator<Item = &Item> {
     batch.iter().filter_map(|w| w.put_request.as_ref()).map(|p| &p.item)
 }
 
+/// One Query's answer for a bounded page: the items that passed the filter, how many DynamoDB
+/// evaluated (what `Limit` counts), and the key to go on from (none when the partition is done).
+pub fn query_page(out: aws_sdk_dynamodb::operation::query::QueryOutput) -> (Vec<Item>, usize, Option<Item>) {
+    let examined = out.scanned_count.max(0) as usize;
+    requests::record("dynamodb.Query", examined as u64);
+    (out.items.unwrap_or_default(), examined, out.last_evaluated_key.filter(|k| !k.is_empty()))
+}
+
 /// Every item with partition key `pk_name = pk` (optionally from an index), across pages.
 pub async fn query_all(
     client: &Client,
