@@ -36,6 +36,10 @@ pub enum LocalCommand {
         dir: PathBuf,
         #[arg(long, env = "AWS_ENDPOINT_URL")]
         endpoint: Option<String>,
+        /// Read PG exports larger than this in parallel chunks of about this size (the
+        /// template's `IngestChunkBytes`, 64 MiB, when absent): to run `ingest-chunk` on a small day.
+        #[arg(long)]
+        chunk_bytes: Option<u64>,
     },
 }
 
@@ -63,7 +67,9 @@ pub fn run(cmd: &LocalCommand) -> Result<(), CliError> {
     runtime()?.block_on(async {
         match cmd {
             LocalCommand::Up { endpoint, api, no_events } => up(endpoint.clone(), *api, *no_events).await,
-            LocalCommand::Demo { txns, shards, dir, endpoint } => demo(*txns, *shards, dir, endpoint.clone()).await,
+            LocalCommand::Demo { txns, shards, dir, endpoint, chunk_bytes } => {
+                demo(*txns, *shards, dir, endpoint.clone(), *chunk_bytes).await
+            }
         }
     })
 }
@@ -118,11 +124,20 @@ pub fn generated_uploads(dir: &Path) -> Result<Vec<(String, PathBuf)>, CliError>
     Ok(uploads)
 }
 
-async fn demo(txns: usize, shards: u32, dir: &Path, endpoint: Option<String>) -> Result<(), CliError> {
+async fn demo(
+    txns: usize,
+    shards: u32,
+    dir: &Path,
+    endpoint: Option<String>,
+    chunk_bytes: Option<u64>,
+) -> Result<(), CliError> {
     let started = Instant::now();
     let step = |what: &str| println!("[{:>6.1}s] {what}", started.elapsed().as_secs_f64());
     step("starting the local stack (moto, resources from infra/template.yaml)");
-    let stack = LocalStack::start(endpoint).await.map_err(fail)?;
+    let mut stack = LocalStack::start(endpoint).await.map_err(fail)?;
+    if let Some(bytes) = chunk_bytes {
+        stack.runner.ctx.chunk_bytes = bytes;
+    }
     let _ = std::fs::remove_dir_all(dir);
     gen_cmd::run(&GenArgs { txns, seed: 1, start: "2026-10-01".into(), days: 1, out: dir.to_path_buf() })?;
     step(&format!("generated {txns} PG transactions and three bank statements in {}", dir.display()));
@@ -140,7 +155,7 @@ async fn demo(txns: usize, shards: u32, dir: &Path, endpoint: Option<String>) ->
             .map_err(fail)?;
         step(&format!("uploaded s3://{}/{key}", ctx.resources.uploads_bucket));
     }
-    stack.runner.run_until_idle(Duration::from_secs(600)).await.map_err(fail)?;
+    stack.runner.run_until_idle(Duration::from_secs(3_600)).await.map_err(fail)?;
     for kind in ["pg", "bank"] {
         let items =
             query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind)
