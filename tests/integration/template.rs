@@ -82,6 +82,14 @@ fn queues_give_workers_six_times_their_timeout_and_a_dead_letter_queue() {
 }
 
 #[test]
+fn a_paced_chunk_fits_twice_in_the_chunk_functions_timeout() {
+    let text = std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let timeout = doc["Resources"]["IngestChunkFunction"]["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(timeout >= 2 * settlepaisa_recon::chunks::CHUNK_WRITE_SECONDS, "ingest-chunk Timeout {timeout}");
+}
+
+#[test]
 fn the_template_declares_exactly_the_route_table() {
     let spec = template::load(&workspace_root().join("infra/template.yaml")).unwrap();
     let mut declared = BTreeSet::new();

@@ -72,6 +72,10 @@ impl Context {
                 Some(v) => v.parse().ok().filter(|n| (1..=max).contains(n)).ok_or(PipelineError::BadSetting(key, v)),
             }
         };
+        let writes_per_second = match lookup("INGEST_WRITES_PER_SECOND") {
+            Some(v) if !v.is_empty() && v != "0" => number("INGEST_WRITES_PER_SECOND", 0, 1_000_000)?,
+            _ => 0,
+        };
         Ok(Context {
             clients,
             resources: Resources::from_lookup(lookup)?,
@@ -81,15 +85,15 @@ impl Context {
             max_receive_count: number("MATCH_MAX_RECEIVE_COUNT", 5, 1000)?,
             finalize_max_receive_count: number("FINALIZE_MAX_RECEIVE_COUNT", 5, 1000)?,
             stall_secs: i64::from(number("JOB_STALL_SECONDS", 900, 86_400)?),
-            // Tests cut small files into small chunks; the template keeps AWS at 8 MiB or more.
-            chunk_bytes: u64::from(number("INGEST_CHUNK_BYTES", 64 << 20, 1 << 30)?),
+            // Tests cut small files into small chunks; the template keeps AWS at 8 MiB or more. A
+            // paced rate too slow for a chunk of that size within the chunk function's timeout
+            // makes the chunks smaller (`chunks::chunk_bytes`).
+            chunk_bytes: settlepaisa_recon::chunks::chunk_bytes(
+                u64::from(number("INGEST_CHUNK_BYTES", 64 << 20, 1 << 30)?),
+                writes_per_second,
+            ),
             max_receive_chunk: number("INGEST_CHUNK_MAX_RECEIVE_COUNT", 5, 1000)?,
-            write_pacer: std::sync::Arc::new(settlepaisa_aws::pace::Pacer::new(
-                match lookup("INGEST_WRITES_PER_SECOND") {
-                    Some(v) if !v.is_empty() && v != "0" => number("INGEST_WRITES_PER_SECOND", 0, 1_000_000)?,
-                    _ => 0,
-                },
-            )),
+            write_pacer: std::sync::Arc::new(settlepaisa_aws::pace::Pacer::new(writes_per_second)),
         })
     }
 

@@ -2,6 +2,25 @@
 //! and normalized in parallel (S3 ranged reads) with the line numbers of the whole file. Planned
 //! while the file streams by once (the pass that hashes it), holding nothing but the cut points.
 
+/// The fewest bytes a PG export row takes (eight fields; the RFC 3339 capture time with its offset
+/// alone is 25): a lower bound, so that a chunk sized from it holds at most as many rows as planned.
+pub const MIN_PG_ROW_BYTES: u64 = 64;
+
+/// Seconds of paced row writes one chunk may need: half of `ingest-chunk`'s 300 s timeout (the
+/// template test holds the timeout to at least twice this), the rest for reading and retries.
+pub const CHUNK_WRITE_SECONDS: u64 = 150;
+
+/// The chunk size to cut PG exports at: the configured size, or less when each invocation's row
+/// writes are paced (`writes_per_second`, 0 = unpaced) so slowly that a chunk of the configured
+/// size could not be written within [`CHUNK_WRITE_SECONDS`]. Never under 1 MiB.
+pub fn chunk_bytes(configured: u64, writes_per_second: u32) -> u64 {
+    if writes_per_second == 0 {
+        return configured;
+    }
+    let paced = u64::from(writes_per_second) * CHUNK_WRITE_SECONDS * MIN_PG_ROW_BYTES;
+    configured.min(paced.max(1 << 20))
+}
+
 /// One part of a file: bytes `[start, end)`, whose first line is line `first_line` of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChunkSpan {
@@ -79,6 +98,20 @@ fn line(n: u64) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn paced_writes_size_the_chunks_to_fit_the_timeout() {
+        let configured = 64 << 20;
+        assert_eq!(super::chunk_bytes(configured, 0), configured, "unpaced: as configured");
+        // 120 rows a second for 150 s: 18,000 rows of at least 64 bytes.
+        assert_eq!(super::chunk_bytes(configured, 120), 18_000 * 64);
+        assert_eq!(super::chunk_bytes(configured, 10), 1 << 20, "never under 1 MiB");
+        assert_eq!(super::chunk_bytes(configured, 1_200), 1_200 * 150 * 64);
+        assert_eq!(super::chunk_bytes(configured, 100_000), configured, "fast enough: as configured");
+        // Rows of the generated export (93 bytes) in a chunk paced at 1,200/s finish in time.
+        let rows = super::chunk_bytes(configured, 1_200) / 93;
+        assert!(rows / 1_200 <= super::CHUNK_WRITE_SECONDS);
+    }
+
     use super::*;
     use proptest::prelude::*;
 
