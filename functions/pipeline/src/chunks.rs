@@ -360,7 +360,7 @@ async fn complete_if_last(ctx: &Context, file_id: &str) -> Result<(), PipelineEr
 }
 
 /// The file's outcome from its chunks': line accounting and counts summed (checked), dates
-/// widened, day tallies merged, partition entries joined.
+/// widened, day tallies merged, partition entries joined (run-length encoded over chunks).
 fn assemble<'c>(file: &mut FileRecord, chunks: impl Iterator<Item = &'c FileRecord>) -> Result<(), PipelineError> {
     let overflow = || PipelineError::Overflow("a chunked file's counts");
     let mut days: BTreeMap<String, BTreeMap<String, [i64; 2]>> = BTreeMap::new();
@@ -383,7 +383,7 @@ fn assemble<'c>(file: &mut FileRecord, chunks: impl Iterator<Item = &'c FileReco
             (Some(a), Some(b)) => Some(a.max(b.clone())),
             (a, b) => a.or(b.clone()),
         };
-        partitions.extend(c.partitions.iter().cloned());
+        partitions.extend(FileRecord::segment_counts(&c.partitions)?);
         let tallies: BTreeMap<String, BTreeMap<String, [i64; 2]>> =
             serde_json::from_str(c.day_statuses.as_deref().unwrap_or("{}")).map_err(|e| PipelineError::Data {
                 key: format!("files/{}/day_statuses", c.file_id),
@@ -400,7 +400,7 @@ fn assemble<'c>(file: &mut FileRecord, chunks: impl Iterator<Item = &'c FileReco
     (file.lines_read, file.data_rows, file.rejected_rows, file.non_data_lines, file.records) =
         (lines, rows, rejected, other, records);
     (file.first_date, file.last_date) = (first, last);
-    file.partitions = partitions;
+    file.partitions = crate::file_record::compact_chunk_entries(&partitions);
     file.size = size;
     file.day_statuses = Some(serde_json::to_string(&days).unwrap_or_default());
     file.kind = "pg".into();

@@ -183,24 +183,70 @@ impl FileRecord {
         })
     }
 
-    /// The segments of each partition entry (`name:count`, or `name/cNNNN:count` for one chunk of
-    /// a chunked file): partition name, chunk, count. A malformed entry is an error, never a
-    /// partition silently left out.
+    /// The segments of each partition entry: partition name, chunk, count. Entries are
+    /// `name:count`, or for a chunked file `name/cNNNN:count` (one chunk) and `name/cNNNN-MMMM:count`
+    /// (every chunk from NNNN to MMMM, each with `count` segments: see [`compact_chunk_entries`]). A
+    /// malformed entry is an error, never a partition silently left out.
     pub fn segment_counts(partitions: &[String]) -> Result<Vec<(String, Option<u32>, u32)>, Malformed> {
-        partitions
-            .iter()
-            .map(|entry| {
-                let bad =
-                    || Malformed { what: "file", problem: format!("partition entry `{entry}` is not name:count") };
-                let (name, count) = entry.split_once(':').ok_or_else(bad)?;
-                let count: u32 = count.parse().map_err(|_| bad())?;
-                match name.split_once("/c") {
-                    None => Ok((name.to_string(), None, count)),
-                    Some((name, chunk)) => Ok((name.to_string(), Some(chunk.parse().map_err(|_| bad())?), count)),
+        let mut out = Vec::with_capacity(partitions.len());
+        for entry in partitions {
+            let bad = || Malformed { what: "file", problem: format!("partition entry `{entry}` is not name:count") };
+            let (name, count) = entry.split_once(':').ok_or_else(bad)?;
+            let count: u32 = count.parse().map_err(|_| bad())?;
+            match name.split_once("/c") {
+                None => out.push((name.to_string(), None, count)),
+                Some((name, chunks)) => {
+                    let (first, last) = match chunks.split_once('-') {
+                        None => (chunks, chunks),
+                        Some(range) => range,
+                    };
+                    let (first, last): (u32, u32) =
+                        (first.parse().map_err(|_| bad())?, last.parse().map_err(|_| bad())?);
+                    if last < first {
+                        return Err(bad());
+                    }
+                    out.extend((first..=last).map(|c| (name.to_string(), Some(c), count)));
                 }
-            })
-            .collect()
+            }
+        }
+        Ok(out)
     }
+}
+
+/// A chunked file's partition entries, run-length encoded: one `name/cNNNN-MMMM:count` for each run
+/// of consecutive chunks with the same segment count in a partition. A file cut into hundreds of
+/// small chunks (paced writes) has one segment per partition per chunk, so its record and every
+/// job that takes it carry ~65 entries instead of 65 a chunk (the item limit is 400 KB).
+pub fn compact_chunk_entries(entries: &[(String, Option<u32>, u32)]) -> Vec<String> {
+    let mut sorted: Vec<&(String, Option<u32>, u32)> = entries.iter().collect();
+    sorted.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let mut out = Vec::new();
+    let mut run: Option<(&str, u32, u32, u32)> = None;
+    let flush = |run: Option<(&str, u32, u32, u32)>, out: &mut Vec<String>| {
+        if let Some((name, first, last, count)) = run {
+            out.push(if first == last {
+                format!("{name}/c{first:04}:{count}")
+            } else {
+                format!("{name}/c{first:04}-{last:04}:{count}")
+            });
+        }
+    };
+    for (name, chunk, count) in sorted {
+        let Some(chunk) = *chunk else {
+            flush(run.take(), &mut out);
+            out.push(format!("{name}:{count}"));
+            continue;
+        };
+        run = match run {
+            Some((n, first, last, c)) if n == name && c == *count && chunk == last + 1 => Some((n, first, chunk, c)),
+            other => {
+                flush(other, &mut out);
+                Some((name.as_str(), chunk, chunk, *count))
+            }
+        };
+    }
+    flush(run, &mut out);
+    out
 }
 
 /// Claims a file for ingestion: `None` when it was claimed now (new, or a previous attempt died
@@ -486,5 +532,26 @@ mod tests {
             vec![("p07".to_string(), Some(12), 2)]
         );
         assert!(FileRecord::segment_counts(&["p07/cx:2".into()]).is_err());
+        assert!(FileRecord::segment_counts(&["p07/c0009-0003:1".into()]).is_err());
+    }
+
+    #[test]
+    fn chunk_entries_compact_to_runs_and_expand_back() {
+        // 800 chunks, one segment each in two partitions, two in one chunk of one.
+        let mut entries = Vec::new();
+        for c in 0..800u32 {
+            entries.push(("p07".to_string(), Some(c), if c == 400 { 2 } else { 1 }));
+            entries.push(("none".to_string(), Some(c), 1));
+        }
+        entries.push(("p09".to_string(), Some(3), 1));
+        let compact = compact_chunk_entries(&entries);
+        assert_eq!(
+            compact,
+            ["none/c0000-0799:1", "p07/c0000-0399:1", "p07/c0400:2", "p07/c0401-0799:1", "p09/c0003:1"]
+        );
+        let mut back = FileRecord::segment_counts(&compact).unwrap();
+        back.sort();
+        entries.sort();
+        assert_eq!(back, entries);
     }
 }

@@ -92,6 +92,9 @@ pub struct JobFile {
     pub name: String,
     pub kind: String,
     pub layout: Option<String>,
+    /// The file's partition entries. Kept in the job's manifest in S3 ([`Job::files_manifest`]),
+    /// not in the `META` item: a month of files with their entries would pass DynamoDB's 400 KB.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<String>,
 }
 
@@ -126,6 +129,10 @@ pub struct Job {
     /// why). Re-drive them and run a new job to count them.
     #[serde(default)]
     pub skipped: Vec<String>,
+    /// The artifacts key of the job's files with their partition entries (`jobs/{job_id}/files-
+    /// {hash}.json`, written before the job is), which `match-shard` reads; `None` for a job that
+    /// carries its entries in `files`.
+    pub files_manifest: Option<String>,
 }
 
 /// A file uploaded to a job, as ingestion left it (`FILE#<file_id>` items under the job).
@@ -190,7 +197,15 @@ impl Job {
         item.insert("to".into(), sv(&self.to));
         item.insert("shards".into(), nv(self.shards));
         item.insert("status".into(), sv(self.status.as_str()));
-        item.insert("files".into(), sv(serde_json::to_string(&self.files).unwrap_or_default()));
+        // Without partition entries when a manifest holds them.
+        let files: Vec<JobFile> = match &self.files_manifest {
+            Some(_) => self.files.iter().map(|f| JobFile { partitions: Vec::new(), ..f.clone() }).collect(),
+            None => self.files.clone(),
+        };
+        item.insert("files".into(), sv(serde_json::to_string(&files).unwrap_or_default()));
+        if let Some(key) = &self.files_manifest {
+            item.insert("files_manifest".into(), sv(key));
+        }
         item.insert("shards_done".into(), nv(self.shards_done));
         item.insert("created_at".into(), sv(&self.created_at));
         if let Some(e) = &self.error {
@@ -234,6 +249,7 @@ impl Job {
             queued_at: f.opt_n("queued_at")?,
             progress_at: f.opt_n("progress_at")?,
             skipped: f.str_list("skipped")?,
+            files_manifest: f.opt_s("files_manifest")?,
         })
     }
 }
@@ -686,7 +702,21 @@ mod tests {
             queued_at: Some(1),
             progress_at: Some(2),
             skipped: vec!["incoming/pg/y.csv is FAILED: boom".into()],
+            files_manifest: None,
         }
+    }
+
+    #[test]
+    fn a_job_with_a_manifest_keeps_partition_entries_out_of_its_item() {
+        let mut j = job();
+        j.files[0].partitions = (0..65).map(|p| format!("p{p:02}/c0000-0799:1")).collect();
+        j.files_manifest = Some("jobs/JOB-1/files-0123456789abcdef.json".into());
+        let item = j.to_item();
+        assert!(!s(&item, "files").unwrap().contains("p07"), "entries stay in the manifest");
+        let back = Job::from_item(&item).unwrap();
+        assert!(back.files[0].partitions.is_empty());
+        assert_eq!(back.files_manifest, j.files_manifest);
+        assert_eq!(back.files[0].file_id, j.files[0].file_id);
     }
 
     #[test]

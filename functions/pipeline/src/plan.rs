@@ -71,7 +71,9 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         queued_at: None,
         progress_at: None,
         skipped,
+        files_manifest: None,
     };
+    job.files_manifest = Some(write_manifest(ctx, &job).await?);
     if let Some(problem) = duplicate_names(&job.files) {
         job.status = JobStatus::Failed;
         job.error = Some(problem);
@@ -87,6 +89,19 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
     }
     tracing::info!(job_id, shards, files = job.files.len(), created, "job planned");
     Ok(Planned { job, created, resumed: false })
+}
+
+/// Writes the job's files with their partition entries to the artifacts bucket, before the job
+/// itself, and returns the key. The key names the content (two plans racing for one job write
+/// their own lists; the job that wins names its own), and `jobs/` does not expire.
+async fn write_manifest(ctx: &Context, job: &Job) -> Result<String, PipelineError> {
+    use sha2::Digest;
+    let body = serde_json::to_vec(&job.files)
+        .map_err(|e| PipelineError::Data { key: job.job_id.clone(), message: e.to_string() })?;
+    let hash = hex::encode(&sha2::Sha256::digest(&body)[..8]);
+    let key = format!("jobs/{}/files-{hash}.json", job.job_id);
+    settlepaisa_aws::s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key, body).await?;
+    Ok(key)
 }
 
 /// Whether a started job has work to queue again: `FAILED`, or running with its queueing never

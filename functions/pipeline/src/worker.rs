@@ -65,6 +65,7 @@ pub async fn run_shard(ctx: &Context, msg: &ShardMessage) -> Result<(), Pipeline
         tracing::warn!(job_id = job.job_id, shard, "job has failed; shard left for a resume");
         return Ok(());
     }
+    let job = with_partition_entries(ctx, job).await?;
     let result = match msg.shard {
         Some(index) if index < job.shards => utr_shard(ctx, &job, index).await?,
         Some(index) => {
@@ -114,6 +115,16 @@ async fn read_objects(ctx: &Context, keys: &[String]) -> Result<Vec<(String, Str
         out.push((key.clone(), text));
     }
     Ok(out)
+}
+
+/// The job with its files' partition entries, read from its manifest when it has one.
+async fn with_partition_entries(ctx: &Context, mut job: Job) -> Result<Job, PipelineError> {
+    if let Some(key) = &job.files_manifest {
+        let bytes = objects::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await?;
+        job.files = serde_json::from_slice(&bytes)
+            .map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
+    }
+    Ok(job)
 }
 
 /// Segment keys of the given partitions in every file of the job, from the file records' segment

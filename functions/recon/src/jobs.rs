@@ -73,6 +73,7 @@ pub async fn create_job(
         queued_at: None,
         progress_at: None,
         skipped: Vec::new(),
+        files_manifest: None,
     };
     let created = job::create_pending(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &job)
         .await
