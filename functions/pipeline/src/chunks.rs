@@ -319,12 +319,18 @@ async fn record_done(ctx: &Context, file_id: &str, chunk: &FileRecord) -> Result
 
 /// When every chunk is done, writes the file's outcome from theirs (any chunk may be the last, and
 /// two may see all done at once: writing it twice writes the same record, and only over
-/// `RECEIVED`). Decided from the chunk records themselves, not from the counter, which a resume
-/// may have raced.
+/// `RECEIVED`). The file's `chunks_done` counter (added in the same transaction that records a
+/// chunk done, so never ahead of the records) answers "not yet" from one consistent read; only
+/// when it says all are done are the chunk records read, and the decision is made from them.
+/// Without that, every chunk's completion would read every chunk record: quadratic in the chunks
+/// of a file cut small for paced writes.
 async fn complete_if_last(ctx: &Context, file_id: &str) -> Result<(), PipelineError> {
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
     let Some(mut file) = file_record::get(db, table, file_id).await? else { return Ok(()) };
     if !matches!(file.status, Some(FileStatus::Received | FileStatus::Failed)) || file.chunks == 0 {
+        return Ok(());
+    }
+    if file.chunks_done < file.chunks {
         return Ok(());
     }
     let chunks = chunk_records(ctx, &file).await?;

@@ -188,30 +188,64 @@ impl FileRecord {
     /// (every chunk from NNNN to MMMM, each with `count` segments: see [`compact_chunk_entries`]). A
     /// malformed entry is an error, never a partition silently left out.
     pub fn segment_counts(partitions: &[String]) -> Result<Vec<(String, Option<u32>, u32)>, Malformed> {
+        let digits = |t: &str| -> Option<u32> {
+            (!t.is_empty() && t.len() <= 9 && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok()).flatten()
+        };
         let mut out = Vec::with_capacity(partitions.len());
+        let mut seen = std::collections::HashSet::new();
         for entry in partitions {
             let bad = || Malformed { what: "file", problem: format!("partition entry `{entry}` is not name:count") };
             let (name, count) = entry.split_once(':').ok_or_else(bad)?;
-            let count: u32 = count.parse().map_err(|_| bad())?;
-            match name.split_once("/c") {
-                None => out.push((name.to_string(), None, count)),
+            let count = digits(count).ok_or_else(bad)?;
+            let (name, chunks) = match name.split_once("/c") {
+                None => (name, None),
                 Some((name, chunks)) => {
-                    let (first, last) = match chunks.split_once('-') {
-                        None => (chunks, chunks),
-                        Some(range) => range,
-                    };
-                    let (first, last): (u32, u32) =
-                        (first.parse().map_err(|_| bad())?, last.parse().map_err(|_| bad())?);
-                    if last < first {
+                    let (first, last) = chunks.split_once('-').unwrap_or((chunks, chunks));
+                    let (first, last) = (digits(first).ok_or_else(bad)?, digits(last).ok_or_else(bad)?);
+                    if last < first || last >= MAX_CHUNKS {
                         return Err(bad());
                     }
-                    out.extend((first..=last).map(|c| (name.to_string(), Some(c), count)));
+                    (name, Some((first, last)))
                 }
+            };
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(bad());
+            }
+            if let Some((first, last)) = chunks {
+                if out.len() as u64 + u64::from(last - first) + 1 > MAX_SEGMENT_ENTRIES {
+                    return Err(Malformed {
+                        what: "file",
+                        problem: format!("partition entry `{entry}` names too many segments"),
+                    });
+                }
+            }
+            // A segment named twice would be read twice: every record in it counted twice.
+            let mut add = |chunk: Option<u32>| -> Result<(), Malformed> {
+                if !seen.insert((name.to_string(), chunk)) {
+                    return Err(Malformed {
+                        what: "file",
+                        problem: format!("partition entry `{entry}` repeats a segment"),
+                    });
+                }
+                out.push((name.to_string(), chunk, count));
+                Ok(())
+            };
+            match chunks {
+                None => add(None)?,
+                Some((first, last)) => (first..=last).try_for_each(|c| add(Some(c)))?,
             }
         }
         Ok(out)
     }
 }
+
+/// The most chunks a file is cut into: far more than a 1 GB export paced at one row a second needs
+/// at the smallest rows (~200,000 would), so a corrupt range cannot expand without bound.
+pub const MAX_CHUNKS: u32 = 1_000_000;
+
+/// The most (partition, chunk) segments one file's entries may name in all: 65 partitions of
+/// ~60,000 chunks, ~150 MB expanded at most, so corrupt entries cannot exhaust memory.
+pub const MAX_SEGMENT_ENTRIES: u64 = 4_000_000;
 
 /// A chunked file's partition entries, run-length encoded: one `name/cNNNN-MMMM:count` for each run
 /// of consecutive chunks with the same segment count in a partition. A file cut into hundreds of
@@ -532,7 +566,12 @@ mod tests {
             vec![("p07".to_string(), Some(12), 2)]
         );
         assert!(FileRecord::segment_counts(&["p07/cx:2".into()]).is_err());
-        assert!(FileRecord::segment_counts(&["p07/c0009-0003:1".into()]).is_err());
+        for bad in ["p07/c0009-0003:1", "p07/c+3:1", "p07:+2", "/c0001:1", ":1", "p07/c0-4294967295:1", "p#7:1"] {
+            assert!(FileRecord::segment_counts(&[bad.into()]).is_err(), "{bad}");
+        }
+        // Overlapping or repeated entries would read a segment twice.
+        assert!(FileRecord::segment_counts(&["p07/c0000-0003:1".into(), "p07/c0002:1".into()]).is_err());
+        assert!(FileRecord::segment_counts(&["p07:1".into(), "p07:2".into()]).is_err());
     }
 
     #[test]

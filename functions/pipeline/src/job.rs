@@ -409,15 +409,30 @@ pub async fn create(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -
 }
 
 async fn put_shard_items(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<(), PipelineError> {
+    put_missing_shard_items(client, table, job, &[]).await
+}
+
+/// Puts a `QUEUED` item for each of the job's shards not in `present`: a job whose META was written
+/// but whose shard items were not (the second write failed) gets them back when it is resumed, so
+/// its shards can be counted done.
+pub async fn put_missing_shard_items(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job: &Job,
+    present: &[String],
+) -> Result<(), PipelineError> {
     let shards = (0..job.shards).map(Some).chain(std::iter::once(None));
-    let items = shards
+    let items: Vec<Item> = shards
+        .filter(|s| !present.contains(&shard_name(*s)))
         .map(|s| {
             let mut item: Item = key(&job.job_id, &format!("SHARD#{}", shard_name(s))).into_iter().collect();
             item.insert("status".into(), sv(ShardStatus::Queued.as_str()));
             item
         })
         .collect();
-    settlepaisa_aws::dynamo::put_all(client, table, items).await?;
+    if !items.is_empty() {
+        settlepaisa_aws::dynamo::put_all(client, table, items).await?;
+    }
     Ok(())
 }
 

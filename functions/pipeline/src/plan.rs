@@ -129,6 +129,8 @@ async fn resume(ctx: &Context, job: Job) -> Result<Planned, PipelineError> {
     let Some((job, states)) = job::get_with_shards(db, table, &job.job_id).await? else {
         return Err(PipelineError::NoSuchJob(job.job_id));
     };
+    let present: Vec<String> = states.iter().map(|s| s.shard.clone()).collect();
+    job::put_missing_shard_items(db, table, &job, &present).await?;
     let done = |name: &str| states.iter().any(|s| s.shard == name && s.status == ShardStatus::Done);
     let failed: Vec<String> =
         states.iter().filter(|s| s.status == ShardStatus::Failed).map(|s| s.shard.clone()).collect();

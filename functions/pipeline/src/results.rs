@@ -3,7 +3,7 @@
 //! A job's results are spread over [`RESULT_PARTITIONS`] partition keys `{job_id}#{nn}`: one key
 //! per job would take every match page and exception of a 10M-transaction job (~500,000 items in
 //! minutes) at DynamoDB's ~1,000 write units a second per partition. A match page's partition
-//! follows from its shard, an exception's from its id (so the id alone finds it), and the
+//! follows from its shard's number, an exception's from its id (so the id alone finds it), and the
 //! category index's key carries the same number (`{job_id}#{category}#{nn}`), since an index
 //! partition has the same limit. Readers of a whole job walk the 16 partitions.
 //!
@@ -34,6 +34,16 @@ pub fn partition_of(name: &str) -> u32 {
         h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
     }
     h % RESULT_PARTITIONS
+}
+
+/// The partition of a shard's match pages: a UTR shard's number modulo 16, so that any count of
+/// shards up to 16 puts each on its own partition and more spread evenly; the residual shard by
+/// its name's hash.
+pub fn match_partition(shard: &str) -> u32 {
+    match shard.parse::<u32>() {
+        Ok(n) => n % RESULT_PARTITIONS,
+        Err(_) => partition_of(shard),
+    }
 }
 
 /// The partition key `{job_id}#{nn}`.
@@ -67,7 +77,7 @@ pub fn match_pages(job_id: &str, shard: &str, rec: &Reconciliation<'_>) -> Vec<I
                 rows.push('\n');
             }
             let mut item = Item::new();
-            item.insert("job_part".into(), sv(job_part(job_id, partition_of(shard))));
+            item.insert("job_part".into(), sv(job_part(job_id, match_partition(shard))));
             item.insert("job_id".into(), sv(job_id));
             item.insert("item".into(), sv(format!("M#{shard}#{page:05}")));
             item.insert("count".into(), nv(chunk.len()));
@@ -196,6 +206,9 @@ mod tests {
         assert_eq!(partition_of("EXC-0123456789abcdef"), 0);
         let used: std::collections::BTreeSet<u32> = (0..64).map(|i| partition_of(&format!("{i:03}"))).collect();
         assert_eq!(used.len(), RESULT_PARTITIONS as usize, "64 shards reach every partition");
+        let pages: std::collections::BTreeSet<u32> = (0..16).map(|i| match_partition(&format!("{i:03}"))).collect();
+        assert_eq!(pages.len(), 16, "16 shards' match pages on 16 partitions");
+        assert_eq!(match_partition("residual"), partition_of("residual"));
         let key = exception_key("JOB-1", "EXC-0123456789abcdef", "E#");
         assert_eq!(s(&key, "job_part").as_deref(), Some("JOB-1#00"));
         assert_eq!(job_category("JOB-1", "UNMATCHED_PG", "EXC-0123456789abcdef"), "JOB-1#UNMATCHED_PG#00");

@@ -121,8 +121,14 @@ async fn read_objects(ctx: &Context, keys: &[String]) -> Result<Vec<(String, Str
 async fn with_partition_entries(ctx: &Context, mut job: Job) -> Result<Job, PipelineError> {
     if let Some(key) = &job.files_manifest {
         let bytes = objects::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await?;
-        job.files = serde_json::from_slice(&bytes)
+        let files: Vec<job::JobFile> = serde_json::from_slice(&bytes)
             .map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
+        // The manifest must be of exactly the files the job took.
+        let ids = |f: &[job::JobFile]| f.iter().map(|f| f.file_id.clone()).collect::<Vec<_>>();
+        if ids(&files) != ids(&job.files) {
+            return Err(PipelineError::Data { key: key.clone(), message: "not the job's files".into() });
+        }
+        job.files = files;
     }
     Ok(job)
 }
