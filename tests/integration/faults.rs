@@ -244,6 +244,32 @@ async fn refused_sends_surface_and_a_second_match_request_queues_the_job() {
     assert_equals_offline(&job_results(&stack, "JOB-SEND").await, dir.path(), &pg, &banks);
 }
 
+/// From an independent review: the job's META written but its shard items not (the second write
+/// failed). A shard's completion needs its item, so without them the job would never count a shard
+/// done; the resume a second match request makes puts them back, and the job completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shard_items_lost_after_the_job_was_written_are_put_back_by_a_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pg, banks) = generated(dir.path(), 1_500, 27);
+    let stack = LocalStack::start(None).await.unwrap();
+    let ctx = &stack.runner.ctx;
+    ingest_all(&stack, &pg, &banks).await;
+    stack.faults.add(Fault::dynamodb_internal_error("BatchWriteItem", 1_000));
+    let err = plan::handle(ctx, plan_request("JOB-NOSHARDS", 2)).await.unwrap_err();
+    assert!(err.to_string().contains("BatchWriteItem"), "{err}");
+    stack.faults.clear();
+    let (_, states) =
+        job::get_with_shards(&ctx.clients.dynamodb, &ctx.resources.jobs_table, "JOB-NOSHARDS").await.unwrap().unwrap();
+    assert!(states.is_empty(), "the META item alone: {states:?}");
+
+    let again = plan::handle(ctx, plan_request("JOB-NOSHARDS", 2)).await.unwrap();
+    assert!(again.resumed && !again.created);
+    stack.runner.run_until_idle(IDLE).await.unwrap();
+    let job = get_job(&stack, "JOB-NOSHARDS").await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    assert_equals_offline(&job_results(&stack, "JOB-NOSHARDS").await, dir.path(), &pg, &banks);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finalizer_in_the_dead_letter_queue_fails_the_job_with_its_cause_and_a_resume_completes_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -64,6 +64,23 @@ impl Fault {
         }
     }
 
+    /// A DynamoDB request (`BatchWriteItem`, …) that fails on the service side (the SDK retries
+    /// it, then gives up).
+    pub fn dynamodb_internal_error(action: &str, times: u32) -> Fault {
+        Fault {
+            operation: format!("DynamoDB_20120810.{action}"),
+            containing: String::new(),
+            remaining: times,
+            pass_every: 0,
+            seen: 0,
+            status: 500,
+            content_type: "application/x-amz-json-1.0",
+            body:
+                r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#
+                    .into(),
+        }
+    }
+
     /// An S3 request (`GET`, `PUT`, …) on keys containing `containing` that fails with a 500.
     pub fn s3_internal_error(method: &str, containing: &str, times: u32) -> Fault {
         Fault {
