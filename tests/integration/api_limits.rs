@@ -352,3 +352,53 @@ async fn staff_pages_over_days_apart_return_every_row_once() {
         assert_eq!(ids(&all, "txnId"), ids(&captured, "txnId"), "captured, limit={limit}");
     }
 }
+
+/// A PG export deleted from S3 after ingestion stops counting: its rows leave the transaction list
+/// (staff's and the merchant's), while another export's rows stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_exports_rows_leave_the_transaction_list() {
+    let api = Api::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (pg, _) = generated(dir.path(), 300, 93);
+    let text = std::fs::read_to_string(&pg).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let (first, second) = rows.split_at(rows.len() / 2);
+    let keep = "incoming/pg/2026-10-01/morning.csv";
+    let drop = "incoming/pg/2026-10-01/evening.csv";
+    for (key, part) in [(keep, first), (drop, second)] {
+        upload_bytes(&api.stack, key, format!("{header}\n{}\n", part.join("\n")).into_bytes()).await;
+    }
+    api.stack.runner.run_until_idle(IDLE).await.unwrap();
+    let ops = api.token(Role::SpOps, None);
+    let all = format!("/api/transactions?from={DAY}&to={DAY}&limit=500");
+    assert_eq!(pages(&api, &ops, &all).await.0.len(), rows.len());
+
+    let ctx = api.ctx;
+    let bucket = &ctx.resources.uploads_bucket;
+    let marker = ctx.clients.s3.delete_object().bucket(bucket).key(drop).send().await.unwrap().version_id.unwrap();
+    let event = settlepaisa_tests::pipeline::s3_event("ObjectRemoved:DeleteMarkerCreated", bucket, drop, Some(&marker));
+    settlepaisa_pipeline::ingest::handle(ctx, event).await.unwrap();
+
+    let want: Vec<String> = {
+        let mut v: Vec<String> = first.iter().map(|r| r.split(',').next().unwrap().to_string()).collect();
+        v.sort();
+        v
+    };
+    let (left, _) = pages(&api, &ops, &all).await;
+    assert_eq!(ids(&left, "txnId"), want, "only the export that still counts");
+    let merchant = first[0].split(',').nth(1).unwrap();
+    let token = api.token(Role::MerchantAdmin, Some(merchant));
+    let (own, _) = pages(&api, &token, &format!("/api/transactions?from={DAY}&to={DAY}&limit=500")).await;
+    let own_want: Vec<String> = {
+        let mut v: Vec<String> = first
+            .iter()
+            .filter(|r| r.split(',').nth(1) == Some(merchant))
+            .map(|r| r.split(',').next().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&own, "txnId"), own_want);
+}

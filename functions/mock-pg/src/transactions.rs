@@ -10,12 +10,13 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use settlepaisa_aws::dynamo::{key_from_json, key_to_json, sv, Fields, Item, Malformed};
+use settlepaisa_aws::dynamo::{batch_get, key_from_json, key_to_json, s, sv, Fields, Item, Malformed};
 use settlepaisa_aws::{sdk_message, AwsError};
 use settlepaisa_http::input::{identifier, page_limit, Query};
 use settlepaisa_http::page_walk::{self, Budget, Resume, Slice};
 use settlepaisa_http::time_filter::{today, DayRange, TimeFilter};
 use settlepaisa_http::{cursor, ApiError, Caller};
+use settlepaisa_pipeline::file_record::{FileRecord, FileStatus};
 use settlepaisa_pipeline::ingest::DAY_BUCKETS;
 use settlepaisa_pipeline::txn_days;
 use settlepaisa_recon::date::IST_OFFSET_MINUTES;
@@ -174,6 +175,7 @@ pub async fn list_transactions(
     )
     .await
     .map_err(ApiError::paging)?;
+    let items = counted(ctx, page.items).await?;
     let next = page.next.map(|r| {
         let part = &partitions[r.partition];
         let key = r.key.map(|k| key_to_json(&part.key_of(&k)));
@@ -183,9 +185,31 @@ pub async fn list_transactions(
     Ok(Json(json!({
         "range": { "from": range.from.to_string(), "to": range.to.to_string() },
         "merchantId": merchant,
-        "items": page.items.iter().map(view).collect::<Result<Vec<_>, _>>().map_err(ApiError::internal)?,
+        "items": items.iter().map(view).collect::<Result<Vec<_>, _>>().map_err(ApiError::internal)?,
         "nextCursor": next,
     })))
+}
+
+/// The rows of files that count: a row whose id no counted file holds (its file was deleted from
+/// S3 since, found to be a copy, refused, or failed part-way) is not shown, though its item stays
+/// until a later file takes the id. One BatchGetItem of the page's few distinct files.
+async fn counted(ctx: &settlepaisa_pipeline::Context, items: Vec<Item>) -> Result<Vec<Item>, ApiError> {
+    let files: std::collections::BTreeSet<String> = items.iter().filter_map(|i| s(i, "file_id")).collect();
+    if files.is_empty() {
+        return Ok(items);
+    }
+    let keys = files.iter().map(|f| Item::from([("file_id".to_string(), sv(f))])).collect();
+    let mut gone = std::collections::BTreeSet::new();
+    for item in batch_get(&ctx.clients.dynamodb, &ctx.resources.files_table, keys).await? {
+        let f = FileRecord::from_item(&item).map_err(ApiError::internal)?;
+        if matches!(
+            f.status,
+            Some(FileStatus::Deleted | FileStatus::Duplicate | FileStatus::Rejected | FileStatus::Failed)
+        ) {
+            gone.insert(f.file_id);
+        }
+    }
+    Ok(items.into_iter().filter(|i| s(i, "file_id").is_none_or(|f| !gone.contains(&f))).collect())
 }
 
 #[allow(clippy::too_many_arguments)]
