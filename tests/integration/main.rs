@@ -8,4 +8,5 @@ mod delivery;
 mod faults;
 mod pipeline;
 mod recon_cli;
+mod secrets;
 mod template;

@@ -82,6 +82,27 @@ fn queues_give_workers_six_times_their_timeout_and_a_dead_letter_queue() {
 }
 
 #[test]
+fn secrets_are_the_stacks_own_and_read_by_the_functions_not_put_in_their_configuration() {
+    let text = std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap();
+    assert!(!text.contains("{{resolve:"), "no secret value resolved into a function's environment");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    for (function, variable, secret) in [
+        ("AuthorizerFunction", "JWT_SECRET_ARN", "JwtSecret"),
+        ("ListTransactionsFunction", "CURSOR_SECRET_ARN", "ApiCursorSecret"),
+        ("ListJobExceptionsFunction", "CURSOR_SECRET_ARN", "ApiCursorSecret"),
+    ] {
+        let props = &doc["Resources"][function]["Properties"];
+        let value = serde_yaml::to_string(&props["Environment"]["Variables"][variable]).unwrap();
+        assert!(value.contains(secret), "{function}: {variable} = {value}");
+        let policies = serde_yaml::to_string(&props["Policies"]).unwrap();
+        assert!(policies.contains("AWSSecretsManagerGetSecretValuePolicy") && policies.contains(secret), "{function}");
+        let kind = &doc["Resources"][secret]["Type"];
+        assert_eq!(kind.as_str(), Some("AWS::SecretsManager::Secret"));
+        assert!(doc["Resources"][secret]["Properties"]["GenerateSecretString"].is_mapping(), "{secret} is generated");
+    }
+}
+
+#[test]
 fn a_paced_chunk_fits_twice_in_the_chunk_functions_timeout() {
     let text = std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap();
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();

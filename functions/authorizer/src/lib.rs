@@ -45,6 +45,14 @@ pub fn handle(
     response
 }
 
+/// The answer when the signing key cannot be had: a refusal for the edge to turn into a 401.
+pub fn refuse_all() -> ApiGatewayV2CustomAuthorizerSimpleResponse {
+    let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+    response.is_authorized = true;
+    response.context = settlepaisa_http::caller::verdict(&Err(AuthError::Invalid("signing key unavailable".into())), 0);
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

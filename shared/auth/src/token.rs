@@ -61,11 +61,14 @@ impl AuthConfig {
     /// From settings (`JWT_SECRET`, at least 32 bytes, required; `JWT_ISSUER`, `JWT_AUDIENCE`,
     /// `JWT_LEEWAY_SECS` ≤ 300, `JWT_MAX_LIFETIME_SECS` 60 to 86,400), naming the bad one.
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<AuthConfig, String> {
+        let secret = lookup("JWT_SECRET").filter(|v| !v.is_empty()).ok_or("JWT_SECRET is not set")?;
+        AuthConfig::settings(lookup)?.with_secret(secret.into_bytes())
+    }
+
+    /// Every setting but the key, which comes from elsewhere (Secrets Manager in AWS): see
+    /// [`AuthConfig::with_secret`].
+    pub fn settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<AuthConfig, String> {
         let get = |k: &str| lookup(k).filter(|v| !v.is_empty());
-        let secret = get("JWT_SECRET").ok_or("JWT_SECRET is not set")?;
-        if secret.len() < 32 {
-            return Err("JWT_SECRET must be at least 32 bytes".into());
-        }
         let leeway_secs = match get("JWT_LEEWAY_SECS") {
             None => 30,
             Some(v) => v.parse().ok().filter(|s| *s <= 300).ok_or(format!("JWT_LEEWAY_SECS `{v}` is not 0 to 300"))?,
@@ -79,12 +82,20 @@ impl AuthConfig {
                 .ok_or(format!("JWT_MAX_LIFETIME_SECS `{v}` is not 60 to 86400"))?,
         };
         Ok(AuthConfig {
-            secret: secret.into_bytes(),
+            secret: Vec::new(),
             issuer: get("JWT_ISSUER").unwrap_or_else(|| "settlepaisa".into()),
             audience: get("JWT_AUDIENCE").unwrap_or_else(|| "settlepaisa-ops".into()),
             leeway_secs,
             max_lifetime_secs,
         })
+    }
+
+    /// These settings with `secret` as the HS256 key (at least 32 bytes).
+    pub fn with_secret(self, secret: Vec<u8>) -> Result<AuthConfig, String> {
+        if secret.len() < 32 {
+            return Err("JWT_SECRET must be at least 32 bytes".into());
+        }
+        Ok(AuthConfig { secret, ..self })
     }
 
     fn validation(&self) -> Validation {

@@ -8,6 +8,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
 }
 
 impl Clients {
@@ -51,6 +52,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             dynamodb: aws_sdk_dynamodb::Client::new(shared),
             sqs: aws_sdk_sqs::Client::new(shared),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(shared),
         }
     }
 }

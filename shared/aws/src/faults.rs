@@ -67,8 +67,14 @@ impl Fault {
     /// A DynamoDB request (`BatchWriteItem`, …) that fails on the service side (the SDK retries
     /// it, then gives up).
     pub fn dynamodb_internal_error(action: &str, times: u32) -> Fault {
+        Fault::json_internal_error(&format!("DynamoDB_20120810.{action}"), times)
+    }
+
+    /// A request of a JSON-protocol service, named by its `x-amz-target` (`secretsmanager.GetSecretValue`,
+    /// `DynamoDB_20120810.Query`, …), that fails on the service side.
+    pub fn json_internal_error(target: &str, times: u32) -> Fault {
         Fault {
-            operation: format!("DynamoDB_20120810.{action}"),
+            operation: target.to_string(),
             containing: String::new(),
             remaining: times,
             pass_every: 0,

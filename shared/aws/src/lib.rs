@@ -9,6 +9,7 @@ pub mod faults;
 pub mod pace;
 pub mod requests;
 pub mod s3;
+pub mod secrets;
 pub mod sqs;
 pub mod transact;
 

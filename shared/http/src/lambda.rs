@@ -9,8 +9,18 @@ pub fn init_tracing() {
 }
 
 /// Serves `router` (already wrapped by [`crate::edge::wrap`]) as a Lambda function. Instances of
-/// a function must sign cursors alike: the key comes from `CURSOR_SECRET` or there is none.
+/// a function must sign cursors alike: the key is the stack's secret (`CURSOR_SECRET_ARN`, read
+/// once at start), or `CURSOR_SECRET` (a value), or there is none.
 pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
+    if let Ok(arn) = std::env::var("CURSOR_SECRET_ARN") {
+        let clients = settlepaisa_aws::Clients::from_env().await;
+        let secret = settlepaisa_aws::secrets::Secret::manager(
+            clients.secretsmanager,
+            arn,
+            settlepaisa_aws::secrets::DEFAULT_TTL,
+        );
+        crate::cursor::configure(&secret.current().await?)?;
+    }
     crate::cursor::configure_from_env()?;
     lambda_http::run(router).await
 }
