@@ -103,6 +103,42 @@ fn secrets_are_the_stacks_own_and_read_by_the_functions_not_put_in_their_configu
 }
 
 #[test]
+fn stateful_resources_outlive_the_stack_and_queued_work_outlives_its_queue_only_in_a_dead_letter_queue() {
+    let text = std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let resources = doc["Resources"].as_mapping().unwrap();
+    let mut checked_dead_letter_queues = 0;
+    let retention = |r: &serde_yaml::Value| r["Properties"]["MessageRetentionPeriod"].as_u64();
+    for (name, r) in resources {
+        let name = name.as_str().unwrap();
+        let kind = r["Type"].as_str().unwrap_or_default();
+        let holds_records = matches!(kind, "AWS::DynamoDB::Table" | "AWS::S3::Bucket")
+            || (kind == "AWS::SQS::Queue" && name.ends_with("DeadLetterQueue"));
+        if holds_records {
+            for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+                assert_eq!(r[policy].as_str(), Some("Retain"), "{name}: {policy}");
+            }
+        }
+        if kind == "AWS::SQS::Queue" {
+            let own = retention(r).unwrap_or_else(|| panic!("{name} states how long it keeps messages"));
+            let dlq = match &r["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] {
+                serde_yaml::Value::Tagged(t) if t.tag == "GetAtt" => {
+                    t.value.as_str().and_then(|v| v.split_once('.')).map(|(name, _)| name.to_string())
+                }
+                _ => None,
+            };
+            if let Some(dlq) = dlq.as_deref() {
+                // A message keeps its first enqueue time in the dead-letter queue: a shorter
+                // retention there would drop failed work at once.
+                assert!(retention(&resources[dlq]).unwrap() >= own, "{name}: its dead-letter queue keeps less");
+                checked_dead_letter_queues += 1;
+            }
+        }
+    }
+    assert_eq!(checked_dead_letter_queues, 3, "match, finalize and chunk queues");
+}
+
+#[test]
 fn a_paced_chunk_fits_twice_in_the_chunk_functions_timeout() {
     let text = std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap();
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();

@@ -14,13 +14,15 @@ use std::path::{Path, PathBuf};
 pub const STACK: &str = "settlepaisa-local";
 pub const REGION: &str = "ap-south-1";
 
-/// The workspace root: where `infra/template.yaml` and `.venv` are. The current directory when it
-/// is one (a binary built in another checkout still reads this one's template), else the
-/// checkout the binary was built from.
+/// The workspace root: where `infra/template.yaml` and `.venv` are. The nearest directory holding
+/// the template from the current directory up, or from the crate `cargo` runs (its
+/// `CARGO_MANIFEST_DIR` at run time: a binary built in another checkout still reads this one's
+/// template), else the checkout the binary was built from.
 pub fn workspace_root() -> PathBuf {
-    if Path::new("infra/template.yaml").is_file() {
-        if let Ok(cwd) = std::env::current_dir() {
-            return cwd;
+    let starts = [std::env::current_dir().ok(), std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from)];
+    for start in starts.into_iter().flatten() {
+        if let Some(root) = start.ancestors().find(|d| d.join("infra/template.yaml").is_file()) {
+            return root.to_path_buf();
         }
     }
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
