@@ -52,27 +52,31 @@ impl Fault {
 
     /// An SQS request that fails on the service side (the SDK retries it, then gives up).
     pub fn sqs_internal_error(action: &str, times: u32) -> Fault {
-        Fault {
-            operation: format!("AmazonSQS.{action}"),
-            containing: String::new(),
-            remaining: times,
-            pass_every: 0,
-            seen: 0,
-            status: 500,
-            content_type: "application/x-amz-json-1.0",
-            body: r#"{"__type":"com.amazonaws.sqs#InternalError","message":"We encountered an internal error. Please try again."}"#.into(),
-        }
+        Fault::json_error(
+            &format!("AmazonSQS.{action}"),
+            times,
+            r#"{"__type":"com.amazonaws.sqs#InternalError","message":"We encountered an internal error. Please try again."}"#,
+        )
     }
 
     /// A DynamoDB request (`BatchWriteItem`, …) that fails on the service side (the SDK retries
     /// it, then gives up).
     pub fn dynamodb_internal_error(action: &str, times: u32) -> Fault {
-        Fault::json_internal_error(&format!("DynamoDB_20120810.{action}"), times)
+        Fault::json_error(
+            &format!("DynamoDB_20120810.{action}"),
+            times,
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#,
+        )
     }
 
     /// A request of a JSON-protocol service, named by its `x-amz-target` (`secretsmanager.GetSecretValue`,
-    /// `DynamoDB_20120810.Query`, …), that fails on the service side.
+    /// …), that fails on the service side.
     pub fn json_internal_error(target: &str, times: u32) -> Fault {
+        Fault::json_error(target, times, r#"{"__type":"InternalServiceError","message":"Internal server error"}"#)
+    }
+
+    /// A 500 with `body` for `times` requests whose `x-amz-target` is `target`.
+    fn json_error(target: &str, times: u32, body: &str) -> Fault {
         Fault {
             operation: target.to_string(),
             containing: String::new(),
@@ -81,9 +85,7 @@ impl Fault {
             seen: 0,
             status: 500,
             content_type: "application/x-amz-json-1.0",
-            body:
-                r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#
-                    .into(),
+            body: body.into(),
         }
     }
 
