@@ -5,6 +5,7 @@ mod api;
 mod api_limits;
 mod chunks;
 mod delivery;
+mod deploy_path;
 mod faults;
 mod pipeline;
 mod recon_cli;

@@ -9,7 +9,7 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_secret_is_read_again_after_its_ttl_and_a_failed_read_keeps_the_last_value() {
     let stack = LocalStack::start(None).await.unwrap();
-    let sm = &stack.clients.secretsmanager;
+    let sm = &stack.clients.secretsmanager();
     let arn = sm
         .create_secret()
         .name("settlepaisa-test-jwt")

@@ -6,7 +6,7 @@ pub mod statements;
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::MethodRouter;
 use axum::Router;
 use settlepaisa_aws::health::{check, Dependency};
 use settlepaisa_http::health::report;
@@ -17,24 +17,45 @@ pub struct AppState {
     pub ctx: &'static Context,
 }
 
+/// The handler of one of the service's functions, chosen when the caller compiles: each Lambda
+/// binary (`src/bin/<function>.rs`) names its own, so its artifact carries no other route's code;
+/// [`routes`] mounts them all for the local stack.
+#[macro_export]
+macro_rules! handler {
+    ("list-statements") => {
+        ::axum::routing::get($crate::statements::list_statements)
+    };
+    ("get-statements-for-date") => {
+        ::axum::routing::get($crate::statements::get_statements_for_date)
+    };
+    ("generate-bank-file") => {
+        ::axum::routing::post($crate::generate_file::generate_bank_file)
+    };
+    ("mock-bank-health") => {
+        ::axum::routing::get($crate::health)
+    };
+}
+
 /// The service's routes (all, or one function's), without the edge: see [`serve`].
 pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
     settlepaisa_http::mount::mount(
         vec![
-            ("list-statements", get(statements::list_statements)),
-            ("get-statements-for-date", get(statements::get_statements_for_date)),
-            ("generate-bank-file", post(generate_file::generate_bank_file)),
-            ("mock-bank-health", get(health)),
+            ("list-statements", handler!("list-statements")),
+            ("get-statements-for-date", handler!("get-statements-for-date")),
+            ("generate-bank-file", handler!("generate-bank-file")),
+            ("mock-bank-health", handler!("mock-bank-health")),
         ],
         only,
         AppState { ctx },
     )
 }
 
-pub async fn serve(function: &str) -> Result<(), lambda_http::Error> {
+/// A Lambda function serving `function`'s route with `handler` (from [`handler!`]) alone.
+pub async fn serve(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
     settlepaisa_http::lambda::init_tracing();
     let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
-    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(routes(ctx, Some(function)))).await
+    let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState { ctx });
+    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(router)).await
 }
 
 /// `GET /health/mock-bank`

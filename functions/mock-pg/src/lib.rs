@@ -7,7 +7,7 @@ pub mod transactions;
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::MethodRouter;
 use axum::Router;
 use settlepaisa_aws::health::{check, Dependency};
 use settlepaisa_http::health::report;
@@ -18,23 +18,49 @@ pub struct AppState {
     pub ctx: &'static Context,
 }
 
+/// The handler of one of the service's functions, chosen when the caller compiles: each Lambda
+/// binary (`src/bin/<function>.rs`) names its own, so its artifact carries no other route's code;
+/// [`routes`] mounts them all for the local stack.
+#[macro_export]
+macro_rules! handler {
+    ("list-transactions") => {
+        ::axum::routing::get($crate::transactions::list_transactions)
+    };
+    ("seed-transactions") => {
+        ::axum::routing::post($crate::seed_transactions::seed_transactions)
+    };
+    ("mock-pg-health") => {
+        ::axum::routing::get($crate::health)
+    };
+}
+
 /// The service's routes (all, or one function's), without the edge: see [`serve`].
 pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
     settlepaisa_http::mount::mount(
         vec![
-            ("list-transactions", get(transactions::list_transactions)),
-            ("seed-transactions", post(seed_transactions::seed_transactions)),
-            ("mock-pg-health", get(health)),
+            ("list-transactions", handler!("list-transactions")),
+            ("seed-transactions", handler!("seed-transactions")),
+            ("mock-pg-health", handler!("mock-pg-health")),
         ],
         only,
         AppState { ctx },
     )
 }
 
-pub async fn serve(function: &str) -> Result<(), lambda_http::Error> {
+/// A Lambda function serving `function`'s route with `handler` (from [`handler!`]) alone.
+pub async fn serve(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
     settlepaisa_http::lambda::init_tracing();
     let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
-    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(routes(ctx, Some(function)))).await
+    let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState { ctx });
+    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(router)).await
+}
+
+/// As [`serve`], for a listing whose pages carry signed cursors.
+pub async fn serve_pages(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
+    settlepaisa_http::lambda::init_tracing();
+    let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
+    let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState { ctx });
+    settlepaisa_http::lambda::run_signing_cursors(settlepaisa_http::edge::wrap(router)).await
 }
 
 /// `GET /health/mock-pg`

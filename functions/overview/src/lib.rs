@@ -7,7 +7,7 @@ pub mod dashboard;
 pub mod handlers;
 pub mod kpi_store;
 
-use axum::routing::get;
+use axum::routing::MethodRouter;
 use axum::Router;
 use settlepaisa_http::cache::TtlCache;
 use settlepaisa_pipeline::Context;
@@ -43,25 +43,51 @@ impl AppState {
     }
 }
 
+/// The handler of one of the service's functions, chosen when the caller compiles: each Lambda
+/// binary (`src/bin/<function>.rs`) names its own, so its artifact carries no other route's code;
+/// [`routes`] mounts them all for the local stack.
+#[macro_export]
+macro_rules! handler {
+    ("get-overview") => {
+        ::axum::routing::get($crate::handlers::get_overview)
+    };
+    ("get-pipeline") => {
+        ::axum::routing::get($crate::handlers::get_pipeline)
+    };
+    ("get-sources") => {
+        ::axum::routing::get($crate::handlers::get_sources)
+    };
+    ("get-connectors-health") => {
+        ::axum::routing::get($crate::handlers::get_connectors_health)
+    };
+    ("get-top-reasons") => {
+        ::axum::routing::get($crate::handlers::get_top_reasons)
+    };
+    ("overview-health") => {
+        ::axum::routing::get($crate::handlers::health)
+    };
+}
+
 /// The service's routes (all, or one function's), without the edge: see [`serve`].
 pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
     settlepaisa_http::mount::mount(
         vec![
-            ("get-overview", get(handlers::get_overview)),
-            ("get-pipeline", get(handlers::get_pipeline)),
-            ("get-sources", get(handlers::get_sources)),
-            ("get-connectors-health", get(handlers::get_connectors_health)),
-            ("get-top-reasons", get(handlers::get_top_reasons)),
-            ("overview-health", get(handlers::health)),
+            ("get-overview", handler!("get-overview")),
+            ("get-pipeline", handler!("get-pipeline")),
+            ("get-sources", handler!("get-sources")),
+            ("get-connectors-health", handler!("get-connectors-health")),
+            ("get-top-reasons", handler!("get-top-reasons")),
+            ("overview-health", handler!("overview-health")),
         ],
         only,
         AppState::new(ctx),
     )
 }
 
-/// A Lambda function serving one of the routes.
-pub async fn serve(function: &str) -> Result<(), lambda_http::Error> {
+/// A Lambda function serving `function`'s route with `handler` (from [`handler!`]) alone.
+pub async fn serve(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
     settlepaisa_http::lambda::init_tracing();
     let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
-    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(routes(ctx, Some(function)))).await
+    let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState::new(ctx));
+    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(router)).await
 }

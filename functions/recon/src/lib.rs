@@ -11,7 +11,7 @@ pub mod uploads;
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::MethodRouter;
 use axum::Router;
 use settlepaisa_aws::health::{check, Dependency};
 use settlepaisa_http::health::report;
@@ -40,28 +40,69 @@ impl AppState {
     }
 }
 
+/// The handler of one of the service's functions, chosen when the caller compiles: each Lambda
+/// binary (`src/bin/<function>.rs`) names its own, so its artifact carries no other route's code;
+/// [`routes`] mounts them all for the local stack.
+#[macro_export]
+macro_rules! handler {
+    ("create-job") => {
+        ::axum::routing::post($crate::jobs::create_job)
+    };
+    ("get-job") => {
+        ::axum::routing::get($crate::jobs::get_job)
+    };
+    ("upload-job-file") => {
+        ::axum::routing::post($crate::uploads::upload_job_file)
+    };
+    ("normalize-job-file") => {
+        ::axum::routing::post($crate::uploads::normalize_job_file)
+    };
+    ("match-job") => {
+        ::axum::routing::post($crate::jobs::match_job)
+    };
+    ("list-job-exceptions") => {
+        ::axum::routing::get($crate::exceptions::list_job_exceptions)
+    };
+    ("resolve-exception") => {
+        ::axum::routing::post($crate::resolve_exception::resolve_exception)
+    };
+    ("recon-health") => {
+        ::axum::routing::get($crate::health)
+    };
+}
+
 /// The service's routes (all, or one function's), without the edge: see [`serve`].
 pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
     settlepaisa_http::mount::mount(
         vec![
-            ("create-job", post(jobs::create_job)),
-            ("get-job", get(jobs::get_job)),
-            ("upload-job-file", post(uploads::upload_job_file)),
-            ("normalize-job-file", post(uploads::normalize_job_file)),
-            ("match-job", post(jobs::match_job)),
-            ("list-job-exceptions", get(exceptions::list_job_exceptions)),
-            ("resolve-exception", post(resolve_exception::resolve_exception)),
-            ("recon-health", get(health)),
+            ("create-job", handler!("create-job")),
+            ("get-job", handler!("get-job")),
+            ("upload-job-file", handler!("upload-job-file")),
+            ("normalize-job-file", handler!("normalize-job-file")),
+            ("match-job", handler!("match-job")),
+            ("list-job-exceptions", handler!("list-job-exceptions")),
+            ("resolve-exception", handler!("resolve-exception")),
+            ("recon-health", handler!("recon-health")),
         ],
         only,
         AppState::new(ctx),
     )
 }
 
-pub async fn serve(function: &str) -> Result<(), lambda_http::Error> {
+/// A Lambda function serving `function`'s route with `handler` (from [`handler!`]) alone.
+pub async fn serve(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
     settlepaisa_http::lambda::init_tracing();
     let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
-    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(routes(ctx, Some(function)))).await
+    let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState::new(ctx));
+    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(router)).await
+}
+
+/// As [`serve`], for a listing whose pages carry signed cursors.
+pub async fn serve_pages(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
+    settlepaisa_http::lambda::init_tracing();
+    let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
+    let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState::new(ctx));
+    settlepaisa_http::lambda::run_signing_cursors(settlepaisa_http::edge::wrap(router)).await
 }
 
 /// The pipeline's errors at the API's edge.

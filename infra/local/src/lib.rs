@@ -8,5 +8,6 @@ pub mod local;
 pub mod local_cmd;
 pub mod memory;
 pub mod recon_cmd;
+pub mod sample_events;
 pub mod startup_cmd;
 pub mod token_cmd;

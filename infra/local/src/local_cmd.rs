@@ -41,6 +41,26 @@ pub enum LocalCommand {
         #[arg(long)]
         chunk_bytes: Option<u64>,
     },
+    /// Write the sample events of `events/` naming what a running local stack holds (a job, one
+    /// of its exceptions, its files, fresh tokens), for `settlepaisa invoke`, `cargo lambda
+    /// invoke` or `sam local invoke -e`.
+    Events {
+        /// The running local stack (`settlepaisa local up` prints it).
+        #[arg(long, env = "AWS_ENDPOINT_URL")]
+        endpoint: String,
+        /// The job the events name; the newest when absent.
+        #[arg(long)]
+        job: Option<String>,
+        #[arg(long, default_value = "out/events")]
+        out: PathBuf,
+    },
+    /// Print the env file for `sam local … --env-vars` (infra/sam-local-env.json is this, for an
+    /// emulator at the default endpoint).
+    SamEnv {
+        /// The emulator as SAM's containers reach it.
+        #[arg(long, default_value = crate::local::sam_env::CONTAINER_ENDPOINT)]
+        endpoint: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -69,6 +89,21 @@ pub fn run(cmd: &LocalCommand) -> Result<(), CliError> {
             LocalCommand::Up { endpoint, api, no_events } => up(endpoint.clone(), *api, *no_events).await,
             LocalCommand::Demo { txns, shards, dir, endpoint, chunk_bytes } => {
                 demo(*txns, *shards, dir, endpoint.clone(), *chunk_bytes).await
+            }
+            LocalCommand::Events { endpoint, job, out } => {
+                let stack = LocalStack::start(Some(endpoint.clone())).await.map_err(fail)?;
+                let from = crate::local::workspace_root().join("events");
+                let written = crate::sample_events::write(&stack, job.as_deref(), &from, out).await?;
+                println!("{} events in {} (tokens valid for an hour); for example:", written.len(), out.display());
+                println!("  settlepaisa invoke get-job --event {}/get-job.json", out.display());
+                Ok(())
+            }
+            LocalCommand::SamEnv { endpoint } => {
+                let root = crate::local::workspace_root();
+                let spec = crate::local::template::load(&root.join("infra/template.yaml")).map_err(fail)?;
+                let file = crate::local::sam_env::env_file(&spec, crate::local::STACK, crate::local::REGION, endpoint);
+                println!("{}", serde_json::to_string_pretty(&file).map_err(fail)?);
+                Ok(())
             }
         }
     })
@@ -134,6 +169,7 @@ async fn demo(
     let started = Instant::now();
     let step = |what: &str| println!("[{:>6.1}s] {what}", started.elapsed().as_secs_f64());
     step("starting the local stack (moto, resources from infra/template.yaml)");
+    let kept = endpoint.is_some();
     let mut stack = LocalStack::start(endpoint).await.map_err(fail)?;
     if let Some(bytes) = chunk_bytes {
         stack.runner.ctx.chunk_bytes = bytes;
@@ -206,6 +242,7 @@ async fn demo(
             print_summary(&stack, &j).await?;
             if j.status == "COMPLETED" {
                 print_api_view(&stack).await?;
+                print_sample_events(&stack, &j.job_id, kept).await?;
             }
             return if j.status == "COMPLETED" { Ok(()) } else { Err(fail(j.error.unwrap_or_default())) };
         }
@@ -216,6 +253,21 @@ async fn demo(
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The sample events rewritten to name this job, when the stack outlives the demo (an emulator
+/// given with `--endpoint`, as `local up` runs it); else how to get them.
+async fn print_sample_events(stack: &LocalStack, job_id: &str, kept: bool) -> Result<(), CliError> {
+    if !kept {
+        println!("\nsample events naming this job: run `settlepaisa local up`, then `settlepaisa local demo --endpoint <its endpoint>`");
+        return Ok(());
+    }
+    let out = PathBuf::from("out/events");
+    let from = crate::local::workspace_root().join("events");
+    let written = crate::sample_events::write(stack, Some(job_id), &from, &out).await?;
+    println!("\n{} sample events naming job {job_id} in {}/ (tokens valid for an hour):", written.len(), out.display());
+    println!("  settlepaisa invoke get-job --event {}/get-job.json --endpoint {}", out.display(), stack.endpoint);
+    Ok(())
 }
 
 /// What the dashboard shows for the demo day, through the HTTP API (the same gateway, authorizer
@@ -329,52 +381,56 @@ pub fn invoke(args: &InvokeArgs) -> Result<(), CliError> {
     let text = std::fs::read_to_string(&args.event).map_err(crate::error::io_err(&args.event))?;
     runtime()?.block_on(async {
         let stack = LocalStack::start(Some(args.endpoint.clone())).await.map_err(fail)?;
-        let binary = stack
-            .spec
-            .functions
-            .iter()
-            .find(|f| f.binary == args.function || f.logical == args.function)
-            .map(|f| f.binary.clone())
-            .ok_or_else(|| fail(format!("no function `{}` in infra/template.yaml", args.function)))?;
-        let ctx = &stack.runner.ctx;
-        let bad = |e: serde_json::Error| fail(format!("{}: not a {binary} event: {e}", args.event.display()));
-        let out = match binary.as_str() {
-            "ingest-file" => serde_json::to_value(
-                ingest::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?,
-            ),
-            "plan-match" => {
-                serde_json::to_value(plan::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?)
-            }
-            "redrive-ingest" => serde_json::to_value(
-                redrive::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await.map_err(fail)?,
-            ),
-            "match-shard" => serde_json::to_value(worker::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await),
-            "finalize-job" => {
-                serde_json::to_value(finalize::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await)
-            }
-            "ingest-chunk" => {
-                serde_json::to_value(chunks::handle(ctx, serde_json::from_str(&text).map_err(bad)?).await)
-            }
-            "authorizer" => {
-                let event = serde_json::from_str(&text).map_err(bad)?;
-                serde_json::to_value(settlepaisa_authorizer::handle(&crate::token_cmd::local_auth_config(), &event))
-            }
-            http => {
-                let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(ctx.clone()));
-                let router = crate::local::api::function_router(ctx, http)
-                    .ok_or_else(|| fail(format!("no handler for `{http}`")))?;
-                let request = lambda_http::request::from_str(&text)
-                    .map_err(|e| fail(format!("{}: not an API Gateway request: {e}", args.event.display())))?;
-                use tower::ServiceExt;
-                let response = router.oneshot(request).await.map_err(fail)?;
-                let status = response.status().as_u16();
-                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(fail)?;
-                let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-                Ok(serde_json::json!({ "statusCode": status, "body": body }))
-            }
-        }
-        .map_err(fail)?;
+        let out = invoke_event(&stack, &args.function, &text)
+            .await
+            .map_err(|e| fail(format!("{}: {e}", args.event.display())))?;
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         Ok(())
     })
+}
+
+/// Runs `function` (its binary or logical id) on the event `text` against `stack`, as Lambda
+/// would; an HTTP function's answer is `{statusCode, body}`.
+pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Result<serde_json::Value, CliError> {
+    let binary = stack
+        .spec
+        .functions
+        .iter()
+        .find(|f| f.binary == function || f.logical == function)
+        .map(|f| f.binary.clone())
+        .ok_or_else(|| fail(format!("no function `{function}` in infra/template.yaml")))?;
+    let ctx = &stack.runner.ctx;
+    let bad = |e: serde_json::Error| fail(format!("not a {binary} event: {e}"));
+    let out = match binary.as_str() {
+        "ingest-file" => {
+            serde_json::to_value(ingest::handle(ctx, serde_json::from_str(text).map_err(bad)?).await.map_err(fail)?)
+        }
+        "plan-match" => {
+            serde_json::to_value(plan::handle(ctx, serde_json::from_str(text).map_err(bad)?).await.map_err(fail)?)
+        }
+        "redrive-ingest" => {
+            serde_json::to_value(redrive::handle(ctx, serde_json::from_str(text).map_err(bad)?).await.map_err(fail)?)
+        }
+        "match-shard" => serde_json::to_value(worker::handle(ctx, serde_json::from_str(text).map_err(bad)?).await),
+        "finalize-job" => serde_json::to_value(finalize::handle(ctx, serde_json::from_str(text).map_err(bad)?).await),
+        "ingest-chunk" => serde_json::to_value(chunks::handle(ctx, serde_json::from_str(text).map_err(bad)?).await),
+        "authorizer" => {
+            let event = serde_json::from_str(text).map_err(bad)?;
+            serde_json::to_value(settlepaisa_authorizer::handle(&crate::token_cmd::local_auth_config(), &event))
+        }
+        http => {
+            let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(ctx.clone()));
+            let router = crate::local::api::function_router(ctx, http)
+                .ok_or_else(|| fail(format!("no handler for `{http}`")))?;
+            let request =
+                lambda_http::request::from_str(text).map_err(|e| fail(format!("not an API Gateway request: {e}")))?;
+            use tower::ServiceExt;
+            let response = router.oneshot(request).await.map_err(fail)?;
+            let status = response.status().as_u16();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(fail)?;
+            let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+            Ok(serde_json::json!({ "statusCode": status, "body": body }))
+        }
+    };
+    out.map_err(fail)
 }

@@ -3,20 +3,40 @@
 use crate::faults::Faults;
 use aws_config::{BehaviorVersion, Region};
 
+/// The one HTTP client: hyper 1 with rustls on ring (plain HTTP too, for an emulator). Chosen
+/// here rather than by the SDK's default features, which bring aws-lc: a C build and about a
+/// megabyte in every function (docs/benchmarks.md, "Build time and artifacts").
+fn https() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
-    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    /// What the clients were built from; other services' clients are built from it where they
+    /// are used ([`Clients::secretsmanager`]), so a function links only the clients it calls.
+    pub config: aws_config::SdkConfig,
 }
 
 impl Clients {
     /// From the environment (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`): what Lambda uses.
     pub async fn from_env() -> Clients {
-        let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        let custom_endpoint = std::env::var("AWS_ENDPOINT_URL").is_ok();
+        let shared = Clients::config_from_env().await;
+        let custom_endpoint = std::env::var("AWS_ENDPOINT_URL").is_ok_and(|url| !url.is_empty());
         Clients::from_config(&shared, custom_endpoint)
+    }
+
+    /// The SDK configuration from the environment, for a function that needs one client only.
+    pub async fn config_from_env() -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest()).http_client(https()).load().await
+    }
+
+    /// A Secrets Manager client on the same configuration.
+    pub fn secretsmanager(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.config)
     }
 
     /// For an emulator at `endpoint` (the local stack and the tests), with fixed test credentials.
@@ -28,6 +48,7 @@ impl Clients {
     /// inject what the emulator cannot produce: conflicts, throttling, failed sends).
     pub async fn for_endpoint_with_faults(endpoint: &str, region: &str, faults: Option<&Faults>) -> Clients {
         let shared = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https())
             .region(Region::new(region.to_string()))
             .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "local"))
@@ -52,7 +73,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3),
             dynamodb: aws_sdk_dynamodb::Client::new(shared),
             sqs: aws_sdk_sqs::Client::new(shared),
-            secretsmanager: aws_sdk_secretsmanager::Client::new(shared),
+            config: shared.clone(),
         }
     }
 }

@@ -23,6 +23,11 @@ pub struct Secret {
     cached: tokio::sync::Mutex<Option<(Instant, Vec<u8>)>>,
 }
 
+/// A Secrets Manager client on `config`.
+pub fn client(config: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(config)
+}
+
 impl Secret {
     /// A fixed value (no Secrets Manager).
     pub fn value(value: impl Into<Vec<u8>>) -> Secret {

@@ -28,15 +28,21 @@ const MAX_CURSOR_CHARS: usize = 2_048;
 static KEY: OnceLock<Option<Vec<u8>>> = OnceLock::new();
 
 /// Sets the signing key from `CURSOR_SECRET` at a Lambda function's start: a function without it
-/// serves every route but a listing's cursors; a secret too short is an error naming it.
+/// (unset or empty) serves every route but a listing's cursors; a secret too short is an error
+/// naming it.
 pub fn configure_from_env() -> Result<(), String> {
-    match std::env::var("CURSOR_SECRET") {
-        Ok(secret) => configure(secret.as_bytes()),
-        Err(_) => {
+    match std::env::var("CURSOR_SECRET").ok().filter(|s| !s.is_empty()) {
+        Some(secret) => configure(secret.as_bytes()),
+        None => {
             let _ = KEY.set(None);
             Ok(())
         }
     }
+}
+
+/// A Lambda function that issues no cursors: any it is asked to sign is a 500.
+pub fn configure_none() {
+    let _ = KEY.set(None);
 }
 
 /// Sets the signing key (at least 32 bytes). A key already set stays.

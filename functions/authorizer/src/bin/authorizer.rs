@@ -12,9 +12,10 @@ use settlepaisa_aws::secrets::Secret;
 async fn main() -> Result<(), Error> {
     settlepaisa_http::lambda::init_tracing();
     let lookup = |k: &str| std::env::var(k).ok();
-    let clients = settlepaisa_aws::Clients::from_env().await;
+    // Secrets Manager alone: the authorizer links no other service's client.
+    let secrets = settlepaisa_aws::secrets::client(&settlepaisa_aws::Clients::config_from_env().await);
     let started = AuthConfig::settings(&lookup).and_then(|settings| {
-        let key = Secret::from_lookup("JWT_SECRET", &lookup, &clients.secretsmanager)
+        let key = Secret::from_lookup("JWT_SECRET", &lookup, &secrets)
             .ok_or_else(|| "neither JWT_SECRET_ARN nor JWT_SECRET is set".to_string())?;
         Ok((settings, key))
     });

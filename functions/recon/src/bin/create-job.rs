@@ -1,6 +1,7 @@
-//! Lambda entry point of `create-job`; its route and access are in `settlepaisa_http::routes::ROUTES`.
+//! Lambda entry point of `create-job`: its handler alone (`jobs::create_job`); its route and access are in
+//! `settlepaisa_http::routes::ROUTES`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    settlepaisa_recon_api::serve("create-job").await
+    settlepaisa_recon_api::serve("create-job", settlepaisa_recon_api::handler!("create-job")).await
 }

@@ -2,8 +2,10 @@
 //! driven in-process as Lambda would drive them. No Docker, no AWS account.
 
 pub mod api;
+pub mod intrinsics;
 pub mod moto;
 pub mod runner;
+pub mod sam_env;
 pub mod stack;
 pub mod template;
 

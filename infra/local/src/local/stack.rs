@@ -2,7 +2,8 @@
 //! environment against them. Physical names are derived from the stack name, so any process can
 //! find a running local stack again.
 
-use super::template::{self, ref_target, EventSpec, StackSpec};
+use super::intrinsics::{evaluate, Pseudo};
+use super::template::{self, EventSpec, StackSpec};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType,
@@ -32,8 +33,8 @@ pub struct Deployed {
     pub environment: BTreeMap<String, String>,
 }
 
-fn sub(text: &str, stack: &str, region: &str) -> String {
-    text.replace("${AWS::StackName}", stack).replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", region)
+fn pseudo(stack: &str, region: &str) -> Pseudo {
+    Pseudo { stack: stack.into(), region: region.into(), account: ACCOUNT.into() }
 }
 
 fn queue_arn(region: &str, name: &str) -> String {
@@ -48,8 +49,8 @@ pub fn names(spec: &StackSpec, stack: &str, region: &str, endpoint: &str) -> Dep
         .map(|b| {
             let name = b
                 .name
-                .as_deref()
-                .map(|n| sub(n, stack, region))
+                .as_ref()
+                .and_then(|n| evaluate(n, &pseudo(stack, region), &|_| None))
                 .unwrap_or_else(|| format!("{stack}-{}", b.logical.to_lowercase()));
             (b.logical.clone(), name)
         })
@@ -73,33 +74,23 @@ pub fn names(spec: &StackSpec, stack: &str, region: &str, endpoint: &str) -> Dep
         s3_events_queue: format!("{stack}-S3Events"),
         environment: BTreeMap::new(),
     };
-    d.environment = spec.environment.iter().map(|(k, v)| (k.clone(), resolve(v, spec, &d))).collect();
+    d.environment = spec.environment.iter().filter_map(|(k, v)| Some((k.clone(), resolve(v, spec, &d)?))).collect();
     d
 }
 
-/// Resolves `!Ref`, `!Sub` and plain values the way CloudFormation would, against local names.
-fn resolve(v: &Value, spec: &StackSpec, d: &Deployed) -> String {
-    match v {
-        Value::Tagged(t) if t.tag == "Sub" => sub(t.value.as_str().unwrap_or(""), &d.stack, &d.region),
-        Value::Tagged(_) => {
-            let target = ref_target(v).unwrap_or_default();
-            if let Some(p) = spec.parameters.get(&target) {
-                p.clone()
-            } else if let Some(b) = d.buckets.get(&target) {
-                b.clone()
-            } else if let Some(t) = d.tables.get(&target) {
-                t.clone()
-            } else if let Some((_, url)) = d.queues.get(&target) {
-                url.clone()
-            } else {
-                String::new()
-            }
-        }
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => String::new(),
-    }
+/// Resolves a variable's value the way CloudFormation would, against local names. `None` for
+/// what the local stack leaves unset: a condition (`!If`, here the emulator endpoint for `sam
+/// local`, which the local stack's own clients already use).
+fn resolve(v: &Value, spec: &StackSpec, d: &Deployed) -> Option<String> {
+    let resource = |target: &str| {
+        spec.parameters
+            .get(target)
+            .or_else(|| d.buckets.get(target))
+            .or_else(|| d.tables.get(target))
+            .or_else(|| d.queues.get(target).map(|(_, url)| url))
+            .cloned()
+    };
+    evaluate(v, &pseudo(&d.stack, &d.region), &resource)
 }
 
 /// Creates everything (idempotently: what exists is left as it is) and returns the names.
@@ -212,7 +203,7 @@ pub async fn deploy(
             .await
             .map_err(|e| format!("bucket notification: {}", sdk_message(&e)))?;
     }
-    d.environment = spec.environment.iter().map(|(k, v)| (k.clone(), resolve(v, spec, &d))).collect();
+    d.environment = spec.environment.iter().filter_map(|(k, v)| Some((k.clone(), resolve(v, spec, &d)?))).collect();
     Ok(d)
 }
 

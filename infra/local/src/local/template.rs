@@ -55,8 +55,8 @@ pub struct QueueSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub struct BucketSpec {
     pub logical: String,
-    /// `BucketName` when the template sets one (a `!Sub` string), resolved.
-    pub name: Option<String>,
+    /// `BucketName` when the template sets one, unresolved (an intrinsic function of the stack).
+    pub name: Option<Value>,
     pub versioned: bool,
 }
 
@@ -89,6 +89,8 @@ pub struct FunctionSpec {
     /// The queue (logical id) an asynchronous invocation goes to once its retries are spent
     /// (`EventInvokeConfig.DestinationConfig.OnFailure`).
     pub on_failure: Option<String>,
+    /// The function's own `Environment.Variables` (beside the Globals'), unresolved.
+    pub environment: BTreeMap<String, Value>,
 }
 
 #[derive(Clone, Debug)]
@@ -190,10 +192,7 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
             }),
             Some("AWS::S3::Bucket") => spec.buckets.push(BucketSpec {
                 logical,
-                name: props.get("BucketName").and_then(|v| match v {
-                    Value::Tagged(t) if t.tag == "Sub" => str_of(&t.value),
-                    other => str_of(other),
-                }),
+                name: props.get("BucketName").cloned(),
                 versioned: get(&props, &["VersioningConfiguration", "Status"]).and_then(str_of).as_deref()
                     == Some("Enabled"),
             }),
@@ -248,7 +247,11 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
                 }
                 let on_failure = get(&props, &["EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination"])
                     .and_then(ref_target);
-                spec.functions.push(FunctionSpec { logical, binary, events, on_failure });
+                let environment = get(&props, &["Environment", "Variables"])
+                    .and_then(Value::as_mapping)
+                    .map(|vars| vars.iter().filter_map(|(k, v)| Some((str_of(k)?, v.clone()))).collect())
+                    .unwrap_or_default();
+                spec.functions.push(FunctionSpec { logical, binary, events, on_failure, environment });
             }
             _ => {}
         }

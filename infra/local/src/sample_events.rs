@@ -1,0 +1,283 @@
+//! `settlepaisa local events`: the sample events of `events/` made runnable against a running
+//! local stack. The committed events name placeholders (a job, an exception, a file, an object in
+//! the uploads bucket, a token) that exist nowhere; this writes copies that name a real job of
+//! the stack (the demo's), one of its exceptions, its files and objects, and fresh tokens.
+
+use crate::error::CliError;
+use crate::local::LocalStack;
+use serde_json::Value;
+use settlepaisa_auth::Role;
+use settlepaisa_aws::dynamo::query_all;
+use settlepaisa_pipeline::file_record::FileRecord;
+use std::path::{Path, PathBuf};
+
+/// The placeholders the committed events use.
+const JOB: [&str; 2] = ["JOB-20261001-20261001-0000beef", "JOB-20261001-DEMO"];
+const EXCEPTION: &str = "JOB-20261001-20261001-0000beef:EXC-0123456789abcdef";
+const FILE: &str = "F0123456789abcdef01234567";
+/// A token placeholder: `<… settlepaisa token --role sp-ops>`.
+const TOKEN_OPEN: &str = "<";
+const TOKEN_ROLE: &str = "settlepaisa token --role ";
+/// Lifetime of the tokens written into the events.
+const TOKEN_SECONDS: u64 = 3_600;
+
+fn fail(e: impl ToString) -> CliError {
+    CliError::Usage(e.to_string())
+}
+
+/// The events that change a job still taking files: they name a job of their own.
+const PREPARING_EVENTS: [&str; 3] = ["upload-job-file", "normalize-job-file", "match-job"];
+
+/// What the events are rewritten to name.
+#[derive(Debug)]
+pub struct Subjects {
+    pub job_id: String,
+    /// A job created for the events that change a job still taking files (upload, normalize,
+    /// match), holding a copy of the statement; the demo's job has run, and would answer 409.
+    pub preparing_job_id: String,
+    /// The statement's copy uploaded to that job.
+    pub preparing_file_id: String,
+    /// `{job}:{exception}`, as the API names an exception.
+    pub exception: Option<String>,
+    pub bank_file: FileRecord,
+    pub pg_file: FileRecord,
+}
+
+/// Finds in the stack what the events will name: `job_id` (or the newest completed job), the
+/// first open exception of it, its HDFC statement and its PG export; and makes a job still taking
+/// files, with a copy of the statement.
+pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjects, CliError> {
+    let ctx = &stack.runner.ctx;
+    let job_id = match job_id {
+        Some(id) => id.to_string(),
+        None => newest_job(stack).await?,
+    };
+    let page = get_json(stack, &format!("/api/jobs/{job_id}/exceptions?limit=1")).await?;
+    let exception = page["items"].get(0).and_then(|e| e["id"].as_str()).map(str::to_string);
+    let files = |kind: &'static str| async move {
+        let items =
+            query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind)
+                .await
+                .map_err(fail)?;
+        items.iter().map(FileRecord::from_item).collect::<Result<Vec<_>, _>>().map_err(fail)
+    };
+    let bank_file = files("bank")
+        .await?
+        .into_iter()
+        .find(|f| f.key.starts_with("incoming/hdfc/"))
+        .ok_or_else(|| fail("no HDFC statement in the stack: run `settlepaisa local demo --endpoint …` first"))?;
+    let pg_file = files("pg")
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| fail("no PG export in the stack: run `settlepaisa local demo --endpoint …` first"))?;
+    let (preparing_job_id, preparing_file_id) = preparing_job(stack, &bank_file).await?;
+    Ok(Subjects { job_id, preparing_job_id, preparing_file_id, exception, bank_file, pg_file })
+}
+
+/// Creates a job through the API (as `create-job.json` would) and uploads a copy of `statement`
+/// to it, ingested as the uploads bucket's event would have it; returns the job and the file.
+async fn preparing_job(stack: &LocalStack, statement: &FileRecord) -> Result<(String, String), CliError> {
+    let ctx = &stack.runner.ctx;
+    let created = call(
+        stack,
+        "POST",
+        "/api/jobs",
+        Some(serde_json::json!({"from": "2026-10-01", "to": "2026-10-01", "sources": ["HDFC"]})),
+    )
+    .await?;
+    let job_id = created["jobId"]
+        .as_str()
+        .ok_or_else(|| fail(format!("create-job answered without a jobId: {created}")))?
+        .to_string();
+    let bucket = &ctx.resources.uploads_bucket;
+    let body = ctx
+        .clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(&statement.key)
+        .send()
+        .await
+        .map_err(|e| fail(settlepaisa_aws::sdk_message(&e)))?
+        .body
+        .collect()
+        .await
+        .map_err(fail)?
+        .into_bytes();
+    let key = format!("jobs/{job_id}/{}", statement.name);
+    let put = ctx
+        .clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .body(body.into())
+        .send()
+        .await
+        .map_err(|e| fail(settlepaisa_aws::sdk_message(&e)))?;
+    // The sample S3 event, pointed at the copy.
+    let sample = workspace_events().join("ingest-file.json");
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(&sample).map_err(crate::error::io_err(&sample))?)
+            .map_err(fail)?;
+    for record in event["Records"].as_array_mut().into_iter().flatten() {
+        let s3 = &mut record["s3"];
+        s3["bucket"]["name"] = bucket.as_str().into();
+        s3["bucket"]["arn"] = format!("arn:aws:s3:::{bucket}").into();
+        s3["object"]["key"] = key.as_str().into();
+        s3["object"]["versionId"] = put.version_id.clone().into();
+    }
+    let ingested =
+        settlepaisa_pipeline::ingest::handle(ctx, serde_json::from_value(event).map_err(fail)?).await.map_err(fail)?;
+    let file_id =
+        ingested.into_iter().next().map(|i| i.file_id).ok_or_else(|| fail(format!("{key} was not ingested")))?;
+    Ok((job_id, file_id))
+}
+
+fn workspace_events() -> PathBuf {
+    crate::local::workspace_root().join("events")
+}
+
+async fn newest_job(stack: &LocalStack) -> Result<String, CliError> {
+    let ctx = &stack.runner.ctx;
+    let scan = ctx
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(&ctx.resources.jobs_table)
+        .filter_expression("#item = :meta AND #status = :completed")
+        .expression_attribute_names("#item", "item")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":meta", aws_sdk_dynamodb::types::AttributeValue::S("META".into()))
+        .expression_attribute_values(":completed", aws_sdk_dynamodb::types::AttributeValue::S("COMPLETED".into()))
+        .send()
+        .await
+        .map_err(|e| fail(settlepaisa_aws::sdk_message(&e)))?;
+    let mut jobs: Vec<(String, String)> = scan
+        .items()
+        .iter()
+        .filter_map(|item| {
+            let id = item.get("job_id")?.as_s().ok()?.clone();
+            let created = item.get("created_at").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            Some((created, id))
+        })
+        .collect();
+    jobs.sort();
+    jobs.pop()
+        .map(|(_, id)| id)
+        .ok_or_else(|| fail("no completed job in the stack: run `settlepaisa local demo --endpoint …` first"))
+}
+
+/// `GET path` through the local gateway (authorizer included) as sp-ops.
+async fn get_json(stack: &LocalStack, path: &str) -> Result<Value, CliError> {
+    call(stack, "GET", path, None).await
+}
+
+/// A request through the local gateway (authorizer included) as sp-ops; the answer's JSON.
+async fn call(stack: &LocalStack, method: &str, path: &str, body: Option<Value>) -> Result<Value, CliError> {
+    use tower::ServiceExt;
+    let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
+    let app = crate::local::api::router(ctx, crate::token_cmd::local_auth_config());
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", mint(Role::SpOps)))
+        .header("content-type", "application/json")
+        .body(body.map(|b| axum::body::Body::from(b.to_string())).unwrap_or_default())
+        .map_err(fail)?;
+    let response = app.oneshot(request).await.map_err(fail)?;
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(fail)?;
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if !status.is_success() {
+        return Err(fail(format!("{method} {path}: {status} {body}")));
+    }
+    Ok(body)
+}
+
+fn mint(role: Role) -> String {
+    crate::token_cmd::local_auth_config().mint(
+        &format!("sample-{}", role.as_str()),
+        role,
+        None,
+        settlepaisa_http::edge::now_secs(),
+        TOKEN_SECONDS,
+    )
+}
+
+/// Every `<… settlepaisa token --role R>` in `text` replaced by a fresh token for role R.
+fn with_tokens(text: &str) -> Result<String, CliError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(TOKEN_ROLE) {
+        let open = rest[..at].rfind(TOKEN_OPEN).ok_or_else(|| fail("a token placeholder without `<`"))?;
+        let close = rest[at..].find('>').ok_or_else(|| fail("a token placeholder without `>`"))? + at;
+        let role_name = rest[at + TOKEN_ROLE.len()..close].trim();
+        let role = Role::parse(role_name).ok_or_else(|| fail(format!("unknown role `{role_name}` in an event")))?;
+        out.push_str(&rest[..open]);
+        out.push_str(&mint(role));
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The event `text` (of `name`.json) naming `subjects` and the stack's uploads bucket.
+pub fn rewrite(name: &str, text: &str, subjects: &Subjects, uploads_bucket: &str) -> Result<String, CliError> {
+    let mut text = with_tokens(text)?;
+    if let Some(exception) = &subjects.exception {
+        text = text.replace(EXCEPTION, exception);
+    }
+    let (job_id, file_id) = if PREPARING_EVENTS.contains(&name) {
+        (&subjects.preparing_job_id, &subjects.preparing_file_id)
+    } else if name == "ingest-chunk" {
+        (&subjects.job_id, &subjects.pg_file.file_id)
+    } else {
+        (&subjects.job_id, &subjects.bank_file.file_id)
+    };
+    for placeholder in JOB {
+        text = text.replace(placeholder, job_id);
+    }
+    text = text.replace(FILE, file_id);
+    let mut event: Value = serde_json::from_str(&text).map_err(fail)?;
+    // An API request as the gateway hands it over: with the authorizer's verdict on its token.
+    let authorization = event["headers"]["authorization"].as_str().map(str::to_string);
+    if let (Some(header), Some(context)) = (authorization, event.pointer_mut("/requestContext/authorizer/lambda")) {
+        *context = settlepaisa_authorizer::decide(&crate::token_cmd::local_auth_config(), Some(&header));
+    }
+    if name == "ingest-file" {
+        // An S3 notification: the statement's object as S3 would describe it.
+        for record in event["Records"].as_array_mut().into_iter().flatten() {
+            let s3 = &mut record["s3"];
+            s3["bucket"]["name"] = uploads_bucket.into();
+            s3["bucket"]["arn"] = format!("arn:aws:s3:::{uploads_bucket}").into();
+            s3["object"]["key"] = subjects.bank_file.key.clone().into();
+            s3["object"]["size"] = subjects.bank_file.size.into();
+            s3["object"]["versionId"] = subjects.bank_file.version.clone().into();
+        }
+    }
+    serde_json::to_string_pretty(&event).map_err(fail)
+}
+
+/// Writes every event of `from` (`events/`) into `to`, rewritten; returns the files written.
+pub async fn write(stack: &LocalStack, job_id: Option<&str>, from: &Path, to: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let subjects = subjects(stack, job_id).await?;
+    std::fs::create_dir_all(to).map_err(crate::error::io_err(to))?;
+    let mut written = vec![];
+    let mut names: Vec<PathBuf> = std::fs::read_dir(from)
+        .map_err(crate::error::io_err(from))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    names.sort();
+    for path in names {
+        let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let text = std::fs::read_to_string(&path).map_err(crate::error::io_err(&path))?;
+        let out = to.join(path.file_name().unwrap_or_default());
+        let rewritten = rewrite(&name, &text, &subjects, &stack.runner.ctx.resources.uploads_bucket)?;
+        std::fs::write(&out, rewritten).map_err(crate::error::io_err(&out))?;
+        written.push(out);
+    }
+    Ok(written)
+}
