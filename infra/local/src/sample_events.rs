@@ -18,6 +18,8 @@ const FILE: &str = "F0123456789abcdef01234567";
 /// A token placeholder: `<… settlepaisa token --role sp-ops>`.
 const TOKEN_OPEN: &str = "<";
 const TOKEN_ROLE: &str = "settlepaisa token --role ";
+/// The user the events' tokens name.
+const SAMPLE_USER: &str = "sample-events";
 /// Lifetime of the tokens written into the events.
 const TOKEN_SECONDS: u64 = 3_600;
 
@@ -37,8 +39,8 @@ pub struct Subjects {
     pub preparing_job_id: String,
     /// The statement's copy uploaded to that job.
     pub preparing_file_id: String,
-    /// `{job}:{exception}`, as the API names an exception.
-    pub exception: Option<String>,
+    /// `{job}:{exception}`, as the API names an exception: an open one.
+    pub exception: String,
     pub bank_file: FileRecord,
     pub pg_file: FileRecord,
 }
@@ -52,8 +54,12 @@ pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjec
         Some(id) => id.to_string(),
         None => newest_job(stack).await?,
     };
-    let page = get_json(stack, &format!("/api/jobs/{job_id}/exceptions?limit=1")).await?;
-    let exception = page["items"].get(0).and_then(|e| e["id"].as_str()).map(str::to_string);
+    let page = get_json(stack, &format!("/api/jobs/{job_id}/exceptions?status=OPEN&limit=1")).await?;
+    let exception = page["items"]
+        .get(0)
+        .and_then(|e| e["id"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| fail(format!("job {job_id} has no open exception for resolve-exception.json to name")))?;
     let files = |kind: &'static str| async move {
         let items =
             query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind)
@@ -146,9 +152,13 @@ async fn newest_job(stack: &LocalStack) -> Result<String, CliError> {
         .dynamodb
         .scan()
         .table_name(&ctx.resources.jobs_table)
-        .filter_expression("#item = :meta AND #status = :completed")
+        // Not a job these events made (theirs would be newest once match-job.json has run).
+        .filter_expression(
+            "#item = :meta AND #status = :completed AND (attribute_not_exists(created_by) OR created_by <> :sample)",
+        )
         .expression_attribute_names("#item", "item")
         .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":sample", aws_sdk_dynamodb::types::AttributeValue::S(SAMPLE_USER.into()))
         .expression_attribute_values(":meta", aws_sdk_dynamodb::types::AttributeValue::S("META".into()))
         .expression_attribute_values(":completed", aws_sdk_dynamodb::types::AttributeValue::S("COMPLETED".into()))
         .send()
@@ -198,7 +208,7 @@ async fn call(stack: &LocalStack, method: &str, path: &str, body: Option<Value>)
 
 fn mint(role: Role) -> String {
     crate::token_cmd::local_auth_config().mint(
-        &format!("sample-{}", role.as_str()),
+        SAMPLE_USER,
         role,
         None,
         settlepaisa_http::edge::now_secs(),
@@ -226,9 +236,7 @@ fn with_tokens(text: &str) -> Result<String, CliError> {
 /// The event `text` (of `name`.json) naming `subjects` and the stack's uploads bucket.
 pub fn rewrite(name: &str, text: &str, subjects: &Subjects, uploads_bucket: &str) -> Result<String, CliError> {
     let mut text = with_tokens(text)?;
-    if let Some(exception) = &subjects.exception {
-        text = text.replace(EXCEPTION, exception);
-    }
+    text = text.replace(EXCEPTION, &subjects.exception);
     let (job_id, file_id) = if PREPARING_EVENTS.contains(&name) {
         (&subjects.preparing_job_id, &subjects.preparing_file_id)
     } else if name == "ingest-chunk" {
