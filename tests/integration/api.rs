@@ -553,6 +553,8 @@ async fn two_people_resolving_one_exception_get_one_success_and_one_conflict() {
     let body = json!({ "action": "write_off", "note": "refunded to the customer", "version": target["version"] });
     let alice = api.token(Role::SpOps, None);
     let bob = api.auth.mint("bob", Role::SpOps, None, settlepaisa_tests::api::now(), 3600);
+    // As DynamoDB does: moto alone lets two racing transactions both commit.
+    api.stack.faults.isolate_transactions();
     let (a, b) = tokio::join!(
         api.call("POST", &path, Some(&alice), Some(body.clone())),
         api.call("POST", &path, Some(&bob), Some(body.clone()))

@@ -151,6 +151,9 @@ pub struct Faults {
     rules: Arc<Mutex<Vec<Fault>>>,
     /// Requests answered by a rule, per operation.
     injected: Arc<Mutex<Vec<String>>>,
+    /// When set, one `TransactWriteItems` at a time reaches the emulator: see
+    /// [`Faults::isolate_transactions`].
+    transactions: Arc<Mutex<Option<Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Faults {
@@ -160,6 +163,23 @@ impl Faults {
 
     pub fn clear(&self) {
         self.rules.lock().expect("faults lock").clear();
+    }
+
+    /// Sends the stack's `TransactWriteItems` to the emulator one at a time. DynamoDB isolates
+    /// transactions (two that race on an item: one commits, the other is cancelled); moto checks
+    /// a transaction's conditions and applies its writes without a lock, so two that race can
+    /// both pass their checks and both commit. Serialized, the second sees the first's writes, as
+    /// it would on AWS.
+    pub fn isolate_transactions(&self) {
+        *self.transactions.lock().expect("faults lock") = Some(Arc::new(tokio::sync::Mutex::new(())));
+    }
+
+    fn transaction_lock(&self, request: &HttpRequest) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        let target = request.headers().get("x-amz-target")?;
+        if target != "DynamoDB_20120810.TransactWriteItems" {
+            return None;
+        }
+        self.transactions.lock().ok()?.clone()
     }
 
     /// How many requests rules have answered for `operation` so far.
@@ -213,8 +233,17 @@ struct FaultyConnector {
 
 impl HttpConnector for FaultyConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        match self.faults.answer(&request) {
-            Some(response) => HttpConnectorFuture::ready(Ok(response)),
+        if let Some(response) = self.faults.answer(&request) {
+            return HttpConnectorFuture::ready(Ok(response));
+        }
+        match self.faults.transaction_lock(&request) {
+            Some(lock) => {
+                let inner = self.inner.clone();
+                HttpConnectorFuture::new(async move {
+                    let _one_at_a_time = lock.lock().await;
+                    inner.call(request).await
+                })
+            }
             None => self.inner.call(request),
         }
     }
