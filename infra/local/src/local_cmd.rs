@@ -286,25 +286,9 @@ async fn print_sample_events(stack: &LocalStack, job_id: &str, kept: bool) -> Re
 /// What the dashboard shows for the demo day, through the HTTP API (the same gateway, authorizer
 /// and handlers `local up` serves).
 async fn print_api_view(stack: &LocalStack) -> Result<(), CliError> {
-    use tower::ServiceExt;
-    let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
-    let auth = crate::token_cmd::local_auth_config();
-    let token = auth.mint("demo", settlepaisa_auth::Role::SpOps, None, settlepaisa_http::edge::now_secs(), 600);
-    let app = crate::local::api::router(ctx, auth);
     println!("\nthrough the HTTP API (sp-ops token):");
     for path in ["/api/overview?from=2026-10-01&to=2026-10-03", "/api/top-reasons?from=2026-10-01&to=2026-10-03"] {
-        let req = axum::http::Request::builder()
-            .uri(path)
-            .header("authorization", format!("Bearer {token}"))
-            .body(axum::body::Body::empty())
-            .map_err(fail)?;
-        let response = app.clone().oneshot(req).await.map_err(fail)?;
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(fail)?;
-        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        if !status.is_success() {
-            return Err(fail(format!("GET {path}: {status} {body}")));
-        }
+        let body = stack.call_api("demo", "GET", path, None).await.map_err(fail)?;
         if let Some(o) = body.get("overview") {
             println!(
                 "  GET {path}: {} PG captured, {} matched ({}), {} exceptions open",

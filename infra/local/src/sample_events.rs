@@ -184,26 +184,9 @@ async fn get_json(stack: &LocalStack, path: &str) -> Result<Value, CliError> {
     call(stack, "GET", path, None).await
 }
 
-/// A request through the local gateway (authorizer included) as sp-ops; the answer's JSON.
+/// A request through the local gateway as the events' user.
 async fn call(stack: &LocalStack, method: &str, path: &str, body: Option<Value>) -> Result<Value, CliError> {
-    use tower::ServiceExt;
-    let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
-    let app = crate::local::api::router(ctx, crate::token_cmd::local_auth_config());
-    let request = axum::http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {}", mint(Role::SpOps)))
-        .header("content-type", "application/json")
-        .body(body.map(|b| axum::body::Body::from(b.to_string())).unwrap_or_default())
-        .map_err(fail)?;
-    let response = app.oneshot(request).await.map_err(fail)?;
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(fail)?;
-    let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    if !status.is_success() {
-        return Err(fail(format!("{method} {path}: {status} {body}")));
-    }
-    Ok(body)
+    stack.call_api(SAMPLE_USER, method, path, body).await.map_err(fail)
 }
 
 fn mint(role: Role) -> String {

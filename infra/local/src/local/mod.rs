@@ -43,6 +43,36 @@ pub struct LocalStack {
 }
 
 impl LocalStack {
+    /// A request through the local gateway (the authorizer included) as `user`, an sp-ops; the
+    /// answer's JSON, or the status and body of any answer but a 2xx.
+    pub async fn call_api(
+        &self,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, String> {
+        use tower::ServiceExt;
+        let auth = crate::token_cmd::local_auth_config();
+        let token = auth.mint(user, settlepaisa_auth::Role::SpOps, None, settlepaisa_http::edge::now_secs(), 600);
+        let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(self.runner.ctx.clone()));
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(body.map(|b| axum::body::Body::from(b.to_string())).unwrap_or_default())
+            .map_err(|e| e.to_string())?;
+        let response = api::router(ctx, auth).oneshot(request).await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(|e| e.to_string())?;
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!("{method} {path}: {status} {body}"));
+        }
+        Ok(body)
+    }
+
     /// Starts moto on a free loopback port (or uses `endpoint`), creates the template's resources
     /// and prepares the runner.
     pub async fn start(endpoint: Option<String>) -> Result<LocalStack, String> {
