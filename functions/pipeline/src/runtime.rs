@@ -2,11 +2,9 @@
 
 use crate::Context;
 
-/// Initializes JSON tracing (level from `RUST_LOG`, default `info`).
+/// Initializes JSON logs ([`settlepaisa_aws::logs::init`]).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).without_time().try_init();
+    settlepaisa_aws::logs::init(false);
 }
 
 /// The context from the environment; a function that cannot configure itself stops at once with

@@ -24,7 +24,7 @@ pub struct Secret {
 }
 
 /// A Secrets Manager client on `config`.
-pub fn client(config: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
+pub fn client(config: &aws_types::SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(config)
 }
 

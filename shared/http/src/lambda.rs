@@ -3,9 +3,7 @@
 use axum::Router;
 
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(true).without_time().try_init();
+    settlepaisa_aws::logs::init(true);
 }
 
 /// Serves `router` (already wrapped by [`crate::edge::wrap`]) as a Lambda function that issues
