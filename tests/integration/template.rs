@@ -242,7 +242,7 @@ fn index_write_units_come_from_the_template_projections() {
                TXN00000000042,M0007,ORD-0000042,UPI,125000,captured,412345678901,2026-10-01T10:15:00+05:30\n";
     let pg = settlepaisa_recon::pg_file::parse_pg_file(csv.as_bytes()).unwrap();
     assert_eq!(pg.captured.len(), 1, "{:?}", pg.rejects);
-    let row = settlepaisa_pipeline::ingest::transaction_item(&pg.captured[0]);
+    let row = settlepaisa_store::transactions::transaction_item(&pg.captured[0]);
     assert_eq!(put_units(Some(&model("TransactionsTable")), &row), WriteUnits { table: 1, indexes: 2 });
 
     let results = model("ResultsTable");

@@ -14,10 +14,10 @@ use settlepaisa_aws::dynamo::{all_pages, n, s, sv, Item};
 use settlepaisa_aws::AwsError;
 use settlepaisa_http::input::Body;
 use settlepaisa_http::{ApiError, Caller};
-use settlepaisa_pipeline::ingest::DAY_BUCKETS;
 use settlepaisa_recon::date::Date;
 use settlepaisa_recon::gen::{statement, StatementCredit, STATEMENT_BANKS};
 use settlepaisa_recon::money::Paise;
+use settlepaisa_store::transactions::DAY_BUCKETS;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -10,7 +10,7 @@ use axum::routing::MethodRouter;
 use axum::Router;
 use settlepaisa_aws::health::{check, Dependency};
 use settlepaisa_http::health::report;
-use settlepaisa_pipeline::Context;
+use settlepaisa_store::Context;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -53,7 +53,7 @@ pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
 /// A Lambda function serving `function`'s route with `handler` (from [`handler!`]) alone.
 pub async fn serve(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
     settlepaisa_http::lambda::init_tracing();
-    let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
+    let ctx = settlepaisa_store::runtime::context_or_exit().await;
     let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState { ctx });
     settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(router)).await
 }

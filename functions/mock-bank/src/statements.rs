@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use settlepaisa_http::input::Query;
 use settlepaisa_http::time_filter::{today, TimeFilter};
 use settlepaisa_http::ApiError;
-use settlepaisa_pipeline::file_record::{self, FileRecord};
+use settlepaisa_store::file_record::{self, FileRecord};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,10 +23,7 @@ pub struct StatementQuery {
 
 async fn bank_files(state: &AppState, from: &str, to: Option<&str>) -> Result<Vec<FileRecord>, ApiError> {
     let ctx = state.ctx;
-    file_record::bank_files(&ctx.clients.dynamodb, &ctx.resources.files_table, from, to).await.map_err(|e| match e {
-        settlepaisa_pipeline::PipelineError::Aws(e) => ApiError::store(e),
-        other => ApiError::internal(other),
-    })
+    Ok(file_record::bank_files(&ctx.clients.dynamodb, &ctx.resources.files_table, from, to).await?)
 }
 
 fn view(f: &FileRecord) -> Value {

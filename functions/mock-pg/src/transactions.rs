@@ -16,11 +16,11 @@ use settlepaisa_http::input::{identifier, page_limit, Query};
 use settlepaisa_http::page_walk::{self, Budget, Resume, Slice};
 use settlepaisa_http::time_filter::{today, DayRange, TimeFilter};
 use settlepaisa_http::{cursor, ApiError, Caller};
-use settlepaisa_pipeline::file_record::{FileRecord, FileStatus};
-use settlepaisa_pipeline::ingest::DAY_BUCKETS;
-use settlepaisa_pipeline::txn_days;
 use settlepaisa_recon::date::IST_OFFSET_MINUTES;
 use settlepaisa_recon::pg_file::Method;
+use settlepaisa_store::file_record::{FileRecord, FileStatus};
+use settlepaisa_store::transactions::DAY_BUCKETS;
+use settlepaisa_store::txn_days;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -193,7 +193,7 @@ pub async fn list_transactions(
 /// The rows of files that count: a row whose id no counted file holds (its file was deleted from
 /// S3 since, found to be a copy, refused, or failed part-way) is not shown, though its item stays
 /// until a later file takes the id. One BatchGetItem of the page's few distinct files.
-async fn counted(ctx: &settlepaisa_pipeline::Context, items: Vec<Item>) -> Result<Vec<Item>, ApiError> {
+async fn counted(ctx: &settlepaisa_store::Context, items: Vec<Item>) -> Result<Vec<Item>, ApiError> {
     let files: std::collections::BTreeSet<String> = items.iter().filter_map(|i| s(i, "file_id")).collect();
     if files.is_empty() {
         return Ok(items);

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use settlepaisa_http::time_filter::DayRange;
-use settlepaisa_pipeline::file_record::bank_files;
+use settlepaisa_store::file_record::bank_files;
 use std::collections::BTreeMap;
 
 /// A drop that could not be used, or whose ingestion failed on its last attempt.
@@ -31,7 +31,7 @@ pub async fn bank_drops(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     range: DayRange,
-) -> Result<Vec<Drop>, settlepaisa_pipeline::PipelineError> {
+) -> Result<Vec<Drop>, settlepaisa_store::StoreError> {
     let files = bank_files(client, table, &range.from.to_string(), Some(&range.to.to_string())).await?;
     Ok(files
         .into_iter()

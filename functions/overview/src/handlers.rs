@@ -111,12 +111,8 @@ pub async fn get_connectors_health(
         .caches
         .connectors
         .respond(key, wants_fresh(&headers), async {
-            let drops = connectors::bank_drops(&state.ctx.clients.dynamodb, &state.ctx.resources.files_table, range)
-                .await
-                .map_err(|e| match e {
-                    settlepaisa_pipeline::PipelineError::Aws(e) => ApiError::store(e),
-                    other => ApiError::internal(other),
-                })?;
+            let drops =
+                connectors::bank_drops(&state.ctx.clients.dynamodb, &state.ctx.resources.files_table, range).await?;
             let known: Vec<String> = state.ctx.templates.iter().map(|t| t.name.clone()).collect();
             let now = settlepaisa_http::edge::now_secs() as i64;
             Ok(envelope(range, None, "connectors", connectors::health(&known, &drops, now)))

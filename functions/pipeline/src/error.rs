@@ -2,6 +2,7 @@
 //! what should make Lambda retry, or stop a function from starting.
 
 use settlepaisa_aws::AwsError;
+use settlepaisa_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -25,4 +26,17 @@ pub enum PipelineError {
     Overflow(&'static str),
     #[error("normalized data {key}: {message}")]
     Data { key: String, message: String },
+}
+
+/// The store's errors keep their meaning in the pipeline: one variant each, not a wrapper.
+impl From<StoreError> for PipelineError {
+    fn from(e: StoreError) -> PipelineError {
+        match e {
+            StoreError::Aws(e) => PipelineError::Aws(e),
+            StoreError::Malformed(e) => PipelineError::Store(e),
+            StoreError::MissingSetting(key) => PipelineError::MissingSetting(key),
+            StoreError::BadSetting(key, value) => PipelineError::BadSetting(key, value),
+            StoreError::Config(e) => PipelineError::Config(e),
+        }
+    }
 }

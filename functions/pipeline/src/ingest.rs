@@ -18,12 +18,11 @@ use crate::txn_claims::{self, Claimant, Holders};
 use crate::Context;
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
 use serde::Serialize;
-use settlepaisa_aws::dynamo::{nv, sv, Item};
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_aws::AwsError;
 use settlepaisa_recon::chunks::{ChunkPlanner, ChunkSpan};
 use settlepaisa_recon::date::ist_date;
-use settlepaisa_recon::pg_file::{PgTxn, PG_HEADER};
+use settlepaisa_recon::pg_file::PG_HEADER;
 use settlepaisa_recon::reject::Reject;
 use settlepaisa_recon::report::{push_reject_rows, write_rejects};
 use settlepaisa_recon::shard::{encode_bank, encode_pg, Partition};
@@ -519,6 +518,12 @@ impl From<AwsError> for Failure {
     }
 }
 
+impl From<settlepaisa_store::StoreError> for Failure {
+    fn from(e: settlepaisa_store::StoreError) -> Self {
+        Failure::Pipeline(e.into())
+    }
+}
+
 /// Partition buffers, flushed to segment objects as they fill.
 struct Segments<'c> {
     ctx: &'c Context,
@@ -835,30 +840,6 @@ fn day_statuses_json(statuses: &DayStatuses) -> String {
         entry[status.as_str()] = serde_json::json!([count, amount]);
     }
     serde_json::Value::Object(out).to_string()
-}
-
-/// Transactions are spread over 16 buckets per day in the by-day index, so a busy day's writes do
-/// not all land on one partition key.
-pub const DAY_BUCKETS: u32 = 16;
-
-pub fn transaction_item(t: &PgTxn<'_>) -> Item {
-    let bucket = t.txn_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % DAY_BUCKETS;
-    let mut item = Item::new();
-    item.insert("txn_id".into(), sv(t.txn_id));
-    item.insert("merchant_id".into(), sv(t.merchant_id));
-    if !t.merchant_ref.is_empty() {
-        item.insert("merchant_ref".into(), sv(t.merchant_ref));
-    }
-    item.insert("method".into(), sv(t.method.as_str()));
-    item.insert("amount_paise".into(), nv(t.amount.0));
-    item.insert("status".into(), sv(t.status));
-    if let Some(u) = t.utr {
-        item.insert("utr".into(), sv(u.to_string()));
-    }
-    item.insert("captured_at".into(), nv(t.captured_at));
-    item.insert("capture_date".into(), sv(t.date.to_string()));
-    item.insert("day_bucket".into(), sv(format!("{}#{bucket:02}", t.date)));
-    item
 }
 
 #[cfg(test)]

@@ -10,22 +10,21 @@
 //! - [`finalize::handle`] — `finalize-job`: the job closed and its KPI items rolled up;
 //! - [`redrive::handle`] — `redrive-ingest`: failed ingestions taken up again from the ingest
 //!   dead-letter queue.
+//!
+//! What they read and write goes through the typed store (`settlepaisa-store`), which the API
+//! functions use too.
 
 pub mod chunks;
-pub mod context;
 pub mod error;
-pub mod file_record;
 pub mod finalize;
 pub mod ingest;
-pub mod job;
 pub mod plan;
 pub mod redrive;
-pub mod results;
-pub mod runtime;
 pub mod sqs_batch;
 pub mod txn_claims;
-pub mod txn_days;
 pub mod worker;
 
-pub use context::Context;
+// The typed store, under the names the pipeline's modules use for it.
+pub use settlepaisa_store::{context, file_record, job, results, runtime, transactions, txn_days, Context};
+
 pub use error::PipelineError;

@@ -165,7 +165,7 @@ async fn queue_shards(ctx: &Context, job_id: &str, shards: Vec<Option<u32>>) -> 
         .map(|shard| serde_json::to_string(&ShardMessage { job_id: job_id.to_string(), shard }).unwrap_or_default())
         .collect();
     sqs::send_all(&ctx.clients.sqs, &ctx.resources.match_queue_url, messages).await?;
-    job::mark_queued(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id).await
+    Ok(job::mark_queued(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id).await?)
 }
 
 /// Normalized files whose dates overlap the job: PG exports captured in [from, to], statements

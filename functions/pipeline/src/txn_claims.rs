@@ -9,7 +9,7 @@
 
 use crate::error::PipelineError;
 use crate::file_record::{self, FileRecord, FileStatus};
-use crate::ingest::transaction_item;
+use crate::transactions::transaction_item;
 use crate::Context;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;

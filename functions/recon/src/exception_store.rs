@@ -8,7 +8,7 @@ use settlepaisa_aws::transact::{transact, Transacted};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use settlepaisa_http::page_walk::{walk, Budget, Resume, Slice};
 
-use settlepaisa_pipeline::results::{exception_key, job_part, RESULT_PARTITIONS};
+use settlepaisa_store::results::{exception_key, job_part, RESULT_PARTITIONS};
 
 pub async fn get(
     client: &aws_sdk_dynamodb::Client,

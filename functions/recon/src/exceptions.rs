@@ -3,7 +3,7 @@
 
 use crate::exception_record::ExceptionRecord;
 use crate::exception_store;
-use crate::{pipeline_error, AppState};
+use crate::AppState;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -12,8 +12,8 @@ use settlepaisa_aws::dynamo::{key_from_json, key_to_json};
 use settlepaisa_http::input::{identifier, page_limit, Query};
 use settlepaisa_http::page_walk::Resume;
 use settlepaisa_http::{cursor, ApiError, Caller};
-use settlepaisa_pipeline::results::RESULT_PARTITIONS;
 use settlepaisa_recon::outcome::Category;
+use settlepaisa_store::results::RESULT_PARTITIONS;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -122,9 +122,8 @@ pub async fn list_job_exceptions(
         }
     };
     let ctx = state.ctx;
-    settlepaisa_pipeline::job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
-        .await
-        .map_err(pipeline_error)?
+    settlepaisa_store::job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
     let (items, next) =
         exception_store::page(&ctx.clients.dynamodb, &ctx.resources.results_table, &id, category, status, limit, from)

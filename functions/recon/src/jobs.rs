@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_http::input::{business_date, identifier, Body};
 use settlepaisa_http::{ApiError, Caller};
-use settlepaisa_pipeline::job::{self, Job, JobStatus, JobUpload, ShardState, ShardStatus};
 use settlepaisa_pipeline::plan::{self, PlanRequest};
+use settlepaisa_store::job::{self, Job, JobStatus, JobUpload, ShardState, ShardStatus};
 
 /// A job covers at most this many capture days.
 pub const MAX_JOB_DAYS: i32 = 31;
@@ -75,9 +75,7 @@ pub async fn create_job(
         skipped: Vec::new(),
         files_manifest: None,
     };
-    let created = job::create_pending(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &job)
-        .await
-        .map_err(pipeline_error)?;
+    let created = job::create_pending(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &job).await?;
     if !created {
         return Err(ApiError::conflict("a job with this id already exists; retry"));
     }
@@ -89,8 +87,7 @@ pub async fn create_job(
 pub async fn get_job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     identifier("job id", &id)?;
     let (job, shards, uploads) = job::get_all(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &id)
-        .await
-        .map_err(pipeline_error)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
     Ok(Json(view(&job, &shards, &uploads)))
 }
@@ -100,8 +97,7 @@ pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) ->
     identifier("job id", &id)?;
     let ctx = state.ctx;
     let job = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
-        .await
-        .map_err(pipeline_error)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
     // A started job is refused unless it has work to queue again: it failed (resume runs only the
     // shards not done), its queueing never finished, or it stalled.

@@ -16,7 +16,8 @@ use axum::Router;
 use settlepaisa_aws::health::{check, Dependency};
 use settlepaisa_http::health::report;
 use settlepaisa_http::ApiError;
-use settlepaisa_pipeline::{Context, PipelineError};
+use settlepaisa_pipeline::PipelineError;
+use settlepaisa_store::Context;
 
 /// Uploads larger than this are refused before a URL is signed (`UPLOAD_MAX_BYTES`).
 pub const DEFAULT_UPLOAD_MAX_BYTES: u64 = 1 << 30;
@@ -92,7 +93,7 @@ pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
 /// A Lambda function serving `function`'s route with `handler` (from [`handler!`]) alone.
 pub async fn serve(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
     settlepaisa_http::lambda::init_tracing();
-    let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
+    let ctx = settlepaisa_store::runtime::context_or_exit().await;
     let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState::new(ctx));
     settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(router)).await
 }
@@ -100,7 +101,7 @@ pub async fn serve(function: &'static str, handler: MethodRouter<AppState>) -> R
 /// As [`serve`], for a listing whose pages carry signed cursors.
 pub async fn serve_pages(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
     settlepaisa_http::lambda::init_tracing();
-    let ctx = settlepaisa_pipeline::runtime::context_or_exit().await;
+    let ctx = settlepaisa_store::runtime::context_or_exit().await;
     let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState::new(ctx));
     settlepaisa_http::lambda::run_signing_cursors(settlepaisa_http::edge::wrap(router)).await
 }

@@ -7,7 +7,7 @@ use crate::exception_record::{ExceptionRecord, ExceptionStatus};
 use crate::exception_store::{self, Close, Commit, CommitError};
 use crate::exceptions::{parse_api_id, view};
 use crate::resolution::{self, Action, Counterpart, Facts, KpiPlace, PairPlace};
-use crate::{pipeline_error, AppState};
+use crate::AppState;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -68,16 +68,15 @@ pub async fn resolve_exception(
     }
     let ctx = state.ctx;
     let (db, results) = (&ctx.clients.dynamodb, ctx.resources.results_table.as_str());
-    let job = settlepaisa_pipeline::job::get(db, &ctx.resources.jobs_table, job_id)
-        .await
-        .map_err(pipeline_error)?
+    let job = settlepaisa_store::job::get(db, &ctx.resources.jobs_table, job_id)
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("exception {id} does not exist")))?;
     let item = exception_store::get(db, results, job_id, exception_id)
         .await
         .map_err(ApiError::store)?
         .ok_or_else(|| ApiError::not_found(format!("exception {id} does not exist")))?;
     let exception = decoded(&item)?;
-    if job.status != settlepaisa_pipeline::job::JobStatus::Completed {
+    if job.status != settlepaisa_store::job::JobStatus::Completed {
         return Err(ApiError::conflict(format!(
             "job {job_id} is {}; resolve its exceptions once it has completed",
             job.status

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_http::input::{identifier, Body};
 use settlepaisa_http::ApiError;
-use settlepaisa_pipeline::job;
+use settlepaisa_store::job;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -21,8 +21,7 @@ pub struct UploadRequest {
 
 async fn job_open_for_files(state: &AppState, id: &str) -> Result<job::Job, ApiError> {
     let job = job::get(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, id)
-        .await
-        .map_err(pipeline_error)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
     if job.status != job::JobStatus::Created {
         return Err(ApiError::conflict(format!(
@@ -131,8 +130,7 @@ pub async fn normalize_job_file(
     })?;
     job_open_for_files(&state, &id).await?;
     let (_, _, uploads) = job::get_all(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
-        .await
-        .map_err(pipeline_error)?
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
     let upload = uploads
         .iter()

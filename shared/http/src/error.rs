@@ -13,6 +13,17 @@ impl From<settlepaisa_aws::AwsError> for ApiError {
     }
 }
 
+/// A store call that failed is the store being unavailable ([`ApiError::store`]); an item the
+/// store cannot read, or a setting that is wrong, is ours: 500, logged, never shown.
+impl From<settlepaisa_store::StoreError> for ApiError {
+    fn from(err: settlepaisa_store::StoreError) -> ApiError {
+        match err {
+            settlepaisa_store::StoreError::Aws(e) => ApiError::store(e),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {

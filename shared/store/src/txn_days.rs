@@ -6,7 +6,7 @@
 //! A marker is never removed: a day whose rows all went away (a deleted file) is walked for
 //! nothing, which costs a few empty queries and hides nothing.
 
-use crate::error::PipelineError;
+use crate::error::StoreError;
 use crate::Context;
 use aws_sdk_dynamodb::types::AttributeValue;
 use settlepaisa_aws::capacity::WriteUnits;
@@ -26,7 +26,7 @@ pub async fn mark<'a>(
     ctx: &Context,
     days: impl IntoIterator<Item = &'a str>,
     marked: &mut BTreeSet<String>,
-) -> Result<(), PipelineError> {
+) -> Result<(), StoreError> {
     let new: BTreeSet<&str> = days.into_iter().filter(|d| !marked.contains(*d)).collect();
     for day in new {
         requests::record_write("dynamodb.UpdateItem", &ctx.resources.kpi_table, WriteUnits { table: 1, indexes: 0 });

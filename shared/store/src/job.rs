@@ -2,7 +2,7 @@
 //! `SHARD#nnn` item per UTR shard and `SHARD#residual` hold each shard's state. Also the messages
 //! that move a job along.
 
-use crate::error::PipelineError;
+use crate::error::StoreError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use settlepaisa_aws::dynamo::{conditional, nv, query_all, s, sv, Fields, Item, Malformed};
@@ -258,11 +258,11 @@ fn key(job_id: &str, item: &str) -> [(String, AttributeValue); 2] {
     [("job_id".into(), AttributeValue::S(job_id.into())), ("item".into(), AttributeValue::S(item.into()))]
 }
 
-fn aws(op: &'static str) -> impl Fn(String) -> PipelineError {
-    move |m| PipelineError::Aws(AwsError::new(op, m))
+fn aws(op: &'static str) -> impl Fn(String) -> StoreError {
+    move |m| StoreError::Aws(AwsError::new(op, m))
 }
 
-pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str) -> Result<Option<Job>, PipelineError> {
+pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
     requests::record("dynamodb.GetItem", 1);
     let out = client
         .get_item()
@@ -281,7 +281,7 @@ pub async fn get_all(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     job_id: &str,
-) -> Result<Option<(Job, Vec<ShardState>, Vec<JobUpload>)>, PipelineError> {
+) -> Result<Option<(Job, Vec<ShardState>, Vec<JobUpload>)>, StoreError> {
     let items = query_all(client, table, None, "job_id", job_id).await?;
     let uploads = items
         .iter()
@@ -310,7 +310,7 @@ pub async fn record_upload(
     table: &str,
     job_id: &str,
     file: &crate::file_record::FileRecord,
-) -> Result<(), PipelineError> {
+) -> Result<(), StoreError> {
     let mut item: Item = key(job_id, &format!("FILE#{}", file.file_id)).into_iter().collect();
     item.insert("file_id".into(), sv(&file.file_id));
     item.insert("name".into(), sv(&file.name));
@@ -337,7 +337,7 @@ pub async fn record_upload(
 
 /// Moves a job the API created (`CREATED`) to matching, with its files; `false` when someone
 /// else started it first.
-pub async fn start(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, PipelineError> {
+pub async fn start(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, StoreError> {
     if !put_meta(client, table, job, Some(JobStatus::Created)).await? {
         return Ok(false);
     }
@@ -352,7 +352,7 @@ async fn put_meta(
     table: &str,
     job: &Job,
     required_status: Option<JobStatus>,
-) -> Result<bool, PipelineError> {
+) -> Result<bool, StoreError> {
     let item = job.to_item();
     requests::record_puts("dynamodb.PutItem", table, [&item]);
     let put = client.put_item().table_name(table).set_item(Some(item));
@@ -367,7 +367,7 @@ async fn put_meta(
 }
 
 /// A job the API created, waiting for uploads and `POST /api/jobs/{id}/match`.
-pub async fn create_pending(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, PipelineError> {
+pub async fn create_pending(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, StoreError> {
     put_meta(client, table, job, None).await
 }
 
@@ -394,13 +394,13 @@ pub async fn get_with_shards(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     job_id: &str,
-) -> Result<Option<(Job, Vec<ShardState>)>, PipelineError> {
+) -> Result<Option<(Job, Vec<ShardState>)>, StoreError> {
     let items = query_all(client, table, None, "job_id", job_id).await?;
     Ok(shards_of(&items)?)
 }
 
 /// Creates the job and its queued shard items; `false` when the job already exists.
-pub async fn create(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, PipelineError> {
+pub async fn create(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, StoreError> {
     if !put_meta(client, table, job, None).await? {
         return Ok(false);
     }
@@ -408,7 +408,7 @@ pub async fn create(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -
     Ok(true)
 }
 
-async fn put_shard_items(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<(), PipelineError> {
+async fn put_shard_items(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<(), StoreError> {
     put_missing_shard_items(client, table, job, &[]).await
 }
 
@@ -420,7 +420,7 @@ pub async fn put_missing_shard_items(
     table: &str,
     job: &Job,
     present: &[String],
-) -> Result<(), PipelineError> {
+) -> Result<(), StoreError> {
     let shards = (0..job.shards).map(Some).chain(std::iter::once(None));
     let items: Vec<Item> = shards
         .filter(|s| !present.contains(&shard_name(*s)))
@@ -441,7 +441,7 @@ pub async fn get_shard_status(
     table: &str,
     job_id: &str,
     shard: &str,
-) -> Result<Option<ShardStatus>, PipelineError> {
+) -> Result<Option<ShardStatus>, StoreError> {
     requests::record("dynamodb.GetItem", 1);
     let out = client
         .get_item()
@@ -454,7 +454,7 @@ pub async fn get_shard_status(
     Ok(out.item.as_ref().map(|i| Fields::new("shard", i).parsed("status", ShardStatus::parse)).transpose()?)
 }
 
-fn transact_update(u: aws_sdk_dynamodb::types::builders::UpdateBuilder) -> Result<TransactWriteItem, PipelineError> {
+fn transact_update(u: aws_sdk_dynamodb::types::builders::UpdateBuilder) -> Result<TransactWriteItem, StoreError> {
     u.build()
         .map(|u: Update| TransactWriteItem::builder().update(u).build())
         .map_err(|e| aws("TransactWriteItems")(e.to_string()))
@@ -473,7 +473,7 @@ pub async fn complete_shard(
     matches: u64,
     exceptions: u64,
     job_status: Option<JobStatus>,
-) -> Result<bool, PipelineError> {
+) -> Result<bool, StoreError> {
     let shard_update = transact_update(
         Update::builder()
             .table_name(table)
@@ -523,7 +523,7 @@ pub async fn fail_shard(
     job_id: &str,
     shard: &str,
     error: &str,
-) -> Result<(), PipelineError> {
+) -> Result<(), StoreError> {
     let shard_update = || {
         let u = Update::builder()
             .table_name(table)
@@ -569,7 +569,7 @@ pub async fn fail_job(
     table: &str,
     job_id: &str,
     error: &str,
-) -> Result<(), PipelineError> {
+) -> Result<(), StoreError> {
     requests::record("dynamodb.UpdateItem", 1);
     let out = client
         .update_item()
@@ -590,7 +590,7 @@ pub async fn fail_job(
 }
 
 /// Records that every message of the job's current step was queued.
-pub async fn mark_queued(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str) -> Result<(), PipelineError> {
+pub async fn mark_queued(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str) -> Result<(), StoreError> {
     requests::record("dynamodb.UpdateItem", 1);
     let now = now_secs();
     client
@@ -616,7 +616,7 @@ pub async fn reopen(
     seen: &Job,
     status: JobStatus,
     failed_shards: &[String],
-) -> Result<bool, PipelineError> {
+) -> Result<bool, StoreError> {
     let job_id = seen.job_id.as_str();
     requests::record("dynamodb.UpdateItem", 1);
     // Over exactly the state the caller saw (status and last progress): the first of two
@@ -666,7 +666,7 @@ pub async fn finish(
     table: &str,
     job_id: &str,
     summary: &serde_json::Value,
-) -> Result<(), PipelineError> {
+) -> Result<(), StoreError> {
     requests::record("dynamodb.UpdateItem", 1);
     let out = client
         .update_item()

@@ -1,6 +1,6 @@
 //! What every handler needs, built once per process: clients, resource names, configuration.
 
-use crate::error::PipelineError;
+use crate::error::StoreError;
 use settlepaisa_aws::Clients;
 use settlepaisa_recon::template::{built_in_templates, Template};
 use settlepaisa_recon::MatchConfig;
@@ -45,8 +45,8 @@ pub struct Context {
 }
 
 impl Resources {
-    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Resources, PipelineError> {
-        let get = |key: &'static str| lookup(key).filter(|v| !v.is_empty()).ok_or(PipelineError::MissingSetting(key));
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Resources, StoreError> {
+        let get = |key: &'static str| lookup(key).filter(|v| !v.is_empty()).ok_or(StoreError::MissingSetting(key));
         Ok(Resources {
             uploads_bucket: get("UPLOADS_BUCKET")?,
             artifacts_bucket: get("ARTIFACTS_BUCKET")?,
@@ -65,11 +65,11 @@ impl Resources {
 
 impl Context {
     /// Reads every setting through `lookup` (the process environment in Lambda).
-    pub fn new(clients: Clients, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Context, PipelineError> {
-        let number = |key: &'static str, default: u32, max: u32| -> Result<u32, PipelineError> {
+    pub fn new(clients: Clients, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Context, StoreError> {
+        let number = |key: &'static str, default: u32, max: u32| -> Result<u32, StoreError> {
             match lookup(key).filter(|v| !v.is_empty()) {
                 None => Ok(default),
-                Some(v) => v.parse().ok().filter(|n| (1..=max).contains(n)).ok_or(PipelineError::BadSetting(key, v)),
+                Some(v) => v.parse().ok().filter(|n| (1..=max).contains(n)).ok_or(StoreError::BadSetting(key, v)),
             }
         };
         let writes_per_second = match lookup("INGEST_WRITES_PER_SECOND") {
@@ -97,7 +97,7 @@ impl Context {
         })
     }
 
-    pub async fn from_env() -> Result<Context, PipelineError> {
+    pub async fn from_env() -> Result<Context, StoreError> {
         Context::new(Clients::from_env().await, &|k| std::env::var(k).ok())
     }
 }

@@ -8,7 +8,7 @@
 //! from the dead-letter queue takes it up again) or `DELETED` (the object was removed from S3
 //! after ingestion; later jobs leave it out).
 
-use crate::error::PipelineError;
+use crate::error::StoreError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use settlepaisa_aws::dynamo::{conditional, lv, nv, s as s_attr, sv, Fields, Item, Malformed};
@@ -290,7 +290,7 @@ pub async fn claim(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     record: &FileRecord,
-) -> Result<Option<FileRecord>, PipelineError> {
+) -> Result<Option<FileRecord>, StoreError> {
     let item = record.to_item();
     requests::record_puts("dynamodb.PutItem", table, [&item]);
     let put = client
@@ -314,7 +314,7 @@ pub async fn claim(
 }
 
 /// Writes a record unconditionally (renormalizing a stored statement replaces its outcome).
-pub async fn put(client: &aws_sdk_dynamodb::Client, table: &str, record: &FileRecord) -> Result<(), PipelineError> {
+pub async fn put(client: &aws_sdk_dynamodb::Client, table: &str, record: &FileRecord) -> Result<(), StoreError> {
     let item = record.to_item();
     requests::record_puts("dynamodb.PutItem", table, [&item]);
     client
@@ -333,7 +333,7 @@ pub async fn put_outcome(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     record: &FileRecord,
-) -> Result<bool, PipelineError> {
+) -> Result<bool, StoreError> {
     requests::record("dynamodb.PutItem", 1);
     let out = client
         .put_item()
@@ -349,11 +349,7 @@ pub async fn put_outcome(
 
 /// Records a chunk plan on a claimed file, once: `false` when the file already has one (a second
 /// start of the same file) or is no longer `RECEIVED`.
-pub async fn put_plan(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    record: &FileRecord,
-) -> Result<bool, PipelineError> {
+pub async fn put_plan(client: &aws_sdk_dynamodb::Client, table: &str, record: &FileRecord) -> Result<bool, StoreError> {
     let item = record.to_item();
     requests::record_puts("dynamodb.PutItem", table, [&item]);
     let out = client
@@ -405,7 +401,7 @@ pub async fn mark_deleted(
     table: &str,
     file_id: &str,
     at: &str,
-) -> Result<bool, PipelineError> {
+) -> Result<bool, StoreError> {
     requests::record("dynamodb.UpdateItem", 1);
     let out = client
         .update_item()
@@ -438,7 +434,7 @@ pub async fn claim_content(
     scope: &str,
     sha256: &str,
     file_id: &str,
-) -> Result<Option<String>, PipelineError> {
+) -> Result<Option<String>, StoreError> {
     let hash_key = format!("SHA256#{scope}#{sha256}");
     let mut condition = ("attribute_not_exists(file_id) OR original = :me", None::<String>);
     for _ in 0..3 {
@@ -484,7 +480,7 @@ pub async fn get(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     file_id: &str,
-) -> Result<Option<FileRecord>, PipelineError> {
+) -> Result<Option<FileRecord>, StoreError> {
     requests::record("dynamodb.GetItem", 1);
     let out = client
         .get_item()
@@ -504,7 +500,7 @@ pub async fn bank_files(
     table: &str,
     from: &str,
     to: Option<&str>,
-) -> Result<Vec<FileRecord>, PipelineError> {
+) -> Result<Vec<FileRecord>, StoreError> {
     let query = client
         .query()
         .table_name(table)

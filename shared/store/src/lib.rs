@@ -1,0 +1,23 @@
+//! The typed store: what the stack keeps in DynamoDB, as Rust types that fail loudly on an item
+//! they cannot read ([`settlepaisa_aws::dynamo::Malformed`]), and the configuration every
+//! function starts from. The pipeline and the API use it alike; neither maps items by hand.
+//!
+//! - [`file_record`] — the files table: one record per ingested object version;
+//! - [`job`] — the jobs table: a job, its shards and its uploads;
+//! - [`results`] — the results table's keys and items: match pages and exceptions;
+//! - [`transactions`] — the transactions table's item for a counted PG transaction;
+//! - [`txn_days`] — the day markers the transaction list reads;
+//! - [`context`] — clients, resource names and settings, built once per process;
+//! - [`runtime`] — a function's start-up: logs and the context, or a clear exit.
+
+pub mod context;
+pub mod error;
+pub mod file_record;
+pub mod job;
+pub mod results;
+pub mod runtime;
+pub mod transactions;
+pub mod txn_days;
+
+pub use context::Context;
+pub use error::StoreError;
