@@ -4,6 +4,8 @@
 //!    record of a side is a `DUPLICATE_UTR` group; exactly one PG and one credit form a pair that
 //!    is an `AMOUNT_MISMATCH` when the amounts differ by the tolerance or more, a match when its
 //!    confidence reaches the threshold, and otherwise a low-confidence suggestion.
+//! 1½. **Settlements** (when reports are given): bulk credits tied to their settlements, and the
+//!    open PG transactions they paid matched through them (`crate::settlement`).
 //! 2. **Fallback stage.** What is left is paired by amount (within tolerance) and date (within the
 //!    window) where at least one side has no UTR: two different UTRs are two different payments.
 //!    Each PG keeps its ten best candidates; pairs are then taken greedily in a total order (score,
@@ -17,6 +19,8 @@ use crate::config::MatchConfig;
 use crate::outcome::{Category, EngineTimings, Exception, Match, Reconciliation, Why};
 use crate::pg_file::PgTxn;
 use crate::score::score;
+use crate::settlement::settle::settle;
+use crate::settlement::{FeeSchedule, SettlementRecon, SettlementRow};
 use crate::utr::Utr;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -30,9 +34,37 @@ const CANDIDATES_PER_PG: usize = 10;
 ///
 /// `pg` must not repeat a `txn_id`, nor `bank` a `(file, line)`; both are put in canonical order.
 pub fn reconcile<'a>(pg: Vec<PgTxn<'a>>, bank: Vec<BankRow<'a>>, cfg: &MatchConfig) -> Reconciliation<'a> {
+    reconcile_with_settlements(pg, bank, Vec::new(), &FeeSchedule::default(), cfg).0
+}
+
+/// As [`reconcile`], with acquirer settlement reports: after the UTR stage, each settlement is
+/// tied to the bulk credit that paid it and checked ([`crate::settlement::settle`]); the open PG
+/// transactions its credit paid are matched through it and the credit leaves the open set, so
+/// neither reaches the fallback stage.
+pub fn reconcile_with_settlements<'a>(
+    pg: Vec<PgTxn<'a>>,
+    bank: Vec<BankRow<'a>>,
+    settlement_rows: Vec<SettlementRow<'a>>,
+    fees: &FeeSchedule,
+    cfg: &MatchConfig,
+) -> (Reconciliation<'a>, SettlementRecon<'a>) {
     let started = Instant::now();
     let (pg, bank) = prepare(pg, bank);
-    let utr = utr_stage(&pg, &bank, cfg);
+    let mut utr = utr_stage(&pg, &bank, cfg);
+    let (settlement_recon, settled, awaiting) = if settlement_rows.is_empty() {
+        (SettlementRecon::default(), Vec::new(), Vec::new())
+    } else {
+        let mut own_match = vec![u32::MAX; pg.len()];
+        for m in &utr.matches {
+            own_match[m.pg as usize] = m.bank;
+        }
+        let step = settle(settlement_rows, &pg, &bank, &own_match, &utr.open_pg, &utr.open_bank, fees);
+        utr.open_pg.retain(|&p| !step.pg_taken[p as usize]);
+        utr.open_bank.retain(|&b| !step.bank_taken[b as usize]);
+        let awaiting =
+            step.awaiting.iter().map(|&(p, s)| (p, step.recon.settlements[s as usize].settlement_id)).collect();
+        (step.recon, step.matches, awaiting)
+    };
     let mut matches = utr.matches;
     let mut exceptions = utr.exceptions;
     let pairs = fallback_stage(&pg, &bank, &utr.open_pg, &utr.open_bank, cfg);
@@ -92,7 +124,8 @@ pub fn reconcile<'a>(pg: Vec<PgTxn<'a>>, bank: Vec<BankRow<'a>>, cfg: &MatchConf
     }
     sort_outcome(&mut matches, &mut exceptions);
     let timings = EngineTimings { match_us, categorize_us: categorizing.elapsed().as_micros() as u64 };
-    Reconciliation { pg, bank, matches, exceptions, config: cfg.clone(), timings }
+    let rec = Reconciliation { pg, bank, matches, settled, awaiting, exceptions, config: cfg.clone(), timings };
+    (rec, settlement_recon)
 }
 
 /// The UTR stage alone, for one shard of a sharded run (shards partitioned by UTR, so every group
@@ -110,7 +143,16 @@ pub fn reconcile_utr_shard<'a>(pg: Vec<PgTxn<'a>>, bank: Vec<BankRow<'a>>, cfg: 
     sort_outcome(&mut matches, &mut exceptions);
     let timings = EngineTimings { match_us: started.elapsed().as_micros() as u64, categorize_us: 0 };
     ShardOutcome {
-        settled: Reconciliation { pg, bank, matches, exceptions, config: cfg.clone(), timings },
+        settled: Reconciliation {
+            pg,
+            bank,
+            matches,
+            settled: Vec::new(),
+            awaiting: Vec::new(),
+            exceptions,
+            config: cfg.clone(),
+            timings,
+        },
         open_pg: utr.open_pg,
         open_bank: utr.open_bank,
     }

@@ -18,6 +18,7 @@ pub mod pg_file;
 pub mod reject;
 pub mod report;
 pub mod score;
+pub mod settlement;
 pub mod shard;
 pub mod stream;
 pub mod template;

@@ -5,6 +5,7 @@ use crate::bank_file::BankRow;
 use crate::config::{format_fixed, MatchConfig};
 use crate::pg_file::PgTxn;
 use crate::score::Score;
+use crate::settlement::SettledMatch;
 use crate::utr::Utr;
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +99,12 @@ pub struct Reconciliation<'a> {
     pub pg: Vec<PgTxn<'a>>,
     pub bank: Vec<BankRow<'a>>,
     pub matches: Vec<Match>,
+    /// PG transactions matched through a settlement's bulk credit, by PG index: many share one
+    /// credit. A PG transaction is in `matches`, `settled` or one exception, never two.
+    pub settled: Vec<SettledMatch>,
+    /// Open PG transactions listed in a settlement whose credit was not found (PG index,
+    /// settlement id), by PG index: their exception's reason names it.
+    pub awaiting: Vec<(u32, &'a str)>,
     pub exceptions: Vec<Exception>,
     pub config: MatchConfig,
     pub timings: EngineTimings,
@@ -132,6 +139,19 @@ impl Reconciliation<'_> {
 
     /// One sentence a person can act on.
     pub fn reason(&self, e: &Exception) -> String {
+        let reason = self.engine_reason(e);
+        let awaiting = e.pg.iter().filter_map(|p| {
+            let at = self.awaiting.binary_search_by_key(p, |&(pg, _)| pg).ok()?;
+            Some(self.awaiting[at].1)
+        });
+        let named: Vec<&str> = awaiting.collect();
+        match named.as_slice() {
+            [] => reason,
+            ids => format!("{reason}; listed in settlement {} whose credit was not found", ids.join(", ")),
+        }
+    }
+
+    fn engine_reason(&self, e: &Exception) -> String {
         let cfg = &self.config;
         let suggestion = |s: &Suggestion| {
             format!(

@@ -108,6 +108,19 @@ pub fn write_matches(rec: &Reconciliation<'_>, w: &mut (impl Write + Send)) -> i
             push_csv_field(out, &m.score.explain(&rec.config));
         }
         out.push(b'\n');
+    })?;
+    // Then the transactions paid through a settlement's bulk credit, by txn_id: the credit, the
+    // settlement's UTR, and the rule that proved them.
+    write_rows(&rec.settled, w, |m, out| {
+        let p = &rec.pg[m.pg as usize];
+        push_csv_field(out, p.txn_id);
+        out.push(b',');
+        push_bank_ref(out, &rec.bank[m.bank as usize]);
+        out.push(b',');
+        m.utr.push_to(out);
+        out.push(b',');
+        push_int(out, p.amount.0);
+        out.extend_from_slice(b",1,settlement\n");
     })
 }
 

@@ -22,7 +22,10 @@ pub struct OutcomeTotals {
     pub bank_records: u64,
     pub pg_amount_paise: i64,
     pub bank_amount_paise: i64,
+    /// Matched PG records, each to its own credit or through a settlement's bulk credit.
     pub matched: u64,
+    /// Of `matched`, those matched through a settlement.
+    pub settlement_matched: u64,
     pub matched_pg_amount_paise: i64,
     pub matched_bank_amount_paise: i64,
     /// Matched PG records per 10 000 PG records (basis points, rounded down).
@@ -37,12 +40,23 @@ impl OutcomeTotals {
             bank_records: rec.bank.len() as u64,
             pg_amount_paise: rec.pg.iter().map(|p| p.amount.0).sum(),
             bank_amount_paise: rec.bank.iter().map(|b| b.amount.0).sum(),
-            matched: rec.matches.len() as u64,
+            matched: (rec.matches.len() + rec.settled.len()) as u64,
+            settlement_matched: rec.settled.len() as u64,
             ..OutcomeTotals::default()
         };
         for m in &rec.matches {
             t.matched_pg_amount_paise += rec.pg[m.pg as usize].amount.0;
             t.matched_bank_amount_paise += rec.bank[m.bank as usize].amount.0;
+        }
+        // A bulk credit backs many transactions: counted once.
+        let mut credits: Vec<u32> = rec.settled.iter().map(|m| m.bank).collect();
+        credits.sort_unstable();
+        credits.dedup();
+        for m in &rec.settled {
+            t.matched_pg_amount_paise += rec.pg[m.pg as usize].amount.0;
+        }
+        for b in credits {
+            t.matched_bank_amount_paise += rec.bank[b as usize].amount.0;
         }
         t.match_rate_bps = (t.matched * 10_000).checked_div(t.pg_records).unwrap_or(0);
         for c in Category::ALL {

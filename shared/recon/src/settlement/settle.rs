@@ -1,0 +1,498 @@
+//! Proving bulk credits: each settlement tied to the bank credit that paid it, its arithmetic
+//! checked (gross − fees − GST − debits = credited), each row checked against the contract and
+//! the PG export, and the PG transactions it paid matched through it.
+//!
+//! Runs between the engine's UTR stage and its fallback stage, over the records the UTR stage
+//! left open: a transaction matched to its own credit keeps that match (a settlement row paying it
+//! again is `DOUBLE_SETTLED`), and what the settlements account for never reaches the amount and
+//! date fallback, where a card payment without a UTR could otherwise be paired with a stranger's
+//! credit.
+
+use super::fees::FeeSchedule;
+use super::report_file::{RowKind, SettlementRow};
+use crate::bank_file::BankRow;
+use crate::date::Date;
+use crate::money::Paise;
+use crate::pg_file::PgTxn;
+use crate::reject::Reject;
+use crate::utr::Utr;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// How a settlement stands against its bank credit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SettlementStatus {
+    /// The credit equals the expected net to the paisa.
+    Settled,
+    /// The credit is less than the expected net.
+    ShortCredit,
+    /// The credit is more than the expected net.
+    ExcessCredit,
+    /// No bank credit could be tied to the settlement.
+    CreditMissing,
+}
+
+impl SettlementStatus {
+    pub const ALL: [SettlementStatus; 4] = [
+        SettlementStatus::Settled,
+        SettlementStatus::ShortCredit,
+        SettlementStatus::ExcessCredit,
+        SettlementStatus::CreditMissing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SettlementStatus::Settled => "SETTLED",
+            SettlementStatus::ShortCredit => "SHORT_CREDIT",
+            SettlementStatus::ExcessCredit => "EXCESS_CREDIT",
+            SettlementStatus::CreditMissing => "CREDIT_MISSING",
+        }
+    }
+}
+
+/// Which rule tied a settlement to its credit, strongest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TieRule {
+    /// The credit's UTR is the settlement's UTR.
+    Utr,
+    /// The credit's narration names the settlement id.
+    Narration,
+    /// The only credit of exactly the expected net within a day of `settled_on`.
+    Amount,
+}
+
+/// One settlement: its rows' sums and the credit that paid it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settlement<'a> {
+    pub settlement_id: &'a str,
+    pub settlement_utr: Utr,
+    pub settled_on: Date,
+    pub rows: u32,
+    /// Payments and positive adjustments.
+    pub gross: Paise,
+    pub fee: Paise,
+    pub tax: Paise,
+    /// Refunds, chargebacks and negative adjustments, as a positive amount.
+    pub debit: Paise,
+    /// gross − fee − tax − debit: what the bank should have credited.
+    pub expected_net: Paise,
+    /// The tied credit (an index into the run's bank records) and the rule that tied it.
+    pub credit: Option<(u32, TieRule)>,
+    /// The tied credit's amount (zero when none).
+    pub credited: Paise,
+    /// credited − expected_net.
+    pub delta: Paise,
+    pub status: SettlementStatus,
+}
+
+/// What a settlement row can be wrong about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LineCategory {
+    /// A payment, refund or chargeback of a transaction the PG export has not captured.
+    UnknownTxn,
+    /// The fee differs from the contracted MDR on the PG amount.
+    FeeMismatch,
+    /// The tax differs from GST on the row's fee.
+    GstMismatch,
+    /// A payment row's amount differs from the PG amount.
+    AmountDiffers,
+    /// A transaction paid again: a second payment row, or one already matched to its own credit.
+    DoubleSettled,
+}
+
+impl LineCategory {
+    pub const ALL: [LineCategory; 5] = [
+        LineCategory::UnknownTxn,
+        LineCategory::FeeMismatch,
+        LineCategory::GstMismatch,
+        LineCategory::AmountDiffers,
+        LineCategory::DoubleSettled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineCategory::FeeMismatch => "FEE_MISMATCH",
+            LineCategory::GstMismatch => "GST_MISMATCH",
+            LineCategory::UnknownTxn => "UNKNOWN_TXN",
+            LineCategory::AmountDiffers => "AMOUNT_DIFFERS",
+            LineCategory::DoubleSettled => "DOUBLE_SETTLED",
+        }
+    }
+}
+
+/// One finding on one settlement row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineException<'a> {
+    pub settlement_id: &'a str,
+    /// Empty for an adjustment that names no transaction.
+    pub txn_id: &'a str,
+    pub category: LineCategory,
+    /// What the row should have said, where there is a figure to compare with.
+    pub expected: Option<Paise>,
+    pub actual: Paise,
+    pub reason: String,
+    /// The row: report and line.
+    pub file: &'a str,
+    pub line: u32,
+}
+
+/// A PG transaction paid through a settlement's bulk credit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettledMatch {
+    /// Indices into the run's PG and bank records, and into [`SettlementRecon::settlements`].
+    pub pg: u32,
+    pub bank: u32,
+    pub settlement: u32,
+    /// The settlement's UTR (the bulk credit's, when it was tied by UTR).
+    pub utr: Utr,
+}
+
+/// The settlement side of a run.
+#[derive(Debug, Default)]
+pub struct SettlementRecon<'a> {
+    /// In (`settled_on`, `settlement_id`) order.
+    pub settlements: Vec<Settlement<'a>>,
+    /// In (`settled_on`, `settlement_id`, report, line) order, categories in [`LineCategory`]
+    /// order within a row.
+    pub exceptions: Vec<LineException<'a>>,
+    /// Rows the step could not take: per report, in line order.
+    pub rejects: Vec<(&'a str, Reject)>,
+    /// Σ over rows of (fee + tax) − (contracted fee + GST on it), where positive; `None` only
+    /// when the total is beyond what an `i64` of paise holds (no real report comes near).
+    pub fee_overcharge: Option<Paise>,
+}
+
+/// What the settlement step decided about the engine's records.
+pub(crate) struct Settled<'a> {
+    pub recon: SettlementRecon<'a>,
+    pub matches: Vec<SettledMatch>,
+    /// Open PG transactions paid by a settlement whose credit was not found: (PG index,
+    /// settlement index), by PG index. Their exception's reason names the settlement.
+    pub awaiting: Vec<(u32, u32)>,
+    /// Per PG index: paid through a settlement. Per bank index: a settlement's credit.
+    pub pg_taken: Vec<bool>,
+    pub bank_taken: Vec<bool>,
+}
+
+/// Ties settlements to credits and checks them. `own_match[p]` is the bank index PG `p` was
+/// matched to by UTR (`u32::MAX` if none); `open_pg` and `open_bank` are what the UTR stage left.
+pub(crate) fn settle<'a>(
+    rows: Vec<SettlementRow<'a>>,
+    pg: &[PgTxn<'a>],
+    bank: &[BankRow<'a>],
+    own_match: &[u32],
+    open_pg: &[u32],
+    open_bank: &[u32],
+    fees: &FeeSchedule,
+) -> Settled<'a> {
+    let (mut settlements, rows, rejects) = group(rows);
+    let mut bank_taken = vec![false; bank.len()];
+    tie_credits(&mut settlements, bank, open_bank, &mut bank_taken);
+    for s in &mut settlements {
+        let credited = s.credit.map_or(Paise::ZERO, |(b, _)| bank[b as usize].amount);
+        s.credited = credited;
+        // Both terms are at most a settlement's checked sums: no overflow.
+        s.delta = Paise(credited.0 - s.expected_net.0);
+        s.status = match (s.credit, s.delta.0.signum()) {
+            (None, _) => SettlementStatus::CreditMissing,
+            (Some(_), 0) => SettlementStatus::Settled,
+            (Some(_), -1) => SettlementStatus::ShortCredit,
+            (Some(_), _) => SettlementStatus::ExcessCredit,
+        };
+    }
+
+    let mut is_open = vec![false; pg.len()];
+    for &p in open_pg {
+        is_open[p as usize] = true;
+    }
+    let mut pg_taken = vec![false; pg.len()];
+    let mut exceptions = Vec::new();
+    let mut matches = Vec::new();
+    let mut awaiting = Vec::new();
+    // Each row's term fits an i64; their sum is taken wide and narrowed once.
+    let mut fee_overcharge: i128 = 0;
+    // The first payment row of each transaction, as (settlement, report, line).
+    let mut first_paid: HashMap<&str, (u32, &str, u32)> = HashMap::new();
+    for (settlement_index, row) in rows {
+        let s = &settlements[settlement_index as usize];
+        let found = pg.binary_search_by(|t| t.txn_id.cmp(row.txn_id)).ok().filter(|_| !row.txn_id.is_empty());
+        let mut raise = |category, expected: Option<Paise>, actual: Paise, reason: String| {
+            exceptions.push(LineException {
+                settlement_id: row.settlement_id,
+                txn_id: row.txn_id,
+                category,
+                expected,
+                actual,
+                reason,
+                file: row.file,
+                line: row.line,
+            })
+        };
+        // The contracted fee: on the PG amount for a payment of a known transaction; otherwise
+        // there is no contract to hold the row to, and its own fee stands.
+        let contracted_fee = match (row.kind, found) {
+            (RowKind::Payment, Some(p)) => fees.expected_fee(pg[p].amount, pg[p].method),
+            _ => row.fee,
+        };
+        let owed = contracted_fee.0 + fees.expected_tax(contracted_fee).0;
+        fee_overcharge += i128::from((row.fee.0 + row.tax.0 - owed).max(0));
+
+        if row.kind.names_a_transaction() && found.is_none() {
+            raise(
+                LineCategory::UnknownTxn,
+                None,
+                row.amount,
+                format!("{} of {} which the PG export has not captured", row.kind.as_str(), row.txn_id),
+            );
+        }
+        if let (RowKind::Payment, Some(p)) = (row.kind, found) {
+            let txn = &pg[p];
+            if row.fee != contracted_fee {
+                raise(
+                    LineCategory::FeeMismatch,
+                    Some(contracted_fee),
+                    row.fee,
+                    format!(
+                        "fee {} paise where the contract's {} MDR of {} bps on {} paise is {} paise",
+                        row.fee.0,
+                        txn.method.as_str(),
+                        fees.mdr_of(txn.method),
+                        txn.amount.0,
+                        contracted_fee.0
+                    ),
+                );
+            }
+        }
+        let gst = fees.expected_tax(row.fee);
+        if row.tax != gst {
+            raise(
+                LineCategory::GstMismatch,
+                Some(gst),
+                row.tax,
+                format!(
+                    "tax {} paise where {} bps GST on the {}-paise fee is {} paise",
+                    row.tax.0, fees.gst_bps, row.fee.0, gst.0
+                ),
+            );
+        }
+        let (RowKind::Payment, Some(p)) = (row.kind, found) else { continue };
+        if row.amount != pg[p].amount {
+            raise(
+                LineCategory::AmountDiffers,
+                Some(pg[p].amount),
+                row.amount,
+                format!("paid {} paise for a {}-paise PG transaction", row.amount.0, pg[p].amount.0),
+            );
+        }
+        if let Some(&(earlier, file, line)) = first_paid.get(row.txn_id) {
+            raise(
+                LineCategory::DoubleSettled,
+                None,
+                row.amount,
+                format!(
+                    "already paid in settlement {} ({file} line {line})",
+                    settlements[earlier as usize].settlement_id
+                ),
+            );
+            continue;
+        }
+        first_paid.insert(row.txn_id, (settlement_index, row.file, row.line));
+        if own_match[p] != u32::MAX {
+            raise(
+                LineCategory::DoubleSettled,
+                None,
+                row.amount,
+                format!("already matched to its own credit {}", bank[own_match[p] as usize].bank_ref()),
+            );
+            continue;
+        }
+        if !is_open[p] {
+            // In a UTR-stage exception (a duplicate UTR or an amount mismatch): it stays there.
+            continue;
+        }
+        match s.credit {
+            Some((b, _)) => {
+                pg_taken[p] = true;
+                matches.push(SettledMatch {
+                    pg: p as u32,
+                    bank: b,
+                    settlement: settlement_index,
+                    utr: s.settlement_utr,
+                });
+            }
+            None => awaiting.push((p as u32, settlement_index)),
+        }
+    }
+    matches.sort_unstable_by_key(|m| m.pg);
+    awaiting.sort_unstable();
+    Settled {
+        recon: SettlementRecon {
+            settlements,
+            exceptions,
+            rejects,
+            fee_overcharge: i64::try_from(fee_overcharge).ok().map(Paise),
+        },
+        matches,
+        awaiting,
+        pg_taken,
+        bank_taken,
+    }
+}
+
+type Grouped<'a> = (Vec<Settlement<'a>>, Vec<(u32, SettlementRow<'a>)>, Vec<(&'a str, Reject)>);
+
+/// Rows into settlements, in (`settled_on`, `settlement_id`) order, and the rows to check in
+/// (`settled_on`, `settlement_id`, report, line) order. A row that disagrees with its
+/// settlement's first row (by report and line) on UTR or date is a reject; so is every row of a
+/// settlement whose sums could not be held.
+fn group(mut rows: Vec<SettlementRow<'_>>) -> Grouped<'_> {
+    rows.sort_unstable_by(|a, b| (a.settlement_id, a.file, a.line).cmp(&(b.settlement_id, b.file, b.line)));
+    let mut rejects = Vec::new();
+    let mut groups: Vec<(Settlement<'_>, Vec<SettlementRow<'_>>)> = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let id = rows[start].settlement_id;
+        let end = start + rows[start..].iter().take_while(|r| r.settlement_id == id).count();
+        let first = rows[start];
+        let mut kept = Vec::with_capacity(end - start);
+        for row in &rows[start..end] {
+            if row.settlement_utr != first.settlement_utr || row.settled_on != first.settled_on {
+                let reason = format!(
+                    "settlement {id} is UTR {} settled on {} ({} line {}); this row says UTR {} on {}",
+                    first.settlement_utr, first.settled_on, first.file, first.line, row.settlement_utr, row.settled_on
+                );
+                rejects.push((row.file, Reject { line: row.line, reason, raw: row.raw.to_string() }));
+            } else {
+                kept.push(*row);
+            }
+        }
+        match sums(&kept) {
+            Some(s) => groups.push((s, kept)),
+            None => rejects.extend(kept.iter().map(|row| {
+                let reason = format!("settlement {id} adds up to more than a total can hold; not a real report");
+                (row.file, Reject { line: row.line, reason, raw: row.raw.to_string() })
+            })),
+        }
+        start = end;
+    }
+    groups.sort_unstable_by(|a, b| (a.0.settled_on, a.0.settlement_id).cmp(&(b.0.settled_on, b.0.settlement_id)));
+    let mut settlements = Vec::with_capacity(groups.len());
+    let mut checked = Vec::new();
+    for (i, (settlement, rows)) in groups.into_iter().enumerate() {
+        settlements.push(settlement);
+        checked.extend(rows.into_iter().map(|r| (i as u32, r)));
+    }
+    rejects.sort_unstable_by(|a, b| (a.0, a.1.line).cmp(&(b.0, b.1.line)));
+    (settlements, checked, rejects)
+}
+
+/// A settlement's sums, checked; `None` if any overflows.
+fn sums<'a>(rows: &[SettlementRow<'a>]) -> Option<Settlement<'a>> {
+    let first = rows.first()?;
+    let (mut gross, mut fee, mut tax, mut debit) = (Paise::ZERO, Paise::ZERO, Paise::ZERO, Paise::ZERO);
+    for r in rows {
+        match r.kind {
+            RowKind::Payment => gross = gross.checked_add(r.amount)?,
+            RowKind::Adjustment if r.amount.0 > 0 => gross = gross.checked_add(r.amount)?,
+            RowKind::Adjustment => debit = debit.checked_add(Paise(-r.amount.0))?,
+            RowKind::Refund | RowKind::Chargeback => debit = debit.checked_add(r.amount)?,
+        }
+        fee = fee.checked_add(r.fee)?;
+        tax = tax.checked_add(r.tax)?;
+    }
+    let expected_net = gross.checked_sub(fee)?.checked_sub(tax)?.checked_sub(debit)?;
+    Some(Settlement {
+        settlement_id: first.settlement_id,
+        settlement_utr: first.settlement_utr,
+        settled_on: first.settled_on,
+        rows: u32::try_from(rows.len()).ok()?,
+        gross,
+        fee,
+        tax,
+        debit,
+        expected_net,
+        credit: None,
+        credited: Paise::ZERO,
+        delta: Paise::ZERO,
+        status: SettlementStatus::CreditMissing,
+    })
+}
+
+/// Ties settlements to open credits, a credit to at most one settlement: every settlement by
+/// UTR first, then the rest by a narration naming them, then the rest by a unique credit of
+/// exactly the expected net within a day. Each rule runs over all settlements before the next,
+/// so a weaker rule never takes a credit a stronger one would have given another settlement.
+fn tie_credits(settlements: &mut [Settlement<'_>], bank: &[BankRow<'_>], open_bank: &[u32], taken: &mut [bool]) {
+    if settlements.is_empty() {
+        return;
+    }
+    // 1. By UTR.
+    let wanted: std::collections::HashSet<Utr> = settlements.iter().map(|s| s.settlement_utr).collect();
+    let mut by_utr: HashMap<Utr, Vec<u32>> = HashMap::new();
+    for &b in open_bank {
+        if let Some(utr) = bank[b as usize].utr.filter(|u| wanted.contains(u)) {
+            by_utr.entry(utr).or_default().push(b);
+        }
+    }
+    for s in settlements.iter_mut() {
+        let candidates = by_utr.get(&s.settlement_utr).map(Vec::as_slice).unwrap_or_default();
+        if let Some(&b) = candidates.iter().find(|&&b| !taken[b as usize]) {
+            taken[b as usize] = true;
+            s.credit = Some((b, TieRule::Utr));
+        }
+    }
+    // 2. By a narration naming the settlement id, credits in canonical order.
+    let untied: HashMap<&str, usize> =
+        settlements.iter().enumerate().filter(|(_, s)| s.credit.is_none()).map(|(i, s)| (s.settlement_id, i)).collect();
+    if !untied.is_empty() {
+        for &b in open_bank {
+            if taken[b as usize] {
+                continue;
+            }
+            let named = narration_tokens(bank[b as usize].narration)
+                .filter_map(|token| untied.get(token).copied())
+                .find(|&i| settlements[i].credit.is_none());
+            if let Some(i) = named {
+                taken[b as usize] = true;
+                settlements[i].credit = Some((b, TieRule::Narration));
+            }
+        }
+    }
+    // 3. By a unique credit of exactly the expected net within a day of settled_on.
+    let mut by_amount: HashMap<i64, Vec<u32>> = HashMap::new();
+    let nets: std::collections::HashSet<i64> =
+        settlements.iter().filter(|s| s.credit.is_none()).map(|s| s.expected_net.0).collect();
+    for &b in open_bank {
+        let amount = bank[b as usize].amount.0;
+        if !taken[b as usize] && nets.contains(&amount) {
+            by_amount.entry(amount).or_default().push(b);
+        }
+    }
+    for s in settlements.iter_mut().filter(|s| s.credit.is_none() && s.expected_net.0 > 0) {
+        let mut near = by_amount
+            .get(&s.expected_net.0)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|&b| !taken[b as usize] && bank[b as usize].date.days_until(s.settled_on).abs() <= 1);
+        if let (Some(b), None) = (near.next(), near.next()) {
+            taken[b as usize] = true;
+            s.credit = Some((b, TieRule::Amount));
+        }
+    }
+}
+
+/// The words of a narration as banks separate its fields (spaces, `/`, `,`, `;`, `|`, `:`,
+/// brackets, quotes; `-` and `_` stay inside a word, as settlement ids use them): a settlement
+/// is named when its id is one of the words.
+fn narration_tokens(narration: &str) -> impl Iterator<Item = &str> {
+    narration
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, '/' | ',' | ';' | '|' | ':' | '(' | ')' | '[' | ']' | '"' | '\'')
+        })
+        .filter(|t| !t.is_empty())
+}
