@@ -1,17 +1,18 @@
-//! The matching engine: two stages over the canonical record order, then categorization.
+//! The matching engine: two matching stages (and the settlement step between them, when there
+//! are settlement reports) over the canonical record order, then categorization.
 //!
 //! 1. **UTR stage.** Records are grouped by UTR (one parallel sort). A UTR on more than one
 //!    record of a side is a `DUPLICATE_UTR` group; exactly one PG and one credit form a pair that
 //!    is an `AMOUNT_MISMATCH` when the amounts differ by the tolerance or more, a match when its
 //!    confidence reaches the threshold, and otherwise a low-confidence suggestion.
-//! 1½. **Settlements** (when reports are given): bulk credits tied to their settlements, and the
+//! 2. **Settlements** (when reports are given): bulk credits tied to their settlements, and the
 //!    open PG transactions they paid matched through them (`crate::settlement`).
-//! 2. **Fallback stage.** What is left is paired by amount (within tolerance) and date (within the
+//! 3. **Fallback stage.** What is left is paired by amount (within tolerance) and date (within the
 //!    window) where at least one side has no UTR: two different UTRs are two different payments.
 //!    Each PG keeps its ten best candidates; pairs are then taken greedily in a total order (score,
 //!    smaller amount gap, smaller day gap, txn_id, bank ref), so the result is one-to-one and the
 //!    same whatever order the inputs came in.
-//! 3. **Categorization.** Unpaired records become `UTR_MISSING` (no UTR), `UNMATCHED_PG` or
+//! 4. **Categorization.** Unpaired records become `UTR_MISSING` (no UTR), `UNMATCHED_PG` or
 //!    `UNMATCHED_BANK`.
 
 use crate::bank_file::{BankRow, Direction};

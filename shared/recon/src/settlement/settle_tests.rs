@@ -132,7 +132,7 @@ fn without_its_utr_a_credit_is_tied_by_a_narration_naming_the_settlement_then_by
         vec![credit(10, 97_640, "RAZORPAY SETTL/setl_1/OCT", 5), credit(11, 97_640, "BULK CREDIT", 6)],
         vec![paid(2, "setl_1", UTR_A, "TXN1"), paid(3, "setl_2", UTR_B, "TXN2")],
     );
-    let rules: Vec<_> = s.settlements.iter().map(|x| x.credit.map(|(b, rule)| (b, rule))).collect();
+    let rules: Vec<_> = s.settlements.iter().map(|x| x.credit).collect();
     assert_eq!(rules, [Some((0, TieRule::Narration)), Some((1, TieRule::Amount))]);
 }
 
