@@ -17,6 +17,21 @@ fn keys(v: &serde_yaml::Value) -> BTreeSet<String> {
     v.as_mapping().map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect()).unwrap_or_default()
 }
 
+/// The S3 client's checksums are the lean crate's: crates.io's crc-fast (0.64 MB of tables in
+/// every S3 function) must not come back through an SDK update. Cargo says nothing when the
+/// patch stops applying (the crate is a workspace member), so the lock file is read.
+#[test]
+fn the_s3_checksums_come_from_the_lean_crate() {
+    let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock")).unwrap();
+    let packages: Vec<&str> = lock.split("[[package]]").filter(|p| p.contains("\nname = \"crc-fast\"\n")).collect();
+    assert_eq!(packages.len(), 1, "one crc-fast in Cargo.lock: {packages:?}");
+    assert!(
+        !packages[0].contains("source = "),
+        "crc-fast comes from a registry, not shared/crc-fast-lean: {}",
+        packages[0]
+    );
+}
+
 #[test]
 fn every_sam_command_after_build_reads_the_built_template() {
     let text = std::fs::read_to_string(workspace_root().join("samconfig.toml")).unwrap();

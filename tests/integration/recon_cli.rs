@@ -10,7 +10,15 @@ fn gen(dir: &Path, txns: usize, seed: u64, days: u32) -> Vec<PathBuf> {
 }
 
 fn recon_args(dir: &Path, banks: Vec<PathBuf>, out: &str) -> ReconArgs {
-    ReconArgs { pg: dir.join("pg_transactions.csv"), bank: banks, out: dir.join(out), format: None, template: vec![] }
+    ReconArgs {
+        pg: dir.join("pg_transactions.csv"),
+        bank: banks,
+        out: dir.join(out),
+        format: None,
+        template: vec![],
+        settlement: vec![],
+        fees: None,
+    }
 }
 
 #[test]
@@ -123,4 +131,99 @@ date_column = \"Txn Date\"\ndate_formats = [\"DD.MM.YYYY\"]\nnarration_column = 
     let summary = recon_cmd::run(&args).unwrap();
     assert_eq!(summary.bank_files[0].layout, "sbi");
     assert_eq!(summary.totals.matched, 1);
+}
+
+/// A day with card payments settled in bulk: the report proves the credit, checks each row, and
+/// the transactions it paid are matched through it; the reports say so in every file.
+#[test]
+fn a_settlement_report_proves_its_bulk_credit_and_matches_what_it_paid() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pg = "txn_id,merchant_id,merchant_ref,method,amount_paise,status,utr,captured_at\n\
+              TXN1,M1,,CARD,100000,captured,,2026-10-04T10:00:00+05:30\n\
+              TXN2,M1,,CARD,50000,captured,,2026-10-04T11:00:00+05:30\n\
+              TXN3,M2,,NETBANKING,20000,captured,,2026-10-04T12:00:00+05:30\n\
+              TXN4,M2,,UPI,30000,captured,629412345678,2026-10-04T12:30:00+05:30\n";
+    std::fs::write(d.join("pg_transactions.csv"), pg).unwrap();
+    // HDFC's layout: one UPI credit, one bulk credit for setl_A (short by a rupee), one that no
+    // settlement or transaction explains.
+    let bank = "Date,Narration,Chq./Ref.No.,Value Dt,Withdrawal Amt.,Deposit Amt.,Closing Balance\n\
+                04/10/26,UPI/629412345678/TXN4,629412345678,04/10/26,,300.00,300.00\n\
+                05/10/26,NEFT CR-HDFCN52026100512-CARD ACQ SETTL,HDFCN52026100512,05/10/26,,1427.93,1727.93\n\
+                05/10/26,NEFT CR-UNKNOWN PAYER,ICICN52026109999,05/10/26,,10.00,1737.93\n";
+    std::fs::write(d.join("hdfc.csv"), bank).unwrap();
+    // setl_A: TXN1 at 2 % + GST; TXN2 charged 2.5 %; TXN3 at 1.9 %; a refund of TXN4; a row for
+    // a transaction the PG never captured; a bad amount. setl_B: TXN2 again, credit never came.
+    let settlement =
+        "settlement_id,settlement_utr,settled_on,type,entity_id,txn_id,amount_paise,fee_paise,tax_paise\r\n\
+                      setl_A,HDFCN52026100512,2026-10-05,payment,pay_1,TXN1,100000,2000,360\r\n\
+                      setl_A,HDFCN52026100512,2026-10-05,payment,pay_2,TXN2,50000,1250,225\r\n\
+                      setl_A,HDFCN52026100512,2026-10-05,payment,pay_3,TXN3,20000,380,68\r\n\
+                      setl_A,HDFCN52026100512,2026-10-05,refund,rfnd_1,TXN4,5000,0,0\r\n\
+                      setl_A,HDFCN52026100512,2026-10-05,payment,pay_9,TXN9,1000,20,4\r\n\
+                      setl_A,HDFCN52026100512,2026-10-05,payment,pay_x,TXN1,12.50,0,0\r\n\
+                      setl_B,ICICN52026100001,2026-10-06,payment,pay_2b,TXN2,50000,1000,180\r\n";
+    std::fs::write(d.join("acquirer.csv"), settlement).unwrap();
+    std::fs::write(d.join("fees.toml"), "gst_bps = 1800\n[mdr_bps]\nNETBANKING = 190\n").unwrap();
+    let args = ReconArgs {
+        bank: vec![d.join("hdfc.csv")],
+        settlement: vec![d.join("acquirer.csv")],
+        fees: Some(d.join("fees.toml")),
+        ..recon_args(d, vec![], "out")
+    };
+    let summary = recon_cmd::run(&args).unwrap();
+    let read = |name: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(d.join("out").join(name)).unwrap();
+        let mut rows: Vec<String> = text.lines().skip(1).map(str::to_string).collect();
+        rows.sort();
+        rows
+    };
+    // Expected credit: (100000 + 50000 + 20000 + 1000) − fees 3650 − tax 657 − refund 5000 = 161693
+    // paise; the bank credited ₹1,427.93, 18,900 paise short.
+    assert_eq!(
+        read("settlements.csv"),
+        [
+            "setl_A,HDFCN52026100512,hdfc.csv:3,2026-10-05,5,171000,3650,657,5000,161693,142793,-18900,SHORT_CREDIT",
+            "setl_B,ICICN52026100001,,2026-10-06,1,50000,1000,180,0,48820,0,-48820,CREDIT_MISSING",
+        ]
+    );
+    assert_eq!(
+        read("settlement_exceptions.csv"),
+        [
+            "setl_A,TXN2,FEE_MISMATCH,1000,1250,fee 1250 paise where the contract's CARD MDR of 200 bps on 50000 paise is 1000 paise",
+            "setl_A,TXN9,UNKNOWN_TXN,,1000,payment of TXN9 which the PG export has not captured",
+            "setl_B,TXN2,DOUBLE_SETTLED,,50000,already paid in settlement setl_A (acquirer.csv line 3)",
+        ]
+    );
+    // TXN4 matched its own UPI credit; TXN1-3 through setl_A's bulk credit.
+    assert_eq!(
+        read("matches.csv"),
+        [
+            "TXN1,hdfc.csv:3,HDFCN52026100512,100000,1,settlement",
+            "TXN2,hdfc.csv:3,HDFCN52026100512,50000,1,settlement",
+            "TXN3,hdfc.csv:3,HDFCN52026100512,20000,1,settlement",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .chain(read("matches.csv").into_iter().filter(|r| r.starts_with("TXN4,hdfc.csv:2,629412345678,30000,")))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>()
+    );
+    assert_eq!(read("matches.csv").len(), 4, "each transaction once");
+    // Only the unexplained credit is left as an exception.
+    let exceptions = read("exceptions.csv");
+    assert_eq!(exceptions.len(), 1, "{exceptions:?}");
+    assert!(exceptions[0].contains(",UNMATCHED_BANK,,hdfc.csv:4,"), "{}", exceptions[0]);
+    assert!(read("rejects.csv").iter().any(|r| r.starts_with("acquirer.csv,7,amount_paise `12.50`")));
+    let s = summary.settlement.expect("settlement totals");
+    assert_eq!(s.totals.by_status["SHORT_CREDIT"].settlements, 1);
+    assert_eq!(s.totals.by_status["CREDIT_MISSING"].expected_net_paise, 48_820);
+    // TXN2: 1250 + 225 where 1000 + 180 was owed.
+    assert_eq!(s.totals.fee_overcharge_paise, 295);
+    assert_eq!(summary.totals.matched, 4);
+    assert_eq!(summary.totals.settlement_matched, 3);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(json["settlement"]["by_status"]["SETTLED"]["settlements"], 0);
+    assert_eq!(json["settlement"]["fee_overcharge_paise"], 295);
 }

@@ -105,6 +105,8 @@ pub fn offline_reports(dir: &Path, pg: &Path, banks: &[std::path::PathBuf]) -> s
         out: out.clone(),
         format: None,
         template: vec![],
+        settlement: vec![],
+        fees: None,
     })
     .unwrap();
     out

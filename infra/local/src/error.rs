@@ -3,6 +3,9 @@
 use settlepaisa_recon::bank_file::BankFileError;
 use settlepaisa_recon::config::ConfigError;
 use settlepaisa_recon::pg_file::PgFileError;
+use settlepaisa_recon::settlement::fees::FeesError;
+use settlepaisa_recon::settlement::report::TotalsOverflow;
+use settlepaisa_recon::settlement::report_file::SettlementFileError;
 use settlepaisa_recon::template::TemplateError;
 use std::path::PathBuf;
 
@@ -14,12 +17,20 @@ pub enum CliError {
     Bank { file: String, source: BankFileError },
     #[error("{file}: {source}")]
     Pg { file: String, source: PgFileError },
+    #[error("{file}: {source}")]
+    Settlement { file: String, source: SettlementFileError },
+    #[error("{file}: {source}")]
+    Fees { file: String, source: FeesError },
+    #[error(transparent)]
+    SettlementTotals(#[from] TotalsOverflow),
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
     #[error("two bank files are named `{0}`; bank refs are FILE:LINE, so base names must differ")]
     DuplicateFileName(String),
+    #[error("two settlement reports are named `{0}`; their rows are FILE:LINE, so base names must differ")]
+    DuplicateSettlementName(String),
     #[error("{0}")]
     Usage(String),
 }

@@ -6,12 +6,16 @@ use crate::memory::peak_rss_bytes;
 use rayon::prelude::*;
 use serde::Serialize;
 use settlepaisa_recon::bank_file::{parse_bank_file, BankFile, FileStats};
+use settlepaisa_recon::engine::reconcile_with_settlements;
 use settlepaisa_recon::money::format_indian;
 use settlepaisa_recon::pg_file::{parse_pg_file, PgStats};
 use settlepaisa_recon::report::{write_exceptions, write_matches, write_rejects};
+use settlepaisa_recon::settlement::report::{write_settlement_exceptions, write_settlements, SettlementTotals};
+use settlepaisa_recon::settlement::report_file::{parse_settlement_file, SettlementFile, SettlementStats};
+use settlepaisa_recon::settlement::FeeSchedule;
 use settlepaisa_recon::template::{built_in_templates, Template};
 use settlepaisa_recon::totals::OutcomeTotals;
-use settlepaisa_recon::{reconcile, MatchConfig, Paise};
+use settlepaisa_recon::{MatchConfig, Paise};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -34,6 +38,14 @@ pub struct ReconArgs {
     /// An extra normalization template (TOML) for a bank without a built-in one; repeatable.
     #[arg(long)]
     pub template: Vec<PathBuf>,
+    /// An acquirer settlement report (CSV); repeatable. Adds settlements.csv and
+    /// settlement_exceptions.csv to the reports.
+    #[arg(long)]
+    pub settlement: Vec<PathBuf>,
+    /// Contracted rates (TOML: `gst_bps`, `[mdr_bps]` by method); docs/reconciliation.md has the
+    /// defaults used without it.
+    #[arg(long)]
+    pub fees: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,6 +56,9 @@ pub struct Summary {
     /// Matched PG transactions over captured PG transactions.
     pub match_rate: f64,
     pub config: MatchConfig,
+    /// Present when settlement reports were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<SettlementSummary>,
     pub phases_ms: Phases,
     pub input_bytes: u64,
     pub peak_rss_bytes: Option<u64>,
@@ -63,6 +78,21 @@ pub struct BankFileSummary {
     pub header_line: u32,
     #[serde(flatten)]
     pub stats: FileStats,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SettlementSummary {
+    pub files: Vec<SettlementFileSummary>,
+    pub fees: FeeSchedule,
+    #[serde(flatten)]
+    pub totals: SettlementTotals,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SettlementFileSummary {
+    pub file: String,
+    #[serde(flatten)]
+    pub stats: SettlementStats,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -115,12 +145,36 @@ impl Summary {
                 format_indian(Paise(c.amount_delta_paise))
             );
         }
+        if let Some(s) = &self.settlement {
+            t += &format!(
+                "\nsettlements {} ({} rows), fee overcharge ₹{}\n",
+                s.totals.settlements,
+                s.totals.rows,
+                format_indian(Paise(s.totals.fee_overcharge_paise))
+            );
+            for (status, x) in &s.totals.by_status {
+                t += &format!(
+                    "  {:<16} {:>7} settlements  expected ₹{:>16}  credited − expected ₹{:>14}\n",
+                    status,
+                    x.settlements,
+                    format_indian(Paise(x.expected_net_paise)),
+                    format_indian(Paise(x.delta_paise))
+                );
+            }
+            let lines: Vec<String> = s.totals.line_exceptions.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            t += &format!("  line checks: {}\n", lines.join("  "));
+        }
         let ph = &self.phases_ms;
         t += &format!(
             "\nphases (ms): read {:.1}  normalize {:.1}  match {:.1}  categorize {:.1}  write {:.1}  total {:.1}\n",
             ph.read, ph.normalize, ph.matching, ph.categorize, ph.write, ph.total
         );
-        t += &format!("reports in {}: matches.csv exceptions.csv rejects.csv summary.json\n", out.display());
+        let settlement_reports =
+            if self.settlement.is_some() { " settlements.csv settlement_exceptions.csv" } else { "" };
+        t += &format!(
+            "reports in {}: matches.csv exceptions.csv rejects.csv{settlement_reports} summary.json\n",
+            out.display()
+        );
         t
     }
 }
@@ -147,6 +201,19 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
             return Err(CliError::DuplicateFileName(name.clone()));
         }
     }
+    let settlement_names: Vec<String> = args.settlement.iter().map(|p| base_name(p)).collect();
+    for (i, name) in settlement_names.iter().enumerate() {
+        if settlement_names[..i].contains(name) {
+            return Err(CliError::DuplicateSettlementName(name.clone()));
+        }
+    }
+    let fees = match &args.fees {
+        None => FeeSchedule::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+            FeeSchedule::from_toml(&text).map_err(|source| CliError::Fees { file: base_name(path), source })?
+        }
+    };
 
     // Read: every file at once.
     let t = Instant::now();
@@ -155,7 +222,11 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         || args.bank.par_iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Result<Vec<_>, _>>(),
     );
     let (pg_bytes, bank_bytes) = (pg_bytes?, bank_bytes?);
-    let input_bytes = pg_bytes.len() as u64 + bank_bytes.iter().map(|b| b.len() as u64).sum::<u64>();
+    let settlement_bytes =
+        args.settlement.iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Result<Vec<_>, _>>()?;
+    let input_bytes = pg_bytes.len() as u64
+        + bank_bytes.iter().map(|b| b.len() as u64).sum::<u64>()
+        + settlement_bytes.iter().map(|b| b.len() as u64).sum::<u64>();
     let read = ms(t);
 
     // Normalize: the PG export and the statements in parallel, each in parallel chunks.
@@ -175,6 +246,14 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         },
     );
     let (mut pg_file, mut bank_files) = (pg_file?, bank_files?);
+    let mut settlement_files = settlement_bytes
+        .iter()
+        .zip(&settlement_names)
+        .map(|(bytes, name)| {
+            parse_settlement_file(name, bytes).map_err(|source| CliError::Settlement { file: name.clone(), source })
+        })
+        .collect::<Result<Vec<SettlementFile>, _>>()?;
+    let settlement_rows: Vec<_> = settlement_files.iter_mut().flat_map(|f| std::mem::take(&mut f.rows)).collect();
     // Hand the rows to the engine. The largest file's credits become the engine's vector (grown in
     // place) and the others move in, so the rows are never all held twice.
     let pg_txns = std::mem::take(&mut pg_file.captured);
@@ -188,7 +267,7 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     }
     let normalize = ms(t);
 
-    let outcome = reconcile(pg_txns, bank_rows, &cfg);
+    let (outcome, settled) = reconcile_with_settlements(pg_txns, bank_rows, settlement_rows, &fees, &cfg);
 
     // Write.
     let t = Instant::now();
@@ -200,8 +279,26 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     let mut bank_rejects: Vec<(&str, &[_])> =
         bank_names.iter().zip(&bank_files).map(|(n, f)| (n.as_str(), f.rejects.as_slice())).collect();
     bank_rejects.sort_by_key(|(name, _)| *name);
-    let rejects = std::iter::once((pg_name.as_str(), pg_file.rejects.as_slice())).chain(bank_rejects);
+    // Then each settlement report's, with the rows the settlement step refused, in line order.
+    let mut settlement_rejects: Vec<(&str, Vec<_>)> = settlement_names
+        .iter()
+        .zip(&settlement_files)
+        .map(|(name, f)| {
+            let mut all = f.rejects.clone();
+            all.extend(settled.rejects.iter().filter(|(file, _)| file == name).map(|(_, r)| r.clone()));
+            all.sort_by_key(|r| r.line);
+            (name.as_str(), all)
+        })
+        .collect();
+    settlement_rejects.sort_by(|a, b| a.0.cmp(b.0));
+    let rejects = std::iter::once((pg_name.as_str(), pg_file.rejects.as_slice()))
+        .chain(bank_rejects)
+        .chain(settlement_rejects.iter().map(|(name, r)| (*name, r.as_slice())));
     write_report(&args.out.join("rejects.csv"), |w| write_rejects(rejects, w))?;
+    if !args.settlement.is_empty() {
+        write_report(&args.out.join("settlements.csv"), |w| write_settlements(&settled, &outcome.bank, w))?;
+        write_report(&args.out.join("settlement_exceptions.csv"), |w| write_settlement_exceptions(&settled, w))?;
+    }
     let write = ms(t);
 
     let totals = OutcomeTotals::of(&outcome);
@@ -220,6 +317,18 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         match_rate: totals.match_rate_bps as f64 / 10_000.0,
         totals,
         config: cfg,
+        settlement: match args.settlement.is_empty() {
+            true => None,
+            false => Some(SettlementSummary {
+                files: settlement_names
+                    .iter()
+                    .zip(&settlement_files)
+                    .map(|(name, f)| SettlementFileSummary { file: name.clone(), stats: f.stats.clone() })
+                    .collect(),
+                fees,
+                totals: SettlementTotals::of(&settled)?,
+            }),
+        },
         phases_ms: Phases {
             read,
             normalize,

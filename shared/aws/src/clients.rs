@@ -39,7 +39,7 @@ impl Clients {
     ///
     /// Read directly rather than through `aws-config`'s provider chain: Lambda hands a function
     /// its region, its role's credentials and any endpoint as environment variables and nothing
-    /// else, and the chain (profile files, SSO, IMDS, STS for web identity) was a quarter of a
+    /// else, and the chain (profile files, IMDS, STS for web identity) was a quarter of a
     /// megabyte in every artifact (docs/benchmarks.md, "Build time and artifacts"). Retries,
     /// timeouts, sleep and clock are the SDK's defaults for the behavior version, as before.
     pub async fn config_from_env() -> SdkConfig {

@@ -3,7 +3,8 @@
 use tracing_subscriber::filter::Targets;
 
 /// Starts JSON logging. The filter is `RUST_LOG` (`info`, or `warn,settlepaisa_pipeline=debug`),
-/// else the level Lambda's logging controls set (`AWS_LAMBDA_LOG_LEVEL`), else `info`. Targets
+/// else the level Lambda's logging controls set (`AWS_LAMBDA_LOG_LEVEL`; the template sets
+/// `RUST_LOG: info` for every function, so change that to change a deployed level), else `info`. Targets
 /// and levels only: the regex-based `EnvFilter` was a tenth of a megabyte of every artifact for
 /// span-field matching nobody uses.
 pub fn init(with_current_span: bool) {
@@ -14,10 +15,22 @@ pub fn init(with_current_span: bool) {
 }
 
 fn filter_from(rust_log: Option<String>, lambda_level: Option<String>) -> Targets {
-    let info = || Targets::new().with_default(tracing::Level::INFO);
-    let parse = |text: String| text.to_ascii_lowercase().parse::<Targets>().ok();
-    let nonempty = |text: Option<String>| text.filter(|t| !t.trim().is_empty());
-    nonempty(rust_log).and_then(parse).or_else(|| nonempty(lambda_level).and_then(parse)).unwrap_or_else(info)
+    let trimmed = |text: Option<String>| text.map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty());
+    let from_rust_log = trimmed(rust_log).and_then(|text| text.parse::<Targets>().ok());
+    // Lambda's level is one word (TRACE … FATAL), never a target list: read as a level, so that
+    // `FATAL` is errors only, not a target named "fatal" with every other log silenced.
+    let from_lambda = || {
+        let level = match trimmed(lambda_level)?.as_str() {
+            "trace" => tracing::Level::TRACE,
+            "debug" => tracing::Level::DEBUG,
+            "info" => tracing::Level::INFO,
+            "warn" => tracing::Level::WARN,
+            "error" | "fatal" => tracing::Level::ERROR,
+            _ => return None,
+        };
+        Some(Targets::new().with_default(level))
+    };
+    from_rust_log.or_else(from_lambda).unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
 #[cfg(test)]
@@ -42,5 +55,8 @@ mod tests {
     #[test]
     fn an_unreadable_setting_falls_back_rather_than_silencing_the_function() {
         assert_eq!(filter_from(Some("settlepaisa=loud".into()), None).default_level(), Some(LevelFilter::INFO));
+        assert_eq!(filter_from(Some(" info ".into()), None).default_level(), Some(LevelFilter::INFO));
+        assert_eq!(filter_from(None, Some("FATAL".into())).default_level(), Some(LevelFilter::ERROR));
+        assert_eq!(filter_from(None, Some("loud".into())).default_level(), Some(LevelFilter::INFO));
     }
 }

@@ -10,8 +10,10 @@
 //! other two from `crc`'s compile-time slice-by-16 tables (16 and 32 KB).
 //!
 //! If a newer `aws-smithy-checksums` calls something this crate lacks, the build fails here,
-//! loudly; if it asks for a crc-fast this version cannot satisfy, cargo warns that the patch is
-//! unused and `scripts/check-package` lists the artifacts that grew back over 4 MB.
+//! loudly. If it asks for a crc-fast this version cannot satisfy, cargo quietly takes crates.io's
+//! again (this crate is a workspace member, so cargo never calls the patch unused): the test
+//! `deploy_path::the_s3_checksums_come_from_the_lean_crate` fails on the registry entry in
+//! `Cargo.lock`.
 
 use crc::{Crc, Table, CRC_32_ISCSI, CRC_64_NVME};
 
@@ -105,13 +107,13 @@ mod tests {
     }
 
     #[test]
-    fn s3s_published_checksums_of_a_known_body() {
-        // `x-amz-checksum-*` values S3 documents and the SDK's own tests use for the body
-        // "Hello world", as base64 of the big-endian checksum.
-        let be32 = |v: u64| (v as u32).to_be_bytes().to_vec();
-        assert_eq!(be32(checksum(CrcAlgorithm::Crc32IsoHdlc, b"Hello world")), [0x8b, 0xd6, 0x9e, 0x52]);
-        assert_eq!(be32(checksum(CrcAlgorithm::Crc32Iscsi, b"Hello world")), [0x72, 0xb5, 0x1f, 0x78]);
-        assert_eq!(checksum(CrcAlgorithm::Crc64Nvme, b"").to_be_bytes(), [0; 8]);
+    fn the_sdks_own_expected_checksums_of_its_test_body() {
+        // aws-smithy-checksums' tests expect these for the body "test data" (its
+        // `x-amz-checksum-*` headers carry them big-endian, base64-encoded).
+        assert_eq!(checksum(CrcAlgorithm::Crc32IsoHdlc, b"test data"), 0xd308_aeb2);
+        assert_eq!(checksum(CrcAlgorithm::Crc32Iscsi, b"test data"), 0x3379_b4ca);
+        assert_eq!(checksum(CrcAlgorithm::Crc64Nvme, b"test data"), 0xaeca_f3af_9c98_a855);
+        assert_eq!(checksum(CrcAlgorithm::Crc64Nvme, b""), 0);
     }
 
     #[test]
