@@ -227,3 +227,71 @@ fn a_settlement_report_proves_its_bulk_credit_and_matches_what_it_paid() {
     assert_eq!(json["settlement"]["by_status"]["SETTLED"]["settlements"], 0);
     assert_eq!(json["settlement"]["fee_overcharge_paise"], 295);
 }
+
+/// `gen --settlements`: cards, net banking and wallets settle in bulk. Recon with the settlement
+/// reports gives exactly the truth: every transaction, credit, settlement status, line check and
+/// rejected row, whatever order the reports are given in.
+#[test]
+fn recon_of_generated_settlements_gives_exactly_the_intended_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    settlepaisa_cli::gen_cmd::run(&settlepaisa_cli::gen_cmd::GenArgs {
+        txns: 20_000,
+        seed: 7,
+        start: "2026-10-01".into(),
+        days: 4,
+        settlements: true,
+        out: d.to_path_buf(),
+    })
+    .unwrap();
+    let banks: Vec<PathBuf> =
+        ["HDFC_20261002.csv", "ICICI_20261002.txt", "AXIS_20261002.csv"].map(|f| d.join(f)).into();
+    let reports = vec![d.join("settlement_PAYU.csv"), d.join("settlement_BILLDESK.csv")];
+    let run = |out: &str, reports: Vec<PathBuf>| {
+        recon_cmd::run(&ReconArgs { settlement: reports, ..recon_args(d, banks.clone(), out) }).unwrap()
+    };
+    let summary = run("out", reports.clone());
+
+    let (truth, _) = outcomes_from_truth(&d.join("truth.csv"));
+    let got = outcomes_from_reports(&d.join("out"));
+    let wrong: Vec<_> = truth
+        .iter()
+        .filter(|(record, want)| got.get(*record) != Some(want))
+        .map(|(record, want)| format!("{record}: want {want:?}, got {:?}", got.get(record)))
+        .take(10)
+        .collect();
+    assert!(wrong.is_empty(), "outcomes differ from truth:\n{}", wrong.join("\n"));
+    assert_eq!(got.len(), truth.len(), "the reports list records the truth does not");
+
+    // Every status, tie and line check occurs, so the comparison exercised each.
+    for outcome in [
+        "SETTLED",
+        "SHORT_CREDIT",
+        "EXCESS_CREDIT",
+        "CREDIT_MISSING",
+        "SETTLEMENT_CREDIT",
+        "FEE_MISMATCH",
+        "GST_MISMATCH",
+        "UNKNOWN_TXN",
+        "AMOUNT_DIFFERS",
+        "DOUBLE_SETTLED",
+    ] {
+        assert!(truth.values().any(|(o, _)| o == outcome), "no {outcome} in the generated data");
+    }
+    let s = summary.settlement.as_ref().expect("settlement totals");
+    assert!(s.totals.fee_overcharge_paise > 0);
+    assert!(summary.totals.settlement_matched > 1_000, "{}", summary.totals.settlement_matched);
+    for f in &s.files {
+        let x = &f.stats;
+        assert_eq!(x.lines_read, x.data_rows + x.non_data_lines, "{}", f.file);
+        assert_eq!(x.rejected_rows, 1, "{}", f.file);
+    }
+
+    // The reports in the other order: the same reports, byte for byte.
+    run("reversed", reports.into_iter().rev().collect());
+    for name in ["matches.csv", "exceptions.csv", "settlements.csv", "settlement_exceptions.csv", "rejects.csv"] {
+        let a = std::fs::read(d.join("out").join(name)).unwrap();
+        let b = std::fs::read(d.join("reversed").join(name)).unwrap();
+        assert!(a == b, "{name} depends on the order of --settlement");
+    }
+}

@@ -43,7 +43,22 @@ pub fn outcomes_from_reports(dir: &Path) -> Outcomes {
     };
     for row in read_csv(&dir.join("matches.csv")) {
         put(&row[0], "MATCHED", row[1].clone());
-        put(&row[1], "MATCHED", row[0].clone());
+        // A bulk credit backs many transactions: its own outcome comes from settlements.csv.
+        if row[5] != "settlement" {
+            put(&row[1], "MATCHED", row[0].clone());
+        }
+    }
+    if dir.join("settlements.csv").exists() {
+        for row in read_csv(&dir.join("settlements.csv")) {
+            let settlement = format!("settlement:{}", row[0]);
+            if !row[2].is_empty() {
+                put(&row[2], "SETTLEMENT_CREDIT", settlement.clone());
+            }
+            put(&settlement, &row[12], row[2].clone());
+        }
+        for row in read_csv(&dir.join("settlement_exceptions.csv")) {
+            put(&format!("line:{}:{}:{}", row[0], row[1], row[2]), &row[2], String::new());
+        }
     }
     for row in read_csv(&dir.join("exceptions.csv")) {
         let category = row[1].as_str();
@@ -133,7 +148,15 @@ pub mod pipeline {
 
     /// Generates captures spread over `days` from 2026-10-01.
     pub fn generated_days(dir: &Path, txns: usize, seed: u64, days: u32) -> (PathBuf, Vec<PathBuf>) {
-        gen_cmd::run(&GenArgs { txns, seed, start: "2026-10-01".into(), days, out: dir.to_path_buf() }).unwrap();
+        gen_cmd::run(&GenArgs {
+            txns,
+            seed,
+            start: "2026-10-01".into(),
+            days,
+            settlements: false,
+            out: dir.to_path_buf(),
+        })
+        .unwrap();
         let mut banks: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())

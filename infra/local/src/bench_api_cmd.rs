@@ -102,6 +102,7 @@ pub fn run(args: &BenchApiArgs) -> Result<(), CliError> {
             seed: 5,
             start: "2026-10-01".into(),
             days: args.days,
+            settlements: false,
             out: dir.clone(),
         })?;
         let bucket = stack.runner.ctx.resources.uploads_bucket.clone();

@@ -59,6 +59,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
             seed: args.seed,
             start: "2026-10-01".into(),
             days: 1,
+            settlements: false,
             out: data.clone(),
         })?;
     }

@@ -19,6 +19,10 @@ pub struct GenArgs {
     /// Days the captures are spread over.
     #[arg(long, default_value_t = 1)]
     pub days: u32,
+    /// Cards, net banking and wallets settle in bulk: also write acquirer settlement reports
+    /// (settlement_PAYU.csv, settlement_BILLDESK.csv) with one bulk credit per acquirer and day.
+    #[arg(long)]
+    pub settlements: bool,
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -26,10 +30,16 @@ pub struct GenArgs {
 pub fn run(args: &GenArgs) -> Result<(), CliError> {
     let start = Date::parse_iso(&args.start)
         .ok_or_else(|| CliError::Usage(format!("--start `{}` is not a YYYY-MM-DD date", args.start)))?;
-    let cfg = GenConfig { start, days: args.days.max(1), ..GenConfig::new(args.txns, args.seed) };
+    let cfg = GenConfig {
+        start,
+        days: args.days.max(1),
+        settlements: args.settlements,
+        ..GenConfig::new(args.txns, args.seed)
+    };
     let generated = generate(&cfg);
     std::fs::create_dir_all(&args.out).map_err(io_err(&args.out))?;
-    for file in std::iter::once(&generated.pg).chain(&generated.banks).chain(std::iter::once(&generated.truth)) {
+    let files = std::iter::once(&generated.pg).chain(&generated.banks).chain(&generated.settlements);
+    for file in files.chain(std::iter::once(&generated.truth)) {
         let path = args.out.join(&file.name);
         std::fs::write(&path, &file.bytes).map_err(io_err(&path))?;
         println!("{} ({} bytes)", path.display(), file.bytes.len());

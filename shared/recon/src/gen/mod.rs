@@ -11,7 +11,10 @@ use crate::date::{format_ist, format_utc, Date, DateLayout, IST_OFFSET_MINUTES};
 use crate::money::{format_indian, Paise};
 use crate::pg_file::{Method, PG_HEADER};
 use crate::report::push_csv_field;
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+mod settlements;
 
 #[derive(Clone, Debug)]
 pub struct GenConfig {
@@ -24,6 +27,9 @@ pub struct GenConfig {
     pub merchants: u32,
     /// Transaction ids are this prefix and a serial: separate batches need separate prefixes.
     pub txn_prefix: String,
+    /// Cards, net banking and wallets settle in bulk: acquirer settlement reports and one bulk
+    /// credit per acquirer and day instead of a credit per payment ([`settlements`]).
+    pub settlements: bool,
 }
 
 impl GenConfig {
@@ -35,6 +41,7 @@ impl GenConfig {
             days: 1,
             merchants: 25,
             txn_prefix: "TXN".into(),
+            settlements: false,
         }
     }
 }
@@ -47,6 +54,8 @@ pub struct GeneratedFile {
 pub struct Generated {
     pub pg: GeneratedFile,
     pub banks: Vec<GeneratedFile>,
+    /// Acquirer settlement reports (when [`GenConfig::settlements`]).
+    pub settlements: Vec<GeneratedFile>,
     /// `record,outcome,counterpart`: every record's intended outcome.
     pub truth: GeneratedFile,
 }
@@ -128,7 +137,7 @@ struct Entry {
     /// The UTR as the bank prints it (absent when the bank lost it).
     utr: Option<String>,
     neft: bool,
-    name: &'static str,
+    name: Cow<'static, str>,
     merchant_ref: Option<String>,
     /// A malformed line written just before this one.
     malformed_before: Option<String>,
@@ -195,6 +204,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
     let mut pg_line = 1u32;
     let day0 = cfg.start;
 
+    let mut bulk = Vec::new();
     let mut i = 0usize;
     let mut serial = 0u64;
     while i < cfg.txns {
@@ -240,7 +250,11 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                 _ => Plan::Match,
             })
         };
-        let needs_pool = matches!(plan, Some(Plan::PgUtrMissing | Plan::BankUtrMissing | Plan::PgOnly));
+        // Paid in bulk through an acquirer's settlement rather than by a credit of its own.
+        let in_bulk = cfg.settlements && method != Method::Upi && plan == Some(Plan::Match);
+        // A transaction whose settlement credit never comes can only be paired by amount.
+        let unpaid = in_bulk && settlements::credit_missing(method, capture_day, day0);
+        let needs_pool = unpaid || matches!(plan, Some(Plan::PgUtrMissing | Plan::BankUtrMissing | Plan::PgOnly));
         let amount = if needs_pool { pool.draw(&mut rng, avg) } else { draw_amount(&mut rng, avg) };
         let status = match (captured, rng.below(3)) {
             (true, _) => "captured",
@@ -278,7 +292,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
             credit: true,
             utr,
             neft,
-            name: NAMES[rng.below(NAMES.len() as u64) as usize],
+            name: NAMES[rng.below(NAMES.len() as u64) as usize].into(),
             merchant_ref: with_ref.then(|| merchant_ref.clone()),
             malformed_before: None,
         };
@@ -287,6 +301,10 @@ pub fn generate(cfg: &GenConfig) -> Generated {
             entries[bank_idx].push(e);
             Rec::Entry(bank_idx, entries[bank_idx].len() - 1)
         };
+        if in_bulk {
+            bulk.push(settlements::BulkTxn { txn_id, amount, method, capture_day, serial });
+            continue;
+        }
         match plan {
             Plan::Match | Plan::PgUtrMissing | Plan::BankUtrMissing | Plan::AmountMismatch => {
                 let bank_amount = if plan == Plan::AmountMismatch {
@@ -352,6 +370,8 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         }
     }
 
+    let settlement_files = settlements::build(&bulk, day0, &mut entries[0], &mut truth, &mut rng);
+
     // Credits nobody at the PG knows about, withdrawals, and malformed lines.
     for (b, list) in entries.iter_mut().enumerate() {
         let n = list.len();
@@ -366,7 +386,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                 credit: true,
                 utr: Some(format!("7{:03}{:08}", value_date.0.rem_euclid(1000), serial % 100_000_000)),
                 neft: false,
-                name: NAMES[rng.below(NAMES.len() as u64) as usize],
+                name: NAMES[rng.below(NAMES.len() as u64) as usize].into(),
                 merchant_ref: None,
                 malformed_before: None,
             });
@@ -383,7 +403,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                 credit: false,
                 utr: None,
                 neft: false,
-                name: rng.pick(&["PAYOUT TO MERCHANT", "BANK CHARGES", "GST ON CHARGES", "REFUND"]),
+                name: rng.pick(&["PAYOUT TO MERCHANT", "BANK CHARGES", "GST ON CHARGES", "REFUND"]).into(),
                 merchant_ref: None,
                 malformed_before: None,
             });
@@ -459,6 +479,7 @@ pub fn generate(cfg: &GenConfig) -> Generated {
     Generated {
         pg: GeneratedFile { name: "pg_transactions.csv".into(), bytes: pg },
         banks: files,
+        settlements: settlement_files,
         truth: GeneratedFile { name: "truth.csv".into(), bytes: truth_csv },
     }
 }
@@ -560,7 +581,7 @@ pub fn statement(bank: &str, credits: &[StatementCredit], seed: u64) -> Option<V
             credit: true,
             utr: c.utr.clone(),
             neft: c.neft,
-            name: rng.pick(&NAMES),
+            name: rng.pick(&NAMES).into(),
             merchant_ref: c.merchant_ref.clone(),
             malformed_before: None,
         })
@@ -637,8 +658,8 @@ fn write_statement(bank: Bank, entries: &[Entry], rng: &mut Rng) -> (Vec<u8>, Ve
                 Bank::Axis => format!("NEFT/{utr}/{}{reference}", e.name),
             },
             (Some(utr), true) => match bank {
-                Bank::Hdfc => format!("UPI-{}-{}@okaxis-ICIC0000104-{utr}-PAYMENT{reference}", e.name, vpa(e.name)),
-                Bank::Icici => format!("UPI/{utr}/{}/{}@ybl{}", e.name, vpa(e.name), reference.replacen('-', "/", 1)),
+                Bank::Hdfc => format!("UPI-{}-{}@okaxis-ICIC0000104-{utr}-PAYMENT{reference}", e.name, vpa(&e.name)),
+                Bank::Icici => format!("UPI/{utr}/{}/{}@ybl{}", e.name, vpa(&e.name), reference.replacen('-', "/", 1)),
                 Bank::Axis => format!("UPI/P2M/{utr}/{}{}", e.name, reference.replacen('-', "/", 1)),
             },
         };
