@@ -2,7 +2,8 @@
 
 use settlepaisa_cli::recon_cmd::{self, ReconArgs};
 use settlepaisa_tests::pipeline::generated_days;
-use settlepaisa_tests::{outcomes_from_reports, outcomes_from_truth};
+use settlepaisa_tests::{outcomes_from_reports, outcomes_from_truth, Outcomes};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn gen(dir: &Path, txns: usize, seed: u64, days: u32) -> Vec<PathBuf> {
@@ -21,14 +22,11 @@ fn recon_args(dir: &Path, banks: Vec<PathBuf>, out: &str) -> ReconArgs {
     }
 }
 
-#[test]
-fn recon_of_generated_files_gives_exactly_the_intended_outcome() {
-    let dir = tempfile::tempdir().unwrap();
-    let banks = gen(dir.path(), 20_000, 42, 3);
-    let summary = recon_cmd::run(&recon_args(dir.path(), banks, "out")).unwrap();
-
-    let (truth, unlisted) = outcomes_from_truth(&dir.path().join("truth.csv"));
-    let got = outcomes_from_reports(&dir.path().join("out"));
+/// Every record's outcome in the reports of `dir/out` is the truth's, and the reports list
+/// nothing else (the first ten differences shown). Returns the truth and what it counts apart.
+fn assert_reports_equal_truth(dir: &Path, out: &str) -> (Outcomes, BTreeMap<String, usize>) {
+    let (truth, unlisted) = outcomes_from_truth(&dir.join("truth.csv"));
+    let got = outcomes_from_reports(&dir.join(out));
     let wrong: Vec<_> = truth
         .iter()
         .filter(|(record, want)| got.get(*record) != Some(want))
@@ -37,6 +35,16 @@ fn recon_of_generated_files_gives_exactly_the_intended_outcome() {
         .collect();
     assert!(wrong.is_empty(), "outcomes differ from truth:\n{}", wrong.join("\n"));
     assert_eq!(got.len(), truth.len(), "the reports list records the truth does not");
+    (truth, unlisted)
+}
+
+#[test]
+fn recon_of_generated_files_gives_exactly_the_intended_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let banks = gen(dir.path(), 20_000, 42, 3);
+    let summary = recon_cmd::run(&recon_args(dir.path(), banks, "out")).unwrap();
+
+    let (truth, unlisted) = assert_reports_equal_truth(dir.path(), "out");
 
     // Every category occurs, so the comparison above exercised each of them.
     for category in
@@ -252,16 +260,7 @@ fn recon_of_generated_settlements_gives_exactly_the_intended_outcome() {
     };
     let summary = run("out", reports.clone());
 
-    let (truth, _) = outcomes_from_truth(&d.join("truth.csv"));
-    let got = outcomes_from_reports(&d.join("out"));
-    let wrong: Vec<_> = truth
-        .iter()
-        .filter(|(record, want)| got.get(*record) != Some(want))
-        .map(|(record, want)| format!("{record}: want {want:?}, got {:?}", got.get(record)))
-        .take(10)
-        .collect();
-    assert!(wrong.is_empty(), "outcomes differ from truth:\n{}", wrong.join("\n"));
-    assert_eq!(got.len(), truth.len(), "the reports list records the truth does not");
+    let (truth, _) = assert_reports_equal_truth(d, "out");
 
     // Every status, tie and line check occurs, so the comparison exercised each.
     for outcome in [

@@ -7,7 +7,7 @@ use crate::utr::find_utr;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
-use crate::test_records::{credit, day, pg};
+use crate::test_records::{credit, day, pg, shuffle};
 
 /// (category, txn_ids, bank refs) of every exception.
 fn exceptions(r: &Reconciliation<'_>) -> Vec<(Category, Vec<String>, Vec<String>)> {
@@ -343,17 +343,6 @@ proptest! {
         shuffle(&mut p2, seed);
         shuffle(&mut b2, seed.rotate_left(17));
         prop_assert_eq!(fingerprint(&reconcile(p2, b2, &cfg)), expected);
-    }
-}
-
-/// A small deterministic Fisher–Yates shuffle (xorshift), so the property needs no RNG crate.
-fn shuffle<T>(v: &mut [T], seed: u64) {
-    let mut x = seed | 1;
-    for i in (1..v.len()).rev() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.swap(i, (x % (i as u64 + 1)) as usize);
     }
 }
 

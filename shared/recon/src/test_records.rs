@@ -44,3 +44,14 @@ impl<'a> PgTxn<'a> {
         PgTxn { merchant_ref, ..self }
     }
 }
+
+/// A small deterministic Fisher–Yates shuffle (xorshift), so properties need no RNG crate.
+pub fn shuffle<T>(v: &mut [T], seed: u64) {
+    let mut x = seed | 1;
+    for i in (1..v.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+}

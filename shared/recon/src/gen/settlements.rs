@@ -54,6 +54,13 @@ struct Row {
 }
 
 impl Row {
+    /// The payment of `t` as the contract says it: fee and GST on the PG amount.
+    fn payment(t: &BulkTxn, entity: String, fees: &FeeSchedule) -> Row {
+        let fee = fees.expected_fee(Paise(t.amount), t.method).0;
+        let tax = fees.expected_tax(Paise(fee)).0;
+        Row { kind: "payment", txn_id: t.txn_id.clone(), entity, amount: t.amount, fee, tax }
+    }
+
     fn net(&self) -> i64 {
         let signed = if self.kind == "payment" { self.amount } else { -self.amount };
         signed - self.fee - self.tax
@@ -102,15 +109,7 @@ pub(super) fn build(
         let utr = format!("UTIBN{:011}", 62_000_000_000 + k as u64);
         let mut rows = Vec::with_capacity(txns.len() + 2);
         for t in txns {
-            let fee = fees.expected_fee(Paise(t.amount), t.method).0;
-            let mut row = Row {
-                kind: "payment",
-                txn_id: t.txn_id.clone(),
-                entity: format!("pay_{:08}", t.serial),
-                amount: t.amount,
-                fee,
-                tax: fees.expected_tax(Paise(fee)).0,
-            };
+            let mut row = Row::payment(t, format!("pay_{:08}", t.serial), &fees);
             match rng.below(1_000) {
                 0..=19 => {
                     row.fee += 1 + rng.below(50) as i64;
@@ -157,16 +156,8 @@ pub(super) fn build(
             continue;
         }
         let Some(payu) = again else { continue };
-        let fee = fees.expected_fee(Paise(t.amount), t.method).0;
         truth.push(line_check(&planned[payu].id, &t.txn_id, "DOUBLE_SETTLED"));
-        planned[payu].rows.push(Row {
-            kind: "payment",
-            txn_id: t.txn_id.clone(),
-            entity: format!("pay_{:08}b", t.serial),
-            amount: t.amount,
-            fee,
-            tax: fees.expected_tax(Paise(fee)).0,
-        });
+        planned[payu].rows.push(Row::payment(t, format!("pay_{:08}b", t.serial), &fees));
     }
 
     // Credits and statuses.

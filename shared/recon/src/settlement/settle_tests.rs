@@ -6,7 +6,7 @@ use crate::bank_file::BankRow;
 use crate::engine::reconcile_with_settlements;
 use crate::outcome::{Category, Reconciliation};
 use crate::pg_file::{Method, PgTxn};
-use crate::test_records::{credit, day, pg};
+use crate::test_records::{credit, day, pg, shuffle};
 use crate::utr::find_utr;
 use crate::{MatchConfig, Paise};
 use proptest::prelude::*;
@@ -298,13 +298,7 @@ fn build(d: &Day) -> (Vec<PgTxn<'static>>, Vec<BankRow<'static>>, Vec<Settlement
 
 fn shuffled<T: Clone>(v: &[T], seed: u64) -> Vec<T> {
     let mut v = v.to_vec();
-    let mut x = seed | 1;
-    for i in (1..v.len()).rev() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.swap(i, (x % (i as u64 + 1)) as usize);
-    }
+    shuffle(&mut v, seed);
     v
 }
 
