@@ -103,6 +103,10 @@ fn unusable_inputs_fail_with_one_line_naming_the_file() {
             "unknown layout `sbi`",
         ),
         (recon_args(dir.path(), vec![banks[0].clone(), banks[0].clone()], "x"), "base names must differ"),
+        (
+            ReconArgs { settlement: vec![banks[0].clone()], ..recon_args(dir.path(), banks.clone(), "x") },
+            "base names must differ",
+        ),
     ];
     for (args, want) in cases {
         let err = recon_cmd::run(&args).expect_err(want).to_string();
@@ -282,7 +286,7 @@ fn recon_of_generated_settlements_gives_exactly_the_intended_outcome() {
     assert!(summary.totals.settlement_matched > 1_000, "{}", summary.totals.settlement_matched);
     for f in &s.files {
         let x = &f.stats;
-        assert_eq!(x.lines_read, x.data_rows + x.non_data_lines, "{}", f.file);
+        assert_eq!(x.lines_read, x.data_rows + x.rejected_rows + x.non_data_lines, "{}", f.file);
         assert_eq!(x.rejected_rows, 1, "{}", f.file);
     }
 

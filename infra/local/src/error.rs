@@ -29,7 +29,7 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error("two bank files are named `{0}`; bank refs are FILE:LINE, so base names must differ")]
     DuplicateFileName(String),
-    #[error("two settlement reports are named `{0}`; their rows are FILE:LINE, so base names must differ")]
+    #[error("two input files are named `{0}`; rows and rejects are FILE:LINE, so base names must differ")]
     DuplicateSettlementName(String),
     #[error("{0}")]
     Usage(String),

@@ -202,8 +202,10 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         }
     }
     let settlement_names: Vec<String> = args.settlement.iter().map(|p| base_name(p)).collect();
+    // Rows and rejects are FILE:LINE across all inputs: a report may not share a name with any.
+    let pg_name = base_name(&args.pg);
     for (i, name) in settlement_names.iter().enumerate() {
-        if settlement_names[..i].contains(name) {
+        if settlement_names[..i].contains(name) || bank_names.contains(name) || *name == pg_name {
             return Err(CliError::DuplicateSettlementName(name.clone()));
         }
     }
@@ -231,7 +233,6 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
 
     // Normalize: the PG export and the statements in parallel, each in parallel chunks.
     let t = Instant::now();
-    let pg_name = base_name(&args.pg);
     let (pg_file, bank_files) = rayon::join(
         || parse_pg_file(&pg_bytes).map_err(|source| CliError::Pg { file: pg_name.clone(), source }),
         || {
@@ -268,6 +269,12 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     let normalize = ms(t);
 
     let (outcome, settled) = reconcile_with_settlements(pg_txns, bank_rows, settlement_rows, &fees, &cfg);
+    // Rows the settlement step refused were read, then rejected: counted as rejects of their file.
+    for (name, file) in settlement_names.iter().zip(&mut settlement_files) {
+        let refused = settled.rejects.iter().filter(|(f, _)| f == name).count() as u64;
+        file.stats.data_rows -= refused;
+        file.stats.rejected_rows += refused;
+    }
 
     // Write.
     let t = Instant::now();
@@ -326,7 +333,10 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
                     .map(|(name, f)| SettlementFileSummary { file: name.clone(), stats: f.stats.clone() })
                     .collect(),
                 fees,
-                totals: SettlementTotals::of(&settled)?,
+                totals: SettlementTotals {
+                    rejected_rows: settlement_files.iter().map(|f| f.stats.rejected_rows).sum(),
+                    ..SettlementTotals::of(&settled)?
+                },
             }),
         },
         phases_ms: Phases {

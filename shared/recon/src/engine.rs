@@ -55,9 +55,16 @@ pub fn reconcile_with_settlements<'a>(
     let (settlement_recon, settled, awaiting) = if settlement_rows.is_empty() {
         (SettlementRecon::default(), Vec::new(), Vec::new())
     } else {
+        // A credit carrying the transaction's UTR: a match, or an exception pairing them (an
+        // amount mismatch, a pair awaiting review, a duplicate group).
         let mut own_match = vec![u32::MAX; pg.len()];
         for m in &utr.matches {
             own_match[m.pg as usize] = m.bank;
+        }
+        for e in utr.exceptions.iter().filter(|e| !e.bank.is_empty()) {
+            for &p in &e.pg {
+                own_match[p as usize] = e.bank[0];
+            }
         }
         let step = settle(settlement_rows, &pg, &bank, &own_match, &utr.open_pg, &utr.open_bank, fees);
         utr.open_pg.retain(|&p| !step.pg_taken[p as usize]);

@@ -43,6 +43,10 @@ impl<'a> PgTxn<'a> {
     pub fn with_ref(self, merchant_ref: &'a str) -> PgTxn<'a> {
         PgTxn { merchant_ref, ..self }
     }
+
+    pub fn with_utr(self, utr: &str) -> PgTxn<'a> {
+        PgTxn { utr: find_utr(utr), ..self }
+    }
 }
 
 /// A small deterministic Fisher–Yates shuffle (xorshift), so properties need no RNG crate.

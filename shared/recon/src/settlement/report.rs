@@ -69,6 +69,8 @@ pub struct SettlementTotals {
     pub line_exceptions: BTreeMap<&'static str, u64>,
     /// Σ over rows of what was charged above the contract (fee and GST), in paise.
     pub fee_overcharge_paise: i64,
+    /// Rows rejected: by the settlement step (a row disagreeing with its settlement); the CLI
+    /// adds the rows its reports could not read.
     pub rejected_rows: u64,
 }
 

@@ -86,6 +86,8 @@ impl SettlementRow<'_> {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SettlementStats {
     pub lines_read: u64,
+    /// Rows read; with the rejected rows and the non-data lines they make `lines_read`, as for
+    /// statements.
     pub data_rows: u64,
     pub rejected_rows: u64,
     /// The header and blank lines.
@@ -147,11 +149,11 @@ pub fn parse_settlement_file<'a>(name: &'a str, bytes: &'a [u8]) -> Result<Settl
             out.stats.non_data_lines += 1;
             continue;
         }
-        out.stats.data_rows += 1;
         match parse_row(raw, &mut fields) {
             Ok(mut row) => {
                 row.file = name;
                 row.line = line;
+                out.stats.data_rows += 1;
                 out.rows.push(row);
             }
             Err(reason) => {
@@ -189,11 +191,12 @@ fn parse_row<'a>(raw: &'a [u8], fields: &mut Vec<&'a str>) -> Result<SettlementR
         RowKind::Adjustment => paise("amount_paise", amount, true)?,
         _ => paise("amount_paise", amount, false)?,
     };
-    if amount == Paise::ZERO {
-        return Err(format!("amount_paise `0` on a {} row moves nothing", kind.as_str()));
-    }
     let fee = paise("fee_paise", fee, false)?;
     let tax = paise("tax_paise", tax, false)?;
+    // Only an adjustment may carry no amount, and then only to charge a fee.
+    if amount == Paise::ZERO && (kind != RowKind::Adjustment || fee.0 + tax.0 == 0) {
+        return Err(format!("amount_paise `0` on this {} row moves nothing", kind.as_str()));
+    }
     Ok(SettlementRow {
         file: "",
         line: 0,
@@ -223,7 +226,10 @@ fn identifier(name: &str, value: &str) -> Result<(), String> {
 /// A NEFT (16) or RTGS (22) UTR, the whole field: a bulk credit moves by NEFT or RTGS, never by
 /// UPI, so a 12-digit RRN here is a wrong column.
 fn settlement_utr(value: &str) -> Result<Utr, String> {
-    let shaped = matches!(value.len(), 16 | 22) && value.bytes().all(|c| c.is_ascii_alphanumeric());
+    // A bank code first: a zero-padded RRN (`0000629412345678`) is 16 characters too.
+    let shaped = matches!(value.len(), 16 | 22)
+        && value.bytes().take(4).all(|c| c.is_ascii_alphabetic())
+        && value.bytes().all(|c| c.is_ascii_alphanumeric());
     match find_utr(value) {
         Some(utr) if shaped => Ok(utr),
         _ => Err(format!("settlement_utr `{}` is not a NEFT (16) or RTGS (22 character) UTR", fit(value))),
@@ -269,17 +275,18 @@ mod tests {
              setl_1,{UTR},2026-10-05,refund,rfnd_1,TXN2,5000,0,0\r\n\
              setl_1,{UTR},2026-10-05,chargeback,chb_1,TXN3,7000,0,0\n\
              setl_1,{UTR},2026-10-05,adjustment,adj_1,,-150,0,0\n\
-             setl_1,{UTR},2026-10-05,ADJUSTMENT,adj_2,,+150,10,2"
+             setl_1,{UTR},2026-10-05,ADJUSTMENT,adj_2,,+150,10,2\n\
+             setl_1,{UTR},2026-10-05,adjustment,adj_3,,0,500,90"
         );
         let f = parse(&text);
         assert!(f.rejects.is_empty(), "{:?}", f.rejects);
         let nets: Vec<i64> = f.rows.iter().map(|r| r.net().0).collect();
-        assert_eq!(nets, [97_640, -5_000, -7_000, -150, 138]);
+        assert_eq!(nets, [97_640, -5_000, -7_000, -150, 138, -590], "a fee-only adjustment too");
         assert_eq!(f.rows[0].line, 2);
         assert_eq!(f.rows[1].line, 4, "lines are physical: the blank line counts");
         assert_eq!(f.rows[0].settlement_utr.to_string(), UTR);
         assert_eq!(f.rows[0].settled_on, Date::parse_iso("2026-10-05").unwrap());
-        assert_eq!(f.stats, SettlementStats { lines_read: 7, data_rows: 5, rejected_rows: 0, non_data_lines: 2 });
+        assert_eq!(f.stats, SettlementStats { lines_read: 8, data_rows: 6, rejected_rows: 0, non_data_lines: 2 });
     }
 
     #[test]
@@ -292,6 +299,8 @@ mod tests {
             (format!("setl_1,{UTR},05/10/2026,payment,pay_1,TXN1,100,0,0"), "settled_on"),
             (format!("setl_1,{UTR},2026-10-05,payout,pay_1,TXN1,100,0,0"), "type `payout`"),
             ("setl_1,629412345678,2026-10-05,payment,pay_1,TXN1,100,0,0".to_string(), "NEFT (16) or RTGS"),
+            ("setl_1,0000629412345678,2026-10-05,payment,pay_1,TXN1,100,0,0".to_string(), "NEFT (16) or RTGS"),
+            (format!("setl_1,{UTR},2026-10-05,adjustment,adj_1,,0,0,0"), "on this adjustment row moves nothing"),
             (format!("setl_1,{UTR},2026-10-05,payment,pay_1,TXN1,100,-1,0"), "fee_paise `-1`"),
             (format!("setl_1,{UTR},2026-10-05,payment,pay_1,TXN1,100,0"), "expected 9 fields"),
             (format!("setl_1,{UTR},2026-10-05,payment,pay_1,TXN1,1000000000001,0,0"), "₹1,000 crore"),

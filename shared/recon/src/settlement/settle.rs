@@ -3,10 +3,10 @@
 //! the PG export, and the PG transactions it paid matched through it.
 //!
 //! Runs between the engine's UTR stage and its fallback stage, over the records the UTR stage
-//! left open: a transaction matched to its own credit keeps that match (a settlement row paying it
-//! again is `DOUBLE_SETTLED`), and what the settlements account for never reaches the amount and
-//! date fallback, where a card payment without a UTR could otherwise be paired with a stranger's
-//! credit.
+//! left open: a transaction paired with its own credit by UTR keeps that pairing (a settlement
+//! row paying it again is `DOUBLE_SETTLED`), and the transactions a found credit paid, and the
+//! credit, never reach the amount and date fallback, where they could otherwise be paired with a
+//! stranger's record. (A transaction of a settlement whose credit was not found does reach it.)
 
 use super::fees::FeeSchedule;
 use super::report_file::{RowKind, SettlementRow};
@@ -177,8 +177,9 @@ pub(crate) struct Settled<'a> {
     pub bank_taken: Vec<bool>,
 }
 
-/// Ties settlements to credits and checks them. `own_match[p]` is the bank index PG `p` was
-/// matched to by UTR (`u32::MAX` if none); `open_pg` and `open_bank` are what the UTR stage left.
+/// Ties settlements to credits and checks them. `own_match[p]` is a bank credit the UTR stage
+/// paired PG `p` with by UTR, as a match or an exception (`u32::MAX` if none); `open_pg` and
+/// `open_bank` are what the UTR stage left.
 pub(crate) fn settle<'a>(
     rows: Vec<SettlementRow<'a>>,
     pg: &[PgTxn<'a>],
@@ -194,7 +195,7 @@ pub(crate) fn settle<'a>(
     for s in &mut settlements {
         let credited = s.credit.map_or(Paise::ZERO, |(b, _)| bank[b as usize].amount);
         s.credited = credited;
-        // Both terms are at most a settlement's checked sums: no overflow.
+        // `sums` keeps the expected net a row's cap away from i64's ends: no overflow.
         s.delta = Paise(credited.0 - s.expected_net.0);
         s.status = match (s.credit, s.delta.0.signum()) {
             (None, _) => SettlementStatus::CreditMissing,
@@ -278,8 +279,10 @@ pub(crate) fn settle<'a>(
                 ),
             );
         }
-        let (RowKind::Payment, Some(p)) = (row.kind, found) else { continue };
-        if row.amount != pg[p].amount {
+        if row.kind != RowKind::Payment {
+            continue;
+        }
+        if let Some(p) = found.filter(|&p| row.amount != pg[p].amount) {
             raise(
                 LineCategory::AmountDiffers,
                 Some(pg[p].amount),
@@ -300,12 +303,16 @@ pub(crate) fn settle<'a>(
             continue;
         }
         first_paid.insert(row.txn_id, (settlement_index, row.file, row.line));
+        let Some(p) = found else { continue };
         if own_match[p] != u32::MAX {
             raise(
                 LineCategory::DoubleSettled,
                 None,
                 row.amount,
-                format!("already matched to its own credit {}", bank[own_match[p] as usize].bank_ref()),
+                format!(
+                    "already paid by its own credit {}, which carries its UTR",
+                    bank[own_match[p] as usize].bank_ref()
+                ),
             );
             continue;
         }
@@ -404,6 +411,9 @@ fn sums<'a>(rows: &[SettlementRow<'a>]) -> Option<Settlement<'a>> {
         tax = tax.checked_add(r.tax)?;
     }
     let expected_net = gross.checked_sub(fee)?.checked_sub(tax)?.checked_sub(debit)?;
+    // A credit (at most a row's cap) minus this must fit too.
+    expected_net.checked_sub(Paise::MAX_ROW)?;
+    expected_net.checked_add(Paise::MAX_ROW)?;
     Some(Settlement {
         settlement_id: first.settlement_id,
         settlement_utr: first.settlement_utr,
@@ -444,55 +454,110 @@ fn tie_credits(settlements: &mut [Settlement<'_>], bank: &[BankRow<'_>], open_ba
             s.credit = Some((b, TieRule::Utr));
         }
     }
-    // 2. By a narration naming the settlement id, credits in canonical order.
-    let untied: HashMap<&str, usize> =
-        settlements.iter().enumerate().filter(|(_, s)| s.credit.is_none()).map(|(i, s)| (s.settlement_id, i)).collect();
+    // 2. By a narration naming the settlement id: a credit naming exactly one untied settlement,
+    //    that settlement named by exactly one credit. A credit naming several, or a settlement
+    //    named by several, is left for a person.
+    let untied: Vec<usize> = (0..settlements.len()).filter(|&i| settlements[i].credit.is_none()).collect();
     if !untied.is_empty() {
+        let ids = IdFinder::new(untied.iter().map(|&i| (settlements[i].settlement_id, i)));
+        let mut named_by: HashMap<usize, Vec<u32>> = HashMap::new();
         for &b in open_bank {
             if taken[b as usize] {
                 continue;
             }
-            let named = narration_tokens(bank[b as usize].narration)
-                .filter_map(|token| untied.get(token).copied())
-                .find(|&i| settlements[i].credit.is_none());
-            if let Some(i) = named {
-                taken[b as usize] = true;
-                settlements[i].credit = Some((b, TieRule::Narration));
+            if let [i] = ids.named_in(bank[b as usize].narration).as_slice() {
+                named_by.entry(*i).or_default().push(b);
+            }
+        }
+        for (i, credits) in named_by {
+            if let [b] = credits.as_slice() {
+                taken[*b as usize] = true;
+                settlements[i].credit = Some((*b, TieRule::Narration));
             }
         }
     }
-    // 3. By a unique credit of exactly the expected net within a day of settled_on.
-    let mut by_amount: HashMap<i64, Vec<u32>> = HashMap::new();
+    // 3. By amount: a credit without a UTR (one with a different UTR is another transfer) of
+    //    exactly the expected net within a day of `settled_on`, when it is the only such credit
+    //    for the settlement and the settlement the only one it could be.
     let nets: std::collections::HashSet<i64> =
-        settlements.iter().filter(|s| s.credit.is_none()).map(|s| s.expected_net.0).collect();
+        settlements.iter().filter(|s| s.credit.is_none() && s.expected_net.0 > 0).map(|s| s.expected_net.0).collect();
+    let mut by_amount: HashMap<i64, Vec<u32>> = HashMap::new();
     for &b in open_bank {
-        let amount = bank[b as usize].amount.0;
-        if !taken[b as usize] && nets.contains(&amount) {
-            by_amount.entry(amount).or_default().push(b);
+        let row = &bank[b as usize];
+        if !taken[b as usize] && row.utr.is_none() && nets.contains(&row.amount.0) {
+            by_amount.entry(row.amount.0).or_default().push(b);
         }
     }
-    for s in settlements.iter_mut().filter(|s| s.credit.is_none() && s.expected_net.0 > 0) {
-        let mut near = by_amount
-            .get(&s.expected_net.0)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .copied()
-            .filter(|&b| !taken[b as usize] && bank[b as usize].date.days_until(s.settled_on).abs() <= 1);
-        if let (Some(b), None) = (near.next(), near.next()) {
-            taken[b as usize] = true;
-            s.credit = Some((b, TieRule::Amount));
+    let candidates: Vec<(usize, Vec<u32>)> = settlements
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.credit.is_none() && s.expected_net.0 > 0)
+        .map(|(i, s)| {
+            let near = by_amount.get(&s.expected_net.0).map(Vec::as_slice).unwrap_or_default();
+            let near = near.iter().copied().filter(|&b| bank[b as usize].date.days_until(s.settled_on).abs() <= 1);
+            (i, near.collect())
+        })
+        .collect();
+    let mut claims: HashMap<u32, u32> = HashMap::new();
+    for (_, near) in &candidates {
+        for &b in near {
+            *claims.entry(b).or_default() += 1;
+        }
+    }
+    for (i, near) in candidates {
+        if let [b] = near.as_slice() {
+            if claims[b] == 1 {
+                taken[*b as usize] = true;
+                settlements[i].credit = Some((*b, TieRule::Amount));
+            }
         }
     }
 }
 
-/// The words of a narration as banks separate its fields (spaces, `/`, `,`, `;`, `|`, `:`,
-/// brackets, quotes; `-` and `_` stay inside a word, as settlement ids use them): a settlement
-/// is named when its id is one of the words.
-fn narration_tokens(narration: &str) -> impl Iterator<Item = &str> {
-    narration
-        .split(|c: char| {
-            c.is_whitespace() || matches!(c, '/' | ',' | ';' | '|' | ':' | '(' | ')' | '[' | ']' | '"' | '\'')
-        })
-        .filter(|t| !t.is_empty())
+/// Finds settlement ids in narrations as banks print them: in any case, bounded by anything
+/// but a letter, digit or `_` (`NEFT CR-UTR-ACQUIRER-setl_Ab12`, `SETTL/SETL_AB12/OCT`).
+struct IdFinder {
+    /// Upper-cased id → settlement index, grouped by the id's first word for the lookup.
+    by_first_word: HashMap<String, Vec<(String, usize)>>,
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+impl IdFinder {
+    fn new<'a>(ids: impl Iterator<Item = (&'a str, usize)>) -> IdFinder {
+        let mut by_first_word: HashMap<String, Vec<(String, usize)>> = HashMap::new();
+        for (id, i) in ids {
+            let upper = id.to_ascii_uppercase();
+            let first = upper.bytes().take_while(|&c| is_word_byte(c)).map(char::from).collect::<String>();
+            by_first_word.entry(first).or_default().push((upper, i));
+        }
+        IdFinder { by_first_word }
+    }
+
+    /// The settlements `narration` names, each once, in index order.
+    fn named_in(&self, narration: &str) -> Vec<usize> {
+        let text = narration.to_ascii_uppercase();
+        let b = text.as_bytes();
+        let mut found = Vec::new();
+        let mut at = 0;
+        while at < b.len() {
+            if !is_word_byte(b[at]) || (at > 0 && is_word_byte(b[at - 1])) {
+                at += 1;
+                continue;
+            }
+            let end = at + b[at..].iter().take_while(|&&c| is_word_byte(c)).count();
+            for (id, i) in self.by_first_word.get(&text[at..end]).map(Vec::as_slice).unwrap_or_default() {
+                let after = at + id.len();
+                if text[at..].starts_with(id.as_str()) && b.get(after).is_none_or(|&c| !is_word_byte(c)) {
+                    found.push(*i);
+                }
+            }
+            at = end;
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
 }

@@ -137,6 +137,86 @@ fn without_its_utr_a_credit_is_tied_by_a_narration_naming_the_settlement_then_by
 }
 
 #[test]
+fn a_narration_names_a_settlement_in_any_case_between_any_separators() {
+    for narration in
+        ["NEFT CR-ICICN52026109999-RAZORPAY SOFTWARE-setl_Abc1", "RAZORPAY SETTLEMENT SETL_ABC1", "SETTL/setl_abc1/OCT"]
+    {
+        let (_, s) = run(
+            vec![card("TXN1", 100_000, 4)],
+            vec![credit(10, 97_000, narration, 6)],
+            vec![paid(2, "setl_Abc1", UTR_A, "TXN1")],
+        );
+        assert_eq!(s.settlements[0].credit, Some((0, TieRule::Narration)), "{narration}");
+    }
+    // Part of a longer word is not the id.
+    let (_, s) = run(
+        vec![card("TXN1", 100_000, 4)],
+        vec![credit(10, 97_000, "SETTL setl_Abc12", 6)],
+        vec![paid(2, "setl_Abc1", UTR_A, "TXN1")],
+    );
+    assert_eq!(s.settlements[0].credit, None);
+}
+
+#[test]
+fn a_credit_naming_two_settlements_or_one_of_two_credits_naming_it_ties_nothing_by_narration() {
+    let rows = vec![paid(2, "setl_A", UTR_A, "TXN1"), paid(3, "setl_B", UTR_B, "TXN2")];
+    let pgs = || vec![card("TXN1", 100_000, 4), card("TXN2", 100_000, 4)];
+    // A credit naming both settlements ties neither; the one naming setl_B alone ties it.
+    let (_, s) =
+        run(pgs(), vec![credit(10, 1, "SETL setl_B setl_A", 5), credit(11, 2, "SETL setl_B", 5)], rows.clone());
+    let credits: Vec<_> = s.settlements.iter().map(|x| x.credit).collect();
+    assert_eq!(credits, [None, Some((1, TieRule::Narration))]);
+    // Two credits naming setl_B alone: neither is provably its.
+    let (_, s) = run(pgs(), vec![credit(10, 1, "SETL setl_B", 5), credit(11, 2, "SETL setl_B", 5)], rows);
+    let credits: Vec<_> = s.settlements.iter().map(|x| x.credit).collect();
+    assert_eq!(credits, [None, None]);
+}
+
+#[test]
+fn an_amount_ties_only_a_credit_without_a_utr_that_no_other_settlement_could_claim() {
+    // The only credit of the amount carries another UTR: a different transfer.
+    let (rec, s) = run(
+        vec![card("TXN1", 100_000, 4)],
+        vec![credit(10, 97_640, "UPI/629412345699/RAVI KUMAR", 5)],
+        vec![paid(2, "setl_A", UTR_A, "TXN1")],
+    );
+    assert_eq!(s.settlements[0].status, SettlementStatus::CreditMissing);
+    assert!(rec.settled.is_empty());
+    // Two settlements of the same net and day, one credit: neither is provably its.
+    let (_, s) = run(
+        vec![card("TXN1", 100_000, 4), card("TXN2", 100_000, 4)],
+        vec![credit(10, 97_640, "BULK CREDIT", 5)],
+        vec![paid(2, "setl_A", UTR_A, "TXN1"), paid(3, "setl_B", UTR_B, "TXN2")],
+    );
+    assert_eq!(statuses(&s).iter().map(|x| x.1).collect::<Vec<_>>(), [SettlementStatus::CreditMissing; 2]);
+}
+
+#[test]
+fn a_transaction_paid_twice_is_double_settled_whether_or_not_the_pg_knows_it() {
+    let (_, s) = run(
+        vec![card("TXN1", 100_000, 4)],
+        vec![],
+        vec![paid(2, "setl_A", UTR_A, "TXN9"), paid(3, "setl_B", UTR_B, "TXN9")],
+    );
+    let got: Vec<_> = line_checks(&s).into_iter().map(|(t, c, _, _)| (t, c)).collect();
+    assert_eq!(
+        got,
+        [("TXN9", LineCategory::UnknownTxn), ("TXN9", LineCategory::UnknownTxn), ("TXN9", LineCategory::DoubleSettled)]
+    );
+}
+
+#[test]
+fn a_transaction_its_own_credit_paid_for_a_different_amount_is_double_settled_too() {
+    let (rec, s) = run(
+        vec![card("TXN6", 100_000, 4).with_utr("629412345601")],
+        vec![credit(20, 90_000, "UPI/629412345601/X", 4)],
+        vec![paid(2, "setl_A", UTR_A, "TXN6")],
+    );
+    assert_eq!(categories(&rec), [Category::AmountMismatch]);
+    assert_eq!(line_checks(&s).last().map(|x| x.1), Some(LineCategory::DoubleSettled));
+}
+
+#[test]
 fn an_amount_alone_ties_only_a_unique_credit_within_a_day() {
     // Two days away: not this settlement's credit.
     let (rec, s) = run(
