@@ -317,7 +317,8 @@ pub(crate) fn settle<'a>(
             continue;
         }
         if !is_open[p] {
-            // In a UTR-stage exception (a duplicate UTR or an amount mismatch): it stays there.
+            // In a UTR-stage exception without a credit (its UTR repeated in the PG export): it
+            // stays there.
             continue;
         }
         match s.credit {
