@@ -1,5 +1,6 @@
 //! `settlepaisa gen` then `settlepaisa recon`, checked against the generator's truth.
 
+use settlepaisa_cli::gen_cmd::{self, GenArgs};
 use settlepaisa_cli::recon_cmd::{self, ReconArgs};
 use settlepaisa_tests::pipeline::generated_days;
 use settlepaisa_tests::{outcomes_from_reports, outcomes_from_truth, Outcomes};
@@ -247,15 +248,9 @@ fn a_settlement_report_proves_its_bulk_credit_and_matches_what_it_paid() {
 fn recon_of_generated_settlements_gives_exactly_the_intended_outcome() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    settlepaisa_cli::gen_cmd::run(&settlepaisa_cli::gen_cmd::GenArgs {
-        txns: 20_000,
-        seed: 7,
-        start: "2026-10-01".into(),
-        days: 4,
-        settlements: true,
-        out: d.to_path_buf(),
-    })
-    .unwrap();
+    let plain = GenArgs::plain(20_000, 7, 4, d.to_path_buf());
+    // Shuffled too: the truth follows the PG rows wherever they land.
+    gen_cmd::run(&GenArgs { settlements: true, shuffle: true, ..plain }).unwrap();
     let banks: Vec<PathBuf> =
         ["HDFC_20261002.csv", "ICICI_20261002.txt", "AXIS_20261002.csv"].map(|f| d.join(f)).into();
     let reports = vec![d.join("settlement_PAYU.csv"), d.join("settlement_BILLDESK.csv")];

@@ -148,15 +148,7 @@ pub mod pipeline {
 
     /// Generates captures spread over `days` from 2026-10-01.
     pub fn generated_days(dir: &Path, txns: usize, seed: u64, days: u32) -> (PathBuf, Vec<PathBuf>) {
-        gen_cmd::run(&GenArgs {
-            txns,
-            seed,
-            start: "2026-10-01".into(),
-            days,
-            settlements: false,
-            out: dir.to_path_buf(),
-        })
-        .unwrap();
+        gen_cmd::run(&GenArgs::plain(txns, seed, days, dir.to_path_buf())).unwrap();
         let mut banks: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())

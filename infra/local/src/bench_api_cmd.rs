@@ -97,14 +97,7 @@ pub fn run(args: &BenchApiArgs) -> Result<(), CliError> {
     rt.block_on(async {
         let stack = LocalStack::start(None).await.map_err(fail)?;
         let dir = std::env::temp_dir().join(format!("settlepaisa-bench-api-{}", std::process::id()));
-        gen_cmd::run(&GenArgs {
-            txns: args.txns,
-            seed: 5,
-            start: "2026-10-01".into(),
-            days: args.days,
-            settlements: false,
-            out: dir.clone(),
-        })?;
+        gen_cmd::run(&GenArgs::plain(args.txns, 5, args.days, dir.clone()))?;
         let bucket = stack.runner.ctx.resources.uploads_bucket.clone();
         for (key, path) in crate::local_cmd::generated_uploads(&dir)? {
             let body = std::fs::read(&path).map_err(fail)?;

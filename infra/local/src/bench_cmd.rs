@@ -28,6 +28,19 @@ pub struct BenchArgs {
     /// The peer script.
     #[arg(long, default_value = "bench/peers/duckdb_recon.py")]
     pub peer_script: PathBuf,
+    /// Captures spread over this many days.
+    #[arg(long, default_value_t = 1)]
+    pub days: u32,
+    /// The PG export's rows in random order.
+    #[arg(long)]
+    pub shuffle: bool,
+    /// Cards, net banking and wallets settle in bulk; recon reads the settlement reports.
+    #[arg(long)]
+    pub settlements: bool,
+    /// Time the simple peer (`bench/peers/duckdb_simple.py`) on the data's clean twin instead of
+    /// the full peer on the messy files.
+    #[arg(long)]
+    pub simple_peer: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -50,17 +63,25 @@ struct Report {
 }
 
 pub fn run(args: &BenchArgs) -> Result<(), CliError> {
-    let data = args.data.clone().unwrap_or_else(|| PathBuf::from(format!("bench/data/{}", args.txns)));
+    // One folder per kind of data, so each is generated once.
+    let variant = [
+        (args.days > 1, format!("-{}d", args.days)),
+        (args.shuffle, "-shuffled".into()),
+        (args.settlements, "-settled".into()),
+    ]
+    .into_iter()
+    .filter_map(|(on, tag)| on.then_some(tag))
+    .collect::<String>();
+    let default_dir = PathBuf::from(format!("bench/data/{}{variant}", args.txns));
+    let data = args.data.clone().unwrap_or(default_dir);
     let pg = data.join("pg_transactions.csv");
-    if !pg.exists() {
+    if !pg.exists() || (args.simple_peer && !data.join("pg.csv").exists()) {
         eprintln!("generating {} transactions into {} ...", args.txns, data.display());
         gen_cmd::run(&GenArgs {
-            txns: args.txns,
-            seed: args.seed,
-            start: "2026-10-01".into(),
-            days: 1,
-            settlements: false,
-            out: data.clone(),
+            settlements: args.settlements,
+            shuffle: args.shuffle,
+            clean_twin: true,
+            ..GenArgs::plain(args.txns, args.seed, args.days.max(1), data.clone())
         })?;
     }
     let mut banks: Vec<PathBuf> = std::fs::read_dir(&data)
@@ -72,6 +93,14 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         })
         .collect();
     banks.sort();
+    let settlement_reports: Vec<PathBuf> = match args.settlements {
+        false => Vec::new(),
+        true => ["settlement_PAYU.csv", "settlement_BILLDESK.csv"]
+            .iter()
+            .map(|f| data.join(f))
+            .filter(|p| p.exists())
+            .collect(),
+    };
     let exe = std::env::current_exe().map_err(io_err("settlepaisa"))?;
 
     let mut rust = Vec::new();
@@ -82,6 +111,9 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         cmd.arg("recon").arg("--pg").arg(&pg).arg("--out").arg(&out);
         for b in &banks {
             cmd.arg("--bank").arg(b);
+        }
+        for s in &settlement_reports {
+            cmd.arg("--settlement").arg(s);
         }
         let (wall_ms, _) = timed(&mut cmd)?;
         let path = out.join("summary.json");
@@ -99,10 +131,16 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     if let Some(python) = &args.peer_python {
         for i in 0..args.runs.max(1) {
             let mut cmd = Command::new(python);
-            cmd.arg(&args.peer_script).arg("--pg").arg(&pg).arg("--out").arg(data.join("out-duckdb"));
-            for b in &banks {
-                cmd.arg("--bank").arg(b);
+            if args.simple_peer {
+                let script = args.peer_script.with_file_name("duckdb_simple.py");
+                cmd.arg(script).arg("--pg").arg(data.join("pg.csv")).arg("--bank").arg(data.join("bank.csv"));
+            } else {
+                cmd.arg(&args.peer_script).arg("--pg").arg(&pg);
+                for b in &banks {
+                    cmd.arg("--bank").arg(b);
+                }
             }
+            cmd.arg("--out").arg(data.join("out-duckdb"));
             let (wall_ms, stdout) = timed(&mut cmd)?;
             let line: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or(Value::Null);
             let r = RunResult {

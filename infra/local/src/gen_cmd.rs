@@ -23,8 +23,31 @@ pub struct GenArgs {
     /// (settlement_PAYU.csv, settlement_BILLDESK.csv) with one bulk credit per acquirer and day.
     #[arg(long)]
     pub settlements: bool,
+    /// The PG export's rows in random order (exports are not guaranteed sorted).
+    #[arg(long)]
+    pub shuffle: bool,
+    /// Also pg.csv and bank.csv: the reconciled records already parsed (`utr,amount_paise,date`),
+    /// for the simple DuckDB peer.
+    #[arg(long)]
+    pub clean_twin: bool,
     #[arg(long)]
     pub out: PathBuf,
+}
+
+impl GenArgs {
+    /// A day's files as `gen` writes them by default: sorted, per-payment credits, no twin.
+    pub fn plain(txns: usize, seed: u64, days: u32, out: PathBuf) -> GenArgs {
+        GenArgs {
+            txns,
+            seed,
+            start: "2026-10-01".into(),
+            days,
+            settlements: false,
+            shuffle: false,
+            clean_twin: false,
+            out,
+        }
+    }
 }
 
 pub fn run(args: &GenArgs) -> Result<(), CliError> {
@@ -34,11 +57,14 @@ pub fn run(args: &GenArgs) -> Result<(), CliError> {
         start,
         days: args.days.max(1),
         settlements: args.settlements,
+        shuffle: args.shuffle,
+        clean_twin: args.clean_twin,
         ..GenConfig::new(args.txns, args.seed)
     };
     let generated = generate(&cfg);
     std::fs::create_dir_all(&args.out).map_err(io_err(&args.out))?;
-    let files = std::iter::once(&generated.pg).chain(&generated.banks).chain(&generated.settlements);
+    let files =
+        std::iter::once(&generated.pg).chain(&generated.banks).chain(&generated.settlements).chain(&generated.twin);
     for file in files.chain(std::iter::once(&generated.truth)) {
         let path = args.out.join(&file.name);
         std::fs::write(&path, &file.bytes).map_err(io_err(&path))?;

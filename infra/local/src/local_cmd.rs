@@ -175,14 +175,7 @@ async fn demo(
         stack.runner.ctx.chunk_bytes = bytes;
     }
     let _ = std::fs::remove_dir_all(dir);
-    gen_cmd::run(&GenArgs {
-        txns,
-        seed: 1,
-        start: "2026-10-01".into(),
-        days: 1,
-        settlements: false,
-        out: dir.to_path_buf(),
-    })?;
+    gen_cmd::run(&GenArgs::plain(txns, 1, 1, dir.to_path_buf()))?;
     step(&format!("generated {txns} PG transactions and three bank statements in {}", dir.display()));
     let ctx = &stack.runner.ctx;
     for (key, path) in &generated_uploads(dir)? {

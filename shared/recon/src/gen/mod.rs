@@ -30,6 +30,11 @@ pub struct GenConfig {
     /// Cards, net banking and wallets settle in bulk: acquirer settlement reports and one bulk
     /// credit per acquirer and day instead of a credit per payment ([`settlements`]).
     pub settlements: bool,
+    /// The PG export's rows in random order, as exports are not guaranteed to be sorted.
+    pub shuffle: bool,
+    /// Also a clean twin of the reconciled records for a simple peer: `pg.csv` (captured
+    /// transactions) and `bank.csv` (credits), each `utr,amount_paise,date`, already parsed.
+    pub clean_twin: bool,
 }
 
 impl GenConfig {
@@ -42,6 +47,8 @@ impl GenConfig {
             merchants: 25,
             txn_prefix: "TXN".into(),
             settlements: false,
+            shuffle: false,
+            clean_twin: false,
         }
     }
 }
@@ -56,6 +63,8 @@ pub struct Generated {
     pub banks: Vec<GeneratedFile>,
     /// Acquirer settlement reports (when [`GenConfig::settlements`]).
     pub settlements: Vec<GeneratedFile>,
+    /// `pg.csv` and `bank.csv` (when [`GenConfig::clean_twin`]).
+    pub twin: Vec<GeneratedFile>,
     /// `record,outcome,counterpart`: every record's intended outcome.
     pub truth: GeneratedFile,
 }
@@ -205,6 +214,8 @@ pub fn generate(cfg: &GenConfig) -> Generated {
     let day0 = cfg.start;
 
     let mut bulk = Vec::new();
+    // The clean twin's PG side: (UTR, amount, capture date) of every captured transaction.
+    let mut twin_pg: Vec<(String, i64, Date)> = Vec::new();
     let mut i = 0usize;
     let mut serial = 0u64;
     while i < cfg.txns {
@@ -280,6 +291,9 @@ pub fn generate(cfg: &GenConfig) -> Generated {
             captured_at,
             &mut rng,
         );
+        if cfg.clean_twin && status == "captured" {
+            twin_pg.push((pg_utr.to_string(), amount, capture_day));
+        }
         let Some(plan) = plan else {
             truth.push(TruthRow { record: Rec::Pg(txn_id), outcome: "NOT_CAPTURED", counterpart: None });
             continue;
@@ -349,6 +363,9 @@ pub fn generate(cfg: &GenConfig) -> Generated {
                     captured_at + 7,
                     &mut rng,
                 );
+                if cfg.clean_twin {
+                    twin_pg.push((utr.clone(), amount, capture_day));
+                }
                 let group = Rec::Line(format!("utr:{utr}"), 0);
                 let b = push_entry(entry(amount, Some(utr.clone()), &mut rng), &mut entries);
                 for r in [pg_rec, Rec::Pg(twin_id), b] {
@@ -457,6 +474,20 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         truth.push(TruthRow { record: Rec::Line(file, line), outcome: "REJECTED", counterpart: None });
     }
 
+    if cfg.shuffle {
+        pg = shuffle_rows(&pg, &mut truth, &mut rng);
+    }
+    let twin = match cfg.clean_twin {
+        false => Vec::new(),
+        true => {
+            let credits = entries.iter().flatten().filter(|e| e.credit);
+            vec![
+                twin_file("pg.csv", twin_pg.iter().map(|(u, a, d)| (u.as_str(), *a, *d))),
+                twin_file("bank.csv", credits.map(|e| (e.utr.as_deref().unwrap_or(""), e.amount, e.value_date))),
+            ]
+        }
+    };
+
     let resolve = |r: &Rec| match r {
         Rec::Pg(id) => id.clone(),
         Rec::Entry(b, k) => format!("{}:{}", files[*b].name, lines_of[*b][*k]),
@@ -480,8 +511,44 @@ pub fn generate(cfg: &GenConfig) -> Generated {
         pg: GeneratedFile { name: "pg_transactions.csv".into(), bytes: pg },
         banks: files,
         settlements: settlement_files,
+        twin,
         truth: GeneratedFile { name: "truth.csv".into(), bytes: truth_csv },
     }
+}
+
+/// The PG export with its data rows in random order; the truth's PG lines follow them.
+fn shuffle_rows(pg: &[u8], truth: &mut [TruthRow], rng: &mut Rng) -> Vec<u8> {
+    let header_end = pg.iter().position(|&c| c == b'\n').map_or(pg.len(), |i| i + 1);
+    let rows: Vec<&[u8]> = pg[header_end..].split_inclusive(|&c| c == b'\n').collect();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    // Row k (line k + 2) now stands at line new_line[k].
+    let mut new_line = vec![0u32; rows.len()];
+    let mut out = Vec::with_capacity(pg.len());
+    out.extend_from_slice(&pg[..header_end]);
+    for (position, &k) in order.iter().enumerate() {
+        new_line[k] = position as u32 + 2;
+        out.extend_from_slice(rows[k]);
+    }
+    for row in truth.iter_mut() {
+        if let Rec::Line(file, line) = &mut row.record {
+            if file == "pg_transactions.csv" && *line >= 2 {
+                *line = new_line[*line as usize - 2];
+            }
+        }
+    }
+    out
+}
+
+/// A clean twin file: `utr,amount_paise,date`, one parsed record a line.
+fn twin_file<'a>(name: &str, records: impl Iterator<Item = (&'a str, i64, Date)>) -> GeneratedFile {
+    let mut bytes = b"utr,amount_paise,date\n".to_vec();
+    for (utr, amount, date) in records {
+        bytes.extend_from_slice(format!("{utr},{amount},{date}\n").as_bytes());
+    }
+    GeneratedFile { name: name.into(), bytes }
 }
 
 /// An amount around `avg` paise: the mean of three uniform draws keeps it positive and skewed
