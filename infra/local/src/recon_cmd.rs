@@ -269,9 +269,13 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     let normalize = ms(t);
 
     let (outcome, settled) = reconcile_with_settlements(pg_txns, bank_rows, settlement_rows, &fees, &cfg);
-    // Rows the settlement step refused were read, then rejected: counted as rejects of their file.
+    // Rows the settlement step refused were read, then rejected: they join their file's rejects,
+    // in line order, and are counted there.
     for (name, file) in settlement_names.iter().zip(&mut settlement_files) {
-        let refused = settled.rejects.iter().filter(|(f, _)| f == name).count() as u64;
+        let before = file.rejects.len();
+        file.rejects.extend(settled.rejects.iter().filter(|(f, _)| f == name).map(|(_, r)| r.clone()));
+        let refused = (file.rejects.len() - before) as u64;
+        file.rejects.sort_by_key(|r| r.line);
         file.stats.data_rows -= refused;
         file.stats.rejected_rows += refused;
     }
@@ -286,21 +290,12 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     let mut bank_rejects: Vec<(&str, &[_])> =
         bank_names.iter().zip(&bank_files).map(|(n, f)| (n.as_str(), f.rejects.as_slice())).collect();
     bank_rejects.sort_by_key(|(name, _)| *name);
-    // Then each settlement report's, with the rows the settlement step refused, in line order.
-    let mut settlement_rejects: Vec<(&str, Vec<_>)> = settlement_names
-        .iter()
-        .zip(&settlement_files)
-        .map(|(name, f)| {
-            let mut all = f.rejects.clone();
-            all.extend(settled.rejects.iter().filter(|(file, _)| file == name).map(|(_, r)| r.clone()));
-            all.sort_by_key(|r| r.line);
-            (name.as_str(), all)
-        })
-        .collect();
-    settlement_rejects.sort_by(|a, b| a.0.cmp(b.0));
-    let rejects = std::iter::once((pg_name.as_str(), pg_file.rejects.as_slice()))
-        .chain(bank_rejects)
-        .chain(settlement_rejects.iter().map(|(name, r)| (*name, r.as_slice())));
+    // Then each settlement report's (the settlement step's included), by file name.
+    let mut settlement_rejects: Vec<(&str, &[_])> =
+        settlement_names.iter().zip(&settlement_files).map(|(n, f)| (n.as_str(), f.rejects.as_slice())).collect();
+    settlement_rejects.sort_by_key(|(name, _)| *name);
+    let rejects =
+        std::iter::once((pg_name.as_str(), pg_file.rejects.as_slice())).chain(bank_rejects).chain(settlement_rejects);
     write_report(&args.out.join("rejects.csv"), |w| write_rejects(rejects, w))?;
     if !args.settlement.is_empty() {
         write_report(&args.out.join("settlements.csv"), |w| write_settlements(&settled, &outcome.bank, w))?;
