@@ -209,7 +209,7 @@ async fn every_sample_event_runs_as_it_is_once_pointed_at_a_demo_job() {
     assert!(!preparing.is_empty() && preparing != "JOB-SAMPLE-EVENTS", "{}", answers["match-job"]);
     assert_eq!(answers["normalize-job-file"]["body"]["jobId"], preparing.as_str());
     assert_eq!(answers["normalize-job-file"]["body"]["status"], "NORMALIZED", "{}", answers["normalize-job-file"]);
-    for sqs_function in ["match-shard", "finalize-job", "ingest-chunk"] {
+    for sqs_function in ["match-shard", "finalize-job", "ingest-chunk", "claim-txns"] {
         let answer = &answers[sqs_function];
         assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{sqs_function}: {answer}");
     }

@@ -25,6 +25,8 @@ async fn file_by_key(stack: &LocalStack, key: &str) -> Vec<FileRecord> {
         .iter()
         .filter(|i| i.get("key").and_then(|v| v.as_s().ok()).is_some_and(|k| k == key))
         .map(|i| FileRecord::from_item(i).unwrap())
+        // A file's chunk and claim group records carry its key too.
+        .filter(|f| f.kind != "pg-chunk" && f.kind != "pg-claims")
         .collect()
 }
 
@@ -87,14 +89,14 @@ async fn the_same_export_under_a_second_key_is_a_duplicate_and_a_repeated_txn_id
     assert_eq!(again.status, Some(FileStatus::Normalized));
     assert_eq!((again.data_rows, again.rejected_rows, again.records), (0, 50, 0), "{again:?}");
     assert_eq!(again.lines_read, again.data_rows + again.rejected_rows + again.non_data_lines);
-    let rejects = settlepaisa_aws::s3::get_bytes(
-        &stack.clients.s3,
-        &stack.runner.ctx.resources.artifacts_bucket,
-        &format!("rejects/{}.csv", again.file_id),
-    )
-    .await
-    .unwrap();
-    let rejects = String::from_utf8(rejects).unwrap();
+    // Rows that lost their ids are rejected by their claim group's step: `rejects/{file}/gNNNN.csv`.
+    let artifacts = &stack.runner.ctx.resources.artifacts_bucket;
+    let mut rejects = String::new();
+    for key in settlepaisa_aws::s3::list(&stack.clients.s3, artifacts, &format!("rejects/{}", again.file_id)).await.unwrap() {
+        let bytes = settlepaisa_aws::s3::get_bytes(&stack.clients.s3, artifacts, &key).await.unwrap();
+        rejects.push_str(&String::from_utf8(bytes).unwrap());
+    }
+    assert_eq!(rejects.lines().filter(|l| !l.starts_with("file,line,")).count(), 50, "{rejects}");
     assert!(rejects.contains("already came from pg_transactions.csv line 2"), "{rejects}");
     let stray = file_by_key(&stack, "incoming/x.csv").await.remove(0);
     assert_eq!(stray.status, Some(FileStatus::Rejected));
@@ -189,8 +191,9 @@ async fn an_ingestion_failing_every_attempt_is_failed_and_dead_lettered_and_a_re
     let out = redrive::handle(ctx, redrive::RedriveRequest::default()).await.unwrap();
     assert!(out.failed.is_empty(), "{:?}", out.failed);
     assert_eq!(out.ingested.len(), 1);
-    assert_eq!(out.ingested[0].status, "NORMALIZED");
+    assert_eq!(out.ingested[0].status, "RECEIVED", "read again, its ids being claimed");
     assert_eq!(stack.runner.queue_depth("IngestDeadLetterQueue").await.unwrap(), 0);
+    stack.runner.run_until_idle(IDLE).await.unwrap();
     let done = file_by_key(&stack, PG_KEY).await.remove(0);
     assert_eq!((done.status, done.error.as_deref()), (Some(FileStatus::Normalized), None));
     let job = run_job(&stack, "JOB-REDRIVE", 2).await;
@@ -304,8 +307,9 @@ async fn a_missing_segment_fails_the_job_once_with_the_root_cause_and_a_resume_r
     let ctx = &stack.runner.ctx;
     ingest_all(&stack, &pg, &banks).await;
     let f = file_by_key(&stack, PG_KEY).await.remove(0);
-    let part = f.partitions.iter().find(|p| p.starts_with('p')).unwrap().split(':').next().unwrap().to_string();
-    let key = format!("normalized/{}/{part}/00000.tsv", f.file_id);
+    let segments = FileRecord::segment_counts(&f.partitions).unwrap();
+    let (part, chunk, _) = segments.iter().find(|(name, _, _)| name.starts_with('p')).unwrap();
+    let key = ingest::segment_key(&f.file_id, part, *chunk, 0);
     let artifacts = &ctx.resources.artifacts_bucket;
     let saved = settlepaisa_aws::s3::get_bytes(&ctx.clients.s3, artifacts, &key).await.unwrap();
     ctx.clients.s3.delete_object().bucket(artifacts).key(&key).send().await.unwrap();
@@ -380,8 +384,9 @@ async fn two_copies_ingested_at_the_same_moment_lose_no_transaction() {
     );
     let mut outcomes = vec![a.unwrap()[0].status, b.unwrap()[0].status];
     outcomes.sort_unstable();
-    assert_eq!(outcomes, ["DUPLICATE", "NORMALIZED"], "one copy counts, the other names it");
-    stack.runner.run_until_idle(IDLE).await.unwrap(); // the emulator's own events: already ingested
+    assert_eq!(outcomes, ["DUPLICATE", "RECEIVED"], "one copy claims its ids, the other names it");
+    // The claim steps, and the emulator's own events (already ingested).
+    stack.runner.run_until_idle(IDLE).await.unwrap();
     let counted: Vec<FileRecord> = [file_by_key(&stack, PG_KEY).await, file_by_key(&stack, copy_key).await]
         .concat()
         .into_iter()

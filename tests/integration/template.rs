@@ -42,7 +42,7 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
             "redrive-ingest" => {
                 serde_json::from_str::<settlepaisa_pipeline::redrive::RedriveRequest>(&text).map(|_| ())
             }
-            "match-shard" | "finalize-job" | "ingest-chunk" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
+            "match-shard" | "finalize-job" | "ingest-chunk" | "claim-txns" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
             "authorizer" => serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(&text).map(|_| ()),
             http if routes::by_function(http).is_some() => {
                 let request = lambda_http::request::from_str(&text).map_err(|e| panic!("{http}: {e}")).unwrap();
@@ -135,15 +135,7 @@ fn stateful_resources_outlive_the_stack_and_queued_work_outlives_its_queue_only_
             }
         }
     }
-    assert_eq!(checked_dead_letter_queues, 3, "match, finalize and chunk queues");
-}
-
-#[test]
-fn a_paced_chunk_fits_twice_in_the_chunk_functions_timeout() {
-    let text = std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-    let timeout = doc["Resources"]["IngestChunkFunction"]["Properties"]["Timeout"].as_u64().unwrap();
-    assert!(timeout >= 2 * settlepaisa_recon::chunks::CHUNK_WRITE_SECONDS, "ingest-chunk Timeout {timeout}");
+    assert_eq!(checked_dead_letter_queues, 4, "match, finalize, chunk and claim queues");
 }
 
 #[test]
@@ -228,8 +220,8 @@ fn failed_ingestions_have_a_destination_and_an_alarm_and_workers_read_their_queu
     }
 }
 
-/// The request counter bills index writes from the template's indexes and projections: a PG row
-/// is written to the table and both transaction indexes; an exception's `by-job-category` entry
+/// The request counter bills index writes from the template's indexes and projections: a page of
+/// 100 PG rows costs about eight units and no index write; an exception's `by-job-category` entry
 /// carries only keys and status, so it costs one unit even when the exception is over a KB; a
 /// match page, which has no `job_category`, is not written to that index at all.
 #[test]
@@ -238,12 +230,22 @@ fn index_write_units_come_from_the_template_projections() {
     use settlepaisa_aws::dynamo::{nv, sv, Item};
     let spec = template::load(&workspace_root().join("infra/template.yaml")).unwrap();
     let model = |logical: &str| spec.tables.iter().find(|t| t.logical == logical).unwrap().write_cost_model();
-    let csv = "txn_id,merchant_id,merchant_ref,method,amount_paise,status,utr,captured_at\n\
-               TXN00000000042,M0007,ORD-0000042,UPI,125000,captured,412345678901,2026-10-01T10:15:00+05:30\n";
+    // A page of 100 generated-size rows: ~8 KB, eight units for 100 rows, and no index.
+    let mut csv = String::from("txn_id,merchant_id,merchant_ref,method,amount_paise,status,utr,captured_at\n");
+    for i in 0..100 {
+        csv.push_str(&format!(
+            "TXN{i:011},M0007,ORD-{i:07},UPI,125000,captured,4123456{i:05},2026-10-01T10:{:02}:00+05:30\n",
+            i % 60
+        ));
+    }
     let pg = settlepaisa_recon::pg_file::parse_pg_file(csv.as_bytes()).unwrap();
-    assert_eq!(pg.captured.len(), 1, "{:?}", pg.rejects);
-    let row = settlepaisa_store::transactions::transaction_item(&pg.captured[0]);
-    assert_eq!(put_units(Some(&model("TransactionsTable")), &row), WriteUnits { table: 1, indexes: 2 });
+    assert_eq!(pg.captured.len(), 100, "{:?}", pg.rejects);
+    let mut rows = pg.captured.clone();
+    let pages = settlepaisa_store::txn_pages::pages_of("F0123456789abcdef01234567", 3, &mut rows);
+    let day_page = pages.iter().find(|p| p.pk.starts_with("T#")).unwrap().to_item();
+    let units = put_units(Some(&model("TransactionsTable")), &day_page);
+    assert_eq!(units.indexes, 0);
+    assert!((7..=9).contains(&units.table), "{units:?} for a page of 100 rows");
 
     let results = model("ResultsTable");
     let index = results.indexes.iter().find(|i| i.name == "by-job-category").unwrap();

@@ -267,6 +267,37 @@ pub mod pipeline {
         job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id).await.unwrap().unwrap()
     }
 
+    /// The transaction ids the transactions table's day pages hold for files that count (a
+    /// test-only scan), sorted: a row paged twice shows twice.
+    pub async fn listed_txn_ids(stack: &LocalStack) -> Vec<String> {
+        let ctx = &stack.runner.ctx;
+        let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.transactions_table);
+        let mut pages = Vec::new();
+        let mut start = None;
+        loop {
+            let out = db.scan().table_name(table).set_exclusive_start_key(start).send().await.unwrap();
+            for item in out.items.unwrap_or_default() {
+                let page = settlepaisa_store::txn_pages::Page::from_item(&item).unwrap();
+                if page.pk.starts_with("T#") {
+                    pages.push(page);
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let files = pages.iter().map(|p| p.file_id.clone()).collect();
+        let counting = settlepaisa_store::file_record::that_count(db, &ctx.resources.files_table, &files).await.unwrap();
+        let mut ids: Vec<String> = pages
+            .iter()
+            .filter(|p| counting.contains(&p.file_id))
+            .flat_map(|p| p.decode().unwrap().into_iter().map(|t| t.txn_id.to_string()).collect::<Vec<_>>())
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// Items in a table (a test-only scan).
     pub async fn count_items(stack: &LocalStack, table: &str) -> i32 {
         stack

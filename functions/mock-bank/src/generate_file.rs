@@ -3,21 +3,17 @@
 //! bank's layout to `incoming/{bank}/`, where it triggers ingestion like a real drop.
 
 use crate::AppState;
-use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
-use settlepaisa_aws::dynamo::{all_pages, n, s, sv, Item};
-use settlepaisa_aws::AwsError;
 use settlepaisa_http::input::Body;
 use settlepaisa_http::{ApiError, Caller};
 use settlepaisa_recon::date::Date;
 use settlepaisa_recon::gen::{statement, StatementCredit, STATEMENT_BANKS};
-use settlepaisa_recon::money::Paise;
-use settlepaisa_store::transactions::DAY_BUCKETS;
+use settlepaisa_store::{file_record, txn_pages};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -34,24 +30,37 @@ pub fn settling_bank(txn_id: &str) -> &'static str {
     STATEMENT_BANKS[(h % STATEMENT_BANKS.len() as u64) as usize]
 }
 
-async fn captured_on(state: &AppState, day: Date) -> Result<Vec<Item>, AwsError> {
+/// A credit for each captured transaction of the day that settles through `bank`, from files that
+/// count: every page of the day's claim groups.
+async fn captured_on(
+    state: &AppState,
+    day: Date,
+    bank: &str,
+) -> Result<Vec<StatementCredit>, settlepaisa_store::StoreError> {
     let ctx = state.ctx;
-    let mut out = Vec::new();
-    for bucket in 0..DAY_BUCKETS {
-        let query = ctx
-            .clients
-            .dynamodb
-            .query()
-            .table_name(&ctx.resources.transactions_table)
-            .index_name("by-day-bucket-time")
-            .key_condition_expression("day_bucket = :b")
-            .filter_expression("#st = :captured")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":b", sv(format!("{day}#{bucket:02}")))
-            .expression_attribute_values(":captured", AttributeValue::S("captured".into()));
-        out.extend(all_pages(query).await?);
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.transactions_table);
+    let mut pages = Vec::new();
+    for group in 0..txn_pages::GROUPS {
+        pages.extend(txn_pages::pages_in(db, table, &txn_pages::day_partition(&day.to_string(), group)).await?);
     }
-    Ok(out)
+    let files = pages.iter().map(|p| p.file_id.clone()).collect();
+    let counting = file_record::that_count(db, &ctx.resources.files_table, &files).await?;
+    let mut rows = Vec::new();
+    for page in pages.iter().filter(|p| counting.contains(&p.file_id)) {
+        rows.extend(page.decode()?.into_iter().filter(|t| t.is_captured()));
+    }
+    rows.sort_by_key(|t| (t.captured_at, t.txn_id));
+    Ok(rows
+        .iter()
+        .filter(|t| settling_bank(t.txn_id) == bank)
+        .map(|t| StatementCredit {
+            value_date: day,
+            amount: t.amount,
+            neft: t.utr.is_some_and(|u| u.to_string().len() == 16),
+            utr: t.utr.map(|u| u.to_string()),
+            merchant_ref: (!t.merchant_ref.is_empty()).then(|| t.merchant_ref.to_string()),
+        })
+        .collect())
 }
 
 /// `POST /admin/generate-file`: 202, ingestion runs on the S3 event.
@@ -65,31 +74,12 @@ pub async fn generate_bank_file(
         ApiError::bad_request(format!("bank `{bank}` is not one of {}", STATEMENT_BANKS.join(", ")))
     })?;
     let day = settlepaisa_http::input::business_date("date", &req.date)?;
-    let mut txns: Vec<Item> = captured_on(&state, day)
-        .await
-        .map_err(ApiError::store)?
-        .into_iter()
-        .filter(|t| s(t, "txn_id").is_some_and(|id| settling_bank(&id) == *bank))
-        .collect();
-    if txns.is_empty() {
+    let credits = captured_on(&state, day, bank).await.map_err(ApiError::from)?;
+    if credits.is_empty() {
         return Err(ApiError::conflict(format!(
             "no captured transactions of {day} settle through {bank}; seed some with POST /admin/seed"
         )));
     }
-    txns.sort_by_key(|t| (n(t, "captured_at"), s(t, "txn_id")));
-    let credits: Vec<StatementCredit> = txns
-        .iter()
-        .map(|t| {
-            let utr = s(t, "utr").filter(|u| !u.is_empty());
-            StatementCredit {
-                value_date: day,
-                amount: Paise(n(t, "amount_paise").unwrap_or(0)),
-                neft: utr.as_ref().is_some_and(|u| u.len() == 16),
-                utr,
-                merchant_ref: s(t, "merchant_ref"),
-            }
-        })
-        .collect();
     let total: i64 = credits.iter().map(|c| c.amount.0).sum();
     let bytes = statement(bank, &credits, u64::from(day.0 as u32))
         .ok_or_else(|| ApiError::internal("no writer for the bank"))?;

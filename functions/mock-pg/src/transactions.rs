@@ -1,26 +1,24 @@
 //! `GET /api/transactions`: PG transactions by merchant, status, method, amount and capture
-//! dates, a page at a time. With a merchant, one index partition (`by-merchant-time`) in time
-//! order; without, the 16 write buckets (`by-day-bucket-time`) of each day that has rows, one
-//! after another. A page costs at most what [`page_walk::Budget`] allows, whatever the filters
-//! match: it may come back short (or empty) with a cursor to go on.
+//! dates, a page at a time, read from the transactions table's pages (`txn_pages`). With a
+//! merchant, the merchant's partition of each day; without, each day's claim-group partitions one
+//! after another. Within a partition pages come in time order. A page of the listing costs at
+//! most what [`page_walk::Budget`] allows, whatever the filters match: it may come back short (or
+//! empty) with a cursor to go on.
 
 use crate::AppState;
-use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use settlepaisa_aws::dynamo::{batch_get, key_from_json, key_to_json, s, sv, Fields, Item, Malformed};
+use settlepaisa_aws::dynamo::{batch_get, sv, Item};
 use settlepaisa_aws::{sdk_message, AwsError};
 use settlepaisa_http::input::{identifier, page_limit, Query};
 use settlepaisa_http::page_walk::{self, Budget, Resume, Slice};
-use settlepaisa_http::time_filter::{today, DayRange, TimeFilter};
+use settlepaisa_http::time_filter::{today, TimeFilter};
 use settlepaisa_http::{cursor, ApiError, Caller};
-use settlepaisa_recon::date::IST_OFFSET_MINUTES;
-use settlepaisa_recon::pg_file::Method;
-use settlepaisa_store::file_record::{FileRecord, FileStatus};
-use settlepaisa_store::transactions::DAY_BUCKETS;
-use settlepaisa_store::txn_days;
+use settlepaisa_recon::pg_file::{Method, PgTxn};
+use settlepaisa_store::file_record::FileRecord;
+use settlepaisa_store::{txn_days, txn_pages};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -37,59 +35,26 @@ pub struct TransactionQuery {
     pub cursor: Option<String>,
 }
 
-/// A listing's partition: the index and its partition key value.
-struct Partition {
-    index: &'static str,
-    pk: String,
-}
-
-/// The partition key attribute of a transactions index.
-fn pk_name(index: &str) -> &'static str {
-    if index == "by-merchant-time" {
-        "merchant_id"
-    } else {
-        "day_bucket"
-    }
-}
-
-impl Partition {
-    fn pk_name(&self) -> &'static str {
-        pk_name(self.index)
-    }
-
-    /// An item's position in this partition's index (its key there).
-    fn key_of(&self, item: &Item) -> Item {
-        [self.pk_name(), "captured_at", "txn_id"]
-            .into_iter()
-            .filter_map(|k| item.get(k).map(|v| (k.to_string(), v.clone())))
-            .collect()
-    }
-
-    /// A key read back from a cursor: exactly this partition's index key, in this partition.
-    fn accepts(&self, key: &Item) -> bool {
-        key.len() == 3
-            && matches!(key.get(self.pk_name()), Some(AttributeValue::S(pk)) if *pk == self.pk)
-            && matches!(key.get("captured_at"), Some(AttributeValue::N(_)))
-            && matches!(key.get("txn_id"), Some(AttributeValue::S(_)))
-    }
-}
+/// A position in a partition: after row `.1` of the page with sort key `.0`.
+type Position = (String, usize);
 
 /// Where the page starts: the first partition at or after the cursor's (partitions are sorted,
-/// and days may have gained rows since the cursor was made), and the key in it.
-fn resume(partitions: &[Partition], position: Option<Value>) -> Result<Resume<Item>, ApiError> {
+/// and days may have gained rows since the cursor was made), and the position in it.
+fn resume(partitions: &[String], position: Option<Value>) -> Result<Resume<Position>, ApiError> {
     let Some(position) = position else { return Ok(Resume { partition: 0, key: None }) };
     let bad = || ApiError::bad_request("cursor is not one this API returned; start again without it");
     let pk = position.get("pk").and_then(Value::as_str).ok_or_else(bad)?;
-    let partition = partitions.iter().position(|p| p.pk.as_str() >= pk).unwrap_or(partitions.len());
-    let key = match position.get("k") {
-        None | Some(Value::Null) => None,
-        Some(k) => {
-            let key = key_from_json(k).ok_or_else(bad)?;
+    let partition = partitions.iter().position(|p| p.as_str() >= pk).unwrap_or(partitions.len());
+    let key = match (position.get("sk"), position.get("row")) {
+        (None | Some(Value::Null), None | Some(Value::Null)) => None,
+        (Some(Value::String(sk)), Some(Value::Number(row))) => {
+            let row = row.as_u64().filter(|r| *r < txn_pages::ROWS_PER_PAGE as u64).ok_or_else(bad)?;
             match partitions.get(partition) {
-                Some(p) if p.pk == pk && p.accepts(&key) => Some(key),
+                Some(p) if p == pk && sk.len() <= 200 => Some((sk.clone(), row as usize)),
                 _ => return Err(bad()),
             }
         }
+        _ => return Err(bad()),
     };
     Ok(Resume { partition, key })
 }
@@ -144,138 +109,171 @@ pub async fn list_transactions(
         .filter("days", Some(range.key()));
     let position = q.cursor.as_deref().map(|c| cursor::open(&scope, c)).transpose()?;
     let ctx = state.ctx;
-    let partitions: Vec<Partition> = match &merchant {
-        Some(m) => vec![Partition { index: "by-merchant-time", pk: m.clone() }],
-        None => {
-            let days: Vec<String> = range.days().map(|d| d.to_string()).collect();
-            let with_rows = txn_days::with_rows(&ctx.clients.dynamodb, &ctx.resources.kpi_table, &days).await?;
-            days.iter()
-                .filter(|d| with_rows.contains(*d))
-                .flat_map(|d| {
-                    (0..DAY_BUCKETS).map(move |b| Partition { index: "by-day-bucket-time", pk: format!("{d}#{b:02}") })
-                })
-                .collect()
-        }
+    // The days of the range that have rows (one BatchGetItem of day markers), then their
+    // partitions: the merchant's of each day, or each day's claim groups.
+    let days: Vec<String> = range.days().map(|d| d.to_string()).collect();
+    let with_rows = txn_days::with_rows(&ctx.clients.dynamodb, &ctx.resources.kpi_table, &days).await?;
+    let days = days.into_iter().filter(|d| with_rows.contains(d));
+    let partitions: Vec<String> = match &merchant {
+        Some(m) => days.map(|d| txn_pages::merchant_partition(m, &d)).collect(),
+        None => days.flat_map(|d| (0..txn_pages::GROUPS).map(move |g| txn_pages::day_partition(&d, g))).collect(),
     };
     let from = resume(&partitions, position)?;
     let filtered =
         q.status.is_some() || method.is_some() || q.min_amount_paise.is_some() || q.max_amount_paise.is_some();
-    let client = &ctx.clients.dynamodb;
-    let table = &ctx.resources.transactions_table;
+    let filter = RowFilter { status: q.status.as_deref(), method, min: q.min_amount_paise, max: q.max_amount_paise };
+    let gone = tokio::sync::Mutex::new(GoneFiles::default());
     let page = page_walk::walk(
         partitions.len(),
         from,
         Budget::new(limit as usize, filtered),
-        |item: &Item| item.clone(),
+        |row: &(Value, Position)| row.1.clone(),
         |p, start, evaluate| {
-            let (index, pk) = (partitions[p].index, partitions[p].pk.clone());
-            let q = &q;
-            async move { query(client, table, index, &pk, range, q, method, evaluate, start).await }
+            let (pk, filter, gone) = (partitions[p].clone(), &filter, &gone);
+            async move { read_pages(ctx, &pk, start, evaluate, filter, gone).await }
         },
     )
     .await
     .map_err(ApiError::paging)?;
-    let items = counted(ctx, page.items).await?;
     let next = page.next.map(|r| {
-        let part = &partitions[r.partition];
-        let key = r.key.map(|k| key_to_json(&part.key_of(&k)));
-        cursor::seal(&scope, &json!({ "pk": part.pk, "k": key }))
+        let (sk, row) = r.key.map_or((Value::Null, Value::Null), |(sk, row)| (json!(sk), json!(row)));
+        cursor::seal(&scope, &json!({ "pk": partitions[r.partition], "sk": sk, "row": row }))
     });
     let next = next.transpose()?;
     Ok(Json(json!({
         "range": { "from": range.from.to_string(), "to": range.to.to_string() },
         "merchantId": merchant,
-        "items": items.iter().map(view).collect::<Result<Vec<_>, _>>().map_err(ApiError::internal)?,
+        "items": page.items.into_iter().map(|(v, _)| v).collect::<Vec<_>>(),
         "nextCursor": next,
     })))
 }
 
-/// The rows of files that count: a row whose id no counted file holds (its file was deleted from
-/// S3 since, found to be a copy, refused, or failed part-way) is not shown, though its item stays
-/// until a later file takes the id. One BatchGetItem of the page's few distinct files.
-async fn counted(ctx: &settlepaisa_store::Context, items: Vec<Item>) -> Result<Vec<Item>, ApiError> {
-    let files: std::collections::BTreeSet<String> = items.iter().filter_map(|i| s(i, "file_id")).collect();
-    if files.is_empty() {
-        return Ok(items);
-    }
-    let keys = files.iter().map(|f| Item::from([("file_id".to_string(), sv(f))])).collect();
-    let mut gone = std::collections::BTreeSet::new();
-    for item in batch_get(&ctx.clients.dynamodb, &ctx.resources.files_table, keys).await? {
-        let f = FileRecord::from_item(&item).map_err(ApiError::internal)?;
-        if matches!(
-            f.status,
-            Some(FileStatus::Deleted | FileStatus::Duplicate | FileStatus::Rejected | FileStatus::Failed)
-        ) {
-            gone.insert(f.file_id);
-        }
-    }
-    Ok(items.into_iter().filter(|i| s(i, "file_id").is_none_or(|f| !gone.contains(&f))).collect())
+/// The row filters of a listing.
+struct RowFilter<'q> {
+    status: Option<&'q str>,
+    method: Option<&'static str>,
+    min: Option<i64>,
+    max: Option<i64>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn query(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    index: &str,
+impl RowFilter<'_> {
+    fn keeps(&self, t: &PgTxn<'_>) -> bool {
+        self.status.is_none_or(|s| t.status == s)
+            && self.method.is_none_or(|m| t.method.as_str() == m)
+            && self.min.is_none_or(|v| t.amount.0 >= v)
+            && self.max.is_none_or(|v| t.amount.0 <= v)
+    }
+}
+
+/// Which files' rows no longer show: deleted from S3 since, found to be a copy, refused, failed
+/// part-way, or replaced by a later version of the key. Their pages stay until a later file takes their ids; one BatchGetItem per batch of
+/// files not seen before in this request.
+#[derive(Default)]
+pub(crate) struct GoneFiles {
+    known: std::collections::HashMap<String, bool>,
+}
+
+impl GoneFiles {
+    pub(crate) async fn learn(
+        &mut self,
+        ctx: &settlepaisa_store::Context,
+        files: impl IntoIterator<Item = String>,
+    ) -> Result<(), AwsError> {
+        let new: std::collections::BTreeSet<String> =
+            files.into_iter().filter(|f| !self.known.contains_key(f)).collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        // A file with no record counts for nothing.
+        self.known.extend(new.iter().map(|f| (f.clone(), true)));
+        let keys = new.iter().map(|f| Item::from([("file_id".to_string(), sv(f))])).collect();
+        for item in batch_get(&ctx.clients.dynamodb, &ctx.resources.files_table, keys).await? {
+            let f = FileRecord::from_item(&item).map_err(|e| AwsError::new("BatchGetItem", e.to_string()))?;
+            let gone = !f.rows_count();
+            self.known.insert(f.file_id, gone);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn counts(&self, file_id: &str) -> bool {
+        self.known.get(file_id) == Some(&false)
+    }
+}
+
+/// Rows of one partition's pages from `start` (exclusive), at most `evaluate` of them looked at:
+/// those of files that count and pass the filters, each with its position.
+async fn read_pages(
+    ctx: &settlepaisa_store::Context,
     pk: &str,
-    range: DayRange,
-    q: &TransactionQuery,
-    method: Option<&str>,
+    start: Option<Position>,
     evaluate: usize,
-    start: Option<Item>,
-) -> Result<Slice<Item, Item>, AwsError> {
-    let offset = IST_OFFSET_MINUTES * 60;
-    let lo = i64::from(range.from.0) * 86_400 - offset;
-    let hi = i64::from(range.to.0 + 1) * 86_400 - offset - 1;
-    let pk_name = pk_name(index);
-    let mut req = client
+    filter: &RowFilter<'_>,
+    gone: &tokio::sync::Mutex<GoneFiles>,
+) -> Result<Slice<(Value, Position), Position>, AwsError> {
+    // Enough pages for the rows wanted, and one for a start inside a page.
+    let pages = (evaluate.div_ceil(txn_pages::ROWS_PER_PAGE) + 1).min(10) as i32;
+    let mut req = ctx
+        .clients
+        .dynamodb
         .query()
-        .table_name(table)
-        .index_name(index)
-        .key_condition_expression("#pk = :pk AND captured_at BETWEEN :lo AND :hi")
-        .expression_attribute_names("#pk", pk_name)
+        .table_name(&ctx.resources.transactions_table)
         .expression_attribute_values(":pk", sv(pk))
-        .expression_attribute_values(":lo", AttributeValue::N(lo.to_string()))
-        .expression_attribute_values(":hi", AttributeValue::N(hi.to_string()))
-        .set_exclusive_start_key(start)
-        .limit(evaluate as i32);
-    let mut conditions = Vec::new();
-    if let Some(st) = &q.status {
-        conditions.push("#st = :st");
-        req = req.expression_attribute_names("#st", "status").expression_attribute_values(":st", sv(st));
-    }
-    if let Some(m) = method {
-        conditions.push("#m = :m");
-        req = req.expression_attribute_names("#m", "method").expression_attribute_values(":m", sv(m));
-    }
-    if let Some(v) = q.min_amount_paise {
-        conditions.push("amount_paise >= :amin");
-        req = req.expression_attribute_values(":amin", AttributeValue::N(v.to_string()));
-    }
-    if let Some(v) = q.max_amount_paise {
-        conditions.push("amount_paise <= :amax");
-        req = req.expression_attribute_values(":amax", AttributeValue::N(v.to_string()));
-    }
-    if !conditions.is_empty() {
-        req = req.filter_expression(conditions.join(" AND "));
-    }
+        .limit(pages);
+    req = match &start {
+        Some((sk, _)) => {
+            req.key_condition_expression("pk = :pk AND sk >= :sk").expression_attribute_values(":sk", sv(sk))
+        }
+        None => req.key_condition_expression("pk = :pk"),
+    };
     let out = req.send().await.map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
-    let (items, examined, next) = settlepaisa_aws::dynamo::query_page(out);
+    let more = out.last_evaluated_key.is_some();
+    let pages = out
+        .items
+        .unwrap_or_default()
+        .iter()
+        .map(txn_pages::Page::from_item)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| AwsError::new("Query", e.to_string()))?;
+    let mut gone = gone.lock().await;
+    gone.learn(ctx, pages.iter().map(|p| p.file_id.clone())).await?;
+    let mut items = Vec::new();
+    let mut examined = 0;
+    let mut last: Option<Position> = None;
+    for page in &pages {
+        let rows = page.decode().map_err(|e| AwsError::new("Query", e.to_string()))?;
+        let skip = match &start {
+            Some((sk, row)) if *sk == page.sk => row + 1,
+            _ => 0,
+        };
+        let counts = gone.counts(&page.file_id);
+        for (i, t) in rows.iter().enumerate().skip(skip) {
+            if examined == evaluate {
+                return Ok(Slice { items, examined, next: last.or(start) });
+            }
+            examined += 1;
+            let at = (page.sk.clone(), i);
+            if counts && filter.keeps(t) {
+                items.push((view(t), at.clone()));
+            }
+            last = Some(at);
+        }
+    }
+    // Every row fetched was looked at: go on after the last one, unless the partition is done.
+    let next = if more { last.or(start) } else { None };
     Ok(Slice { items, examined, next })
 }
 
-/// A transaction as the API shows it; an item without the shape ingestion writes is an error.
-pub fn view(item: &Item) -> Result<Value, Malformed> {
-    let f = Fields::new("transaction", item);
-    Ok(json!({
-        "txnId": f.s("txn_id")?,
-        "merchantId": f.s("merchant_id")?,
-        "merchantRef": f.opt_s("merchant_ref")?,
-        "method": f.s("method")?,
-        "amountPaise": f.n::<i64>("amount_paise")?,
-        "status": f.s("status")?,
-        "utr": f.opt_s("utr")?.filter(|u| !u.is_empty()),
-        "capturedAt": settlepaisa_recon::date::format_utc(f.n::<i64>("captured_at")?),
-        "captureDate": f.s("capture_date")?,
-    }))
+/// A transaction as the API shows it.
+fn view(t: &PgTxn<'_>) -> Value {
+    json!({
+        "txnId": t.txn_id,
+        "merchantId": t.merchant_id,
+        "merchantRef": (!t.merchant_ref.is_empty()).then_some(t.merchant_ref),
+        "method": t.method.as_str(),
+        "amountPaise": t.amount.0,
+        "status": t.status,
+        "utr": t.utr.map(|u| u.to_string()),
+        "capturedAt": settlepaisa_recon::date::format_utc(t.captured_at),
+        "captureDate": t.date.to_string(),
+    })
 }

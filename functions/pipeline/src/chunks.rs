@@ -208,7 +208,7 @@ async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), Pipel
 }
 
 /// The S3 event of a chunked file, as Lambda would have delivered it (for a re-drive).
-fn s3_event_for(ctx: &Context, file: &FileRecord) -> String {
+pub(crate) fn s3_event_for(ctx: &Context, file: &FileRecord) -> String {
     let version = plan_of(file).ok().and_then(|(v, _)| v);
     let mut object = serde_json::json!({ "key": urlencoding::encode(&file.key), "size": file.size });
     match &version {
@@ -356,6 +356,13 @@ async fn complete_if_last(ctx: &Context, file_id: &str) -> Result<(), PipelineEr
         }
     }
     assemble(&mut file, chunks.values())?;
+    // Every row is read: its ids are claimed group by group, and the last claim step writes the
+    // file's outcome.
+    file.status = Some(FileStatus::Received);
+    if crate::claims::start(ctx, &mut file).await? {
+        return Ok(());
+    }
+    file.status = Some(FileStatus::Normalized);
     if file_record::put_outcome(db, table, &file).await? {
         if let Some(job_id) = &file.job_id {
             crate::job::record_upload(db, &ctx.resources.jobs_table, job_id, &file).await?;
@@ -374,6 +381,7 @@ fn assemble<'c>(file: &mut FileRecord, chunks: impl Iterator<Item = &'c FileReco
     let (mut first, mut last): (Option<String>, Option<String>) = (None, None);
     let mut size = 0u64;
     let mut partitions = Vec::new();
+    let mut groups = Vec::new();
     for c in chunks {
         lines = lines.checked_add(c.lines_read).ok_or_else(overflow)?;
         rows = rows.checked_add(c.data_rows).ok_or_else(overflow)?;
@@ -390,6 +398,7 @@ fn assemble<'c>(file: &mut FileRecord, chunks: impl Iterator<Item = &'c FileReco
             (a, b) => a.or(b.clone()),
         };
         partitions.extend(FileRecord::segment_counts(&c.partitions)?);
+        groups.extend(FileRecord::segment_counts(&c.groups)?);
         let tallies: BTreeMap<String, BTreeMap<String, [i64; 2]>> =
             serde_json::from_str(c.day_statuses.as_deref().unwrap_or("{}")).map_err(|e| PipelineError::Data {
                 key: format!("files/{}/day_statuses", c.file_id),
@@ -407,6 +416,7 @@ fn assemble<'c>(file: &mut FileRecord, chunks: impl Iterator<Item = &'c FileReco
         (lines, rows, rejected, other, records);
     (file.first_date, file.last_date) = (first, last);
     file.partitions = crate::file_record::compact_chunk_entries(&partitions);
+    file.groups = crate::file_record::compact_chunk_entries(&groups);
     file.size = size;
     file.day_statuses = Some(serde_json::to_string(&days).unwrap_or_default());
     file.kind = "pg".into();

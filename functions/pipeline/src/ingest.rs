@@ -14,7 +14,6 @@
 
 use crate::error::PipelineError;
 use crate::file_record::{self, file_id_of, FileRecord, FileStatus};
-use crate::txn_claims::{self, Claimant, Holders};
 use crate::Context;
 use aws_lambda_events::s3::{S3Event, S3EventRecord};
 use serde::Serialize;
@@ -32,7 +31,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// A partition buffer is written as a segment object once it reaches this size.
-const SEGMENT_BYTES: usize = 1 << 20;
+pub(crate) const SEGMENT_BYTES: usize = 1 << 20;
 
 /// What happened to one object.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -133,6 +132,12 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
     undated_fallback(&mut file, &ctx.templates);
     if let Some(existing) = file_record::claim(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await? {
         let status = existing.status.unwrap_or(FileStatus::Received);
+        if !existing.groups.is_empty() && matches!(status, FileStatus::Received | FileStatus::Failed) {
+            // Claiming its ids: a redelivered event, or a re-drive after a claim step failed.
+            crate::claims::resume(ctx, existing).await?;
+            let status = FileStatus::Received.as_str();
+            return Ok(Some(Ingested { file_id, key, status, duplicate: true, error: None }));
+        }
         if existing.chunks > 0 && matches!(status, FileStatus::Received | FileStatus::Failed) {
             // A chunked file: a redelivered event, or a re-drive after a chunk failed.
             crate::chunks::resume(ctx, existing).await?;
@@ -224,6 +229,12 @@ async fn ingest_claimed(
         },
     };
     match outcome {
+        Ok(()) if file.kind == "pg" && crate::claims::start(ctx, file).await? => {
+            // Its claim steps are queued; the last one to finish writes the file's outcome.
+            tracing::info!(file_id = file.file_id, key, groups = file.groups.len(), "claiming transaction ids");
+            let status = FileStatus::Received.as_str();
+            return Ok(Ingested { file_id: file.file_id.clone(), key, status, duplicate: false, error: None });
+        }
         Ok(()) => file.status = Some(FileStatus::Normalized),
         Err(Failure::Chunked) => {
             // Its chunks are queued; the last one to finish writes the file's outcome.
@@ -524,50 +535,71 @@ impl From<settlepaisa_store::StoreError> for Failure {
     }
 }
 
-/// Partition buffers, flushed to segment objects as they fill.
-struct Segments<'c> {
+/// Buffers by segment name (a UTR partition, or a PG row's claim group), flushed to segment
+/// objects as they fill.
+struct Segments<'c, K> {
     ctx: &'c Context,
     file_id: String,
+    /// `normalized` (UTR partitions, what match shards read) or `bydate` (claim groups).
+    prefix: &'static str,
     /// `/c0003` when writing one chunk of a file: its segments are `…/p07/c0003-00000.tsv` and
-    /// its partition entries `p07/c0003:n`, so chunks never write over each other.
+    /// its entries `p07/c0003:n`, so chunks never write over each other.
     chunk: Option<u32>,
-    buffers: BTreeMap<Partition, (Vec<u8>, u32)>,
+    name: fn(&K) -> String,
+    buffers: BTreeMap<K, (Vec<u8>, u32)>,
 }
 
-impl Segments<'_> {
-    fn buffer(&mut self, p: Partition) -> &mut Vec<u8> {
-        &mut self.buffers.entry(p).or_insert_with(|| (Vec::with_capacity(64 << 10), 0)).0
+impl<K: Ord + Copy> Segments<'_, K> {
+    fn buffer(&mut self, k: K) -> &mut Vec<u8> {
+        &mut self.buffers.entry(k).or_insert_with(|| (Vec::with_capacity(64 << 10), 0)).0
     }
 
     async fn flush(&mut self, all: bool) -> Result<(), AwsError> {
-        for (p, (buf, seq)) in self.buffers.iter_mut() {
+        for (k, (buf, seq)) in self.buffers.iter_mut() {
             if buf.is_empty() || (!all && buf.len() < SEGMENT_BYTES) {
                 continue;
             }
-            let key = segment_key(&self.file_id, &p.name(), self.chunk, *seq);
+            let key = object_key(self.prefix, &self.file_id, &(self.name)(k), self.chunk, *seq);
             objects::put(&self.ctx.clients.s3, &self.ctx.resources.artifacts_bucket, &key, std::mem::take(buf)).await?;
             *seq += 1;
         }
         Ok(())
     }
 
-    /// `name:segments` (or `name/cNNNN:segments` for a chunk) of every partition written (after
+    /// `name:segments` (or `name/cNNNN:segments` for a chunk) of every segment name written (after
     /// the final flush).
-    fn partitions(&self) -> Vec<String> {
+    fn entries(&self) -> Vec<String> {
         let chunk = self.chunk.map(|c| format!("/c{c:04}")).unwrap_or_default();
         self.buffers
             .iter()
             .filter(|(_, (_, seq))| *seq > 0)
-            .map(|(p, (_, seq))| format!("{}{chunk}:{seq}", p.name()))
+            .map(|(k, (_, seq))| format!("{}{chunk}:{seq}", (self.name)(k)))
             .collect()
     }
 }
 
+fn partition_name(p: &Partition) -> String {
+    p.name()
+}
+
+fn claim_group_name(g: &(settlepaisa_recon::date::Date, u32)) -> String {
+    settlepaisa_store::txn_pages::group_name(&g.0.to_string(), g.1)
+}
+
 /// The object holding segment `seq` of a partition (of one chunk, for a chunked file).
 pub fn segment_key(file_id: &str, partition: &str, chunk: Option<u32>, seq: u32) -> String {
+    object_key("normalized", file_id, partition, chunk, seq)
+}
+
+/// The object holding segment `seq` of a PG export's claim group (of one chunk).
+pub fn group_segment_key(file_id: &str, group: &str, chunk: Option<u32>, seq: u32) -> String {
+    object_key("bydate", file_id, group, chunk, seq)
+}
+
+fn object_key(prefix: &str, file_id: &str, name: &str, chunk: Option<u32>, seq: u32) -> String {
     match chunk {
-        Some(c) => format!("normalized/{file_id}/{partition}/c{c:04}-{seq:05}.tsv"),
-        None => format!("normalized/{file_id}/{partition}/{seq:05}.tsv"),
+        Some(c) => format!("{prefix}/{file_id}/{name}/c{c:04}-{seq:05}.tsv"),
+        None => format!("{prefix}/{file_id}/{name}/{seq:05}.tsv"),
     }
 }
 
@@ -610,7 +642,17 @@ pub(crate) async fn normalize(
         Part::Whole => None,
         Part::Chunk { index, .. } => Some(index),
     };
-    let mut segments = Segments { ctx, file_id: file.file_id.clone(), chunk, buffers: BTreeMap::new() };
+    let file_id = file.file_id.clone();
+    let mut segments = Segments {
+        ctx,
+        file_id: file_id.clone(),
+        prefix: "normalized",
+        chunk,
+        name: partition_name,
+        buffers: BTreeMap::new(),
+    };
+    let mut groups =
+        Segments { ctx, file_id, prefix: "bydate", chunk, name: claim_group_name, buffers: BTreeMap::new() };
     let pg_stream = match part {
         Part::Chunk { span, .. } if span.first_line > 1 => PgStream::continuing(span.first_line),
         _ => PgStream::default(),
@@ -621,8 +663,6 @@ pub(crate) async fn normalize(
         Route::Job { .. } => None,
     };
     let name = file.name.clone();
-    let mut holders = Holders::default();
-    let claimant = Claimant::of(file);
     let mut rejects = RejectsSpill::new(ctx, &file.file_id, chunk, &file.name);
     loop {
         let chunk = obj.body.next().await.transpose().map_err(|e| AwsError::new("GetObject", e))?;
@@ -646,12 +686,10 @@ pub(crate) async fn normalize(
             };
             match reader {
                 Reader::Bank(stream) => feed_statement(stream, &name, &block, &mut segments)?,
-                Reader::Pg(stream, statuses) => {
-                    let rows = Rows { me: &claimant, block: &block };
-                    feed_export(ctx, rows, stream, statuses, &mut segments, &mut holders).await?
-                }
+                Reader::Pg(stream, statuses) => feed_export(&block, stream, statuses, &mut groups)?,
             }
             segments.flush(false).await?;
+            groups.flush(false).await?;
             rejects.add(reader.take_rejects()).await?;
         }
         if chunk.is_none() {
@@ -684,7 +722,9 @@ pub(crate) async fn normalize(
         }
     };
     segments.flush(true).await?;
-    file.partitions = segments.partitions();
+    groups.flush(true).await?;
+    file.partitions = segments.entries();
+    file.groups = groups.entries();
     rejects.add(tail).await?;
     rejects.finish().await?;
     Ok(())
@@ -783,7 +823,7 @@ fn feed_statement(
     stream: &mut StatementStream<'_>,
     name: &str,
     block: &[u8],
-    segments: &mut Segments<'_>,
+    segments: &mut Segments<'_, Partition>,
 ) -> Result<(), Failure> {
     stream
         .feed(name, block, &mut |row: BankRow<'_>| {
@@ -794,38 +834,29 @@ fn feed_statement(
         .map_err(|e| Failure::Rejected(e.to_string()))
 }
 
-/// One block of a PG export and the file it belongs to.
-struct Rows<'a> {
-    me: &'a Claimant,
-    block: &'a [u8],
-}
-
-/// A block of a PG export: its rows claim their `txn_id`s in the transactions table, and only the
-/// rows that did are counted and partitioned; the others become rejects with the reason.
-async fn feed_export(
-    ctx: &Context,
-    rows: Rows<'_>,
+/// A block of a PG export: every row is counted and goes to its claim group's segments (all
+/// statuses: the transaction list shows them all). Ids are claimed afterwards, group by group
+/// (`claims`), and only the rows that keep theirs reach the UTR partitions the matcher reads.
+fn feed_export(
+    block: &[u8],
     stream: &mut PgStream,
     statuses: &mut DayStatuses,
-    segments: &mut Segments<'_>,
-    holders: &mut Holders,
+    groups: &mut Segments<'_, (settlepaisa_recon::date::Date, u32)>,
 ) -> Result<(), Failure> {
-    let mut parsed = Vec::new();
+    let mut overflow = false;
     stream
-        .feed(rows.block, &mut |t: Txn<'_>, raw| parsed.push((t, raw)))
+        .feed(block, &mut |t: Txn<'_>, _raw| {
+            let tally = statuses.entry((t.date, t.status.to_string())).or_default();
+            tally.0 += 1;
+            match tally.1.checked_add(t.amount.0) {
+                Some(v) => tally.1 = v,
+                None => overflow = true,
+            }
+            encode_pg(&t, groups.buffer((t.date, settlepaisa_store::txn_pages::group_of(t.txn_id))));
+        })
         .map_err(|e| Failure::Rejected(e.to_string()))?;
-    let verdicts = txn_claims::claim(ctx, rows.me, &parsed, holders).await?;
-    for ((t, raw), verdict) in parsed.iter().zip(verdicts) {
-        if let Some(reason) = verdict {
-            stream.withdraw(t, raw, reason);
-            continue;
-        }
-        let tally = statuses.entry((t.date, t.status.to_string())).or_default();
-        tally.0 += 1;
-        tally.1 = tally.1.checked_add(t.amount.0).ok_or(PipelineError::Overflow("a day's PG amount"))?;
-        if t.is_captured() {
-            encode_pg(t, segments.buffer(Partition::of(t.utr)));
-        }
+    if overflow {
+        return Err(PipelineError::Overflow("a day's PG amount").into());
     }
     Ok(())
 }

@@ -3,8 +3,10 @@
 //! run the same code:
 //!
 //! - [`ingest::handle`] — `ingest-file`: an S3 object → normalized partition segments, rejects, a
-//!   file record (and PG rows in the transactions table);
+//!   file record (PG rows by claim group, for `claim-txns`);
 //! - [`chunks::handle`] — `ingest-chunk`: one part of a large PG export, read in parallel;
+//! - [`claims::handle`] — `claim-txns`: a PG export's transaction ids claimed, one (capture day,
+//!   group) at a time, its rows paged into the transactions table and partitioned for matching;
 //! - [`plan::handle`] — `plan-match`: a job → one SQS message per UTR shard;
 //! - [`worker::handle`] — `match-shard`: a shard → matches, exceptions, KPI partials;
 //! - [`finalize::handle`] — `finalize-job`: the job closed and its KPI items rolled up;
@@ -15,16 +17,16 @@
 //! functions use too.
 
 pub mod chunks;
+pub mod claims;
 pub mod error;
 pub mod finalize;
 pub mod ingest;
 pub mod plan;
 pub mod redrive;
 pub mod sqs_batch;
-pub mod txn_claims;
 pub mod worker;
 
 // The typed store, under the names the pipeline's modules use for it.
-pub use settlepaisa_store::{context, file_record, job, results, runtime, transactions, txn_days, Context};
+pub use settlepaisa_store::{context, file_record, job, results, runtime, txn_days, txn_pages, Context};
 
 pub use error::PipelineError;

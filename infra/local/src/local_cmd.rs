@@ -6,7 +6,7 @@ use crate::local::LocalStack;
 use settlepaisa_aws::dynamo::{n, query_all, s};
 use settlepaisa_pipeline::job;
 use settlepaisa_pipeline::plan::{self, PlanRequest};
-use settlepaisa_pipeline::{chunks, finalize, ingest, redrive, worker};
+use settlepaisa_pipeline::{chunks, claims, finalize, ingest, redrive, worker};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -411,6 +411,7 @@ pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Res
         "match-shard" => serde_json::to_value(worker::handle(ctx, serde_json::from_str(text).map_err(bad)?).await),
         "finalize-job" => serde_json::to_value(finalize::handle(ctx, serde_json::from_str(text).map_err(bad)?).await),
         "ingest-chunk" => serde_json::to_value(chunks::handle(ctx, serde_json::from_str(text).map_err(bad)?).await),
+        "claim-txns" => serde_json::to_value(claims::handle(ctx, serde_json::from_str(text).map_err(bad)?).await),
         "authorizer" => {
             let event = serde_json::from_str(text).map_err(bad)?;
             serde_json::to_value(settlepaisa_authorizer::handle(&crate::token_cmd::local_auth_config(), &event))

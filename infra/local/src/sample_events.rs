@@ -222,7 +222,7 @@ pub fn rewrite(name: &str, text: &str, subjects: &Subjects, uploads_bucket: &str
     text = text.replace(EXCEPTION, &subjects.exception);
     let (job_id, file_id) = if PREPARING_EVENTS.contains(&name) {
         (&subjects.preparing_job_id, &subjects.preparing_file_id)
-    } else if name == "ingest-chunk" {
+    } else if name == "ingest-chunk" || name == "claim-txns" {
         (&subjects.job_id, &subjects.pg_file.file_id)
     } else {
         (&subjects.job_id, &subjects.bank_file.file_id)

@@ -12,16 +12,39 @@ const ENTRY_ATTEMPTS: u32 = 5;
 /// still refused after that is an error, so the caller never believes a message is queued when it
 /// is not.
 pub async fn send_all(client: &Client, queue_url: &str, bodies: Vec<String>) -> Result<(), AwsError> {
-    for (chunk_no, chunk) in bodies.chunks(10).enumerate() {
+    send_entries(client, queue_url, bodies.into_iter().map(|body| (body, None)).collect()).await
+}
+
+/// One message for a FIFO queue: its body, its message group (messages of a group are handled one
+/// at a time, in order) and its deduplication id.
+#[derive(Clone, Debug)]
+pub struct FifoMessage {
+    pub body: String,
+    pub group: String,
+    pub dedup: String,
+}
+
+/// As [`send_all`], to a FIFO queue.
+pub async fn send_all_fifo(client: &Client, queue_url: &str, messages: Vec<FifoMessage>) -> Result<(), AwsError> {
+    send_entries(client, queue_url, messages.into_iter().map(|m| (m.body, Some((m.group, m.dedup)))).collect()).await
+}
+
+async fn send_entries(
+    client: &Client,
+    queue_url: &str,
+    messages: Vec<(String, Option<(String, String)>)>,
+) -> Result<(), AwsError> {
+    for (chunk_no, chunk) in messages.chunks(10).enumerate() {
         let mut entries: Vec<SendMessageBatchRequestEntry> = chunk
             .iter()
             .enumerate()
-            .map(|(i, body)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(format!("m{chunk_no}-{i}"))
-                    .message_body(body)
-                    .build()
-                    .map_err(|e| AwsError::new("SendMessageBatch", e))
+            .map(|(i, (body, fifo))| {
+                let entry = SendMessageBatchRequestEntry::builder().id(format!("m{chunk_no}-{i}")).message_body(body);
+                let entry = match fifo {
+                    Some((group, dedup)) => entry.message_group_id(group).message_deduplication_id(dedup),
+                    None => entry,
+                };
+                entry.build().map_err(|e| AwsError::new("SendMessageBatch", e))
             })
             .collect::<Result<_, _>>()?;
         let mut attempt = 0;

@@ -2,28 +2,6 @@
 //! and normalized in parallel (S3 ranged reads) with the line numbers of the whole file. Planned
 //! while the file streams by once (the pass that hashes it), holding nothing but the cut points.
 
-/// The fewest bytes a PG export row can take: one-character ids, an empty reference and UTR, `UPI`,
-/// a one-digit amount and status, a 20-character RFC 3339 time (`…Z`), seven commas and a newline.
-/// A lower bound, so that a chunk sized from it holds at most as many rows as planned.
-pub const MIN_PG_ROW_BYTES: u64 = 32;
-
-/// Seconds of paced row writes one chunk may need: half of `ingest-chunk`'s 300 s timeout (the
-/// template test holds the timeout to at least twice this), the rest for reading and retries.
-pub const CHUNK_WRITE_SECONDS: u64 = 150;
-
-/// The chunk size to cut PG exports at: the configured size, or less when each invocation's row
-/// writes are paced (`writes_per_second`, 0 = unpaced) so slowly that a chunk of the configured
-/// size could not be written within [`CHUNK_WRITE_SECONDS`]. No floor: the planner cuts at the
-/// first line break after the size, so any size gives whole rows, and a slow rate gives many
-/// small chunks rather than chunks that cannot finish.
-pub fn chunk_bytes(configured: u64, writes_per_second: u32) -> u64 {
-    if writes_per_second == 0 {
-        return configured;
-    }
-    let paced = u64::from(writes_per_second) * CHUNK_WRITE_SECONDS * MIN_PG_ROW_BYTES;
-    configured.min(paced).max(1)
-}
-
 /// One part of a file: bytes `[start, end)`, whose first line is line `first_line` of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChunkSpan {
@@ -101,28 +79,6 @@ fn line(n: u64) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn paced_writes_size_the_chunks_to_fit_the_timeout() {
-        let configured = 64 << 20;
-        assert_eq!(super::chunk_bytes(configured, 0), configured, "unpaced: as configured");
-        // 120 rows a second for 150 s: 18,000 rows of at least 32 bytes.
-        assert_eq!(super::chunk_bytes(configured, 120), 18_000 * 32);
-        assert_eq!(
-            super::chunk_bytes(configured, 1),
-            150 * 32,
-            "a slow rate: small chunks, never ones that cannot finish"
-        );
-        assert_eq!(super::chunk_bytes(configured, 100_000), configured, "fast enough: as configured");
-        // Whatever the rows' length (at least 32 bytes), a paced chunk's rows are written in time.
-        for rate in [1, 10, 120, 1_200, 10_000] {
-            let most_rows = super::chunk_bytes(configured, rate) / super::MIN_PG_ROW_BYTES + 1;
-            // (a chunk ends at the first line break after its size: one row more at most)
-            assert!(most_rows.div_ceil(u64::from(rate)) <= super::CHUNK_WRITE_SECONDS + 1, "{rate}/s");
-        }
-        let shortest = "T,,,UPI,1,x,,2026-10-01T10:15:00Z\n";
-        assert!(shortest.len() as u64 >= super::MIN_PG_ROW_BYTES, "{shortest}");
-    }
-
     use super::*;
     use proptest::prelude::*;
 

@@ -21,6 +21,8 @@ pub struct Resources {
     pub ingest_dlq_url: String,
     /// Where the chunks of a large PG export wait for `ingest-chunk`.
     pub ingest_chunk_queue_url: String,
+    /// The FIFO queue of claim steps: one message per (file, claim group), grouped by claim group.
+    pub claim_queue_url: String,
 }
 
 #[derive(Clone, Debug)]
@@ -40,7 +42,10 @@ pub struct Context {
     pub chunk_bytes: u64,
     /// The chunk queue's `maxReceiveCount`: the attempt after which the file is marked failed.
     pub max_receive_chunk: u32,
-    /// Paces this invocation's transaction writes (`INGEST_WRITES_PER_SECOND`, 0 = unpaced).
+    /// The claim queue's `maxReceiveCount`: the attempt after which the file is marked failed.
+    pub max_receive_claim: u32,
+    /// Paces this invocation's transaction page writes, in write units a second
+    /// (`INGEST_WRITES_PER_SECOND`, 0 = unpaced).
     pub write_pacer: std::sync::Arc<settlepaisa_aws::pace::Pacer>,
 }
 
@@ -59,6 +64,7 @@ impl Resources {
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,
             ingest_chunk_queue_url: get("INGEST_CHUNK_QUEUE_URL")?,
+            claim_queue_url: get("CLAIM_QUEUE_URL")?,
         })
     }
 }
@@ -85,14 +91,11 @@ impl Context {
             max_receive_count: number("MATCH_MAX_RECEIVE_COUNT", 5, 1000)?,
             finalize_max_receive_count: number("FINALIZE_MAX_RECEIVE_COUNT", 5, 1000)?,
             stall_secs: i64::from(number("JOB_STALL_SECONDS", 900, 86_400)?),
-            // Tests cut small files into small chunks; the template keeps AWS at 8 MiB or more. A
-            // paced rate too slow for a chunk of that size within the chunk function's timeout
-            // makes the chunks smaller (`chunks::chunk_bytes`).
-            chunk_bytes: settlepaisa_recon::chunks::chunk_bytes(
-                u64::from(number("INGEST_CHUNK_BYTES", 64 << 20, 1 << 30)?),
-                writes_per_second,
-            ),
+            // Tests cut small files into small chunks; the template keeps AWS at 8 MiB or more.
+            // Chunks write S3 only, so no write rate bounds their size.
+            chunk_bytes: u64::from(number("INGEST_CHUNK_BYTES", 64 << 20, 1 << 30)?),
             max_receive_chunk: number("INGEST_CHUNK_MAX_RECEIVE_COUNT", 5, 1000)?,
+            max_receive_claim: number("CLAIM_MAX_RECEIVE_COUNT", 5, 1000)?,
             write_pacer: std::sync::Arc::new(settlepaisa_aws::pace::Pacer::new(writes_per_second)),
         })
     }

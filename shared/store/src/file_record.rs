@@ -87,6 +87,9 @@ pub struct FileRecord {
     pub duplicate_of: Option<String>,
     /// `DELETED`: when S3 reported the object removed.
     pub deleted_at: Option<String>,
+    /// A PG export a later version of its key replaced (that version's file id): jobs take the
+    /// latest version of a key only, and the transaction list leaves this one's rows out.
+    pub superseded_by: Option<String>,
     /// A PG export ingested in parallel parts: how many, how many are done, and the plan (JSON
     /// spans) to queue the rest again after a failure. 0 for a file read in one go.
     pub chunks: u32,
@@ -95,6 +98,15 @@ pub struct FileRecord {
     /// Every chunk's message was sent (a crash before that leaves it false: a redelivered event
     /// sends them).
     pub chunks_queued: bool,
+    /// A PG export's rows by claim group before their ids are claimed: entries as for
+    /// `partitions`, named by [`crate::txn_pages::group_name`] (`d20261001g07:1`, or per chunk
+    /// `d20261001g07/c0003:1`), segments `bydate/{file_id}/{name}/…`. Each group's claim step
+    /// writes the rows that keep their ids into the UTR partitions, as chunk number its group's
+    /// place in this list; the file is `NORMALIZED` when every group is done.
+    pub groups: Vec<String>,
+    pub groups_done: u32,
+    /// Every group's claim message was sent.
+    pub groups_queued: bool,
 }
 
 /// A short stable id for an object version.
@@ -133,6 +145,7 @@ impl FileRecord {
             ("day_statuses", &self.day_statuses),
             ("duplicate_of", &self.duplicate_of),
             ("deleted_at", &self.deleted_at),
+            ("superseded_by", &self.superseded_by),
             ("chunk_plan", &self.chunk_plan),
         ] {
             if let Some(v) = v {
@@ -144,6 +157,11 @@ impl FileRecord {
             item.insert("chunks".into(), nv(self.chunks));
             item.insert("chunks_done".into(), nv(self.chunks_done));
             item.insert("chunks_queued".into(), AttributeValue::Bool(self.chunks_queued));
+        }
+        if !self.groups.is_empty() {
+            item.insert("groups".into(), lv(self.groups.iter().cloned()));
+            item.insert("groups_done".into(), nv(self.groups_done));
+            item.insert("groups_queued".into(), AttributeValue::Bool(self.groups_queued));
         }
         item.insert("received_at".into(), sv(&self.received_at));
         item
@@ -176,11 +194,28 @@ impl FileRecord {
             day_statuses: f.opt_s("day_statuses")?,
             duplicate_of: f.opt_s("duplicate_of")?,
             deleted_at: f.opt_s("deleted_at")?,
+            superseded_by: f.opt_s("superseded_by")?,
             chunks: f.opt_n("chunks")?.unwrap_or(0),
             chunks_done: f.opt_n("chunks_done")?.unwrap_or(0),
             chunk_plan: f.opt_s("chunk_plan")?,
             chunks_queued: matches!(item.get("chunks_queued"), Some(AttributeValue::Bool(true))),
+            groups: match item.get("groups") {
+                None => Vec::new(),
+                Some(_) => f.str_list("groups")?,
+            },
+            groups_done: f.opt_n("groups_done")?.unwrap_or(0),
+            groups_queued: matches!(item.get("groups_queued"), Some(AttributeValue::Bool(true))),
         })
+    }
+
+    /// Whether the transaction list shows this file's rows: not deleted, a copy, refused, failed
+    /// or replaced by a later version of its key.
+    pub fn rows_count(&self) -> bool {
+        self.superseded_by.is_none()
+            && !matches!(
+                self.status,
+                Some(FileStatus::Deleted | FileStatus::Duplicate | FileStatus::Rejected | FileStatus::Failed)
+            )
     }
 
     /// The segments of each partition entry: partition name, chunk, count. Entries are
@@ -297,11 +332,13 @@ pub async fn claim(
         .put_item()
         .table_name(table)
         .set_item(Some(item))
-        // A chunked file in progress (or failed) is resumed from its chunks, never re-planned.
+        // A chunked file in progress (or failed) is resumed from its chunks, and a file claiming its
+        // ids from its claim groups, never re-planned.
         .condition_expression(
-            "attribute_not_exists(file_id) OR (#s IN (:received, :failed) AND attribute_not_exists(chunks))",
+            "attribute_not_exists(file_id) OR (#s IN (:received, :failed) AND attribute_not_exists(chunks) AND attribute_not_exists(#g))",
         )
         .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#g", "groups")
         .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
         .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
         .send()
@@ -393,6 +430,47 @@ pub async fn mark_failed(client: &aws_sdk_dynamodb::Client, table: &str, failed:
     if let Err(e) = update.update_expression(set).send().await {
         tracing::error!(file_id = failed.file_id, error = sdk_message(&e), "could not mark the file FAILED");
     }
+}
+
+/// Of `file_ids`, the files whose rows count: recorded, and not deleted, a copy, refused or
+/// failed.
+pub async fn that_count(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    file_ids: &std::collections::BTreeSet<String>,
+) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    let keys = file_ids.iter().map(|f| Item::from([("file_id".to_string(), sv(f))])).collect();
+    let mut out = std::collections::BTreeSet::new();
+    for item in settlepaisa_aws::dynamo::batch_get(client, table, keys).await? {
+        let f = FileRecord::from_item(&item)?;
+        if f.rows_count() {
+            out.insert(f.file_id);
+        }
+    }
+    Ok(out)
+}
+
+/// Marks `older` replaced by `newer` (a later version of its key, now counted); `false` when
+/// `older` is not a counted file.
+pub async fn mark_superseded(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    older: &str,
+    newer: &str,
+) -> Result<bool, StoreError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let out = client
+        .update_item()
+        .table_name(table)
+        .key("file_id", sv(older))
+        .update_expression("SET superseded_by = :n")
+        .condition_expression("#s = :normalized")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":n", sv(newer))
+        .expression_attribute_values(":normalized", sv(FileStatus::Normalized.as_str()))
+        .send()
+        .await;
+    Ok(conditional("UpdateItem", out)?)
 }
 
 /// Marks a file `DELETED` (S3 removed its object); `false` when there is no such record.

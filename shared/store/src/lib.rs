@@ -5,7 +5,7 @@
 //! - [`file_record`] — the files table: one record per ingested object version;
 //! - [`job`] — the jobs table: a job, its shards and its uploads;
 //! - [`results`] — the results table's keys and items: match pages and exceptions;
-//! - [`transactions`] — the transactions table's item for a counted PG transaction;
+//! - [`txn_pages`] — the transactions table: counted PG rows in pages, by day and by merchant;
 //! - [`txn_days`] — the day markers the transaction list reads;
 //! - [`context`] — clients, resource names and settings, built once per process;
 //! - [`runtime`] — a function's start-up: logs and the context, or a clear exit.
@@ -16,7 +16,7 @@ pub mod file_record;
 pub mod job;
 pub mod results;
 pub mod runtime;
-pub mod transactions;
+pub mod txn_pages;
 pub mod txn_days;
 
 pub use context::Context;

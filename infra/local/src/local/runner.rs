@@ -9,7 +9,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_lambda_events::s3::S3Event;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use settlepaisa_aws::{sdk_message, Clients};
-use settlepaisa_pipeline::{chunks, finalize, ingest, worker, Context};
+use settlepaisa_pipeline::{chunks, claims, finalize, ingest, worker, Context};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -166,6 +166,7 @@ impl Runner {
             "match-shard" => worker::handle(&self.ctx, event).await,
             "finalize-job" => finalize::handle(&self.ctx, event).await,
             "ingest-chunk" => chunks::handle(&self.ctx, event).await,
+            "claim-txns" => claims::handle(&self.ctx, event).await,
             other => return Err(format!("no local handler for function binary `{other}`")),
         };
         self.count(binary, started.elapsed(), crate::memory::window_peak(heap));

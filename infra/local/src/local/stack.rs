@@ -60,7 +60,8 @@ pub fn names(spec: &StackSpec, stack: &str, region: &str, endpoint: &str) -> Dep
         .queues
         .iter()
         .map(|q| {
-            let name = format!("{stack}-{}", q.logical);
+            // As CloudFormation names a FIFO queue: with the `.fifo` suffix SQS requires.
+            let name = format!("{stack}-{}{}", q.logical, if q.fifo { ".fifo" } else { "" });
             let url = format!("{endpoint}/{ACCOUNT}/{name}");
             (q.logical.clone(), (name, url))
         })
@@ -141,6 +142,9 @@ pub async fn deploy(
             .create_queue()
             .queue_name(&name)
             .attributes(QueueAttributeName::VisibilityTimeout, q.visibility_timeout.to_string());
+        if q.fifo {
+            req = req.attributes(QueueAttributeName::FifoQueue, "true");
+        }
         if let Some((dlq, max)) = &q.redrive {
             let target = queue_arn(region, &d.queues[dlq].0);
             req = req.attributes(

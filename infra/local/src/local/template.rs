@@ -50,6 +50,8 @@ pub struct QueueSpec {
     pub visibility_timeout: u32,
     /// Dead-letter queue (logical id) and maxReceiveCount.
     pub redrive: Option<(String, u32)>,
+    /// A FIFO queue (`FifoQueue: true`): its name ends in `.fifo`, and each message names its group.
+    pub fifo: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -174,6 +176,7 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
         match r.get("Type").and_then(str_of).as_deref() {
             Some("AWS::DynamoDB::Table") => spec.tables.push(table(&logical, &props)?),
             Some("AWS::SQS::Queue") => spec.queues.push(QueueSpec {
+                fifo: props.get("FifoQueue").and_then(str_of).as_deref() == Some("true"),
                 logical,
                 visibility_timeout: props
                     .get("VisibilityTimeout")
