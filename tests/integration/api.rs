@@ -252,7 +252,9 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
     let upload = uploads.iter().find(|u| u["name"] == "bank-drop.csv").unwrap();
     assert_eq!(upload["status"], "NORMALIZED");
     let file_id = upload["fileId"].as_str().unwrap().to_string();
-    // Normalizing with the wrong bank's template rejects the file with a reason; the right one restores it.
+    // Reading it with the wrong bank's template rejects the file with a reason; the right one
+    // restores it. Each read is queued (202, the file RECEIVED until it is done).
+    let upload_of = |body: &Value| body["uploads"].as_array().unwrap().iter().find(|u| u["fileId"] == file_id.as_str()).unwrap().clone();
     let r = api
         .call(
             "POST",
@@ -261,9 +263,15 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
             Some(json!({ "fileId": file_id, "template": "ICICI" })),
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["status"], "REJECTED");
-    assert!(r.body["error"].as_str().is_some_and(|e| !e.is_empty()));
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["status"], "RECEIVED");
+    let pending = api.call("GET", &format!("/api/jobs/{upload_job}"), Some(&ops), None).await;
+    assert_eq!(upload_of(&pending.body)["status"], "RECEIVED", "the job waits for the read");
+    api.stack.runner.run_until_idle(IDLE).await.unwrap();
+    let r = api.call("GET", &format!("/api/jobs/{upload_job}"), Some(&ops), None).await;
+    let rejected = upload_of(&r.body);
+    assert_eq!(rejected["status"], "REJECTED", "{rejected}");
+    assert!(rejected["error"].as_str().is_some_and(|e| !e.is_empty()));
     let r = api
         .call(
             "POST",
@@ -272,9 +280,32 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
             Some(json!({ "fileId": file_id, "template": "hdfc" })),
         )
         .await;
-    assert_eq!(r.body["status"], "NORMALIZED", "{}", r.body);
+    assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["template"], "hdfc", "the template's own name, whatever the case asked");
-    assert!(r.body["credits"].as_u64().unwrap() > 0);
+    // A second read while this one is pending is refused, not run twice.
+    let again = api
+        .call(
+            "POST",
+            &format!("/api/jobs/{upload_job}/normalize"),
+            Some(&ops),
+            Some(json!({ "fileId": file_id, "template": "hdfc" })),
+        )
+        .await;
+    assert_seed_error(&again, 409);
+    api.stack.runner.run_until_idle(IDLE).await.unwrap();
+    let r = api.call("GET", &format!("/api/jobs/{upload_job}"), Some(&ops), None).await;
+    let restored = upload_of(&r.body);
+    assert_eq!((restored["status"].clone(), restored["layout"].clone()), (json!("NORMALIZED"), json!("hdfc")), "{restored}");
+    assert!(restored["records"].as_u64().unwrap() > 0);
+    // The job's match request is queued too; a second one while it is pending is a 409.
+    let r = api.call("POST", &format!("/api/jobs/{upload_job}/match"), Some(&ops), None).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["planning"], "queued", "{}", r.body);
+    let r = api.call("POST", &format!("/api/jobs/{upload_job}/match"), Some(&ops), None).await;
+    assert_seed_error(&r, 409);
+    api.stack.runner.run_until_idle(IDLE).await.unwrap();
+    let r = api.call("GET", &format!("/api/jobs/{upload_job}"), Some(&ops), None).await;
+    assert_eq!(r.body["status"], "COMPLETED", "{}", r.body);
     let r = api
         .call(
             "POST",

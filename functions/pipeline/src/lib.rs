@@ -7,9 +7,12 @@
 //! - [`chunks::handle`] — `ingest-chunk`: one part of a large PG export, read in parallel;
 //! - [`claims::handle`] — `claim-txns`: a PG export's transaction ids claimed, one (capture day,
 //!   group) at a time, its rows paged into the transactions table and partitioned for matching;
-//! - [`plan::handle`] — `plan-match`: a job → one SQS message per UTR shard;
+//! - [`plan::handle`] — `plan-match`: a job → one SQS message per UTR shard (from the plan queue:
+//!   [`plan::handle_queued`]);
 //! - [`worker::handle`] — `match-shard`: a shard → matches, exceptions, KPI partials;
 //! - [`finalize::handle`] — `finalize-job`: the job closed and its KPI items rolled up;
+//! - [`renormalize::handle`] — `renormalize-file`: a job's statement read again with a chosen
+//!   template;
 //! - [`redrive::handle`] — `redrive-ingest`: failed ingestions taken up again from the ingest
 //!   dead-letter queue.
 //!
@@ -23,6 +26,7 @@ pub mod finalize;
 pub mod ingest;
 pub mod plan;
 pub mod redrive;
+pub mod renormalize;
 pub mod sqs_batch;
 pub mod worker;
 

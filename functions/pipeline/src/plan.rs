@@ -4,24 +4,14 @@
 
 use crate::error::PipelineError;
 use crate::file_record::{FileRecord, FileStatus};
-use crate::job::{self, FinalizeMessage, Job, JobFile, JobStatus, ShardMessage, ShardStatus};
+pub use crate::job::{new_job_id, now_rfc3339, resumable, PlanRequest};
+use crate::job::{self, FinalizeMessage, Job, JobFile, JobStatus, ShardMessage, ShardStatus, DUPLICATE_NAMES};
 use crate::Context;
-use serde::{Deserialize, Serialize};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use serde::Serialize;
 use settlepaisa_aws::dynamo::query_all;
 use settlepaisa_aws::sqs;
 use settlepaisa_recon::date::Date;
-
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlanRequest {
-    /// Given by the caller (the API creates jobs); generated when absent.
-    pub job_id: Option<String>,
-    /// Capture dates to reconcile, inclusive, `YYYY-MM-DD`.
-    pub from: String,
-    pub to: String,
-    /// UTR shards, 1 to 64; the stack's default when absent.
-    pub shards: Option<u32>,
-}
 
 #[derive(Debug, Serialize)]
 pub struct Planned {
@@ -31,6 +21,21 @@ pub struct Planned {
     /// True when an existing job's unfinished work was queued again (a failed job resumed, or a
     /// job whose queueing failed or stalled).
     pub resumed: bool,
+}
+
+/// Plan requests from the plan queue (`POST /api/jobs/{id}/match`), one at a time. A request
+/// that fails is retried by the queue; planning is idempotent (an existing job is resumed or left
+/// alone), so a retry never plans twice.
+pub async fn handle_queued(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
+    crate::sqs_batch::each(&event, "plan", |message| {
+        Box::pin(async move {
+            let req: PlanRequest = crate::sqs_batch::body(message, "plan request")?;
+            let planned = handle(ctx, req).await?;
+            tracing::info!(job_id = planned.job.job_id, created = planned.created, resumed = planned.resumed, "planned");
+            Ok(())
+        })
+    })
+    .await
 }
 
 pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, PipelineError> {
@@ -72,6 +77,7 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         progress_at: None,
         skipped,
         files_manifest: None,
+        plan_requested_at: None,
     };
     job.files_manifest = Some(write_manifest(ctx, &job).await?);
     if let Some(problem) = duplicate_names(&job.files) {
@@ -102,20 +108,6 @@ async fn write_manifest(ctx: &Context, job: &Job) -> Result<String, PipelineErro
     let key = format!("jobs/{}/files-{hash}.json", job.job_id);
     settlepaisa_aws::s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key, body).await?;
     Ok(key)
-}
-
-/// Whether a started job has work to queue again: `FAILED`, or running with its queueing never
-/// finished (a send failed), or with no progress for longer than the stall window (longer than a
-/// shard's visibility timeout, so SQS would have redelivered anything in flight).
-pub fn resumable(job: &Job, stall_secs: i64, now: i64) -> bool {
-    match job.status {
-        // A job refused at planning (two statements with one name) would fail the same way again.
-        JobStatus::Failed => job.error.as_deref().is_none_or(|e| !e.starts_with(DUPLICATE_NAMES)),
-        JobStatus::Matching | JobStatus::Finalizing => {
-            job.queued_at.is_none() || job.progress_at.is_none_or(|p| now - p >= stall_secs)
-        }
-        JobStatus::Created | JobStatus::Completed => false,
-    }
 }
 
 /// Queues again what a started job still needs: the UTR shards not `DONE`; when all are, the
@@ -232,7 +224,6 @@ async fn files_for(
     Ok((out, skipped))
 }
 
-const DUPLICATE_NAMES: &str = "two statements are named";
 
 /// Bank refs are `NAME:LINE`: two statements with one name would make them ambiguous.
 fn duplicate_names(files: &[JobFile]) -> Option<String> {
@@ -244,16 +235,3 @@ fn duplicate_names(files: &[JobFile]) -> Option<String> {
         .map(|w| format!("{DUPLICATE_NAMES} `{}`; rename one and upload it again", w[0]))
 }
 
-pub fn new_job_id(from: Date, to: Date) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!(
-        "JOB-{}-{}-{:08x}",
-        from.to_string().replace('-', ""),
-        to.to_string().replace('-', ""),
-        (nanos as u64) & 0xffff_ffff
-    )
-}
-
-pub fn now_rfc3339() -> String {
-    settlepaisa_recon::date::format_utc(job::now_secs())
-}

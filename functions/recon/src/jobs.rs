@@ -1,6 +1,6 @@
 //! `POST /api/jobs`, `GET /api/jobs/{id}`, `POST /api/jobs/{id}/match`.
 
-use crate::{pipeline_error, AppState};
+use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -9,8 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_http::input::{business_date, identifier, Body};
 use settlepaisa_http::{ApiError, Caller};
-use settlepaisa_pipeline::plan::{self, PlanRequest};
-use settlepaisa_store::job::{self, Job, JobStatus, JobUpload, ShardState, ShardStatus};
+use settlepaisa_store::job::{self, Job, JobStatus, JobUpload, PlanRequest, ShardState, ShardStatus};
 
 /// A job covers at most this many capture days.
 pub const MAX_JOB_DAYS: i32 = 31;
@@ -58,7 +57,7 @@ pub async fn create_job(
         return Err(ApiError::bad_request(format!("shards must be 1 to {}", settlepaisa_recon::shard::PARTITIONS)));
     }
     let job = Job {
-        job_id: plan::new_job_id(from, to),
+        job_id: job::new_job_id(from, to),
         from: from.to_string(),
         to: to.to_string(),
         shards,
@@ -66,7 +65,7 @@ pub async fn create_job(
         files: Vec::new(),
         shards_done: 0,
         error: None,
-        created_at: plan::now_rfc3339(),
+        created_at: job::now_rfc3339(),
         summary: None,
         sources,
         created_by: Some(caller.user_id.clone()),
@@ -74,6 +73,7 @@ pub async fn create_job(
         progress_at: None,
         skipped: Vec::new(),
         files_manifest: None,
+        plan_requested_at: None,
     };
     let created = job::create_pending(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &job).await?;
     if !created {
@@ -92,36 +92,40 @@ pub async fn get_job(State(state): State<AppState>, Path(id): Path<String>) -> R
     Ok(Json(view(&job, &shards, &uploads)))
 }
 
-/// `POST /api/jobs/{id}/match`: plans the shards and queues them; 202, the work runs on.
+/// `POST /api/jobs/{id}/match`: queues the job's planning (`plan-match` finds its files, records
+/// its shards and queues them); 202, the work runs on and `GET /api/jobs/{id}` shows it. A second
+/// request while the first is pending is a 409; a failed or stalled job is queued again (resume
+/// runs only the shards not done).
 pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     identifier("job id", &id)?;
     let ctx = state.ctx;
-    let job = job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
-    // A started job is refused unless it has work to queue again: it failed (resume runs only the
-    // shards not done), its queueing never finished, or it stalled.
-    if job.status != JobStatus::Created && !plan::resumable(&job, ctx.stall_secs, job::now_secs()) {
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.jobs_table);
+    let mut job = job::get(db, table, &id).await?.ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
+    let now = job::now_secs();
+    let resuming = job.status != JobStatus::Created;
+    if resuming && !job::resumable(&job, ctx.stall_secs, now) {
         return Err(ApiError::conflict(format!("job {id} has already started (status {})", job.status))
             .meta("status", job.status.as_str()));
     }
-    let req =
-        PlanRequest { job_id: Some(id.clone()), from: job.from.clone(), to: job.to.clone(), shards: Some(job.shards) };
-    let planned = plan::handle(ctx, req).await.map_err(pipeline_error)?;
-    if !planned.created && !planned.resumed {
-        return Err(ApiError::conflict(format!("job {id} was started by another request")));
+    if !resuming {
+        if !job::request_plan(db, table, &id, now, ctx.stall_secs).await? {
+            return Err(ApiError::conflict(format!("job {id} was started by another request")));
+        }
+        job.plan_requested_at = Some(now);
     }
-    let mut body = view(&planned.job, &[], &[]);
-    body["resumed"] = json!(planned.resumed);
-    if planned.job.files.is_empty() {
-        body["warning"] =
-            json!("no normalized PG export or statement covers the job's dates; it will complete with nothing matched");
-    } else if !planned.job.skipped.is_empty() {
-        body["warning"] = json!(format!(
-            "{} file(s) of these dates are not counted (see skippedFiles): re-drive or re-upload them and run another job",
-            planned.job.skipped.len()
-        ));
+    let req = PlanRequest { job_id: Some(id.clone()), from: job.from.clone(), to: job.to.clone(), shards: Some(job.shards) };
+    let body = serde_json::to_string(&req).map_err(ApiError::internal)?;
+    if let Err(e) = settlepaisa_aws::sqs::send(&ctx.clients.sqs, &ctx.resources.plan_queue_url, body).await {
+        // Not queued: the next request may try again.
+        if !resuming {
+            let _ = job::withdraw_plan_request(db, table, &id, now).await;
+        }
+        return Err(ApiError::store(e));
     }
+    tracing::info!(job_id = id, resuming, "job planning queued");
+    let mut body = view(&job, &[], &[]);
+    body["resumed"] = json!(resuming);
+    body["planning"] = json!("queued");
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
@@ -174,5 +178,6 @@ pub fn view(job: &Job, shards: &[ShardState], uploads: &[JobUpload]) -> Value {
         "files": job.files.iter().map(|f| json!({ "fileId": f.file_id, "name": f.name, "kind": f.kind, "layout": f.layout })).collect::<Vec<_>>(),
         "summary": job.summary,
         "skippedFiles": job.skipped,
+        "planRequestedAt": job.plan_requested_at.map(settlepaisa_recon::date::format_utc),
     })
 }

@@ -15,8 +15,6 @@ use axum::routing::MethodRouter;
 use axum::Router;
 use settlepaisa_aws::health::{check, Dependency};
 use settlepaisa_http::health::report;
-use settlepaisa_http::ApiError;
-use settlepaisa_pipeline::PipelineError;
 use settlepaisa_store::Context;
 
 /// Uploads larger than this are refused before a URL is signed (`UPLOAD_MAX_BYTES`).
@@ -104,16 +102,6 @@ pub async fn serve_pages(function: &'static str, handler: MethodRouter<AppState>
     let ctx = settlepaisa_store::runtime::context_or_exit().await;
     let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState::new(ctx));
     settlepaisa_http::lambda::run_signing_cursors(settlepaisa_http::edge::wrap(router)).await
-}
-
-/// The pipeline's errors at the API's edge.
-pub fn pipeline_error(e: PipelineError) -> ApiError {
-    match e {
-        PipelineError::BadMessage { message, .. } => ApiError::bad_request(message),
-        PipelineError::NoSuchJob(j) => ApiError::not_found(format!("job {j} does not exist")),
-        PipelineError::Aws(e) => ApiError::store(e),
-        other => ApiError::internal(other),
-    }
 }
 
 /// `GET /health/recon`

@@ -1,13 +1,17 @@
 //! `POST /api/jobs/{id}/upload` (a presigned S3 PUT: files never pass through a function) and
-//! `POST /api/jobs/{id}/normalize` (normalize an uploaded statement again with a chosen template).
+//! `POST /api/jobs/{id}/normalize` (read an uploaded statement again with a chosen template: queued
+//! for `renormalize-file`).
 
-use crate::{pipeline_error, AppState, UPLOAD_URL_TTL_SECS};
+use crate::{AppState, UPLOAD_URL_TTL_SECS};
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_http::input::{identifier, Body};
 use settlepaisa_http::ApiError;
+use settlepaisa_store::file_record::{self, FileStatus, LayoutRequest, LayoutRequested};
 use settlepaisa_store::job;
 
 #[derive(Debug, Deserialize)]
@@ -120,7 +124,7 @@ pub async fn normalize_job_file(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Body(req): Body<NormalizeRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     identifier("job id", &id)?;
     identifier("fileId", &req.file_id)?;
     let ctx = state.ctx;
@@ -139,22 +143,39 @@ pub async fn normalize_job_file(
     if upload.kind == "pg" {
         return Err(ApiError::bad_request("templates apply to bank statements; this file is a PG export"));
     }
-    let file = settlepaisa_pipeline::ingest::renormalize(ctx, &req.file_id, &template.name)
+    // Back to RECEIVED (the job's match waits for it), then queued for `renormalize-file`.
+    let (db, files) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
+    match file_record::request_layout(db, files, &req.file_id).await? {
+        LayoutRequested::Accepted => {}
+        LayoutRequested::NoSuchFile => return Err(ApiError::not_found(format!("file {} does not exist", req.file_id))),
+        LayoutRequested::Refused(status) => {
+            return Err(ApiError::conflict(match status {
+                FileStatus::Received => format!("file {} is being read now; try again when it is done", req.file_id),
+                other => format!("file {} is {}: there is nothing to read again", req.file_id, other.as_str()),
+            })
+            .meta("status", status.as_str()))
+        }
+    }
+    // The job's copy says so too.
+    if let Some(file) = file_record::get(db, files, &req.file_id).await? {
+        job::record_upload(db, &ctx.resources.jobs_table, &id, &file).await?;
+    }
+    let message = LayoutRequest { file_id: req.file_id.clone(), layout: template.name.clone() };
+    let body = serde_json::to_string(&message).map_err(ApiError::internal)?;
+    settlepaisa_aws::sqs::send(&ctx.clients.sqs, &ctx.resources.renormalize_queue_url, body)
         .await
-        .map_err(pipeline_error)?
-        .ok_or_else(|| ApiError::not_found(format!("file {} does not exist", req.file_id)))?;
-    Ok(Json(json!({
-        "jobId": id,
-        "fileId": file.file_id,
-        "name": file.name,
-        "template": template.name,
-        "status": file.status.map(|s| s.as_str()),
-        "error": file.error,
-        "linesRead": file.lines_read,
-        "dataRows": file.data_rows,
-        "rejectedRows": file.rejected_rows,
-        "credits": file.records,
-        "firstDate": file.first_date,
-        "lastDate": file.last_date,
-    })))
+        .map_err(ApiError::store)?;
+    tracing::info!(job_id = id, file_id = req.file_id, template = template.name, "statement queued to be read again");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "jobId": id,
+            "fileId": req.file_id,
+            "name": upload.name,
+            "template": template.name,
+            "status": FileStatus::Received.as_str(),
+            "message": "queued: GET /api/jobs/{id} shows the file NORMALIZED or REJECTED with the new template",
+        })),
+    )
+        .into_response())
 }

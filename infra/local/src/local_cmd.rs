@@ -6,7 +6,7 @@ use crate::local::LocalStack;
 use settlepaisa_aws::dynamo::{n, query_all, s};
 use settlepaisa_pipeline::job;
 use settlepaisa_pipeline::plan::{self, PlanRequest};
-use settlepaisa_pipeline::{chunks, claims, finalize, ingest, redrive, worker};
+use settlepaisa_pipeline::{chunks, claims, finalize, ingest, redrive, renormalize, worker};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -403,7 +403,12 @@ pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Res
             serde_json::to_value(ingest::handle(ctx, serde_json::from_str(text).map_err(bad)?).await.map_err(fail)?)
         }
         "plan-match" => {
-            serde_json::to_value(plan::handle(ctx, serde_json::from_str(text).map_err(bad)?).await.map_err(fail)?)
+            let event: serde_json::Value = serde_json::from_str(text).map_err(bad)?;
+            if event.get("Records").is_some() {
+                serde_json::to_value(plan::handle_queued(ctx, serde_json::from_value(event).map_err(bad)?).await)
+            } else {
+                serde_json::to_value(plan::handle(ctx, serde_json::from_value(event).map_err(bad)?).await.map_err(fail)?)
+            }
         }
         "redrive-ingest" => {
             serde_json::to_value(redrive::handle(ctx, serde_json::from_str(text).map_err(bad)?).await.map_err(fail)?)
@@ -412,6 +417,9 @@ pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Res
         "finalize-job" => serde_json::to_value(finalize::handle(ctx, serde_json::from_str(text).map_err(bad)?).await),
         "ingest-chunk" => serde_json::to_value(chunks::handle(ctx, serde_json::from_str(text).map_err(bad)?).await),
         "claim-txns" => serde_json::to_value(claims::handle(ctx, serde_json::from_str(text).map_err(bad)?).await),
+        "renormalize-file" => {
+            serde_json::to_value(renormalize::handle(ctx, serde_json::from_str(text).map_err(bad)?).await)
+        }
         "authorizer" => {
             let event = serde_json::from_str(text).map_err(bad)?;
             serde_json::to_value(settlepaisa_authorizer::handle(&crate::token_cmd::local_auth_config(), &event))

@@ -28,7 +28,7 @@ fn fail(e: impl ToString) -> CliError {
 }
 
 /// The events that change a job still taking files: they name a job of their own.
-const PREPARING_EVENTS: [&str; 3] = ["upload-job-file", "normalize-job-file", "match-job"];
+const PREPARING_EVENTS: [&str; 4] = ["upload-job-file", "normalize-job-file", "match-job", "renormalize-file"];
 
 /// What the events are rewritten to name.
 #[derive(Debug)]

@@ -23,6 +23,10 @@ pub struct Resources {
     pub ingest_chunk_queue_url: String,
     /// The FIFO queue of claim steps: one message per (file, claim group), grouped by claim group.
     pub claim_queue_url: String,
+    /// Jobs whose planning `POST /api/jobs/{id}/match` queued, for `plan-match`.
+    pub plan_queue_url: String,
+    /// Statements to read again with a chosen template, for `renormalize-file`.
+    pub renormalize_queue_url: String,
 }
 
 #[derive(Clone, Debug)]
@@ -44,6 +48,8 @@ pub struct Context {
     pub max_receive_chunk: u32,
     /// The claim queue's `maxReceiveCount`: the attempt after which the file is marked failed.
     pub max_receive_claim: u32,
+    /// The renormalize queue's `maxReceiveCount`: the attempt after which the file is marked failed.
+    pub max_receive_renormalize: u32,
     /// Paces this invocation's transaction page writes, in write units a second
     /// (`INGEST_WRITES_PER_SECOND`, 0 = unpaced).
     pub write_pacer: std::sync::Arc<settlepaisa_aws::pace::Pacer>,
@@ -65,6 +71,8 @@ impl Resources {
             ingest_dlq_url: get("INGEST_DLQ_URL")?,
             ingest_chunk_queue_url: get("INGEST_CHUNK_QUEUE_URL")?,
             claim_queue_url: get("CLAIM_QUEUE_URL")?,
+            plan_queue_url: get("PLAN_QUEUE_URL")?,
+            renormalize_queue_url: get("RENORMALIZE_QUEUE_URL")?,
         })
     }
 }
@@ -96,6 +104,7 @@ impl Context {
             chunk_bytes: u64::from(number("INGEST_CHUNK_BYTES", 64 << 20, 1 << 30)?),
             max_receive_chunk: number("INGEST_CHUNK_MAX_RECEIVE_COUNT", 5, 1000)?,
             max_receive_claim: number("CLAIM_MAX_RECEIVE_COUNT", 5, 1000)?,
+            max_receive_renormalize: number("RENORMALIZE_MAX_RECEIVE_COUNT", 5, 1000)?,
             write_pacer: std::sync::Arc::new(settlepaisa_aws::pace::Pacer::new(writes_per_second)),
         })
     }

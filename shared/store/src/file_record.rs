@@ -450,6 +450,59 @@ pub async fn that_count(
     Ok(out)
 }
 
+/// A statement uploaded to a job, to read again with a chosen template (`POST
+/// /api/jobs/{id}/normalize` → the renormalize queue → `renormalize-file`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutRequest {
+    pub file_id: String,
+    /// A template name (`HDFC`, `ICICI`, …).
+    pub layout: String,
+}
+
+/// What asking for a statement's new read came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayoutRequested {
+    /// The file is `RECEIVED` again, for the read to record its outcome.
+    Accepted,
+    /// Its status stands: `RECEIVED` (an ingestion holds it now), `DELETED` or `DUPLICATE`
+    /// (nothing to read), or a PG export (templates are for statements).
+    Refused(FileStatus),
+    NoSuchFile,
+}
+
+/// Puts a stored statement back to `RECEIVED` for a read with another template; no outcome is
+/// replaced while an ingestion holds it.
+pub async fn request_layout(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    file_id: &str,
+) -> Result<LayoutRequested, StoreError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let out = client
+        .update_item()
+        .table_name(table)
+        .key("file_id", sv(file_id))
+        .update_expression("SET #s = :received REMOVE #e")
+        .condition_expression("#s IN (:normalized, :rejected, :failed) AND kind <> :pg")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#e", "error")
+        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+        .expression_attribute_values(":normalized", sv(FileStatus::Normalized.as_str()))
+        .expression_attribute_values(":rejected", sv(FileStatus::Rejected.as_str()))
+        .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
+        .expression_attribute_values(":pg", sv("pg"))
+        .send()
+        .await;
+    if conditional("UpdateItem", out)? {
+        return Ok(LayoutRequested::Accepted);
+    }
+    Ok(match get(client, table, file_id).await? {
+        Some(f) => LayoutRequested::Refused(f.status.unwrap_or(FileStatus::Received)),
+        None => LayoutRequested::NoSuchFile,
+    })
+}
+
 /// Marks `older` replaced by `newer` (a later version of its key, now counted); `false` when
 /// `older` is not a counted file.
 pub async fn mark_superseded(

@@ -133,6 +133,11 @@ pub struct Job {
     /// {hash}.json`, written before the job is), which `match-shard` reads; `None` for a job that
     /// carries its entries in `files`.
     pub files_manifest: Option<String>,
+    /// When `POST /api/jobs/{id}/match` queued the job's planning (Unix seconds): a second request
+    /// is refused while it is pending, unless it is older than the stall window (the plan message
+    /// was lost).
+    #[serde(default)]
+    pub plan_requested_at: Option<i64>,
 }
 
 /// A file uploaded to a job, as ingestion left it (`FILE#<file_id>` items under the job).
@@ -188,6 +193,97 @@ pub struct FinalizeMessage {
     pub job_id: String,
 }
 
+/// A job to plan (`plan-match`'s direct event, and the plan queue's message body).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    /// Given by the caller (the API creates jobs); generated when absent.
+    pub job_id: Option<String>,
+    /// Capture dates to reconcile, inclusive, `YYYY-MM-DD`.
+    pub from: String,
+    pub to: String,
+    /// UTR shards, 1 to 64; the stack's default when absent.
+    pub shards: Option<u32>,
+}
+
+/// A new job's id: its dates and a time-derived suffix.
+pub fn new_job_id(from: settlepaisa_recon::date::Date, to: settlepaisa_recon::date::Date) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!(
+        "JOB-{}-{}-{:08x}",
+        from.to_string().replace('-', ""),
+        to.to_string().replace('-', ""),
+        (nanos as u64) & 0xffff_ffff
+    )
+}
+
+pub fn now_rfc3339() -> String {
+    settlepaisa_recon::date::format_utc(now_secs())
+}
+
+/// The start of the error of a job refused at planning because two statements share a name.
+pub const DUPLICATE_NAMES: &str = "two statements are named";
+
+/// Whether a started job has work to queue again: `FAILED`, or running with its queueing never
+/// finished (a send failed), or with no progress for longer than the stall window (longer than a
+/// shard's visibility timeout, so SQS would have redelivered anything in flight).
+pub fn resumable(job: &Job, stall_secs: i64, now: i64) -> bool {
+    match job.status {
+        // A job refused at planning (two statements with one name) would fail the same way again.
+        JobStatus::Failed => job.error.as_deref().is_none_or(|e| !e.starts_with(DUPLICATE_NAMES)),
+        JobStatus::Matching | JobStatus::Finalizing => {
+            job.queued_at.is_none() || job.progress_at.is_none_or(|p| now - p >= stall_secs)
+        }
+        JobStatus::Created | JobStatus::Completed => false,
+    }
+}
+
+/// Records that a `CREATED` job's planning was queued, once: `false` when another request queued
+/// it less than `stall_secs` ago, or the job is no longer `CREATED`.
+pub async fn request_plan(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    now: i64,
+    stall_secs: i64,
+) -> Result<bool, StoreError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let out = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(job_id, "META").into_iter().collect()))
+        .update_expression("SET plan_requested_at = :now")
+        .condition_expression("#s = :created AND (attribute_not_exists(plan_requested_at) OR plan_requested_at < :stale)")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":created", sv(JobStatus::Created.as_str()))
+        .expression_attribute_values(":now", nv(now))
+        .expression_attribute_values(":stale", nv(now - stall_secs))
+        .send()
+        .await;
+    Ok(conditional("UpdateItem", out)?)
+}
+
+/// Takes back a plan request whose message could not be sent, so the next request may try again.
+pub async fn withdraw_plan_request(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let out = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(job_id, "META").into_iter().collect()))
+        .update_expression("REMOVE plan_requested_at")
+        .condition_expression("plan_requested_at = :at")
+        .expression_attribute_values(":at", nv(at))
+        .send()
+        .await;
+    conditional("UpdateItem", out)?;
+    Ok(())
+}
+
 impl Job {
     pub fn to_item(&self) -> Item {
         let mut item = Item::new();
@@ -223,7 +319,9 @@ impl Job {
         if !self.skipped.is_empty() {
             item.insert("skipped".into(), settlepaisa_aws::dynamo::lv(self.skipped.iter().cloned()));
         }
-        for (name, at) in [("queued_at", self.queued_at), ("progress_at", self.progress_at)] {
+        for (name, at) in
+            [("queued_at", self.queued_at), ("progress_at", self.progress_at), ("plan_requested_at", self.plan_requested_at)]
+        {
             if let Some(at) = at {
                 item.insert(name.into(), nv(at));
             }
@@ -250,6 +348,7 @@ impl Job {
             progress_at: f.opt_n("progress_at")?,
             skipped: f.str_list("skipped")?,
             files_manifest: f.opt_s("files_manifest")?,
+            plan_requested_at: f.opt_n("plan_requested_at")?,
         })
     }
 }
@@ -718,6 +817,7 @@ mod tests {
             progress_at: Some(2),
             skipped: vec!["incoming/pg/y.csv is FAILED: boom".into()],
             files_manifest: None,
+            plan_requested_at: None,
         }
     }
 

@@ -9,7 +9,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_lambda_events::s3::S3Event;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use settlepaisa_aws::{sdk_message, Clients};
-use settlepaisa_pipeline::{chunks, claims, finalize, ingest, worker, Context};
+use settlepaisa_pipeline::{chunks, claims, finalize, ingest, plan, renormalize, worker, Context};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -167,6 +167,8 @@ impl Runner {
             "finalize-job" => finalize::handle(&self.ctx, event).await,
             "ingest-chunk" => chunks::handle(&self.ctx, event).await,
             "claim-txns" => claims::handle(&self.ctx, event).await,
+            "plan-match" => plan::handle_queued(&self.ctx, event).await,
+            "renormalize-file" => renormalize::handle(&self.ctx, event).await,
             other => return Err(format!("no local handler for function binary `{other}`")),
         };
         self.count(binary, started.elapsed(), crate::memory::window_peak(heap));
