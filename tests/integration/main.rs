@@ -4,6 +4,7 @@
 mod api;
 mod api_limits;
 mod chunks;
+mod claims;
 mod delivery;
 mod deploy_path;
 mod faults;

@@ -241,7 +241,7 @@ fn index_write_units_come_from_the_template_projections() {
     let pg = settlepaisa_recon::pg_file::parse_pg_file(csv.as_bytes()).unwrap();
     assert_eq!(pg.captured.len(), 100, "{:?}", pg.rejects);
     let mut rows = pg.captured.clone();
-    let pages = settlepaisa_store::txn_pages::pages_of("F0123456789abcdef01234567", 3, &mut rows);
+    let pages = settlepaisa_store::txn_pages::pages_of("F0123456789abcdef01234567", 3, &mut rows, &Default::default());
     let day_page = pages.iter().find(|p| p.pk.starts_with("T#")).unwrap().to_item();
     let units = put_units(Some(&model("TransactionsTable")), &day_page);
     assert_eq!(units.indexes, 0);

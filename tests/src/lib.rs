@@ -292,7 +292,7 @@ pub mod pipeline {
         let mut ids: Vec<String> = pages
             .iter()
             .filter(|p| counting.contains(&p.file_id))
-            .flat_map(|p| p.decode().unwrap().into_iter().map(|t| t.txn_id.to_string()).collect::<Vec<_>>())
+            .flat_map(|p| p.shown().unwrap().into_iter().map(|t| t.txn_id.to_string()).collect::<Vec<_>>())
             .collect();
         ids.sort();
         ids

@@ -47,7 +47,7 @@ async fn captured_on(
     let counting = file_record::that_count(db, &ctx.resources.files_table, &files).await?;
     let mut rows = Vec::new();
     for page in pages.iter().filter(|p| counting.contains(&p.file_id)) {
-        rows.extend(page.decode()?.into_iter().filter(|t| t.is_captured()));
+        rows.extend(page.shown()?.into_iter().filter(|t| t.is_captured()));
     }
     rows.sort_by_key(|t| (t.captured_at, t.txn_id));
     Ok(rows

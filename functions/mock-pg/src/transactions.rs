@@ -252,7 +252,8 @@ async fn read_pages(
             }
             examined += 1;
             let at = (page.sk.clone(), i);
-            if counts && filter.keeps(t) {
+            // A row whose id another file holds is in the page but not shown.
+            if counts && !page.lost.contains(&t.line) && filter.keeps(t) {
                 items.push((view(t), at.clone()));
             }
             last = Some(at);

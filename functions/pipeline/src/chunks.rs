@@ -196,7 +196,10 @@ async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), Pipel
             let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
             if let Ok(Some(mut file)) = file_record::get(db, table, &msg.file_id).await {
                 file.error = Some(format!("chunk {} failed: {e}", msg.chunk));
-                file_record::mark_failed(db, table, &file).await;
+                if !file_record::mark_failed(db, table, &file).await {
+                    // Another chunk failed the file first and dead-lettered its event.
+                    return result;
+                }
                 let event = s3_event_for(ctx, &file);
                 if let Err(send) = sqs::send(&ctx.clients.sqs, &ctx.resources.ingest_dlq_url, event).await {
                     tracing::error!(file_id = file.file_id, error = %send, "could not dead-letter the file's event");
@@ -329,6 +332,11 @@ async fn complete_if_last(ctx: &Context, file_id: &str) -> Result<(), PipelineEr
     let Some(mut file) = file_record::get(db, table, file_id).await? else { return Ok(()) };
     if !matches!(file.status, Some(FileStatus::Received | FileStatus::Failed)) || file.chunks == 0 {
         return Ok(());
+    }
+    if !file.groups.is_empty() {
+        // Every chunk was done already and its ids are being claimed: the claim steps own the
+        // file now (a `FAILED` one is theirs to resume, queueing the groups not done).
+        return crate::claims::resume(ctx, file).await;
     }
     if file.chunks_done < file.chunks {
         return Ok(());

@@ -1,4 +1,5 @@
-//! `redrive-ingest`: takes failed ingestions up again. Lambda sends an S3 event whose ingestion
+//! `redrive-ingest`: takes failed ingestions up again (and claim steps the claim queue
+//! dead-lettered: [`requeue_claims`]). Lambda sends an S3 event whose ingestion
 //! failed on every attempt to the ingest dead-letter queue (the function's on-failure
 //! destination), wrapped in an invocation record with the error. Once ops have fixed the cause,
 //! this ingests each event again: the file's `FAILED` record is claimed anew, its rows are written
@@ -25,6 +26,9 @@ pub struct Redriven {
     /// Messages whose ingestion failed again: they stay in the queue (visible again after its
     /// visibility timeout) and their files stay `FAILED` with the new error.
     pub failed: Vec<String>,
+    /// Files whose claim steps were queued again from the claim dead-letter queue.
+    #[serde(default)]
+    pub claims_requeued: Vec<String>,
 }
 
 pub async fn handle(ctx: &Context, req: RedriveRequest) -> Result<Redriven, PipelineError> {
@@ -59,8 +63,52 @@ pub async fn handle(ctx: &Context, req: RedriveRequest) -> Result<Redriven, Pipe
             }
         }
     }
-    tracing::info!(ingested = out.ingested.len(), failed = out.failed.len(), "ingest dead-letter queue re-driven");
+    requeue_claims(ctx, &mut left, &mut out).await?;
+    tracing::info!(
+        ingested = out.ingested.len(),
+        failed = out.failed.len(),
+        claims = out.claims_requeued.len(),
+        "dead-letter queues re-driven"
+    );
     Ok(out)
+}
+
+/// Claim steps the claim queue dead-lettered: a step that timed out never reached its own
+/// last-attempt handling, so its file is still `RECEIVED` with its groups queued. Its groups not
+/// done are queued again (a step that runs twice changes nothing) and the message is deleted.
+async fn requeue_claims(ctx: &Context, left: &mut u32, out: &mut Redriven) -> Result<(), PipelineError> {
+    let url = &ctx.resources.claim_dlq_url;
+    let mut files = std::collections::BTreeSet::new();
+    while *left > 0 {
+        let batch = sqs::receive(&ctx.clients.sqs, url, 1).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for message in batch {
+            *left = left.saturating_sub(1);
+            let claim: crate::claims::ClaimMessage = match serde_json::from_str(&message.body) {
+                Ok(c) => c,
+                Err(e) => {
+                    out.failed.push(format!("claim dead-letter message: {e}"));
+                    continue;
+                }
+            };
+            // One requeue per file covers all its dead-lettered groups.
+            if files.insert(claim.file_id.clone()) {
+                match crate::claims::requeue(ctx, &claim.file_id).await {
+                    Ok(true) => out.claims_requeued.push(claim.file_id.clone()),
+                    Ok(false) => {}
+                    Err(e) => {
+                        out.failed.push(e.to_string());
+                        files.remove(&claim.file_id);
+                        continue;
+                    }
+                }
+            }
+            sqs::delete(&ctx.clients.sqs, url, &message.receipt_handle).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The S3 event inside an on-failure destination record (`requestPayload`), or a bare S3 event.

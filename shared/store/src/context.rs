@@ -23,6 +23,8 @@ pub struct Resources {
     pub ingest_chunk_queue_url: String,
     /// The FIFO queue of claim steps: one message per (file, claim group), grouped by claim group.
     pub claim_queue_url: String,
+    /// Where the claim queue puts a step that failed on every attempt (`redrive-ingest` reads it).
+    pub claim_dlq_url: String,
     /// Jobs whose planning `POST /api/jobs/{id}/match` queued, for `plan-match`.
     pub plan_queue_url: String,
     /// Statements to read again with a chosen template, for `renormalize-file`.
@@ -71,6 +73,7 @@ impl Resources {
             ingest_dlq_url: get("INGEST_DLQ_URL")?,
             ingest_chunk_queue_url: get("INGEST_CHUNK_QUEUE_URL")?,
             claim_queue_url: get("CLAIM_QUEUE_URL")?,
+            claim_dlq_url: get("CLAIM_DLQ_URL")?,
             plan_queue_url: get("PLAN_QUEUE_URL")?,
             renormalize_queue_url: get("RENORMALIZE_QUEUE_URL")?,
         })

@@ -402,9 +402,10 @@ pub async fn put_plan(client: &aws_sdk_dynamodb::Client, table: &str, record: &F
 }
 
 /// Marks a claimed file `FAILED` with the error of the attempt that just failed (and the kind,
-/// layout and dates `failed` carries, so it shows in connector health). Best effort: the caller is
+/// layout and dates `failed` carries, so it shows in connector health); `true` when this call did
+/// (a file already `FAILED` by another part of it is not marked twice). Best effort: the caller is
 /// already failing, and the event goes to the dead-letter queue either way.
-pub async fn mark_failed(client: &aws_sdk_dynamodb::Client, table: &str, failed: &FileRecord) {
+pub async fn mark_failed(client: &aws_sdk_dynamodb::Client, table: &str, failed: &FileRecord) -> bool {
     requests::record("dynamodb.UpdateItem", 1);
     let error: String = failed.error.as_deref().unwrap_or("").chars().take(1_000).collect();
     let mut update = client
@@ -427,8 +428,12 @@ pub async fn mark_failed(client: &aws_sdk_dynamodb::Client, table: &str, failed:
             update = update.expression_attribute_values(format!(":{name}"), sv(v));
         }
     }
-    if let Err(e) = update.update_expression(set).send().await {
-        tracing::error!(file_id = failed.file_id, error = sdk_message(&e), "could not mark the file FAILED");
+    match conditional("UpdateItem", update.update_expression(set).send().await) {
+        Ok(marked) => marked,
+        Err(e) => {
+            tracing::error!(file_id = failed.file_id, error = %e, "could not mark the file FAILED");
+            false
+        }
     }
 }
 

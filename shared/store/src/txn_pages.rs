@@ -8,8 +8,10 @@
 //!
 //! A page holds rows of one file and one claim group, sorted by capture time then id. Its sort key
 //! starts with its first row's capture time, so a partition's pages come back in time order; it
-//! then names the file, the group and the page's place, so the pages of a (file, group) are fixed
-//! by its rows: writing them again writes the same items.
+//! then names the file, the group and the page's place. A (file, group)'s pages hold all of its
+//! rows, with the lines that lost their ids to another file in `lost`, so their keys are fixed by
+//! the file alone: a claim step written again (even deciding otherwise, a holder having been
+//! deleted meanwhile) writes the same items, never a second set beside the first.
 
 use crate::error::StoreError;
 use settlepaisa_aws::dynamo::{nv, sv, Fields, Item, Malformed};
@@ -62,23 +64,43 @@ pub struct Page {
     pub file_id: String,
     pub count: u32,
     pub rows: String,
+    /// Lines of the file, among this page's rows, whose ids another file holds: not shown.
+    pub lost: Vec<u32>,
 }
 
 impl Page {
     pub fn to_item(&self) -> Item {
-        Item::from([
+        let mut item = Item::from([
             ("pk".to_string(), sv(&self.pk)),
             ("sk".to_string(), sv(&self.sk)),
             ("file_id".to_string(), sv(&self.file_id)),
             ("count".to_string(), nv(self.count)),
             ("rows".to_string(), sv(&self.rows)),
-        ])
+        ]);
+        if !self.lost.is_empty() {
+            let lost: Vec<String> = self.lost.iter().map(u32::to_string).collect();
+            item.insert("lost".to_string(), sv(lost.join(",")));
+        }
+        item
     }
 
     pub fn from_item(item: &Item) -> Result<Page, Malformed> {
         let f = Fields::new("transaction page", item);
-        let page =
-            Page { pk: f.s("pk")?, sk: f.s("sk")?, file_id: f.s("file_id")?, count: f.n("count")?, rows: f.s("rows")? };
+        let lost = match f.opt_s("lost")? {
+            None => Vec::new(),
+            Some(text) => text.split(',').map(str::parse).collect::<Result<_, _>>().map_err(|_| Malformed {
+                what: "transaction page",
+                problem: format!("lost lines `{text}` are not line numbers"),
+            })?,
+        };
+        let page = Page {
+            pk: f.s("pk")?,
+            sk: f.s("sk")?,
+            file_id: f.s("file_id")?,
+            count: f.n("count")?,
+            rows: f.s("rows")?,
+            lost,
+        };
         let rows = page.decode()?;
         if rows.len() != page.count as usize {
             return Err(Malformed {
@@ -89,7 +111,14 @@ impl Page {
         Ok(page)
     }
 
-    /// The page's rows, in time order.
+    /// The rows that hold their ids, in time order: what lists show.
+    pub fn shown(&self) -> Result<Vec<PgTxn<'_>>, Malformed> {
+        let mut rows = self.decode()?;
+        rows.retain(|t| !self.lost.contains(&t.line));
+        Ok(rows)
+    }
+
+    /// Every row of the page, in time order.
     pub fn decode(&self) -> Result<Vec<PgTxn<'_>>, Malformed> {
         decode(&self.rows)
             .map(|(pg, _)| pg)
@@ -108,9 +137,9 @@ pub async fn pages_in(client: &aws_sdk_dynamodb::Client, table: &str, pk: &str) 
     Ok(items.iter().map(Page::from_item).collect::<Result<_, _>>()?)
 }
 
-/// The pages of one file's counted rows of one claim group (all of one capture day), in both
-/// orders. Rows are sorted by capture time, then id.
-pub fn pages_of(file_id: &str, group: u32, rows: &mut [PgTxn<'_>]) -> Vec<Page> {
+/// The pages of one file's rows of one claim group (all of one capture day), in both orders, the
+/// lines in `lost` marked as such. Rows are sorted by capture time, then id.
+pub fn pages_of(file_id: &str, group: u32, rows: &mut [PgTxn<'_>], lost: &std::collections::HashSet<u32>) -> Vec<Page> {
     rows.sort_by(|a, b| (a.captured_at, a.txn_id, a.line).cmp(&(b.captured_at, b.txn_id, b.line)));
     let mut pages = Vec::new();
     let mut by_merchant: std::collections::BTreeMap<(&str, String), Vec<&PgTxn<'_>>> = Default::default();
@@ -120,15 +149,22 @@ pub fn pages_of(file_id: &str, group: u32, rows: &mut [PgTxn<'_>]) -> Vec<Page> 
         by_merchant.entry((t.merchant_id, t.date.to_string())).or_default().push(t);
     }
     for (day, list) in &by_day {
-        paginate(&day_partition(day, group), file_id, group, list, &mut pages);
+        paginate(&day_partition(day, group), file_id, group, list, lost, &mut pages);
     }
     for ((merchant, day), list) in &by_merchant {
-        paginate(&merchant_partition(merchant, day), file_id, group, list, &mut pages);
+        paginate(&merchant_partition(merchant, day), file_id, group, list, lost, &mut pages);
     }
     pages
 }
 
-fn paginate(pk: &str, file_id: &str, group: u32, rows: &[&PgTxn<'_>], out: &mut Vec<Page>) {
+fn paginate(
+    pk: &str,
+    file_id: &str,
+    group: u32,
+    rows: &[&PgTxn<'_>],
+    lost: &std::collections::HashSet<u32>,
+    out: &mut Vec<Page>,
+) {
     for (i, part) in rows.chunks(ROWS_PER_PAGE).enumerate() {
         let mut text = Vec::with_capacity(part.len() * 96);
         for t in part {
@@ -141,6 +177,7 @@ fn paginate(pk: &str, file_id: &str, group: u32, rows: &[&PgTxn<'_>], out: &mut 
             count: part.len() as u32,
             // Encoded from `&str` fields: valid UTF-8.
             rows: String::from_utf8_lossy(&text).into_owned(),
+            lost: part.iter().map(|t| t.line).filter(|l| lost.contains(l)).collect(),
         });
     }
 }
@@ -184,7 +221,7 @@ mod tests {
             .enumerate()
             .map(|(i, id)| txn(id, if i % 3 == 0 { "M1" } else { "M2" }, 1_790_000_000 - i as i64, i as u32 + 2))
             .collect();
-        let pages = pages_of("F1", 3, &mut rows);
+        let pages = pages_of("F1", 3, &mut rows, &Default::default());
         let mut day_ids = Vec::new();
         let mut merchant_ids = Vec::new();
         for p in &pages {
@@ -207,14 +244,32 @@ mod tests {
         assert!(firsts.windows(2).all(|w| w[0] <= w[1]));
         // The same rows in another order make the same pages.
         rows.reverse();
-        assert_eq!(pages_of("F1", 3, &mut rows), pages);
+        assert_eq!(pages_of("F1", 3, &mut rows, &Default::default()), pages);
+    }
+
+    #[test]
+    fn lost_lines_are_kept_in_the_page_and_left_out_of_what_it_shows() {
+        let ids = ["A", "B", "C"];
+        let mut rows: Vec<PgTxn<'_>> =
+            ids.iter().enumerate().map(|(i, id)| txn(id, "M", 1_790_000_000 + i as i64, i as u32 + 2)).collect();
+        let all = pages_of("F", 0, &mut rows, &Default::default());
+        let some_lost = pages_of("F", 0, &mut rows, &[3u32].into_iter().collect());
+        let keys = |p: &[Page]| p.iter().map(|p| (p.pk.clone(), p.sk.clone())).collect::<Vec<_>>();
+        assert_eq!(keys(&all), keys(&some_lost), "the same keys whatever was lost");
+        for page in &some_lost {
+            let back = Page::from_item(&page.to_item()).unwrap();
+            assert_eq!(back.lost, vec![3]);
+            let shown: Vec<&str> = back.shown().unwrap().iter().map(|t| t.txn_id).collect();
+            assert_eq!(shown, ["A", "C"]);
+            assert_eq!(back.decode().unwrap().len(), 3);
+        }
     }
 
     #[test]
     fn a_page_that_does_not_hold_its_count_is_malformed() {
         let ids = ["A", "B"];
         let mut rows: Vec<PgTxn<'_>> = ids.iter().map(|id| txn(id, "M", 1_790_000_000, 2)).collect();
-        let page = &pages_of("F", 0, &mut rows)[0];
+        let page = &pages_of("F", 0, &mut rows, &Default::default())[0];
         let mut item = page.to_item();
         item.insert("count".into(), nv(3));
         assert!(Page::from_item(&item).is_err());
