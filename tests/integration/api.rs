@@ -254,7 +254,9 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
     let file_id = upload["fileId"].as_str().unwrap().to_string();
     // Reading it with the wrong bank's template rejects the file with a reason; the right one
     // restores it. Each read is queued (202, the file RECEIVED until it is done).
-    let upload_of = |body: &Value| body["uploads"].as_array().unwrap().iter().find(|u| u["fileId"] == file_id.as_str()).unwrap().clone();
+    let upload_of = |body: &Value| {
+        body["uploads"].as_array().unwrap().iter().find(|u| u["fileId"] == file_id.as_str()).unwrap().clone()
+    };
     let r = api
         .call(
             "POST",
@@ -266,7 +268,11 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["status"], "RECEIVED");
     let pending = api.call("GET", &format!("/api/jobs/{upload_job}"), Some(&ops), None).await;
-    assert_eq!(upload_of(&pending.body)["status"], "RECEIVED", "the job waits for the read");
+    assert_eq!(upload_of(&pending.body)["status"], "RECEIVED", "the file is being read");
+    // Matching now would leave the statement out: refused until the read is done.
+    let early = api.call("POST", &format!("/api/jobs/{upload_job}/match"), Some(&ops), None).await;
+    assert_seed_error(&early, 409);
+    assert!(early.body["error"]["message"].as_str().unwrap().contains("still being read"), "{}", early.body);
     api.stack.runner.run_until_idle(IDLE).await.unwrap();
     let r = api.call("GET", &format!("/api/jobs/{upload_job}"), Some(&ops), None).await;
     let rejected = upload_of(&r.body);
@@ -295,7 +301,11 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
     api.stack.runner.run_until_idle(IDLE).await.unwrap();
     let r = api.call("GET", &format!("/api/jobs/{upload_job}"), Some(&ops), None).await;
     let restored = upload_of(&r.body);
-    assert_eq!((restored["status"].clone(), restored["layout"].clone()), (json!("NORMALIZED"), json!("hdfc")), "{restored}");
+    assert_eq!(
+        (restored["status"].clone(), restored["layout"].clone()),
+        (json!("NORMALIZED"), json!("hdfc")),
+        "{restored}"
+    );
     assert!(restored["records"].as_u64().unwrap() > 0);
     // The job's match request is queued too; a second one while it is pending is a 409.
     let r = api.call("POST", &format!("/api/jobs/{upload_job}/match"), Some(&ops), None).await;

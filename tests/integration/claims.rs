@@ -34,8 +34,13 @@ async fn file_by_key(stack: &LocalStack, key: &str) -> FileRecord {
 async fn rejects_of(stack: &LocalStack, file: &FileRecord) -> String {
     let artifacts = &stack.runner.ctx.resources.artifacts_bucket;
     let mut text = String::new();
-    for key in settlepaisa_aws::s3::list(&stack.clients.s3, artifacts, &format!("rejects/{}", file.file_id)).await.unwrap() {
-        text.push_str(&String::from_utf8(settlepaisa_aws::s3::get_bytes(&stack.clients.s3, artifacts, &key).await.unwrap()).unwrap());
+    for key in
+        settlepaisa_aws::s3::list(&stack.clients.s3, artifacts, &format!("rejects/{}", file.file_id)).await.unwrap()
+    {
+        text.push_str(
+            &String::from_utf8(settlepaisa_aws::s3::get_bytes(&stack.clients.s3, artifacts, &key).await.unwrap())
+                .unwrap(),
+        );
     }
     text
 }
@@ -62,6 +67,32 @@ async fn an_id_a_second_export_brings_on_the_next_capture_day_is_a_reject_naming
     assert_eq!((b.data_rows, b.rejected_rows, b.records), (1, 1, 1), "{b:?}");
     assert!(rejects_of(&stack, &b).await.contains("txn_id `TXNA1` already came from a.csv line 2"));
     assert_eq!(listed_txn_ids(&stack).await, ["TXNA1", "TXNA2", "TXNB1"], "each transaction listed once");
+}
+
+/// A chunked export repeating an id days apart (each chunk only sees its own rows): the later
+/// line is a reject naming the first, as the offline run rejects any repeated `txn_id`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_a_chunked_export_repeats_days_apart_is_counted_once() {
+    let stack = LocalStack::start(None).await.unwrap();
+    let mut text = format!("{HEADER}\n");
+    for i in 0..600 {
+        text.push_str(&format!("TXNX{i:05},MERCH001,ORD{i},UPI,10000,captured,,2026-10-01T10:00:00+05:30\n"));
+    }
+    // Line 602, far from line 2 (another chunk), four capture days later.
+    text.push_str("TXNX00000,MERCH001,ORD0,UPI,10000,captured,,2026-10-05T10:00:00+05:30\n");
+    upload_bytes(&stack, PG_KEY, text.into_bytes()).await;
+    let mut ctx = stack.runner.ctx.clone();
+    ctx.chunk_bytes = 8_000;
+    ingest::handle(&ctx, s3_event("ObjectCreated:Put", &ctx.resources.uploads_bucket, PG_KEY, None)).await.unwrap();
+    stack.runner.run_until_idle(IDLE).await.unwrap();
+    let file = file_by_key(&stack, PG_KEY).await;
+    assert!(file.chunks > 1, "{file:?}");
+    assert_eq!((file.status, file.data_rows, file.rejected_rows), (Some(FileStatus::Normalized), 600, 1), "{file:?}");
+    assert!(rejects_of(&stack, &file)
+        .await
+        .contains("txn_id `TXNX00000` already came from pg_transactions.csv line 2"));
+    let listed = listed_txn_ids(&stack).await;
+    assert_eq!(listed.len(), 600, "each id listed once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,7 +134,11 @@ async fn a_claim_step_failing_every_attempt_fails_the_file_and_a_redrive_complet
     let failed = file_by_key(&stack, PG_KEY).await;
     assert_eq!(failed.status, Some(FileStatus::Failed), "{failed:?}");
     assert!(failed.error.as_deref().unwrap().starts_with("claim group "), "{failed:?}");
-    assert_eq!(stack.runner.queue_depth("IngestDeadLetterQueue").await.unwrap(), 1, "its S3 event waits for a re-drive");
+    assert_eq!(
+        stack.runner.queue_depth("IngestDeadLetterQueue").await.unwrap(),
+        1,
+        "its S3 event waits for a re-drive"
+    );
     let early = run_job(&stack, "JOB-EARLY", 2).await;
     assert!(early.skipped.iter().any(|s| s.starts_with(&format!("{PG_KEY} is FAILED"))), "{:?}", early.skipped);
 
@@ -148,7 +183,7 @@ async fn claim_steps_dead_lettered_without_failing_the_file_are_queued_again_by_
     assert_eq!(stuck.status, Some(FileStatus::Received), "waiting on steps that will never run: {stuck:?}");
 
     let out = redrive::handle(ctx, redrive::RedriveRequest::default()).await.unwrap();
-    assert_eq!(out.claims_requeued, [stuck.file_id.clone()], "{out:?}");
+    assert_eq!(out.claims_requeued, std::slice::from_ref(&stuck.file_id), "{out:?}");
     assert_eq!(stack.runner.queue_depth("ClaimDeadLetterQueue").await.unwrap(), 0);
     stack.runner.run_until_idle(IDLE).await.unwrap();
     let done = file_by_key(&stack, PG_KEY).await;

@@ -10,7 +10,8 @@ use settlepaisa_pipeline::job::{self, ShardMessage};
 use settlepaisa_pipeline::plan::{self, PlanRequest};
 use settlepaisa_pipeline::{finalize, ingest, worker};
 use settlepaisa_tests::pipeline::{
-    contains_all, generated, listed_txn_ids, ingest_all, job_results, results_items, run_job, s3_event, upload_bytes, IDLE,
+    contains_all, generated, ingest_all, job_results, listed_txn_ids, results_items, run_job, s3_event, upload_bytes,
+    IDLE,
 };
 
 /// Every file record (a test-only scan).

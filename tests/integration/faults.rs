@@ -92,7 +92,9 @@ async fn the_same_export_under_a_second_key_is_a_duplicate_and_a_repeated_txn_id
     // Rows that lost their ids are rejected by their claim group's step: `rejects/{file}/gNNNN.csv`.
     let artifacts = &stack.runner.ctx.resources.artifacts_bucket;
     let mut rejects = String::new();
-    for key in settlepaisa_aws::s3::list(&stack.clients.s3, artifacts, &format!("rejects/{}", again.file_id)).await.unwrap() {
+    for key in
+        settlepaisa_aws::s3::list(&stack.clients.s3, artifacts, &format!("rejects/{}", again.file_id)).await.unwrap()
+    {
         let bytes = settlepaisa_aws::s3::get_bytes(&stack.clients.s3, artifacts, &key).await.unwrap();
         rejects.push_str(&String::from_utf8(bytes).unwrap());
     }

@@ -42,7 +42,9 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
             "redrive-ingest" => {
                 serde_json::from_str::<settlepaisa_pipeline::redrive::RedriveRequest>(&text).map(|_| ())
             }
-            "match-shard" | "finalize-job" | "ingest-chunk" | "claim-txns" | "renormalize-file" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
+            "match-shard" | "finalize-job" | "ingest-chunk" | "claim-txns" | "renormalize-file" => {
+                serde_json::from_str::<SqsEvent>(&text).map(|_| ())
+            }
             "authorizer" => serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(&text).map(|_| ()),
             http if routes::by_function(http).is_some() => {
                 let request = lambda_http::request::from_str(&text).map_err(|e| panic!("{http}: {e}")).unwrap();

@@ -288,7 +288,8 @@ pub mod pipeline {
             }
         }
         let files = pages.iter().map(|p| p.file_id.clone()).collect();
-        let counting = settlepaisa_store::file_record::that_count(db, &ctx.resources.files_table, &files).await.unwrap();
+        let counting =
+            settlepaisa_store::file_record::that_count(db, &ctx.resources.files_table, &files).await.unwrap();
         let mut ids: Vec<String> = pages
             .iter()
             .filter(|p| counting.contains(&p.file_id))

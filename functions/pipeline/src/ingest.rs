@@ -431,11 +431,18 @@ async fn removed(
 }
 
 /// Normalizes a stored statement again with the template `layout` (an operator's choice, when
-/// the header did not identify the bank or identified it wrongly). The file keeps its id, so a
-/// job planned afterwards reads the new rows; rows and rejects are replaced, not added.
+/// the header did not identify the bank or identified it wrongly), as `POST
+/// /api/jobs/{id}/normalize` requested it. The file keeps its id, so a job planned afterwards reads
+/// the new rows; rows and rejects are replaced, not added. The outcome is written only over the
+/// request it answers: a file deleted or asked again meanwhile keeps that.
 pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<Option<FileRecord>, PipelineError> {
     let Some(old) = file_record::get(&ctx.clients.dynamodb, &ctx.resources.files_table, file_id).await? else {
         return Ok(None);
+    };
+    let Some(requested_at) = old.layout_requested_at.filter(|_| old.status == Some(FileStatus::Received)) else {
+        // Answered already (a redelivered message), or never asked: nothing to read.
+        tracing::info!(file_id, status = ?old.status, "no read with another template is pending");
+        return Ok(Some(old));
     };
     let mut file = FileRecord {
         file_id: old.file_id.clone(),
@@ -449,24 +456,32 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
         ..FileRecord::default()
     };
     let version = (!old.version.is_empty()).then_some(old.version.as_str());
-    if matches!(old.status, Some(FileStatus::Deleted | FileStatus::Duplicate)) {
-        // Gone, or the same bytes as a file that counts: nothing to normalize again.
-        return Ok(Some(old));
-    }
-    file.sha256 = match old.sha256.is_empty() {
-        false => old.sha256.clone(),
-        true => match content_hash(ctx, &file, version).await? {
-            Ok(read) => read.sha256,
-            Err(_) => return Ok(Some(old)),
-        },
+    let hashed = match old.sha256.is_empty() {
+        false => Ok(old.sha256.clone()),
+        true => content_hash(ctx, &file, version).await?.map(|read| read.sha256),
+    };
+    let outcome = match hashed {
+        Err(reason) => Err(Failure::Rejected(reason)),
+        Ok(sha256) => {
+            file.sha256 = sha256;
+            Ok(())
+        }
     };
     let db = &ctx.clients.dynamodb;
-    let original =
-        file_record::claim_content(db, &ctx.resources.files_table, &scope_of(&file), &file.sha256, &file.file_id)
-            .await?;
-    let outcome = match original {
-        Some(original) => Err(Failure::Duplicate(original)),
-        None => normalize(ctx, &mut file, Route::Bank { layout: Some(layout.to_string()) }, version, Part::Whole).await,
+    let outcome = match outcome {
+        Err(failure) => Err(failure),
+        Ok(()) => {
+            let scope = scope_of(&file);
+            match file_record::claim_content(db, &ctx.resources.files_table, &scope, &file.sha256, &file.file_id)
+                .await?
+            {
+                Some(original) => Err(Failure::Duplicate(original)),
+                None => {
+                    let route = Route::Bank { layout: Some(layout.to_string()) };
+                    normalize(ctx, &mut file, route, version, Part::Whole).await
+                }
+            }
+        }
     };
     match outcome {
         Ok(()) => file.status = Some(FileStatus::Normalized),
@@ -484,9 +499,17 @@ pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<O
         }
         Err(Failure::Pipeline(e)) => return Err(e),
         // A statement is never read in chunks.
-        Err(Failure::Chunked) => return Ok(Some(old)),
+        Err(Failure::Chunked) => {
+            return Err(PipelineError::Data { key: file.key.clone(), message: "a statement read in chunks".into() })
+        }
     }
-    file_record::put(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await?;
+    if !file_record::put_requested_outcome(&ctx.clients.dynamodb, &ctx.resources.files_table, &file, requested_at)
+        .await?
+    {
+        let now = file_record::get(&ctx.clients.dynamodb, &ctx.resources.files_table, file_id).await?;
+        tracing::warn!(file_id, status = ?now.as_ref().and_then(|f| f.status), "the file changed meanwhile; that stands");
+        return Ok(now);
+    }
     if let Some(job_id) = &file.job_id {
         crate::job::record_upload(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &file).await?;
     }

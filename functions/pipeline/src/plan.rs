@@ -4,8 +4,8 @@
 
 use crate::error::PipelineError;
 use crate::file_record::{FileRecord, FileStatus};
-pub use crate::job::{new_job_id, now_rfc3339, resumable, PlanRequest};
 use crate::job::{self, FinalizeMessage, Job, JobFile, JobStatus, ShardMessage, ShardStatus, DUPLICATE_NAMES};
+pub use crate::job::{new_job_id, now_rfc3339, resumable, PlanRequest};
 use crate::Context;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde::Serialize;
@@ -31,7 +31,12 @@ pub async fn handle_queued(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
         Box::pin(async move {
             let req: PlanRequest = crate::sqs_batch::body(message, "plan request")?;
             let planned = handle(ctx, req).await?;
-            tracing::info!(job_id = planned.job.job_id, created = planned.created, resumed = planned.resumed, "planned");
+            tracing::info!(
+                job_id = planned.job.job_id,
+                created = planned.created,
+                resumed = planned.resumed,
+                "planned"
+            );
             Ok(())
         })
     })
@@ -54,10 +59,10 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
     // A job the API created waits in CREATED for its match request; any other is already planned,
     // and at most has unfinished work to queue again.
     let was_pending = existing.is_some();
-    let (sources, created_by, created_at) = match existing {
+    let (sources, created_by, created_at, plan_requested_at) = match existing {
         Some(j) if j.status != JobStatus::Created => return resume(ctx, j).await,
-        Some(j) => (j.sources, j.created_by, j.created_at),
-        None => (Vec::new(), None, now_rfc3339()),
+        Some(j) => (j.sources, j.created_by, j.created_at, j.plan_requested_at),
+        None => (Vec::new(), None, now_rfc3339(), None),
     };
     let (files, skipped) = files_for(ctx, &job_id, from, to, &sources).await?;
     let mut job = Job {
@@ -77,7 +82,9 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         progress_at: None,
         skipped,
         files_manifest: None,
-        plan_requested_at: None,
+        // Kept until every shard message is out (`mark_queued` removes it): a second match request
+        // meanwhile is refused instead of queueing the shards again.
+        plan_requested_at,
     };
     job.files_manifest = Some(write_manifest(ctx, &job).await?);
     if let Some(problem) = duplicate_names(&job.files) {
@@ -224,7 +231,6 @@ async fn files_for(
     Ok((out, skipped))
 }
 
-
 /// Bank refs are `NAME:LINE`: two statements with one name would make them ambiguous.
 fn duplicate_names(files: &[JobFile]) -> Option<String> {
     let mut names: Vec<&str> = files.iter().filter(|f| f.kind == "bank").map(|f| f.name.as_str()).collect();
@@ -234,4 +240,3 @@ fn duplicate_names(files: &[JobFile]) -> Option<String> {
         .find(|w| w[0] == w[1])
         .map(|w| format!("{DUPLICATE_NAMES} `{}`; rename one and upload it again", w[0]))
 }
-

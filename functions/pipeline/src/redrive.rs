@@ -29,6 +29,9 @@ pub struct Redriven {
     /// Files whose claim steps were queued again from the claim dead-letter queue.
     #[serde(default)]
     pub claims_requeued: Vec<String>,
+    /// Statements read again with their chosen template, from the renormalize dead-letter queue.
+    #[serde(default)]
+    pub reread: Vec<String>,
 }
 
 pub async fn handle(ctx: &Context, req: RedriveRequest) -> Result<Redriven, PipelineError> {
@@ -64,6 +67,7 @@ pub async fn handle(ctx: &Context, req: RedriveRequest) -> Result<Redriven, Pipe
         }
     }
     requeue_claims(ctx, &mut left, &mut out).await?;
+    reread_statements(ctx, &mut left, &mut out).await?;
     tracing::info!(
         ingested = out.ingested.len(),
         failed = out.failed.len(),
@@ -71,6 +75,36 @@ pub async fn handle(ctx: &Context, req: RedriveRequest) -> Result<Redriven, Pipe
         "dead-letter queues re-driven"
     );
     Ok(out)
+}
+
+/// Reads with a chosen template the renormalize queue dead-lettered (a timeout leaves the file
+/// `RECEIVED` with its request): read again here; the message is deleted once the read is done.
+async fn reread_statements(ctx: &Context, left: &mut u32, out: &mut Redriven) -> Result<(), PipelineError> {
+    let url = &ctx.resources.renormalize_dlq_url;
+    while *left > 0 {
+        let batch = sqs::receive(&ctx.clients.sqs, url, 1).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for message in batch {
+            *left = left.saturating_sub(1);
+            let req: crate::file_record::LayoutRequest = match serde_json::from_str(&message.body) {
+                Ok(r) => r,
+                Err(e) => {
+                    out.failed.push(format!("renormalize dead-letter message: {e}"));
+                    continue;
+                }
+            };
+            match ingest::renormalize(ctx, &req.file_id, &req.layout).await {
+                Ok(_) => {
+                    out.reread.push(req.file_id);
+                    sqs::delete(&ctx.clients.sqs, url, &message.receipt_handle).await?;
+                }
+                Err(e) => out.failed.push(e.to_string()),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Claim steps the claim queue dead-lettered: a step that timed out never reached its own

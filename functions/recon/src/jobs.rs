@@ -100,7 +100,8 @@ pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) ->
     identifier("job id", &id)?;
     let ctx = state.ctx;
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.jobs_table);
-    let mut job = job::get(db, table, &id).await?.ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
+    let mut job =
+        job::get(db, table, &id).await?.ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
     let now = job::now_secs();
     let resuming = job.status != JobStatus::Created;
     if resuming && !job::resumable(&job, ctx.stall_secs, now) {
@@ -108,18 +109,28 @@ pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) ->
             .meta("status", job.status.as_str()));
     }
     if !resuming {
-        if !job::request_plan(db, table, &id, now, ctx.stall_secs).await? {
-            return Err(ApiError::conflict(format!("job {id} was started by another request")));
+        // Files uploaded to the job and still being read would be left out of it.
+        let (_, _, uploads) = job::get_all(db, table, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
+        let pending: Vec<&str> = uploads.iter().filter(|u| u.status == "RECEIVED").map(|u| u.name.as_str()).collect();
+        if !pending.is_empty() {
+            return Err(ApiError::conflict(format!(
+                "job {id} has files still being read ({}); match it when they are done",
+                pending.join(", ")
+            )));
         }
-        job.plan_requested_at = Some(now);
     }
-    let req = PlanRequest { job_id: Some(id.clone()), from: job.from.clone(), to: job.to.clone(), shards: Some(job.shards) };
+    if !job::request_plan(db, table, &id, job.status, now, ctx.stall_secs).await? {
+        return Err(ApiError::conflict(format!("job {id} was started by another request")));
+    }
+    job.plan_requested_at = Some(now);
+    let req =
+        PlanRequest { job_id: Some(id.clone()), from: job.from.clone(), to: job.to.clone(), shards: Some(job.shards) };
     let body = serde_json::to_string(&req).map_err(ApiError::internal)?;
     if let Err(e) = settlepaisa_aws::sqs::send(&ctx.clients.sqs, &ctx.resources.plan_queue_url, body).await {
         // Not queued: the next request may try again.
-        if !resuming {
-            let _ = job::withdraw_plan_request(db, table, &id, now).await;
-        }
+        let _ = job::withdraw_plan_request(db, table, &id, now).await;
         return Err(ApiError::store(e));
     }
     tracing::info!(job_id = id, resuming, "job planning queued");

@@ -145,7 +145,8 @@ pub async fn normalize_job_file(
     }
     // Back to RECEIVED (the job's match waits for it), then queued for `renormalize-file`.
     let (db, files) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
-    match file_record::request_layout(db, files, &req.file_id).await? {
+    let now = job::now_secs();
+    match file_record::request_layout(db, files, &req.file_id, now, ctx.stall_secs).await? {
         LayoutRequested::Accepted => {}
         LayoutRequested::NoSuchFile => return Err(ApiError::not_found(format!("file {} does not exist", req.file_id))),
         LayoutRequested::Refused(status) => {
@@ -162,9 +163,17 @@ pub async fn normalize_job_file(
     }
     let message = LayoutRequest { file_id: req.file_id.clone(), layout: template.name.clone() };
     let body = serde_json::to_string(&message).map_err(ApiError::internal)?;
-    settlepaisa_aws::sqs::send(&ctx.clients.sqs, &ctx.resources.renormalize_queue_url, body)
-        .await
-        .map_err(ApiError::store)?;
+    if let Err(e) = settlepaisa_aws::sqs::send(&ctx.clients.sqs, &ctx.resources.renormalize_queue_url, body).await {
+        // Not queued: the file says so (FAILED frees it for another request) instead of waiting.
+        if let Some(mut file) = file_record::get(db, files, &req.file_id).await? {
+            file.error = Some("the read with the new template could not be queued; ask again".into());
+            if file_record::mark_failed(db, files, &file).await {
+                file.status = Some(FileStatus::Failed);
+                let _ = job::record_upload(db, &ctx.resources.jobs_table, &id, &file).await;
+            }
+        }
+        return Err(ApiError::store(e));
+    }
     tracing::info!(job_id = id, file_id = req.file_id, template = template.name, "statement queued to be read again");
     Ok((
         StatusCode::ACCEPTED,

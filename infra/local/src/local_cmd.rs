@@ -407,7 +407,9 @@ pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Res
             if event.get("Records").is_some() {
                 serde_json::to_value(plan::handle_queued(ctx, serde_json::from_value(event).map_err(bad)?).await)
             } else {
-                serde_json::to_value(plan::handle(ctx, serde_json::from_value(event).map_err(bad)?).await.map_err(fail)?)
+                serde_json::to_value(
+                    plan::handle(ctx, serde_json::from_value(event).map_err(bad)?).await.map_err(fail)?,
+                )
             }
         }
         "redrive-ingest" => {

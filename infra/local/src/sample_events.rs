@@ -28,7 +28,7 @@ fn fail(e: impl ToString) -> CliError {
 }
 
 /// The events that change a job still taking files: they name a job of their own.
-const PREPARING_EVENTS: [&str; 4] = ["upload-job-file", "normalize-job-file", "match-job", "renormalize-file"];
+const PREPARING_EVENTS: [&str; 3] = ["upload-job-file", "normalize-job-file", "renormalize-file"];
 
 /// What the events are rewritten to name.
 #[derive(Debug)]
@@ -39,6 +39,9 @@ pub struct Subjects {
     pub preparing_job_id: String,
     /// The statement's copy uploaded to that job.
     pub preparing_file_id: String,
+    /// A job of its own for `match-job.json`: matching the preparing job while its statement is
+    /// being read again (`normalize-job-file.json`) is refused, and the events run in any order.
+    pub matching_job_id: String,
     /// `{job}:{exception}`, as the API names an exception: an open one.
     pub exception: String,
     pub bank_file: FileRecord,
@@ -78,7 +81,8 @@ pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjec
         .next()
         .ok_or_else(|| fail("no PG export in the stack: run `settlepaisa local demo --endpoint …` first"))?;
     let (preparing_job_id, preparing_file_id) = preparing_job(stack, &bank_file).await?;
-    Ok(Subjects { job_id, preparing_job_id, preparing_file_id, exception, bank_file, pg_file })
+    let (matching_job_id, _) = preparing_job(stack, &bank_file).await?;
+    Ok(Subjects { job_id, preparing_job_id, preparing_file_id, matching_job_id, exception, bank_file, pg_file })
 }
 
 /// Creates a job through the API (as `create-job.json` would) and uploads a copy of `statement`
@@ -220,7 +224,9 @@ fn with_tokens(text: &str) -> Result<String, CliError> {
 pub fn rewrite(name: &str, text: &str, subjects: &Subjects, uploads_bucket: &str) -> Result<String, CliError> {
     let mut text = with_tokens(text)?;
     text = text.replace(EXCEPTION, &subjects.exception);
-    let (job_id, file_id) = if PREPARING_EVENTS.contains(&name) {
+    let (job_id, file_id) = if name == "match-job" {
+        (&subjects.matching_job_id, &subjects.preparing_file_id)
+    } else if PREPARING_EVENTS.contains(&name) {
         (&subjects.preparing_job_id, &subjects.preparing_file_id)
     } else if name == "ingest-chunk" || name == "claim-txns" {
         (&subjects.job_id, &subjects.pg_file.file_id)

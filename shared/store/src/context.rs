@@ -29,6 +29,8 @@ pub struct Resources {
     pub plan_queue_url: String,
     /// Statements to read again with a chosen template, for `renormalize-file`.
     pub renormalize_queue_url: String,
+    /// Where the renormalize queue puts a read that failed on every attempt (`redrive-ingest`).
+    pub renormalize_dlq_url: String,
 }
 
 #[derive(Clone, Debug)]
@@ -76,6 +78,7 @@ impl Resources {
             claim_dlq_url: get("CLAIM_DLQ_URL")?,
             plan_queue_url: get("PLAN_QUEUE_URL")?,
             renormalize_queue_url: get("RENORMALIZE_QUEUE_URL")?,
+            renormalize_dlq_url: get("RENORMALIZE_DLQ_URL")?,
         })
     }
 }

@@ -90,6 +90,10 @@ pub struct FileRecord {
     /// A PG export a later version of its key replaced (that version's file id): jobs take the
     /// latest version of a key only, and the transaction list leaves this one's rows out.
     pub superseded_by: Option<String>,
+    /// When `POST /api/jobs/{id}/normalize` asked for this statement to be read again with another
+    /// template (Unix seconds): while set, only that read (`renormalize-file`) may record an
+    /// outcome, and ingestion does not claim the file.
+    pub layout_requested_at: Option<i64>,
     /// A PG export ingested in parallel parts: how many, how many are done, and the plan (JSON
     /// spans) to queue the rest again after a failure. 0 for a file read in one go.
     pub chunks: u32,
@@ -158,6 +162,9 @@ impl FileRecord {
             item.insert("chunks_done".into(), nv(self.chunks_done));
             item.insert("chunks_queued".into(), AttributeValue::Bool(self.chunks_queued));
         }
+        if let Some(at) = self.layout_requested_at {
+            item.insert("layout_requested_at".into(), nv(at));
+        }
         if !self.groups.is_empty() {
             item.insert("groups".into(), lv(self.groups.iter().cloned()));
             item.insert("groups_done".into(), nv(self.groups_done));
@@ -195,6 +202,7 @@ impl FileRecord {
             duplicate_of: f.opt_s("duplicate_of")?,
             deleted_at: f.opt_s("deleted_at")?,
             superseded_by: f.opt_s("superseded_by")?,
+            layout_requested_at: f.opt_n("layout_requested_at")?,
             chunks: f.opt_n("chunks")?.unwrap_or(0),
             chunks_done: f.opt_n("chunks_done")?.unwrap_or(0),
             chunk_plan: f.opt_s("chunk_plan")?,
@@ -335,7 +343,8 @@ pub async fn claim(
         // A chunked file in progress (or failed) is resumed from its chunks, and a file claiming its
         // ids from its claim groups, never re-planned.
         .condition_expression(
-            "attribute_not_exists(file_id) OR (#s IN (:received, :failed) AND attribute_not_exists(chunks) AND attribute_not_exists(#g))",
+            "attribute_not_exists(file_id) OR (#s IN (:received, :failed) AND attribute_not_exists(chunks) \
+             AND attribute_not_exists(#g) AND attribute_not_exists(layout_requested_at))",
         )
         .expression_attribute_names("#s", "status")
         .expression_attribute_names("#g", "groups")
@@ -420,6 +429,8 @@ pub async fn mark_failed(client: &aws_sdk_dynamodb::Client, table: &str, failed:
         .expression_attribute_values(":e", sv(error))
         .expression_attribute_values(":k", sv(&failed.kind));
     let mut set = "SET #s = :failed, #e = :e, kind = :k".to_string();
+    // A read with another template that failed no longer holds the file.
+    let remove = " REMOVE layout_requested_at";
     for (name, value) in
         [("layout", &failed.layout), ("first_date", &failed.first_date), ("last_date", &failed.last_date)]
     {
@@ -428,7 +439,7 @@ pub async fn mark_failed(client: &aws_sdk_dynamodb::Client, table: &str, failed:
             update = update.expression_attribute_values(format!(":{name}"), sv(v));
         }
     }
-    match conditional("UpdateItem", update.update_expression(set).send().await) {
+    match conditional("UpdateItem", update.update_expression(format!("{set}{remove}")).send().await) {
         Ok(marked) => marked,
         Err(e) => {
             tracing::error!(file_id = failed.file_id, error = %e, "could not mark the file FAILED");
@@ -476,20 +487,28 @@ pub enum LayoutRequested {
     NoSuchFile,
 }
 
-/// Puts a stored statement back to `RECEIVED` for a read with another template; no outcome is
-/// replaced while an ingestion holds it.
+/// Puts a stored statement back to `RECEIVED` for a read with another template, marked with when
+/// (`layout_requested_at` = `now`); no outcome is replaced while an ingestion holds it, and a
+/// request older than `stall_secs` that never finished (its read was lost) may be made again.
 pub async fn request_layout(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     file_id: &str,
+    now: i64,
+    stall_secs: i64,
 ) -> Result<LayoutRequested, StoreError> {
     requests::record("dynamodb.UpdateItem", 1);
     let out = client
         .update_item()
         .table_name(table)
         .key("file_id", sv(file_id))
-        .update_expression("SET #s = :received REMOVE #e")
-        .condition_expression("#s IN (:normalized, :rejected, :failed) AND kind <> :pg")
+        .update_expression("SET #s = :received, layout_requested_at = :now REMOVE #e")
+        .condition_expression(
+            "(#s IN (:normalized, :rejected, :failed) OR (#s = :received AND layout_requested_at < :stale)) \
+             AND kind <> :pg",
+        )
+        .expression_attribute_values(":now", nv(now))
+        .expression_attribute_values(":stale", nv(now - stall_secs))
         .expression_attribute_names("#s", "status")
         .expression_attribute_names("#e", "error")
         .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
@@ -506,6 +525,29 @@ pub async fn request_layout(
         Some(f) => LayoutRequested::Refused(f.status.unwrap_or(FileStatus::Received)),
         None => LayoutRequested::NoSuchFile,
     })
+}
+
+/// Writes the outcome of a requested read (`renormalize-file`) over the request it answers: `false`
+/// when the file is no longer waiting for it (deleted meanwhile, or asked again since).
+pub async fn put_requested_outcome(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    record: &FileRecord,
+    requested_at: i64,
+) -> Result<bool, StoreError> {
+    let item = record.to_item();
+    requests::record_puts("dynamodb.PutItem", table, [&item]);
+    let out = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("#s = :received AND layout_requested_at = :at")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+        .expression_attribute_values(":at", nv(requested_at))
+        .send()
+        .await;
+    Ok(conditional("PutItem", out)?)
 }
 
 /// Marks `older` replaced by `newer` (a later version of its key, now counted); `false` when

@@ -238,12 +238,14 @@ pub fn resumable(job: &Job, stall_secs: i64, now: i64) -> bool {
     }
 }
 
-/// Records that a `CREATED` job's planning was queued, once: `false` when another request queued
-/// it less than `stall_secs` ago, or the job is no longer `CREATED`.
+/// Records that a job's planning (or resume) was queued, once: `false` when another request queued
+/// it less than `stall_secs` ago (cleared when `plan-match` has queued the job's messages:
+/// [`mark_queued`]), or the job is no longer in the status `seen`.
 pub async fn request_plan(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     job_id: &str,
+    seen: JobStatus,
     now: i64,
     stall_secs: i64,
 ) -> Result<bool, StoreError> {
@@ -253,9 +255,9 @@ pub async fn request_plan(
         .table_name(table)
         .set_key(Some(key(job_id, "META").into_iter().collect()))
         .update_expression("SET plan_requested_at = :now")
-        .condition_expression("#s = :created AND (attribute_not_exists(plan_requested_at) OR plan_requested_at < :stale)")
+        .condition_expression("#s = :seen AND (attribute_not_exists(plan_requested_at) OR plan_requested_at < :stale)")
         .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":created", sv(JobStatus::Created.as_str()))
+        .expression_attribute_values(":seen", sv(seen.as_str()))
         .expression_attribute_values(":now", nv(now))
         .expression_attribute_values(":stale", nv(now - stall_secs))
         .send()
@@ -319,9 +321,11 @@ impl Job {
         if !self.skipped.is_empty() {
             item.insert("skipped".into(), settlepaisa_aws::dynamo::lv(self.skipped.iter().cloned()));
         }
-        for (name, at) in
-            [("queued_at", self.queued_at), ("progress_at", self.progress_at), ("plan_requested_at", self.plan_requested_at)]
-        {
+        for (name, at) in [
+            ("queued_at", self.queued_at),
+            ("progress_at", self.progress_at),
+            ("plan_requested_at", self.plan_requested_at),
+        ] {
             if let Some(at) = at {
                 item.insert(name.into(), nv(at));
             }
@@ -696,7 +700,8 @@ pub async fn mark_queued(client: &aws_sdk_dynamodb::Client, table: &str, job_id:
         .update_item()
         .table_name(table)
         .set_key(Some(key(job_id, "META").into_iter().collect()))
-        .update_expression("SET queued_at = :now, progress_at = :now")
+        // Every message is out: a match request may queue the job again (if it fails or stalls).
+        .update_expression("SET queued_at = :now, progress_at = :now REMOVE plan_requested_at")
         .condition_expression("attribute_exists(job_id)")
         .expression_attribute_values(":now", nv(now))
         .send()

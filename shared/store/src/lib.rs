@@ -16,8 +16,8 @@ pub mod file_record;
 pub mod job;
 pub mod results;
 pub mod runtime;
-pub mod txn_pages;
 pub mod txn_days;
+pub mod txn_pages;
 
 pub use context::Context;
 pub use error::StoreError;

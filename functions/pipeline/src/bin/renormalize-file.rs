@@ -8,8 +8,8 @@ use settlepaisa_pipeline::{renormalize, runtime};
 async fn main() -> Result<(), Error> {
     runtime::init_tracing();
     let ctx = runtime::context_or_exit().await;
-    run(service_fn(
-        |event: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(renormalize::handle(ctx, event.payload).await) },
-    ))
+    run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(renormalize::handle(ctx, event.payload).await)
+    }))
     .await
 }

@@ -91,7 +91,9 @@ pub fn verdict(
     for h in holdings {
         match records.get(h.file_id).and_then(Option::as_ref) {
             Some(holder) if passes_on(holder, me) => {}
-            Some(holder) => return Some(format!("txn_id `{txn_id}` already came from {} line {}", holder.name, h.line)),
+            Some(holder) => {
+                return Some(format!("txn_id `{txn_id}` already came from {} line {}", holder.name, h.line))
+            }
             None => return Some(format!("txn_id `{txn_id}` already came from file {}", h.file_id)),
         }
     }

@@ -259,6 +259,10 @@ async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), Pipel
 async fn complete_if_last(ctx: &Context, file_id: &str) -> Result<(), PipelineError> {
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
     let Some(mut file) = file_record::get(db, table, file_id).await? else { return Ok(()) };
+    if file.status == Some(FileStatus::Normalized) && !file.groups.is_empty() {
+        // Written before by a call that failed after it: finish what follows the outcome.
+        return after_outcome(ctx, &file).await;
+    }
     if !matches!(file.status, Some(FileStatus::Received | FileStatus::Failed)) || file.groups.is_empty() {
         return Ok(());
     }

@@ -123,11 +123,20 @@ async fn claim(
     }
     let mut records: HashMap<String, Option<FileRecord>> = HashMap::new();
     let mut lost = HashMap::new();
+    // Ids this file kept in this step, on any of its days: a repeat further away than the day
+    // either side is still the file repeating an id (all of an id's rows are in this group).
+    let mut kept: HashMap<&str, u32> = HashMap::new();
     for t in rows {
+        if let Some(first) = kept.get(t.txn_id) {
+            lost.insert(t.line, format!("txn_id `{}` already came from {} line {first}", t.txn_id, file.name));
+            continue;
+        }
         let near = [t.date.add_days(-1), t.date, t.date.add_days(1)];
         let holdings: Vec<(String, u32, bool)> = near
             .iter()
-            .filter_map(|d| sets.get(d).and_then(|s| s.holders.get(t.txn_id)).map(|(f, l)| (f.clone(), *l, *d == t.date)))
+            .filter_map(|d| {
+                sets.get(d).and_then(|s| s.holders.get(t.txn_id)).map(|(f, l)| (f.clone(), *l, *d == t.date))
+            })
             .collect();
         for (f, _, _) in &holdings {
             if *f != file.file_id && !records.contains_key(f) {
@@ -142,6 +151,7 @@ async fn claim(
                 lost.insert(t.line, reason);
             }
             None => {
+                kept.insert(t.txn_id, t.line);
                 if let Some(set) = sets.get_mut(&t.date) {
                     let mine = (file.file_id.clone(), t.line);
                     if set.holders.get(t.txn_id) != Some(&mine) {
@@ -276,8 +286,10 @@ async fn write_pages(
 /// Records a group done and counts it on its file, in one transaction, once.
 async fn record_done(ctx: &Context, file_id: &str, group: &FileRecord) -> Result<(), PipelineError> {
     let table = &ctx.resources.files_table;
-    let build =
-        |e: aws_sdk_dynamodb::error::BuildError| PipelineError::Data { key: group.file_id.clone(), message: e.to_string() };
+    let build = |e: aws_sdk_dynamodb::error::BuildError| PipelineError::Data {
+        key: group.file_id.clone(),
+        message: e.to_string(),
+    };
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(group.to_item()))
