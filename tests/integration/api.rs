@@ -288,6 +288,16 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["template"], "hdfc", "the template's own name, whatever the case asked");
+    // The statement's S3 event again (a redelivery, a re-drive) leaves it to the requested read.
+    let bucket = api.stack.runner.ctx.resources.uploads_bucket.clone();
+    let event = settlepaisa_tests::pipeline::s3_event(
+        "ObjectCreated:Put",
+        &bucket,
+        &format!("jobs/{upload_job}/bank-drop.csv"),
+        None,
+    );
+    let again = settlepaisa_pipeline::ingest::handle(&api.stack.runner.ctx, event).await.unwrap();
+    assert_eq!((again[0].status, again[0].duplicate), ("RECEIVED", true), "{again:?}");
     // A second read while this one is pending is refused, not run twice.
     let again = api
         .call(

@@ -132,6 +132,12 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
     undated_fallback(&mut file, &ctx.templates);
     if let Some(existing) = file_record::claim(&ctx.clients.dynamodb, &ctx.resources.files_table, &file).await? {
         let status = existing.status.unwrap_or(FileStatus::Received);
+        if existing.layout_requested_at.is_some() {
+            // Ops asked for a read with another template: that read, not this event, records it.
+            tracing::info!(file_id, key, "a read with another template is pending; the event leaves it to that");
+            let status = status.as_str();
+            return Ok(Some(Ingested { file_id, key, status, duplicate: true, error: None }));
+        }
         if !existing.groups.is_empty() && matches!(status, FileStatus::Received | FileStatus::Failed) {
             // Claiming its ids: a redelivered event, or a re-drive after a claim step failed.
             crate::claims::resume(ctx, existing).await?;
@@ -435,15 +441,21 @@ async fn removed(
 /// /api/jobs/{id}/normalize` requested it. The file keeps its id, so a job planned afterwards reads
 /// the new rows; rows and rejects are replaced, not added. The outcome is written only over the
 /// request it answers: a file deleted or asked again meanwhile keeps that.
-pub async fn renormalize(ctx: &Context, file_id: &str, layout: &str) -> Result<Option<FileRecord>, PipelineError> {
+pub async fn renormalize(
+    ctx: &Context,
+    file_id: &str,
+    layout: &str,
+    requested_at: i64,
+) -> Result<Option<FileRecord>, PipelineError> {
     let Some(old) = file_record::get(&ctx.clients.dynamodb, &ctx.resources.files_table, file_id).await? else {
         return Ok(None);
     };
-    let Some(requested_at) = old.layout_requested_at.filter(|_| old.status == Some(FileStatus::Received)) else {
-        // Answered already (a redelivered message), or never asked: nothing to read.
-        tracing::info!(file_id, status = ?old.status, "no read with another template is pending");
+    if old.status != Some(FileStatus::Received) || old.layout_requested_at != Some(requested_at) {
+        // Answered already (a redelivered message), asked again since (a newer request's read
+        // answers it), or never asked: nothing to read.
+        tracing::info!(file_id, status = ?old.status, "this read is not the one pending");
         return Ok(Some(old));
-    };
+    }
     let mut file = FileRecord {
         file_id: old.file_id.clone(),
         bucket: old.bucket.clone(),

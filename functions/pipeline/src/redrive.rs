@@ -95,9 +95,11 @@ async fn reread_statements(ctx: &Context, left: &mut u32, out: &mut Redriven) ->
                     continue;
                 }
             };
-            match ingest::renormalize(ctx, &req.file_id, &req.layout).await {
-                Ok(_) => {
-                    out.reread.push(req.file_id);
+            match reread(ctx, &req).await {
+                Ok(done) => {
+                    if done {
+                        out.reread.push(req.file_id);
+                    }
                     sqs::delete(&ctx.clients.sqs, url, &message.receipt_handle).await?;
                 }
                 Err(e) => out.failed.push(e.to_string()),
@@ -105,6 +107,28 @@ async fn reread_statements(ctx: &Context, left: &mut u32, out: &mut Redriven) ->
         }
     }
     Ok(())
+}
+
+/// One dead-lettered read: still pending (a timeout) → read now; failed on its last attempt (the
+/// file `FAILED`, its request cleared) → asked again and read; answered or asked again since →
+/// nothing (`false`).
+async fn reread(ctx: &Context, req: &crate::file_record::LayoutRequest) -> Result<bool, PipelineError> {
+    use crate::file_record::{self, FileStatus, LayoutRequested};
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
+    let Some(file) = file_record::get(db, table, &req.file_id).await? else { return Ok(false) };
+    let requested_at = match (file.status, file.layout_requested_at) {
+        (Some(FileStatus::Received), Some(at)) if at == req.requested_at => at,
+        (Some(FileStatus::Failed), None) => {
+            let now = crate::job::now_secs();
+            match file_record::request_layout(db, table, &req.file_id, now, ctx.stall_secs).await? {
+                LayoutRequested::Accepted => now,
+                _ => return Ok(false),
+            }
+        }
+        _ => return Ok(false),
+    };
+    let read = ingest::renormalize(ctx, &req.file_id, &req.layout, requested_at).await?;
+    Ok(read.is_some_and(|f| f.layout_requested_at.is_none() && f.status != Some(FileStatus::Received)))
 }
 
 /// Claim steps the claim queue dead-lettered: a step that timed out never reached its own

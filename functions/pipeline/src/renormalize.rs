@@ -14,13 +14,18 @@ pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
 
 async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), PipelineError> {
     let req: LayoutRequest = sqs_batch::body(message, "renormalize request")?;
-    let result = crate::ingest::renormalize(ctx, &req.file_id, &req.layout).await;
+    let result = crate::ingest::renormalize(ctx, &req.file_id, &req.layout, req.requested_at).await;
     if let Err(e) = &result {
         if sqs_batch::is_last_attempt(message, ctx.max_receive_renormalize) {
             let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
             if let Ok(Some(mut file)) = file_record::get(db, table, &req.file_id).await {
                 file.error = Some(format!("reading it with template {} failed: {e}", req.layout));
-                file_record::mark_failed(db, table, &file).await;
+                // Only over this request: a newer one is not failed by an old message.
+                if file.layout_requested_at != Some(req.requested_at)
+                    || !file_record::mark_failed(db, table, &file).await
+                {
+                    return result.map(|_| ());
+                }
                 if let Some(job_id) = &file.job_id {
                     file.status = Some(FileStatus::Failed);
                     let _ = crate::job::record_upload(db, &ctx.resources.jobs_table, job_id, &file).await;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_http::input::{business_date, identifier, Body};
 use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_store::file_record::{self, FileStatus};
 use settlepaisa_store::job::{self, Job, JobStatus, JobUpload, PlanRequest, ShardState, ShardStatus};
 
 /// A job covers at most this many capture days.
@@ -113,7 +114,16 @@ pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) ->
         let (_, _, uploads) = job::get_all(db, table, &id)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
-        let pending: Vec<&str> = uploads.iter().filter(|u| u.status == "RECEIVED").map(|u| u.name.as_str()).collect();
+        let mut pending = Vec::new();
+        for upload in uploads.iter().filter(|u| u.status == "RECEIVED") {
+            // The job's copy may lag its file (an answer whose copy was not written): the file's
+            // own record decides, and a stale copy is brought up to date.
+            match file_record::get(db, &ctx.resources.files_table, &upload.file_id).await? {
+                Some(f) if f.status == Some(FileStatus::Received) => pending.push(upload.name.as_str()),
+                Some(f) => job::record_upload(db, table, &id, &f).await?,
+                None => {}
+            }
+        }
         if !pending.is_empty() {
             return Err(ApiError::conflict(format!(
                 "job {id} has files still being read ({}); match it when they are done",

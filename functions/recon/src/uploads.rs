@@ -33,6 +33,10 @@ async fn job_open_for_files(state: &AppState, id: &str) -> Result<job::Job, ApiE
             job.status
         )));
     }
+    let stale = job::now_secs() - state.ctx.stall_secs;
+    if job.plan_requested_at.is_some_and(|at| at >= stale) {
+        return Err(ApiError::conflict(format!("job {id}'s match is queued; its files can no longer change")));
+    }
     Ok(job)
 }
 
@@ -161,7 +165,7 @@ pub async fn normalize_job_file(
     if let Some(file) = file_record::get(db, files, &req.file_id).await? {
         job::record_upload(db, &ctx.resources.jobs_table, &id, &file).await?;
     }
-    let message = LayoutRequest { file_id: req.file_id.clone(), layout: template.name.clone() };
+    let message = LayoutRequest { file_id: req.file_id.clone(), layout: template.name.clone(), requested_at: now };
     let body = serde_json::to_string(&message).map_err(ApiError::internal)?;
     if let Err(e) = settlepaisa_aws::sqs::send(&ctx.clients.sqs, &ctx.resources.renormalize_queue_url, body).await {
         // Not queued: the file says so (FAILED frees it for another request) instead of waiting.

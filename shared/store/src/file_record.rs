@@ -385,7 +385,10 @@ pub async fn put_outcome(
         .put_item()
         .table_name(table)
         .set_item(Some(record.to_item()))
-        .condition_expression("attribute_not_exists(file_id) OR #s = :received")
+        // A statement waiting for a read with another template is that read's to record.
+        .condition_expression(
+            "attribute_not_exists(file_id) OR (#s = :received AND attribute_not_exists(layout_requested_at))",
+        )
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
         .send()
@@ -474,6 +477,9 @@ pub struct LayoutRequest {
     pub file_id: String,
     /// A template name (`HDFC`, `ICICI`, …).
     pub layout: String,
+    /// The request's mark (`layout_requested_at`): a message whose request was replaced by a
+    /// newer one reads nothing.
+    pub requested_at: i64,
 }
 
 /// What asking for a statement's new read came to.
