@@ -13,11 +13,9 @@ use crate::file_record::{self, FileRecord, FileStatus};
 use crate::ingest::{normalize, undated_fallback, Failure, Part, Route};
 use crate::{sqs_batch, Context};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
-use settlepaisa_aws::dynamo::{batch_get_consistent, nv, sv, Item};
+use settlepaisa_aws::dynamo::{batch_get_consistent, sv, Item};
 use settlepaisa_aws::sqs;
-use settlepaisa_aws::transact::{transact, Transacted};
 use settlepaisa_recon::chunks::ChunkSpan;
 use std::collections::BTreeMap;
 
@@ -111,20 +109,7 @@ pub async fn resume(ctx: &Context, mut file: FileRecord) -> Result<(), PipelineE
         // Back to work, with its chunks to be queued again: if the send below fails, the next
         // re-drive or redelivered event sees `chunks_queued` false and sends them.
         file.chunks_queued = false;
-        let out = db
-            .update_item()
-            .table_name(table)
-            .key("file_id", sv(&file.file_id))
-            .update_expression("SET #s = :received, chunks_queued = :no REMOVE #e")
-            .condition_expression("#s = :failed")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_names("#e", "error")
-            .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
-            .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
-            .expression_attribute_values(":no", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
-            .send()
-            .await;
-        settlepaisa_aws::dynamo::conditional("UpdateItem", out)?;
+        file_record::reopen_failed(db, table, &file.file_id, Some("chunks_queued")).await?;
     }
     // A redelivered event while the chunks are on their way: their messages are in the queue
     // already, and sending them again would only run them twice.
@@ -289,35 +274,8 @@ pub async fn run_chunk(ctx: &Context, msg: &ChunkMessage) -> Result<(), Pipeline
 
 /// Records a chunk `DONE` and counts it on its file, in one transaction, once.
 async fn record_done(ctx: &Context, file_id: &str, chunk: &FileRecord) -> Result<(), PipelineError> {
-    let table = &ctx.resources.files_table;
-    let build = |e: aws_sdk_dynamodb::error::BuildError| PipelineError::Data {
-        key: chunk.file_id.clone(),
-        message: e.to_string(),
-    };
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(chunk.to_item()))
-        .condition_expression("attribute_not_exists(file_id) OR #s <> :done")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":done", sv(FileStatus::Normalized.as_str()))
-        .build()
-        .map_err(build)?;
-    let count = Update::builder()
-        .table_name(table)
-        .key("file_id", sv(file_id))
-        .update_expression("ADD chunks_done :one")
-        .condition_expression("#s IN (:received, :failed)")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":one", nv(1))
-        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
-        .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
-        .build()
-        .map_err(build)?;
-    let items = vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()];
-    match transact(&ctx.clients.dynamodb, items).await? {
-        // Done before (a second delivery), or the file moved on: nothing counted twice.
-        Transacted::Written | Transacted::ConditionFailed { .. } => Ok(()),
-    }
+    Ok(file_record::record_part_done(&ctx.clients.dynamodb, &ctx.resources.files_table, file_id, chunk, "chunks_done")
+        .await?)
 }
 
 /// When every chunk is done, writes the file's outcome from theirs (any chunk may be the last, and
@@ -345,23 +303,10 @@ async fn complete_if_last(ctx: &Context, file_id: &str) -> Result<(), PipelineEr
     if (chunks.len() as u32) < file.chunks {
         return Ok(());
     }
-    if file.status == Some(FileStatus::Failed) {
-        // Every chunk got done after all (a dead-lettered chunk moved back by hand): the failure
-        // no longer stands.
-        let out = db
-            .update_item()
-            .table_name(table)
-            .key("file_id", sv(file_id))
-            .update_expression("SET #s = :received")
-            .condition_expression("#s = :failed")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
-            .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
-            .send()
-            .await;
-        if !settlepaisa_aws::dynamo::conditional("UpdateItem", out)? {
-            return Ok(());
-        }
+    if file.status == Some(FileStatus::Failed) && !file_record::reopen_failed(db, table, file_id, None).await? {
+        // Every chunk got done after all (a dead-lettered chunk moved back by hand), but someone
+        // else moved the file first.
+        return Ok(());
     }
     assemble(&mut file, chunks.values())?;
     // Every row is read: its ids are claimed group by group, and the last claim step writes the

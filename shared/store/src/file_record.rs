@@ -579,6 +579,74 @@ pub async fn mark_superseded(
     Ok(conditional("UpdateItem", out)?)
 }
 
+/// Takes a `FAILED` file back to `RECEIVED` (its error cleared), and when `queued_flag` names one
+/// (`chunks_queued`, `groups_queued`) sets it false, so its parts are queued again; `false` when
+/// the file was not `FAILED`.
+pub async fn reopen_failed(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    file_id: &str,
+    queued_flag: Option<&str>,
+) -> Result<bool, StoreError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let set = match queued_flag {
+        Some(flag) => format!("SET #s = :received, {flag} = :no REMOVE #e"),
+        None => "SET #s = :received REMOVE #e".to_string(),
+    };
+    let mut update = client
+        .update_item()
+        .table_name(table)
+        .key("file_id", sv(file_id))
+        .update_expression(set)
+        .condition_expression("#s = :failed")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#e", "error")
+        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+        .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()));
+    if queued_flag.is_some() {
+        update = update.expression_attribute_values(":no", AttributeValue::Bool(false));
+    }
+    Ok(conditional("UpdateItem", update.send().await)?)
+}
+
+/// Records one part of a file done — a chunk (`{file}#Cnnnn`, counted in `chunks_done`) or a claim
+/// group (`{file}#Gnnnn`, `groups_done`) — and counts it on the file, in one transaction, once: a
+/// part recorded before, or a file that moved on, changes nothing.
+pub async fn record_part_done(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    file_id: &str,
+    part: &FileRecord,
+    counter: &str,
+) -> Result<(), StoreError> {
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+    let build = |e: aws_sdk_dynamodb::error::BuildError| AwsError::new("TransactWriteItems", e.to_string());
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(part.to_item()))
+        .condition_expression("attribute_not_exists(file_id) OR #s <> :done")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":done", sv(FileStatus::Normalized.as_str()))
+        .build()
+        .map_err(build)?;
+    let count = Update::builder()
+        .table_name(table)
+        .key("file_id", sv(file_id))
+        .update_expression(format!("ADD {counter} :one"))
+        .condition_expression("#s IN (:received, :failed)")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":one", nv(1))
+        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
+        .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
+        .build()
+        .map_err(build)?;
+    let items = vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()];
+    match settlepaisa_aws::transact::transact(client, items).await? {
+        settlepaisa_aws::transact::Transacted::Written
+        | settlepaisa_aws::transact::Transacted::ConditionFailed { .. } => Ok(()),
+    }
+}
+
 /// Marks a file `DELETED` (S3 removed its object); `false` when there is no such record.
 pub async fn mark_deleted(
     client: &aws_sdk_dynamodb::Client,

@@ -122,20 +122,7 @@ pub async fn resume(ctx: &Context, mut file: FileRecord) -> Result<(), PipelineE
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
     if file.status == Some(FileStatus::Failed) {
         file.groups_queued = false;
-        let out = db
-            .update_item()
-            .table_name(table)
-            .key("file_id", sv(&file.file_id))
-            .update_expression("SET #s = :received, groups_queued = :no REMOVE #e")
-            .condition_expression("#s = :failed")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_names("#e", "error")
-            .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
-            .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
-            .expression_attribute_values(":no", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
-            .send()
-            .await;
-        settlepaisa_aws::dynamo::conditional("UpdateItem", out)?;
+        file_record::reopen_failed(db, table, &file.file_id, Some("groups_queued")).await?;
     }
     if !file.groups_queued {
         let done: Vec<u32> = group_records(ctx, &file).await?.into_keys().collect();
@@ -274,21 +261,8 @@ async fn complete_if_last(ctx: &Context, file_id: &str) -> Result<(), PipelineEr
     if (groups.len() as u32) < count {
         return Ok(());
     }
-    if file.status == Some(FileStatus::Failed) {
-        let out = db
-            .update_item()
-            .table_name(table)
-            .key("file_id", sv(file_id))
-            .update_expression("SET #s = :received")
-            .condition_expression("#s = :failed")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
-            .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
-            .send()
-            .await;
-        if !settlepaisa_aws::dynamo::conditional("UpdateItem", out)? {
-            return Ok(());
-        }
+    if file.status == Some(FileStatus::Failed) && !file_record::reopen_failed(db, table, file_id, None).await? {
+        return Ok(());
     }
     assemble(&mut file, groups.values())?;
     if file_record::put_outcome(db, table, &file).await? {

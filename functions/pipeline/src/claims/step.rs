@@ -8,10 +8,8 @@ use crate::error::PipelineError;
 use crate::file_record::{self, FileRecord, FileStatus};
 use crate::ingest::{group_segment_key, scope_of, segment_key};
 use crate::Context;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
-use settlepaisa_aws::dynamo::{nv, put_all, sv};
+use settlepaisa_aws::dynamo::put_all;
 use settlepaisa_aws::s3 as objects;
-use settlepaisa_aws::transact::{transact, Transacted};
 use settlepaisa_recon::date::Date;
 use settlepaisa_recon::pg_file::PgTxn;
 use settlepaisa_recon::reject::Reject;
@@ -285,32 +283,6 @@ async fn write_pages(
 
 /// Records a group done and counts it on its file, in one transaction, once.
 async fn record_done(ctx: &Context, file_id: &str, group: &FileRecord) -> Result<(), PipelineError> {
-    let table = &ctx.resources.files_table;
-    let build = |e: aws_sdk_dynamodb::error::BuildError| PipelineError::Data {
-        key: group.file_id.clone(),
-        message: e.to_string(),
-    };
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(group.to_item()))
-        .condition_expression("attribute_not_exists(file_id) OR #s <> :done")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":done", sv(FileStatus::Normalized.as_str()))
-        .build()
-        .map_err(build)?;
-    let count = Update::builder()
-        .table_name(table)
-        .key("file_id", sv(file_id))
-        .update_expression("ADD groups_done :one")
-        .condition_expression("#s IN (:received, :failed)")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":one", nv(1))
-        .expression_attribute_values(":received", sv(FileStatus::Received.as_str()))
-        .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
-        .build()
-        .map_err(build)?;
-    let items = vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(count).build()];
-    match transact(&ctx.clients.dynamodb, items).await? {
-        Transacted::Written | Transacted::ConditionFailed { .. } => Ok(()),
-    }
+    Ok(file_record::record_part_done(&ctx.clients.dynamodb, &ctx.resources.files_table, file_id, group, "groups_done")
+        .await?)
 }
