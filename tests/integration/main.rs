@@ -11,4 +11,5 @@ mod faults;
 mod pipeline;
 mod recon_cli;
 mod secrets;
+mod settle_cli;
 mod template;

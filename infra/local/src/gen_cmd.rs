@@ -70,5 +70,11 @@ pub fn run(args: &GenArgs) -> Result<(), CliError> {
         std::fs::write(&path, &file.bytes).map_err(io_err(&path))?;
         println!("{} ({} bytes)", path.display(), file.bytes.len());
     }
+    // The merchants the export names, with settlement plans (`settlepaisa settle --merchants`).
+    let merchants =
+        settlepaisa_payout::merchant::write_merchants(&settlepaisa_payout::merchant::generated(cfg.merchants));
+    let path = args.out.join("merchants.csv");
+    std::fs::write(&path, &merchants).map_err(io_err(&path))?;
+    println!("{} ({} bytes)", path.display(), merchants.len());
     Ok(())
 }

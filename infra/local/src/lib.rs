@@ -9,5 +9,6 @@ pub mod local_cmd;
 pub mod memory;
 pub mod recon_cmd;
 pub mod sample_events;
+pub mod settle_cmd;
 pub mod startup_cmd;
 pub mod token_cmd;

@@ -2,7 +2,7 @@
 //! generation, and the end-to-end benchmark.
 
 use clap::{Parser, Subcommand};
-use settlepaisa_cli::{bench_api_cmd, bench_cmd, gen_cmd, local_cmd, recon_cmd, startup_cmd, token_cmd};
+use settlepaisa_cli::{bench_api_cmd, bench_cmd, gen_cmd, local_cmd, recon_cmd, settle_cmd, startup_cmd, token_cmd};
 use std::process::ExitCode;
 
 /// Counts heap use, so the local runner can report each function's largest invocation.
@@ -22,6 +22,9 @@ enum Command {
     Recon(recon_cmd::ReconArgs),
     /// Generate a PG export, HDFC/ICICI/AXIS statements and the intended outcome (truth.csv).
     Gen(gen_cmd::GenArgs),
+    /// Run the merchants' settlement cycle over business days: batches, lines, carry-forward and
+    /// payout files.
+    Settle(settle_cmd::SettleArgs),
     /// Generate data once, then time `recon` end to end (and the DuckDB peer, if given).
     Bench(bench_cmd::BenchArgs),
     /// Time the HTTP API in-process against the emulator: AWS calls per request, p50/p99.
@@ -45,6 +48,9 @@ fn main() -> ExitCode {
             let _ = std::io::Write::write_all(&mut std::io::stdout(), summary.to_text(&args.out).as_bytes());
         }),
         Command::Gen(args) => gen_cmd::run(&args),
+        Command::Settle(args) => settle_cmd::run(&args).map(|text| {
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
+        }),
         Command::Bench(args) => bench_cmd::run(&args),
         Command::BenchApi(args) => bench_api_cmd::run(&args),
         Command::Local(cmd) => local_cmd::run(&cmd),

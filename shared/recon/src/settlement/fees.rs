@@ -98,8 +98,9 @@ impl FeeSchedule {
 }
 
 /// round-half-up(amount × bps / 10 000) for a non-negative amount (a negative one rounds its
-/// magnitude the same way). Exact: the product is taken in 128 bits.
-fn share(amount: Paise, bps: u32) -> Paise {
+/// magnitude the same way). Exact: the product is taken in 128 bits. Fees, GST and reserves use
+/// it alike (the settlement engine's too).
+pub fn share(amount: Paise, bps: u32) -> Paise {
     let product = i128::from(amount.0.unsigned_abs()) * i128::from(bps);
     let rounded = ((product + BPS / 2) / BPS) as i64;
     Paise(if amount.0 < 0 { -rounded } else { rounded })

@@ -1,0 +1,21 @@
+//! The settlement engine's pure core (issue 12): who is paid what, and when.
+//!
+//! - [`calendar`] — business days: not a Sunday, not the 2nd or 4th Saturday, not a holiday;
+//! - [`merchant`] — merchants, their plans (cycle, minimum payout, reserve, MDR, GST) and the
+//!   merchants file;
+//! - [`files`] — the refunds and adjustments files;
+//! - [`cycle`] — one business day's run: eligible payments, refunds and adjustments, the batch
+//!   formula, reserve withheld and released, what carries forward;
+//! - [`payout_file`] — the bulk payout instruction for the paying bank.
+//!
+//! Money is integer paise with checked sums; shares are round-half-up of basis points, exact in
+//! 128 bits.
+
+pub mod calendar;
+pub mod cycle;
+pub mod files;
+pub mod merchant;
+pub mod payout_file;
+
+#[cfg(test)]
+mod cycle_tests;
