@@ -102,6 +102,27 @@ fn the_cycle_pays_reconciled_money_once_and_its_reports_add_up() {
             "{name}"
         );
     }
+    // A refund of a transaction the export does not know, or more than was paid: refused.
+    for (row, why) in [
+        ("RF2,NOPE,100,2026-10-03T06:00:00Z".to_string(), "is not a captured transaction"),
+        (format!("RF3,{},{},2026-10-03T06:00:00Z", paid[0], paid[4].parse::<i64>().unwrap() + 1), "more than its"),
+    ] {
+        std::fs::write(dir.join("refunds.csv"), format!("refund_id,txn_id,amount_paise,refunded_at\n{row}\n")).unwrap();
+        let err = settle_cmd::run(&SettleArgs {
+            merchants: dir.join("merchants.csv"),
+            pg: dir.join("pg_transactions.csv"),
+            recon: dir.join("recon"),
+            refunds: Some(dir.join("refunds.csv")),
+            adjustments: None,
+            holidays: None,
+            from: "2026-10-01".into(),
+            to: "2026-10-31".into(),
+            out: dir.join("settle-refused"),
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(why), "{err}");
+    }
 }
 
 #[test]
@@ -127,4 +148,27 @@ fn a_merchants_file_with_a_bad_row_is_refused_whole() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("refused, nothing read") && err.contains("line 3: ifsc"), "{err}");
+}
+
+/// `settlepaisa merchants import` into the local stack: the generated merchants read back as they
+/// were; a file with one bad row writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merchants_import_whole_files_only() {
+    use settlepaisa_cli::merchants_cmd;
+    let stack = settlepaisa_cli::local::LocalStack::start(None).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let merchants = settlepaisa_payout::merchant::generated(25);
+    let good = tmp.path().join("merchants.csv");
+    std::fs::write(&good, settlepaisa_payout::merchant::write_merchants(&merchants)).unwrap();
+    assert_eq!(merchants_cmd::import(&stack, &good).await.unwrap(), 25);
+    assert_eq!(merchants_cmd::list(&stack).await.unwrap(), merchants);
+    // A file of 30 whose last row is bad: refused whole, the table as it was.
+    let mut more = settlepaisa_payout::merchant::generated(30);
+    more[29].ifsc = "BAD".into();
+    let text = settlepaisa_payout::merchant::write_merchants(&more);
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(&bad, text).unwrap();
+    let err = merchants_cmd::import(&stack, &bad).await.unwrap_err().to_string();
+    assert!(err.contains("nothing imported") && err.contains("line 31: ifsc"), "{err}");
+    assert_eq!(merchants_cmd::list(&stack).await.unwrap(), merchants, "nothing half-imported");
 }

@@ -7,6 +7,7 @@ pub mod gen_cmd;
 pub mod local;
 pub mod local_cmd;
 pub mod memory;
+pub mod merchants_cmd;
 pub mod recon_cmd;
 pub mod sample_events;
 pub mod settle_cmd;

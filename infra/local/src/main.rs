@@ -2,7 +2,9 @@
 //! generation, and the end-to-end benchmark.
 
 use clap::{Parser, Subcommand};
-use settlepaisa_cli::{bench_api_cmd, bench_cmd, gen_cmd, local_cmd, recon_cmd, settle_cmd, startup_cmd, token_cmd};
+use settlepaisa_cli::{
+    bench_api_cmd, bench_cmd, gen_cmd, local_cmd, merchants_cmd, recon_cmd, settle_cmd, startup_cmd, token_cmd,
+};
 use std::process::ExitCode;
 
 /// Counts heap use, so the local runner can report each function's largest invocation.
@@ -25,6 +27,9 @@ enum Command {
     /// Run the merchants' settlement cycle over business days: batches, lines, carry-forward and
     /// payout files.
     Settle(settle_cmd::SettleArgs),
+    /// The merchants table of a running local stack: `merchants import FILE`, `merchants list`.
+    #[command(subcommand)]
+    Merchants(merchants_cmd::MerchantsCommand),
     /// Generate data once, then time `recon` end to end (and the DuckDB peer, if given).
     Bench(bench_cmd::BenchArgs),
     /// Time the HTTP API in-process against the emulator: AWS calls per request, p50/p99.
@@ -48,6 +53,7 @@ fn main() -> ExitCode {
             let _ = std::io::Write::write_all(&mut std::io::stdout(), summary.to_text(&args.out).as_bytes());
         }),
         Command::Gen(args) => gen_cmd::run(&args),
+        Command::Merchants(cmd) => merchants_cmd::run(&cmd),
         Command::Settle(args) => settle_cmd::run(&args).map(|text| {
             let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
         }),

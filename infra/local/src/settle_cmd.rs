@@ -102,7 +102,29 @@ pub fn run(args: &SettleArgs) -> Result<String, CliError> {
         Some(p) => parse_adjustments(&read(p)?).map_err(|bad| refused(p, bad))?,
         None => Vec::new(),
     };
-    let inputs = Inputs { payments, refunds, adjustments };
+    // A refund is its transaction's merchant's, whether or not that transaction is paid in this
+    // run; one the export does not know, or refunds beyond what was paid, are refused.
+    let owners: BTreeMap<String, String> =
+        pg.captured.iter().chain(&pg.other).map(|t| (t.txn_id.to_string(), t.merchant_id.to_string())).collect();
+    let amounts: BTreeMap<&str, i64> = pg.captured.iter().map(|t| (t.txn_id, t.amount.0)).collect();
+    let mut refunded: BTreeMap<&str, i64> = BTreeMap::new();
+    for r in &refunds {
+        let Some(paid) = amounts.get(r.txn_id.as_str()) else {
+            return Err(CliError::Usage(format!(
+                "refund {}: transaction {} is not a captured transaction of the PG export",
+                r.refund_id, r.txn_id
+            )));
+        };
+        let total = refunded.entry(r.txn_id.as_str()).or_default();
+        *total = total.saturating_add(r.amount.0);
+        if *total > *paid {
+            return Err(CliError::Usage(format!(
+                "refund {}: refunds of {} add up to {} paise, more than its {} paise",
+                r.refund_id, r.txn_id, total, paid
+            )));
+        }
+    }
+    let inputs = Inputs { payments, refunds, adjustments, owners };
     let mut ledger = Ledger::default();
     let out =
         run_days(from, to, &calendar, &merchants, &inputs, &mut ledger).map_err(|e| CliError::Usage(e.to_string()))?;

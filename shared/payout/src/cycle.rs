@@ -80,6 +80,9 @@ pub struct Inputs {
     pub payments: Vec<Payment>,
     pub refunds: Vec<Refund>,
     pub adjustments: Vec<Adjustment>,
+    /// Whose transaction a refund is, for transactions not among `payments` (captured in an
+    /// earlier export, or not matched yet): a refund is deducted from its merchant either way.
+    pub owners: BTreeMap<String, String>,
 }
 
 /// Reserve one batch withheld, and the batch that released it.
@@ -87,6 +90,8 @@ pub struct Inputs {
 pub struct Reserve {
     pub batch_id: String,
     pub merchant_id: String,
+    /// The cycle date of the batch that withheld it: released by a later one only.
+    pub withheld_on: Date,
     pub amount: Paise,
     pub release_on: Date,
     pub released_by: Option<String>,
@@ -196,8 +201,8 @@ pub fn run_day(
     if !calendar.is_business_day(day) {
         return Err(CycleError::NotABusinessDay(day));
     }
-    let merchant_of: BTreeMap<&str, &str> =
-        inputs.payments.iter().map(|p| (p.txn_id.as_str(), p.merchant_id.as_str())).collect();
+    let mut merchant_of: BTreeMap<&str, &str> = inputs.owners.iter().map(|(t, m)| (t.as_str(), m.as_str())).collect();
+    merchant_of.extend(inputs.payments.iter().map(|p| (p.txn_id.as_str(), p.merchant_id.as_str())));
     let mut ordered: Vec<&Merchant> = merchants.iter().collect();
     ordered.sort_by(|a, b| a.merchant_id.cmp(&b.merchant_id));
     let mut out = DayOutcome::default();
@@ -231,7 +236,7 @@ pub fn run_day(
         let releases: Vec<usize> = (0..ledger.reserves.len())
             .filter(|&i| {
                 let r = &ledger.reserves[i];
-                r.merchant_id == id && r.released_by.is_none() && r.release_on <= day
+                r.merchant_id == id && r.released_by.is_none() && r.release_on <= day && r.withheld_on < day
             })
             .collect();
         if payments.is_empty() && refunds.is_empty() && adjustments.is_empty() && releases.is_empty() {
@@ -340,6 +345,7 @@ pub fn run_day(
             ledger.reserves.push(Reserve {
                 batch_id: batch_id.clone(),
                 merchant_id: id.to_string(),
+                withheld_on: day,
                 amount: t.reserve_withheld,
                 release_on: day.add_days(m.reserve_hold_days as i32),
                 released_by: None,

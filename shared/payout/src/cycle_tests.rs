@@ -241,7 +241,7 @@ fn world() -> impl Strategy<Value = World> {
                 reference: String::new(),
             })
             .collect();
-        World { merchants, inputs: Inputs { payments, refunds, adjustments } }
+        World { merchants, inputs: Inputs { payments, refunds, adjustments, owners: Default::default() } }
     })
 }
 
@@ -281,6 +281,38 @@ proptest! {
         prop_assert_eq!(nets + held, taken);
         // The ledger took exactly the batches' references.
         prop_assert_eq!(ledger.payments.len() + ledger.refunds.len() + ledger.adjustments.len(), seen.len());
+        // Nothing lost: what no batch took and was eligible by the last day is exactly what that
+        // day carried forward, each merchant's net computed here from the inputs alone.
+        let cal = Calendar::default();
+        let last = cal.business_days(d("2026-10-01"), d("2026-11-15")).last().unwrap();
+        for m in &w.merchants {
+            let id = m.merchant_id.as_str();
+            let owner = |txn: &str| w.inputs.payments.iter().find(|p| p.txn_id == txn).map(|p| p.merchant_id.as_str());
+            let pays: Vec<&Payment> = w.inputs.payments.iter()
+                .filter(|p| p.merchant_id == id && !ledger.payments.contains_key(&p.txn_id) && cal.add_business_days(p.captured_on, m.settlement_days) <= last)
+                .collect();
+            let refs: i64 = w.inputs.refunds.iter()
+                .filter(|r| owner(&r.txn_id) == Some(id) && r.refunded_on <= last && !ledger.refunds.contains_key(&r.refund_id))
+                .map(|r| r.amount.0).sum();
+            let adjs: Vec<i64> = w.inputs.adjustments.iter()
+                .filter(|a| a.merchant_id == id && a.effective_on <= last && !ledger.adjustments.contains_key(&a.adjustment_id))
+                .map(|a| a.amount.0).collect();
+            let released: Vec<i64> = ledger.reserves.iter()
+                .filter(|r| r.merchant_id == id && r.released_by.is_none() && r.release_on <= last && r.withheld_on < last)
+                .map(|r| r.amount.0).collect();
+            let has_refunds = w.inputs.refunds.iter().any(|r| owner(&r.txn_id) == Some(id) && r.refunded_on <= last && !ledger.refunds.contains_key(&r.refund_id));
+            let carried = out.carried.iter().find(|c| c.merchant_id == id && c.cycle_date == last);
+            if pays.is_empty() && !has_refunds && adjs.is_empty() && released.is_empty() {
+                prop_assert!(carried.is_none(), "{id}: carried with nothing eligible");
+                continue;
+            }
+            let share = settlepaisa_recon::settlement::fees::share;
+            let gross: i64 = pays.iter().map(|p| p.amount.0).sum();
+            let fees: i64 = pays.iter().map(|p| { let fee = share(p.amount, m.mdr_for(p.method)); fee.0 + share(fee, m.gst_bps).0 }).sum();
+            let net = gross - fees - refs + adjs.iter().sum::<i64>() - share(Paise(gross), m.reserve_bps).0 + released.iter().sum::<i64>();
+            let carried = carried.map(|c| c.net.0);
+            prop_assert_eq!(carried, Some(net), "{}: what is left by the last day is what it carried", id);
+        }
     }
 
     #[test]
@@ -291,6 +323,7 @@ proptest! {
         let mut next = move || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
         for v in [&mut shuffled.inputs.payments] { for i in (1..v.len()).rev() { v.swap(i, (next() % (i as u64 + 1)) as usize); } }
         for i in (1..shuffled.inputs.refunds.len()).rev() { shuffled.inputs.refunds.swap(i, (next() % (i as u64 + 1)) as usize); }
+        for i in (1..shuffled.inputs.adjustments.len()).rev() { shuffled.inputs.adjustments.swap(i, (next() % (i as u64 + 1)) as usize); }
         for i in (1..shuffled.merchants.len()).rev() { shuffled.merchants.swap(i, (next() % (i as u64 + 1)) as usize); }
         let (again, ledger_again) = run(&shuffled);
         prop_assert_eq!(&out, &again);

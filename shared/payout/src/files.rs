@@ -61,8 +61,12 @@ fn id(name: &str, v: &str) -> Result<String, String> {
 }
 
 fn amount(v: &str, signed: bool) -> Result<Paise, String> {
-    let n: i64 = v.parse().map_err(|_| format!("amount_paise `{v}` is not a whole number of paise"))?;
-    if n.abs() > MAX_AMOUNT || (!signed && n <= 0) {
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("amount_paise `{v}` is not a whole number of paise"));
+    }
+    let n: i64 = v.parse().map_err(|_| format!("amount_paise `{v}` is out of range"))?;
+    if !(-MAX_AMOUNT..=MAX_AMOUNT).contains(&n) || (!signed && n <= 0) {
         return Err(format!("amount_paise `{v}` is out of range"));
     }
     Ok(Paise(n))

@@ -29,7 +29,7 @@ impl MerchantStatus {
     pub fn parse(text: &str) -> Option<MerchantStatus> {
         [MerchantStatus::Active, MerchantStatus::OnHold, MerchantStatus::Suspended]
             .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(text))
+            .find(|s| s.as_str() == text)
     }
 }
 
@@ -122,16 +122,18 @@ fn parse_row<'a>(raw: &'a str, f: &mut Vec<&'a str>) -> Result<Merchant, String>
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(format!("merchant_id `{id}` is not 1–64 letters, digits, `-` or `_`"));
     }
+    // A quoted field keeps its doubled quotes from the splitter: one quote each.
     let text = |name: &str, v: &str| -> Result<String, String> {
         if v.is_empty() || v.len() > 200 {
             Err(format!("{name} must be 1–200 characters"))
         } else {
-            Ok(v.to_string())
+            Ok(v.replace("\"\"", "\""))
         }
     };
     let number = |name: &str, v: &str, max: u64| -> Result<u64, String> {
-        v.parse::<u64>()
-            .ok()
+        Some(v)
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<u64>().ok())
             .filter(|n| *n <= max)
             .ok_or_else(|| format!("{name} `{v}` is not a whole number from 0 to {max}"))
     };
@@ -139,7 +141,8 @@ fn parse_row<'a>(raw: &'a str, f: &mut Vec<&'a str>) -> Result<Merchant, String>
     let status =
         MerchantStatus::parse(f[2]).ok_or_else(|| format!("status `{}` is not ACTIVE, ON_HOLD or SUSPENDED", f[2]))?;
     let ifsc = f[12].to_ascii_uppercase();
-    let ifsc_ok = ifsc.len() == 11
+    let ifsc_ok = ifsc.is_ascii()
+        && ifsc.len() == 11
         && ifsc[..4].bytes().all(|b| b.is_ascii_uppercase())
         && ifsc.as_bytes()[4] == b'0'
         && ifsc[5..].bytes().all(|b| b.is_ascii_alphanumeric());
@@ -226,7 +229,7 @@ mod tests {
     use super::*;
 
     const ROW: &str =
-        "MERCH001,\"Acme, Inc.\",ACTIVE,1,10000,500,30,0,200,190,190,1800,HDFC0001234,001234567890,Acme Inc";
+        "MERCH001,\"Acme, \"\"Best\"\" Inc.\",ACTIVE,1,10000,500,30,0,200,190,190,1800,HDFC0001234,001234567890,Acme Inc";
 
     #[test]
     fn a_file_reads_back_and_writes_the_same() {
@@ -236,7 +239,7 @@ mod tests {
         let m = &merchants[0];
         assert_eq!(
             (m.name.as_str(), m.status, m.settlement_days, m.min_payout),
-            ("Acme, Inc.", MerchantStatus::Active, 1, Paise(10_000))
+            ("Acme, \"Best\" Inc.", MerchantStatus::Active, 1, Paise(10_000))
         );
         assert_eq!((m.mdr_for(Method::Card), m.gst_bps, m.reserve_bps, m.reserve_hold_days), (200, 1800, 500, 30));
         assert_eq!(m.masked_account(), "XXXXXXXX7890");

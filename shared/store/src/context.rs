@@ -15,6 +15,8 @@ pub struct Resources {
     pub jobs_table: String,
     pub results_table: String,
     pub kpi_table: String,
+    /// Merchants and their settlement plans.
+    pub merchants_table: String,
     pub match_queue_url: String,
     pub finalize_queue_url: String,
     /// Where Lambda puts S3 events whose ingestion failed on every attempt.
@@ -70,6 +72,7 @@ impl Resources {
             jobs_table: get("JOBS_TABLE")?,
             results_table: get("RESULTS_TABLE")?,
             kpi_table: get("KPI_TABLE")?,
+            merchants_table: get("MERCHANTS_TABLE")?,
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,

@@ -4,6 +4,7 @@
 //!
 //! - [`file_record`] — the files table: one record per ingested object version;
 //! - [`job`] — the jobs table: a job, its shards and its uploads;
+//! - [`merchants`] — the merchants table: merchants and their settlement plans;
 //! - [`results`] — the results table's keys and items: match pages and exceptions;
 //! - [`txn_pages`] — the transactions table: counted PG rows in pages, by day and by merchant;
 //! - [`txn_days`] — the day markers the transaction list reads;
@@ -14,6 +15,7 @@ pub mod context;
 pub mod error;
 pub mod file_record;
 pub mod job;
+pub mod merchants;
 pub mod results;
 pub mod runtime;
 pub mod txn_days;
