@@ -14,7 +14,7 @@ use crate::ingest::{normalize, undated_fallback, Failure, Part, Route};
 use crate::{sqs_batch, Context};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::{Deserialize, Serialize};
-use settlepaisa_aws::dynamo::{batch_get_consistent, sv, Item};
+use settlepaisa_aws::dynamo::sv;
 use settlepaisa_aws::sqs;
 use settlepaisa_recon::chunks::ChunkSpan;
 use std::collections::BTreeMap;
@@ -151,19 +151,8 @@ pub async fn done_chunks(ctx: &Context, file: &FileRecord) -> Result<Vec<u32>, P
 }
 
 async fn chunk_records(ctx: &Context, file: &FileRecord) -> Result<BTreeMap<u32, FileRecord>, PipelineError> {
-    let keys: Vec<Item> =
-        (0..file.chunks).map(|c| Item::from([("file_id".to_string(), sv(chunk_id(&file.file_id, c)))])).collect();
-    let mut out = BTreeMap::new();
-    // Consistent reads: the chunk deciding that all are done must see the others' records (and
-    // its own) written a moment before.
-    for item in batch_get_consistent(&ctx.clients.dynamodb, &ctx.resources.files_table, keys).await? {
-        let record = FileRecord::from_item(&item)?;
-        let index = record.file_id.rsplit_once("#C").and_then(|(_, c)| c.parse().ok());
-        if let (Some(c), Some(FileStatus::Normalized)) = (index, record.status) {
-            out.insert(c, record);
-        }
-    }
-    Ok(out)
+    let parts = (0..file.chunks).map(|c| (c, chunk_id(&file.file_id, c)));
+    Ok(file_record::done_parts(&ctx.clients.dynamodb, &ctx.resources.files_table, parts).await?)
 }
 
 pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {

@@ -609,6 +609,26 @@ pub async fn reopen_failed(
     Ok(conditional("UpdateItem", update.send().await)?)
 }
 
+/// The parts of a file recorded done, by number, from consistent reads (the part deciding that
+/// all are done must see the others' records, and its own, written a moment before): `parts` are
+/// each part's number and record id.
+pub async fn done_parts(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    parts: impl IntoIterator<Item = (u32, String)>,
+) -> Result<std::collections::BTreeMap<u32, FileRecord>, StoreError> {
+    let numbers: std::collections::HashMap<String, u32> = parts.into_iter().map(|(n, id)| (id, n)).collect();
+    let keys = numbers.keys().map(|id| Item::from([("file_id".to_string(), sv(id))])).collect();
+    let mut out = std::collections::BTreeMap::new();
+    for item in settlepaisa_aws::dynamo::batch_get_consistent(client, table, keys).await? {
+        let record = FileRecord::from_item(&item)?;
+        if let (Some(n), Some(FileStatus::Normalized)) = (numbers.get(&record.file_id), record.status) {
+            out.insert(*n, record);
+        }
+    }
+    Ok(out)
+}
+
 /// Records one part of a file done — a chunk (`{file}#Cnnnn`, counted in `chunks_done`) or a claim
 /// group (`{file}#Gnnnn`, `groups_done`) — and counts it on the file, in one transaction, once: a
 /// part recorded before, or a file that moved on, changes nothing.

@@ -32,7 +32,7 @@ use crate::file_record::{self, FileRecord, FileStatus};
 use crate::{sqs_batch, Context};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::{Deserialize, Serialize};
-use settlepaisa_aws::dynamo::{batch_get_consistent, sv, Item};
+use settlepaisa_aws::dynamo::sv;
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_aws::sqs::{self, FifoMessage};
 use settlepaisa_store::txn_pages::parse_group_name;
@@ -182,19 +182,8 @@ async fn queue(ctx: &Context, file: &FileRecord, done: &[u32]) -> Result<(), Pip
 
 /// The groups of a file recorded done, with their records.
 async fn group_records(ctx: &Context, file: &FileRecord) -> Result<BTreeMap<u32, FileRecord>, PipelineError> {
-    let keys: Vec<Item> = groups_of(file)?
-        .into_keys()
-        .map(|g| Item::from([("file_id".to_string(), sv(group_record_id(&file.file_id, g)))]))
-        .collect();
-    let mut out = BTreeMap::new();
-    for item in batch_get_consistent(&ctx.clients.dynamodb, &ctx.resources.files_table, keys).await? {
-        let record = FileRecord::from_item(&item)?;
-        let index = record.file_id.rsplit_once("#G").and_then(|(_, g)| g.parse().ok());
-        if let (Some(g), Some(FileStatus::Normalized)) = (index, record.status) {
-            out.insert(g, record);
-        }
-    }
-    Ok(out)
+    let parts = groups_of(file)?.into_keys().map(|g| (g, group_record_id(&file.file_id, g)));
+    Ok(file_record::done_parts(&ctx.clients.dynamodb, &ctx.resources.files_table, parts).await?)
 }
 
 /// FIFO batches: a message that fails fails the ones after it too, so a group's steps keep their

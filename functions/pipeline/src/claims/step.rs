@@ -188,28 +188,15 @@ async fn write_rejects_of(
     }
     let rejects: Vec<Reject> = rows
         .iter()
-        .filter_map(|t| lost.get(&t.line).map(|reason| Reject { line: t.line, reason: reason.clone(), raw: raw_of(t) }))
+        .filter_map(|t| {
+            lost.get(&t.line).map(|reason| Reject { line: t.line, reason: reason.clone(), raw: t.to_csv_line() })
+        })
         .collect();
     let mut out = Vec::new();
     write_rejects([(file.name.as_str(), rejects.as_slice())], &mut out)
         .map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
     objects::put(s3, bucket, &key, out).await?;
     Ok(())
-}
-
-/// The row as the export had it (its columns, capture time in UTC): the reject's raw line.
-fn raw_of(t: &PgTxn<'_>) -> String {
-    format!(
-        "{},{},{},{},{},{},{},{}",
-        t.txn_id,
-        t.merchant_id,
-        t.merchant_ref,
-        t.method.as_str(),
-        t.amount.0,
-        t.status,
-        t.utr.map(|u| u.to_string()).unwrap_or_default(),
-        settlepaisa_recon::date::format_utc(t.captured_at)
-    )
 }
 
 /// Day tallies: `{day: {status: [count, paise]}}`.
