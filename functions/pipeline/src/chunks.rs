@@ -167,21 +167,27 @@ async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), Pipel
             // The message goes to the chunk dead-letter queue. The file says why, and its S3 event
             // goes where every failed ingestion waits (the ingest dead-letter queue), so
             // `redrive-ingest` takes it up: the chunks not done run again.
-            let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
-            if let Ok(Some(mut file)) = file_record::get(db, table, &msg.file_id).await {
-                file.error = Some(format!("chunk {} failed: {e}", msg.chunk));
-                if !file_record::mark_failed(db, table, &file).await {
-                    // Another chunk failed the file first and dead-lettered its event.
-                    return result;
-                }
-                let event = s3_event_for(ctx, &file);
-                if let Err(send) = sqs::send(&ctx.clients.sqs, &ctx.resources.ingest_dlq_url, event).await {
-                    tracing::error!(file_id = file.file_id, error = %send, "could not dead-letter the file's event");
-                }
-            }
+            fail_and_dead_letter(ctx, &msg.file_id, format!("chunk {} failed: {e}", msg.chunk)).await;
         }
     }
     result
+}
+
+/// A part of a file (a chunk, a claim group) failed on its last attempt: the file is `FAILED`
+/// with why, and — by the part that failed it, once — its S3 event goes where every failed
+/// ingestion waits (the ingest dead-letter queue), so `redrive-ingest` runs the parts not done.
+pub(crate) async fn fail_and_dead_letter(ctx: &Context, file_id: &str, error: String) {
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
+    let Ok(Some(mut file)) = file_record::get(db, table, file_id).await else { return };
+    file.error = Some(error);
+    if !file_record::mark_failed(db, table, &file).await {
+        // Another part failed the file first and dead-lettered its event.
+        return;
+    }
+    let event = s3_event_for(ctx, &file);
+    if let Err(send) = sqs::send(&ctx.clients.sqs, &ctx.resources.ingest_dlq_url, event).await {
+        tracing::error!(file_id = file.file_id, error = %send, "could not dead-letter the file's event");
+    }
 }
 
 /// The S3 event of a chunked file, as Lambda would have delivered it (for a re-drive).

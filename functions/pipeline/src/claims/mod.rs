@@ -211,20 +211,8 @@ async fn handle_message(ctx: &Context, message: &SqsMessage) -> Result<(), Pipel
     let result = run_group(ctx, &msg).await;
     if let Err(e) = &result {
         if sqs_batch::is_last_attempt(message, ctx.max_receive_claim) {
-            // As for a chunk: the file says why, and its S3 event waits where `redrive-ingest`
-            // looks; the re-drive queues the groups not done.
-            let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
-            if let Ok(Some(mut file)) = file_record::get(db, table, &msg.file_id).await {
-                file.error = Some(format!("claim group {} failed: {e}", msg.group));
-                if !file_record::mark_failed(db, table, &file).await {
-                    // Another group failed the file first and dead-lettered its event.
-                    return result;
-                }
-                let event = crate::chunks::s3_event_for(ctx, &file);
-                if let Err(send) = sqs::send(&ctx.clients.sqs, &ctx.resources.ingest_dlq_url, event).await {
-                    tracing::error!(file_id = file.file_id, error = %send, "could not dead-letter the file's event");
-                }
-            }
+            crate::chunks::fail_and_dead_letter(ctx, &msg.file_id, format!("claim group {} failed: {e}", msg.group))
+                .await;
         }
     }
     result
