@@ -201,165 +201,197 @@ pub fn run_day(
     if !calendar.is_business_day(day) {
         return Err(CycleError::NotABusinessDay(day));
     }
-    let mut merchant_of: BTreeMap<&str, &str> = inputs.owners.iter().map(|(t, m)| (t.as_str(), m.as_str())).collect();
-    merchant_of.extend(inputs.payments.iter().map(|p| (p.txn_id.as_str(), p.merchant_id.as_str())));
+    let merchant_of = owners(inputs);
     let mut ordered: Vec<&Merchant> = merchants.iter().collect();
     ordered.sort_by(|a, b| a.merchant_id.cmp(&b.merchant_id));
     let mut out = DayOutcome::default();
     for m in ordered {
-        let id = m.merchant_id.as_str();
-        let mut payments: Vec<&Payment> = inputs
-            .payments
-            .iter()
-            .filter(|p| {
-                p.merchant_id == id
-                    && !ledger.payments.contains_key(&p.txn_id)
-                    && calendar.add_business_days(p.captured_on, m.settlement_days) <= day
-            })
-            .collect();
-        let mut refunds: Vec<&Refund> = inputs
-            .refunds
-            .iter()
-            .filter(|r| {
-                merchant_of.get(r.txn_id.as_str()) == Some(&id)
-                    && r.refunded_on <= day
-                    && !ledger.refunds.contains_key(&r.refund_id)
-            })
-            .collect();
-        let mut adjustments: Vec<&Adjustment> = inputs
-            .adjustments
-            .iter()
-            .filter(|a| {
-                a.merchant_id == id && a.effective_on <= day && !ledger.adjustments.contains_key(&a.adjustment_id)
-            })
-            .collect();
-        let releases: Vec<usize> = (0..ledger.reserves.len())
-            .filter(|&i| {
-                let r = &ledger.reserves[i];
-                r.merchant_id == id && r.released_by.is_none() && r.release_on <= day && r.withheld_on < day
-            })
-            .collect();
-        if payments.is_empty() && refunds.is_empty() && adjustments.is_empty() && releases.is_empty() {
-            continue;
-        }
-        // The same lines whatever order the inputs came in.
-        payments.sort_by(|a, b| a.txn_id.cmp(&b.txn_id));
-        refunds.sort_by(|a, b| a.refund_id.cmp(&b.refund_id));
-        adjustments.sort_by(|a, b| a.adjustment_id.cmp(&b.adjustment_id));
-        let batch_id = settlement_id(id, day);
-        let overflow = || CycleError::Overflow(id.to_string(), day);
-        let add = |a: Paise, b: Paise| a.0.checked_add(b.0).map(Paise).ok_or_else(overflow);
-        let mut t = Totals::default();
-        let mut lines = Vec::new();
-        for p in &payments {
-            let fee = share(p.amount, m.mdr_for(p.method));
-            let gst = share(fee, m.gst_bps);
-            t.txns += 1;
-            t.gross = add(t.gross, p.amount)?;
-            t.fees = add(t.fees, fee)?;
-            t.gst = add(t.gst, gst)?;
-            lines.push(Line { kind: LineKind::Payment, reference: p.txn_id.clone(), amount: p.amount, fee, gst });
-        }
-        for r in &refunds {
-            t.refunds = add(t.refunds, r.amount)?;
-            lines.push(Line {
-                kind: LineKind::Refund,
-                reference: r.refund_id.clone(),
-                amount: Paise(-r.amount.0),
-                fee: Paise(0),
-                gst: Paise(0),
-            });
-        }
-        for a in &adjustments {
-            t.adjustments = add(t.adjustments, a.amount)?;
-            lines.push(Line {
-                kind: LineKind::Adjustment,
-                reference: a.adjustment_id.clone(),
-                amount: a.amount,
-                fee: Paise(0),
-                gst: Paise(0),
-            });
-        }
-        for &i in &releases {
+        let one = run_merchant(day, calendar, m, inputs, &merchant_of, ledger, Due::OnCycle)?;
+        out.batches.extend(one.batches);
+        out.carried.extend(one.carried);
+    }
+    Ok(out)
+}
+
+/// Which payments a run takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// Those due by the merchant's T+N cycle.
+    OnCycle,
+    /// Every matched payment captured on or before the day: an on-demand settlement the merchant
+    /// asked for (`POST /merchant/settlement/schedule`).
+    OnDemand,
+}
+
+/// Whose transaction each txn id is: `inputs.owners`, and each payment's merchant.
+pub fn owners(inputs: &Inputs) -> BTreeMap<&str, &str> {
+    let mut merchant_of: BTreeMap<&str, &str> = inputs.owners.iter().map(|(t, m)| (t.as_str(), m.as_str())).collect();
+    merchant_of.extend(inputs.payments.iter().map(|p| (p.txn_id.as_str(), p.merchant_id.as_str())));
+    merchant_of
+}
+
+/// Runs business day `day` for one merchant: one batch at most, or what carries forward.
+/// `merchant_of` is [`owners`] of the same inputs.
+pub fn run_merchant(
+    day: Date,
+    calendar: &Calendar,
+    m: &Merchant,
+    inputs: &Inputs,
+    merchant_of: &BTreeMap<&str, &str>,
+    ledger: &mut Ledger,
+    due: Due,
+) -> Result<DayOutcome, CycleError> {
+    if !calendar.is_business_day(day) {
+        return Err(CycleError::NotABusinessDay(day));
+    }
+    let mut out = DayOutcome::default();
+    let id = m.merchant_id.as_str();
+    let mut payments: Vec<&Payment> = inputs
+        .payments
+        .iter()
+        .filter(|p| {
+            p.merchant_id == id
+                && !ledger.payments.contains_key(&p.txn_id)
+                && match due {
+                    Due::OnCycle => calendar.add_business_days(p.captured_on, m.settlement_days) <= day,
+                    Due::OnDemand => p.captured_on <= day,
+                }
+        })
+        .collect();
+    let mut refunds: Vec<&Refund> = inputs
+        .refunds
+        .iter()
+        .filter(|r| {
+            merchant_of.get(r.txn_id.as_str()) == Some(&id)
+                && r.refunded_on <= day
+                && !ledger.refunds.contains_key(&r.refund_id)
+        })
+        .collect();
+    let mut adjustments: Vec<&Adjustment> = inputs
+        .adjustments
+        .iter()
+        .filter(|a| a.merchant_id == id && a.effective_on <= day && !ledger.adjustments.contains_key(&a.adjustment_id))
+        .collect();
+    let releases: Vec<usize> = (0..ledger.reserves.len())
+        .filter(|&i| {
             let r = &ledger.reserves[i];
-            t.reserve_released = add(t.reserve_released, r.amount)?;
-            lines.push(Line {
-                kind: LineKind::ReserveReleased,
-                reference: r.batch_id.clone(),
-                amount: r.amount,
-                fee: Paise(0),
-                gst: Paise(0),
-            });
-        }
-        t.reserve_withheld = share(t.gross, m.reserve_bps);
-        let net = [
-            Paise(-t.fees.0),
-            Paise(-t.gst.0),
-            Paise(-t.refunds.0),
-            t.adjustments,
-            Paise(-t.reserve_withheld.0),
-            t.reserve_released,
-        ]
-        .into_iter()
-        .try_fold(t.gross, add)?;
-        t.net = net;
-        let reason = if m.status != MerchantStatus::Active {
-            Some(format!("merchant is {}", m.status.as_str()))
-        } else if net.0 <= 0 {
-            Some("net is not positive".to_string())
-        } else if net < m.min_payout {
-            Some(format!("net is below the minimum payout of {} paise", m.min_payout.0))
-        } else if ledger.batches.contains(&batch_id) {
-            // A second batch for the same cycle date (an on-demand run after the scheduled one):
-            // the next day's takes it.
-            Some("a batch of this cycle date exists".to_string())
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            out.carried.push(Carried { merchant_id: id.to_string(), cycle_date: day, reason, net });
-            continue;
-        }
-        if t.reserve_withheld.0 > 0 {
-            lines.push(Line {
-                kind: LineKind::ReserveWithheld,
-                reference: batch_id.clone(),
-                amount: Paise(-t.reserve_withheld.0),
-                fee: Paise(0),
-                gst: Paise(0),
-            });
-        }
-        for p in &payments {
-            ledger.payments.insert(p.txn_id.clone(), batch_id.clone());
-        }
-        for r in &refunds {
-            ledger.refunds.insert(r.refund_id.clone(), batch_id.clone());
-        }
-        for a in &adjustments {
-            ledger.adjustments.insert(a.adjustment_id.clone(), batch_id.clone());
-        }
-        for &i in &releases {
-            ledger.reserves[i].released_by = Some(batch_id.clone());
-        }
-        if t.reserve_withheld.0 > 0 {
-            ledger.reserves.push(Reserve {
-                batch_id: batch_id.clone(),
-                merchant_id: id.to_string(),
-                withheld_on: day,
-                amount: t.reserve_withheld,
-                release_on: day.add_days(m.reserve_hold_days as i32),
-                released_by: None,
-            });
-        }
-        ledger.batches.insert(batch_id.clone());
-        out.batches.push(Batch {
-            settlement_id: batch_id,
-            merchant_id: id.to_string(),
-            cycle_date: day,
-            totals: t,
-            lines,
+            r.merchant_id == id && r.released_by.is_none() && r.release_on <= day && r.withheld_on < day
+        })
+        .collect();
+    if payments.is_empty() && refunds.is_empty() && adjustments.is_empty() && releases.is_empty() {
+        return Ok(out);
+    }
+    // The same lines whatever order the inputs came in.
+    payments.sort_by(|a, b| a.txn_id.cmp(&b.txn_id));
+    refunds.sort_by(|a, b| a.refund_id.cmp(&b.refund_id));
+    adjustments.sort_by(|a, b| a.adjustment_id.cmp(&b.adjustment_id));
+    let batch_id = settlement_id(id, day);
+    let overflow = || CycleError::Overflow(id.to_string(), day);
+    let add = |a: Paise, b: Paise| a.0.checked_add(b.0).map(Paise).ok_or_else(overflow);
+    let mut t = Totals::default();
+    let mut lines = Vec::new();
+    for p in &payments {
+        let fee = share(p.amount, m.mdr_for(p.method));
+        let gst = share(fee, m.gst_bps);
+        t.txns += 1;
+        t.gross = add(t.gross, p.amount)?;
+        t.fees = add(t.fees, fee)?;
+        t.gst = add(t.gst, gst)?;
+        lines.push(Line { kind: LineKind::Payment, reference: p.txn_id.clone(), amount: p.amount, fee, gst });
+    }
+    for r in &refunds {
+        t.refunds = add(t.refunds, r.amount)?;
+        lines.push(Line {
+            kind: LineKind::Refund,
+            reference: r.refund_id.clone(),
+            amount: Paise(-r.amount.0),
+            fee: Paise(0),
+            gst: Paise(0),
         });
     }
+    for a in &adjustments {
+        t.adjustments = add(t.adjustments, a.amount)?;
+        lines.push(Line {
+            kind: LineKind::Adjustment,
+            reference: a.adjustment_id.clone(),
+            amount: a.amount,
+            fee: Paise(0),
+            gst: Paise(0),
+        });
+    }
+    for &i in &releases {
+        let r = &ledger.reserves[i];
+        t.reserve_released = add(t.reserve_released, r.amount)?;
+        lines.push(Line {
+            kind: LineKind::ReserveReleased,
+            reference: r.batch_id.clone(),
+            amount: r.amount,
+            fee: Paise(0),
+            gst: Paise(0),
+        });
+    }
+    t.reserve_withheld = share(t.gross, m.reserve_bps);
+    let net = [
+        Paise(-t.fees.0),
+        Paise(-t.gst.0),
+        Paise(-t.refunds.0),
+        t.adjustments,
+        Paise(-t.reserve_withheld.0),
+        t.reserve_released,
+    ]
+    .into_iter()
+    .try_fold(t.gross, add)?;
+    t.net = net;
+    let reason = if m.status != MerchantStatus::Active {
+        Some(format!("merchant is {}", m.status.as_str()))
+    } else if net.0 <= 0 {
+        Some("net is not positive".to_string())
+    } else if net < m.min_payout {
+        Some(format!("net is below the minimum payout of {} paise", m.min_payout.0))
+    } else if ledger.batches.contains(&batch_id) {
+        // A second batch for the same cycle date (an on-demand run after the scheduled one):
+        // the next day's takes it.
+        Some("a batch of this cycle date exists".to_string())
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        out.carried.push(Carried { merchant_id: id.to_string(), cycle_date: day, reason, net });
+        return Ok(out);
+    }
+    if t.reserve_withheld.0 > 0 {
+        lines.push(Line {
+            kind: LineKind::ReserveWithheld,
+            reference: batch_id.clone(),
+            amount: Paise(-t.reserve_withheld.0),
+            fee: Paise(0),
+            gst: Paise(0),
+        });
+    }
+    for p in &payments {
+        ledger.payments.insert(p.txn_id.clone(), batch_id.clone());
+    }
+    for r in &refunds {
+        ledger.refunds.insert(r.refund_id.clone(), batch_id.clone());
+    }
+    for a in &adjustments {
+        ledger.adjustments.insert(a.adjustment_id.clone(), batch_id.clone());
+    }
+    for &i in &releases {
+        ledger.reserves[i].released_by = Some(batch_id.clone());
+    }
+    if t.reserve_withheld.0 > 0 {
+        ledger.reserves.push(Reserve {
+            batch_id: batch_id.clone(),
+            merchant_id: id.to_string(),
+            withheld_on: day,
+            amount: t.reserve_withheld,
+            release_on: day.add_days(m.reserve_hold_days as i32),
+            released_by: None,
+        });
+    }
+    ledger.batches.insert(batch_id.clone());
+    out.batches.push(Batch { settlement_id: batch_id, merchant_id: id.to_string(), cycle_date: day, totals: t, lines });
     Ok(out)
 }
 

@@ -16,7 +16,7 @@ pub const ADJUSTMENTS_HEADER: &str = "adjustment_id,merchant_id,kind,amount_pais
 /// Amounts above this (₹10 crore) are refused as implausible, so no sum can overflow.
 const MAX_AMOUNT: i64 = 1_000_000_000;
 
-fn rows<'a, T>(
+pub(crate) fn rows<'a, T>(
     text: &'a str,
     header: &str,
     fields: usize,
@@ -53,7 +53,7 @@ fn rows<'a, T>(
     }
 }
 
-fn id(name: &str, v: &str) -> Result<String, String> {
+pub(crate) fn id(name: &str, v: &str) -> Result<String, String> {
     if v.is_empty() || v.len() > 64 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) {
         return Err(format!("{name} `{v}` is not 1–64 letters, digits or -_.:"));
     }

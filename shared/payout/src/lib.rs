@@ -6,7 +6,10 @@
 //! - [`files`] — the refunds and adjustments files;
 //! - [`cycle`] — one business day's run: eligible payments, refunds and adjustments, the batch
 //!   formula, reserve withheld and released, what carries forward;
-//! - [`payout_file`] — the bulk payout instruction for the paying bank.
+//! - [`payout_file`] — the bulk payout instruction for the paying bank;
+//! - [`payout_response`] — the bank's answer, and the batch states it moves;
+//! - [`ledger_file`] — a merchant's ledger as text between runs, pruned, and undone for a
+//!   failed payout.
 //!
 //! Money is integer paise with checked sums; shares are round-half-up of basis points, exact in
 //! 128 bits.
@@ -14,8 +17,10 @@
 pub mod calendar;
 pub mod cycle;
 pub mod files;
+pub mod ledger_file;
 pub mod merchant;
 pub mod payout_file;
+pub mod payout_response;
 
 #[cfg(test)]
 mod cycle_tests;
