@@ -42,7 +42,12 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
             "redrive-ingest" => {
                 serde_json::from_str::<settlepaisa_pipeline::redrive::RedriveRequest>(&text).map(|_| ())
             }
-            "match-shard" | "finalize-job" | "ingest-chunk" | "claim-txns" | "renormalize-file" => {
+            "settle-cycle" => serde_json::from_str::<serde_json::Value>(&text).map(|event| {
+                let day = settlepaisa_settlement::cycle_run::cycle_date(&event);
+                assert!(day.is_ok(), "settle-cycle's event names a cycle date: {day:?}");
+            }),
+            "match-shard" | "finalize-job" | "ingest-chunk" | "claim-txns" | "renormalize-file"
+            | "apply-payout-responses" => {
                 serde_json::from_str::<SqsEvent>(&text).map(|_| ())
             }
             "authorizer" => serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(&text).map(|_| ()),
@@ -137,7 +142,7 @@ fn stateful_resources_outlive_the_stack_and_queued_work_outlives_its_queue_only_
             }
         }
     }
-    assert_eq!(checked_dead_letter_queues, 6, "match, finalize, chunk, claim, plan and renormalize queues");
+    assert_eq!(checked_dead_letter_queues, 7, "match, finalize, chunk, claim, plan, renormalize and payout response queues");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use settlepaisa_aws::dynamo::{batch_get, nv, put_all, s, sv, Item};
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_recon::kpi::{KpiCounts, Kpis};
 use std::collections::BTreeMap;
+use settlepaisa_recon::date::Date;
 
 pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
     sqs_batch::each(&event, "finalize", |message| Box::pin(handle_message(ctx, message))).await
@@ -84,8 +85,34 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
         "days": kpis.0.keys().collect::<Vec<_>>(),
         "shards": job.shards,
     });
+    record_reconciled_days(ctx, &job).await?;
     job::finish(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &summary).await?;
     tracing::info!(job_id, matched = total.matched_count, pg = total.pg_count, "job finalized");
+    Ok(())
+}
+
+/// A job over the stack's own files (`incoming/`, every bank) is what the settlement cycle pays
+/// from: each of its days names it, unless a later job's completion did. Written before the job is
+/// `COMPLETED` (a redelivered message finds it done and returns); the cycle reads only completed
+/// jobs. A job over uploaded files, or limited to some banks, proves nothing for payouts.
+async fn record_reconciled_days(ctx: &Context, job: &job::Job) -> Result<(), PipelineError> {
+    let own_files = !job.files.is_empty() && job.files.iter().all(|f| f.key.starts_with("incoming/"));
+    if !own_files || !job.sources.is_empty() {
+        return Ok(());
+    }
+    let (Some(from), Some(to)) = (Date::parse_iso(&job.from), Date::parse_iso(&job.to)) else { return Ok(()) };
+    let at = job::now_rfc3339();
+    for i in 0..=from.days_until(to) {
+        let day = from.add_days(i).to_string();
+        settlepaisa_store::settlements::put_recon_day(
+            &ctx.clients.dynamodb,
+            &ctx.resources.settlements_table,
+            &day,
+            &job.job_id,
+            &at,
+        )
+        .await?;
+    }
     Ok(())
 }
 

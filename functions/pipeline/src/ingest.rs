@@ -87,6 +87,39 @@ fn route_of(key: &str, templates: &[settlepaisa_recon::template::Template]) -> O
     }
 }
 
+/// Folders under `incoming/` that hold the settlement engine's files, not statements.
+const SETTLEMENT_FOLDERS: [&str; 3] = ["refunds", "adjustments", "payout-responses"];
+
+fn settlement_folder(key: &str) -> Option<&'static str> {
+    let folder = key.strip_prefix("incoming/")?.split_once('/')?.0;
+    SETTLEMENT_FOLDERS.into_iter().find(|f| *f == folder)
+}
+
+/// Refunds and adjustments are read by each settlement run where they lie; a bank's payout
+/// response file goes to `apply-payout-responses` through its queue (retried, dead-lettered).
+async fn settlement_file(
+    ctx: &Context,
+    folder: &str,
+    bucket: &str,
+    key: &str,
+    removed: bool,
+) -> Result<Option<Ingested>, PipelineError> {
+    if folder == "payout-responses" && !removed {
+        let body = serde_json::json!({ "bucket": bucket, "key": key }).to_string();
+        settlepaisa_aws::requests::record("sqs.SendMessage", 1);
+        ctx.clients
+            .sqs
+            .send_message()
+            .queue_url(&ctx.resources.payout_response_queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| settlepaisa_aws::AwsError::new("SendMessage", settlepaisa_aws::sdk_message(&e)))?;
+    }
+    tracing::info!(key, folder, "a settlement file: not a statement");
+    Ok(None)
+}
+
 async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<Ingested>, PipelineError> {
     let bucket = record.s3.bucket.name.clone().unwrap_or_default();
     let raw_key = record.s3.object.key.clone().unwrap_or_default();
@@ -96,7 +129,11 @@ async fn ingest_record(ctx: &Context, record: &S3EventRecord) -> Result<Option<I
         return Ok(None);
     }
     let event_name = record.event_name.as_deref().unwrap_or("");
-    if event_name.trim_start_matches("s3:").starts_with("ObjectRemoved") {
+    let removed_event = event_name.trim_start_matches("s3:").starts_with("ObjectRemoved");
+    if let Some(folder) = settlement_folder(&key) {
+        return settlement_file(ctx, folder, &bucket, &key, removed_event).await;
+    }
+    if removed_event {
         return removed(ctx, record, &bucket, &key).await;
     }
     // The version identifies the upload: a new version of a key is a new file. S3 puts it in the
@@ -917,6 +954,9 @@ mod tests {
     fn keys_route_to_the_right_reader() {
         let t = built_in_templates();
         assert_eq!(route_of("incoming/pg/2026-10-01/export.csv", &t), Some(Route::Pg));
+        assert_eq!(settlement_folder("incoming/refunds/r.csv"), Some("refunds"));
+        assert_eq!(settlement_folder("incoming/payout-responses/HDFC/r.csv"), Some("payout-responses"));
+        assert_eq!(settlement_folder("incoming/hdfc/refunds.csv"), None);
         assert_eq!(route_of("incoming/hdfc/HDFC_20261002.csv", &t), Some(Route::Bank { layout: Some("hdfc".into()) }));
         assert_eq!(route_of("incoming/sbi/x.csv", &t), Some(Route::Bank { layout: None }));
         assert_eq!(route_of("jobs/JOB-1/file.csv", &t), Some(Route::Job { job_id: "JOB-1".into() }));

@@ -422,6 +422,13 @@ pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Res
         "renormalize-file" => {
             serde_json::to_value(renormalize::handle(ctx, serde_json::from_str(text).map_err(bad)?).await)
         }
+        "settle-cycle" => {
+            let event = serde_json::from_str(text).map_err(bad)?;
+            serde_json::to_value(Box::pin(settlepaisa_settlement::cycle_run::handle(ctx, event)).await.map_err(fail)?)
+        }
+        "apply-payout-responses" => serde_json::to_value(
+            settlepaisa_settlement::responses::handle(ctx, serde_json::from_str(text).map_err(bad)?).await,
+        ),
         "authorizer" => {
             let event = serde_json::from_str(text).map_err(bad)?;
             serde_json::to_value(settlepaisa_authorizer::handle(&crate::token_cmd::local_auth_config(), &event))

@@ -262,7 +262,7 @@ impl<'i> Fields<'i> {
         Fields { what, item }
     }
 
-    fn bad(&self, problem: String) -> Malformed {
+    pub fn bad(&self, problem: String) -> Malformed {
         Malformed { what: self.what, problem }
     }
 

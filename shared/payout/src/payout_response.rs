@@ -111,8 +111,12 @@ pub fn parse_responses(text: &str) -> Result<Vec<PayoutResponse>, Vec<BadRow>> {
 /// What a response line does to a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    Credit { utr: String },
-    Fail { reason: String },
+    Credit {
+        utr: String,
+    },
+    Fail {
+        reason: String,
+    },
     /// Nothing changes, and why (shown to ops in the file's outcome).
     Unchanged(String),
 }
@@ -124,7 +128,9 @@ pub fn decide(status: BatchStatus, last_applied: Option<i64>, r: &PayoutResponse
     }
     let reason = || r.reason.clone().unwrap_or_default();
     match (status, r.status) {
-        (BatchStatus::Failed, _) => Decision::Unchanged("the batch failed already; its lines are back in the pool".into()),
+        (BatchStatus::Failed, _) => {
+            Decision::Unchanged("the batch failed already; its lines are back in the pool".into())
+        }
         (BatchStatus::PendingPayout | BatchStatus::SentToBank, ResponseStatus::Success) => {
             Decision::Credit { utr: r.utr.clone().unwrap_or_default() }
         }

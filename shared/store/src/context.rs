@@ -17,6 +17,10 @@ pub struct Resources {
     pub kpi_table: String,
     /// Merchants and their settlement plans.
     pub merchants_table: String,
+    /// Ledger heads, settlement batches, reconciled days, on-demand requests.
+    pub settlements_table: String,
+    /// Payout response files for `apply-payout-responses`, as `ingest-file` forwards them.
+    pub payout_response_queue_url: String,
     pub match_queue_url: String,
     pub finalize_queue_url: String,
     /// Where Lambda puts S3 events whose ingestion failed on every attempt.
@@ -59,6 +63,42 @@ pub struct Context {
     /// Paces this invocation's transaction page writes, in write units a second
     /// (`INGEST_WRITES_PER_SECOND`, 0 = unpaced).
     pub write_pacer: std::sync::Arc<settlepaisa_aws::pace::Pacer>,
+    pub settlement: SettlementSettings,
+}
+
+/// The settlement cycle's settings.
+#[derive(Clone, Debug)]
+pub struct SettlementSettings {
+    /// The aggregator's paying banks (`PAYOUT_BANKS`, comma-separated; the first pays accounts
+    /// at banks not among them).
+    pub payout_banks: Vec<String>,
+    /// Bank holidays (`SETTLEMENT_HOLIDAYS`, comma-separated ISO dates).
+    pub calendar: settlepaisa_payout::calendar::Calendar,
+    /// Capture days a run looks back over (`SETTLEMENT_WINDOW_DAYS`): inputs older than the window
+    /// are not read and the ledger forgets what batches before it took.
+    pub window_days: u32,
+}
+
+impl SettlementSettings {
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<SettlementSettings, StoreError> {
+        let banks: Vec<String> = lookup("PAYOUT_BANKS")
+            .unwrap_or_else(|| "HDFC".into())
+            .split(',')
+            .map(|b| b.trim().to_ascii_uppercase())
+            .filter(|b| !b.is_empty())
+            .collect();
+        if banks.is_empty() || banks.iter().any(|b| !b.bytes().all(|c| c.is_ascii_alphanumeric())) {
+            return Err(StoreError::BadSetting("PAYOUT_BANKS", banks.join(",")));
+        }
+        let holidays = lookup("SETTLEMENT_HOLIDAYS").unwrap_or_default();
+        let calendar = settlepaisa_payout::calendar::Calendar::parse(&holidays.replace(',', "\n"))
+            .map_err(|_| StoreError::BadSetting("SETTLEMENT_HOLIDAYS", holidays.clone()))?;
+        let window_days = match lookup("SETTLEMENT_WINDOW_DAYS").filter(|v| !v.is_empty()) {
+            None => 45,
+            Some(v) => v.parse().ok().filter(|n| (7..=400).contains(n)).ok_or(StoreError::BadSetting("SETTLEMENT_WINDOW_DAYS", v))?,
+        };
+        Ok(SettlementSettings { payout_banks: banks, calendar, window_days })
+    }
 }
 
 impl Resources {
@@ -73,6 +113,8 @@ impl Resources {
             results_table: get("RESULTS_TABLE")?,
             kpi_table: get("KPI_TABLE")?,
             merchants_table: get("MERCHANTS_TABLE")?,
+            settlements_table: get("SETTLEMENTS_TABLE")?,
+            payout_response_queue_url: get("PAYOUT_RESPONSE_QUEUE_URL")?,
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,
@@ -115,6 +157,7 @@ impl Context {
             max_receive_claim: number("CLAIM_MAX_RECEIVE_COUNT", 5, 1000)?,
             max_receive_renormalize: number("RENORMALIZE_MAX_RECEIVE_COUNT", 5, 1000)?,
             write_pacer: std::sync::Arc::new(settlepaisa_aws::pace::Pacer::new(writes_per_second)),
+            settlement: SettlementSettings::from_lookup(lookup)?,
         })
     }
 

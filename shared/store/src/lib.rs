@@ -5,6 +5,8 @@
 //! - [`file_record`] — the files table: one record per ingested object version;
 //! - [`job`] — the jobs table: a job, its shards and its uploads;
 //! - [`merchants`] — the merchants table: merchants and their settlement plans;
+//! - [`settlements`] — the settlements table: ledger heads, batches, reconciled days, on-demand
+//!   requests;
 //! - [`results`] — the results table's keys and items: match pages and exceptions;
 //! - [`txn_pages`] — the transactions table: counted PG rows in pages, by day and by merchant;
 //! - [`txn_days`] — the day markers the transaction list reads;
@@ -18,6 +20,7 @@ pub mod job;
 pub mod merchants;
 pub mod results;
 pub mod runtime;
+pub mod settlements;
 pub mod txn_days;
 pub mod txn_pages;
 

@@ -180,6 +180,37 @@ pub fn match_rows(item: &Item) -> Vec<Vec<String>> {
     s(item, "rows").unwrap_or_default().lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
 }
 
+/// Every transaction id a job matched: its match pages (`M#`) and the pairs resolutions added
+/// (`R#`), over all its partitions. What the settlement cycle pays.
+pub async fn matched_ids(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+) -> Result<std::collections::HashSet<String>, crate::StoreError> {
+    let mut ids = std::collections::HashSet::new();
+    for partition in 0..RESULT_PARTITIONS {
+        for prefix in ["M#", "R#"] {
+            let query = client
+                .query()
+                .table_name(table)
+                .key_condition_expression("job_part = :p AND begins_with(#item, :prefix)")
+                .expression_attribute_names("#item", "item")
+                .expression_attribute_values(":p", sv(job_part(job_id, partition)))
+                .expression_attribute_values(":prefix", sv(prefix))
+                .projection_expression("#item, #rows")
+                .expression_attribute_names("#rows", "rows");
+            for item in settlepaisa_aws::dynamo::all_pages(query).await? {
+                for line in s(&item, "rows").unwrap_or_default().lines() {
+                    if let Some(id) = line.split(['\t', ',']).next().filter(|id| !id.is_empty()) {
+                        ids.insert(id.to_string());
+                    }
+                }
+            }
+        }
+    }
+    Ok(ids)
+}
+
 /// An exception as `exceptions.csv` writes it:
 /// `exception_id,category,txn_ids,bank_refs,amount_delta_paise,suggestion_confidence,reason`.
 pub fn exception_row(item: &Item) -> [String; 7] {

@@ -169,6 +169,7 @@ impl Runner {
             "claim-txns" => claims::handle(&self.ctx, event).await,
             "plan-match" => plan::handle_queued(&self.ctx, event).await,
             "renormalize-file" => renormalize::handle(&self.ctx, event).await,
+            "apply-payout-responses" => settlepaisa_settlement::responses::handle(&self.ctx, event).await,
             other => return Err(format!("no local handler for function binary `{other}`")),
         };
         self.count(binary, started.elapsed(), crate::memory::window_peak(heap));

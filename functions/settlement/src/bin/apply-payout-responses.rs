@@ -1,0 +1,17 @@
+//! Lambda entry point of `apply-payout-responses` (SQS payout response queue, partial batch
+//! responses).
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use settlepaisa_settlement::responses;
+use settlepaisa_store::runtime;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    settlepaisa_aws::logs::init(false);
+    let ctx = runtime::context_or_exit().await;
+    run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
+        Ok::<SqsBatchResponse, Error>(responses::handle(ctx, event.payload).await)
+    }))
+    .await
+}

@@ -1,0 +1,226 @@
+//! `settle-cycle`: one business day's settlement run. Started by the EventBridge schedule (its
+//! event's `time`, as an IST date, is the cycle date) or by ops with `{"cycleDate": "YYYY-MM-DD"}`.
+//!
+//! Every merchant is settled on its own: read its ledger head (strongly consistent) and the ledger
+//! it names, run the pure cycle, write the batch's lines and the next ledger under new names, then
+//! commit the batch and move the head in one transaction conditioned on the head's version. A run
+//! that loses the race reads again and finds the payments taken. Then the day's pending batches go
+//! into payout files ([`crate::payouts`]).
+
+use crate::error::SettleError;
+use crate::{inputs, ledger_store, payouts};
+use settlepaisa_aws::s3;
+use settlepaisa_payout::cycle::{owners, run_merchant, Batch, Carried, Due, Inputs};
+use settlepaisa_payout::merchant::Merchant;
+use settlepaisa_payout::payout_response::BatchStatus;
+use settlepaisa_recon::date::{ist_date, parse_rfc3339, Date};
+use settlepaisa_store::settlements::{self, BatchRecord, LedgerMove, RequestKey, SettlementRequest};
+use settlepaisa_store::{job::now_rfc3339, merchants, Context};
+use std::collections::BTreeMap;
+
+/// Attempts at one merchant's commit before the run gives up on it (another writer each time).
+const COMMIT_ATTEMPTS: u32 = 5;
+/// Merchants settled at once.
+const PARALLEL_MERCHANTS: usize = 16;
+
+/// The cycle date an event names.
+pub fn cycle_date(event: &serde_json::Value) -> Result<Date, SettleError> {
+    if let Some(d) = event.get("cycleDate").and_then(|v| v.as_str()) {
+        return Date::parse_iso(d).ok_or_else(|| SettleError::BadEvent(format!("cycleDate `{d}` is not YYYY-MM-DD")));
+    }
+    let time = event.get("time").and_then(|v| v.as_str()).ok_or_else(|| {
+        SettleError::BadEvent("the event has neither `time` (a scheduled event) nor `cycleDate`".into())
+    })?;
+    parse_rfc3339(time).map(ist_date).ok_or_else(|| SettleError::BadEvent(format!("time `{time}` is not RFC 3339")))
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub cycle_date: String,
+    pub business_day: bool,
+    pub read: inputs::Read,
+    pub batches: Vec<String>,
+    pub net_paise: i64,
+    pub carried: usize,
+    pub carried_report: Option<String>,
+    pub payout_files: Vec<String>,
+    pub sent: usize,
+    pub requests_answered: usize,
+}
+
+pub async fn handle(ctx: &Context, event: serde_json::Value) -> Result<RunSummary, SettleError> {
+    let day = cycle_date(&event)?;
+    run(ctx, day).await
+}
+
+pub async fn run(ctx: &Context, day: Date) -> Result<RunSummary, SettleError> {
+    let cfg = &ctx.settlement;
+    let mut summary = RunSummary { cycle_date: day.to_string(), ..RunSummary::default() };
+    if !cfg.calendar.is_business_day(day) {
+        tracing::info!(%day, "not a business day: nothing to settle");
+        return Ok(summary);
+    }
+    summary.business_day = true;
+    let window_start = day.add_days(-(cfg.window_days as i32));
+    let (inputs, read) = inputs::load(ctx, window_start, day).await?;
+    summary.read = read;
+    let merchants = merchants::all(&ctx.clients.dynamodb, &ctx.resources.merchants_table).await?;
+    let requests = settlements::requests_for(&ctx.clients.dynamodb, &ctx.resources.settlements_table, &day.to_string())
+        .await?
+        .into_iter()
+        .filter(|r| r.status == "SCHEDULED")
+        .map(|r| (r.key.merchant_id.clone(), r))
+        .collect::<BTreeMap<_, _>>();
+    let inputs = std::sync::Arc::new(inputs);
+    let mut results = Vec::new();
+    for chunk in merchants.chunks(PARALLEL_MERCHANTS) {
+        let mut set = tokio::task::JoinSet::new();
+        for m in chunk {
+            let (ctx, m, inputs) = (ctx.clone(), m.clone(), inputs.clone());
+            let request = requests.get(&m.merchant_id).cloned();
+            set.spawn(async move { settle_merchant(&ctx, &m, day, window_start, &inputs, request.as_ref()).await });
+        }
+        while let Some(done) = set.join_next().await {
+            results.push(done.map_err(|e| SettleError::BadEvent(format!("a merchant's task failed: {e}")))??);
+        }
+    }
+    let mut committed = Vec::new();
+    let mut carried = Vec::new();
+    for r in results {
+        summary.requests_answered += usize::from(r.answered);
+        if let Some(b) = r.committed {
+            committed.push(b);
+        }
+        carried.extend(r.carried);
+    }
+    committed.sort_by(|a, b| a.settlement_id.cmp(&b.settlement_id));
+    carried.sort_by(|a, b| a.merchant_id.cmp(&b.merchant_id));
+    summary.batches = committed.iter().map(|b| b.settlement_id.clone()).collect();
+    summary.net_paise = committed.iter().map(|b| b.totals.net.0).sum();
+    summary.carried = carried.len();
+    if !carried.is_empty() {
+        let key = format!("settlements/{day}/carried_forward-{}.csv", ledger_store::nonce());
+        let mut text = String::from("merchant_id,cycle_date,reason,net_paise\n");
+        for c in &carried {
+            text.push_str(&format!("{},{},{},{}\n", c.merchant_id, c.cycle_date, c.reason, c.net.0));
+        }
+        s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key, text.into_bytes()).await?;
+        summary.carried_report = Some(key);
+    }
+    let sent = payouts::send(ctx, day, &merchants, committed).await?;
+    summary.payout_files = sent.files;
+    summary.sent = sent.sent;
+    tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "settlement run done");
+    Ok(summary)
+}
+
+pub struct MerchantResult {
+    pub committed: Option<BatchRecord>,
+    pub carried: Vec<Carried>,
+    pub answered: bool,
+}
+
+/// Settles one merchant for `day`: at most one batch, committed against its ledger's version.
+pub async fn settle_merchant(
+    ctx: &Context,
+    m: &Merchant,
+    day: Date,
+    window_start: Date,
+    inputs: &Inputs,
+    request: Option<&SettlementRequest>,
+) -> Result<MerchantResult, SettleError> {
+    let db = &ctx.clients.dynamodb;
+    let table = &ctx.resources.settlements_table;
+    let merchant_of = owners(inputs);
+    let due = if request.is_some() { Due::OnDemand } else { Due::OnCycle };
+    for _ in 0..COMMIT_ATTEMPTS {
+        let head = settlements::head(db, table, &m.merchant_id).await?;
+        let mut ledger = ledger_store::read(ctx, &m.merchant_id, &head).await?;
+        ledger.prune(window_start);
+        let out = run_merchant(day, &ctx.settlement.calendar, m, inputs, &merchant_of, &mut ledger, due)?;
+        let Some(batch) = out.batches.into_iter().next() else {
+            let mut answered = false;
+            if let Some(r) = request {
+                let why = out.carried.first().map(|c| c.reason.clone()).unwrap_or_else(|| "nothing was available".into());
+                settlements::answer_request(db, table, &r.key, &why).await?;
+                answered = true;
+            }
+            return Ok(MerchantResult { committed: None, carried: out.carried, answered });
+        };
+        let nonce = ledger_store::nonce();
+        let lines_key = format!("settlements/{}/{}/lines-{nonce}.csv", m.merchant_id, batch.settlement_id);
+        s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &lines_key, lines_csv(&batch).into_bytes()).await?;
+        let new_key = ledger_store::write(ctx, &m.merchant_id, &head, &ledger, &nonce).await?;
+        let record = record_of(&batch, inputs, lines_key, request.is_some());
+        let mv = LedgerMove { merchant_id: m.merchant_id.clone(), expected: head.version, new_key };
+        let answers: Option<&RequestKey> = request.map(|r| &r.key);
+        if settlements::commit_batch(db, table, &ctx.resources.kpi_table, &record, &mv, answers).await? {
+            return Ok(MerchantResult { committed: Some(record), carried: vec![], answered: request.is_some() });
+        }
+        tracing::info!(merchant = %m.merchant_id, "the ledger moved under this run; reading it again");
+    }
+    Err(SettleError::Contended(m.merchant_id.clone()))
+}
+
+pub const LINES_HEADER: &str = "settlement_id,kind,ref,amount_paise,fee_paise,gst_paise";
+
+pub fn lines_csv(b: &Batch) -> String {
+    let mut out = format!("{LINES_HEADER}\n");
+    for l in &b.lines {
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            b.settlement_id,
+            l.kind.as_str(),
+            l.reference,
+            l.amount.0,
+            l.fee.0,
+            l.gst.0
+        ));
+    }
+    out
+}
+
+fn record_of(b: &Batch, inputs: &Inputs, lines_key: String, on_demand: bool) -> BatchRecord {
+    let captured: BTreeMap<&str, Date> = inputs.payments.iter().map(|p| (p.txn_id.as_str(), p.captured_on)).collect();
+    let mut days: BTreeMap<String, [i64; 2]> = BTreeMap::new();
+    for l in b.lines.iter().filter(|l| l.kind == settlepaisa_payout::cycle::LineKind::Payment) {
+        if let Some(d) = captured.get(l.reference.as_str()) {
+            let t = days.entry(d.to_string()).or_default();
+            t[0] += 1;
+            t[1] += l.amount.0;
+        }
+    }
+    BatchRecord {
+        settlement_id: b.settlement_id.clone(),
+        merchant_id: b.merchant_id.clone(),
+        cycle_date: b.cycle_date.to_string(),
+        totals: b.totals,
+        status: BatchStatus::PendingPayout,
+        lines_key,
+        days,
+        created_at: now_rfc3339(),
+        on_demand,
+        payout_key: None,
+        payout_bank: None,
+        utr: None,
+        failure_reason: None,
+        last_response_at: None,
+        updated_at: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cycle_date_is_the_scheduled_time_in_ist_or_the_one_ops_name() {
+        let scheduled = serde_json::json!({"detail-type": "Scheduled Event", "time": "2026-10-11T19:00:00Z"});
+        assert_eq!(cycle_date(&scheduled).unwrap().to_string(), "2026-10-12", "00:30 IST the next day");
+        assert_eq!(cycle_date(&serde_json::json!({"cycleDate": "2026-10-13"})).unwrap().to_string(), "2026-10-13");
+        assert!(cycle_date(&serde_json::json!({"cycleDate": "13/10/2026"})).is_err());
+        assert!(cycle_date(&serde_json::json!({})).is_err());
+    }
+}

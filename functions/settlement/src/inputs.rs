@@ -1,0 +1,134 @@
+//! What a cycle reads, for capture days in its window: the payments reconciliation proved
+//! arrived, the refunds and adjustments dropped for settlement, and whose transaction each is.
+//!
+//! - Payments: for each capture day, the job `finalize-job` last recorded as having reconciled it
+//!   from the stack's own files (`RECON#{day}`); that job's matched ids (match pages and
+//!   resolutions) joined with the day's transaction pages of the files the job read. A day no
+//!   job completed pays nothing yet.
+//! - Refunds: every `incoming/refunds/*.csv`; adjustments: every `incoming/adjustments/*.csv`.
+//!   One bad row refuses the run (a refund left out would overpay), naming the file and line.
+//!   Rows dated before the window are left out, as the ledger forgets batches before it.
+
+use crate::error::SettleError;
+use settlepaisa_aws::s3;
+use settlepaisa_payout::cycle::{Adjustment, Inputs, Payment, Refund};
+use settlepaisa_payout::files::{parse_adjustments, parse_refunds};
+use settlepaisa_payout::merchant::BadRow;
+use settlepaisa_recon::date::Date;
+use settlepaisa_store::{job, results, settlements, txn_pages, Context};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub const REFUNDS_PREFIX: &str = "incoming/refunds/";
+pub const ADJUSTMENTS_PREFIX: &str = "incoming/adjustments/";
+
+/// What was read, for the run's summary.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Read {
+    pub reconciled_days: usize,
+    pub unreconciled_days: Vec<String>,
+    pub payments: usize,
+    pub refunds: usize,
+    pub adjustments: usize,
+}
+
+fn refused(key: &str, bad: Vec<BadRow>) -> SettleError {
+    let reasons: Vec<String> = bad.iter().take(10).map(|b| format!("line {}: {}", b.line, b.reason)).collect();
+    SettleError::BadInput { key: key.to_string(), reasons: reasons.join("; ") }
+}
+
+/// Capture days `from..=to`, as ISO strings.
+pub fn days(from: Date, to: Date) -> Vec<String> {
+    (0..=from.days_until(to)).map(|i| from.add_days(i).to_string()).collect()
+}
+
+pub async fn load(ctx: &Context, window_start: Date, day: Date) -> Result<(Inputs, Read), SettleError> {
+    let db = &ctx.clients.dynamodb;
+    let r = &ctx.resources;
+    let all_days = days(window_start, day);
+    let recon = settlements::recon_days(db, &r.settlements_table, &all_days).await?;
+    let mut read = Read {
+        reconciled_days: recon.len(),
+        unreconciled_days: all_days.iter().filter(|d| !recon.contains_key(*d)).cloned().collect(),
+        ..Read::default()
+    };
+    // Each job once: its matched ids and the files it read.
+    let mut jobs: HashMap<String, (HashSet<String>, HashSet<String>)> = HashMap::new();
+    for job_id in recon.values() {
+        if jobs.contains_key(job_id) {
+            continue;
+        }
+        let Some(j) = job::get(db, &r.jobs_table, job_id).await? else { continue };
+        // Recorded just before the job completes: until it has, it proves nothing.
+        if j.status != job::JobStatus::Completed {
+            continue;
+        }
+        let files = j.files.iter().map(|f| f.file_id.clone()).collect();
+        let matched = results::matched_ids(db, &r.results_table, job_id).await?;
+        jobs.insert(job_id.clone(), (matched, files));
+    }
+    let mut inputs = Inputs::default();
+    for (day, job_id) in &recon {
+        let Some((matched, files)) = jobs.get(job_id) else { continue };
+        for group in 0..txn_pages::GROUPS {
+            let pages = txn_pages::pages_in(db, &r.transactions_table, &txn_pages::day_partition(day, group)).await?;
+            for page in pages.iter().filter(|p| files.contains(&p.file_id)) {
+                for t in page.shown()? {
+                    inputs.owners.insert(t.txn_id.to_string(), t.merchant_id.to_string());
+                    if t.is_captured() && matched.contains(t.txn_id) {
+                        inputs.payments.push(Payment {
+                            txn_id: t.txn_id.to_string(),
+                            merchant_id: t.merchant_id.to_string(),
+                            method: t.method,
+                            amount: t.amount,
+                            captured_on: t.date,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let mut refunds: BTreeMap<String, Refund> = BTreeMap::new();
+    for key in s3::list(&ctx.clients.s3, &r.uploads_bucket, REFUNDS_PREFIX).await? {
+        let text = text_of(ctx, &key).await?;
+        for f in parse_refunds(&text).map_err(|bad| refused(&key, bad))? {
+            if f.refunded_on >= window_start && f.refunded_on <= day {
+                same_or_refused(&key, &f.refund_id, refunds.insert(f.refund_id.clone(), f.clone()), &f)?;
+            }
+        }
+    }
+    let mut adjustments: BTreeMap<String, Adjustment> = BTreeMap::new();
+    for key in s3::list(&ctx.clients.s3, &r.uploads_bucket, ADJUSTMENTS_PREFIX).await? {
+        let text = text_of(ctx, &key).await?;
+        for a in parse_adjustments(&text).map_err(|bad| refused(&key, bad))? {
+            if a.effective_on >= window_start && a.effective_on <= day {
+                same_or_refused(&key, &a.adjustment_id, adjustments.insert(a.adjustment_id.clone(), a.clone()), &a)?;
+            }
+        }
+    }
+    inputs.refunds = refunds.into_values().collect();
+    inputs.adjustments = adjustments.into_values().collect();
+    // One payment per id, whichever day's pages showed it.
+    inputs.payments.sort_by(|a, b| a.txn_id.cmp(&b.txn_id));
+    inputs.payments.dedup_by(|a, b| a.txn_id == b.txn_id);
+    read.payments = inputs.payments.len();
+    read.refunds = inputs.refunds.len();
+    read.adjustments = inputs.adjustments.len();
+    Ok((inputs, read))
+}
+
+/// An id in two files must mean the same thing in both.
+fn same_or_refused<T: PartialEq>(key: &str, id: &str, before: Option<T>, now: &T) -> Result<(), SettleError> {
+    match before {
+        Some(b) if &b != now => Err(SettleError::BadInput {
+            key: key.to_string(),
+            reasons: format!("`{id}` is also in another file, with other values"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+async fn text_of(ctx: &Context, key: &str) -> Result<String, SettleError> {
+    let bytes = s3::get_bytes(&ctx.clients.s3, &ctx.resources.uploads_bucket, key).await?;
+    String::from_utf8(bytes).map_err(|_| SettleError::BadInput { key: key.into(), reasons: "not UTF-8 text".into() })
+}

@@ -1,0 +1,136 @@
+//! `apply-payout-responses`: a bank's payout response file (`incoming/payout-responses/{bank}/`,
+//! forwarded by `ingest-file` through the payout response queue) applied line by line.
+//!
+//! A `SUCCESS` credits its batch (with the payout UTR); a `RETURNED` or `REJECTED` fails it and
+//! puts its lines back in the merchant's pool (the ledger moves with the batch, in one
+//! transaction). Each line's outcome is written beside the file's name under
+//! `payout-responses/{bank}/{name}.outcome.csv`. A file with a bad line is refused whole, with the
+//! lines named there. Re-delivered or older lines change nothing ([`decide`]).
+
+use crate::error::SettleError;
+use crate::ledger_store;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use settlepaisa_aws::s3;
+use settlepaisa_payout::payout_response::{decide, parse_responses, Decision, PayoutResponse};
+use settlepaisa_store::settlements::{self, LedgerMove, ResponseChange};
+use settlepaisa_store::{job::now_rfc3339, Context};
+
+/// Attempts at one line when the batch or ledger moves under it.
+const ATTEMPTS: u32 = 5;
+
+/// The object a message names (`ingest-file` forwards the S3 event's bucket and key).
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub struct ResponseFile {
+    pub bucket: String,
+    pub key: String,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileOutcome {
+    pub key: String,
+    pub report: String,
+    pub refused: bool,
+    pub credited: usize,
+    pub failed: usize,
+    pub unchanged: usize,
+}
+
+/// Each message a file; a failed one (or one whose body names no file) is retried by the queue
+/// and then dead-lettered, never dropped.
+pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for m in &event.records {
+        let id = m.message_id.clone().unwrap_or_default();
+        let outcome = match serde_json::from_str::<ResponseFile>(m.body.as_deref().unwrap_or("")) {
+            Ok(f) => apply_file(ctx, &f).await.map(|_| ()),
+            Err(e) => Err(SettleError::BadEvent(format!("not a payout response message: {e}"))),
+        };
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, message = %id, "payout responses not applied");
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+fn report_key(key: &str) -> String {
+    let rest = key.strip_prefix("incoming/").unwrap_or(key);
+    format!("{rest}.outcome.csv")
+}
+
+pub async fn apply_file(ctx: &Context, file: &ResponseFile) -> Result<FileOutcome, SettleError> {
+    let bytes = s3::get_bytes(&ctx.clients.s3, &file.bucket, &file.key).await?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut out = FileOutcome { key: file.key.clone(), report: report_key(&file.key), ..FileOutcome::default() };
+    let mut report = String::from("reference,status,outcome\n");
+    match parse_responses(&text) {
+        Err(bad) => {
+            out.refused = true;
+            report = String::from("line,reason\n");
+            for b in bad {
+                report.push_str(&format!("{},\"{}\"\n", b.line, b.reason.replace('"', "'")));
+            }
+        }
+        Ok(mut lines) => {
+            // Oldest first: a return after a credit is applied after it.
+            lines.sort_by_key(|r| r.processed_at);
+            for r in &lines {
+                let (what, outcome) = apply_line(ctx, r).await?;
+                match what {
+                    Applied::Credited => out.credited += 1,
+                    Applied::Failed => out.failed += 1,
+                    Applied::Unchanged => out.unchanged += 1,
+                }
+                report.push_str(&format!("{},{},\"{}\"\n", r.reference, r.status.as_str(), outcome.replace('"', "'")));
+            }
+        }
+    }
+    s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &out.report, report.into_bytes()).await?;
+    tracing::info!(outcome = %serde_json::to_string(&out).unwrap_or_default(), "payout responses applied");
+    Ok(out)
+}
+
+enum Applied {
+    Credited,
+    Failed,
+    Unchanged,
+}
+
+async fn apply_line(ctx: &Context, r: &PayoutResponse) -> Result<(Applied, String), SettleError> {
+    let db = &ctx.clients.dynamodb;
+    let (table, kpi) = (&ctx.resources.settlements_table, &ctx.resources.kpi_table);
+    for _ in 0..ATTEMPTS {
+        let Some(batch) = settlements::get_batch(db, table, &r.reference).await? else {
+            return Ok((Applied::Unchanged, "no such settlement".into()));
+        };
+        let now = now_rfc3339();
+        match decide(batch.status, batch.last_response_at, r) {
+            Decision::Unchanged(why) => return Ok((Applied::Unchanged, why)),
+            Decision::Credit { utr } => {
+                let change = ResponseChange::Credit { utr: &utr };
+                if settlements::apply_response(db, table, kpi, &batch, change, r.processed_at, &now).await? {
+                    return Ok((Applied::Credited, format!("credited, UTR {utr}")));
+                }
+            }
+            Decision::Fail { reason } => {
+                let head = settlements::head(db, table, &batch.merchant_id).await?;
+                let mut ledger = ledger_store::read(ctx, &batch.merchant_id, &head).await?;
+                let (mv, note) = match ledger.undo(&batch.settlement_id) {
+                    Ok(()) => {
+                        let new_key = ledger_store::write(ctx, &batch.merchant_id, &head, &ledger, &ledger_store::nonce()).await?;
+                        let mv = LedgerMove { merchant_id: batch.merchant_id.clone(), expected: head.version, new_key };
+                        (Some(mv), "failed; its lines are eligible in the next cycle".to_string())
+                    }
+                    // Reserve it withheld is paid out already: ops settle the rest by adjustment.
+                    Err(e) => (None, format!("failed; lines kept out of the pool: {e}")),
+                };
+                let change = ResponseChange::Fail { reason: &reason, ledger: mv.as_ref() };
+                if settlements::apply_response(db, table, kpi, &batch, change, r.processed_at, &now).await? {
+                    return Ok((Applied::Failed, note));
+                }
+            }
+        }
+    }
+    Err(SettleError::Contended(r.reference.clone()))
+}

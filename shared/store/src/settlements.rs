@@ -1,0 +1,700 @@
+//! The settlements table (issue 12): each merchant's ledger head and batches, the days a completed
+//! job reconciled, and on-demand settlement requests. Keys (`pk`, `sk`):
+//!
+//! - `M#{merchant}` / `LEDGER` — [`Head`]: the version of the merchant's ledger and the S3 object
+//!   holding it. Every change to the ledger moves the version by a conditional write, in the same
+//!   transaction as the batch it makes or fails, so two runs never both take a payment.
+//! - `M#{merchant}` / `B#{cycle_date}#{settlement_id}` — [`BatchRecord`], a merchant's history in
+//!   date order; the index `by-cycle-date` (`cycle_date`, `settlement_id`) lists a day's batches.
+//! - `RECON#{day}` / `JOB` — the latest completed job that reconciled capture day `day` from the
+//!   stack's own files (`finalize-job`): its matches are what the cycle pays.
+//! - `M#{merchant}` / `REQ#{key}` and `REQ#{date}` / `{merchant}#{key}` — an on-demand
+//!   settlement request, by its idempotency key and by the day it is for.
+//!
+//! A batch's transaction states are counted on the KPI table's `SETTLEMENT` items of their capture
+//! days, moved in the same transaction as the batch's status.
+
+use crate::error::StoreError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use settlepaisa_aws::dynamo::{conditional, nv, query_page, sv, Fields, Item, Malformed};
+use settlepaisa_aws::transact::{transact, Transacted};
+use settlepaisa_aws::{requests, sdk_message, AwsError};
+use settlepaisa_payout::cycle::Totals;
+use settlepaisa_payout::ledger_file::batch_date;
+use settlepaisa_payout::payout_response::BatchStatus;
+use settlepaisa_recon::money::Paise;
+use std::collections::BTreeMap;
+
+pub const BY_CYCLE_DATE: &str = "by-cycle-date";
+/// The KPI table's dimension for settlement states.
+pub const SETTLEMENT_DIMENSION: &str = "SETTLEMENT";
+
+fn build(e: aws_sdk_dynamodb::error::BuildError) -> AwsError {
+    AwsError::new("TransactWriteItems", e.to_string())
+}
+
+fn key(pk: &str, sk: &str) -> Item {
+    Item::from([("pk".to_string(), sv(pk)), ("sk".to_string(), sv(sk))])
+}
+
+/// The merchant's ledger: version 0 and no object before its first batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Head {
+    pub version: u64,
+    pub ledger_key: Option<String>,
+}
+
+/// A ledger change to commit with a batch: from `expected` to the object `new_key`.
+#[derive(Clone, Debug)]
+pub struct LedgerMove {
+    pub merchant_id: String,
+    pub expected: u64,
+    pub new_key: String,
+}
+
+/// A batch as the table keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchRecord {
+    pub settlement_id: String,
+    pub merchant_id: String,
+    pub cycle_date: String,
+    pub totals: Totals,
+    pub status: BatchStatus,
+    /// The S3 key of its lines (`settlement_lines.csv` rows).
+    pub lines_key: String,
+    /// Its payments by IST capture day: count and paise (the funnel's tallies).
+    pub days: BTreeMap<String, [i64; 2]>,
+    pub created_at: String,
+    /// An on-demand settlement the merchant asked for.
+    pub on_demand: bool,
+    pub payout_key: Option<String>,
+    pub payout_bank: Option<String>,
+    pub utr: Option<String>,
+    pub failure_reason: Option<String>,
+    /// Unix seconds of the last bank response applied.
+    pub last_response_at: Option<i64>,
+    pub updated_at: Option<String>,
+}
+
+pub fn batch_key(settlement_id: &str) -> Option<Item> {
+    let date = batch_date(settlement_id)?;
+    let merchant = settlement_id.strip_prefix("STL-")?.get(..settlement_id.len() - 4 - 9)?;
+    (!merchant.is_empty()).then(|| key(&format!("M#{merchant}"), &format!("B#{date}#{settlement_id}")))
+}
+
+impl BatchRecord {
+    pub fn to_item(&self) -> Item {
+        let mut item =
+            key(&format!("M#{}", self.merchant_id), &format!("B#{}#{}", self.cycle_date, self.settlement_id));
+        let t = &self.totals;
+        item.insert("settlement_id".into(), sv(&self.settlement_id));
+        item.insert("merchant_id".into(), sv(&self.merchant_id));
+        item.insert("cycle_date".into(), sv(&self.cycle_date));
+        for (name, v) in [
+            ("txns", t.txns as i64),
+            ("gross_paise", t.gross.0),
+            ("fee_paise", t.fees.0),
+            ("gst_paise", t.gst.0),
+            ("refund_paise", t.refunds.0),
+            ("adjustment_paise", t.adjustments.0),
+            ("reserve_withheld_paise", t.reserve_withheld.0),
+            ("reserve_released_paise", t.reserve_released.0),
+            ("net_paise", t.net.0),
+        ] {
+            item.insert(name.into(), nv(v));
+        }
+        item.insert("status".into(), sv(self.status.as_str()));
+        item.insert("lines_key".into(), sv(&self.lines_key));
+        item.insert("days".into(), sv(serde_json::to_string(&self.days).unwrap_or_default()));
+        item.insert("created_at".into(), sv(&self.created_at));
+        item.insert("on_demand".into(), aws_sdk_dynamodb::types::AttributeValue::Bool(self.on_demand));
+        let optional = [
+            ("payout_key", &self.payout_key),
+            ("payout_bank", &self.payout_bank),
+            ("utr", &self.utr),
+            ("failure_reason", &self.failure_reason),
+            ("updated_at", &self.updated_at),
+        ];
+        for (name, v) in optional {
+            if let Some(v) = v {
+                item.insert(name.into(), sv(v));
+            }
+        }
+        if let Some(t) = self.last_response_at {
+            item.insert("last_response_at".into(), nv(t));
+        }
+        item
+    }
+
+    pub fn from_item(item: &Item) -> Result<BatchRecord, Malformed> {
+        let f = Fields::new("settlement batch", item);
+        let p = |name: &str| f.n::<i64>(name).map(Paise);
+        let days: String = f.s("days")?;
+        Ok(BatchRecord {
+            settlement_id: f.s("settlement_id")?,
+            merchant_id: f.s("merchant_id")?,
+            cycle_date: f.s("cycle_date")?,
+            totals: Totals {
+                txns: f.n("txns")?,
+                gross: p("gross_paise")?,
+                fees: p("fee_paise")?,
+                gst: p("gst_paise")?,
+                refunds: p("refund_paise")?,
+                adjustments: p("adjustment_paise")?,
+                reserve_withheld: p("reserve_withheld_paise")?,
+                reserve_released: p("reserve_released_paise")?,
+                net: p("net_paise")?,
+            },
+            status: f.parsed("status", BatchStatus::parse)?,
+            lines_key: f.s("lines_key")?,
+            days: serde_json::from_str(&days).map_err(|_| f.bad("`days` is not a JSON map of tallies".into()))?,
+            created_at: f.s("created_at")?,
+            on_demand: matches!(item.get("on_demand"), Some(aws_sdk_dynamodb::types::AttributeValue::Bool(true))),
+            payout_key: f.opt_s("payout_key")?,
+            payout_bank: f.opt_s("payout_bank")?,
+            utr: f.opt_s("utr")?,
+            failure_reason: f.opt_s("failure_reason")?,
+            last_response_at: f.opt_n("last_response_at")?,
+            updated_at: f.opt_s("updated_at")?,
+        })
+    }
+}
+
+/// The merchant's ledger head, strongly consistent (a run decides from it).
+pub async fn head(client: &aws_sdk_dynamodb::Client, table: &str, merchant_id: &str) -> Result<Head, StoreError> {
+    requests::record("dynamodb.GetItem", 1);
+    let out = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key(&format!("M#{merchant_id}"), "LEDGER")))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
+    let Some(item) = out.item else { return Ok(Head::default()) };
+    let f = Fields::new("ledger head", &item);
+    Ok(Head { version: f.n("version")?, ledger_key: f.opt_s("ledger_key")? })
+}
+
+fn head_move(table: &str, m: &LedgerMove) -> Result<TransactWriteItem, AwsError> {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(&format!("M#{}", m.merchant_id), "LEDGER")))
+        .update_expression("SET version = :next, ledger_key = :key")
+        .expression_attribute_values(":next", nv(m.expected + 1))
+        .expression_attribute_values(":key", sv(&m.new_key));
+    let update = if m.expected == 0 {
+        update.condition_expression("attribute_not_exists(version)")
+    } else {
+        update.condition_expression("version = :expected").expression_attribute_values(":expected", nv(m.expected))
+    };
+    Ok(TransactWriteItem::builder().update(update.build().map_err(build)?).build())
+}
+
+/// `ADD`s to the capture days' `SETTLEMENT` KPI items: each stage's count and paise.
+fn kpi_moves(
+    kpi_table: &str,
+    days: &BTreeMap<String, [i64; 2]>,
+    from: Option<BatchStatus>,
+    to: Option<BatchStatus>,
+) -> Result<Vec<TransactWriteItem>, AwsError> {
+    let mut out = Vec::new();
+    for (day, [count, paise]) in days {
+        let mut adds = Vec::new();
+        let mut update =
+            Update::builder().table_name(kpi_table).key("day", sv(day)).key("dimension", sv(SETTLEMENT_DIMENSION));
+        for (i, (status, sign)) in [(from, -1), (to, 1)].into_iter().enumerate() {
+            let Some(stage) = status.and_then(BatchStatus::stage) else { continue };
+            adds.push(format!("{stage}_n :n{i}, {stage}_p :p{i}"));
+            update = update
+                .expression_attribute_values(format!(":n{i}"), nv(sign * count))
+                .expression_attribute_values(format!(":p{i}"), nv(sign * paise));
+        }
+        if adds.is_empty() {
+            continue;
+        }
+        update = update.update_expression(format!("ADD {}", adds.join(", ")));
+        out.push(TransactWriteItem::builder().update(update.build().map_err(build)?).build());
+    }
+    Ok(out)
+}
+
+/// Commits a run's batch: the batch (new), the ledger head's move, the funnel's tallies, and
+/// the on-demand request it answers. `false`: another run moved the ledger first (read again).
+pub async fn commit_batch(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    kpi_table: &str,
+    batch: &BatchRecord,
+    ledger: &LedgerMove,
+    answers: Option<&RequestKey>,
+) -> Result<bool, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(batch.to_item()))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(build)?;
+    let mut items = vec![TransactWriteItem::builder().put(put).build(), head_move(table, ledger)?];
+    items.extend(kpi_moves(kpi_table, &batch.days, None, Some(batch.status))?);
+    if let Some(r) = answers {
+        items.extend(request_done(table, r, &batch.settlement_id)?);
+    }
+    Ok(matches!(transact(client, items).await?, Transacted::Written))
+}
+
+/// A batch by its id, strongly consistent.
+pub async fn get_batch(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    settlement_id: &str,
+) -> Result<Option<BatchRecord>, StoreError> {
+    let Some(k) = batch_key(settlement_id) else { return Ok(None) };
+    requests::record("dynamodb.GetItem", 1);
+    let out = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(k))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
+    Ok(out.item.as_ref().map(BatchRecord::from_item).transpose()?)
+}
+
+/// A page of batches and where the next starts.
+pub struct BatchPage {
+    pub batches: Vec<BatchRecord>,
+    pub next: Option<Item>,
+}
+
+/// A merchant's batches, newest first, cycle dates within `[from, to]` (inclusive, ISO).
+pub async fn merchant_batches(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    merchant_id: &str,
+    from: &str,
+    to: &str,
+    limit: i32,
+    start: Option<Item>,
+) -> Result<BatchPage, StoreError> {
+    let out = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
+        .expression_attribute_values(":pk", sv(format!("M#{merchant_id}")))
+        .expression_attribute_values(":lo", sv(format!("B#{from}")))
+        .expression_attribute_values(":hi", sv(format!("B#{to}#~")))
+        .scan_index_forward(false)
+        .limit(limit)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
+    let (items, _, next) = query_page(out);
+    Ok(BatchPage { batches: items.iter().map(BatchRecord::from_item).collect::<Result<_, _>>()?, next })
+}
+
+/// One cycle date's batches, by settlement id (the `by-cycle-date` index: eventually
+/// consistent, so a batch committed a moment ago may be missing).
+pub async fn day_batches(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    cycle_date: &str,
+    limit: i32,
+    start: Option<Item>,
+) -> Result<BatchPage, StoreError> {
+    let out = client
+        .query()
+        .table_name(table)
+        .index_name(BY_CYCLE_DATE)
+        .key_condition_expression("cycle_date = :d")
+        .expression_attribute_values(":d", sv(cycle_date))
+        .limit(limit)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
+    let (items, _, next) = query_page(out);
+    Ok(BatchPage { batches: items.iter().map(BatchRecord::from_item).collect::<Result<_, _>>()?, next })
+}
+
+/// Every batch of a cycle date (all pages of [`day_batches`]).
+pub async fn all_day_batches(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    cycle_date: &str,
+) -> Result<Vec<BatchRecord>, StoreError> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = day_batches(client, table, cycle_date, 500, start).await?;
+        out.extend(page.batches);
+        match page.next {
+            Some(k) => start = Some(k),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Names the payout file a pending batch goes in, once: `false` if it is in one already (or is
+/// no longer pending).
+pub async fn claim_payout(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    batch: &BatchRecord,
+    payout_key: &str,
+    bank: &str,
+) -> Result<bool, StoreError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let k = batch_key(&batch.settlement_id).ok_or_else(|| AwsError::new("UpdateItem", "not a settlement id"))?;
+    let out = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(k))
+        .update_expression("SET payout_key = :k, payout_bank = :b")
+        .condition_expression("#s = :pending AND attribute_not_exists(payout_key)")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":pending", sv(BatchStatus::PendingPayout.as_str()))
+        .expression_attribute_values(":k", sv(payout_key))
+        .expression_attribute_values(":b", sv(bank))
+        .send()
+        .await;
+    Ok(conditional("UpdateItem", out)?)
+}
+
+/// Takes a pending batch out of a payout file that was written without it (its run stopped
+/// before the batch was visible): `true` when released, for a claim under another file.
+pub async fn release_payout_claim(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    batch: &BatchRecord,
+    payout_key: &str,
+) -> Result<bool, StoreError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let k = batch_key(&batch.settlement_id).ok_or_else(|| AwsError::new("UpdateItem", "not a settlement id"))?;
+    let out = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(k))
+        .update_expression("REMOVE payout_key, payout_bank")
+        .condition_expression("#s = :pending AND payout_key = :k")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":pending", sv(BatchStatus::PendingPayout.as_str()))
+        .expression_attribute_values(":k", sv(payout_key))
+        .send()
+        .await;
+    Ok(conditional("UpdateItem", out)?)
+}
+
+/// A batch whose payout file is written: `SENT_TO_BANK`, its transactions moved in the funnel.
+/// `false` when it was not pending in that file (sent already, or answered by the bank).
+pub async fn mark_sent(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    kpi_table: &str,
+    batch: &BatchRecord,
+    payout_key: &str,
+    at: &str,
+) -> Result<bool, StoreError> {
+    let k = batch_key(&batch.settlement_id).ok_or_else(|| AwsError::new("UpdateItem", "not a settlement id"))?;
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(k))
+        .update_expression("SET #s = :sent, updated_at = :at")
+        .condition_expression("#s = :pending AND payout_key = :k")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":sent", sv(BatchStatus::SentToBank.as_str()))
+        .expression_attribute_values(":pending", sv(BatchStatus::PendingPayout.as_str()))
+        .expression_attribute_values(":k", sv(payout_key))
+        .expression_attribute_values(":at", sv(at))
+        .build()
+        .map_err(build)?;
+    let mut items = vec![TransactWriteItem::builder().update(update).build()];
+    items.extend(kpi_moves(kpi_table, &batch.days, Some(BatchStatus::PendingPayout), Some(BatchStatus::SentToBank))?);
+    Ok(matches!(transact(client, items).await?, Transacted::Written))
+}
+
+/// What a bank response does to a batch, as [`apply_response`] writes it.
+pub enum ResponseChange<'a> {
+    Credit {
+        utr: &'a str,
+    },
+    /// Failed: the ledger moves with it (the batch's lines back in the pool), when it can.
+    Fail {
+        reason: &'a str,
+        ledger: Option<&'a LedgerMove>,
+    },
+}
+
+/// Applies a response to a batch read at `batch` (its status and last response time are the
+/// condition): `false` when the batch changed meanwhile (read again and decide again).
+pub async fn apply_response(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    kpi_table: &str,
+    batch: &BatchRecord,
+    change: ResponseChange<'_>,
+    processed_at: i64,
+    at: &str,
+) -> Result<bool, StoreError> {
+    let k = batch_key(&batch.settlement_id).ok_or_else(|| AwsError::new("UpdateItem", "not a settlement id"))?;
+    let (to, set, value, ledger) = match change {
+        ResponseChange::Credit { utr } => (BatchStatus::Credited, "utr", utr, None),
+        ResponseChange::Fail { reason, ledger } => (BatchStatus::Failed, "failure_reason", reason, ledger),
+    };
+    let mut update = Update::builder()
+        .table_name(table)
+        .set_key(Some(k))
+        .update_expression(format!("SET #s = :to, {set} = :v, last_response_at = :t, updated_at = :at"))
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":to", sv(to.as_str()))
+        .expression_attribute_values(":v", sv(value))
+        .expression_attribute_values(":t", nv(processed_at))
+        .expression_attribute_values(":at", sv(at))
+        .expression_attribute_values(":was", sv(batch.status.as_str()));
+    update = match batch.last_response_at {
+        Some(t) => update
+            .condition_expression("#s = :was AND last_response_at = :last")
+            .expression_attribute_values(":last", nv(t)),
+        None => update.condition_expression("#s = :was AND attribute_not_exists(last_response_at)"),
+    };
+    let mut items = vec![TransactWriteItem::builder().update(update.build().map_err(build)?).build()];
+    if let Some(l) = ledger {
+        items.push(head_move(table, l)?);
+    }
+    items.extend(kpi_moves(kpi_table, &batch.days, Some(batch.status), Some(to))?);
+    Ok(matches!(transact(client, items).await?, Transacted::Written))
+}
+
+/// Records that `job_id`, completed at `completed_at` (RFC 3339), reconciled capture day `day`
+/// from the stack's own files; an older completion never replaces a newer one.
+pub async fn put_recon_day(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    day: &str,
+    job_id: &str,
+    completed_at: &str,
+) -> Result<(), StoreError> {
+    requests::record("dynamodb.PutItem", 1);
+    let mut item = key(&format!("RECON#{day}"), "JOB");
+    item.insert("job_id".into(), sv(job_id));
+    item.insert("completed_at".into(), sv(completed_at));
+    let out = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk) OR completed_at <= :at")
+        .expression_attribute_values(":at", sv(completed_at))
+        .send()
+        .await;
+    conditional("PutItem", out)?;
+    Ok(())
+}
+
+/// The job that reconciled each of `days` (days no job reconciled are absent).
+pub async fn recon_days(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    days: &[String],
+) -> Result<BTreeMap<String, String>, StoreError> {
+    let keys = days.iter().map(|d| key(&format!("RECON#{d}"), "JOB")).collect();
+    let items = settlepaisa_aws::dynamo::batch_get(client, table, keys).await?;
+    let mut out = BTreeMap::new();
+    for item in &items {
+        let f = Fields::new("reconciled day", item);
+        let pk: String = f.s("pk")?;
+        out.insert(pk.trim_start_matches("RECON#").to_string(), f.s("job_id")?);
+    }
+    Ok(out)
+}
+
+/// An on-demand settlement request's keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestKey {
+    pub merchant_id: String,
+    pub idempotency_key: String,
+    pub date: String,
+}
+
+/// An on-demand settlement request (`POST /merchant/settlement/schedule`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlementRequest {
+    pub key: RequestKey,
+    /// `SCHEDULED` until the day's run answers it, then `SETTLED` (with the batch) or `CARRIED`
+    /// (with why).
+    pub status: String,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub estimated_net_paise: i64,
+    pub settlement_id: Option<String>,
+    pub outcome: Option<String>,
+}
+
+fn request_items(r: &SettlementRequest) -> [Item; 2] {
+    let k = &r.key;
+    let mut by_key = key(&format!("M#{}", k.merchant_id), &format!("REQ#{}", k.idempotency_key));
+    let fill = |item: &mut Item| {
+        item.insert("merchant_id".into(), sv(&k.merchant_id));
+        item.insert("idempotency_key".into(), sv(&k.idempotency_key));
+        item.insert("date".into(), sv(&k.date));
+        item.insert("status".into(), sv(&r.status));
+        item.insert("requested_by".into(), sv(&r.requested_by));
+        item.insert("requested_at".into(), sv(&r.requested_at));
+        item.insert("estimated_net_paise".into(), nv(r.estimated_net_paise));
+    };
+    fill(&mut by_key);
+    let mut by_day = key(&format!("REQ#{}", k.date), &format!("{}#{}", k.merchant_id, k.idempotency_key));
+    fill(&mut by_day);
+    [by_key, by_day]
+}
+
+fn request_from(item: &Item) -> Result<SettlementRequest, Malformed> {
+    let f = Fields::new("settlement request", item);
+    Ok(SettlementRequest {
+        key: RequestKey {
+            merchant_id: f.s("merchant_id")?,
+            idempotency_key: f.s("idempotency_key")?,
+            date: f.s("date")?,
+        },
+        status: f.s("status")?,
+        requested_by: f.s("requested_by")?,
+        requested_at: f.s("requested_at")?,
+        estimated_net_paise: f.n("estimated_net_paise")?,
+        settlement_id: f.opt_s("settlement_id")?,
+        outcome: f.opt_s("outcome")?,
+    })
+}
+
+/// Records a request unless its idempotency key is taken: `Ok(None)` recorded, `Ok(Some(r))`
+/// the request already recorded under that key.
+pub async fn put_request(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    request: &SettlementRequest,
+) -> Result<Option<SettlementRequest>, StoreError> {
+    let items = request_items(request).map(|item| {
+        Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map(|p| TransactWriteItem::builder().put(p).build())
+    });
+    let items: Vec<_> = items.into_iter().collect::<Result<_, _>>().map_err(build)?;
+    match transact(client, items).await? {
+        Transacted::Written => Ok(None),
+        Transacted::ConditionFailed { .. } => Ok(Some(
+            get_request(client, table, &request.key.merchant_id, &request.key.idempotency_key)
+                .await?
+                .ok_or_else(|| AwsError::new("GetItem", "the request under that key vanished"))?,
+        )),
+    }
+}
+
+pub async fn get_request(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    merchant_id: &str,
+    idempotency_key: &str,
+) -> Result<Option<SettlementRequest>, StoreError> {
+    requests::record("dynamodb.GetItem", 1);
+    let out = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key(&format!("M#{merchant_id}"), &format!("REQ#{idempotency_key}"))))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
+    Ok(out.item.as_ref().map(request_from).transpose()?)
+}
+
+/// Every request for `date`.
+pub async fn requests_for(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    date: &str,
+) -> Result<Vec<SettlementRequest>, StoreError> {
+    let items = settlepaisa_aws::dynamo::query_all(client, table, None, "pk", &format!("REQ#{date}")).await?;
+    Ok(items.iter().map(request_from).collect::<Result<_, _>>()?)
+}
+
+fn request_done(table: &str, r: &RequestKey, settlement_id: &str) -> Result<Vec<TransactWriteItem>, AwsError> {
+    answer_items(table, r, "SETTLED", Some(settlement_id), None)
+}
+
+fn answer_items(
+    table: &str,
+    r: &RequestKey,
+    status: &str,
+    settlement_id: Option<&str>,
+    outcome: Option<&str>,
+) -> Result<Vec<TransactWriteItem>, AwsError> {
+    let keys = [
+        key(&format!("M#{}", r.merchant_id), &format!("REQ#{}", r.idempotency_key)),
+        key(&format!("REQ#{}", r.date), &format!("{}#{}", r.merchant_id, r.idempotency_key)),
+    ];
+    keys.into_iter()
+        .map(|k| {
+            let mut u = Update::builder()
+                .table_name(table)
+                .set_key(Some(k))
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":s", sv(status));
+            u = match (settlement_id, outcome) {
+                (Some(id), _) => {
+                    u.update_expression("SET #s = :s, settlement_id = :id").expression_attribute_values(":id", sv(id))
+                }
+                (None, o) => u
+                    .update_expression("SET #s = :s, outcome = :o")
+                    .expression_attribute_values(":o", sv(o.unwrap_or(""))),
+            };
+            Ok(TransactWriteItem::builder().update(u.build().map_err(build)?).build())
+        })
+        .collect()
+}
+
+/// A request the day's run answered without a batch (nothing available, or carried, and why).
+pub async fn answer_request(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    r: &RequestKey,
+    outcome: &str,
+) -> Result<(), StoreError> {
+    transact(client, answer_items(table, r, "CARRIED", None, Some(outcome))?).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_reads_back_and_its_key_comes_from_its_id() {
+        let b = BatchRecord {
+            settlement_id: "STL-M-01-20261012".into(),
+            merchant_id: "M-01".into(),
+            cycle_date: "2026-10-12".into(),
+            totals: Totals { txns: 2, gross: Paise(105_000), net: Paise(102_640), ..Totals::default() },
+            status: BatchStatus::SentToBank,
+            lines_key: "settlements/M-01/STL-M-01-20261012/lines-a.csv".into(),
+            days: BTreeMap::from([("2026-10-09".to_string(), [2, 105_000])]),
+            created_at: "2026-10-12T10:00:00Z".into(),
+            on_demand: false,
+            payout_key: Some("outgoing/payouts/HDFC/2026-10-12/x.csv".into()),
+            payout_bank: Some("HDFC".into()),
+            utr: None,
+            failure_reason: None,
+            last_response_at: None,
+            updated_at: None,
+        };
+        let item = b.to_item();
+        assert_eq!(BatchRecord::from_item(&item).unwrap(), b);
+        let k = batch_key(&b.settlement_id).unwrap();
+        assert_eq!((item.get("pk"), item.get("sk")), (k.get("pk"), k.get("sk")));
+        assert_eq!(batch_key("STL--20261012"), None);
+        assert_eq!(batch_key("nonsense"), None);
+    }
+}
