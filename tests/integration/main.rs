@@ -12,4 +12,5 @@ mod pipeline;
 mod recon_cli;
 mod secrets;
 mod settle_cli;
+mod settle_cycle;
 mod template;

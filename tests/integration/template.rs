@@ -46,10 +46,12 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
                 let day = settlepaisa_settlement::cycle_run::cycle_date(&event);
                 assert!(day.is_ok(), "settle-cycle's event names a cycle date: {day:?}");
             }),
-            "match-shard" | "finalize-job" | "ingest-chunk" | "claim-txns" | "renormalize-file"
-            | "apply-payout-responses" => {
-                serde_json::from_str::<SqsEvent>(&text).map(|_| ())
-            }
+            "match-shard"
+            | "finalize-job"
+            | "ingest-chunk"
+            | "claim-txns"
+            | "renormalize-file"
+            | "apply-payout-responses" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
             "authorizer" => serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(&text).map(|_| ()),
             http if routes::by_function(http).is_some() => {
                 let request = lambda_http::request::from_str(&text).map_err(|e| panic!("{http}: {e}")).unwrap();
@@ -142,7 +144,10 @@ fn stateful_resources_outlive_the_stack_and_queued_work_outlives_its_queue_only_
             }
         }
     }
-    assert_eq!(checked_dead_letter_queues, 7, "match, finalize, chunk, claim, plan, renormalize and payout response queues");
+    assert_eq!(
+        checked_dead_letter_queues, 7,
+        "match, finalize, chunk, claim, plan, renormalize and payout response queues"
+    );
 }
 
 #[test]

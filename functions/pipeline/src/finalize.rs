@@ -8,9 +8,9 @@ use crate::{sqs_batch, Context};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use settlepaisa_aws::dynamo::{batch_get, nv, put_all, s, sv, Item};
 use settlepaisa_aws::s3 as objects;
+use settlepaisa_recon::date::Date;
 use settlepaisa_recon::kpi::{KpiCounts, Kpis};
 use std::collections::BTreeMap;
-use settlepaisa_recon::date::Date;
 
 pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
     sqs_batch::each(&event, "finalize", |message| Box::pin(handle_message(ctx, message))).await

@@ -143,7 +143,8 @@ pub async fn settle_merchant(
         let Some(batch) = out.batches.into_iter().next() else {
             let mut answered = false;
             if let Some(r) = request {
-                let why = out.carried.first().map(|c| c.reason.clone()).unwrap_or_else(|| "nothing was available".into());
+                let why =
+                    out.carried.first().map(|c| c.reason.clone()).unwrap_or_else(|| "nothing was available".into());
                 settlements::answer_request(db, table, &r.key, &why).await?;
                 answered = true;
             }

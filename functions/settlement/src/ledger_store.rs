@@ -13,11 +13,18 @@ pub async fn read(ctx: &Context, merchant_id: &str, head: &Head) -> Result<Ledge
     let bytes = s3::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await?;
     let text = String::from_utf8(bytes)
         .map_err(|_| SettleError::Ledger { merchant: merchant_id.into(), message: format!("{key} is not UTF-8") })?;
-    Ledger::parse(&text).map_err(|e| SettleError::Ledger { merchant: merchant_id.into(), message: format!("{key}: {e}") })
+    Ledger::parse(&text)
+        .map_err(|e| SettleError::Ledger { merchant: merchant_id.into(), message: format!("{key}: {e}") })
 }
 
 /// Writes the next version's object and returns its key (not yet named by the head).
-pub async fn write(ctx: &Context, merchant_id: &str, head: &Head, ledger: &Ledger, nonce: &str) -> Result<String, SettleError> {
+pub async fn write(
+    ctx: &Context,
+    merchant_id: &str,
+    head: &Head,
+    ledger: &Ledger,
+    nonce: &str,
+) -> Result<String, SettleError> {
     let key = format!("ledger/{merchant_id}/{:08}-{nonce}.tsv", head.version + 1);
     s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key, ledger.to_text().into_bytes()).await?;
     Ok(key)

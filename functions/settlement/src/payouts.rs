@@ -74,7 +74,8 @@ pub async fn send(
                 let inside = references(&String::from_utf8_lossy(&bytes));
                 for b in batches {
                     if inside.contains(&b.settlement_id) {
-                        out.sent += usize::from(settlements::mark_sent(db, table, kpi, &b, &key, &now_rfc3339()).await?);
+                        out.sent +=
+                            usize::from(settlements::mark_sent(db, table, kpi, &b, &key, &now_rfc3339()).await?);
                     } else if settlements::release_payout_claim(db, table, &b, &key).await? {
                         unclaimed.push(BatchRecord { payout_key: None, payout_bank: None, ..b });
                     }

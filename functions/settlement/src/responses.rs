@@ -118,7 +118,9 @@ async fn apply_line(ctx: &Context, r: &PayoutResponse) -> Result<(Applied, Strin
                 let mut ledger = ledger_store::read(ctx, &batch.merchant_id, &head).await?;
                 let (mv, note) = match ledger.undo(&batch.settlement_id) {
                     Ok(()) => {
-                        let new_key = ledger_store::write(ctx, &batch.merchant_id, &head, &ledger, &ledger_store::nonce()).await?;
+                        let new_key =
+                            ledger_store::write(ctx, &batch.merchant_id, &head, &ledger, &ledger_store::nonce())
+                                .await?;
                         let mv = LedgerMove { merchant_id: batch.merchant_id.clone(), expected: head.version, new_key };
                         (Some(mv), "failed; its lines are eligible in the next cycle".to_string())
                     }

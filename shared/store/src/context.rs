@@ -95,7 +95,11 @@ impl SettlementSettings {
             .map_err(|_| StoreError::BadSetting("SETTLEMENT_HOLIDAYS", holidays.clone()))?;
         let window_days = match lookup("SETTLEMENT_WINDOW_DAYS").filter(|v| !v.is_empty()) {
             None => 45,
-            Some(v) => v.parse().ok().filter(|n| (7..=400).contains(n)).ok_or(StoreError::BadSetting("SETTLEMENT_WINDOW_DAYS", v))?,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (7..=400).contains(n))
+                .ok_or(StoreError::BadSetting("SETTLEMENT_WINDOW_DAYS", v))?,
         };
         Ok(SettlementSettings { payout_banks: banks, calendar, window_days })
     }
