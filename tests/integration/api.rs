@@ -394,7 +394,23 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("get-statements-for-date", &["sp-ops", "sp-finance", "sp-compliance"]),
     ("generate-bank-file", &["sp-ops"]),
     ("mock-bank-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("list-settlements", &["sp-finance"]),
+    ("get-settlement", &["sp-finance"]),
+    ("list-merchants", &["sp-finance"]),
+    ("get-merchant", &["sp-finance"]),
+    ("update-merchant", &["sp-ops"]),
+    ("settlement-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("get-merchant-dashboard", &["sp-finance", "merchant-admin"]),
+    ("list-merchant-settlements", &["sp-finance", "merchant-admin"]),
+    ("get-merchant-settlement", &["sp-finance", "merchant-admin"]),
+    ("schedule-settlement", &["sp-ops", "merchant-admin"]),
+    ("merchant-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
 ];
+
+/// The matrix's merchant (its merchant-admin token's), a batch of it, and a request recorded
+/// under the matrix's Idempotency-Key (replayed: 200 for every permitted caller).
+const MATRIX_MERCHANT: &str = "MERCH002";
+const MATRIX_KEY: &str = "matrix-test-0001";
 
 /// A request each route answers with 2xx for a permitted caller. Routes that change state get
 /// fresh objects per call (a new job to match, another exception to resolve).
@@ -447,14 +463,90 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
         "generate-bank-file" => {
             ("POST".into(), "/admin/generate-file".into(), Some(json!({ "bank": "ICICI", "date": DAY })))
         }
+        "list-settlements" => get("/api/settlements?from=2026-10-01&to=2026-10-06".into()),
+        "get-settlement" => get(format!("/api/settlements/{}", matrix_settlement(w).await)),
+        "list-merchants" => get("/api/merchants?limit=5".into()),
+        "get-merchant" => get(format!("/api/merchants/{MATRIX_MERCHANT}")),
+        "update-merchant" => {
+            ("PATCH".into(), format!("/api/merchants/{MATRIX_MERCHANT}"), Some(json!({ "status": "ACTIVE" })))
+        }
+        "settlement-health" => get("/health/settlement".into()),
+        "merchant-health" => get("/health/merchant".into()),
+        "get-merchant-dashboard" => get(format!("/merchant/dashboard?merchantId={MATRIX_MERCHANT}")),
+        "list-merchant-settlements" => {
+            get(format!("/merchant/settlements?merchantId={MATRIX_MERCHANT}&from=2026-10-01&to=2026-10-06"))
+        }
+        "get-merchant-settlement" => {
+            get(format!("/merchant/settlements/{}?merchantId={MATRIX_MERCHANT}", matrix_settlement(w).await))
+        }
+        "schedule-settlement" => (
+            "POST".into(),
+            "/merchant/settlement/schedule".into(),
+            Some(json!({ "date": matrix_request_date(w).await, "merchantId": MATRIX_MERCHANT })),
+        ),
         other => panic!("no request for {other}"),
     }
+}
+
+/// The matrix merchant's first settlement.
+async fn matrix_settlement(w: &World) -> String {
+    let ctx = &w.api.stack.runner.ctx;
+    let page = settlepaisa_store::settlements::merchant_batches(
+        &ctx.clients.dynamodb,
+        &ctx.resources.settlements_table,
+        MATRIX_MERCHANT,
+        "2026-10-01",
+        "2026-10-31",
+        1,
+        None,
+    )
+    .await
+    .unwrap();
+    page.batches.first().expect("the matrix merchant has a settlement").settlement_id.clone()
+}
+
+/// The date of the request recorded under [`MATRIX_KEY`].
+async fn matrix_request_date(w: &World) -> String {
+    let ctx = &w.api.stack.runner.ctx;
+    settlepaisa_store::settlements::get_request(
+        &ctx.clients.dynamodb,
+        &ctx.resources.settlements_table,
+        MATRIX_MERCHANT,
+        MATRIX_KEY,
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .key
+    .date
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
     let w = world(1_500, 41).await;
     let api = &w.api;
+    // Settlements of the world's day, and a request under the matrix's key.
+    let d = |s: &str| settlepaisa_recon::date::Date::parse_iso(s).unwrap();
+    settlepaisa_cli::settle_demo::run(&api.stack, w.dir.path(), d("2026-10-02"), d("2026-10-06")).await.unwrap();
+    {
+        use settlepaisa_store::settlements::{put_request, RequestKey, SettlementRequest};
+        let ctx = &api.stack.runner.ctx;
+        let today = settlepaisa_http::time_filter::today();
+        let date = ctx.settlement.calendar.add_business_days(today.add_days(1), 0).to_string();
+        let request = SettlementRequest {
+            key: RequestKey { merchant_id: MATRIX_MERCHANT.into(), idempotency_key: MATRIX_KEY.into(), date },
+            status: "SCHEDULED".into(),
+            requested_by: "matrix".into(),
+            requested_at: "2026-11-30T00:00:00Z".into(),
+            estimated_net_paise: 1,
+            settlement_id: None,
+            outcome: None,
+        };
+        assert!(put_request(&ctx.clients.dynamodb, &ctx.resources.settlements_table, &request)
+            .await
+            .unwrap()
+            .is_none());
+    }
     let table: BTreeSet<&str> = settlepaisa_http::routes::ROUTES.iter().map(|r| r.function).collect();
     assert_eq!(MATRIX.iter().map(|m| m.0).collect::<BTreeSet<_>>(), table, "the matrix covers every route");
     let merchant = "MERCH002";
@@ -468,7 +560,7 @@ async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
         for role in Role::ALL {
             let token = api.token(role, role.is_merchant().then_some(merchant));
             let (method, path, body) = request_for(&w, function, &mut spare).await;
-            let r = api.call(&method, &path, Some(&token), body).await;
+            let r = api.call_with(&method, &path, Some(&token), body, &[("idempotency-key", MATRIX_KEY)]).await;
             if allowed.contains(&role.as_str()) {
                 assert!(r.status.is_success(), "{function} as {}: {} {}", role.as_str(), r.status, r.body);
             } else {

@@ -180,6 +180,11 @@ async fn every_sample_event_runs_as_it_is_once_pointed_at_a_demo_job() {
     ingest_all(&stack, &pg, &banks).await;
     let job = run_job(&stack, "JOB-SAMPLE-EVENTS", 4).await;
     assert_eq!(job.status.as_str(), "COMPLETED");
+    // The demo's settlement cycle: the settlement events name one of its batches.
+    let d = |s: &str| settlepaisa_recon::date::Date::parse_iso(s).unwrap();
+    let settled =
+        settlepaisa_cli::settle_demo::run(&stack, dir.path(), d("2026-10-02"), d("2026-10-06")).await.unwrap();
+    assert!(!settled.batches.is_empty());
 
     let out = dir.path().join("events");
     let written =
@@ -214,7 +219,11 @@ async fn every_sample_event_runs_as_it_is_once_pointed_at_a_demo_job() {
         "queued: {}",
         answers["normalize-job-file"]
     );
-    for sqs_function in ["match-shard", "finalize-job", "ingest-chunk", "claim-txns", "renormalize-file"] {
+    assert!(answers["settle-cycle"]["businessDay"].as_bool().unwrap(), "{}", answers["settle-cycle"]);
+    assert_eq!(answers["schedule-settlement"]["statusCode"], 200, "a replay: {}", answers["schedule-settlement"]);
+    for sqs_function in
+        ["match-shard", "finalize-job", "ingest-chunk", "claim-txns", "renormalize-file", "apply-payout-responses"]
+    {
         let answer = &answers[sqs_function];
         assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{sqs_function}: {answer}");
     }

@@ -13,4 +13,5 @@ mod recon_cli;
 mod secrets;
 mod settle_cli;
 mod settle_cycle;
+mod settle_portal;
 mod template;

@@ -382,7 +382,20 @@ pub mod api {
         }
 
         pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-            let mut headers = vec![];
+            self.call_with(method, path, token, body, &[]).await
+        }
+
+        /// As [`Api::call`], with more headers (an `Idempotency-Key`).
+        pub async fn call_with(
+            &self,
+            method: &str,
+            path: &str,
+            token: Option<&str>,
+            body: Option<Value>,
+            extra: &[(&str, &str)],
+        ) -> Reply {
+            let mut headers: Vec<(String, String)> =
+                extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             if let Some(t) = token {
                 headers.push(("authorization".to_string(), format!("Bearer {t}")));
             }

@@ -18,6 +18,9 @@ pub struct DayKpi {
     pub statuses: BTreeMap<String, [i64; 2]>,
     /// Per bank: credits, credits matched (with resolutions), and their paise.
     pub sources: BTreeMap<String, SourceKpi>,
+    /// Transactions by settlement stage now (`in_settlement`, `sent_to_bank`, `credited`): count
+    /// and paise, from the settlement engine's batches.
+    pub settlement: BTreeMap<String, [i64; 2]>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
@@ -102,11 +105,13 @@ pub fn overview(days: &[DayKpi]) -> Value {
     })
 }
 
-/// `GET /api/pipeline`: captured → in settlement (taken into a reconciliation) → sent to bank
-/// (carries a UTR) → credited (matched to a bank credit).
+/// `GET /api/pipeline`: the seed's funnel, each stage the transactions in it now (as the seed
+/// counts them by status): captured → reconciled (reconciliation proved the money arrived) →
+/// in_settlement (in a settlement batch) → sent_to_bank (in a payout file) → credited (the bank
+/// confirmed the payout to the merchant). A failed payout's transactions go back to reconciled.
 pub fn pipeline(days: &[DayKpi]) -> Value {
-    let (mut captured, mut in_settlement, mut sent, mut credited) =
-        (Figure::default(), Figure::default(), Figure::default(), Figure::default());
+    let (mut captured, mut reconciled, mut in_settlement, mut sent, mut credited) =
+        (Figure::default(), Figure::default(), Figure::default(), Figure::default(), Figure::default());
     let mut other: BTreeMap<String, Figure> = BTreeMap::new();
     for d in days {
         let c = &d.counts;
@@ -118,12 +123,18 @@ pub fn pipeline(days: &[DayKpi]) -> Value {
         for (status, [n, paise]) in d.statuses.iter().filter(|(s, _)| s.as_str() != "captured") {
             other.entry(status.clone()).or_default().add(*n as u64, *paise);
         }
-        in_settlement.add(c.pg_count, c.pg_amount_paise);
-        sent.add(c.pg_with_utr, c.pg_with_utr_amount_paise);
-        credited.add(c.matched_count, c.matched_amount_paise);
+        reconciled.add(c.matched_count, c.matched_amount_paise);
+        let stage = |name: &str| d.settlement.get(name).copied().unwrap_or_default();
+        let [n, p] = stage("in_settlement");
+        in_settlement.add(n.max(0) as u64, p);
+        let [n, p] = stage("sent_to_bank");
+        sent.add(n.max(0) as u64, p);
+        let [n, p] = stage("credited");
+        credited.add(n.max(0) as u64, p);
     }
     json!({
         "captured": captured,
+        "reconciled": reconciled,
         "inSettlement": in_settlement,
         "sentToBank": sent,
         "credited": credited,
@@ -246,11 +257,15 @@ mod tests {
         let mut d = day(10, 7, &[], &[]);
         d.statuses.insert("captured".into(), [10, 1000]);
         d.statuses.insert("failed".into(), [3, 300]);
+        d.settlement.insert("in_settlement".into(), [2, 200]);
+        d.settlement.insert("sent_to_bank".into(), [1, 100]);
+        d.settlement.insert("credited".into(), [3, 300]);
         let v = pipeline(&[d.clone()]);
         assert_eq!(v["captured"]["count"], 10);
-        assert_eq!(v["inSettlement"]["count"], 10);
-        assert_eq!(v["sentToBank"]["count"], 9);
-        assert_eq!(v["credited"]["count"], 7);
+        assert_eq!(v["reconciled"]["count"], 7);
+        assert_eq!(v["inSettlement"]["count"], 2, "the settlement engine's states, not proxies");
+        assert_eq!(v["sentToBank"]["count"], 1);
+        assert_eq!(v["credited"]["count"], 3);
         assert_eq!(v["otherStatuses"]["failed"]["count"], 3);
         d.statuses.clear();
         assert_eq!(pipeline(&[d])["captured"]["count"], 10, "merchant items fall back to reconciled rows");

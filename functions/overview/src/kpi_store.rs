@@ -14,19 +14,49 @@ pub fn dimension(merchant: Option<&str>) -> String {
     merchant.map_or_else(|| "ALL".to_string(), |m| format!("MERCHANT#{m}"))
 }
 
+/// The settlement states' items beside a dimension (`SETTLEMENT`, `SETTLEMENT#{merchant}`),
+/// which the settlement engine moves as batches are made, sent, credited and failed.
+pub fn settlement_dimension(dimension: &str) -> String {
+    match dimension.strip_prefix("MERCHANT#") {
+        Some(m) => format!("{}#{m}", settlepaisa_store::settlements::SETTLEMENT_DIMENSION),
+        None => settlepaisa_store::settlements::SETTLEMENT_DIMENSION.to_string(),
+    }
+}
+
+/// The funnel's settlement stages.
+pub const STAGES: [&str; 3] = ["in_settlement", "sent_to_bank", "credited"];
+
 pub async fn read(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     range: DayRange,
     dimension: &str,
 ) -> Result<Vec<DayKpi>, KpiReadError> {
+    let settlement = settlement_dimension(dimension);
     let keys = range
         .days()
-        .map(|d| Item::from([("day".into(), sv(d.to_string())), ("dimension".into(), sv(dimension))]))
+        .flat_map(|d| {
+            [dimension, settlement.as_str()]
+                .map(|dim| Item::from([("day".into(), sv(d.to_string())), ("dimension".into(), sv(dim))]))
+        })
         .collect();
-    let mut days = batch_get(client, table, keys).await?.iter().map(day_kpi).collect::<Result<Vec<_>, _>>()?;
-    days.sort_by(|a, b| a.day.cmp(&b.day));
-    Ok(days)
+    let items = batch_get(client, table, keys).await?;
+    let mut days: BTreeMap<String, DayKpi> = BTreeMap::new();
+    for item in items.iter().filter(|i| i.get("dimension") == Some(&sv(dimension))) {
+        let d = day_kpi(item)?;
+        days.insert(d.day.clone(), d);
+    }
+    for item in items.iter().filter(|i| i.get("dimension") == Some(&sv(&settlement))) {
+        let f = Fields::new("KPI", item);
+        let day: String = f.s("day")?;
+        let d = days.entry(day.clone()).or_insert_with(|| DayKpi { day, ..DayKpi::default() });
+        for stage in STAGES {
+            let n: i64 = f.opt_n(&format!("{stage}_n"))?.unwrap_or(0);
+            let p: i64 = f.opt_n(&format!("{stage}_p"))?.unwrap_or(0);
+            d.settlement.insert(stage.to_string(), [n, p]);
+        }
+    }
+    Ok(days.into_values().collect())
 }
 
 /// Why the KPI items could not be read: the store did not answer (503), or an item is malformed
@@ -56,6 +86,7 @@ pub fn day_kpi(item: &Item) -> Result<DayKpi, Malformed> {
         statuses: optional_json(&f, "statuses")?.unwrap_or_default(),
         sources: optional_json(&f, "sources")?.unwrap_or_default(),
         resolved: BTreeMap::new(),
+        settlement: BTreeMap::new(),
     };
     // The attributes carry resolutions on top of what the job counted.
     d.counts.matched_count = f.n("matched_count")?;

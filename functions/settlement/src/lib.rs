@@ -7,8 +7,10 @@
 //! - [`responses::handle`] — `apply-payout-responses`: the bank's answers move batches to
 //!   `CREDITED` or `FAILED` (lines back in the pool);
 //! - [`inputs`] — what a run reads: reconciled payments, refunds, adjustments;
-//! - [`ledger_store`] — a merchant's ledger objects in S3.
+//! - [`ledger_store`] — a merchant's ledger objects in S3;
+//! - [`api`] — the ops API: settlements (with their lines) and merchants (read, hold, edit).
 
+pub mod api;
 pub mod cycle_run;
 pub mod error;
 pub mod inputs;

@@ -11,5 +11,6 @@ pub mod merchants_cmd;
 pub mod recon_cmd;
 pub mod sample_events;
 pub mod settle_cmd;
+pub mod settle_demo;
 pub mod startup_cmd;
 pub mod token_cmd;

@@ -241,6 +241,7 @@ async fn demo(
         if j.status == "COMPLETED" || j.status == "FAILED" {
             print_summary(&stack, &j).await?;
             if j.status == "COMPLETED" {
+                print_settlements(&stack, dir).await?;
                 print_api_view(&stack).await?;
                 print_sample_events(&stack, &j.job_id, kept).await?;
             }
@@ -285,9 +286,42 @@ async fn print_sample_events(stack: &LocalStack, job_id: &str, kept: bool) -> Re
 
 /// What the dashboard shows for the demo day, through the HTTP API (the same gateway, authorizer
 /// and handlers `local up` serves).
+/// The day's money paid out: the cycle over the business days after the demo's day, and the
+/// bank's answer.
+async fn print_settlements(stack: &LocalStack, dir: &Path) -> Result<(), CliError> {
+    let d = |s: &str| settlepaisa_recon::date::Date::parse_iso(s).ok_or_else(|| fail(format!("{s} is not a date")));
+    let out = crate::settle_demo::run(stack, dir, d("2026-10-02")?, d("2026-10-06")?).await?;
+    let net: i64 = out.batches.iter().map(|b| b.totals.net.0).sum();
+    let txns: u64 = out.batches.iter().map(|b| b.totals.txns).sum();
+    println!(
+        "
+settle-cycle 2026-10-02..2026-10-06 (the schedule's runs; merchants from merchants.csv):"
+    );
+    println!("  {} batches, {txns} transactions, net {net} paise", out.batches.len());
+    for f in &out.payout_files {
+        println!("  payout file s3://{}/{f}", stack.runner.ctx.resources.artifacts_bucket);
+    }
+    if let Some(key) = &out.response_key {
+        let count =
+            |s: settlepaisa_payout::payout_response::BatchStatus| out.batches.iter().filter(|b| b.status == s).count();
+        use settlepaisa_payout::payout_response::BatchStatus::{Credited, Failed};
+        println!(
+            "  bank response {key}: {} CREDITED, {} FAILED (paid again next cycle)",
+            count(Credited),
+            count(Failed)
+        );
+    }
+    Ok(())
+}
+
 async fn print_api_view(stack: &LocalStack) -> Result<(), CliError> {
     println!("\nthrough the HTTP API (sp-ops token):");
-    for path in ["/api/overview?from=2026-10-01&to=2026-10-03", "/api/top-reasons?from=2026-10-01&to=2026-10-03"] {
+    for path in [
+        "/api/overview?from=2026-10-01&to=2026-10-03",
+        "/api/top-reasons?from=2026-10-01&to=2026-10-03",
+        "/api/pipeline?from=2026-10-01&to=2026-10-01",
+        "/api/settlements?from=2026-10-01&to=2026-10-06&limit=500",
+    ] {
         let body = stack.call_api("demo", "GET", path, None).await.map_err(fail)?;
         if let Some(o) = body.get("overview") {
             println!(
@@ -297,6 +331,15 @@ async fn print_api_view(stack: &LocalStack) -> Result<(), CliError> {
                 o["matchRate"]["display"].as_str().unwrap_or(""),
                 o["exceptions"]["open"]["count"]
             );
+        }
+        if let Some(p) = body.get("pipeline") {
+            println!(
+                "  GET {path}: captured {}, in settlement {}, sent to bank {}, credited {}",
+                p["captured"]["count"], p["inSettlement"]["count"], p["sentToBank"]["count"], p["credited"]["count"]
+            );
+        }
+        if let Some(list) = body.get("settlements").and_then(|r| r.as_array()) {
+            println!("  GET {path}: {} settlements", list.len());
         }
         if let Some(reasons) = body.get("reasons").and_then(|r| r.as_array()) {
             let top: Vec<String> =

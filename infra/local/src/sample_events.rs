@@ -15,6 +15,15 @@ use std::path::{Path, PathBuf};
 const JOB: [&str; 2] = ["JOB-20261001-20261001-0000beef", "JOB-20261001-DEMO"];
 const EXCEPTION: &str = "JOB-20261001-20261001-0000beef:EXC-0123456789abcdef";
 const FILE: &str = "F0123456789abcdef01234567";
+/// A settlement and its merchant (the settlement events').
+const SETTLEMENT: &str = "STL-MERCH0000-20261012";
+const MERCHANT: &str = "MERCH0000";
+/// The schedule event's date and key: a business day after today, and a request recorded under
+/// that key (the event replays it: 200, whatever is available by then).
+const SCHEDULE_DATE: &str = "2026-10-13";
+const SCHEDULE_KEY: &str = "sample-events-0001";
+/// The payout response the apply-payout-responses event names.
+const RESPONSE_KEY: &str = "incoming/payout-responses/HDFC/HDFC_PAYOUT_RESP_20261012.csv";
 /// A token placeholder: `<… settlepaisa token --role sp-ops>`.
 const TOKEN_OPEN: &str = "<";
 const TOKEN_ROLE: &str = "settlepaisa token --role ";
@@ -46,6 +55,10 @@ pub struct Subjects {
     pub exception: String,
     pub bank_file: FileRecord,
     pub pg_file: FileRecord,
+    /// A settlement batch of the stack (the demo's cycle made it).
+    pub settlement: settlepaisa_store::settlements::BatchRecord,
+    /// The business day after today the schedule event asks for.
+    pub schedule_date: String,
 }
 
 /// Finds in the stack what the events will name: `job_id` (or the newest completed job), the
@@ -82,7 +95,88 @@ pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjec
         .ok_or_else(|| fail("no PG export in the stack: run `settlepaisa local demo --endpoint …` first"))?;
     let (preparing_job_id, preparing_file_id) = preparing_job(stack, &bank_file).await?;
     let (matching_job_id, _) = preparing_job(stack, &bank_file).await?;
-    Ok(Subjects { job_id, preparing_job_id, preparing_file_id, matching_job_id, exception, bank_file, pg_file })
+    let settlement = a_settlement(stack).await?;
+    let schedule_date = scheduled_request(stack, &settlement.merchant_id).await?;
+    answer_payout(stack, &settlement).await?;
+    Ok(Subjects {
+        job_id,
+        preparing_job_id,
+        preparing_file_id,
+        matching_job_id,
+        exception,
+        bank_file,
+        pg_file,
+        settlement,
+        schedule_date,
+    })
+}
+
+/// A settlement batch of the stack: the one whose id sorts first.
+async fn a_settlement(stack: &LocalStack) -> Result<settlepaisa_store::settlements::BatchRecord, CliError> {
+    let ctx = &stack.runner.ctx;
+    let scan = ctx
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(&ctx.resources.settlements_table)
+        .filter_expression("begins_with(sk, :b)")
+        .expression_attribute_values(":b", aws_sdk_dynamodb::types::AttributeValue::S("B#".into()))
+        .send()
+        .await
+        .map_err(|e| fail(settlepaisa_aws::sdk_message(&e)))?;
+    let mut batches = scan
+        .items()
+        .iter()
+        .map(settlepaisa_store::settlements::BatchRecord::from_item)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(fail)?;
+    batches.sort_by(|a, b| a.settlement_id.cmp(&b.settlement_id));
+    batches
+        .into_iter()
+        .next()
+        .ok_or_else(|| fail("no settlement in the stack: run `settlepaisa local demo --endpoint …` first"))
+}
+
+/// Records the schedule event's request (if it is not yet) for the next business day after today.
+async fn scheduled_request(stack: &LocalStack, merchant_id: &str) -> Result<String, CliError> {
+    use settlepaisa_store::settlements::{get_request, put_request, RequestKey, SettlementRequest};
+    let ctx = &stack.runner.ctx;
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.settlements_table);
+    if let Some(r) = get_request(db, table, merchant_id, SCHEDULE_KEY).await.map_err(fail)? {
+        return Ok(r.key.date);
+    }
+    let today = settlepaisa_http::time_filter::today();
+    let date = ctx.settlement.calendar.add_business_days(today.add_days(1), 0).to_string();
+    let request = SettlementRequest {
+        key: RequestKey { merchant_id: merchant_id.into(), idempotency_key: SCHEDULE_KEY.into(), date: date.clone() },
+        status: "SCHEDULED".into(),
+        requested_by: SAMPLE_USER.into(),
+        requested_at: settlepaisa_store::job::now_rfc3339(),
+        estimated_net_paise: 0,
+        settlement_id: None,
+        outcome: None,
+    };
+    put_request(db, table, &request).await.map_err(fail)?;
+    Ok(date)
+}
+
+/// The bank's answer the apply-payout-responses event names: the settlement credited.
+async fn answer_payout(stack: &LocalStack, b: &settlepaisa_store::settlements::BatchRecord) -> Result<(), CliError> {
+    let ctx = &stack.runner.ctx;
+    let body = format!(
+        "reference,status,utr,reason,processed_at\n{},SUCCESS,HDFCN9999999999,,{}T12:00:00Z\n",
+        b.settlement_id, b.cycle_date
+    );
+    ctx.clients
+        .s3
+        .put_object()
+        .bucket(&ctx.resources.uploads_bucket)
+        .key(RESPONSE_KEY)
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .map_err(|e| fail(settlepaisa_aws::sdk_message(&e)))?;
+    Ok(())
 }
 
 /// Creates a job through the API (as `create-job.json` would) and uploads a copy of `statement`
@@ -237,6 +331,12 @@ pub fn rewrite(name: &str, text: &str, subjects: &Subjects, uploads_bucket: &str
         text = text.replace(placeholder, job_id);
     }
     text = text.replace(FILE, file_id);
+    text = text.replace(SETTLEMENT, &subjects.settlement.settlement_id);
+    text = text.replace(MERCHANT, &subjects.settlement.merchant_id);
+    if name == "schedule-settlement" {
+        text = text.replace(SCHEDULE_DATE, &subjects.schedule_date);
+    }
+    text = text.replace("settlepaisa-uploads-local", uploads_bucket);
     let mut event: Value = serde_json::from_str(&text).map_err(fail)?;
     // An API request as the gateway hands it over: with the authorizer's verdict on its token.
     let authorization = event["headers"]["authorization"].as_str().map(str::to_string);

@@ -24,6 +24,8 @@ pub enum Service {
     Recon,
     MockPg,
     MockBank,
+    Settlement,
+    Merchant,
 }
 
 impl Service {
@@ -33,6 +35,8 @@ impl Service {
             Service::Recon => "recon-api",
             Service::MockPg => "mock-pg-api",
             Service::MockBank => "mock-bank-api",
+            Service::Settlement => "settlement-api",
+            Service::Merchant => "merchant-api",
         }
     }
 }
@@ -106,6 +110,44 @@ pub const ROUTES: &[RouteSpec] = &[
     route("get-statements-for-date", "GET", "/api/statements/{date}", MockBank, Internal(AnalyticsRead)),
     route("generate-bank-file", "POST", "/admin/generate-file", MockBank, Internal(ConnectorsConfigure)),
     route("mock-bank-health", "GET", "/health/mock-bank", MockBank, Public),
+    // Settlement engine (ops). Edits need reconciliation:write (sp-ops): the seed gives sp-finance
+    // reads only; docs/settlement-cycle.md#who-may-change-a-merchant.
+    route("list-settlements", "GET", "/api/settlements", Settlement, Internal(SettlementsRead)),
+    route("get-settlement", "GET", "/api/settlements/{id}", Settlement, Internal(SettlementsRead)),
+    route("list-merchants", "GET", "/api/merchants", Settlement, Internal(SettlementsRead)),
+    route("get-merchant", "GET", "/api/merchants/{id}", Settlement, Internal(SettlementsRead)),
+    route("update-merchant", "PATCH", "/api/merchants/{id}", Settlement, Internal(ReconciliationWrite)),
+    route("settlement-health", "GET", "/health/settlement", Settlement, Public),
+    // Merchant portal (the seed's merchant-api)
+    route(
+        "get-merchant-dashboard",
+        "GET",
+        "/merchant/dashboard",
+        Merchant,
+        InternalOrMerchant { internal: SettlementsRead, merchant: MerchantDashboard },
+    ),
+    route(
+        "list-merchant-settlements",
+        "GET",
+        "/merchant/settlements",
+        Merchant,
+        InternalOrMerchant { internal: SettlementsRead, merchant: MerchantSettlements },
+    ),
+    route(
+        "get-merchant-settlement",
+        "GET",
+        "/merchant/settlements/{id}",
+        Merchant,
+        InternalOrMerchant { internal: SettlementsRead, merchant: MerchantSettlements },
+    ),
+    route(
+        "schedule-settlement",
+        "POST",
+        "/merchant/settlement/schedule",
+        Merchant,
+        InternalOrMerchant { internal: ReconciliationWrite, merchant: MerchantSettlements },
+    ),
+    route("merchant-health", "GET", "/health/merchant", Merchant, Public),
 ];
 
 /// The route a request matched (`path` as declared, not as requested).

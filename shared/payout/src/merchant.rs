@@ -196,6 +196,18 @@ pub fn generated(count: u32) -> Vec<Merchant> {
         .collect()
 }
 
+impl Merchant {
+    /// The merchant, if the merchants file would accept it as it is (an edit through the API
+    /// meets the import's rules exactly); else why not.
+    pub fn validated(self) -> Result<Merchant, String> {
+        match parse_merchants(&write_merchants(std::slice::from_ref(&self))) {
+            Ok(mut one) if one.len() == 1 => Ok(one.remove(0)),
+            Ok(_) => Err("not one merchant".into()),
+            Err(bad) => Err(bad.into_iter().map(|b| b.reason).collect::<Vec<_>>().join("; ")),
+        }
+    }
+}
+
 /// The merchants file for `merchants` (what `gen` writes).
 pub fn write_merchants(merchants: &[Merchant]) -> String {
     let mut out = format!("{MERCHANTS_HEADER}\n");

@@ -74,8 +74,9 @@ pub struct SettlementSettings {
     pub payout_banks: Vec<String>,
     /// Bank holidays (`SETTLEMENT_HOLIDAYS`, comma-separated ISO dates).
     pub calendar: settlepaisa_payout::calendar::Calendar,
-    /// Capture days a run looks back over (`SETTLEMENT_WINDOW_DAYS`): inputs older than the window
-    /// are not read and the ledger forgets what batches before it took.
+    /// Capture days a run looks back over (`SETTLEMENT_WINDOW_DAYS`, 7 to 45): inputs older than
+    /// the window are not read and the ledger forgets what batches before it took. At most 45, so
+    /// a batch's funnel moves (two KPI items per capture day) fit one transaction.
     pub window_days: u32,
 }
 
@@ -98,7 +99,7 @@ impl SettlementSettings {
             Some(v) => v
                 .parse()
                 .ok()
-                .filter(|n| (7..=400).contains(n))
+                .filter(|n| (7..=45).contains(n))
                 .ok_or(StoreError::BadSetting("SETTLEMENT_WINDOW_DAYS", v))?,
         };
         Ok(SettlementSettings { payout_banks: banks, calendar, window_days })

@@ -54,6 +54,45 @@ pub async fn put_merchants(
     Ok(put_all(client, table, merchants.iter().map(to_item).collect()).await?)
 }
 
+/// One merchant, strongly consistent.
+pub async fn get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    merchant_id: &str,
+) -> Result<Option<Merchant>, StoreError> {
+    requests::record("dynamodb.GetItem", 1);
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("merchant_id", sv(merchant_id))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
+    Ok(out.item.as_ref().map(from_item).transpose()?)
+}
+
+/// Replaces a merchant read as `before` with `after`: `false` when it changed meanwhile (or is
+/// gone), so two edits never overwrite each other unseen.
+pub async fn replace(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    before: &Merchant,
+    after: &Merchant,
+) -> Result<bool, StoreError> {
+    requests::record("dynamodb.PutItem", 1);
+    let mut put = client.put_item().table_name(table).set_item(Some(to_item(after)));
+    // Every attribute as read: a change by anyone else fails the condition.
+    let mut conditions = Vec::new();
+    for (i, (name, value)) in to_item(before).into_iter().enumerate() {
+        conditions.push(format!("#a{i} = :v{i}"));
+        put =
+            put.expression_attribute_names(format!("#a{i}"), name).expression_attribute_values(format!(":v{i}"), value);
+    }
+    let out = put.condition_expression(conditions.join(" AND ")).send().await;
+    Ok(settlepaisa_aws::dynamo::conditional("PutItem", out)?)
+}
+
 /// Every merchant, by id (a scan: the table holds merchants, thousands at most).
 pub async fn all(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Merchant>, StoreError> {
     let mut out = Vec::new();

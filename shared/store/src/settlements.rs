@@ -191,18 +191,21 @@ fn head_move(table: &str, m: &LedgerMove) -> Result<TransactWriteItem, AwsError>
     Ok(TransactWriteItem::builder().update(update.build().map_err(build)?).build())
 }
 
-/// `ADD`s to the capture days' `SETTLEMENT` KPI items: each stage's count and paise.
+/// `ADD`s to the capture days' `SETTLEMENT` and `SETTLEMENT#{merchant}` KPI items: each stage's
+/// count and paise. At most 2 × 46 items (a window of 45 days and the cycle date): with the batch,
+/// the head and a request, within a transaction's 100.
 fn kpi_moves(
     kpi_table: &str,
-    days: &BTreeMap<String, [i64; 2]>,
+    batch: &BatchRecord,
     from: Option<BatchStatus>,
     to: Option<BatchStatus>,
 ) -> Result<Vec<TransactWriteItem>, AwsError> {
     let mut out = Vec::new();
-    for (day, [count, paise]) in days {
+    let dimensions = [SETTLEMENT_DIMENSION.to_string(), format!("{SETTLEMENT_DIMENSION}#{}", batch.merchant_id)];
+    for ((day, [count, paise]), dimension) in batch.days.iter().flat_map(|d| dimensions.iter().map(move |dim| (d, dim)))
+    {
         let mut adds = Vec::new();
-        let mut update =
-            Update::builder().table_name(kpi_table).key("day", sv(day)).key("dimension", sv(SETTLEMENT_DIMENSION));
+        let mut update = Update::builder().table_name(kpi_table).key("day", sv(day)).key("dimension", sv(dimension));
         for (i, (status, sign)) in [(from, -1), (to, 1)].into_iter().enumerate() {
             let Some(stage) = status.and_then(BatchStatus::stage) else { continue };
             adds.push(format!("{stage}_n :n{i}, {stage}_p :p{i}"));
@@ -236,7 +239,7 @@ pub async fn commit_batch(
         .build()
         .map_err(build)?;
     let mut items = vec![TransactWriteItem::builder().put(put).build(), head_move(table, ledger)?];
-    items.extend(kpi_moves(kpi_table, &batch.days, None, Some(batch.status))?);
+    items.extend(kpi_moves(kpi_table, batch, None, Some(batch.status))?);
     if let Some(r) = answers {
         items.extend(request_done(table, r, &batch.settlement_id)?);
     }
@@ -411,7 +414,7 @@ pub async fn mark_sent(
         .build()
         .map_err(build)?;
     let mut items = vec![TransactWriteItem::builder().update(update).build()];
-    items.extend(kpi_moves(kpi_table, &batch.days, Some(BatchStatus::PendingPayout), Some(BatchStatus::SentToBank))?);
+    items.extend(kpi_moves(kpi_table, batch, Some(BatchStatus::PendingPayout), Some(BatchStatus::SentToBank))?);
     Ok(matches!(transact(client, items).await?, Transacted::Written))
 }
 
@@ -463,7 +466,7 @@ pub async fn apply_response(
     if let Some(l) = ledger {
         items.push(head_move(table, l)?);
     }
-    items.extend(kpi_moves(kpi_table, &batch.days, Some(batch.status), Some(to))?);
+    items.extend(kpi_moves(kpi_table, batch, Some(batch.status), Some(to))?);
     Ok(matches!(transact(client, items).await?, Transacted::Written))
 }
 

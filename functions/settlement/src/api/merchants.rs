@@ -1,0 +1,169 @@
+//! Merchants for ops: `GET /api/merchants`, `GET /api/merchants/{id}` (`settlements:read`) and
+//! `PATCH /api/merchants/{id}` (`reconciliation:write`: hold or release a merchant, edit its
+//! plan; docs/settlement-cycle.md says why that permission). Accounts are masked in every answer.
+
+use super::{views, AppState};
+use crate::ledger_store;
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use serde_json::{json, Value};
+use settlepaisa_http::input::{identifier, page_limit, Body, Query};
+use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_payout::merchant::{Merchant, MerchantStatus};
+use settlepaisa_recon::money::Paise;
+use settlepaisa_store::{merchants, settlements};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    /// The last merchant id of the previous page.
+    pub after: Option<String>,
+}
+
+/// `GET /api/merchants`
+pub async fn list_merchants(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            MerchantStatus::parse(s)
+                .ok_or_else(|| ApiError::bad_request(format!("status `{s}` is not ACTIVE, ON_HOLD or SUSPENDED")))
+        })
+        .transpose()?;
+    let after = q.after.as_deref().map(|a| identifier("after", a)).transpose()?;
+    let limit = page_limit(q.limit)? as usize;
+    let ctx = state.ctx;
+    // The table holds merchants, thousands at most: read whole, sorted by id.
+    let all = merchants::all(&ctx.clients.dynamodb, &ctx.resources.merchants_table).await?;
+    let chosen: Vec<&Merchant> = all
+        .iter()
+        .filter(|m| after.is_none_or(|a| m.merchant_id.as_str() > a))
+        .filter(|m| status.is_none_or(|s| m.status == s))
+        .take(limit + 1)
+        .collect();
+    let more = chosen.len() > limit;
+    let page = &chosen[..chosen.len().min(limit)];
+    Ok(Json(json!({
+        "merchants": page.iter().map(|m| views::merchant(m)).collect::<Vec<_>>(),
+        "nextAfter": if more { page.last().map(|m| m.merchant_id.clone()) } else { None },
+    })))
+}
+
+/// `GET /api/merchants/{id}`: the plan, and the reserve its batches hold.
+pub async fn get_merchant(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    identifier("merchant id", &id)?;
+    let ctx = state.ctx;
+    let m = merchants::get(&ctx.clients.dynamodb, &ctx.resources.merchants_table, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("merchant {id} does not exist")))?;
+    let head = settlements::head(&ctx.clients.dynamodb, &ctx.resources.settlements_table, &id).await?;
+    let ledger = ledger_store::read(ctx, &id, &head).await.map_err(ApiError::internal)?;
+    let held: i64 = ledger.reserves.iter().filter(|r| r.released_by.is_none()).map(|r| r.amount.0).sum();
+    let mut view = views::merchant(&m);
+    view["reserveHeldPaise"] = Value::from(held);
+    Ok(Json(view))
+}
+
+/// The fields an edit may change; absent ones stay.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MerchantChange {
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub settlement_days: Option<u32>,
+    pub min_payout_paise: Option<i64>,
+    pub reserve_bps: Option<u32>,
+    pub reserve_hold_days: Option<u32>,
+    pub mdr_bps: Option<MdrChange>,
+    pub gst_bps: Option<u32>,
+    pub ifsc: Option<String>,
+    pub account_number: Option<String>,
+    pub beneficiary: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MdrChange {
+    #[serde(rename = "UPI")]
+    pub upi: Option<u32>,
+    #[serde(rename = "CARD")]
+    pub card: Option<u32>,
+    #[serde(rename = "NETBANKING")]
+    pub netbanking: Option<u32>,
+    #[serde(rename = "WALLET")]
+    pub wallet: Option<u32>,
+}
+
+/// `m` with `c` applied, checked by the merchants file's rules.
+pub fn changed(m: &Merchant, c: MerchantChange) -> Result<Merchant, ApiError> {
+    let mut n = m.clone();
+    if let Some(s) = c.status.as_deref() {
+        n.status = MerchantStatus::parse(s)
+            .ok_or_else(|| ApiError::bad_request(format!("status `{s}` is not ACTIVE, ON_HOLD or SUSPENDED")))?;
+    }
+    n.name = c.name.unwrap_or(n.name);
+    n.settlement_days = c.settlement_days.unwrap_or(n.settlement_days);
+    n.min_payout = c.min_payout_paise.map(Paise).unwrap_or(n.min_payout);
+    n.reserve_bps = c.reserve_bps.unwrap_or(n.reserve_bps);
+    n.reserve_hold_days = c.reserve_hold_days.unwrap_or(n.reserve_hold_days);
+    if let Some(r) = c.mdr_bps {
+        for (slot, v) in n.mdr_bps.iter_mut().zip([r.upi, r.card, r.netbanking, r.wallet]) {
+            *slot = v.unwrap_or(*slot);
+        }
+    }
+    n.gst_bps = c.gst_bps.unwrap_or(n.gst_bps);
+    n.ifsc = c.ifsc.unwrap_or(n.ifsc);
+    n.account_number = c.account_number.unwrap_or(n.account_number);
+    n.beneficiary = c.beneficiary.unwrap_or(n.beneficiary);
+    n.validated().map_err(|why| ApiError::bad_request(format!("the merchant would not be valid: {why}")))
+}
+
+/// `PATCH /api/merchants/{id}`
+pub async fn update_merchant(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Body(change): Body<MerchantChange>,
+) -> Result<Json<Value>, ApiError> {
+    identifier("merchant id", &id)?;
+    let ctx = state.ctx;
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.merchants_table);
+    let before = merchants::get(db, table, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("merchant {id} does not exist")))?;
+    let after = changed(&before, change)?;
+    if !merchants::replace(db, table, &before, &after).await? {
+        return Err(ApiError::conflict(format!("merchant {id} changed while this edit was made; read it again")));
+    }
+    tracing::info!(merchant = %id, by = %caller.user_id, from = before.status.as_str(), to = after.status.as_str(), "merchant changed");
+    Ok(Json(views::merchant(&after)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change() -> MerchantChange {
+        serde_json::from_value(json!({})).unwrap()
+    }
+
+    #[test]
+    fn an_edit_changes_what_it_names_and_meets_the_import_rules() {
+        let m = settlepaisa_payout::merchant::generated(1).remove(0);
+        let hold = MerchantChange { status: Some("ON_HOLD".into()), ..change() };
+        let held = changed(&m, hold).unwrap();
+        assert_eq!(held.status, MerchantStatus::OnHold);
+        assert_eq!(Merchant { status: MerchantStatus::Active, ..held }, m, "nothing else changed");
+        let bad_ifsc = MerchantChange { ifsc: Some("HDFC123".into()), ..change() };
+        assert!(changed(&m, bad_ifsc).is_err());
+        let gst = MerchantChange { gst_bps: Some(100_000), ..change() };
+        assert!(changed(&m, gst).is_err());
+        let card = MerchantChange { mdr_bps: Some(serde_json::from_value(json!({"CARD": 150})).unwrap()), ..change() };
+        assert_eq!(changed(&m, card).unwrap().mdr_bps, [0, 150, 190, 190]);
+    }
+}
