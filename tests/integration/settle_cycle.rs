@@ -217,15 +217,21 @@ async fn the_lambda_cycle_pays_what_the_offline_command_pays_and_the_banks_answe
         let (a, b) = (get(&first.settlement_id).await, get(&second.settlement_id).await);
         assert_eq!((a.status, a.utr.as_deref()), (BatchStatus::Credited, Some("HDFCN0000001")), "attempt {attempt}");
         assert_eq!((b.status, b.failure_reason.as_deref()), (BatchStatus::Failed, Some("account closed")));
-        let report = settlepaisa_aws::s3::get_bytes(
+        // Each delivery's outcome is kept under its own name.
+        let reports = settlepaisa_aws::s3::list(
             &ctx.clients.s3,
             &ctx.resources.artifacts_bucket,
-            "payout-responses/HDFC/resp-20261017.csv.outcome.csv",
+            "payout-responses/HDFC/resp-20261017.csv.outcome-",
         )
         .await
         .unwrap();
-        let report = String::from_utf8(report).unwrap();
-        assert!(report.contains("STL-NOPE-20261017,SUCCESS,\"no such settlement\""), "{report}");
+        assert_eq!(reports.len(), attempt + 1, "{reports:?}");
+        for key in &reports {
+            let report =
+                settlepaisa_aws::s3::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await.unwrap();
+            let report = String::from_utf8(report).unwrap();
+            assert!(report.contains("STL-NOPE-20261017,SUCCESS,\"no such settlement\""), "{report}");
+        }
         let funnel_now = funnel(&stack, &batches).await;
         assert_eq!(funnel_now["credited"], funnel_before["credited"] + first.totals.txns as i64, "credited once");
         assert_eq!(

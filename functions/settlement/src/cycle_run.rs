@@ -73,12 +73,13 @@ pub async fn run(ctx: &Context, day: Date) -> Result<RunSummary, SettleError> {
         .filter(|r| r.status == "SCHEDULED")
         .map(|r| (r.key.merchant_id.clone(), r))
         .collect::<BTreeMap<_, _>>();
-    let inputs = std::sync::Arc::new(inputs);
+    let mut by_merchant = by_merchant(inputs);
     let mut results = Vec::new();
     for chunk in merchants.chunks(PARALLEL_MERCHANTS) {
         let mut set = tokio::task::JoinSet::new();
         for m in chunk {
-            let (ctx, m, inputs) = (ctx.clone(), m.clone(), inputs.clone());
+            let (ctx, m) = (ctx.clone(), m.clone());
+            let inputs = by_merchant.remove(&m.merchant_id).unwrap_or_default();
             let request = requests.get(&m.merchant_id).cloned();
             set.spawn(async move { settle_merchant(&ctx, &m, day, window_start, &inputs, request.as_ref()).await });
         }
@@ -114,6 +115,27 @@ pub async fn run(ctx: &Context, day: Date) -> Result<RunSummary, SettleError> {
     summary.sent = sent.sent;
     tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "settlement run done");
     Ok(summary)
+}
+
+/// Each merchant's own inputs: its payments and adjustments, and the refunds of its transactions
+/// (with whose they are), so a run reads a million payments once, not once per merchant.
+pub fn by_merchant(inputs: Inputs) -> BTreeMap<String, Inputs> {
+    let owner_of = owners(&inputs).into_iter().map(|(t, m)| (t.to_string(), m.to_string())).collect::<BTreeMap<_, _>>();
+    let mut out: BTreeMap<String, Inputs> = BTreeMap::new();
+    for r in inputs.refunds {
+        if let Some(m) = owner_of.get(&r.txn_id) {
+            let own = out.entry(m.clone()).or_default();
+            own.owners.insert(r.txn_id.clone(), m.clone());
+            own.refunds.push(r);
+        }
+    }
+    for p in inputs.payments {
+        out.entry(p.merchant_id.clone()).or_default().payments.push(p);
+    }
+    for a in inputs.adjustments {
+        out.entry(a.merchant_id.clone()).or_default().adjustments.push(a);
+    }
+    out
 }
 
 pub struct MerchantResult {

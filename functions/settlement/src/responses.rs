@@ -34,6 +34,13 @@ pub struct FileOutcome {
     pub credited: usize,
     pub failed: usize,
     pub unchanged: usize,
+    /// Lines that contradict their batch (logged as errors for the alarm).
+    pub conflicts: usize,
+}
+
+/// The bank a response file came from: `incoming/payout-responses/{bank}/…`.
+fn bank_of(key: &str) -> Option<&str> {
+    key.strip_prefix("incoming/payout-responses/")?.split_once('/').map(|(b, _)| b)
 }
 
 /// Each message a file; a failed one (or one whose body names no file) is retried by the queue
@@ -54,9 +61,11 @@ pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
     response
 }
 
+/// Each delivery's outcome under its own name: a re-delivery does not hide the first one's.
 fn report_key(key: &str) -> String {
     let rest = key.strip_prefix("incoming/").unwrap_or(key);
-    format!("{rest}.outcome.csv")
+    let at = settlepaisa_store::job::now_rfc3339().replace(':', "");
+    format!("{rest}.outcome-{at}-{}.csv", &ledger_store::nonce()[..6])
 }
 
 pub async fn apply_file(ctx: &Context, file: &ResponseFile) -> Result<FileOutcome, SettleError> {
@@ -75,12 +84,17 @@ pub async fn apply_file(ctx: &Context, file: &ResponseFile) -> Result<FileOutcom
         Ok(mut lines) => {
             // Oldest first: a return after a credit is applied after it.
             lines.sort_by_key(|r| r.processed_at);
+            let bank = bank_of(&file.key);
             for r in &lines {
-                let (what, outcome) = apply_line(ctx, r).await?;
+                let (what, outcome) = apply_line(ctx, r, bank).await?;
                 match what {
                     Applied::Credited => out.credited += 1,
                     Applied::Failed => out.failed += 1,
                     Applied::Unchanged => out.unchanged += 1,
+                    Applied::Conflict => {
+                        tracing::error!(reference = %r.reference, file = %file.key, %outcome, "payout response conflicts with the batch: ops to check with the bank");
+                        out.conflicts += 1
+                    }
                 }
                 report.push_str(&format!("{},{},\"{}\"\n", r.reference, r.status.as_str(), outcome.replace('"', "'")));
             }
@@ -95,18 +109,25 @@ enum Applied {
     Credited,
     Failed,
     Unchanged,
+    Conflict,
 }
 
-async fn apply_line(ctx: &Context, r: &PayoutResponse) -> Result<(Applied, String), SettleError> {
+async fn apply_line(ctx: &Context, r: &PayoutResponse, bank: Option<&str>) -> Result<(Applied, String), SettleError> {
     let db = &ctx.clients.dynamodb;
     let (table, kpi) = (&ctx.resources.settlements_table, &ctx.resources.kpi_table);
     for _ in 0..ATTEMPTS {
         let Some(batch) = settlements::get_batch(db, table, &r.reference).await? else {
             return Ok((Applied::Unchanged, "no such settlement".into()));
         };
+        if let (Some(sent_to), Some(from)) = (&batch.payout_bank, bank) {
+            if !sent_to.eq_ignore_ascii_case(from) {
+                return Ok((Applied::Conflict, format!("the batch was sent to {sent_to}, not {from}")));
+            }
+        }
         let now = now_rfc3339();
-        match decide(batch.status, batch.last_response_at, r) {
+        match decide(batch.status, batch.payout_key.is_some(), batch.last_response_at, r) {
             Decision::Unchanged(why) => return Ok((Applied::Unchanged, why)),
+            Decision::Conflict(why) => return Ok((Applied::Conflict, why)),
             Decision::Credit { utr } => {
                 let change = ResponseChange::Credit { utr: &utr };
                 if settlements::apply_response(db, table, kpi, &batch, change, r.processed_at, &now).await? {
@@ -116,20 +137,13 @@ async fn apply_line(ctx: &Context, r: &PayoutResponse) -> Result<(Applied, Strin
             Decision::Fail { reason } => {
                 let head = settlements::head(db, table, &batch.merchant_id).await?;
                 let mut ledger = ledger_store::read(ctx, &batch.merchant_id, &head).await?;
-                let (mv, note) = match ledger.undo(&batch.settlement_id) {
-                    Ok(()) => {
-                        let new_key =
-                            ledger_store::write(ctx, &batch.merchant_id, &head, &ledger, &ledger_store::nonce())
-                                .await?;
-                        let mv = LedgerMove { merchant_id: batch.merchant_id.clone(), expected: head.version, new_key };
-                        (Some(mv), "failed; its lines are eligible in the next cycle".to_string())
-                    }
-                    // Reserve it withheld is paid out already: ops settle the rest by adjustment.
-                    Err(e) => (None, format!("failed; lines kept out of the pool: {e}")),
-                };
-                let change = ResponseChange::Fail { reason: &reason, ledger: mv.as_ref() };
+                ledger.undo(&batch.settlement_id);
+                let new_key =
+                    ledger_store::write(ctx, &batch.merchant_id, &head, &ledger, &ledger_store::nonce()).await?;
+                let mv = LedgerMove { merchant_id: batch.merchant_id.clone(), expected: head.version, new_key };
+                let change = ResponseChange::Fail { reason: &reason, ledger: &mv };
                 if settlements::apply_response(db, table, kpi, &batch, change, r.processed_at, &now).await? {
-                    return Ok((Applied::Failed, note));
+                    return Ok((Applied::Failed, "failed; its lines are eligible in the next cycle".into()));
                 }
             }
         }

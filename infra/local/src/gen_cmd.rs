@@ -30,6 +30,9 @@ pub struct GenArgs {
     /// for the simple DuckDB peer.
     #[arg(long)]
     pub clean_twin: bool,
+    /// Merchants the transactions are spread over (`MERCH001`…), written to merchants.csv.
+    #[arg(long, default_value_t = 25)]
+    pub merchants: u32,
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -45,6 +48,7 @@ impl GenArgs {
             settlements: false,
             shuffle: false,
             clean_twin: false,
+            merchants: 25,
             out,
         }
     }
@@ -59,6 +63,7 @@ pub fn run(args: &GenArgs) -> Result<(), CliError> {
         settlements: args.settlements,
         shuffle: args.shuffle,
         clean_twin: args.clean_twin,
+        merchants: args.merchants.max(1),
         ..GenConfig::new(args.txns, args.seed)
     };
     let generated = generate(&cfg);

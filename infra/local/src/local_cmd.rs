@@ -40,6 +40,9 @@ pub enum LocalCommand {
         /// template's `IngestChunkBytes`, 64 MiB, when absent): to run `ingest-chunk` on a small day.
         #[arg(long)]
         chunk_bytes: Option<u64>,
+        /// Merchants the day's transactions are spread over (each with a settlement plan).
+        #[arg(long, default_value_t = 25)]
+        merchants: u32,
     },
     /// Write the sample events of `events/` naming what a running local stack holds (a job, one
     /// of its exceptions, its files, fresh tokens), for `settlepaisa invoke`, `cargo lambda
@@ -87,8 +90,8 @@ pub fn run(cmd: &LocalCommand) -> Result<(), CliError> {
     runtime()?.block_on(async {
         match cmd {
             LocalCommand::Up { endpoint, api, no_events } => up(endpoint.clone(), *api, *no_events).await,
-            LocalCommand::Demo { txns, shards, dir, endpoint, chunk_bytes } => {
-                demo(*txns, *shards, dir, endpoint.clone(), *chunk_bytes).await
+            LocalCommand::Demo { txns, shards, dir, endpoint, chunk_bytes, merchants } => {
+                demo(*txns, *shards, dir, endpoint.clone(), *chunk_bytes, *merchants).await
             }
             LocalCommand::Events { endpoint, job, out } => {
                 let stack = LocalStack::start(Some(endpoint.clone())).await.map_err(fail)?;
@@ -165,6 +168,7 @@ async fn demo(
     dir: &Path,
     endpoint: Option<String>,
     chunk_bytes: Option<u64>,
+    merchants: u32,
 ) -> Result<(), CliError> {
     let started = Instant::now();
     let step = |what: &str| println!("[{:>6.1}s] {what}", started.elapsed().as_secs_f64());
@@ -175,7 +179,7 @@ async fn demo(
         stack.runner.ctx.chunk_bytes = bytes;
     }
     let _ = std::fs::remove_dir_all(dir);
-    gen_cmd::run(&GenArgs::plain(txns, 1, 1, dir.to_path_buf()))?;
+    gen_cmd::run(&GenArgs { merchants, ..GenArgs::plain(txns, 1, 1, dir.to_path_buf()) })?;
     step(&format!("generated {txns} PG transactions and three bank statements in {}", dir.display()));
     let ctx = &stack.runner.ctx;
     for (key, path) in &generated_uploads(dir)? {
@@ -284,20 +288,24 @@ async fn print_sample_events(stack: &LocalStack, job_id: &str, kept: bool) -> Re
     Ok(())
 }
 
-/// What the dashboard shows for the demo day, through the HTTP API (the same gateway, authorizer
-/// and handlers `local up` serves).
 /// The day's money paid out: the cycle over the business days after the demo's day, and the
 /// bank's answer.
 async fn print_settlements(stack: &LocalStack, dir: &Path) -> Result<(), CliError> {
     let d = |s: &str| settlepaisa_recon::date::Date::parse_iso(s).ok_or_else(|| fail(format!("{s} is not a date")));
+    let before = write_units();
+    let started = Instant::now();
     let out = crate::settle_demo::run(stack, dir, d("2026-10-02")?, d("2026-10-06")?).await?;
+    let took = started.elapsed();
+    let units = write_units() - before;
     let net: i64 = out.batches.iter().map(|b| b.totals.net.0).sum();
     let txns: u64 = out.batches.iter().map(|b| b.totals.txns).sum();
-    println!(
-        "
-settle-cycle 2026-10-02..2026-10-06 (the schedule's runs; merchants from merchants.csv):"
-    );
+    println!("\nsettle-cycle 2026-10-02..2026-10-06 (the schedule's runs; merchants from merchants.csv):");
     println!("  {} batches, {txns} transactions, net {net} paise", out.batches.len());
+    println!(
+        "  {:.1} s for the five runs and the bank's answer; DynamoDB write units {units} (indexes included), {:.4} per settled transaction",
+        took.as_secs_f64(),
+        units as f64 / txns.max(1) as f64
+    );
     for f in &out.payout_files {
         println!("  payout file s3://{}/{f}", stack.runner.ctx.resources.artifacts_bucket);
     }
@@ -314,6 +322,8 @@ settle-cycle 2026-10-02..2026-10-06 (the schedule's runs; merchants from merchan
     Ok(())
 }
 
+/// What the dashboard shows for the demo day, through the HTTP API (the same gateway, authorizer
+/// and handlers `local up` serves).
 async fn print_api_view(stack: &LocalStack) -> Result<(), CliError> {
     println!("\nthrough the HTTP API (sp-ops token):");
     for path in [
@@ -348,6 +358,15 @@ async fn print_api_view(stack: &LocalStack) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// DynamoDB write units so far, tables and indexes.
+fn write_units() -> u64 {
+    settlepaisa_aws::requests::snapshot()
+        .iter()
+        .filter(|(op, _)| WRITES.contains(op))
+        .map(|(_, c)| c.units + c.index_units)
+        .sum()
 }
 
 /// The DynamoDB operations whose units are write units.

@@ -17,8 +17,6 @@ pub const LEDGER_HEADER: &str = "settlepaisa-ledger v1";
 pub enum LedgerError {
     #[error("ledger line {0}: {1}")]
     BadLine(usize, String),
-    #[error("batch {0} withheld reserve that batch {1} has released: undoing it would pay that reserve twice")]
-    ReserveReleased(String, String),
 }
 
 /// The cycle date a batch id ends with (`STL-{merchant}-{YYYYMMDD}`).
@@ -107,10 +105,12 @@ impl Ledger {
     /// A batch whose payout failed took nothing: its payments, refunds and adjustments are
     /// eligible again, reserve it released is held again, reserve it withheld was never held. Its
     /// id stays used.
-    pub fn undo(&mut self, batch_id: &str) -> Result<(), LedgerError> {
-        if let Some(r) = self.reserves.iter().find(|r| r.batch_id == batch_id && r.released_by.is_some()) {
-            return Err(LedgerError::ReserveReleased(batch_id.to_string(), r.released_by.clone().unwrap_or_default()));
-        }
+    ///
+    /// Reserve the failed batch withheld that a later batch has released already is forgotten too:
+    /// the later batch paid it out of the nodal account, and the batch that takes the failed one's
+    /// payments again withholds its own. The merchant ends with what it would have had without
+    /// the failure.
+    pub fn undo(&mut self, batch_id: &str) {
         self.payments.retain(|_, b| b != batch_id);
         self.refunds.retain(|_, b| b != batch_id);
         self.adjustments.retain(|_, b| b != batch_id);
@@ -120,7 +120,6 @@ impl Ledger {
                 r.released_by = None;
             }
         }
-        Ok(())
     }
 }
 
@@ -186,22 +185,24 @@ mod tests {
     #[test]
     fn undoing_a_failed_batch_frees_its_lines_and_holds_what_it_released_again() {
         let mut l = sample();
-        l.undo("STL-M1-20261113").unwrap();
+        l.undo("STL-M1-20261113");
         assert_eq!(l.payments.keys().collect::<Vec<_>>(), ["T1"]);
         assert!(l.refunds.is_empty());
         assert_eq!(l.reserves.len(), 1);
         assert_eq!(l.reserves[0].released_by, None, "the October reserve is held again");
         assert!(l.batches.contains("STL-M1-20261113"), "the id stays used");
         // Undoing the October batch now would pay nothing twice.
-        l.undo("STL-M1-20261012").unwrap();
+        l.undo("STL-M1-20261012");
         assert!(l.payments.is_empty() && l.reserves.is_empty());
     }
 
     #[test]
-    fn a_batch_whose_reserve_was_released_cannot_be_undone() {
+    fn a_failed_batch_whose_reserve_a_later_batch_released_frees_its_lines_and_forgets_that_reserve() {
         let mut l = sample();
-        assert!(matches!(l.undo("STL-M1-20261012"), Err(LedgerError::ReserveReleased(_, _))));
-        assert_eq!(l, sample(), "nothing changed");
+        l.undo("STL-M1-20261012");
+        assert_eq!(l.payments.keys().collect::<Vec<_>>(), ["T2"], "T1 is eligible again");
+        assert_eq!(l.reserves.len(), 1, "the October reserve, paid out by November's batch, is gone");
+        assert_eq!(l.reserves[0].batch_id, "STL-M1-20261113");
     }
 
     #[test]

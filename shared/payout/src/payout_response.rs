@@ -119,15 +119,27 @@ pub enum Decision {
     },
     /// Nothing changes, and why (shown to ops in the file's outcome).
     Unchanged(String),
+    /// Nothing changes, but the bank contradicts what the batch went through: ops must look
+    /// (an alarm, not a note).
+    Conflict(String),
 }
 
-/// The batch's next state given its status and the time of the last response applied to it.
-pub fn decide(status: BatchStatus, last_applied: Option<i64>, r: &PayoutResponse) -> Decision {
-    if last_applied.is_some_and(|t| r.processed_at <= t) {
-        return Decision::Unchanged("a response as recent or newer is already applied".into());
+/// The batch's next state given its status, whether it went into a payout file, and the time of
+/// the last response applied to it. A line older than that one changes nothing; one as old is
+/// still read (a bank that stamps dates only gives a credit and its return the same time).
+pub fn decide(status: BatchStatus, in_a_file: bool, last_applied: Option<i64>, r: &PayoutResponse) -> Decision {
+    if last_applied.is_some_and(|t| r.processed_at < t) {
+        return Decision::Unchanged("older than the response already applied".into());
+    }
+    if !in_a_file {
+        return Decision::Conflict("the batch is in no payout file: the bank cannot have paid it".into());
     }
     let reason = || r.reason.clone().unwrap_or_default();
     match (status, r.status) {
+        (BatchStatus::Failed, ResponseStatus::Success) => Decision::Conflict(
+            "the bank reports a credit for a batch that failed, whose lines are back in the pool: a second payout may follow"
+                .into(),
+        ),
         (BatchStatus::Failed, _) => {
             Decision::Unchanged("the batch failed already; its lines are back in the pool".into())
         }
@@ -138,7 +150,7 @@ pub fn decide(status: BatchStatus, last_applied: Option<i64>, r: &PayoutResponse
         (BatchStatus::Credited, ResponseStatus::Returned) => Decision::Fail { reason: reason() },
         (BatchStatus::Credited, ResponseStatus::Success) => Decision::Unchanged("credited already".into()),
         (BatchStatus::Credited, ResponseStatus::Rejected) => {
-            Decision::Unchanged("a rejection after the credit contradicts it: ops to check with the bank".into())
+            Decision::Conflict("a rejection after the credit contradicts it: ops to check with the bank".into())
         }
     }
 }
@@ -176,15 +188,24 @@ mod tests {
     fn a_success_credits_a_return_fails_and_nothing_applies_twice() {
         use BatchStatus::*;
         use ResponseStatus::*;
-        assert_eq!(decide(SentToBank, None, &resp(Success, 10)), Decision::Credit { utr: "UTR1".into() });
-        assert_eq!(decide(SentToBank, None, &resp(Rejected, 10)), Decision::Fail { reason: "account closed".into() });
+        let sent = true;
+        assert_eq!(decide(SentToBank, sent, None, &resp(Success, 10)), Decision::Credit { utr: "UTR1".into() });
+        assert_eq!(
+            decide(SentToBank, sent, None, &resp(Rejected, 10)),
+            Decision::Fail { reason: "account closed".into() }
+        );
         // The same file again: the batch is credited and that response applied.
-        assert!(matches!(decide(Credited, Some(10), &resp(Success, 10)), Decision::Unchanged(_)));
-        // A return after the credit fails it; an older one arriving late does not.
-        assert!(matches!(decide(Credited, Some(10), &resp(Returned, 20)), Decision::Fail { .. }));
-        assert!(matches!(decide(Credited, Some(10), &resp(Returned, 5)), Decision::Unchanged(_)));
-        // A failed batch's lines are back in the pool: a late success changes nothing.
-        assert!(matches!(decide(Failed, Some(10), &resp(Success, 30)), Decision::Unchanged(_)));
-        assert!(matches!(decide(Credited, Some(10), &resp(Rejected, 30)), Decision::Unchanged(_)));
+        assert!(matches!(decide(Credited, sent, Some(10), &resp(Success, 10)), Decision::Unchanged(_)));
+        // A return after the credit fails it, even stamped the same time; an older one does not.
+        assert!(matches!(decide(Credited, sent, Some(10), &resp(Returned, 20)), Decision::Fail { .. }));
+        assert!(matches!(decide(Credited, sent, Some(10), &resp(Returned, 10)), Decision::Fail { .. }));
+        assert!(matches!(decide(Credited, sent, Some(10), &resp(Returned, 5)), Decision::Unchanged(_)));
+        // A failed batch's lines are back in the pool: a late success is an alarm, a late
+        // return nothing.
+        assert!(matches!(decide(Failed, sent, Some(10), &resp(Success, 30)), Decision::Conflict(_)));
+        assert!(matches!(decide(Failed, sent, Some(10), &resp(Returned, 30)), Decision::Unchanged(_)));
+        assert!(matches!(decide(Credited, sent, Some(10), &resp(Rejected, 30)), Decision::Conflict(_)));
+        // A batch in no payout file cannot have been paid.
+        assert!(matches!(decide(PendingPayout, false, None, &resp(Success, 10)), Decision::Conflict(_)));
     }
 }

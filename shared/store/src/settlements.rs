@@ -33,6 +33,12 @@ fn build(e: aws_sdk_dynamodb::error::BuildError) -> AwsError {
     AwsError::new("TransactWriteItems", e.to_string())
 }
 
+/// A write that changed a batch also wrote its `by-cycle-date` entry (projection ALL; a batch is
+/// under 1 KB): one index write unit, counted with the request that made it.
+fn index_write(operation: &'static str, table: &str) {
+    requests::record_units(operation, table, settlepaisa_aws::capacity::WriteUnits { table: 0, indexes: 1 });
+}
+
 fn key(pk: &str, sk: &str) -> Item {
     Item::from([("pk".to_string(), sv(pk)), ("sk".to_string(), sv(sk))])
 }
@@ -78,7 +84,8 @@ pub struct BatchRecord {
 
 pub fn batch_key(settlement_id: &str) -> Option<Item> {
     let date = batch_date(settlement_id)?;
-    let merchant = settlement_id.strip_prefix("STL-")?.get(..settlement_id.len() - 4 - 9)?;
+    // `STL-` + merchant + `-` + 8 digits.
+    let merchant = settlement_id.strip_prefix("STL-")?.get(..settlement_id.len().checked_sub(4 + 9)?)?;
     (!merchant.is_empty()).then(|| key(&format!("M#{merchant}"), &format!("B#{date}#{settlement_id}")))
 }
 
@@ -243,7 +250,11 @@ pub async fn commit_batch(
     if let Some(r) = answers {
         items.extend(request_done(table, r, &batch.settlement_id)?);
     }
-    Ok(matches!(transact(client, items).await?, Transacted::Written))
+    let written = matches!(transact(client, items).await?, Transacted::Written);
+    if written {
+        index_write("dynamodb.TransactWriteItems", table);
+    }
+    Ok(written)
 }
 
 /// A batch by its id, strongly consistent.
@@ -363,7 +374,11 @@ pub async fn claim_payout(
         .expression_attribute_values(":b", sv(bank))
         .send()
         .await;
-    Ok(conditional("UpdateItem", out)?)
+    let claimed = conditional("UpdateItem", out)?;
+    if claimed {
+        index_write("dynamodb.UpdateItem", table);
+    }
+    Ok(claimed)
 }
 
 /// Takes a pending batch out of a payout file that was written without it (its run stopped
@@ -387,7 +402,11 @@ pub async fn release_payout_claim(
         .expression_attribute_values(":k", sv(payout_key))
         .send()
         .await;
-    Ok(conditional("UpdateItem", out)?)
+    let released = conditional("UpdateItem", out)?;
+    if released {
+        index_write("dynamodb.UpdateItem", table);
+    }
+    Ok(released)
 }
 
 /// A batch whose payout file is written: `SENT_TO_BANK`, its transactions moved in the funnel.
@@ -415,7 +434,11 @@ pub async fn mark_sent(
         .map_err(build)?;
     let mut items = vec![TransactWriteItem::builder().update(update).build()];
     items.extend(kpi_moves(kpi_table, batch, Some(BatchStatus::PendingPayout), Some(BatchStatus::SentToBank))?);
-    Ok(matches!(transact(client, items).await?, Transacted::Written))
+    let written = matches!(transact(client, items).await?, Transacted::Written);
+    if written {
+        index_write("dynamodb.TransactWriteItems", table);
+    }
+    Ok(written)
 }
 
 /// What a bank response does to a batch, as [`apply_response`] writes it.
@@ -423,10 +446,10 @@ pub enum ResponseChange<'a> {
     Credit {
         utr: &'a str,
     },
-    /// Failed: the ledger moves with it (the batch's lines back in the pool), when it can.
+    /// Failed: the ledger moves with it (the batch's lines back in the pool).
     Fail {
         reason: &'a str,
-        ledger: Option<&'a LedgerMove>,
+        ledger: &'a LedgerMove,
     },
 }
 
@@ -444,7 +467,7 @@ pub async fn apply_response(
     let k = batch_key(&batch.settlement_id).ok_or_else(|| AwsError::new("UpdateItem", "not a settlement id"))?;
     let (to, set, value, ledger) = match change {
         ResponseChange::Credit { utr } => (BatchStatus::Credited, "utr", utr, None),
-        ResponseChange::Fail { reason, ledger } => (BatchStatus::Failed, "failure_reason", reason, ledger),
+        ResponseChange::Fail { reason, ledger } => (BatchStatus::Failed, "failure_reason", reason, Some(ledger)),
     };
     let mut update = Update::builder()
         .table_name(table)
@@ -467,7 +490,11 @@ pub async fn apply_response(
         items.push(head_move(table, l)?);
     }
     items.extend(kpi_moves(kpi_table, batch, Some(batch.status), Some(to))?);
-    Ok(matches!(transact(client, items).await?, Transacted::Written))
+    let written = matches!(transact(client, items).await?, Transacted::Written);
+    if written {
+        index_write("dynamodb.TransactWriteItems", table);
+    }
+    Ok(written)
 }
 
 /// Records that `job_id`, completed at `completed_at` (RFC 3339), reconciled capture day `day`
@@ -698,6 +725,8 @@ mod tests {
         let k = batch_key(&b.settlement_id).unwrap();
         assert_eq!((item.get("pk"), item.get("sk")), (k.get("pk"), k.get("sk")));
         assert_eq!(batch_key("STL--20261012"), None);
+        assert_eq!(batch_key("STL-20261012"), None, "too short for a merchant: no panic");
+        assert_eq!(batch_key("20261012"), None);
         assert_eq!(batch_key("nonsense"), None);
     }
 }
