@@ -542,10 +542,8 @@ async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
             settlement_id: None,
             outcome: None,
         };
-        assert!(put_request(&ctx.clients.dynamodb, &ctx.resources.settlements_table, &request)
-            .await
-            .unwrap()
-            .is_none());
+        let recorded = put_request(&ctx.clients.dynamodb, &ctx.resources.settlements_table, &request).await.unwrap();
+        assert!(matches!(recorded, settlepaisa_store::settlements::Recorded::New));
     }
     let table: BTreeSet<&str> = settlepaisa_http::routes::ROUTES.iter().map(|r| r.function).collect();
     assert_eq!(MATRIX.iter().map(|m| m.0).collect::<BTreeSet<_>>(), table, "the matrix covers every route");

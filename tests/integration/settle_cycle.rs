@@ -240,6 +240,9 @@ async fn the_lambda_cycle_pays_what_the_offline_command_pays_and_the_banks_answe
             "a failed batch's transactions leave the funnel's later stages"
         );
     }
+    // Running an earlier day again pays nothing twice: its batches exist, or took the payments.
+    let rerun = Box::pin(cycle_run::run(ctx, d("2026-10-05"))).await.unwrap();
+    assert!(rerun.batches.is_empty(), "{rerun:?}");
     // The returned batch's payments are paid again on the next cycle, in a new batch.
     let next = Box::pin(cycle_run::run(ctx, d("2026-10-19"))).await.unwrap();
     let again = settlements::get_batch(
@@ -313,4 +316,71 @@ async fn two_runs_racing_on_a_day_make_each_batch_once_and_take_each_payment_onc
     assert_eq!(payments.len(), n, "a payment in two batches");
     // And each batch in one payout file, sent once.
     assert!(batches.iter().all(|b| b.status == BatchStatus::SentToBank && b.payout_key.is_some()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_window_forgets_old_batches_without_paying_their_payments_again_and_reports_what_aged_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stack = reconciled_stack(tmp.path()).await;
+    let mut ctx = stack.runner.ctx.clone();
+    ctx.settlement.window_days = 7;
+    // MERCH001 on hold through the window: its payments age out unpaid, and are reported.
+    let db = &ctx.clients.dynamodb;
+    let mut m1 =
+        settlepaisa_store::merchants::get(db, &ctx.resources.merchants_table, "MERCH001").await.unwrap().unwrap();
+    m1.status = settlepaisa_payout::merchant::MerchantStatus::OnHold;
+    settlepaisa_store::merchants::put_merchants(db, &ctx.resources.merchants_table, &[m1]).await.unwrap();
+    // A bonus on the 16th gives every other merchant a batch then: its ledger, pruned to the
+    // 7-day window, forgets the batches that paid the 1st–5th.
+    let mut bonus = String::from("adjustment_id,merchant_id,kind,amount_paise,effective_on,reference\n");
+    for i in 2..=25 {
+        bonus.push_str(&format!("BONUS-{i:03},MERCH{i:03},manual,100000,2026-10-16,promo\n"));
+    }
+    upload_bytes(&stack, "incoming/adjustments/bonus.csv", bonus.into_bytes()).await;
+    stack.runner.run_until_idle(IDLE).await.unwrap();
+    for i in 0..=d("2026-10-02").days_until(d("2026-10-16")) {
+        let _ = Box::pin(cycle_run::run(&ctx, d("2026-10-02").add_days(i))).await.unwrap();
+    }
+    let before = all_batches(&stack, d("2026-10-01"), d("2026-10-31")).await;
+    assert!(before.iter().all(|b| b.merchant_id != "MERCH001"));
+    // The bonus batches of the 16th took the bonus, not the payments their ledgers forgot.
+    let lines = lines_of(&stack, &before).await;
+    let mut paid: Vec<&String> = lines.iter().filter(|l| l[1] == "payment").map(|l| &l[2]).collect();
+    let n = paid.len();
+    paid.sort();
+    paid.dedup();
+    assert_eq!(paid.len(), n, "a payment in two batches");
+    let m2 = settlements::head(db, &ctx.resources.settlements_table, "MERCH002").await.unwrap();
+    let ledger = settlepaisa_payout::cycle::Ledger::parse(
+        &String::from_utf8(
+            settlepaisa_aws::s3::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &m2.ledger_key.unwrap())
+                .await
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(ledger.horizon, Some(d("2026-10-09")));
+    assert!(!ledger.batches.iter().any(|b| b.ends_with("20261002")), "forgotten: {:?}", ledger.batches);
+    // The ledgers now forget batches before 9 Oct; running 5 Oct again pays nothing twice.
+    let again = Box::pin(cycle_run::run(&ctx, d("2026-10-05"))).await.unwrap();
+    assert!(again.batches.is_empty(), "{again:?}");
+    assert_eq!(all_batches(&stack, d("2026-10-01"), d("2026-10-31")).await.len(), before.len());
+    // What MERCH001 never got left the window on the way: reported, not paid.
+    let reports = settlepaisa_aws::s3::list(&ctx.clients.s3, &ctx.resources.artifacts_bucket, "settlements/2026-10-")
+        .await
+        .unwrap();
+    let mut aged = String::new();
+    for k in reports.iter().filter(|k| k.contains("carried_forward")) {
+        aged.push_str(
+            &String::from_utf8(
+                settlepaisa_aws::s3::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, k).await.unwrap(),
+            )
+            .unwrap(),
+        );
+    }
+    assert!(
+        aged.lines().any(|l| l.starts_with("MERCH001,") && l.contains("left the settlement window unsettled")),
+        "{aged}"
+    );
 }

@@ -99,6 +99,10 @@ async fn an_on_demand_settlement_is_requested_once_and_paid_on_its_day() {
     let later = ctx.settlement.calendar.add_business_days(day.add_days(1), 0);
     let r = schedule(merchant.clone(), "portal-key-0002", json!({ "date": later.to_string() })).await;
     assert_seed_error(&r, 409);
+    // Another key for the same day: one request a merchant and day.
+    let r = schedule(merchant.clone(), "portal-key-0009", body.clone()).await;
+    assert_seed_error(&r, 409);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("already scheduled"), "{}", r.body);
     // Not a business day, or today: refused.
     let sunday = (1..8).map(|i| today.add_days(i)).find(|d| (d.0 + 3).rem_euclid(7) == 6).unwrap();
     assert_seed_error(&schedule(merchant.clone(), "portal-key-0003", json!({ "date": sunday.to_string() })).await, 400);

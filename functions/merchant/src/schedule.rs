@@ -17,7 +17,7 @@ use settlepaisa_http::{ApiError, Caller};
 use settlepaisa_payout::merchant::MerchantStatus;
 use settlepaisa_store::job::now_rfc3339;
 use settlepaisa_store::merchants;
-use settlepaisa_store::settlements::{self, RequestKey, SettlementRequest};
+use settlepaisa_store::settlements::{self, Recorded, RequestKey, SettlementRequest};
 
 /// How far ahead a settlement may be scheduled.
 pub const MAX_DAYS_AHEAD: i32 = 30;
@@ -112,9 +112,12 @@ pub async fn schedule_settlement(
         outcome: None,
     };
     match settlements::put_request(db, table, &request).await? {
-        None => Ok((StatusCode::ACCEPTED, Json(view(&request))).into_response()),
+        Recorded::New => Ok((StatusCode::ACCEPTED, Json(view(&request))).into_response()),
         // Another request with this key won the race.
-        Some(existing) => replay(existing, &body.date),
+        Recorded::SameKey(existing) => replay(existing, &body.date),
+        Recorded::DayTaken => Err(ApiError::conflict(format!(
+            "a settlement is already scheduled for {id} on {date}; it takes everything available then"
+        ))),
     }
 }
 

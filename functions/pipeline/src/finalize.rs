@@ -40,6 +40,11 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
         tracing::error!(job_id, "finalize message for a job that does not exist");
         return Ok(());
     };
+    if job.status == JobStatus::Completed {
+        // A redelivered message after completion: the reconciled days may not have been
+        // recorded if the finalizer stopped right after completing the job.
+        record_reconciled_days(ctx, &job).await?;
+    }
     if job.status != JobStatus::Finalizing {
         // A redelivered message after completion (the KPI items may already carry resolutions:
         // leave them), or a job that failed: nothing to roll up.
@@ -85,16 +90,17 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
         "days": kpis.0.keys().collect::<Vec<_>>(),
         "shards": job.shards,
     });
-    record_reconciled_days(ctx, &job).await?;
     job::finish(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &summary).await?;
+    record_reconciled_days(ctx, &job).await?;
     tracing::info!(job_id, matched = total.matched_count, pg = total.pg_count, "job finalized");
     Ok(())
 }
 
 /// A job over the stack's own files (`incoming/`, every bank) is what the settlement cycle pays
-/// from: each of its days names it, unless a later job's completion did. Written before the job is
-/// `COMPLETED` (a redelivered message finds it done and returns); the cycle reads only completed
-/// jobs. A job over uploaded files, or limited to some banks, proves nothing for payouts.
+/// from: each of its days names it, unless a later job's completion did. Written once the job is
+/// `COMPLETED` (and again by a redelivered message, in case the finalizer stopped in between),
+/// so a day never names a job that does not complete. A job over uploaded files, or limited to
+/// some banks, proves nothing for payouts.
 async fn record_reconciled_days(ctx: &Context, job: &job::Job) -> Result<(), PipelineError> {
     let own_files = !job.files.is_empty() && job.files.iter().all(|f| f.key.starts_with("incoming/"));
     if !own_files || !job.sources.is_empty() {

@@ -13,7 +13,9 @@ use settlepaisa_aws::s3;
 use settlepaisa_payout::cycle::{owners, run_merchant, Batch, Carried, Due, Inputs};
 use settlepaisa_payout::merchant::Merchant;
 use settlepaisa_payout::payout_response::BatchStatus;
+use settlepaisa_payout::window::{aged_out, AGED_LOOKBACK_DAYS};
 use settlepaisa_recon::date::{ist_date, parse_rfc3339, Date};
+use settlepaisa_recon::money::Paise;
 use settlepaisa_store::settlements::{self, BatchRecord, LedgerMove, RequestKey, SettlementRequest};
 use settlepaisa_store::{job::now_rfc3339, merchants, Context};
 use std::collections::BTreeMap;
@@ -48,6 +50,13 @@ pub struct RunSummary {
     pub payout_files: Vec<String>,
     pub sent: usize,
     pub requests_answered: usize,
+    /// Pending batches not put in a file (no merchant record or paying bank): logged, retried.
+    pub left_pending: usize,
+    /// Refunds of transactions no page in the window names, or beyond the payment: reported in
+    /// the carried-forward file, not deducted.
+    pub unattributed_refunds: usize,
+    /// Merchants whose settlement failed, with why (the run fails after the others are settled).
+    pub failed_merchants: Vec<String>,
 }
 
 pub async fn handle(ctx: &Context, event: serde_json::Value) -> Result<RunSummary, SettleError> {
@@ -64,7 +73,8 @@ pub async fn run(ctx: &Context, day: Date) -> Result<RunSummary, SettleError> {
     }
     summary.business_day = true;
     let window_start = day.add_days(-(cfg.window_days as i32));
-    let (inputs, read) = inputs::load(ctx, window_start, day).await?;
+    // A week before the window too: what left it unsettled is reported (window::aged_out).
+    let (inputs, read) = inputs::load(ctx, window_start.add_days(-AGED_LOOKBACK_DAYS), day).await?;
     summary.read = read;
     let merchants = merchants::all(&ctx.clients.dynamodb, &ctx.resources.merchants_table).await?;
     let requests = settlements::requests_for(&ctx.clients.dynamodb, &ctx.resources.settlements_table, &day.to_string())
@@ -73,7 +83,8 @@ pub async fn run(ctx: &Context, day: Date) -> Result<RunSummary, SettleError> {
         .filter(|r| r.status == "SCHEDULED")
         .map(|r| (r.key.merchant_id.clone(), r))
         .collect::<BTreeMap<_, _>>();
-    let mut by_merchant = by_merchant(inputs);
+    let (mut by_merchant, unattributed) = by_merchant(inputs, day);
+    summary.unattributed_refunds = unattributed.len();
     let mut results = Vec::new();
     for chunk in merchants.chunks(PARALLEL_MERCHANTS) {
         let mut set = tokio::task::JoinSet::new();
@@ -84,11 +95,18 @@ pub async fn run(ctx: &Context, day: Date) -> Result<RunSummary, SettleError> {
             set.spawn(async move { settle_merchant(&ctx, &m, day, window_start, &inputs, request.as_ref()).await });
         }
         while let Some(done) = set.join_next().await {
-            results.push(done.map_err(|e| SettleError::BadEvent(format!("a merchant's task failed: {e}")))??);
+            // One merchant's failure (an unreadable ledger, contention) stops no other's.
+            match done.map_err(|e| SettleError::BadEvent(format!("a merchant's task failed: {e}"))) {
+                Ok(Ok(r)) => results.push(r),
+                Ok(Err(e)) | Err(e) => {
+                    tracing::error!(error = %e, "a merchant was not settled");
+                    summary.failed_merchants.push(e.to_string());
+                }
+            }
         }
     }
     let mut committed = Vec::new();
-    let mut carried = Vec::new();
+    let mut carried = unattributed;
     for r in results {
         summary.requests_answered += usize::from(r.answered);
         if let Some(b) = r.committed {
@@ -113,21 +131,48 @@ pub async fn run(ctx: &Context, day: Date) -> Result<RunSummary, SettleError> {
     let sent = payouts::send(ctx, day, &merchants, committed).await?;
     summary.payout_files = sent.files;
     summary.sent = sent.sent;
+    summary.left_pending = sent.left_pending;
     tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "settlement run done");
+    if !summary.failed_merchants.is_empty() {
+        // Failed for the schedule to retry: a run again settles only what this one did not.
+        return Err(SettleError::Partial(summary.failed_merchants.join("; ")));
+    }
     Ok(summary)
 }
 
 /// Each merchant's own inputs: its payments and adjustments, and the refunds of its transactions
-/// (with whose they are), so a run reads a million payments once, not once per merchant.
-pub fn by_merchant(inputs: Inputs) -> BTreeMap<String, Inputs> {
-    let owner_of = owners(&inputs).into_iter().map(|(t, m)| (t.to_string(), m.to_string())).collect::<BTreeMap<_, _>>();
+/// (with whose they are), so a run reads a million payments once, not once per merchant. A refund
+/// of a transaction no page of the window names, or one that takes a transaction's refunds past
+/// its amount, is not deducted: it is returned, for the carried-forward report.
+pub fn by_merchant(inputs: Inputs, day: Date) -> (BTreeMap<String, Inputs>, Vec<Carried>) {
+    let owner_of: BTreeMap<String, String> =
+        owners(&inputs).into_iter().map(|(t, m)| (t.to_string(), m.to_string())).collect();
+    let paid: BTreeMap<&str, i64> = inputs.payments.iter().map(|p| (p.txn_id.as_str(), p.amount.0)).collect();
+    let mut refunded: BTreeMap<String, i64> = BTreeMap::new();
+    let mut problems = Vec::new();
     let mut out: BTreeMap<String, Inputs> = BTreeMap::new();
-    for r in inputs.refunds {
-        if let Some(m) = owner_of.get(&r.txn_id) {
-            let own = out.entry(m.clone()).or_default();
-            own.owners.insert(r.txn_id.clone(), m.clone());
-            own.refunds.push(r);
+    let mut refunds = inputs.refunds;
+    refunds.sort_by(|a, b| (a.refunded_on, &a.refund_id).cmp(&(b.refunded_on, &b.refund_id)));
+    for r in refunds {
+        let problem = |merchant: &str, why: String| Carried {
+            merchant_id: merchant.to_string(),
+            cycle_date: day,
+            reason: format!("refund {} of {}: {why}; not deducted", r.refund_id, r.txn_id),
+            net: Paise(-r.amount.0),
+        };
+        let Some(m) = owner_of.get(&r.txn_id) else {
+            problems.push(problem("?", "no transaction of the settlement window has that id".into()));
+            continue;
+        };
+        let total = refunded.entry(r.txn_id.clone()).or_default();
+        *total = total.saturating_add(r.amount.0);
+        if paid.get(r.txn_id.as_str()).is_some_and(|p| *total > *p) {
+            problems.push(problem(m, format!("refunds add up to {total} paise, more than the payment")));
+            continue;
         }
+        let own = out.entry(m.clone()).or_default();
+        own.owners.insert(r.txn_id.clone(), m.clone());
+        own.refunds.push(r);
     }
     for p in inputs.payments {
         out.entry(p.merchant_id.clone()).or_default().payments.push(p);
@@ -135,7 +180,7 @@ pub fn by_merchant(inputs: Inputs) -> BTreeMap<String, Inputs> {
     for a in inputs.adjustments {
         out.entry(a.merchant_id.clone()).or_default().adjustments.push(a);
     }
-    out
+    (out, problems)
 }
 
 pub struct MerchantResult {
@@ -160,8 +205,10 @@ pub async fn settle_merchant(
     for _ in 0..COMMIT_ATTEMPTS {
         let head = settlements::head(db, table, &m.merchant_id).await?;
         let mut ledger = ledger_store::read(ctx, &m.merchant_id, &head).await?;
+        let aged = aged_out(&ledger, inputs, &m.merchant_id, day, window_start);
         ledger.prune(window_start);
-        let out = run_merchant(day, &ctx.settlement.calendar, m, inputs, &merchant_of, &mut ledger, due)?;
+        let mut out = run_merchant(day, &ctx.settlement.calendar, m, inputs, &merchant_of, &mut ledger, due)?;
+        out.carried.extend(aged.iter().cloned());
         let Some(batch) = out.batches.into_iter().next() else {
             let mut answered = false;
             if let Some(r) = request {
@@ -180,7 +227,7 @@ pub async fn settle_merchant(
         let mv = LedgerMove { merchant_id: m.merchant_id.clone(), expected: head.version, new_key };
         let answers: Option<&RequestKey> = request.map(|r| &r.key);
         if settlements::commit_batch(db, table, &ctx.resources.kpi_table, &record, &mv, answers).await? {
-            return Ok(MerchantResult { committed: Some(record), carried: vec![], answered: request.is_some() });
+            return Ok(MerchantResult { committed: Some(record), carried: aged, answered: request.is_some() });
         }
         tracing::info!(merchant = %m.merchant_id, "the ledger moved under this run; reading it again");
     }

@@ -18,6 +18,8 @@ pub enum SettleError {
     Cycle(#[from] settlepaisa_payout::cycle::CycleError),
     #[error("merchant {0}: the ledger kept moving under this run")]
     Contended(String),
+    #[error("some merchants were not settled (the others were): {0}")]
+    Partial(String),
 }
 
 impl From<AwsError> for SettleError {

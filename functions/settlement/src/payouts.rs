@@ -22,6 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Sent {
     pub files: Vec<String>,
     pub sent: usize,
+    /// Pending batches no file could take (no merchant record, no paying bank).
+    pub left_pending: usize,
 }
 
 fn as_batch(r: &BatchRecord) -> Batch {
@@ -39,7 +41,8 @@ fn references(text: &str) -> BTreeSet<String> {
     text.lines().skip(1).filter_map(|l| l.split(',').next()).map(str::to_string).collect()
 }
 
-/// Sends every pending batch of `day` (those this run made, and any an earlier run left).
+/// Sends every pending batch (those this run made, and any an earlier run left, whatever its
+/// date) in files named for `day`.
 pub async fn send(
     ctx: &Context,
     day: Date,
@@ -51,7 +54,8 @@ pub async fn send(
     let bucket = &ctx.resources.artifacts_bucket;
     let mut pending: BTreeMap<String, BatchRecord> =
         committed.into_iter().map(|b| (b.settlement_id.clone(), b)).collect();
-    for b in settlements::all_day_batches(db, table, &day.to_string()).await? {
+    // The index is eventually consistent: a batch it does not show yet is swept next run.
+    for b in settlements::pending_batches(db, table).await? {
         if b.status == BatchStatus::PendingPayout {
             pending.entry(b.settlement_id.clone()).or_insert(b);
         }
@@ -89,10 +93,15 @@ pub async fn send(
     }
     for b in unclaimed {
         let Some(m) = by_id.get(b.merchant_id.as_str()) else {
-            tracing::warn!(batch = %b.settlement_id, "no merchant record: left pending");
+            tracing::error!(batch = %b.settlement_id, "no merchant record: left pending, swept again next run");
+            out.left_pending += 1;
             continue;
         };
-        let Some(bank) = paying_bank(&m.ifsc, &ctx.settlement.payout_banks) else { continue };
+        let Some(bank) = paying_bank(&m.ifsc, &ctx.settlement.payout_banks) else {
+            tracing::error!(batch = %b.settlement_id, "no paying bank configured: left pending");
+            out.left_pending += 1;
+            continue;
+        };
         let key = format!("outgoing/payouts/{bank}/{day}/payouts-{run}.csv");
         if settlements::claim_payout(db, table, &b, &key, bank).await? {
             files.entry(key.clone()).or_default().push(BatchRecord { payout_key: Some(key), ..b });
@@ -100,9 +109,19 @@ pub async fn send(
     }
     for (key, batches) in files {
         let text = payout_file(&batches.iter().map(as_batch).collect::<Vec<_>>(), merchants);
-        s3::put(&ctx.clients.s3, bucket, &key, text.into_bytes()).await?;
+        // A file is never replaced: if another run wrote it meanwhile, its own lines are the truth.
+        let inside = if s3::put_new(&ctx.clients.s3, bucket, &key, text.into_bytes()).await? {
+            batches.iter().map(|b| b.settlement_id.clone()).collect()
+        } else {
+            references(&String::from_utf8_lossy(&s3::get_bytes(&ctx.clients.s3, bucket, &key).await?))
+        };
         for b in &batches {
-            out.sent += usize::from(settlements::mark_sent(db, table, kpi, b, &key, &now_rfc3339()).await?);
+            if inside.contains(&b.settlement_id) {
+                out.sent += usize::from(settlements::mark_sent(db, table, kpi, b, &key, &now_rfc3339()).await?);
+            } else {
+                // Claimed for a file that was written without it: the next run claims it again.
+                settlements::release_payout_claim(db, table, b, &key).await?;
+            }
         }
         out.files.push(key);
     }

@@ -77,6 +77,18 @@ pub async fn put(client: &Client, bucket: &str, key: &str, body: Vec<u8>) -> Res
     Ok(())
 }
 
+/// Puts `body` at `key` only if nothing is there: `Ok(false)` when something is (S3's
+/// conditional write, `If-None-Match: *`), so a written file is never replaced.
+pub async fn put_new(client: &Client, bucket: &str, key: &str, body: Vec<u8>) -> Result<bool, AwsError> {
+    requests::record("s3.PutObject", body.len() as u64);
+    let out = client.put_object().bucket(bucket).key(key).if_none_match("*").body(ByteStream::from(body)).send().await;
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
+        Err(e) => Err(AwsError::new("PutObject", sdk_message(&e))),
+    }
+}
+
 /// Every key under `prefix`, across pages, sorted.
 pub async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError> {
     let mut keys = Vec::new();

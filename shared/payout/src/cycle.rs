@@ -105,6 +105,9 @@ pub struct Ledger {
     pub adjustments: BTreeMap<String, String>,
     pub reserves: Vec<Reserve>,
     pub batches: BTreeSet<String>,
+    /// Set by [`Ledger::prune`](crate::ledger_file): what batches before it took is forgotten,
+    /// so inputs dated before it are never eligible again (a run of an earlier day included).
+    pub horizon: Option<Date>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -251,6 +254,7 @@ pub fn run_merchant(
         .iter()
         .filter(|p| {
             p.merchant_id == id
+                && ledger.horizon.is_none_or(|h| p.captured_on >= h)
                 && !ledger.payments.contains_key(&p.txn_id)
                 && match due {
                     Due::OnCycle => calendar.add_business_days(p.captured_on, m.settlement_days) <= day,
@@ -264,13 +268,19 @@ pub fn run_merchant(
         .filter(|r| {
             merchant_of.get(r.txn_id.as_str()) == Some(&id)
                 && r.refunded_on <= day
+                && ledger.horizon.is_none_or(|h| r.refunded_on >= h)
                 && !ledger.refunds.contains_key(&r.refund_id)
         })
         .collect();
     let mut adjustments: Vec<&Adjustment> = inputs
         .adjustments
         .iter()
-        .filter(|a| a.merchant_id == id && a.effective_on <= day && !ledger.adjustments.contains_key(&a.adjustment_id))
+        .filter(|a| {
+            a.merchant_id == id
+                && a.effective_on <= day
+                && ledger.horizon.is_none_or(|h| a.effective_on >= h)
+                && !ledger.adjustments.contains_key(&a.adjustment_id)
+        })
         .collect();
     let releases: Vec<usize> = (0..ledger.reserves.len())
         .filter(|&i| {

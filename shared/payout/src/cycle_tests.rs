@@ -341,3 +341,26 @@ proptest! {
         prop_assert_eq!(&ledger2, &ledger);
     }
 }
+
+#[test]
+fn a_pruned_ledger_never_pays_what_it_forgot_even_for_an_earlier_day() {
+    let cal = Calendar::default();
+    let ms = [merchant("M1", 1)];
+    let inputs = Inputs {
+        payments: vec![
+            pay("T1", "M1", Method::Upi, 5_000, "2026-10-01"),
+            pay("T2", "M1", Method::Upi, 7_000, "2026-10-20"),
+        ],
+        ..Inputs::default()
+    };
+    let mut ledger = Ledger::default();
+    let out = run_day(d("2026-10-02"), &cal, &ms, &inputs, &mut ledger).unwrap();
+    assert_eq!(out.batches.len(), 1, "T1 paid");
+    let out = run_day(d("2026-10-21"), &cal, &ms, &inputs, &mut ledger).unwrap();
+    assert_eq!(out.batches[0].totals.txns, 1, "T2 paid");
+    // A later run forgot October's first batch; ops then run an earlier day again.
+    ledger.prune(d("2026-10-15"));
+    assert!(!ledger.payments.contains_key("T1"));
+    let again = run_day(d("2026-10-05"), &cal, &ms, &inputs, &mut ledger).unwrap();
+    assert_eq!(again, DayOutcome::default(), "T1 is before the horizon: not paid twice");
+}

@@ -5,7 +5,8 @@
 //!
 //! Lines, tab-separated, after the header `settlepaisa-ledger v1`:
 //! `B batch` a batch id used; `P txn batch`, `R refund batch`, `A adjustment batch` what a batch
-//! took; `V batch merchant withheld_on amount release_on released_by|-` reserve.
+//! took; `V batch merchant withheld_on amount release_on released_by|-` reserve; `H date` the
+//! horizon (what batches before it took is forgotten).
 
 use crate::cycle::{Ledger, Reserve};
 use settlepaisa_recon::date::Date;
@@ -32,6 +33,9 @@ pub fn batch_date(batch_id: &str) -> Option<Date> {
 impl Ledger {
     pub fn to_text(&self) -> String {
         let mut out = format!("{LEDGER_HEADER}\n");
+        if let Some(h) = self.horizon {
+            out.push_str(&format!("H\t{h}\n"));
+        }
         for b in &self.batches {
             out.push_str(&format!("B\t{b}\n"));
         }
@@ -65,6 +69,7 @@ impl Ledger {
             let f: Vec<&str> = line.split('\t').collect();
             let date = |s: &str| Date::parse_iso(s).ok_or_else(|| bad("not a date"));
             match (f[0], f.len()) {
+                ("H", 2) => ledger.horizon = Some(date(f[1])?),
                 ("B", 2) => {
                     ledger.batches.insert(f[1].to_string());
                 }
@@ -91,9 +96,12 @@ impl Ledger {
         Ok(ledger)
     }
 
-    /// Forgets what batches of cycle dates before `window_start` took: the runs read no input
-    /// older than the window, so nothing it names can be eligible again. Reserve still held stays.
+    /// Forgets what batches of cycle dates before `window_start` took, and moves the horizon
+    /// there: inputs dated before the horizon are never eligible again, so nothing forgotten can
+    /// be paid twice, even by a later run of an earlier day. Reserve still held stays.
     pub fn prune(&mut self, window_start: Date) {
+        let window_start = self.horizon.map_or(window_start, |h| h.max(window_start));
+        self.horizon = Some(window_start);
         let recent = |batch: &String| batch_date(batch).is_none_or(|d| d >= window_start);
         self.payments.retain(|_, b| recent(b));
         self.refunds.retain(|_, b| recent(b));
@@ -172,6 +180,8 @@ mod tests {
     fn pruning_forgets_old_batches_but_not_held_reserve() {
         let mut l = sample();
         l.prune(d("2026-11-01"));
+        assert_eq!(l.horizon, Some(d("2026-11-01")));
+        assert_eq!(Ledger::parse(&l.to_text()).unwrap(), l, "the horizon is kept");
         assert_eq!(l.payments.keys().collect::<Vec<_>>(), ["T2"]);
         assert!(l.adjustments.is_empty());
         assert_eq!(l.batches.len(), 1);
@@ -180,6 +190,9 @@ mod tests {
         l.prune(d("2026-12-01"));
         assert_eq!(l.reserves.len(), 1, "only the reserve still held");
         assert!(l.payments.is_empty());
+        // An earlier window never moves the horizon back.
+        l.prune(d("2026-10-01"));
+        assert_eq!(l.horizon, Some(d("2026-12-01")));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - [`payout_file`] — the bulk payout instruction for the paying bank;
 //! - [`payout_response`] — the bank's answer, and the batch states it moves;
 //! - [`ledger_file`] — a merchant's ledger as text between runs, pruned, and undone for a
-//!   failed payout.
+//!   failed payout;
+//! - [`window`] — what a run may settle, and what left the window unsettled.
 //!
 //! Money is integer paise with checked sums; shares are round-half-up of basis points, exact in
 //! 128 bits.
@@ -21,6 +22,7 @@ pub mod ledger_file;
 pub mod merchant;
 pub mod payout_file;
 pub mod payout_response;
+pub mod window;
 
 #[cfg(test)]
 mod cycle_tests;

@@ -8,8 +8,8 @@
 //!   date order; the index `by-cycle-date` (`cycle_date`, `settlement_id`) lists a day's batches.
 //! - `RECON#{day}` / `JOB` — the latest completed job that reconciled capture day `day` from the
 //!   stack's own files (`finalize-job`): its matches are what the cycle pays.
-//! - `M#{merchant}` / `REQ#{key}` and `REQ#{date}` / `{merchant}#{key}` — an on-demand
-//!   settlement request, by its idempotency key and by the day it is for.
+//! - `M#{merchant}` / `REQ#{key}` and `REQ#{date}` / `{merchant}` — an on-demand settlement
+//!   request, by its idempotency key and by the day it is for (one a merchant and day).
 //!
 //! A batch's transaction states are counted on the KPI table's `SETTLEMENT` items of their capture
 //! days, moved in the same transaction as the batch's status.
@@ -26,6 +26,9 @@ use settlepaisa_recon::money::Paise;
 use std::collections::BTreeMap;
 
 pub const BY_CYCLE_DATE: &str = "by-cycle-date";
+/// Batches waiting for a payout file, whatever their date (sparse: only they carry
+/// `pending_payout`): every run sweeps them, so none is left behind by a run that stopped.
+pub const PENDING_PAYOUT: &str = "pending-payout";
 /// The KPI table's dimension for settlement states.
 pub const SETTLEMENT_DIMENSION: &str = "SETTLEMENT";
 
@@ -111,6 +114,9 @@ impl BatchRecord {
             item.insert(name.into(), nv(v));
         }
         item.insert("status".into(), sv(self.status.as_str()));
+        if self.status == BatchStatus::PendingPayout {
+            item.insert("pending_payout".into(), sv("PENDING"));
+        }
         item.insert("lines_key".into(), sv(&self.lines_key));
         item.insert("days".into(), sv(serde_json::to_string(&self.days).unwrap_or_default()));
         item.insert("created_at".into(), sv(&self.created_at));
@@ -333,6 +339,13 @@ pub async fn day_batches(
     Ok(BatchPage { batches: items.iter().map(BatchRecord::from_item).collect::<Result<_, _>>()?, next })
 }
 
+/// Every batch waiting for a payout file (the sparse `pending-payout` index, all pages).
+pub async fn pending_batches(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<BatchRecord>, StoreError> {
+    let items =
+        settlepaisa_aws::dynamo::query_all(client, table, Some(PENDING_PAYOUT), "pending_payout", "PENDING").await?;
+    Ok(items.iter().map(BatchRecord::from_item).collect::<Result<_, _>>()?)
+}
+
 /// Every batch of a cycle date (all pages of [`day_batches`]).
 pub async fn all_day_batches(
     client: &aws_sdk_dynamodb::Client,
@@ -423,7 +436,7 @@ pub async fn mark_sent(
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(k))
-        .update_expression("SET #s = :sent, updated_at = :at")
+        .update_expression("SET #s = :sent, updated_at = :at REMOVE pending_payout")
         .condition_expression("#s = :pending AND payout_key = :k")
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":sent", sv(BatchStatus::SentToBank.as_str()))
@@ -472,7 +485,9 @@ pub async fn apply_response(
     let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(k))
-        .update_expression(format!("SET #s = :to, {set} = :v, last_response_at = :t, updated_at = :at"))
+        .update_expression(format!(
+            "SET #s = :to, {set} = :v, last_response_at = :t, updated_at = :at REMOVE pending_payout"
+        ))
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":to", sv(to.as_str()))
         .expression_attribute_values(":v", sv(value))
@@ -574,7 +589,7 @@ fn request_items(r: &SettlementRequest) -> [Item; 2] {
         item.insert("estimated_net_paise".into(), nv(r.estimated_net_paise));
     };
     fill(&mut by_key);
-    let mut by_day = key(&format!("REQ#{}", k.date), &format!("{}#{}", k.merchant_id, k.idempotency_key));
+    let mut by_day = key(&format!("REQ#{}", k.date), &k.merchant_id);
     fill(&mut by_day);
     [by_key, by_day]
 }
@@ -596,13 +611,22 @@ fn request_from(item: &Item) -> Result<SettlementRequest, Malformed> {
     })
 }
 
-/// Records a request unless its idempotency key is taken: `Ok(None)` recorded, `Ok(Some(r))`
-/// the request already recorded under that key.
+/// What recording a request found.
+#[derive(Debug)]
+pub enum Recorded {
+    New,
+    /// The request already recorded under that key.
+    SameKey(SettlementRequest),
+    /// Another request of the merchant is for that day already.
+    DayTaken,
+}
+
+/// Records a request unless its idempotency key is taken or the merchant has one for that day.
 pub async fn put_request(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     request: &SettlementRequest,
-) -> Result<Option<SettlementRequest>, StoreError> {
+) -> Result<Recorded, StoreError> {
     let items = request_items(request).map(|item| {
         Put::builder()
             .table_name(table)
@@ -613,12 +637,13 @@ pub async fn put_request(
     });
     let items: Vec<_> = items.into_iter().collect::<Result<_, _>>().map_err(build)?;
     match transact(client, items).await? {
-        Transacted::Written => Ok(None),
-        Transacted::ConditionFailed { .. } => Ok(Some(
+        Transacted::Written => Ok(Recorded::New),
+        Transacted::ConditionFailed { failed } if failed.first() == Some(&true) => Ok(Recorded::SameKey(
             get_request(client, table, &request.key.merchant_id, &request.key.idempotency_key)
                 .await?
                 .ok_or_else(|| AwsError::new("GetItem", "the request under that key vanished"))?,
         )),
+        Transacted::ConditionFailed { .. } => Ok(Recorded::DayTaken),
     }
 }
 
@@ -663,7 +688,7 @@ fn answer_items(
 ) -> Result<Vec<TransactWriteItem>, AwsError> {
     let keys = [
         key(&format!("M#{}", r.merchant_id), &format!("REQ#{}", r.idempotency_key)),
-        key(&format!("REQ#{}", r.date), &format!("{}#{}", r.merchant_id, r.idempotency_key)),
+        key(&format!("REQ#{}", r.date), &r.merchant_id),
     ];
     keys.into_iter()
         .map(|k| {

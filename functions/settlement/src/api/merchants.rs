@@ -62,7 +62,10 @@ pub async fn get_merchant(State(state): State<AppState>, Path(id): Path<String>)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("merchant {id} does not exist")))?;
     let head = settlements::head(&ctx.clients.dynamodb, &ctx.resources.settlements_table, &id).await?;
-    let ledger = ledger_store::read(ctx, &id, &head).await.map_err(ApiError::internal)?;
+    let ledger = ledger_store::read(ctx, &id, &head).await.map_err(|e| match e {
+        crate::SettleError::Store(settlepaisa_store::StoreError::Aws(e)) => ApiError::store(e),
+        other => ApiError::internal(other),
+    })?;
     let held: i64 = ledger.reserves.iter().filter(|r| r.released_by.is_none()).map(|r| r.amount.0).sum();
     let mut view = views::merchant(&m);
     view["reserveHeldPaise"] = Value::from(held);
