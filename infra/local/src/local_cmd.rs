@@ -306,6 +306,13 @@ async fn print_settlements(stack: &LocalStack, dir: &Path) -> Result<(), CliErro
         took.as_secs_f64(),
         units as f64 / txns.max(1) as f64
     );
+    for (day, batches, took, heap) in &out.runs {
+        println!(
+            "  settle-cycle {day}: {batches} batches, {:.1} s against the emulator, heap peak {:.1} MiB",
+            took.as_secs_f64(),
+            *heap as f64 / (1024.0 * 1024.0)
+        );
+    }
     for f in &out.payout_files {
         println!("  payout file s3://{}/{f}", stack.runner.ctx.resources.artifacts_bucket);
     }

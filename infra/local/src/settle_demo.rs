@@ -18,6 +18,8 @@ fn fail(e: impl ToString) -> CliError {
 /// What the demo's cycles made.
 #[derive(Debug, Default)]
 pub struct SettleDemo {
+    /// Each day's run: its date, batches, handler time and heap peak above the process's.
+    pub runs: Vec<(Date, usize, Duration, usize)>,
     pub batches: Vec<BatchRecord>,
     pub payout_files: Vec<String>,
     pub response_key: Option<String>,
@@ -35,7 +37,9 @@ pub async fn run(stack: &LocalStack, dir: &Path, from: Date, to: Date) -> Result
     let mut out = SettleDemo::default();
     for i in 0..=from.days_until(to) {
         let day = from.add_days(i);
+        let (started, heap) = (std::time::Instant::now(), crate::memory::window_start());
         let summary = Box::pin(settlepaisa_settlement::cycle_run::run(ctx, day)).await.map_err(fail)?;
+        out.runs.push((day, summary.batches.len(), started.elapsed(), crate::memory::window_peak(heap)));
         out.payout_files.extend(summary.payout_files);
         for id in &summary.batches {
             if let Some(b) = settlements::get_batch(&ctx.clients.dynamodb, &ctx.resources.settlements_table, id)
