@@ -111,10 +111,27 @@ async fn the_api_reports_what_the_pipeline_computed() {
     let r = api.call("GET", &format!("/api/pipeline?{q}"), Some(ops), None).await;
     let p = &r.body["pipeline"];
     assert_eq!(p["captured"]["count"], captured.len());
-    assert_eq!(p["inSettlement"]["count"], captured.len());
-    assert_eq!(p["sentToBank"]["count"], captured.iter().filter(|r| !r[6].is_empty()).count());
-    assert_eq!(p["credited"]["count"], matches);
+    assert_eq!(p["reconciled"]["count"], matches);
+    for stage in ["inSettlement", "sentToBank", "credited"] {
+        assert_eq!(p[stage]["count"], 0, "nothing settled yet: {p}");
+    }
     assert_eq!(p["otherStatuses"]["failed"]["count"], rows.iter().filter(|r| r[5] == "failed").count());
+    // Settled, and the bank's answer in: the funnel counts the batches' transactions by state.
+    let d = |s: &str| settlepaisa_recon::date::Date::parse_iso(s).unwrap();
+    let settled =
+        settlepaisa_cli::settle_demo::run(&api.stack, w.dir.path(), d("2026-10-02"), d("2026-10-06")).await.unwrap();
+    let txns = |s: settlepaisa_payout::payout_response::BatchStatus| -> u64 {
+        settled.batches.iter().filter(|b| b.status == s).map(|b| b.totals.txns).sum()
+    };
+    use settlepaisa_payout::payout_response::BatchStatus::{Credited, Failed};
+    assert!(txns(Credited) > 0 && txns(Failed) > 0);
+    let r =
+        api.call_with("GET", &format!("/api/pipeline?{q}"), Some(ops), None, &[("cache-control", "no-cache")]).await;
+    let p = &r.body["pipeline"];
+    assert_eq!(p["credited"]["count"], txns(Credited), "{p}");
+    assert_eq!(p["inSettlement"]["count"], 0);
+    assert_eq!(p["sentToBank"]["count"], 0, "the returned batch's transactions left the funnel's later stages");
+    assert_eq!(p["reconciled"]["count"], matches);
 
     let r = api.call("GET", &format!("/api/sources?{q}"), Some(ops), None).await;
     let sources = r.body["sources"].as_array().unwrap();

@@ -316,6 +316,10 @@ async fn two_runs_racing_on_a_day_make_each_batch_once_and_take_each_payment_onc
     assert_eq!(payments.len(), n, "a payment in two batches");
     // And each batch in one payout file, sent once.
     assert!(batches.iter().all(|b| b.status == BatchStatus::SentToBank && b.payout_key.is_some()));
+    // Every matched payment is in a batch now: the next run reads none of those days.
+    let next = Box::pin(cycle_run::run(ctx, d("2026-10-09"))).await.unwrap();
+    assert_eq!((next.read.settled_days_skipped, next.read.payments), (5, 0), "{next:?}");
+    assert!(next.batches.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,7 +43,7 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
     if job.status == JobStatus::Completed {
         // A redelivered message after completion: the reconciled days may not have been
         // recorded if the finalizer stopped right after completing the job.
-        record_reconciled_days(ctx, &job).await?;
+        record_reconciled_days(ctx, &job, true).await?;
     }
     if job.status != JobStatus::Finalizing {
         // A redelivered message after completion (the KPI items may already carry resolutions:
@@ -91,7 +91,7 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
         "shards": job.shards,
     });
     job::finish(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &summary).await?;
-    record_reconciled_days(ctx, &job).await?;
+    record_reconciled_days(ctx, &job, false).await?;
     tracing::info!(job_id, matched = total.matched_count, pg = total.pg_count, "job finalized");
     Ok(())
 }
@@ -101,7 +101,7 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
 /// `COMPLETED` (and again by a redelivered message, in case the finalizer stopped in between),
 /// so a day never names a job that does not complete. A job over uploaded files, or limited to
 /// some banks, proves nothing for payouts.
-async fn record_reconciled_days(ctx: &Context, job: &job::Job) -> Result<(), PipelineError> {
+async fn record_reconciled_days(ctx: &Context, job: &job::Job, redelivered: bool) -> Result<(), PipelineError> {
     let own_files = !job.files.is_empty() && job.files.iter().all(|f| f.key.starts_with("incoming/"));
     if !own_files || !job.sources.is_empty() {
         return Ok(());
@@ -116,6 +116,8 @@ async fn record_reconciled_days(ctx: &Context, job: &job::Job) -> Result<(), Pip
             &day,
             &job.job_id,
             &at,
+            // A redelivery does not know when the job completed: it fills a gap, never replaces.
+            redelivered,
         )
         .await?;
     }

@@ -27,6 +27,8 @@ pub const ADJUSTMENTS_PREFIX: &str = "incoming/adjustments/";
 pub struct Read {
     pub reconciled_days: usize,
     pub unreconciled_days: Vec<String>,
+    /// Reconciled days not read: every matched payment of theirs is in a batch already.
+    pub settled_days_skipped: usize,
     pub payments: usize,
     pub refunds: usize,
     pub adjustments: usize,
@@ -52,42 +54,14 @@ pub async fn load(ctx: &Context, window_start: Date, day: Date) -> Result<(Input
         unreconciled_days: all_days.iter().filter(|d| !recon.contains_key(*d)).cloned().collect(),
         ..Read::default()
     };
-    // Each job once: its matched ids and the files it read.
-    let mut jobs: HashMap<String, (HashSet<String>, HashSet<String>)> = HashMap::new();
-    for job_id in recon.values() {
-        if jobs.contains_key(job_id) {
-            continue;
-        }
-        let Some(j) = job::get(db, &r.jobs_table, job_id).await? else { continue };
-        // Recorded just before the job completes: until it has, it proves nothing.
-        if j.status != job::JobStatus::Completed {
-            continue;
-        }
-        let files = j.files.iter().map(|f| f.file_id.clone()).collect();
-        let matched = results::matched_ids(db, &r.results_table, job_id).await?;
-        jobs.insert(job_id.clone(), (matched, files));
-    }
+    // Days whose matched payments are all in batches already (the funnel's counters) are not
+    // read: a run reads the days that can still pay, not the whole window every day.
+    let settled = settled_days(ctx, &recon).await?;
+    let (open, closed): (Vec<_>, Vec<_>) = recon.iter().partition(|(day, _)| !settled.contains(*day));
+    read.settled_days_skipped = closed.len();
     let mut inputs = Inputs::default();
-    for (day, job_id) in &recon {
-        let Some((matched, files)) = jobs.get(job_id) else { continue };
-        for group in 0..txn_pages::GROUPS {
-            let pages = txn_pages::pages_in(db, &r.transactions_table, &txn_pages::day_partition(day, group)).await?;
-            for page in pages.iter().filter(|p| files.contains(&p.file_id)) {
-                for t in page.shown()? {
-                    inputs.owners.insert(t.txn_id.to_string(), t.merchant_id.to_string());
-                    if t.is_captured() && matched.contains(t.txn_id) {
-                        inputs.payments.push(Payment {
-                            txn_id: t.txn_id.to_string(),
-                            merchant_id: t.merchant_id.to_string(),
-                            method: t.method,
-                            amount: t.amount,
-                            captured_on: t.date,
-                        });
-                    }
-                }
-            }
-        }
-    }
+    let mut jobs: HashMap<String, (HashSet<String>, HashSet<String>)> = HashMap::new();
+    read_days(ctx, &open, &mut jobs, &mut inputs).await?;
     let mut refunds: BTreeMap<String, Refund> = BTreeMap::new();
     for key in s3::list(&ctx.clients.s3, &r.uploads_bucket, REFUNDS_PREFIX).await? {
         let text = text_of(ctx, &key).await?;
@@ -108,6 +82,11 @@ pub async fn load(ctx: &Context, window_start: Date, day: Date) -> Result<(Input
     }
     inputs.refunds = refunds.into_values().collect();
     inputs.adjustments = adjustments.into_values().collect();
+    // A refund of a transaction of a skipped day needs that day's pages to know whose it is.
+    if !closed.is_empty() && inputs.refunds.iter().any(|r| !inputs.owners.contains_key(&r.txn_id)) {
+        read.settled_days_skipped = 0;
+        read_days(ctx, &closed, &mut jobs, &mut inputs).await?;
+    }
     // One payment per id, whichever day's pages showed it.
     inputs.payments.sort_by(|a, b| a.txn_id.cmp(&b.txn_id));
     inputs.payments.dedup_by(|a, b| a.txn_id == b.txn_id);
@@ -115,6 +94,79 @@ pub async fn load(ctx: &Context, window_start: Date, day: Date) -> Result<(Input
     read.refunds = inputs.refunds.len();
     read.adjustments = inputs.adjustments.len();
     Ok((inputs, read))
+}
+
+/// The days whose matched payments are all in a settlement batch not failed: the `SETTLEMENT`
+/// counters reach the `ALL` item's matched count (which includes resolutions).
+async fn settled_days(ctx: &Context, recon: &BTreeMap<String, String>) -> Result<HashSet<String>, SettleError> {
+    use settlepaisa_aws::dynamo::{batch_get, n, s, sv, Item};
+    let keys: Vec<Item> = recon
+        .keys()
+        .flat_map(|d| {
+            ["ALL", settlements::SETTLEMENT_DIMENSION]
+                .map(|dim| Item::from([("day".into(), sv(d)), ("dimension".into(), sv(dim))]))
+        })
+        .collect();
+    let items = batch_get(&ctx.clients.dynamodb, &ctx.resources.kpi_table, keys).await?;
+    let mut matched: BTreeMap<String, i64> = BTreeMap::new();
+    let mut taken: BTreeMap<String, i64> = BTreeMap::new();
+    for item in &items {
+        let day = s(item, "day").unwrap_or_default();
+        match s(item, "dimension").as_deref() {
+            Some("ALL") => {
+                matched.insert(day, n(item, "matched_count").unwrap_or(i64::MAX));
+            }
+            _ => {
+                let stages = ["in_settlement_n", "sent_to_bank_n", "credited_n"];
+                taken.insert(day, stages.iter().map(|a| n(item, a).unwrap_or(0)).sum());
+            }
+        }
+    }
+    Ok(matched.into_iter().filter(|(d, m)| *m > 0 && taken.get(d).is_some_and(|t| t >= m)).map(|(d, _)| d).collect())
+}
+
+/// The payments of `days` (each with the job that reconciled it) and whose each transaction is.
+async fn read_days(
+    ctx: &Context,
+    days: &[(&String, &String)],
+    jobs: &mut HashMap<String, (HashSet<String>, HashSet<String>)>,
+    inputs: &mut Inputs,
+) -> Result<(), SettleError> {
+    let (db, r) = (&ctx.clients.dynamodb, &ctx.resources);
+    for (_, job_id) in days {
+        if jobs.contains_key(*job_id) {
+            continue;
+        }
+        let Some(j) = job::get(db, &r.jobs_table, job_id).await? else { continue };
+        // A day names its job once the job completed; anything else proves nothing.
+        if j.status != job::JobStatus::Completed {
+            continue;
+        }
+        let files = j.files.iter().map(|f| f.file_id.clone()).collect();
+        let matched = results::matched_ids(db, &r.results_table, job_id).await?;
+        jobs.insert((*job_id).clone(), (matched, files));
+    }
+    for (day, job_id) in days {
+        let Some((matched, files)) = jobs.get(*job_id) else { continue };
+        for group in 0..txn_pages::GROUPS {
+            let pages = txn_pages::pages_in(db, &r.transactions_table, &txn_pages::day_partition(day, group)).await?;
+            for page in pages.iter().filter(|p| files.contains(&p.file_id)) {
+                for t in page.shown()? {
+                    inputs.owners.insert(t.txn_id.to_string(), t.merchant_id.to_string());
+                    if t.is_captured() && matched.contains(t.txn_id) {
+                        inputs.payments.push(Payment {
+                            txn_id: t.txn_id.to_string(),
+                            merchant_id: t.merchant_id.to_string(),
+                            method: t.method,
+                            amount: t.amount,
+                            captured_on: t.date,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An id in two files must mean the same thing in both.

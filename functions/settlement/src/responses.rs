@@ -11,7 +11,7 @@ use crate::error::SettleError;
 use crate::ledger_store;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use settlepaisa_aws::s3;
-use settlepaisa_payout::payout_response::{decide, parse_responses, Decision, PayoutResponse};
+use settlepaisa_payout::payout_response::{decide, parse_responses, Decision, PayoutResponse, ResponseStatus};
 use settlepaisa_store::settlements::{self, LedgerMove, ResponseChange};
 use settlepaisa_store::{job::now_rfc3339, Context};
 
@@ -83,7 +83,8 @@ pub async fn apply_file(ctx: &Context, file: &ResponseFile) -> Result<FileOutcom
         }
         Ok(mut lines) => {
             // Oldest first: a return after a credit is applied after it.
-            lines.sort_by_key(|r| r.processed_at);
+            // At the same time, a credit before a return (a bank that stamps dates only).
+            lines.sort_by_key(|r| (r.processed_at, r.status != ResponseStatus::Success));
             let bank = bank_of(&file.key);
             for r in &lines {
                 let (what, outcome) = apply_line(ctx, r, bank).await?;

@@ -332,14 +332,20 @@ async fn print_settlements(stack: &LocalStack, dir: &Path) -> Result<(), CliErro
 /// What the dashboard shows for the demo day, through the HTTP API (the same gateway, authorizer
 /// and handlers `local up` serves).
 async fn print_api_view(stack: &LocalStack) -> Result<(), CliError> {
-    println!("\nthrough the HTTP API (sp-ops token):");
+    println!("\nthrough the HTTP API (an sp-ops token; sp-finance for settlements):");
     for path in [
         "/api/overview?from=2026-10-01&to=2026-10-03",
         "/api/top-reasons?from=2026-10-01&to=2026-10-03",
         "/api/pipeline?from=2026-10-01&to=2026-10-01",
         "/api/settlements?from=2026-10-01&to=2026-10-06&limit=500",
     ] {
-        let body = stack.call_api("demo", "GET", path, None).await.map_err(fail)?;
+        // Settlements are sp-finance's to read (settlements:read); the rest sp-ops'.
+        let role = if path.starts_with("/api/settlements") {
+            settlepaisa_auth::Role::SpFinance
+        } else {
+            settlepaisa_auth::Role::SpOps
+        };
+        let body = stack.call_api_as(role, "demo", "GET", path, None).await.map_err(fail)?;
         if let Some(o) = body.get("overview") {
             println!(
                 "  GET {path}: {} PG captured, {} matched ({}), {} exceptions open",

@@ -108,6 +108,9 @@ pub struct Ledger {
     /// Set by [`Ledger::prune`](crate::ledger_file): what batches before it took is forgotten,
     /// so inputs dated before it are never eligible again (a run of an earlier day included).
     pub horizon: Option<Date>,
+    /// What failed payouts gave back (`P:`, `R:`, `A:` and the id): eligible again even when dated
+    /// before the horizon, until a batch takes it.
+    pub reopened: BTreeSet<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -254,7 +257,8 @@ pub fn run_merchant(
         .iter()
         .filter(|p| {
             p.merchant_id == id
-                && ledger.horizon.is_none_or(|h| p.captured_on >= h)
+                && (ledger.horizon.is_none_or(|h| p.captured_on >= h)
+                    || ledger.reopened.contains(&format!("P:{}", p.txn_id)))
                 && !ledger.payments.contains_key(&p.txn_id)
                 && match due {
                     Due::OnCycle => calendar.add_business_days(p.captured_on, m.settlement_days) <= day,
@@ -268,7 +272,8 @@ pub fn run_merchant(
         .filter(|r| {
             merchant_of.get(r.txn_id.as_str()) == Some(&id)
                 && r.refunded_on <= day
-                && ledger.horizon.is_none_or(|h| r.refunded_on >= h)
+                && (ledger.horizon.is_none_or(|h| r.refunded_on >= h)
+                    || ledger.reopened.contains(&format!("R:{}", r.refund_id)))
                 && !ledger.refunds.contains_key(&r.refund_id)
         })
         .collect();
@@ -278,7 +283,8 @@ pub fn run_merchant(
         .filter(|a| {
             a.merchant_id == id
                 && a.effective_on <= day
-                && ledger.horizon.is_none_or(|h| a.effective_on >= h)
+                && (ledger.horizon.is_none_or(|h| a.effective_on >= h)
+                    || ledger.reopened.contains(&format!("A:{}", a.adjustment_id)))
                 && !ledger.adjustments.contains_key(&a.adjustment_id)
         })
         .collect();
@@ -380,12 +386,15 @@ pub fn run_merchant(
     }
     for p in &payments {
         ledger.payments.insert(p.txn_id.clone(), batch_id.clone());
+        ledger.reopened.remove(&format!("P:{}", p.txn_id));
     }
     for r in &refunds {
         ledger.refunds.insert(r.refund_id.clone(), batch_id.clone());
+        ledger.reopened.remove(&format!("R:{}", r.refund_id));
     }
     for a in &adjustments {
         ledger.adjustments.insert(a.adjustment_id.clone(), batch_id.clone());
+        ledger.reopened.remove(&format!("A:{}", a.adjustment_id));
     }
     for &i in &releases {
         ledger.reserves[i].released_by = Some(batch_id.clone());

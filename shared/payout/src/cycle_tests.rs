@@ -364,3 +364,21 @@ fn a_pruned_ledger_never_pays_what_it_forgot_even_for_an_earlier_day() {
     let again = run_day(d("2026-10-05"), &cal, &ms, &inputs, &mut ledger).unwrap();
     assert_eq!(again, DayOutcome::default(), "T1 is before the horizon: not paid twice");
 }
+
+#[test]
+fn a_failed_payouts_payments_are_paid_again_even_once_the_horizon_has_passed_them() {
+    let cal = Calendar::default();
+    let ms = [merchant("M1", 1)];
+    let inputs = Inputs { payments: vec![pay("T1", "M1", Method::Upi, 5_000, "2026-10-01")], ..Inputs::default() };
+    let mut ledger = Ledger::default();
+    let first = run_day(d("2026-10-02"), &cal, &ms, &inputs, &mut ledger).unwrap();
+    let batch = first.batches[0].settlement_id.clone();
+    // A later run moved the horizon past T1's day; then the bank returns the payout.
+    ledger.horizon = Some(d("2026-10-05"));
+    ledger.undo(&batch);
+    let again = run_day(d("2026-10-06"), &cal, &ms, &inputs, &mut ledger).unwrap();
+    assert_eq!(again.batches.len(), 1, "T1 paid again: {again:?}");
+    assert_eq!(again.batches[0].totals.txns, 1);
+    assert!(ledger.reopened.is_empty(), "taken again: no longer reopened");
+    assert_eq!(run_day(d("2026-10-07"), &cal, &ms, &inputs, &mut ledger).unwrap(), DayOutcome::default());
+}

@@ -39,6 +39,9 @@ impl Ledger {
         for b in &self.batches {
             out.push_str(&format!("B\t{b}\n"));
         }
+        for o in &self.reopened {
+            out.push_str(&format!("O\t{o}\n"));
+        }
         for (tag, map) in [("P", &self.payments), ("R", &self.refunds), ("A", &self.adjustments)] {
             for (id, batch) in map {
                 out.push_str(&format!("{tag}\t{id}\t{batch}\n"));
@@ -70,6 +73,9 @@ impl Ledger {
             let date = |s: &str| Date::parse_iso(s).ok_or_else(|| bad("not a date"));
             match (f[0], f.len()) {
                 ("H", 2) => ledger.horizon = Some(date(f[1])?),
+                ("O", 2) => {
+                    ledger.reopened.insert(f[1].to_string());
+                }
                 ("B", 2) => {
                     ledger.batches.insert(f[1].to_string());
                 }
@@ -119,9 +125,14 @@ impl Ledger {
     /// payments again withholds its own. The merchant ends with what it would have had without
     /// the failure.
     pub fn undo(&mut self, batch_id: &str) {
-        self.payments.retain(|_, b| b != batch_id);
-        self.refunds.retain(|_, b| b != batch_id);
-        self.adjustments.retain(|_, b| b != batch_id);
+        // Given back whatever their dates: eligible again even if the horizon has passed them.
+        for (tag, map) in [("P", &mut self.payments), ("R", &mut self.refunds), ("A", &mut self.adjustments)] {
+            let back: Vec<String> = map.iter().filter(|(_, b)| *b == batch_id).map(|(id, _)| id.clone()).collect();
+            for id in back {
+                map.remove(&id);
+                self.reopened.insert(format!("{tag}:{id}"));
+            }
+        }
         self.reserves.retain(|r| r.batch_id != batch_id);
         for r in &mut self.reserves {
             if r.released_by.as_deref() == Some(batch_id) {
@@ -201,6 +212,8 @@ mod tests {
         l.undo("STL-M1-20261113");
         assert_eq!(l.payments.keys().collect::<Vec<_>>(), ["T1"]);
         assert!(l.refunds.is_empty());
+        assert!(l.reopened.contains("P:T2") && l.reopened.contains("R:RF1"), "{:?}", l.reopened);
+        assert_eq!(Ledger::parse(&l.to_text()).unwrap(), l);
         assert_eq!(l.reserves.len(), 1);
         assert_eq!(l.reserves[0].released_by, None, "the October reserve is held again");
         assert!(l.batches.contains("STL-M1-20261113"), "the id stays used");

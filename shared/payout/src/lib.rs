@@ -10,7 +10,8 @@
 //! - [`payout_response`] — the bank's answer, and the batch states it moves;
 //! - [`ledger_file`] — a merchant's ledger as text between runs, pruned, and undone for a
 //!   failed payout;
-//! - [`window`] — what a run may settle, and what left the window unsettled.
+//! - [`window`] — what a run may settle, and what left the window unsettled;
+//! - [`refund_check`] — refunds never beyond their payment, judged against the ledger.
 //!
 //! Money is integer paise with checked sums; shares are round-half-up of basis points, exact in
 //! 128 bits.
@@ -22,6 +23,7 @@ pub mod ledger_file;
 pub mod merchant;
 pub mod payout_file;
 pub mod payout_response;
+pub mod refund_check;
 pub mod window;
 
 #[cfg(test)]

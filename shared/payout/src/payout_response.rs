@@ -136,6 +136,10 @@ pub fn decide(status: BatchStatus, in_a_file: bool, last_applied: Option<i64>, r
     }
     let reason = || r.reason.clone().unwrap_or_default();
     match (status, r.status) {
+        // The credit a return at the same time (or later) undid: read again, nothing new.
+        (BatchStatus::Failed, ResponseStatus::Success) if last_applied.is_some_and(|t| r.processed_at <= t) => {
+            Decision::Unchanged("the credit a later return undid".into())
+        }
         (BatchStatus::Failed, ResponseStatus::Success) => Decision::Conflict(
             "the bank reports a credit for a batch that failed, whose lines are back in the pool: a second payout may follow"
                 .into(),
@@ -203,6 +207,7 @@ mod tests {
         // A failed batch's lines are back in the pool: a late success is an alarm, a late
         // return nothing.
         assert!(matches!(decide(Failed, sent, Some(10), &resp(Success, 30)), Decision::Conflict(_)));
+        assert!(matches!(decide(Failed, sent, Some(10), &resp(Success, 10)), Decision::Unchanged(_)), "re-read");
         assert!(matches!(decide(Failed, sent, Some(10), &resp(Returned, 30)), Decision::Unchanged(_)));
         assert!(matches!(decide(Credited, sent, Some(10), &resp(Rejected, 30)), Decision::Conflict(_)));
         // A batch in no payout file cannot have been paid.

@@ -513,26 +513,29 @@ pub async fn apply_response(
 }
 
 /// Records that `job_id`, completed at `completed_at` (RFC 3339), reconciled capture day `day`
-/// from the stack's own files; an older completion never replaces a newer one.
+/// from the stack's own files; an older completion never replaces a newer one, and with
+/// `only_if_absent` (a redelivered finalizer, whose completion time is not known) nothing is.
 pub async fn put_recon_day(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     day: &str,
     job_id: &str,
     completed_at: &str,
+    only_if_absent: bool,
 ) -> Result<(), StoreError> {
     requests::record("dynamodb.PutItem", 1);
     let mut item = key(&format!("RECON#{day}"), "JOB");
     item.insert("job_id".into(), sv(job_id));
     item.insert("completed_at".into(), sv(completed_at));
-    let out = client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk) OR completed_at <= :at")
-        .expression_attribute_values(":at", sv(completed_at))
-        .send()
-        .await;
+    let put = client.put_item().table_name(table).set_item(Some(item));
+    let put = if only_if_absent {
+        put.condition_expression("attribute_not_exists(pk) OR job_id = :job")
+            .expression_attribute_values(":job", sv(job_id))
+    } else {
+        put.condition_expression("attribute_not_exists(pk) OR completed_at <= :at")
+            .expression_attribute_values(":at", sv(completed_at))
+    };
+    let out = put.send().await;
     conditional("PutItem", out)?;
     Ok(())
 }
@@ -711,14 +714,24 @@ fn answer_items(
         .collect()
 }
 
-/// A request the day's run answered without a batch (nothing available, or carried, and why).
+/// A request the day's run answered without a batch (nothing available, or carried, and why);
+/// one another run settled meanwhile stays `SETTLED`.
 pub async fn answer_request(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     r: &RequestKey,
     outcome: &str,
 ) -> Result<(), StoreError> {
-    transact(client, answer_items(table, r, "CARRIED", None, Some(outcome))?).await?;
+    let mut items = answer_items(table, r, "CARRIED", None, Some(outcome))?;
+    for item in &mut items {
+        if let Some(u) = item.update.as_mut() {
+            u.condition_expression = Some("#s = :scheduled".into());
+            u.expression_attribute_values
+                .get_or_insert_with(Default::default)
+                .insert(":scheduled".into(), sv("SCHEDULED"));
+        }
+    }
+    transact(client, items).await?;
     Ok(())
 }
 

@@ -52,9 +52,21 @@ impl LocalStack {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<serde_json::Value, String> {
+        self.call_api_as(settlepaisa_auth::Role::SpOps, user, method, path, body).await
+    }
+
+    /// As [`LocalStack::call_api`], as `role` (staff).
+    pub async fn call_api_as(
+        &self,
+        role: settlepaisa_auth::Role,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, String> {
         use tower::ServiceExt;
         let auth = crate::token_cmd::local_auth_config();
-        let token = auth.mint(user, settlepaisa_auth::Role::SpOps, None, settlepaisa_http::edge::now_secs(), 600);
+        let token = auth.mint(user, role, None, settlepaisa_http::edge::now_secs(), 600);
         let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(self.runner.ctx.clone()));
         let request = axum::http::Request::builder()
             .method(method)
