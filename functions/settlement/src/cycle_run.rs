@@ -14,6 +14,7 @@ use settlepaisa_payout::cycle::{owners, run_merchant, Batch, Carried, Due, Input
 use settlepaisa_payout::merchant::Merchant;
 use settlepaisa_payout::payout_response::BatchStatus;
 use settlepaisa_payout::refund_check::within_payments;
+use settlepaisa_payout::reports::{carried_csv, line_rows, LINES_HEADER};
 use settlepaisa_payout::window::{aged_out, AGED_LOOKBACK_DAYS};
 use settlepaisa_recon::date::{ist_date, parse_rfc3339, Date};
 use settlepaisa_recon::money::Paise;
@@ -122,11 +123,7 @@ pub async fn run(ctx: &Context, day: Date) -> Result<RunSummary, SettleError> {
     summary.carried = carried.len();
     if !carried.is_empty() {
         let key = format!("settlements/{day}/carried_forward-{}.csv", ledger_store::nonce());
-        let mut text = String::from("merchant_id,cycle_date,reason,net_paise\n");
-        for c in &carried {
-            text.push_str(&format!("{},{},{},{}\n", c.merchant_id, c.cycle_date, c.reason, c.net.0));
-        }
-        s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key, text.into_bytes()).await?;
+        s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key, carried_csv(&carried).into_bytes()).await?;
         summary.carried_report = Some(key);
     }
     let sent = payouts::send(ctx, day, &merchants, committed).await?;
@@ -256,22 +253,9 @@ pub async fn settle_merchant(
     Err(SettleError::Contended(m.merchant_id.clone()))
 }
 
-pub const LINES_HEADER: &str = "settlement_id,kind,ref,amount_paise,fee_paise,gst_paise";
-
+/// A batch's lines file: `settlement_lines.csv`'s header and its rows.
 pub fn lines_csv(b: &Batch) -> String {
-    let mut out = format!("{LINES_HEADER}\n");
-    for l in &b.lines {
-        out.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            b.settlement_id,
-            l.kind.as_str(),
-            l.reference,
-            l.amount.0,
-            l.fee.0,
-            l.gst.0
-        ));
-    }
-    out
+    format!("{LINES_HEADER}\n{}", line_rows(b))
 }
 
 fn record_of(b: &Batch, inputs: &Inputs, lines_key: String, on_demand: bool) -> BatchRecord {

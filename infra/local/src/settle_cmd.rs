@@ -9,6 +9,7 @@ use settlepaisa_payout::cycle::{run_days, Inputs, Ledger, Payment};
 use settlepaisa_payout::files::{parse_adjustments, parse_refunds};
 use settlepaisa_payout::merchant::{parse_merchants, BadRow};
 use settlepaisa_payout::payout_file::payout_file;
+use settlepaisa_payout::reports::{carried_csv, line_rows, LINES_HEADER};
 use settlepaisa_recon::date::Date;
 use settlepaisa_recon::pg_file::parse_pg_file;
 use std::collections::{BTreeMap, BTreeSet};
@@ -135,7 +136,7 @@ pub fn run(args: &SettleArgs) -> Result<String, CliError> {
         std::fs::write(&path, text).map_err(io_err(path))
     };
     let mut settlements = String::from("settlement_id,merchant_id,cycle_date,txns,gross_paise,fee_paise,gst_paise,refund_paise,adjustment_paise,reserve_withheld_paise,reserve_released_paise,net_paise,status\n");
-    let mut lines = String::from("settlement_id,kind,ref,amount_paise,fee_paise,gst_paise\n");
+    let mut lines = format!("{LINES_HEADER}\n");
     for b in &out.batches {
         let t = b.totals;
         settlements.push_str(&format!(
@@ -153,22 +154,9 @@ pub fn run(args: &SettleArgs) -> Result<String, CliError> {
             t.reserve_released.0,
             t.net.0
         ));
-        for l in &b.lines {
-            lines.push_str(&format!(
-                "{},{},{},{},{},{}\n",
-                b.settlement_id,
-                l.kind.as_str(),
-                l.reference,
-                l.amount.0,
-                l.fee.0,
-                l.gst.0
-            ));
-        }
+        lines.push_str(&line_rows(b));
     }
-    let mut carried = String::from("merchant_id,cycle_date,reason,net_paise\n");
-    for c in &out.carried {
-        carried.push_str(&format!("{},{},{},{}\n", c.merchant_id, c.cycle_date, c.reason, c.net.0));
-    }
+    let carried = carried_csv(&out.carried);
     write("settlements.csv", settlements)?;
     write("settlement_lines.csv", lines)?;
     write("carried_forward.csv", carried)?;

@@ -11,7 +11,8 @@
 //! - [`ledger_file`] — a merchant's ledger as text between runs, pruned, and undone for a
 //!   failed payout;
 //! - [`window`] — what a run may settle, and what left the window unsettled;
-//! - [`refund_check`] — refunds never beyond their payment, judged against the ledger.
+//! - [`refund_check`] — refunds never beyond their payment, judged against the ledger;
+//! - [`reports`] — a batch's lines and what carried forward, as CSV.
 //!
 //! Money is integer paise with checked sums; shares are round-half-up of basis points, exact in
 //! 128 bits.
@@ -24,6 +25,7 @@ pub mod merchant;
 pub mod payout_file;
 pub mod payout_response;
 pub mod refund_check;
+pub mod reports;
 pub mod window;
 
 #[cfg(test)]

@@ -364,6 +364,36 @@ pub async fn all_day_batches(
     }
 }
 
+/// A conditional update of a pending batch's payout claim: `update` applied when `condition`
+/// holds (`#s` is the status, `:pending` PENDING_PAYOUT); whether it was.
+async fn update_claim(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    batch: &BatchRecord,
+    update: &str,
+    condition: &str,
+    values: &[(&str, &str)],
+) -> Result<bool, StoreError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let k = batch_key(&batch.settlement_id).ok_or_else(|| AwsError::new("UpdateItem", "not a settlement id"))?;
+    let mut request = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(k))
+        .update_expression(update)
+        .condition_expression(condition)
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":pending", sv(BatchStatus::PendingPayout.as_str()));
+    for (name, value) in values {
+        request = request.expression_attribute_values(*name, sv(*value));
+    }
+    let changed = conditional("UpdateItem", request.send().await)?;
+    if changed {
+        index_write("dynamodb.UpdateItem", table);
+    }
+    Ok(changed)
+}
+
 /// Names the payout file a pending batch goes in, once: `false` if it is in one already (or is
 /// no longer pending).
 pub async fn claim_payout(
@@ -373,25 +403,9 @@ pub async fn claim_payout(
     payout_key: &str,
     bank: &str,
 ) -> Result<bool, StoreError> {
-    requests::record("dynamodb.UpdateItem", 1);
-    let k = batch_key(&batch.settlement_id).ok_or_else(|| AwsError::new("UpdateItem", "not a settlement id"))?;
-    let out = client
-        .update_item()
-        .table_name(table)
-        .set_key(Some(k))
-        .update_expression("SET payout_key = :k, payout_bank = :b")
-        .condition_expression("#s = :pending AND attribute_not_exists(payout_key)")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":pending", sv(BatchStatus::PendingPayout.as_str()))
-        .expression_attribute_values(":k", sv(payout_key))
-        .expression_attribute_values(":b", sv(bank))
-        .send()
-        .await;
-    let claimed = conditional("UpdateItem", out)?;
-    if claimed {
-        index_write("dynamodb.UpdateItem", table);
-    }
-    Ok(claimed)
+    let condition = "#s = :pending AND attribute_not_exists(payout_key)";
+    let values = [(":k", payout_key), (":b", bank)];
+    update_claim(client, table, batch, "SET payout_key = :k, payout_bank = :b", condition, &values).await
 }
 
 /// Takes a pending batch out of a payout file that was written without it (its run stopped
@@ -402,24 +416,8 @@ pub async fn release_payout_claim(
     batch: &BatchRecord,
     payout_key: &str,
 ) -> Result<bool, StoreError> {
-    requests::record("dynamodb.UpdateItem", 1);
-    let k = batch_key(&batch.settlement_id).ok_or_else(|| AwsError::new("UpdateItem", "not a settlement id"))?;
-    let out = client
-        .update_item()
-        .table_name(table)
-        .set_key(Some(k))
-        .update_expression("REMOVE payout_key, payout_bank")
-        .condition_expression("#s = :pending AND payout_key = :k")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":pending", sv(BatchStatus::PendingPayout.as_str()))
-        .expression_attribute_values(":k", sv(payout_key))
-        .send()
-        .await;
-    let released = conditional("UpdateItem", out)?;
-    if released {
-        index_write("dynamodb.UpdateItem", table);
-    }
-    Ok(released)
+    let condition = "#s = :pending AND payout_key = :k";
+    update_claim(client, table, batch, "REMOVE payout_key, payout_bank", condition, &[(":k", payout_key)]).await
 }
 
 /// A batch whose payout file is written: `SENT_TO_BANK`, its transactions moved in the funnel.
