@@ -42,6 +42,20 @@ fn index_write(operation: &'static str, table: &str) {
     requests::record_units(operation, table, settlepaisa_aws::capacity::WriteUnits { table: 0, indexes: 1 });
 }
 
+/// A transaction that writes a batch (and what moves with it): whether it was written, its index
+/// entry counted.
+async fn transact_batch(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    items: Vec<TransactWriteItem>,
+) -> Result<bool, StoreError> {
+    let written = matches!(transact(client, items).await?, Transacted::Written);
+    if written {
+        index_write("dynamodb.TransactWriteItems", table);
+    }
+    Ok(written)
+}
+
 fn key(pk: &str, sk: &str) -> Item {
     Item::from([("pk".to_string(), sv(pk)), ("sk".to_string(), sv(sk))])
 }
@@ -256,11 +270,7 @@ pub async fn commit_batch(
     if let Some(r) = answers {
         items.extend(request_done(table, r, &batch.settlement_id)?);
     }
-    let written = matches!(transact(client, items).await?, Transacted::Written);
-    if written {
-        index_write("dynamodb.TransactWriteItems", table);
-    }
-    Ok(written)
+    transact_batch(client, table, items).await
 }
 
 /// A batch by its id, strongly consistent.
@@ -445,11 +455,7 @@ pub async fn mark_sent(
         .map_err(build)?;
     let mut items = vec![TransactWriteItem::builder().update(update).build()];
     items.extend(kpi_moves(kpi_table, batch, Some(BatchStatus::PendingPayout), Some(BatchStatus::SentToBank))?);
-    let written = matches!(transact(client, items).await?, Transacted::Written);
-    if written {
-        index_write("dynamodb.TransactWriteItems", table);
-    }
-    Ok(written)
+    transact_batch(client, table, items).await
 }
 
 /// What a bank response does to a batch, as [`apply_response`] writes it.
@@ -503,11 +509,7 @@ pub async fn apply_response(
         items.push(head_move(table, l)?);
     }
     items.extend(kpi_moves(kpi_table, batch, Some(batch.status), Some(to))?);
-    let written = matches!(transact(client, items).await?, Transacted::Written);
-    if written {
-        index_write("dynamodb.TransactWriteItems", table);
-    }
-    Ok(written)
+    transact_batch(client, table, items).await
 }
 
 /// Records that `job_id`, completed at `completed_at` (RFC 3339), reconciled capture day `day`
