@@ -4,7 +4,6 @@
 //! cycle; the funnel's states; and two runs racing on a day making each batch once.
 
 use settlepaisa_cli::local::LocalStack;
-use settlepaisa_cli::recon_cmd::{self, ReconArgs};
 use settlepaisa_cli::settle_cmd::{self, SettleArgs};
 use settlepaisa_payout::payout_response::BatchStatus;
 use settlepaisa_pipeline::job::PlanRequest;
@@ -40,17 +39,8 @@ async fn reconciled_stack(dir: &Path) -> LocalStack {
         PlanRequest { job_id: Some("JOB-SETTLE".into()), from: FROM.into(), to: "2026-10-05".into(), shards: Some(4) };
     assert!(plan::handle(ctx, req).await.unwrap().created);
     stack.runner.run_until_idle(IDLE).await.unwrap();
-    // The offline recon of the same files, for the offline settle.
-    recon_cmd::run(&ReconArgs {
-        pg,
-        bank: banks,
-        out: dir.join("recon"),
-        format: None,
-        template: vec![],
-        settlement: vec![],
-        fees: None,
-    })
-    .unwrap();
+    // The offline recon of the same files (into `dir/offline`), for the offline settle.
+    settlepaisa_tests::offline_reports(dir, &pg, &banks);
     stack
 }
 
@@ -132,7 +122,7 @@ async fn the_lambda_cycle_pays_what_the_offline_command_pays_and_the_banks_answe
     let stack = reconciled_stack(dir).await;
     let ctx = &stack.runner.ctx;
     // A refund and a chargeback debit, dropped where the cycle reads them.
-    let matched: Vec<Vec<String>> = read_csv(&dir.join("recon/matches.csv"));
+    let matched: Vec<Vec<String>> = read_csv(&dir.join("offline/matches.csv"));
     let pg = read_csv(&dir.join("pg_transactions.csv"));
     let paid = pg.iter().find(|r| matched.iter().any(|m| m[0] == r[0])).unwrap();
     let refunds = format!("refund_id,txn_id,amount_paise,refunded_at\nRF1,{},100,2026-10-06T06:00:00Z\n", paid[0]);
@@ -155,7 +145,7 @@ async fn the_lambda_cycle_pays_what_the_offline_command_pays_and_the_banks_answe
     settle_cmd::run(&SettleArgs {
         merchants: dir.join("merchants.csv"),
         pg: dir.join("pg_transactions.csv"),
-        recon: dir.join("recon"),
+        recon: dir.join("offline"),
         refunds: Some(dir.join("refunds.csv")),
         adjustments: Some(dir.join("adjustments.csv")),
         holidays: None,
