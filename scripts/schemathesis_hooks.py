@@ -12,7 +12,9 @@ and no other. Each rule below mirrors the server's code that enforces it:
 - cursors (shared/http/src/cursor.rs): only a cursor the API signed for the same request opens,
   so a generated one is always refused;
 - the merchant portal (functions/merchant): staff (the run's sp-ops token) must name the
-  merchant (`merchantId`), which a merchant user's token implies.
+  merchant (`merchantId`), which a merchant user's token implies;
+- disputes (functions/chargeback): `raisedOn` not after today (IST); an evidence file's name
+  ends in the extension of its `contentType`.
 
 It also drops one stateful false alarm: "created resource not found" (ST302) when the 404 is for
 a file the new job never had (`POST /api/jobs/{id}/normalize` with a made-up `fileId`): the job
@@ -64,6 +66,15 @@ def _breaks_a_cross_field_rule(case):
     body = case.body if isinstance(case.body, dict) else {}
     if case.operation.path.startswith("/merchant/") and query.get("merchantId") is None and body.get("merchantId") is None:
         return True
+    if case.operation.path == "/api/disputes" and case.method.upper() == "POST":
+        raised = _date(body.get("raisedOn"))
+        if raised and raised > datetime.datetime.now(IST).date():
+            return True
+    if case.operation.path.endswith("/evidence") and isinstance(body.get("fileName"), str):
+        extensions = {"application/pdf": ("pdf",), "image/jpeg": ("jpg", "jpeg"), "image/png": ("png",)}
+        ext = body["fileName"].rsplit(".", 1)[-1].lower() if "." in body["fileName"] else ""
+        if ext not in extensions.get(body.get("contentType"), ()):
+            return True
     if case.operation.path == "/api/jobs" and case.method.upper() == "POST":
         start, end = _date(body.get("from")), _date(body.get("to"))
         if start and end and (end < start or (end - start).days >= 31):

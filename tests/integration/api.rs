@@ -364,7 +364,7 @@ async fn mock_pg_and_bank_feed_the_pipeline_and_uploads_go_straight_to_s3() {
 }
 
 /// PUTs `body` to a presigned URL on the loopback emulator, with the signed headers.
-async fn put_presigned(url: &str, headers: &Value, body: &[u8]) -> u16 {
+pub(crate) async fn put_presigned(url: &str, headers: &Value, body: &[u8]) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("the emulator is plain HTTP on loopback");
     let (host, path) = rest.split_at(rest.find('/').unwrap());
@@ -422,6 +422,16 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("get-merchant-settlement", &["sp-finance", "merchant-admin"]),
     ("schedule-settlement", &["sp-ops", "merchant-admin"]),
     ("merchant-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("list-disputes", &["sp-finance", "sp-compliance"]),
+    ("get-dispute", &["sp-finance", "sp-compliance"]),
+    ("open-dispute", &["sp-ops"]),
+    ("record-dispute-outcome", &["sp-ops"]),
+    ("create-representment", &["sp-ops"]),
+    ("list-merchant-disputes", &["sp-finance", "merchant-admin"]),
+    ("get-merchant-dispute", &["sp-finance", "merchant-admin"]),
+    ("add-dispute-evidence", &["sp-ops", "merchant-admin"]),
+    ("respond-to-dispute", &["sp-ops", "merchant-admin"]),
+    ("chargeback-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
 ];
 
 /// The matrix's merchant (its merchant-admin token's), a batch of it, and a request recorded
@@ -501,6 +511,36 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
             "/merchant/settlement/schedule".into(),
             Some(json!({ "date": matrix_request_date(w).await, "merchantId": MATRIX_MERCHANT })),
         ),
+        "list-disputes" => get("/api/disputes?status=needs_response".into()),
+        "get-dispute" | "get-merchant-dispute" => {
+            let base = if function == "get-dispute" { "/api" } else { "/merchant" };
+            get(format!("{base}/disputes/DSP-MATRIX-EVIDENCE"))
+        }
+        "open-dispute" => {
+            let upi = settlepaisa_cli::dispute_demo::captured_upi(&api.stack, 12).await.unwrap();
+            let t = upi.last().unwrap();
+            let body = json!({
+                "network": "UPI", "txnId": t.txn_id, "amountPaise": 1, "reasonCode": "U010",
+                "raisedOn": t.capture_day.add_days(2).to_string(),
+            });
+            ("POST".into(), "/api/disputes".into(), Some(body))
+        }
+        "record-dispute-outcome" => {
+            ("POST".into(), "/api/disputes/DSP-SAMPLE-OUTCOME/outcome".into(), Some(json!({ "outcome": "won" })))
+        }
+        "create-representment" => ("POST".into(), "/api/disputes/DSP-SAMPLE-REPR/representment".into(), None),
+        "list-merchant-disputes" => get(format!("/merchant/disputes?merchantId={MATRIX_MERCHANT}")),
+        "add-dispute-evidence" => (
+            "POST".into(),
+            "/merchant/disputes/DSP-MATRIX-EVIDENCE/evidence".into(),
+            Some(json!({ "fileName": "invoice.pdf", "contentType": "application/pdf", "sizeBytes": 100 })),
+        ),
+        "respond-to-dispute" => (
+            "POST".into(),
+            "/merchant/disputes/DSP-MATRIX-RESPOND/respond".into(),
+            Some(json!({ "action": "accept", "note": "refunded" })),
+        ),
+        "chargeback-health" => get("/health/chargeback".into()),
         other => panic!("no request for {other}"),
     }
 }
@@ -561,6 +601,19 @@ async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
         };
         let recorded = put_request(&ctx.clients.dynamodb, &ctx.resources.settlements_table, &request).await.unwrap();
         assert!(matches!(recorded, settlepaisa_store::settlements::Recorded::New));
+    }
+    // Disputes: the dispute demo's samples, and two of the matrix merchant's, due in 2099.
+    settlepaisa_cli::dispute_demo::run(&api.stack).await.unwrap();
+    let all_upi = settlepaisa_cli::dispute_demo::captured_upi(&api.stack, 200).await.unwrap();
+    let own: Vec<_> = all_upi.iter().filter(|t| t.merchant_id == MATRIX_MERCHANT).take(2).collect();
+    for (id, t) in ["DSP-MATRIX-EVIDENCE", "DSP-MATRIX-RESPOND"].into_iter().zip(&own) {
+        let body = json!({
+            "disputeId": id, "network": "UPI", "txnId": t.txn_id, "amountPaise": t.amount_paise,
+            "reasonCode": "U008", "stage": "chargeback", "raisedOn": t.capture_day.add_days(1).to_string(),
+            "respondBy": "2099-12-31",
+        });
+        let r = api.call("POST", "/api/disputes", Some(&w.ops), Some(body)).await;
+        assert_eq!(r.status, 201, "{}", r.body);
     }
     let table: BTreeSet<&str> = settlepaisa_http::routes::ROUTES.iter().map(|r| r.function).collect();
     assert_eq!(MATRIX.iter().map(|m| m.0).collect::<BTreeSet<_>>(), table, "the matrix covers every route");

@@ -221,9 +221,15 @@ async fn every_sample_event_runs_as_it_is_once_pointed_at_a_demo_job() {
     );
     assert!(answers["settle-cycle"]["businessDay"].as_bool().unwrap(), "{}", answers["settle-cycle"]);
     assert_eq!(answers["schedule-settlement"]["statusCode"], 200, "a replay: {}", answers["schedule-settlement"]);
-    for sqs_function in
-        ["match-shard", "finalize-job", "ingest-chunk", "claim-txns", "renormalize-file", "apply-payout-responses"]
-    {
+    for sqs_function in [
+        "match-shard",
+        "finalize-job",
+        "ingest-chunk",
+        "claim-txns",
+        "renormalize-file",
+        "apply-payout-responses",
+        "apply-dispute-file",
+    ] {
         let answer = &answers[sqs_function];
         assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{sqs_function}: {answer}");
     }

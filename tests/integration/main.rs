@@ -7,6 +7,7 @@ mod chunks;
 mod claims;
 mod delivery;
 mod deploy_path;
+mod disputes;
 mod faults;
 mod pipeline;
 mod recon_cli;

@@ -51,7 +51,12 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
             | "ingest-chunk"
             | "claim-txns"
             | "renormalize-file"
-            | "apply-payout-responses" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
+            | "apply-payout-responses"
+            | "apply-dispute-file" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
+            "expire-disputes" => serde_json::from_str::<serde_json::Value>(&text).map(|event| {
+                let at = settlepaisa_chargeback::expire::moment(&event);
+                assert!(at.is_ok() && event.get("time").is_some(), "expire-disputes' event names its time");
+            }),
             "authorizer" => serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(&text).map(|_| ()),
             http if routes::by_function(http).is_some() => {
                 let request = lambda_http::request::from_str(&text).map_err(|e| panic!("{http}: {e}")).unwrap();

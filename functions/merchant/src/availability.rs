@@ -28,6 +28,8 @@ pub struct Availability {
     pub collected: BTreeMap<Date, [i64; 2]>,
     /// Matched by day.
     pub matched: BTreeMap<Date, [i64; 2]>,
+    /// The merchant's dispute counters (`settlepaisa_dispute::kpi`), read with the days.
+    pub disputes: BTreeMap<String, i64>,
 }
 
 impl Availability {
@@ -72,7 +74,8 @@ pub async fn of(ctx: &Context, merchant_id: &str, today: Date) -> Result<Availab
     .await
     .map_err(ApiError::internal)?;
     let mut a = Availability::default();
-    for d in &kpi {
+    a.disputes = kpi.disputes;
+    for d in &kpi.days {
         let Some(day) = Date::parse_iso(&d.day) else { continue };
         a.collected.insert(day, [d.counts.pg_count as i64, d.counts.pg_amount_paise]);
         a.matched.insert(day, [d.counts.matched_count as i64, d.counts.matched_amount_paise]);

@@ -75,7 +75,6 @@ pub async fn get_merchant_dashboard(
         "nextSettlement": next,
         "estimate": "the next net assumes the plan's highest rate and no refunds or adjustments; the cycle settles exactly",
         "lastSettlement": a.last.as_ref().map(views::batch),
-        // Disputes come with the disputes service (issue 13); none are tracked yet.
-        "openDisputes": null,
+        "openDisputes": settlepaisa_dispute::kpi::figures(&a.disputes, settlepaisa_http::edge::now_secs() as i64),
     })))
 }

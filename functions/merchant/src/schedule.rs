@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
-use settlepaisa_http::input::{business_date, Body};
+use settlepaisa_http::input::{business_date, idempotency_key, Body};
 use settlepaisa_http::time_filter::today;
 use settlepaisa_http::{ApiError, Caller};
 use settlepaisa_payout::merchant::MerchantStatus;
@@ -29,19 +29,6 @@ pub struct ScheduleBody {
     pub date: String,
     /// Staff scheduling for a merchant name it; a merchant user's own is implied.
     pub merchant_id: Option<String>,
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
-    let key = headers
-        .get("idempotency-key")
-        .ok_or_else(|| ApiError::bad_request("the Idempotency-Key header is required: a new one for each new request"))?
-        .to_str()
-        .map_err(|_| ApiError::bad_request("Idempotency-Key must be printable ASCII"))?;
-    let ok = (8..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !ok {
-        return Err(ApiError::bad_request("Idempotency-Key must be 8 to 64 letters, digits, `-` or `_`"));
-    }
-    Ok(key.to_string())
 }
 
 fn view(r: &SettlementRequest) -> Value {

@@ -73,13 +73,19 @@ async fn kpi_view(
     let key = format!("{name}|{}|{dimension}", range.key());
     cache
         .respond(key, wants_fresh(headers), async {
-            let days = kpi_store::read(&state.ctx.clients.dynamodb, &state.ctx.resources.kpi_table, range, &dimension)
+            let kpis = kpi_store::read(&state.ctx.clients.dynamodb, &state.ctx.resources.kpi_table, range, &dimension)
                 .await
                 .map_err(|e| match e {
                     kpi_store::KpiReadError::Aws(e) => ApiError::store(e),
                     malformed => ApiError::internal(malformed),
                 })?;
-            Ok(envelope(range, merchant.as_deref(), name, compute(&days)))
+            let mut data = compute(&kpis.days);
+            if name == "overview" {
+                // Disputes are a current state, whatever the range (issue 13).
+                let now = settlepaisa_http::edge::now_secs() as i64;
+                data["disputes"] = json!(settlepaisa_dispute::kpi::figures(&kpis.disputes, now));
+            }
+            Ok(envelope(range, merchant.as_deref(), name, data))
         })
         .await
 }

@@ -26,21 +26,35 @@ pub fn settlement_dimension(dimension: &str) -> String {
 /// The funnel's settlement stages.
 pub const STAGES: [&str; 3] = ["in_settlement", "sent_to_bank", "credited"];
 
+/// What the KPI views read: the range's days, and the dispute counters of the scope (current
+/// state, not per day: `settlepaisa_dispute::kpi`).
+pub struct Kpis {
+    pub days: Vec<DayKpi>,
+    pub disputes: BTreeMap<String, i64>,
+}
+
 pub async fn read(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     range: DayRange,
     dimension: &str,
-) -> Result<Vec<DayKpi>, KpiReadError> {
+) -> Result<Kpis, KpiReadError> {
     let settlement = settlement_dimension(dimension);
-    let keys = range
+    let mut keys: Vec<Item> = range
         .days()
         .flat_map(|d| {
             [dimension, settlement.as_str()]
                 .map(|dim| Item::from([("day".into(), sv(d.to_string())), ("dimension".into(), sv(dim))]))
         })
         .collect();
+    let disputes_key = settlepaisa_store::disputes::kpi_key(dimension.strip_prefix("MERCHANT#"));
+    keys.push(disputes_key.clone());
     let items = batch_get(client, table, keys).await?;
+    let disputes = items
+        .iter()
+        .find(|i| i.get("day") == disputes_key.get("day") && i.get("dimension") == disputes_key.get("dimension"))
+        .map(settlepaisa_store::disputes::counters)
+        .unwrap_or_default();
     let mut days: BTreeMap<String, DayKpi> = BTreeMap::new();
     for item in items.iter().filter(|i| i.get("dimension") == Some(&sv(dimension))) {
         let d = day_kpi(item)?;
@@ -56,7 +70,7 @@ pub async fn read(
             d.settlement.insert(stage.to_string(), [n, p]);
         }
     }
-    Ok(days.into_values().collect())
+    Ok(Kpis { days: days.into_values().collect(), disputes })
 }
 
 /// Why the KPI items could not be read: the store did not answer (503), or an item is malformed

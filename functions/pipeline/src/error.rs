@@ -37,6 +37,7 @@ impl From<StoreError> for PipelineError {
             StoreError::MissingSetting(key) => PipelineError::MissingSetting(key),
             StoreError::BadSetting(key, value) => PipelineError::BadSetting(key, value),
             StoreError::Config(e) => PipelineError::Config(e),
+            StoreError::Inconsistent(message) => PipelineError::Data { key: "store".into(), message },
         }
     }
 }

@@ -87,8 +87,8 @@ fn route_of(key: &str, templates: &[settlepaisa_recon::template::Template]) -> O
     }
 }
 
-/// Folders under `incoming/` that hold the settlement engine's files, not statements.
-const SETTLEMENT_FOLDERS: [&str; 3] = ["refunds", "adjustments", "payout-responses"];
+/// Folders under `incoming/` that hold the settlement engine's and the disputes' files, not statements.
+const SETTLEMENT_FOLDERS: [&str; 4] = ["refunds", "adjustments", "payout-responses", "disputes"];
 
 fn settlement_folder(key: &str) -> Option<&'static str> {
     let folder = key.strip_prefix("incoming/")?.split_once('/')?.0;
@@ -96,7 +96,8 @@ fn settlement_folder(key: &str) -> Option<&'static str> {
 }
 
 /// Refunds and adjustments are read by each settlement run where they lie; a bank's payout
-/// response file goes to `apply-payout-responses` through its queue (retried, dead-lettered).
+/// response file goes to `apply-payout-responses`, and a dispute file (`incoming/disputes/`) to
+/// `apply-dispute-file`, each through its queue (retried, dead-lettered).
 async fn settlement_file(
     ctx: &Context,
     folder: &str,
@@ -104,13 +105,18 @@ async fn settlement_file(
     key: &str,
     removed: bool,
 ) -> Result<Option<Ingested>, PipelineError> {
-    if folder == "payout-responses" && !removed {
+    let queue = match folder {
+        "payout-responses" => Some(&ctx.resources.payout_response_queue_url),
+        "disputes" => Some(&ctx.resources.dispute_file_queue_url),
+        _ => None,
+    };
+    if let Some(queue) = queue.filter(|_| !removed) {
         let body = serde_json::json!({ "bucket": bucket, "key": key }).to_string();
         settlepaisa_aws::requests::record("sqs.SendMessage", 1);
         ctx.clients
             .sqs
             .send_message()
-            .queue_url(&ctx.resources.payout_response_queue_url)
+            .queue_url(queue)
             .message_body(body)
             .send()
             .await

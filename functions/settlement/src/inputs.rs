@@ -5,7 +5,8 @@
 //!   from the stack's own files (`RECON#{day}`); that job's matched ids (match pages and
 //!   resolutions) joined with the day's transaction pages of the files the job read. A day no
 //!   job completed pays nothing yet.
-//! - Refunds: every `incoming/refunds/*.csv`; adjustments: every `incoming/adjustments/*.csv`.
+//! - Refunds: every `incoming/refunds/*.csv`; adjustments: every `incoming/adjustments/*.csv`,
+//!   and the chargeback debits and reversals disputes made (`ADJ#{day}` items, issue 13).
 //!   One bad row refuses the run (a refund left out would overpay), naming the file and line.
 //!   Rows dated before the window are left out, as the ledger forgets batches before it.
 
@@ -15,7 +16,7 @@ use settlepaisa_payout::cycle::{Adjustment, Inputs, Payment, Refund};
 use settlepaisa_payout::files::{parse_adjustments, parse_refunds};
 use settlepaisa_payout::merchant::BadRow;
 use settlepaisa_recon::date::Date;
-use settlepaisa_store::{job, results, settlements, txn_pages, Context};
+use settlepaisa_store::{disputes, job, results, settlements, txn_pages, Context};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub const REFUNDS_PREFIX: &str = "incoming/refunds/";
@@ -79,6 +80,12 @@ pub async fn load(ctx: &Context, window_start: Date, day: Date) -> Result<(Input
                 same_or_refused(&key, &a.adjustment_id, adjustments.insert(a.adjustment_id.clone(), a.clone()), &a)?;
             }
         }
+    }
+    // Chargeback debits and reversals the disputes made (issue 13), by the day they took effect.
+    let window: Vec<Date> = (0..=window_start.days_until(day)).map(|i| window_start.add_days(i)).collect();
+    for a in disputes::adjustments_on(db, &r.settlements_table, &window).await? {
+        let key = format!("disputes: {}", a.reference);
+        same_or_refused(&key, &a.adjustment_id, adjustments.insert(a.adjustment_id.clone(), a.clone()), &a)?;
     }
     inputs.refunds = refunds.into_values().collect();
     inputs.adjustments = adjustments.into_values().collect();

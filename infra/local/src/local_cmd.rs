@@ -292,6 +292,13 @@ async fn print_sample_events(stack: &LocalStack, job_id: &str, kept: bool) -> Re
 /// bank's answer.
 async fn print_settlements(stack: &LocalStack, dir: &Path) -> Result<(), CliError> {
     let d = |s: &str| settlepaisa_recon::date::Date::parse_iso(s).ok_or_else(|| fail(format!("{s} is not a date")));
+    let disputes = crate::dispute_demo::run(stack).await?;
+    println!(
+        "\ndisputes: {} opened from {} ({} paise debited at onset for the next settlement)",
+        disputes.disputes.len(),
+        disputes.key,
+        disputes.debits_paise
+    );
     let before = write_units();
     let started = Instant::now();
     let out = crate::settle_demo::run(stack, dir, d("2026-10-02")?, d("2026-10-06")?).await?;
@@ -504,6 +511,13 @@ pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Res
         "apply-payout-responses" => serde_json::to_value(
             settlepaisa_settlement::responses::handle(ctx, serde_json::from_str(text).map_err(bad)?).await,
         ),
+        "apply-dispute-file" => serde_json::to_value(
+            settlepaisa_chargeback::files::handle(ctx, serde_json::from_str(text).map_err(bad)?).await,
+        ),
+        "expire-disputes" => {
+            let event = serde_json::from_str(text).map_err(bad)?;
+            serde_json::to_value(settlepaisa_chargeback::expire::handle(ctx, event).await.map_err(fail)?)
+        }
         "authorizer" => {
             let event = serde_json::from_str(text).map_err(bad)?;
             serde_json::to_value(settlepaisa_authorizer::handle(&crate::token_cmd::local_auth_config(), &event))

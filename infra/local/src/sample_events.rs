@@ -24,6 +24,9 @@ const SCHEDULE_DATE: &str = "2026-10-13";
 const SCHEDULE_KEY: &str = "sample-events-0001";
 /// The payout response the apply-payout-responses event names.
 const RESPONSE_KEY: &str = "incoming/payout-responses/HDFC/HDFC_PAYOUT_RESP_20261012.csv";
+/// The transaction and day `open-dispute.json` names.
+const DISPUTE_TXN: &str = "TXN-SAMPLE-UPI";
+const DISPUTE_RAISED_ON: &str = "2026-10-04";
 /// A token placeholder: `<… settlepaisa token --role sp-ops>`.
 const TOKEN_OPEN: &str = "<";
 const TOKEN_ROLE: &str = "settlepaisa token --role ";
@@ -59,6 +62,9 @@ pub struct Subjects {
     pub settlement: settlepaisa_store::settlements::BatchRecord,
     /// The business day after today the schedule event asks for.
     pub schedule_date: String,
+    /// A captured UPI transaction for `open-dispute.json` (the dispute events name the
+    /// `DSP-SAMPLE-*` disputes the dispute demo opens).
+    pub dispute_txn: settlepaisa_dispute::model::Txn,
 }
 
 /// Finds in the stack what the events will name: `job_id` (or the newest completed job), the
@@ -98,6 +104,11 @@ pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjec
     let settlement = a_settlement(stack).await?;
     let schedule_date = scheduled_request(stack, &settlement.merchant_id).await?;
     answer_payout(stack, &settlement).await?;
+    crate::dispute_demo::run(stack).await?;
+    let dispute_txn = crate::dispute_demo::captured_upi(stack, crate::dispute_demo::SAMPLES.len() + 6)
+        .await?
+        .pop()
+        .ok_or_else(|| fail("no captured UPI transaction for open-dispute.json"))?;
     Ok(Subjects {
         job_id,
         preparing_job_id,
@@ -108,6 +119,7 @@ pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjec
         pg_file,
         settlement,
         schedule_date,
+        dispute_txn,
     })
 }
 
@@ -335,6 +347,10 @@ pub fn rewrite(name: &str, text: &str, subjects: &Subjects, uploads_bucket: &str
     text = text.replace(MERCHANT, &subjects.settlement.merchant_id);
     if name == "schedule-settlement" {
         text = text.replace(SCHEDULE_DATE, &subjects.schedule_date);
+    }
+    if name == "open-dispute" {
+        text = text.replace(DISPUTE_TXN, &subjects.dispute_txn.txn_id);
+        text = text.replace(DISPUTE_RAISED_ON, &subjects.dispute_txn.capture_day.add_days(1).to_string());
     }
     text = text.replace("settlepaisa-uploads-local", uploads_bucket);
     let mut event: Value = serde_json::from_str(&text).map_err(fail)?;

@@ -257,3 +257,50 @@ impl PartWriter {
         Ok(())
     }
 }
+
+/// The size of an object, `None` when there is none.
+pub async fn size_of(client: &Client, bucket: &str, key: &str) -> Result<Option<u64>, AwsError> {
+    requests::record("s3.HeadObject", 0);
+    match client.head_object().bucket(bucket).key(key).send().await {
+        Ok(out) => Ok(Some(out.content_length.unwrap_or(0).max(0) as u64)),
+        Err(e) => {
+            let message = sdk_message(&e);
+            if message.contains("NotFound") {
+                Ok(None)
+            } else {
+                Err(AwsError::new("HeadObject", message))
+            }
+        }
+    }
+}
+
+/// The first `n` bytes of an object (a ranged GET).
+pub async fn first_bytes(client: &Client, bucket: &str, key: &str, n: u64) -> Result<Vec<u8>, AwsError> {
+    let obj = open_range(client, bucket, key, None, 0, n).await?;
+    let data = obj.body.collect().await.map_err(|e| AwsError::new("GetObject", e.to_string()))?;
+    Ok(data.into_bytes().to_vec())
+}
+
+/// A URL that lets its holder PUT one object at `key` within `expires`, with exactly this
+/// content type and length (both signed: S3 refuses another).
+pub async fn presigned_put(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    content_length: u64,
+    expires: std::time::Duration,
+) -> Result<String, AwsError> {
+    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires)
+        .map_err(|e| AwsError::new("PresignPutObject", e.to_string()))?;
+    let request = client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .content_length(content_length as i64)
+        .presigned(config)
+        .await
+        .map_err(|e| AwsError::new("PresignPutObject", sdk_message(&e)))?;
+    Ok(request.uri().to_string())
+}

@@ -15,7 +15,7 @@
 
 use crate::file::{FileRow, Step};
 use crate::model::{
-    debit_id, reversal_id, Answer, Dispute, Event, Money, Network, Outcome, Response, Stage, Status, Txn,
+    debit_id, reversal_id, Answer, Dispute, Event, Evidence, Money, Network, Outcome, Response, Stage, Status, Txn,
 };
 use crate::rules::Rules;
 use settlepaisa_payout::calendar::Calendar;
@@ -49,12 +49,31 @@ pub enum Verdict {
 pub type Refusal = String;
 
 pub enum Action {
-    Escalate { stage: Stage, raised_on: Date, respond_by: Option<i64> },
-    Respond { answer: Answer, evidence_ids: Vec<String>, note: String, idempotency_key: String },
+    Escalate {
+        stage: Stage,
+        raised_on: Date,
+        respond_by: Option<i64>,
+    },
+    Respond {
+        answer: Answer,
+        evidence_ids: Vec<String>,
+        note: String,
+        idempotency_key: String,
+    },
     Decide(Outcome),
     Expire,
     Remind,
+    /// A document for this stage's response, a draft until the response names it.
+    AddEvidence(Evidence),
+    /// Something done about the dispute that does not move it (a representment sent).
+    Record {
+        kind: String,
+        detail: String,
+    },
 }
+
+/// Documents a stage's response may carry.
+pub const MAX_EVIDENCE_PER_STAGE: usize = 10;
 
 /// What opening a dispute needs.
 pub struct Opening {
@@ -250,6 +269,27 @@ pub fn apply(current: &Dispute, action: &Action, cx: &Context<'_>) -> Result<Ver
             let detail = format!("respond by {}", format_ist(d.respond_by));
             event(&mut d, cx, "reminded", detail);
         }
+        Action::AddEvidence(e) => {
+            if d.evidence.iter().any(|x| x.evidence_id == e.evidence_id) {
+                return Ok(Verdict::Unchanged("this evidence was recorded already".into()));
+            }
+            if d.status != Status::NeedsResponse || d.response_at(d.stage).is_some() {
+                return Err(format!("the dispute is {status}: evidence is added while it needs a response"));
+            }
+            if cx.now > d.respond_by {
+                return Err(format!("the response was due by {}", format_ist(d.respond_by)));
+            }
+            if d.evidence.iter().filter(|x| x.stage == d.stage).count() >= MAX_EVIDENCE_PER_STAGE {
+                return Err(format!("a response carries at most {MAX_EVIDENCE_PER_STAGE} documents"));
+            }
+            let mut e = e.clone();
+            e.stage = d.stage;
+            e.submitted = false;
+            let detail = format!("{} ({}, {} bytes)", e.file_name, e.content_type, e.size_bytes);
+            d.evidence.push(e);
+            event(&mut d, cx, "evidence", detail);
+        }
+        Action::Record { kind, detail } => event(&mut d, cx, kind, detail.clone()),
     }
     d.version += 1;
     d.updated_at = cx.now;

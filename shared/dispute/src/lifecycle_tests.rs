@@ -296,3 +296,22 @@ proptest! {
         prop_assert_eq!(money, vec![Money::Debit { adjustment_id: "D1-debit".into(), amount_paise: 4_000 }]);
     }
 }
+
+#[test]
+fn kpi_counters_follow_a_dispute_through_its_life() {
+    use crate::kpi::{delta, figures};
+    let (rules, cal) = (Rules::default(), Calendar::new([]));
+    let c = cx(&rules, &cal, NOW);
+    let opened = opened(Stage::Chargeback).dispute;
+    let mut totals: std::collections::BTreeMap<String, i64> = delta(None, &opened);
+    let now = parse_rfc3339("2026-10-08T10:00:00+05:30").unwrap();
+    let f = figures(&totals, now);
+    assert_eq!((f.open, f.amount_at_risk_paise, f.due_within_24h), (1, 4_000, 1));
+    assert_eq!(figures(&totals, parse_rfc3339("2026-10-06T10:00:00+05:30").unwrap()).due_within_24h, 0);
+    let won = changed(apply(&opened, &Action::Decide(Outcome::Won), &c)).dispute;
+    for (k, v) in delta(Some(&opened), &won) {
+        *totals.entry(k).or_insert(0) += v;
+    }
+    let f = figures(&totals, now);
+    assert_eq!((f.open, f.amount_at_risk_paise, f.due_within_24h, f.won, f.win_rate_bps), (0, 0, 0, 1, Some(10_000)));
+}

@@ -105,6 +105,21 @@ pub fn identifier<'a>(what: &str, value: &'a str) -> Result<&'a str, ApiError> {
     }
 }
 
+/// The `Idempotency-Key` header a money-moving POST requires: the same key again answers with
+/// what the first request did.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| ApiError::bad_request("the Idempotency-Key header is required: a new one for each new request"))?
+        .to_str()
+        .map_err(|_| ApiError::bad_request("Idempotency-Key must be printable ASCII"))?;
+    let ok = (8..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        return Err(ApiError::bad_request("Idempotency-Key must be 8 to 64 letters, digits, `-` or `_`"));
+    }
+    Ok(key.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@ pub enum Service {
     MockBank,
     Settlement,
     Merchant,
+    Chargeback,
 }
 
 impl Service {
@@ -37,6 +38,7 @@ impl Service {
             Service::MockBank => "mock-bank-api",
             Service::Settlement => "settlement-api",
             Service::Merchant => "merchant-api",
+            Service::Chargeback => "chargeback-api",
         }
     }
 }
@@ -148,6 +150,43 @@ pub const ROUTES: &[RouteSpec] = &[
         InternalOrMerchant { internal: ReconciliationWrite, merchant: MerchantSettlements },
     ),
     route("merchant-health", "GET", "/health/merchant", Merchant, Public),
+    // Chargebacks and disputes (the seed's chargeback-api). Reads: disputes:read (sp-finance,
+    // sp-compliance); opening, outcomes, representments and responding on a merchant's behalf:
+    // exceptions:resolve (sp-ops); docs/disputes.md#who-may-do-what.
+    route("list-disputes", "GET", "/api/disputes", Chargeback, Internal(DisputesRead)),
+    route("get-dispute", "GET", "/api/disputes/{id}", Chargeback, Internal(DisputesRead)),
+    route("open-dispute", "POST", "/api/disputes", Chargeback, Internal(ExceptionsResolve)),
+    route("record-dispute-outcome", "POST", "/api/disputes/{id}/outcome", Chargeback, Internal(ExceptionsResolve)),
+    route("create-representment", "POST", "/api/disputes/{id}/representment", Chargeback, Internal(ExceptionsResolve)),
+    route(
+        "list-merchant-disputes",
+        "GET",
+        "/merchant/disputes",
+        Chargeback,
+        InternalOrMerchant { internal: DisputesRead, merchant: MerchantDisputes },
+    ),
+    route(
+        "get-merchant-dispute",
+        "GET",
+        "/merchant/disputes/{id}",
+        Chargeback,
+        InternalOrMerchant { internal: DisputesRead, merchant: MerchantDisputes },
+    ),
+    route(
+        "add-dispute-evidence",
+        "POST",
+        "/merchant/disputes/{id}/evidence",
+        Chargeback,
+        InternalOrMerchant { internal: ExceptionsResolve, merchant: MerchantDisputes },
+    ),
+    route(
+        "respond-to-dispute",
+        "POST",
+        "/merchant/disputes/{id}/respond",
+        Chargeback,
+        InternalOrMerchant { internal: ExceptionsResolve, merchant: MerchantDisputes },
+    ),
+    route("chargeback-health", "GET", "/health/chargeback", Chargeback, Public),
 ];
 
 /// The route a request matched (`path` as declared, not as requested).

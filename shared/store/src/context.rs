@@ -21,6 +21,10 @@ pub struct Resources {
     pub settlements_table: String,
     /// Payout response files for `apply-payout-responses`, as `ingest-file` forwards them.
     pub payout_response_queue_url: String,
+    /// Disputes (issue 13).
+    pub disputes_table: String,
+    /// Dispute files for `apply-dispute-file`, as `ingest-file` forwards them.
+    pub dispute_file_queue_url: String,
     pub match_queue_url: String,
     pub finalize_queue_url: String,
     /// Where Lambda puts S3 events whose ingestion failed on every attempt.
@@ -64,6 +68,8 @@ pub struct Context {
     /// (`INGEST_WRITES_PER_SECOND`, 0 = unpaced).
     pub write_pacer: std::sync::Arc<settlepaisa_aws::pace::Pacer>,
     pub settlement: SettlementSettings,
+    /// The disputes' rules table, with deduct-at-onset as `DISPUTE_DEDUCT_AT_ONSET` sets it.
+    pub dispute_rules: settlepaisa_dispute::rules::Rules,
 }
 
 /// The settlement cycle's settings.
@@ -120,6 +126,8 @@ impl Resources {
             merchants_table: get("MERCHANTS_TABLE")?,
             settlements_table: get("SETTLEMENTS_TABLE")?,
             payout_response_queue_url: get("PAYOUT_RESPONSE_QUEUE_URL")?,
+            disputes_table: get("DISPUTES_TABLE")?,
+            dispute_file_queue_url: get("DISPUTE_FILE_QUEUE_URL")?,
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,
@@ -163,6 +171,11 @@ impl Context {
             max_receive_renormalize: number("RENORMALIZE_MAX_RECEIVE_COUNT", 5, 1000)?,
             write_pacer: std::sync::Arc::new(settlepaisa_aws::pace::Pacer::new(writes_per_second)),
             settlement: SettlementSettings::from_lookup(lookup)?,
+            dispute_rules: {
+                let v = lookup("DISPUTE_DEDUCT_AT_ONSET");
+                settlepaisa_dispute::rules::Rules::with_deduct_at_onset(v.as_deref())
+                    .map_err(|_| StoreError::BadSetting("DISPUTE_DEDUCT_AT_ONSET", v.unwrap_or_default()))?
+            },
         })
     }
 

@@ -14,6 +14,9 @@ pub enum StoreError {
     MissingSetting(&'static str),
     #[error("setting {0}=`{1}` is not valid")]
     BadSetting(&'static str, String),
+    /// Items that contradict each other (a bug or a hand edit): never resolved by guessing.
+    #[error("inconsistent store: {0}")]
+    Inconsistent(String),
     #[error("configuration: {0}")]
     Config(#[from] settlepaisa_recon::config::ConfigError),
 }

@@ -7,6 +7,7 @@
 //! - [`merchants`] — the merchants table: merchants and their settlement plans;
 //! - [`settlements`] — the settlements table: ledger heads, batches, reconciled days, on-demand
 //!   requests;
+//! - [`disputes`] — the disputes table, and the adjustments and KPI counters a dispute moves;
 //! - [`results`] — the results table's keys and items: match pages and exceptions;
 //! - [`txn_pages`] — the transactions table: counted PG rows in pages, by day and by merchant;
 //! - [`txn_days`] — the day markers the transaction list reads;
@@ -14,6 +15,7 @@
 //! - [`runtime`] — a function's start-up: logs and the context, or a clear exit.
 
 pub mod context;
+pub mod disputes;
 pub mod error;
 pub mod file_record;
 pub mod job;

@@ -34,7 +34,8 @@ pub fn router(ctx: &'static Context, auth: AuthConfig) -> Router {
         .merge(settlepaisa_mock_pg::routes(ctx, None))
         .merge(settlepaisa_mock_bank::routes(ctx, None))
         .merge(settlepaisa_settlement::api::routes(ctx, None))
-        .merge(settlepaisa_merchant::routes(ctx, None));
+        .merge(settlepaisa_merchant::routes(ctx, None))
+        .merge(settlepaisa_chargeback::routes(ctx, None));
     let origin = std::env::var("FRONTEND_ORIGIN")
         .ok()
         .filter(|o| !o.is_empty())
@@ -53,6 +54,7 @@ pub fn function_router(ctx: &'static Context, function: &str) -> Option<Router> 
         Service::MockBank => settlepaisa_mock_bank::routes(ctx, Some(function)),
         Service::Settlement => settlepaisa_settlement::api::routes(ctx, Some(function)),
         Service::Merchant => settlepaisa_merchant::routes(ctx, Some(function)),
+        Service::Chargeback => settlepaisa_chargeback::routes(ctx, Some(function)),
     };
     Some(settlepaisa_http::edge::wrap(routes))
 }

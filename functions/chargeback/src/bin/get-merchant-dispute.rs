@@ -1,0 +1,8 @@
+//! Lambda entry point of `get-merchant-dispute`: its handler alone; its route and access are in
+//! `settlepaisa_http::routes::ROUTES`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    settlepaisa_chargeback::serve("get-merchant-dispute", settlepaisa_chargeback::handler!("get-merchant-dispute"))
+        .await
+}

@@ -1,0 +1,8 @@
+//! Lambda entry point of `list-merchant-disputes`: its handler alone; its route and access are in
+//! `settlepaisa_http::routes::ROUTES`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    settlepaisa_chargeback::serve("list-merchant-disputes", settlepaisa_chargeback::handler!("list-merchant-disputes"))
+        .await
+}

@@ -1,0 +1,171 @@
+//! `apply-dispute-file`: an acquirer's or NPCI's dispute file (`incoming/disputes/{source}/`,
+//! forwarded by `ingest-file` through the dispute file queue) applied row by row, in file order.
+//!
+//! A row opens a dispute (its transaction found, [`crate::txn_lookup`]), moves it to a later
+//! stage, or records the network's outcome. A bad row, an unknown transaction, a dispute larger
+//! than its transaction, a row that contradicts its dispute: each a reject with its line and
+//! reason, the other rows applied all the same. A re-delivered file, or a row its dispute has
+//! gone past, changes nothing ([`settlepaisa_dispute::lifecycle`]). Every delivery's outcome,
+//! row by row, is written to `disputes/{source}/{name}.outcome-{time}.csv` (artifacts bucket).
+
+use crate::change::{change, now, Changed};
+use crate::error::DisputeError;
+use crate::txn_lookup::{self, Wanted};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use futures_util::{stream, StreamExt, TryStreamExt};
+use settlepaisa_aws::s3;
+use settlepaisa_dispute::file::{parse, FileRow};
+use settlepaisa_dispute::lifecycle::{apply_row, Context as Rules};
+use settlepaisa_dispute::model::Dispute;
+use settlepaisa_recon::date::format_utc;
+use settlepaisa_store::{disputes, Context};
+use std::collections::BTreeMap;
+
+pub const PREFIX: &str = "incoming/disputes/";
+
+/// The object a message names (`ingest-file` forwards the S3 event's bucket and key).
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub struct DisputeFile {
+    pub bucket: String,
+    pub key: String,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileOutcome {
+    pub key: String,
+    pub report: String,
+    pub rows: usize,
+    pub applied: usize,
+    pub unchanged: usize,
+    pub rejected: usize,
+}
+
+/// The folder a dispute file came from: `incoming/disputes/{source}/…`.
+pub fn source_of(key: &str) -> Option<&str> {
+    key.strip_prefix(PREFIX)?.split_once('/').map(|(s, _)| s).filter(|s| !s.is_empty())
+}
+
+/// Each message a file; a failed one is retried by the queue and then dead-lettered.
+pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for m in &event.records {
+        let id = m.message_id.clone().unwrap_or_default();
+        let outcome = match serde_json::from_str::<DisputeFile>(m.body.as_deref().unwrap_or("")) {
+            Ok(f) => apply_file(ctx, &f).await.map(|o| tracing::info!(outcome = ?o, "dispute file applied")),
+            Err(e) => Err(DisputeError::BadEvent(format!("not a dispute file message: {e}"))),
+        };
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, message = %id, "dispute file not applied");
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+pub async fn apply_file(ctx: &Context, file: &DisputeFile) -> Result<FileOutcome, DisputeError> {
+    let source = source_of(&file.key)
+        .ok_or_else(|| DisputeError::BadEvent(format!("{} is not under {PREFIX}{{source}}/", file.key)))?;
+    let bytes = s3::get_bytes(&ctx.clients.s3, &file.bucket, &file.key).await?;
+    let at = now();
+    let report_key = format!(
+        "disputes/{}.outcome-{}-{:06x}.csv",
+        file.key.strip_prefix(PREFIX).unwrap_or(&file.key),
+        format_utc(at).replace(':', ""),
+        fastrand::u32(..1 << 24)
+    );
+    let mut out = FileOutcome { key: file.key.clone(), report: report_key.clone(), ..FileOutcome::default() };
+    let mut report = String::from("line,dispute_ref,outcome,detail\n");
+    let (rows, rejects) = match String::from_utf8(bytes) {
+        Ok(text) => parse(&text),
+        Err(_) => (
+            Vec::new(),
+            vec![settlepaisa_dispute::file::Reject { line: 1, reason: "not UTF-8 text".into(), raw: String::new() }],
+        ),
+    };
+    let mut lines: BTreeMap<usize, String> = BTreeMap::new();
+    for r in &rejects {
+        lines.insert(r.line, format!("{},,rejected,{}\n", r.line, csv_field(&r.reason)));
+    }
+    let found = transactions_for(ctx, &rows).await?;
+    let by = |row: &FileRow| format!("{}#{}", file.key, row.line);
+    for row in &rows {
+        let who = by(row);
+        let txn = found.of(row.txn_id.as_deref(), row.rrn.as_deref());
+        let result = change(ctx, &row.dispute_ref, at, |current| {
+            let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: &who };
+            apply_row(current, row, txn.clone(), source, &cx)
+        })
+        .await;
+        let (outcome, detail) = match result {
+            Ok(Changed::Written(d)) => {
+                out.applied += 1;
+                ("applied", summary(&d))
+            }
+            Ok(Changed::Unchanged(_, why)) => {
+                out.unchanged += 1;
+                ("unchanged", why)
+            }
+            Err(DisputeError::Refused(why)) => {
+                out.rejected += 1;
+                ("rejected", why)
+            }
+            Err(e) => return Err(e),
+        };
+        lines.insert(row.line, format!("{},{},{outcome},{}\n", row.line, row.dispute_ref, csv_field(&detail)));
+    }
+    out.rows = rows.len() + rejects.len();
+    out.rejected += rejects.len();
+    for l in lines.values() {
+        report.push_str(l);
+    }
+    s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &report_key, report.into_bytes()).await?;
+    Ok(out)
+}
+
+fn summary(d: &Dispute) -> String {
+    format!("{} {}", d.stage.as_str(), d.status.as_str())
+}
+
+/// The transactions of the rows whose disputes are not known yet, searched over their networks'
+/// raise windows.
+async fn transactions_for(ctx: &Context, rows: &[FileRow]) -> Result<txn_lookup::Found, DisputeError> {
+    let refs: Vec<&str> = {
+        let mut r: Vec<&str> = rows.iter().map(|r| r.dispute_ref.as_str()).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.disputes_table);
+    let known: Vec<Option<Dispute>> = stream::iter(refs.iter().copied())
+        .map(|id| async move { disputes::get(db, table, id).await })
+        .buffered(8)
+        .try_collect()
+        .await?;
+    let known: std::collections::HashSet<&str> =
+        refs.iter().zip(&known).filter(|(_, d)| d.is_some()).map(|(r, _)| *r).collect();
+    let new: Vec<&FileRow> = rows.iter().filter(|r| !known.contains(r.dispute_ref.as_str())).collect();
+    let mut wanted = Wanted::default();
+    for r in &new {
+        if let Some(t) = &r.txn_id {
+            wanted.txn_ids.insert(t.clone());
+        } else if let Some(rrn) = &r.rrn {
+            wanted.rrns.insert(rrn.clone());
+        }
+    }
+    let Some(to) = new.iter().map(|r| r.raised_on).max() else { return Ok(txn_lookup::Found::default()) };
+    let from = new
+        .iter()
+        .map(|r| r.raised_on.add_days(-ctx.dispute_rules.of(r.network).raise_window_days))
+        .min()
+        .unwrap_or(to);
+    txn_lookup::find(ctx, &wanted, from, to).await
+}

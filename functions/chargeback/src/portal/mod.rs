@@ -1,0 +1,53 @@
+//! The merchant portal's disputes (the seed's `GET /merchant/disputes`,
+//! `POST /merchant/disputes/:id/respond`): a merchant user sees and answers its own merchant's
+//! disputes only; staff with `disputes:read` read any merchant's by naming it, and sp-ops
+//! (`exceptions:resolve`) may upload and respond on a merchant's behalf.
+//!
+//! - `GET /merchant/disputes`, `GET /merchant/disputes/{id}` — here;
+//! - [`evidence`] — `POST /merchant/disputes/{id}/evidence`;
+//! - [`respond`] — `POST /merchant/disputes/{id}/respond`.
+
+pub mod evidence;
+pub mod respond;
+
+use crate::listing::{self, Filter, ListQuery};
+use crate::{access, change::now, settlement_of, views, AppState};
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use serde_json::Value;
+use settlepaisa_http::input::{identifier, page_limit, Query};
+use settlepaisa_http::{cursor, ApiError, Caller};
+use settlepaisa_store::disputes::Partition;
+
+/// `GET /merchant/disputes`
+pub async fn list_merchant_disputes(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let merchant = caller
+        .merchant_scope(q.merchant_id.as_deref())?
+        .ok_or_else(|| ApiError::bad_request("merchantId is required for SettlePaisa staff"))?;
+    identifier("merchantId", &merchant)?;
+    let filter = Filter::from_query(&q, now())?;
+    let limit = page_limit(q.limit)?;
+    let scope = cursor::Scope::new(&caller, "list-merchant-disputes")
+        .filter("merchantId", Some(&merchant))
+        .filter("status", q.status.as_deref())
+        .filter("stage", q.stage.as_deref())
+        .filter("dueWithinDays", q.due_within_days);
+    let partition = Partition::Merchant(&merchant);
+    let (found, next) = listing::page(state.ctx, &scope, &partition, &filter, limit, q.cursor.as_deref()).await?;
+    Ok(Json(listing::body(&found, next)))
+}
+
+/// `GET /merchant/disputes/{id}`
+pub async fn get_merchant_dispute(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let d = access::load(state.ctx, &caller, &id).await?;
+    let settlement = settlement_of::find(state.ctx, &d).await?;
+    Ok(Json(views::detail(&d, settlement)))
+}
