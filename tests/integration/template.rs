@@ -150,8 +150,8 @@ fn stateful_resources_outlive_the_stack_and_queued_work_outlives_its_queue_only_
         }
     }
     assert_eq!(
-        checked_dead_letter_queues, 7,
-        "match, finalize, chunk, claim, plan, renormalize and payout response queues"
+        checked_dead_letter_queues, 8,
+        "match, finalize, chunk, claim, plan, renormalize, payout response and dispute file queues"
     );
 }
 

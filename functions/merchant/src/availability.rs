@@ -73,8 +73,7 @@ pub async fn of(ctx: &Context, merchant_id: &str, today: Date) -> Result<Availab
     )
     .await
     .map_err(ApiError::internal)?;
-    let mut a = Availability::default();
-    a.disputes = kpi.disputes;
+    let mut a = Availability { disputes: kpi.disputes, ..Availability::default() };
     for d in &kpi.days {
         let Some(day) = Date::parse_iso(&d.day) else { continue };
         a.collected.insert(day, [d.counts.pg_count as i64, d.counts.pg_amount_paise]);

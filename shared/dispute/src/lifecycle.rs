@@ -38,6 +38,8 @@ pub struct Applied {
     pub money: Vec<Money>,
 }
 
+// One verdict lives for one decision and is moved, not stored: boxing the dispute buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Changed(Applied),
