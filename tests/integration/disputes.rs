@@ -312,6 +312,11 @@ async fn merchants_see_and_answer_only_their_disputes_once_and_on_time() {
     let replay = respond("A-1", winner.0, winner.1).await;
     assert_eq!(replay.status, 200, "{}", replay.body);
     assert_eq!(replay.body["responses"].as_array().unwrap().len(), 1);
+    // The merchant sees who did what as itself, SettlePaisa or the network: no staff ids.
+    let seen = api.call("GET", "/merchant/disputes/A-1", Some(&merchant), None).await.body;
+    let who: std::collections::BTreeSet<&str> =
+        seen["history"].as_array().unwrap().iter().map(|e| e["by"].as_str().unwrap()).collect();
+    assert_eq!(who, ["SettlePaisa", "you"].into(), "{seen}");
 
     // A second past its deadline is refused; the daily job then expires it (lost, debited once).
     let late = respond("A-LATE", "key-00000030", json!({ "action": "accept" })).await;
@@ -364,6 +369,17 @@ async fn merchants_see_and_answer_only_their_disputes_once_and_on_time() {
     // A-LATE lost; A-1 won when the contest was recorded, accepted (lost) when the accept was.
     let (won, lost) = if x.status == 200 { (1, 1) } else { (0, 2) };
     assert_eq!((k["won"].as_i64(), k["lost"].as_i64()), (Some(won), Some(lost)), "{k}");
+    // Spent hour counters (back to zero) are removed; the open ones stay.
+    let removed = settlepaisa_store::disputes::prune_due_counters(
+        &ctx.clients.dynamodb,
+        &ctx.resources.kpi_table,
+        settlepaisa_tests::api::now() as i64 + 30 * 86_400,
+    )
+    .await
+    .unwrap();
+    assert_eq!(removed, 2, "A-LATE's hour, in the ALL item and its merchant's (A-1 shares A-2's hour)");
+    let o = api.call("GET", "/api/overview?range=today", Some(&ops), None).await;
+    assert_eq!(o.body["overview"]["disputes"]["dueWithin24h"], 2, "{}", o.body);
     let own = api.call("GET", "/api/overview?range=today", Some(&merchant), None).await;
     assert_eq!(own.body["overview"]["disputes"]["open"], 1, "{}", own.body);
     let dash = api.call("GET", "/merchant/dashboard", Some(&merchant), None).await;

@@ -38,7 +38,6 @@ pub fn tables(ctx: &Context) -> Tables<'_> {
 pub async fn change(
     ctx: &Context,
     id: &str,
-    now: i64,
     mut decide: impl FnMut(Option<&Dispute>) -> Result<Verdict, Refusal>,
 ) -> Result<Changed, DisputeError> {
     let db = &ctx.clients.dynamodb;
@@ -47,8 +46,11 @@ pub async fn change(
         match decide(current.as_ref()).map_err(DisputeError::Refused)? {
             Verdict::Unchanged(why) => return Ok(Changed::Unchanged(current, why)),
             Verdict::Changed(applied) => {
+                // Effective the day it is recorded, whatever moment `now` judged by: always
+                // within the next settlement run's window.
+                let effective_on = ist_date(now());
                 let written =
-                    disputes::save(db, &tables(ctx), current.as_ref(), &applied.dispute, &applied.money, ist_date(now))
+                    disputes::save(db, &tables(ctx), current.as_ref(), &applied.dispute, &applied.money, effective_on)
                         .await?;
                 if written {
                     for m in &applied.money {

@@ -23,6 +23,14 @@ use std::collections::BTreeMap;
 
 pub const PREFIX: &str = "incoming/disputes/";
 
+/// Rows one delivery applies (a GetItem and a transaction each, well within the function's
+/// 300 s); the rest are rejected with a reason: split the file.
+pub const MAX_ROWS: usize = 5_000;
+
+/// How far back a new dispute's transaction is searched, whatever a row says: the longest raise
+/// window and a year of late files.
+const MAX_LOOKBACK_DAYS: i32 = 120 + 365;
+
 /// The object a message names (`ingest-file` forwards the S3 event's bucket and key).
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
 pub struct DisputeFile {
@@ -84,13 +92,21 @@ pub async fn apply_file(ctx: &Context, file: &DisputeFile) -> Result<FileOutcome
     );
     let mut out = FileOutcome { key: file.key.clone(), report: report_key.clone(), ..FileOutcome::default() };
     let mut report = String::from("line,dispute_ref,outcome,detail\n");
-    let (rows, rejects) = match String::from_utf8(bytes) {
+    let (mut rows, mut rejects) = match String::from_utf8(bytes) {
         Ok(text) => parse(&text),
         Err(_) => (
             Vec::new(),
             vec![settlepaisa_dispute::file::Reject { line: 1, reason: "not UTF-8 text".into(), raw: String::new() }],
         ),
     };
+    if rows.len() > MAX_ROWS {
+        for r in rows.split_off(MAX_ROWS) {
+            let reason = format!(
+                "the file has more than {MAX_ROWS} rows: this one is not applied; send it again in another file"
+            );
+            rejects.push(settlepaisa_dispute::file::Reject { line: r.line, reason, raw: String::new() });
+        }
+    }
     let mut lines: BTreeMap<usize, String> = BTreeMap::new();
     for r in &rejects {
         lines.insert(r.line, format!("{},,rejected,{}\n", r.line, csv_field(&r.reason)));
@@ -100,9 +116,14 @@ pub async fn apply_file(ctx: &Context, file: &DisputeFile) -> Result<FileOutcome
     for row in &rows {
         let who = by(row);
         let txn = found.of(row.txn_id.as_deref(), row.rrn.as_deref());
-        let result = change(ctx, &row.dispute_ref, at, |current| {
+        let result = change(ctx, &row.dispute_ref, |current| {
+            let txn = match (&txn, current) {
+                (Err(ambiguous), None) => return Err(ambiguous.clone()),
+                (Err(_), Some(_)) => None,
+                (Ok(t), _) => t.clone(),
+            };
             let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: &who };
-            apply_row(current, row, txn.clone(), source, &cx)
+            apply_row(current, row, txn, source, &cx)
         })
         .await;
         let (outcome, detail) = match result {
@@ -161,11 +182,16 @@ async fn transactions_for(ctx: &Context, rows: &[FileRow]) -> Result<txn_lookup:
             wanted.rrns.insert(rrn.clone());
         }
     }
-    let Some(to) = new.iter().map(|r| r.raised_on).max() else { return Ok(txn_lookup::Found::default()) };
+    // Bounded whatever the rows say: a row raised in the future or long ago opens nothing anyway.
+    let today = settlepaisa_recon::date::ist_date(now());
+    let Some(to) = new.iter().map(|r| r.raised_on).max().map(|d| d.min(today)) else {
+        return Ok(txn_lookup::Found::default());
+    };
     let from = new
         .iter()
         .map(|r| r.raised_on.add_days(-ctx.dispute_rules.of(r.network).raise_window_days))
         .min()
-        .unwrap_or(to);
+        .unwrap_or(to)
+        .max(today.add_days(-MAX_LOOKBACK_DAYS));
     txn_lookup::find(ctx, &wanted, from, to).await
 }

@@ -33,12 +33,12 @@ pub async fn find(ctx: &Context, d: &Dispute) -> Result<Value, ApiError> {
     batches.sort_by(|a, b| a.cycle_date.cmp(&b.cycle_date));
     let day = d.txn.capture_day.to_string();
     let opened = ist_date(d.created_at).to_string();
-    let wanted = [d.txn.txn_id.clone(), debit_id(&d.dispute_id), reversal_id(&d.dispute_id)];
+    let wanted = [d.txn.txn_id.clone(), debit_id(&d.dispute_id, 1), reversal_id(&d.dispute_id, 1)];
     let mut found: [Option<Value>; 3] = [None, None, None];
     let mut reads = 0;
     for b in &batches {
         let may_pay = b.days.contains_key(&day) && found[0].is_none();
-        let may_adjust = b.cycle_date >= opened && (found[1].is_none() || (d.reversed && found[2].is_none()));
+        let may_adjust = b.cycle_date >= opened && (found[1].is_none() || (d.reversals > 0 && found[2].is_none()));
         if !(may_pay || may_adjust) || reads >= MAX_LINE_READS {
             continue;
         }

@@ -26,21 +26,32 @@ pub struct Wanted {
     pub rrns: HashSet<String>,
 }
 
-/// What was found: captured transactions by id and by RRN.
+/// What was found: every captured transaction with an id or RRN asked for.
 #[derive(Default)]
 pub struct Found {
-    pub by_id: HashMap<String, Txn>,
-    pub by_rrn: HashMap<String, Txn>,
+    pub by_id: HashMap<String, Vec<Txn>>,
+    pub by_rrn: HashMap<String, Vec<Txn>>,
 }
 
 impl Found {
     /// The transaction a row names: by id when it has one (and then its RRN must agree), else
-    /// by RRN.
-    pub fn of(&self, txn_id: Option<&str>, rrn: Option<&str>) -> Option<Txn> {
-        match (txn_id, rrn) {
-            (Some(id), rrn) => self.by_id.get(id).filter(|t| rrn.is_none() || t.rrn.as_deref() == rrn).cloned(),
-            (None, Some(r)) => self.by_rrn.get(r).cloned(),
-            (None, None) => None,
+    /// by RRN. An RRN that several captured transactions carry (card RRNs repeat across days and
+    /// terminals) names none of them: `Err` says so, and the row needs its `txn_id`.
+    pub fn of(&self, txn_id: Option<&str>, rrn: Option<&str>) -> Result<Option<Txn>, String> {
+        let (found, what) = match (txn_id, rrn) {
+            (Some(id), _) => (self.by_id.get(id), format!("txn_id {id}")),
+            (None, Some(r)) => (self.by_rrn.get(r), format!("rrn {r}")),
+            (None, None) => return Ok(None),
+        };
+        let candidates: Vec<&Txn> = found
+            .into_iter()
+            .flatten()
+            .filter(|t| txn_id.is_none() || rrn.is_none() || t.rrn.as_deref() == rrn)
+            .collect();
+        match candidates.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some((*one).clone())),
+            many => Err(format!("{what} names {} captured transactions; give the txn_id", many.len())),
         }
     }
 }
@@ -88,12 +99,44 @@ pub async fn find(ctx: &Context, wanted: &Wanted, from: Date, to: Date) -> Resul
                 capture_day: t.date,
             };
             if by_rrn {
-                found.by_rrn.insert(rrn.unwrap_or_default(), txn.clone());
+                found.by_rrn.entry(rrn.unwrap_or_default()).or_default().push(txn.clone());
             }
             if by_id {
-                found.by_id.insert(txn.txn_id.clone(), txn);
+                found.by_id.entry(txn.txn_id.clone()).or_default().push(txn);
             }
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn txn(id: &str, rrn: &str) -> Txn {
+        Txn {
+            txn_id: id.into(),
+            merchant_id: format!("M-{id}"),
+            merchant_ref: String::new(),
+            method: "CARD".into(),
+            amount_paise: 100,
+            rrn: Some(rrn.into()),
+            captured_at: 0,
+            capture_day: Date(0),
+        }
+    }
+
+    #[test]
+    fn an_rrn_two_transactions_carry_names_neither() {
+        let mut found = Found::default();
+        for t in [txn("T1", "612345678901"), txn("T2", "612345678901"), txn("T3", "699999999999")] {
+            found.by_id.entry(t.txn_id.clone()).or_default().push(t.clone());
+            found.by_rrn.entry(t.rrn.clone().unwrap()).or_default().push(t);
+        }
+        assert!(found.of(None, Some("612345678901")).unwrap_err().contains("2 captured transactions"));
+        assert_eq!(found.of(Some("T2"), Some("612345678901")).unwrap().unwrap().txn_id, "T2");
+        assert_eq!(found.of(None, Some("699999999999")).unwrap().unwrap().txn_id, "T3");
+        assert!(found.of(Some("T1"), Some("699999999999")).unwrap().is_none(), "an id whose RRN disagrees");
+        assert!(found.of(Some("T9"), None).unwrap().is_none());
+    }
 }

@@ -34,8 +34,25 @@ pub fn summary(d: &Dispute) -> Value {
     })
 }
 
-/// The whole dispute: its transaction, deadlines, money, evidence, responses and history.
-pub fn detail(d: &Dispute, settlement: Value) -> Value {
+/// The merchant user a view is for (`None`: staff see everything).
+pub fn viewer(caller: &settlepaisa_http::Caller) -> Option<&str> {
+    caller.is_merchant().then_some(caller.user_id.as_str())
+}
+
+/// Who did something, as a merchant user may see it: itself, the network (a file), or
+/// SettlePaisa — never the acquirer's file names or staff user ids.
+fn who(by: &str, merchant_user: Option<&str>) -> String {
+    match merchant_user {
+        None => by.to_string(),
+        Some(me) if me == by => "you".into(),
+        Some(_) if by.starts_with("incoming/") => "network".into(),
+        Some(_) => "SettlePaisa".into(),
+    }
+}
+
+/// The whole dispute: its transaction, deadlines, money, evidence, responses and history. A
+/// merchant user (`merchant_user`: its user id) sees who did what only as [`who`] says.
+pub fn detail(d: &Dispute, settlement: Value, merchant_user: Option<&str>) -> Value {
     let mut v = summary(d);
     let t = &d.txn;
     let extra = json!({
@@ -51,8 +68,9 @@ pub fn detail(d: &Dispute, settlement: Value) -> Value {
         },
         "settlement": settlement,
         "money": {
-            "debitedPaise": if d.debited { d.amount_paise } else { 0 },
-            "reversedPaise": if d.reversed { d.amount_paise } else { 0 },
+            "debitedPaise": i64::from(d.debits) * d.amount_paise,
+            "reversedPaise": i64::from(d.reversals) * d.amount_paise,
+            "netDebitedPaise": if d.is_debited() { d.amount_paise } else { 0 },
         },
         "evidence": d.evidence.iter().map(evidence).collect::<Vec<_>>(),
         "responses": d.responses.iter().map(|r| json!({
@@ -60,7 +78,7 @@ pub fn detail(d: &Dispute, settlement: Value) -> Value {
             "answer": r.answer,
             "evidenceIds": r.evidence_ids,
             "note": r.note,
-            "by": r.by,
+            "by": who(&r.by, merchant_user),
             "at": format_ist(r.at),
         })).collect::<Vec<_>>(),
         "history": d.history.iter().map(|e| json!({
@@ -68,7 +86,7 @@ pub fn detail(d: &Dispute, settlement: Value) -> Value {
             "event": e.kind,
             "stage": e.stage.as_str(),
             "status": e.status.as_str(),
-            "by": e.by,
+            "by": who(&e.by, merchant_user),
             "detail": e.detail,
         })).collect::<Vec<_>>(),
         "createdAt": format_ist(d.created_at),

@@ -148,7 +148,7 @@ async fn contest_sample(stack: &LocalStack) -> Result<(), CliError> {
         },
     ];
     for action in &actions {
-        settlepaisa_chargeback::change::change(ctx, id, now, |current| {
+        settlepaisa_chargeback::change::change(ctx, id, |current| {
             let Some(d) = current else { return Err(format!("{id} was not opened")) };
             let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now, by: "demo-merchant" };
             apply(d, action, &cx)

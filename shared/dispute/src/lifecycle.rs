@@ -1,17 +1,20 @@
 //! Every move a dispute can make, validated, and the money each one takes or gives back.
 //!
-//! - A stage only moves forward, and only while the dispute is open (`needs_response`,
-//!   `under_review`); each new stage waits for a new response.
+//! - A stage only moves forward, while the dispute is open (`needs_response`, `under_review`) or
+//!   won (the issuer disputes the representment again: pre-arbitration); each new stage waits
+//!   for a new response.
 //! - The merchant responds once a stage, while `needs_response`, by `respond_by`: `accept`
 //!   (lost by choice) or `contest` with evidence (`under_review`).
 //! - The network's outcome (`won`, `lost`) closes it from `needs_response`, `under_review` or
 //!   `expired` (the network's word is final over our deadline); never contradicts a decided one.
+//!   A file's outcome row raised before the current stage was is an earlier stage's: unchanged.
 //! - `expire` closes a `needs_response` past its deadline: treated as lost.
 //!
-//! Money ([`settle_money`]): the amount is debited once when a money stage opens on a
-//! deduct-at-onset network, or when the dispute is lost; a won dispute's debit is reversed
-//! once. A file that says `won` before the one opening the chargeback arrives makes the same
-//! two adjustments, so the merchant's money does not depend on the order files come in.
+//! Money ([`settle_money`]): the merchant owes the amount while a money stage is open on a
+//! deduct-at-onset network, and once the dispute is lost; not while it is won. Each move makes the
+//! one adjustment that brings what was taken to what is owed — a debit or a reversal, each under
+//! its own id, made once with the change that calls for it. Whatever order a dispute's files come
+//! in, the merchant ends owing the same.
 
 use crate::file::{FileRow, Step};
 use crate::model::{
@@ -103,6 +106,9 @@ pub fn open(o: Opening, cx: &Context<'_>) -> Result<Applied, Refusal> {
     if !crate::model::valid_id(&o.dispute_id) {
         return Err(format!("dispute id `{}` is not 1–48 letters, digits or -_.:", o.dispute_id));
     }
+    if o.raised_on > ist_date(cx.now) {
+        return Err(format!("raised on {}, after today", o.raised_on));
+    }
     if o.amount_paise <= 0 || o.amount_paise > o.txn.amount_paise {
         return Err(format!(
             "the dispute's {} paise is not within the transaction's {} paise",
@@ -138,8 +144,8 @@ pub fn open(o: Opening, cx: &Context<'_>) -> Result<Applied, Refusal> {
         status: Status::NeedsResponse,
         raised_on: o.raised_on,
         respond_by,
-        debited: false,
-        reversed: false,
+        debits: 0,
+        reversals: 0,
         version: 0,
         evidence: Vec::new(),
         responses: Vec::new(),
@@ -165,19 +171,27 @@ fn event(d: &mut Dispute, cx: &Context<'_>, kind: &str, detail: String) {
     });
 }
 
-/// The adjustments the dispute's state calls for that it has not made yet (each at most once).
+/// Whether the merchant owes the amount in the dispute's state.
+pub fn owes(d: &Dispute, rules: &Rules) -> bool {
+    d.status.is_lost() || (d.status != Status::Won && rules.of(d.network).deduct_at_onset && d.stage.moves_money())
+}
+
+/// The adjustment that brings what was taken to what the state owes, if any (at most one a move).
 pub fn settle_money(d: &mut Dispute, rules: &Rules) -> Vec<Money> {
-    let mut out = Vec::new();
-    let owes = d.status.is_lost() || (rules.of(d.network).deduct_at_onset && d.stage.moves_money());
-    if owes && !d.debited {
-        d.debited = true;
-        out.push(Money::Debit { adjustment_id: debit_id(&d.dispute_id), amount_paise: d.amount_paise });
+    match (owes(d, rules), d.is_debited()) {
+        (true, false) => {
+            d.debits += 1;
+            vec![Money::Debit { adjustment_id: debit_id(&d.dispute_id, d.debits), amount_paise: d.amount_paise }]
+        }
+        (false, true) => {
+            d.reversals += 1;
+            vec![Money::Reversal {
+                adjustment_id: reversal_id(&d.dispute_id, d.reversals),
+                amount_paise: d.amount_paise,
+            }]
+        }
+        _ => Vec::new(),
     }
-    if d.status == Status::Won && d.debited && !d.reversed {
-        d.reversed = true;
-        out.push(Money::Reversal { adjustment_id: reversal_id(&d.dispute_id), amount_paise: d.amount_paise });
-    }
-    out
 }
 
 /// One move of an existing dispute.
@@ -189,8 +203,11 @@ pub fn apply(current: &Dispute, action: &Action, cx: &Context<'_>) -> Result<Ver
             if *stage <= d.stage {
                 return Ok(Verdict::Unchanged(format!("already at {} (asked: {})", d.stage.as_str(), stage.as_str())));
             }
-            if !d.status.is_open() {
-                return Ok(Verdict::Unchanged(format!("already {status}; a later stage does not reopen it")));
+            // A won dispute is disputed again by a stage raised after the one it won (whose
+            // outcome row carried that stage's raise date); lost ones stay lost.
+            let reopens = d.status == Status::Won && *raised_on > d.raised_on;
+            if !(d.status.is_open() || reopens) {
+                return Ok(Verdict::Unchanged(format!("already {status}; this stage does not reopen it")));
             }
             d.stage = *stage;
             d.status = Status::NeedsResponse;
@@ -201,10 +218,10 @@ pub fn apply(current: &Dispute, action: &Action, cx: &Context<'_>) -> Result<Ver
             event(&mut d, cx, "escalated", detail);
         }
         Action::Respond { answer, evidence_ids, note, idempotency_key } => {
-            if let Some(r) = d.response_at(d.stage) {
-                if r.idempotency_key == *idempotency_key {
-                    return Ok(Verdict::Unchanged("this response was recorded already".into()));
-                }
+            if d.responses.iter().any(|r| r.idempotency_key == *idempotency_key) {
+                return Ok(Verdict::Unchanged("this response was recorded already".into()));
+            }
+            if d.response_at(d.stage).is_some() {
                 return Err(format!("a response to the {} stage was recorded already", d.stage.as_str()));
             }
             if d.status != Status::NeedsResponse {
@@ -241,7 +258,7 @@ pub fn apply(current: &Dispute, action: &Action, cx: &Context<'_>) -> Result<Ver
             event(&mut d, cx, kind, note.clone());
         }
         Action::Decide(outcome) => {
-            if d.status == outcome.status() {
+            if d.status == outcome.status() || (*outcome == Outcome::Lost && d.status == Status::Accepted) {
                 return Ok(Verdict::Unchanged(format!("already {status}")));
             }
             if !(d.status.is_open() || d.status == Status::Expired) {
@@ -367,6 +384,35 @@ pub fn apply_row(
     }
     let action = match row.step {
         Step::Stage(stage) => Action::Escalate { stage, raised_on: row.raised_on, respond_by: row.respond_by },
+        Step::Outcome(_) if row.raised_on < d.raised_on => {
+            return Ok(Verdict::Unchanged(format!(
+                "an outcome of a stage raised on {}; the dispute is at {} since {}",
+                row.raised_on,
+                d.stage.as_str(),
+                d.raised_on
+            )))
+        }
+        // The outcome of a stage raised after the one the dispute won: that stage's file has not
+        // come yet. The dispute moves to the next stage and takes the outcome there.
+        Step::Outcome(o) if d.status == Status::Won && row.raised_on > d.raised_on => {
+            let Some(next) = Stage::ALL.into_iter().find(|s| *s > d.stage) else {
+                return Err(format!("dispute {} is won at arbitration, the last stage", d.dispute_id));
+            };
+            let escalate = Action::Escalate { stage: next, raised_on: row.raised_on, respond_by: row.respond_by };
+            let Verdict::Changed(moved) = apply(d, &escalate, cx)? else {
+                return Ok(Verdict::Unchanged("already at a later stage".into()));
+            };
+            return match apply(&moved.dispute, &Action::Decide(o), cx)? {
+                Verdict::Changed(mut decided) => {
+                    let mut money = moved.money;
+                    money.append(&mut decided.money);
+                    decided.money = money;
+                    decided.dispute.version = d.version + 1;
+                    Ok(Verdict::Changed(decided))
+                }
+                Verdict::Unchanged(_) => Ok(Verdict::Changed(moved)),
+            };
+        }
         Step::Outcome(o) => Action::Decide(o),
     };
     apply(d, &action, cx)

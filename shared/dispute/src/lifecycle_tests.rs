@@ -81,6 +81,7 @@ fn a_chargeback_opens_needing_a_response_and_debits_at_onset() {
     let a = opened(Stage::Chargeback);
     assert_eq!((a.dispute.stage, a.dispute.status), (Stage::Chargeback, Status::NeedsResponse));
     assert_eq!(a.money, [Money::Debit { adjustment_id: "D1-debit".into(), amount_paise: 4_000 }]);
+    assert!(a.dispute.is_debited());
     // 2026-10-05 (Mon) + 3 business days = Thu 2026-10-08, end of day IST.
     assert_eq!(a.dispute.respond_by, parse_rfc3339("2026-10-08T23:59:59+05:30").unwrap());
 }
@@ -204,7 +205,10 @@ fn openings_outside_the_rules_are_refused() {
     let c = cx(&rules, &cal, NOW);
     let mut o = opening(Network::Upi, Stage::Chargeback);
     o.raised_on = day("2026-11-16");
-    assert!(open(o, &c).unwrap_err().contains("allows 45"));
+    assert!(open(o, &cx(&rules, &cal, "2026-11-20T10:00:00+05:30")).unwrap_err().contains("allows 45"));
+    let mut o = opening(Network::Upi, Stage::Chargeback);
+    o.raised_on = day("2026-10-06");
+    assert!(open(o, &c).unwrap_err().contains("after today"), "raised tomorrow");
     let mut o = opening(Network::Visa, Stage::Chargeback);
     o.amount_paise = 10_001;
     assert!(open(o, &c).unwrap_err().contains("within the transaction"));
@@ -214,6 +218,10 @@ fn openings_outside_the_rules_are_refused() {
 }
 
 fn row(line: usize, step: Step) -> FileRow {
+    dated(line, step, "2026-10-05")
+}
+
+fn dated(line: usize, step: Step, raised_on: &str) -> FileRow {
     FileRow {
         line,
         dispute_ref: "D1".into(),
@@ -224,7 +232,7 @@ fn row(line: usize, step: Step) -> FileRow {
         reason_code: "10.4".into(),
         reason: "fraud".into(),
         step,
-        raised_on: day("2026-10-05"),
+        raised_on: day(raised_on),
         respond_by: None,
     }
 }
@@ -232,7 +240,7 @@ fn row(line: usize, step: Step) -> FileRow {
 /// Rows applied one after another as files would be; the adjustments made.
 fn replay(rows: &[FileRow]) -> (Option<Dispute>, Vec<Money>) {
     let (rules, cal) = (Rules::default(), Calendar::new([]));
-    let c = cx(&rules, &cal, NOW);
+    let c = cx(&rules, &cal, "2026-10-20T12:00:00+05:30");
     let (mut d, mut money): (Option<Dispute>, Vec<Money>) = (None, Vec::new());
     for r in rows {
         if let Ok(Verdict::Changed(a)) = apply_row(d.as_ref(), r, Some(txn("CARD")), "HDFC", &c) {
@@ -241,6 +249,22 @@ fn replay(rows: &[FileRow]) -> (Option<Dispute>, Vec<Money>) {
         }
     }
     (d, money)
+}
+
+/// What the adjustments took from the merchant, and whether any id came twice.
+fn net(money: &[Money]) -> (i64, bool) {
+    let mut ids = std::collections::BTreeSet::new();
+    let mut twice = false;
+    let mut taken = 0;
+    for m in money {
+        let (id, p) = match m {
+            Money::Debit { adjustment_id, amount_paise } => (adjustment_id, *amount_paise),
+            Money::Reversal { adjustment_id, amount_paise } => (adjustment_id, -amount_paise),
+        };
+        twice |= !ids.insert(id.clone());
+        taken += p;
+    }
+    (taken, twice)
 }
 
 #[test]
@@ -257,43 +281,59 @@ fn a_row_naming_another_transaction_or_amount_is_refused() {
     assert!(apply_row(None, &row(2, Step::Stage(Stage::Chargeback)), None, "HDFC", &c).is_err());
 }
 
-fn steps() -> impl Strategy<Value = Vec<Step>> {
-    let all = vec![
-        Step::Stage(Stage::Retrieval),
-        Step::Stage(Stage::Chargeback),
-        Step::Stage(Stage::PreArbitration),
-        Step::Outcome(Outcome::Won),
-    ];
-    Just(all).prop_shuffle()
+/// A chargeback won on representment, disputed again at pre-arbitration and lost there: each
+/// outcome row carries the raise date of the stage it decides.
+fn lost_after_a_win() -> Vec<FileRow> {
+    vec![
+        dated(2, Step::Stage(Stage::Retrieval), "2026-10-05"),
+        dated(3, Step::Stage(Stage::Chargeback), "2026-10-06"),
+        dated(4, Step::Outcome(Outcome::Won), "2026-10-06"),
+        dated(5, Step::Stage(Stage::PreArbitration), "2026-10-10"),
+        dated(6, Step::Outcome(Outcome::Lost), "2026-10-10"),
+    ]
+}
+
+#[test]
+fn in_order_a_won_chargeback_is_reversed_and_debited_again_when_disputed_again() {
+    let (d, money) = replay(&lost_after_a_win());
+    let ids: Vec<String> = money
+        .iter()
+        .map(|m| match m {
+            Money::Debit { adjustment_id, .. } | Money::Reversal { adjustment_id, .. } => adjustment_id.clone(),
+        })
+        .collect();
+    assert_eq!(ids, ["D1-debit", "D1-reversal", "D1-debit-2"]);
+    let d = d.unwrap();
+    assert_eq!((d.stage, d.status), (Stage::PreArbitration, Status::Lost));
 }
 
 proptest! {
-    /// Whatever order a dispute's files arrive in, and however often, the merchant is debited
-    /// once and the debit reversed once when it is won.
+    /// Whatever order a dispute's files arrive in, and however often, the merchant ends owing
+    /// the same, and no adjustment is made twice.
     #[test]
-    fn money_is_the_same_in_any_order_and_on_any_redelivery(order in steps(), repeat in 0usize..4) {
-        let mut rows: Vec<FileRow> = order.iter().enumerate().map(|(i, s)| row(i + 2, *s)).collect();
-        let again = rows[repeat].clone();
-        rows.push(again);
+    fn money_is_the_same_in_any_order_and_on_any_redelivery(
+        order in Just(lost_after_a_win()).prop_shuffle(),
+        repeat in 0usize..5,
+    ) {
+        let mut rows = order.clone();
+        rows.push(order[repeat].clone());
         let (d, money) = replay(&rows);
         let d = d.unwrap();
-        prop_assert_eq!(d.status, Status::Won);
-        let mut ids: Vec<String> = money.iter().map(|m| match m {
-            Money::Debit { adjustment_id, .. } | Money::Reversal { adjustment_id, .. } => adjustment_id.clone(),
-        }).collect();
-        ids.sort();
-        prop_assert_eq!(ids, vec!["D1-debit".to_string(), "D1-reversal".to_string()]);
+        prop_assert_eq!(d.status, Status::Lost);
+        prop_assert_eq!(net(&money), (4_000, false));
+        prop_assert!(d.is_debited());
     }
 
-    /// A lost dispute, in any order, is debited exactly once and never reversed.
+    /// A dispute won at its chargeback, in any order: nothing taken in the end.
     #[test]
-    fn a_lost_dispute_is_debited_once(order in Just(vec![
-        Step::Stage(Stage::Chargeback), Step::Stage(Stage::Arbitration), Step::Outcome(Outcome::Lost),
+    fn a_won_dispute_ends_owing_nothing(order in Just(vec![
+        dated(2, Step::Stage(Stage::Retrieval), "2026-10-05"),
+        dated(3, Step::Stage(Stage::Chargeback), "2026-10-06"),
+        dated(4, Step::Outcome(Outcome::Won), "2026-10-06"),
     ]).prop_shuffle()) {
-        let rows: Vec<FileRow> = order.iter().enumerate().map(|(i, s)| row(i + 2, *s)).collect();
-        let (d, money) = replay(&rows);
-        prop_assert_eq!(d.unwrap().status, Status::Lost);
-        prop_assert_eq!(money, vec![Money::Debit { adjustment_id: "D1-debit".into(), amount_paise: 4_000 }]);
+        let (d, money) = replay(&order);
+        prop_assert_eq!(d.unwrap().status, Status::Won);
+        prop_assert_eq!(net(&money), (0, false));
     }
 }
 

@@ -224,10 +224,11 @@ pub struct Dispute {
     pub raised_on: Date,
     /// Unix seconds: the last moment a response is on time.
     pub respond_by: i64,
-    /// The `chargeback_debit` adjustment was made.
-    pub debited: bool,
-    /// The `chargeback_reversal` adjustment was made.
-    pub reversed: bool,
+    /// `chargeback_debit` adjustments made (a re-dispute after a win debits again).
+    pub debits: u32,
+    /// `chargeback_reversal` adjustments made. The merchant is debited now when
+    /// `debits > reversals`; the two never differ by more than one.
+    pub reversals: u32,
     /// Moves by one with every stored change (the store's optimistic lock).
     pub version: u64,
     pub evidence: Vec<Evidence>,
@@ -242,6 +243,11 @@ pub struct Dispute {
 impl Dispute {
     pub fn response_at(&self, stage: Stage) -> Option<&Response> {
         self.responses.iter().find(|r| r.stage == stage)
+    }
+
+    /// Whether the merchant is debited for it now.
+    pub fn is_debited(&self) -> bool {
+        self.debits > self.reversals
     }
 
     /// The `respond_by` instant as RFC 3339 UTC: lexical order is time order (index sort keys).
@@ -259,12 +265,22 @@ pub enum Money {
     Reversal { adjustment_id: String, amount_paise: i64 },
 }
 
-pub fn debit_id(dispute_id: &str) -> String {
-    format!("{dispute_id}-debit")
+/// The `n`th debit's adjustment id (`{id}-debit`, then `{id}-debit-2`, …).
+pub fn debit_id(dispute_id: &str, n: u32) -> String {
+    if n <= 1 {
+        format!("{dispute_id}-debit")
+    } else {
+        format!("{dispute_id}-debit-{n}")
+    }
 }
 
-pub fn reversal_id(dispute_id: &str) -> String {
-    format!("{dispute_id}-reversal")
+/// The `n`th reversal's adjustment id.
+pub fn reversal_id(dispute_id: &str, n: u32) -> String {
+    if n <= 1 {
+        format!("{dispute_id}-reversal")
+    } else {
+        format!("{dispute_id}-reversal-{n}")
+    }
 }
 
 /// Dispute ids: 1–48 letters, digits or `-_.:` (with the adjustment suffixes, within the

@@ -200,6 +200,11 @@ pub async fn save(
             Ok(true)
         }
         Transacted::ConditionFailed { failed } => {
+            // The dispute moved under us: someone else's change (which may have written the same
+            // adjustment) — read again and decide again.
+            if failed.first().copied().unwrap_or(true) {
+                return Ok(false);
+            }
             if failed.iter().skip(1).take(money.len()).any(|f| *f) {
                 // The dispute was at the version read, yet an adjustment it had not made exists.
                 return Err(StoreError::Inconsistent(format!(
@@ -269,4 +274,54 @@ pub fn counters(item: &Item) -> std::collections::BTreeMap<String, i64> {
             _ => None,
         })
         .collect()
+}
+
+/// Removes the `due_{hour}` counters of hours before `before` that are back to zero, from every
+/// dispute KPI item (all merchants' and each merchant's): `ADD` leaves a zero behind, and an hour
+/// a day would grow the items forever. Conditional on the zero, so a change racing it wins.
+/// Returns the counters removed.
+pub async fn prune_due_counters(
+    client: &aws_sdk_dynamodb::Client,
+    kpi_table: &str,
+    before: i64,
+) -> Result<usize, StoreError> {
+    let query = client
+        .query()
+        .table_name(kpi_table)
+        .key_condition_expression("#d = :d")
+        .expression_attribute_names("#d", "day")
+        .expression_attribute_values(":d", sv(KPI_DAY));
+    let items = settlepaisa_aws::dynamo::all_pages(query).await?;
+    let bound = settlepaisa_dispute::kpi::due_bucket(before);
+    let mut removed = 0;
+    for item in &items {
+        let Some(dimension) = item.get("dimension").cloned() else { continue };
+        let stale: Vec<String> = counters(item)
+            .into_iter()
+            .filter(|(name, n)| name.starts_with("due_") && *name < bound && *n == 0)
+            .map(|(name, _)| name)
+            .collect();
+        for name in stale {
+            requests::record_write(
+                "dynamodb.UpdateItem",
+                kpi_table,
+                settlepaisa_aws::capacity::WriteUnits { table: 1, indexes: 0 },
+            );
+            let out = client
+                .update_item()
+                .table_name(kpi_table)
+                .key("day", sv(KPI_DAY))
+                .key("dimension", dimension.clone())
+                .update_expression("REMOVE #c")
+                .condition_expression("#c = :zero")
+                .expression_attribute_names("#c", &name)
+                .expression_attribute_values(":zero", nv(0))
+                .send()
+                .await;
+            if settlepaisa_aws::dynamo::conditional("UpdateItem", out)? {
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }

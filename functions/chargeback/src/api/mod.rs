@@ -55,5 +55,5 @@ pub async fn get_dispute(
 ) -> Result<Json<Value>, ApiError> {
     let d = access::load(state.ctx, &caller, &id).await?;
     let settlement = settlement_of::find(state.ctx, &d).await?;
-    Ok(Json(views::detail(&d, settlement)))
+    Ok(Json(views::detail(&d, settlement, None)))
 }

@@ -85,7 +85,7 @@ pub async fn open_dispute(
     let wanted = Wanted { txn_ids: [txn_id.clone()].into(), ..Wanted::default() };
     let window = ctx.dispute_rules.of(network).raise_window_days;
     let found = txn_lookup::find(ctx, &wanted, raised_on.add_days(-window), raised_on).await?;
-    let txn = found.of(Some(&txn_id), None).ok_or_else(|| {
+    let txn = found.of(Some(&txn_id), None).map_err(ApiError::conflict)?.ok_or_else(|| {
         ApiError::not_found(format!(
             "no captured transaction {txn_id} within the {window} days before {raised_on} ({} disputes' raise window)",
             network.as_str()
@@ -93,7 +93,7 @@ pub async fn open_dispute(
     })?;
     let reason = body.reason.unwrap_or_default();
     let by = caller.user_id.clone();
-    let changed = change(ctx, &id, at, |current| {
+    let changed = change(ctx, &id, |current| {
         if current.is_some() {
             return Err(format!("dispute {id} exists already"));
         }
@@ -114,7 +114,7 @@ pub async fn open_dispute(
     })
     .await?;
     match changed {
-        Changed::Written(d) => Ok((StatusCode::CREATED, Json(views::detail(&d, Value::Null)))),
+        Changed::Written(d) => Ok((StatusCode::CREATED, Json(views::detail(&d, Value::Null, None)))),
         Changed::Unchanged(..) => Err(ApiError::conflict(format!("dispute {id} exists already"))),
     }
 }

@@ -28,12 +28,12 @@ pub async fn record_dispute_outcome(
     let ctx = state.ctx;
     access::load(ctx, &caller, &id).await?;
     let at = now();
-    let changed = change(ctx, &id, at, |current| {
+    let changed = change(ctx, &id, |current| {
         let Some(d) = current else { return Err(format!("dispute {id} not found")) };
         let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: &caller.user_id };
         apply(d, &Action::Decide(outcome), &cx)
     })
     .await?;
     let d = changed.dispute().ok_or_else(|| ApiError::not_found(format!("dispute {id} not found")))?;
-    Ok(Json(views::detail(d, Value::Null)))
+    Ok(Json(views::detail(d, Value::Null, None)))
 }

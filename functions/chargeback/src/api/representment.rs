@@ -47,7 +47,7 @@ pub async fn create_representment(
         documents.push(json!({ "evidenceId": e.evidence_id, "key": to, "contentType": e.content_type }));
     }
     let summary = json!({
-        "dispute": views::detail(&d, Value::Null),
+        "dispute": views::detail(&d, Value::Null, None),
         "response": { "note": response.note, "by": response.by, "documents": documents },
         "preparedBy": caller.user_id,
     });
@@ -59,7 +59,7 @@ pub async fn create_representment(
     }
     let at = now();
     let detail = format!("{key} ({} documents)", documents.len());
-    change(ctx, &id, at, |current| {
+    change(ctx, &id, |current| {
         let Some(current) = current else { return Err(format!("dispute {id} not found")) };
         let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: &caller.user_id };
         apply(current, &Action::Record { kind: "representment".into(), detail: detail.clone() }, &cx)

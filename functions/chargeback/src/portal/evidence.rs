@@ -86,7 +86,7 @@ pub async fn add_dispute_evidence(
         submitted: false,
         created_at: at,
     };
-    let changed = change(ctx, &id, at, |current| {
+    let changed = change(ctx, &id, |current| {
         let Some(d) = current else { return Err(format!("dispute {id} not found")) };
         let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: &caller.user_id };
         apply(d, &Action::AddEvidence(evidence.clone()), &cx)

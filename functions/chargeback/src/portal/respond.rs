@@ -73,12 +73,12 @@ pub async fn respond_to_dispute(
     }
     let at = now();
     let action = Action::Respond { answer, evidence_ids: body.evidence_ids, note: body.note, idempotency_key: key };
-    let changed = change(ctx, &id, at, |current| {
+    let changed = change(ctx, &id, |current| {
         let Some(d) = current else { return Err(format!("dispute {id} not found")) };
         let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: &caller.user_id };
         apply(d, &action, &cx)
     })
     .await?;
     let d = changed.dispute().ok_or_else(|| ApiError::not_found(format!("dispute {id} not found")))?;
-    Ok(Json(views::detail(d, Value::Null)))
+    Ok(Json(views::detail(d, Value::Null, views::viewer(&caller))))
 }
