@@ -5,52 +5,16 @@
 use crate::api::put_presigned;
 use serde_json::{json, Value};
 use settlepaisa_auth::Role;
-use settlepaisa_cli::gen_cmd::{self, GenArgs};
 use settlepaisa_dispute::file::HEADER;
 use settlepaisa_dispute::model::Txn;
-use settlepaisa_pipeline::plan::{self, PlanRequest};
 use settlepaisa_recon::date::{format_utc, Date};
-use settlepaisa_tests::api::{assert_seed_error, Api};
-use settlepaisa_tests::pipeline::{ingest_all, upload_bytes, IDLE};
+use settlepaisa_tests::api::{assert_seed_error, reconciled_days_ago, Api};
+use settlepaisa_tests::pipeline::{upload_bytes, IDLE};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 /// Today in IST, as the API judges it.
 fn today() -> Date {
     settlepaisa_http::time_filter::today()
-}
-
-/// A day of transactions captured `days_ago` (IST) reconciled by a job, the merchants imported.
-async fn reconciled(dir: &Path, txns: usize, days_ago: i32) -> (Api, Date) {
-    let day = today().add_days(-days_ago);
-    let args = GenArgs { start: day.to_string(), ..GenArgs::plain(txns, 7, 1, dir.to_path_buf()) };
-    gen_cmd::run(&args).unwrap();
-    let mut banks: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            ["HDFC_", "ICICI_", "AXIS_"].iter().any(|b| p.file_name().unwrap().to_string_lossy().starts_with(b))
-        })
-        .collect();
-    banks.sort();
-    let api = Api::start().await;
-    let ctx = &api.stack.runner.ctx;
-    let merchants =
-        settlepaisa_payout::merchant::parse_merchants(&std::fs::read_to_string(dir.join("merchants.csv")).unwrap())
-            .unwrap();
-    settlepaisa_store::merchants::put_merchants(&ctx.clients.dynamodb, &ctx.resources.merchants_table, &merchants)
-        .await
-        .unwrap();
-    ingest_all(&api.stack, &dir.join("pg_transactions.csv"), &banks).await;
-    let req = PlanRequest {
-        job_id: Some("JOB-DISPUTES".into()),
-        from: day.to_string(),
-        to: day.to_string(),
-        shards: Some(2),
-    };
-    assert!(plan::handle(ctx, req).await.unwrap().created);
-    api.stack.runner.run_until_idle(IDLE).await.unwrap();
-    (api, day)
 }
 
 fn row(id: &str, t: &Txn, amount: i64, stage: &str, raised: Date, respond_by: &str) -> String {
@@ -99,9 +63,9 @@ async fn adjustments(api: &Api) -> BTreeMap<String, (String, i64)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dispute_files_in_any_order_and_again_move_money_once_and_settlement_takes_it_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (api, day) = reconciled(dir.path(), 600, 4).await;
-    let txns = settlepaisa_cli::dispute_demo::captured_upi(&api.stack, 4).await.unwrap();
-    assert_eq!(txns.len(), 4);
+    let (api, day) = reconciled_days_ago(dir.path(), 600, 4, "JOB-DISPUTES").await;
+    let txns = settlepaisa_cli::dispute_demo::captured_upi(&api.stack, 5).await.unwrap();
+    assert_eq!(txns.len(), 5);
     let raised = day.add_days(1);
     // The outcome file comes first; the file that opened the disputes after it, then again.
     let outcome = [row("NP-2", &txns[1], txns[1].amount_paise, "won", raised, "")];
@@ -110,6 +74,7 @@ async fn dispute_files_in_any_order_and_again_move_money_once_and_settlement_tak
         row("NP-1", &txns[0], txns[0].amount_paise, "chargeback", raised, ""),
         row("NP-2", &txns[1], txns[1].amount_paise, "chargeback", raised, ""),
         row("NP-3", &txns[2], txns[2].amount_paise, "retrieval", raised, ""),
+        row("NP-7", &txns[4], txns[4].amount_paise, "chargeback", raised, ""),
         row("NP-4", &txns[3], txns[3].amount_paise + 1, "chargeback", raised, ""),
     ];
     let mut unknown = txns[3].clone();
@@ -119,14 +84,18 @@ async fn dispute_files_in_any_order_and_again_move_money_once_and_settlement_tak
     opening.push("NP-6,UPI,T,,100,U008,x,refund,2026-10-05,\n".into());
     drop_file(&api, "incoming/disputes/NPCI/openings.csv", &opening).await;
     drop_file(&api, "incoming/disputes/NPCI/openings-again.csv", &opening).await;
+    // NP-7's chargeback is decided for the merchant afterwards: its debit is given back.
+    let decided = [row("NP-7", &txns[4], txns[4].amount_paise, "won", raised, "")];
+    drop_file(&api, "incoming/disputes/NPCI/decisions.csv", &decided).await;
 
     let outcomes = |o: &[Vec<String>]| o.iter().map(|r| (r[1].clone(), r[2].clone())).collect::<Vec<_>>();
     let first = reported(&api, "openings.csv").await;
     assert_eq!(first.len(), 1, "one delivery, one report");
     let expected = [
         ("NP-1", "applied"),
-        ("NP-2", "unchanged"),
+        ("NP-2", "recorded"),
         ("NP-3", "applied"),
+        ("NP-7", "applied"),
         ("NP-4", "rejected"),
         ("NP-5", "rejected"),
         ("", "rejected"),
@@ -145,17 +114,22 @@ async fn dispute_files_in_any_order_and_again_move_money_once_and_settlement_tak
     let np1 = get("NP-1").await.body;
     assert_eq!((np1["stage"].as_str(), np1["status"].as_str()), (Some("chargeback"), Some("needs_response")));
     assert_eq!(np1["money"]["debitedPaise"], txns[0].amount_paise);
+    // NP-2 was known won before its chargeback's row came: nothing was ever taken.
     let np2 = get("NP-2").await.body;
-    assert_eq!(np2["status"], "won");
-    assert_eq!(np2["money"]["reversedPaise"], txns[1].amount_paise);
+    assert_eq!((np2["stage"].as_str(), np2["status"].as_str()), (Some("chargeback"), Some("won")));
+    assert_eq!((np2["money"]["debitedPaise"].as_i64(), np2["money"]["reversedPaise"].as_i64()), (Some(0), Some(0)));
+    let np7 = get("NP-7").await.body;
+    assert_eq!(np7["status"], "won");
+    assert_eq!(np7["money"]["reversedPaise"], txns[4].amount_paise);
+    assert_eq!(np7["money"]["netDebitedPaise"], 0);
     assert_eq!(get("NP-3").await.body["money"]["debitedPaise"], 0, "a retrieval moves no money");
     assert_eq!(get("NP-4").await.status, 404, "larger than its transaction: a reject, not a dispute");
 
     let adj = adjustments(&api).await;
     let want: BTreeMap<String, (String, i64)> = [
         ("NP-1-debit".to_string(), (txns[0].merchant_id.clone(), -txns[0].amount_paise)),
-        ("NP-2-debit".to_string(), (txns[1].merchant_id.clone(), -txns[1].amount_paise)),
-        ("NP-2-reversal".to_string(), (txns[1].merchant_id.clone(), txns[1].amount_paise)),
+        ("NP-7-debit".to_string(), (txns[4].merchant_id.clone(), -txns[4].amount_paise)),
+        ("NP-7-reversal".to_string(), (txns[4].merchant_id.clone(), txns[4].amount_paise)),
     ]
     .into();
     assert_eq!(adj, want);
@@ -220,7 +194,7 @@ async fn evidence(api: &Api, token: &str, id: &str, name: &str, content_type: &s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merchants_see_and_answer_only_their_disputes_once_and_on_time() {
     let dir = tempfile::tempdir().unwrap();
-    let (api, _) = reconciled(dir.path(), 600, 3).await;
+    let (api, _) = reconciled_days_ago(dir.path(), 600, 3, "JOB-DISPUTES").await;
     let upi = settlepaisa_cli::dispute_demo::captured_upi(&api.stack, 60).await.unwrap();
     let a = upi[0].merchant_id.clone();
     let mine: Vec<&Txn> = upi.iter().filter(|t| t.merchant_id == a).take(3).collect();

@@ -6,45 +6,14 @@
 
 use serde_json::json;
 use settlepaisa_auth::Role;
-use settlepaisa_cli::gen_cmd::{self, GenArgs};
-use settlepaisa_pipeline::job::PlanRequest;
-use settlepaisa_pipeline::plan;
-use settlepaisa_tests::api::{assert_seed_error, Api};
-use settlepaisa_tests::pipeline::{ingest_all, IDLE};
+use settlepaisa_tests::api::{assert_seed_error, reconciled_days_ago};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_on_demand_settlement_is_requested_once_and_paid_on_its_day() {
     let dir = tempfile::tempdir().unwrap();
     let today = settlepaisa_http::time_filter::today();
-    let captured = today.add_days(-2);
-    gen_cmd::run(&GenArgs { start: captured.to_string(), ..GenArgs::plain(1_500, 7, 1, dir.path().to_path_buf()) })
-        .unwrap();
-    let mut banks: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            ["HDFC_", "ICICI_", "AXIS_"].iter().any(|b| p.file_name().unwrap().to_string_lossy().starts_with(b))
-        })
-        .collect();
-    banks.sort();
-    let api = Api::start().await;
+    let (api, _) = reconciled_days_ago(dir.path(), 1_500, 2, "JOB-PORTAL").await;
     let ctx = api.ctx;
-    let merchants = settlepaisa_payout::merchant::parse_merchants(
-        &std::fs::read_to_string(dir.path().join("merchants.csv")).unwrap(),
-    )
-    .unwrap();
-    settlepaisa_store::merchants::put_merchants(&ctx.clients.dynamodb, &ctx.resources.merchants_table, &merchants)
-        .await
-        .unwrap();
-    ingest_all(&api.stack, &dir.path().join("pg_transactions.csv"), &banks).await;
-    let req = PlanRequest {
-        job_id: Some("JOB-PORTAL".into()),
-        from: captured.to_string(),
-        to: captured.to_string(),
-        shards: Some(2),
-    };
-    assert!(plan::handle(ctx, req).await.unwrap().created);
-    api.stack.runner.run_until_idle(IDLE).await.unwrap();
 
     // MERCH005 settles T+2; it asks for everything on the next business day instead.
     let m = "MERCH005";

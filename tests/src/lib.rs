@@ -148,7 +148,13 @@ pub mod pipeline {
 
     /// Generates captures spread over `days` from 2026-10-01.
     pub fn generated_days(dir: &Path, txns: usize, seed: u64, days: u32) -> (PathBuf, Vec<PathBuf>) {
-        gen_cmd::run(&GenArgs::plain(txns, seed, days, dir.to_path_buf())).unwrap();
+        generated_with(&GenArgs::plain(txns, seed, days, dir.to_path_buf()))
+    }
+
+    /// Generates what `args` asks for into `args.out`; returns the PG export and the statements.
+    pub fn generated_with(args: &GenArgs) -> (PathBuf, Vec<PathBuf>) {
+        let dir = args.out.as_path();
+        gen_cmd::run(args).unwrap();
         let mut banks: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -348,6 +354,37 @@ pub mod api {
 
     pub fn now() -> u64 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    /// A day of `txns` generated transactions captured `days_ago` (IST) behind the API:
+    /// ingested, reconciled by job `job_id`, the generated merchants imported. The day is returned.
+    pub async fn reconciled_days_ago(
+        dir: &std::path::Path,
+        txns: usize,
+        days_ago: i32,
+        job_id: &str,
+    ) -> (Api, settlepaisa_recon::date::Date) {
+        use settlepaisa_cli::gen_cmd::GenArgs;
+        let day = settlepaisa_http::time_filter::today().add_days(-days_ago);
+        let args = GenArgs { start: day.to_string(), ..GenArgs::plain(txns, 7, 1, dir.to_path_buf()) };
+        let (pg, banks) = crate::pipeline::generated_with(&args);
+        let api = Api::start().await;
+        let ctx = api.ctx;
+        let text = std::fs::read_to_string(dir.join("merchants.csv")).unwrap();
+        let merchants = settlepaisa_payout::merchant::parse_merchants(&text).unwrap();
+        settlepaisa_store::merchants::put_merchants(&ctx.clients.dynamodb, &ctx.resources.merchants_table, &merchants)
+            .await
+            .unwrap();
+        crate::pipeline::ingest_all(&api.stack, &pg, &banks).await;
+        let req = settlepaisa_pipeline::job::PlanRequest {
+            job_id: Some(job_id.into()),
+            from: day.to_string(),
+            to: day.to_string(),
+            shards: Some(2),
+        };
+        assert!(settlepaisa_pipeline::plan::handle(ctx, req).await.unwrap().created);
+        api.stack.runner.run_until_idle(crate::pipeline::IDLE).await.unwrap();
+        (api, day)
     }
 
     impl Api {

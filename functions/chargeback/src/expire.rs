@@ -1,6 +1,6 @@
 //! `expire-disputes`: once a day (EventBridge, IST morning), every `needs_response` dispute past
-//! its `respond_by` becomes `expired` — lost, its debit made if it was not — and every one due by
-//! the end of the next business day gets its reminder: a line of
+//! its `respond_by` becomes `expired` — lost, its debit made if it was not — and then every one
+//! due by the end of the next business day gets its reminder: a line of
 //! `disputes/reminders/{date}-….csv` for the merchant notifications to send, written before the
 //! reminder is recorded on the dispute (once a stage), so a run that stops between the two sends
 //! it again rather than never. Then the dispute KPI items' spent hour counters are removed.
@@ -61,6 +61,26 @@ async fn needing_response(ctx: &Context, until: i64) -> Result<Vec<Dispute>, Dis
     }
 }
 
+/// Expires or reminds one dispute; a failure is logged and counted, not fatal to the run.
+async fn judge(ctx: &Context, d: &Dispute, action: Action, at: i64, summary: &mut Summary) {
+    let result = change(ctx, &d.dispute_id, |current| {
+        let Some(current) = current else { return Err("the dispute is gone".into()) };
+        let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: FUNCTION };
+        apply(current, &action, &cx)
+    })
+    .await;
+    match (result, &action) {
+        (Ok(Changed::Written(_)), Action::Expire) => summary.expired.push(d.dispute_id.clone()),
+        (Ok(Changed::Written(_)), _) => summary.reminded.push(d.dispute_id.clone()),
+        // It moved meanwhile (answered, decided): nothing to do.
+        (Ok(Changed::Unchanged(..)) | Err(DisputeError::Refused(_)), _) => {}
+        (Err(e), _) => {
+            tracing::error!(dispute = %d.dispute_id, error = %e, "not expired or reminded; the next run tries again");
+            summary.failed.push(d.dispute_id.clone());
+        }
+    }
+}
+
 pub async fn handle(ctx: &Context, event: serde_json::Value) -> Result<Summary, DisputeError> {
     let at = moment(&event)?;
     let today = ist_date(at);
@@ -69,6 +89,9 @@ pub async fn handle(ctx: &Context, event: serde_json::Value) -> Result<Summary, 
     let horizon = end_of_ist_day(cal.add_business_days(today, 1));
     let due = needing_response(ctx, horizon).await?;
     let (expiring, reminding): (Vec<&Dispute>, Vec<&Dispute>) = due.iter().partition(|d| at > d.respond_by);
+    for d in expiring {
+        judge(ctx, d, Action::Expire, at, &mut summary).await;
+    }
     let reminding: Vec<&Dispute> =
         reminding.into_iter().filter(|d| due_soon(d, today, cal) && d.reminded != Some(d.stage)).collect();
     if !reminding.is_empty() {
@@ -85,25 +108,17 @@ pub async fn handle(ctx: &Context, event: serde_json::Value) -> Result<Summary, 
             csv.push('\n');
         }
         let key = format!("disputes/reminders/{today}-{:06x}.csv", fastrand::u32(..1 << 24));
-        s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key, csv.into_bytes()).await?;
-        summary.reminders_key = Some(key);
-    }
-    let moves = expiring.iter().map(|d| (*d, Action::Expire)).chain(reminding.iter().map(|d| (*d, Action::Remind)));
-    for (d, action) in moves {
-        let result = change(ctx, &d.dispute_id, |current| {
-            let Some(current) = current else { return Err("the dispute is gone".into()) };
-            let cx = Rules { rules: &ctx.dispute_rules, calendar: cal, now: at, by: FUNCTION };
-            apply(current, &action, &cx)
-        })
-        .await;
-        match (result, &action) {
-            (Ok(Changed::Written(_)), Action::Expire) => summary.expired.push(d.dispute_id.clone()),
-            (Ok(Changed::Written(_)), _) => summary.reminded.push(d.dispute_id.clone()),
-            // It moved meanwhile (answered, decided): nothing to do.
-            (Ok(Changed::Unchanged(..)) | Err(DisputeError::Refused(_)), _) => {}
-            (Err(e), _) => {
-                tracing::error!(dispute = %d.dispute_id, error = %e, "not expired or reminded; the next run tries again");
-                summary.failed.push(d.dispute_id.clone());
+        match s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key, csv.into_bytes()).await {
+            Ok(()) => {
+                summary.reminders_key = Some(key);
+                for d in reminding {
+                    judge(ctx, d, Action::Remind, at, &mut summary).await;
+                }
+            }
+            // Not recorded on the disputes either: the next run reminds them.
+            Err(e) => {
+                tracing::error!(error = %e, "the reminders file was not written");
+                summary.failed.extend(reminding.iter().map(|d| d.dispute_id.clone()));
             }
         }
     }

@@ -4,8 +4,8 @@
 //! A row opens a dispute (its transaction found, [`crate::txn_lookup`]), moves it to a later
 //! stage, or records the network's outcome. A bad row, an unknown transaction, a dispute larger
 //! than its transaction, a row that contradicts its dispute: each a reject with its line and
-//! reason, the other rows applied all the same. A re-delivered file, or a row its dispute has
-//! gone past, changes nothing ([`settlepaisa_dispute::lifecycle`]). Every delivery's outcome,
+//! reason, the other rows applied all the same. A re-delivered file changes nothing; a row its
+//! dispute has gone past is recorded and moves nothing ([`settlepaisa_dispute::network`]). Every delivery's outcome,
 //! row by row, is written to `disputes/{source}/{name}.outcome-{time}.csv` (artifacts bucket).
 
 use crate::change::{change, now, Changed};
@@ -15,7 +15,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use settlepaisa_aws::s3;
 use settlepaisa_dispute::file::{parse, FileRow};
-use settlepaisa_dispute::lifecycle::{apply_row, Context as Rules};
+use settlepaisa_dispute::lifecycle::{apply_row, opening_window, Context as Rules};
 use settlepaisa_dispute::model::Dispute;
 use settlepaisa_recon::date::format_utc;
 use settlepaisa_store::{disputes, Context};
@@ -116,7 +116,9 @@ pub async fn apply_file(ctx: &Context, file: &DisputeFile) -> Result<FileOutcome
     for row in &rows {
         let who = by(row);
         let txn = found.of(row.txn_id.as_deref(), row.rrn.as_deref());
+        let mut before = None;
         let result = change(ctx, &row.dispute_ref, |current| {
+            before = current.map(|c| (c.stage, c.status));
             let txn = match (&txn, current) {
                 (Err(ambiguous), None) => return Err(ambiguous.clone()),
                 (Err(_), Some(_)) => None,
@@ -127,6 +129,12 @@ pub async fn apply_file(ctx: &Context, file: &DisputeFile) -> Result<FileOutcome
         })
         .await;
         let (outcome, detail) = match result {
+            // A fact the dispute's state already reflected (an earlier stage's row come late):
+            // recorded, for the order of what comes next, and nothing moved.
+            Ok(Changed::Written(d)) if before == Some((d.stage, d.status)) => {
+                out.unchanged += 1;
+                ("recorded", summary(&d))
+            }
             Ok(Changed::Written(d)) => {
                 out.applied += 1;
                 ("applied", summary(&d))
@@ -189,7 +197,7 @@ async fn transactions_for(ctx: &Context, rows: &[FileRow]) -> Result<txn_lookup:
     };
     let from = new
         .iter()
-        .map(|r| r.raised_on.add_days(-ctx.dispute_rules.of(r.network).raise_window_days))
+        .map(|r| r.raised_on.add_days(-opening_window(&ctx.dispute_rules, r.network, r.step)))
         .min()
         .unwrap_or(to)
         .max(today.add_days(-MAX_LOOKBACK_DAYS));

@@ -2,10 +2,12 @@
 //! merchant's, or a status's), earliest deadline first, filtered by status, stage and "due
 //! within N days", with a bounded number of queries per request and a signed cursor to go on.
 
+use axum::Json;
 use serde_json::{json, Value};
 use settlepaisa_aws::dynamo::{key_from_json, key_to_json};
 use settlepaisa_dispute::model::{Dispute, Stage, Status};
-use settlepaisa_http::{cursor, ApiError};
+use settlepaisa_http::input::page_limit;
+use settlepaisa_http::{cursor, ApiError, Caller};
 use settlepaisa_store::disputes::{self, Partition};
 use settlepaisa_store::Context;
 
@@ -102,9 +104,25 @@ pub async fn page(
     Ok((out, next))
 }
 
-pub fn body(disputes: &[Dispute], next: Option<String>) -> Value {
-    json!({
-        "disputes": disputes.iter().map(crate::views::summary).collect::<Vec<_>>(),
+/// A list route's answer: a page of `partition` under `filter`, with a cursor signed for the
+/// caller, the route and the query's filters.
+pub async fn answer(
+    ctx: &Context,
+    caller: &Caller,
+    route: &str,
+    partition: &Partition<'_>,
+    q: &ListQuery,
+    filter: &Filter,
+) -> Result<Json<Value>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let scope = cursor::Scope::new(caller, route)
+        .filter("merchantId", q.merchant_id.as_deref())
+        .filter("status", q.status.as_deref())
+        .filter("stage", q.stage.as_deref())
+        .filter("dueWithinDays", q.due_within_days);
+    let (found, next) = page(ctx, &scope, partition, filter, limit, q.cursor.as_deref()).await?;
+    Ok(Json(json!({
+        "disputes": found.iter().map(crate::views::summary).collect::<Vec<_>>(),
         "nextCursor": next,
-    })
+    })))
 }

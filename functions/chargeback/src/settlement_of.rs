@@ -1,5 +1,5 @@
 //! Where a dispute's money went: the settlement batch that paid its transaction, and the ones
-//! that carried its debit and reversal. Batches of the merchant are read by cycle date from the
+//! that carried each of its debits and reversals (none read when it made none). Batches of the merchant are read by cycle date from the
 //! capture day on, and at most [`MAX_LINE_READS`] of their line files, so a detail view costs a
 //! bounded amount whatever the merchant's history.
 
@@ -33,12 +33,15 @@ pub async fn find(ctx: &Context, d: &Dispute) -> Result<Value, ApiError> {
     batches.sort_by(|a, b| a.cycle_date.cmp(&b.cycle_date));
     let day = d.txn.capture_day.to_string();
     let opened = ist_date(d.created_at).to_string();
-    let wanted = [d.txn.txn_id.clone(), debit_id(&d.dispute_id, 1), reversal_id(&d.dispute_id, 1)];
-    let mut found: [Option<Value>; 3] = [None, None, None];
+    // The transaction, then each adjustment the dispute made (debits and reversals in turn).
+    let mut wanted = vec![d.txn.txn_id.clone()];
+    wanted.extend((1..=d.debits).map(|n| debit_id(&d.dispute_id, n)));
+    wanted.extend((1..=d.reversals).map(|n| reversal_id(&d.dispute_id, n)));
+    let mut found: Vec<Option<Value>> = vec![None; wanted.len()];
     let mut reads = 0;
     for b in &batches {
         let may_pay = b.days.contains_key(&day) && found[0].is_none();
-        let may_adjust = b.cycle_date >= opened && (found[1].is_none() || (d.reversals > 0 && found[2].is_none()));
+        let may_adjust = b.cycle_date >= opened && found[1..].iter().any(Option::is_none);
         if !(may_pay || may_adjust) || reads >= MAX_LINE_READS {
             continue;
         }
@@ -53,6 +56,10 @@ pub async fn find(ctx: &Context, d: &Dispute) -> Result<Value, ApiError> {
             }
         }
     }
-    let [paid, debit, reversal] = found;
-    Ok(json!({ "paidIn": paid, "debitIn": debit, "reversalIn": reversal }))
+    let adjustments: Vec<Value> = wanted[1..]
+        .iter()
+        .zip(&found[1..])
+        .map(|(id, batch)| json!({ "adjustmentId": id, "settlement": batch }))
+        .collect();
+    Ok(json!({ "paidIn": found[0], "adjustments": adjustments }))
 }

@@ -20,11 +20,7 @@ pub const HEADER: &str = "dispute_ref,network,txn_id,rrn,amount_paise,reason_cod
 /// Amounts above ₹10 crore are refused as implausible.
 const MAX_AMOUNT: i64 = 1_000_000_000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    Stage(Stage),
-    Outcome(Outcome),
-}
+pub use crate::model::Step;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileRow {

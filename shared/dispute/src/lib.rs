@@ -7,6 +7,7 @@ pub mod file;
 pub mod kpi;
 pub mod lifecycle;
 pub mod model;
+pub mod network;
 pub mod rules;
 
 #[cfg(test)]

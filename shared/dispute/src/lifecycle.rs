@@ -1,14 +1,15 @@
 //! Every move a dispute can make, validated, and the money each one takes or gives back.
 //!
-//! - A stage only moves forward, while the dispute is open (`needs_response`, `under_review`) or
-//!   won (the issuer disputes the representment again: pre-arbitration); each new stage waits
-//!   for a new response.
+//! - The network's facts (a dispute file's rows; ops passing one on) are recorded once each, and
+//!   the dispute's stage and status derived from all of them ([`crate::network`]): a re-delivered
+//!   row changes nothing, and rows that come out of order give the dispute they give in order.
 //! - The merchant responds once a stage, while `needs_response`, by `respond_by`: `accept`
-//!   (lost by choice) or `contest` with evidence (`under_review`).
-//! - The network's outcome (`won`, `lost`) closes it from `needs_response`, `under_review` or
-//!   `expired` (the network's word is final over our deadline); never contradicts a decided one.
-//!   A file's outcome row raised before the current stage was is an earlier stage's: unchanged.
-//! - `expire` closes a `needs_response` past its deadline: treated as lost.
+//!   (lost by choice) or `contest` with evidence (`under_review`). The same `Idempotency-Key`
+//!   again is a replay.
+//! - Ops record the network's outcome (`won`, `lost`) for the current stage; one that contradicts
+//!   a recorded outcome is refused.
+//! - `expire` closes a `needs_response` stage past its deadline: treated as lost; the network's
+//!   outcome still counts over it.
 //!
 //! Money ([`settle_money`]): the merchant owes the amount while a money stage is open on a
 //! deduct-at-onset network, and once the dispute is lost; not while it is won. Each move makes the
@@ -16,9 +17,10 @@
 //! its own id, made once with the change that calls for it. Whatever order a dispute's files come
 //! in, the merchant ends owing the same.
 
-use crate::file::{FileRow, Step};
+use crate::file::FileRow;
 use crate::model::{
-    debit_id, reversal_id, Answer, Dispute, Event, Evidence, Money, Network, Outcome, Response, Stage, Status, Txn,
+    debit_id, reversal_id, Answer, Dispute, Event, Evidence, Money, Network, NetworkRow, Outcome, Response, Stage,
+    Status, Step, Txn,
 };
 use crate::rules::Rules;
 use settlepaisa_payout::calendar::Calendar;
@@ -54,11 +56,8 @@ pub enum Verdict {
 pub type Refusal = String;
 
 pub enum Action {
-    Escalate {
-        stage: Stage,
-        raised_on: Date,
-        respond_by: Option<i64>,
-    },
+    /// A fact from the network: a stage raised, or an outcome (a dispute file's row).
+    Network(NetworkRow),
     Respond {
         answer: Answer,
         evidence_ids: Vec<String>,
@@ -80,7 +79,7 @@ pub enum Action {
 /// Documents a stage's response may carry.
 pub const MAX_EVIDENCE_PER_STAGE: usize = 10;
 
-/// What opening a dispute needs.
+/// What opening a dispute needs: the transaction found, and the network's first row for it.
 pub struct Opening {
     pub dispute_id: String,
     pub network: Network,
@@ -89,10 +88,13 @@ pub struct Opening {
     pub amount_paise: i64,
     pub reason_code: String,
     pub reason: String,
-    pub stage: Stage,
-    pub raised_on: Date,
-    pub respond_by: Option<i64>,
+    pub row: NetworkRow,
 }
+
+/// How much later than the raise window a dispute may first be heard of from a row of a later
+/// stage or an outcome (its chargeback's row not come yet): pre-arbitration and arbitration run
+/// within about 120 days of the chargeback.
+pub const LATER_STAGE_DAYS: i32 = 120;
 
 fn network_fits(network: Network, method: &str) -> bool {
     match network {
@@ -101,13 +103,23 @@ fn network_fits(network: Network, method: &str) -> bool {
     }
 }
 
-/// A new dispute at its first stage, `needs_response`.
+/// The days after capture a dispute first heard of through `step` may have been raised.
+pub fn opening_window(rules: &Rules, network: Network, step: Step) -> i32 {
+    let window = rules.of(network).raise_window_days;
+    match step {
+        Step::Stage(Stage::Retrieval | Stage::Chargeback) => window,
+        _ => window + LATER_STAGE_DAYS,
+    }
+}
+
+/// A new dispute from its first row (a stage, or an outcome whose stage's row has not come).
 pub fn open(o: Opening, cx: &Context<'_>) -> Result<Applied, Refusal> {
     if !crate::model::valid_id(&o.dispute_id) {
         return Err(format!("dispute id `{}` is not 1–48 letters, digits or -_.:", o.dispute_id));
     }
-    if o.raised_on > ist_date(cx.now) {
-        return Err(format!("raised on {}, after today", o.raised_on));
+    let raised_on = o.row.raised_on;
+    if raised_on > ist_date(cx.now) {
+        return Err(format!("raised on {raised_on}, after today"));
     }
     if o.amount_paise <= 0 || o.amount_paise > o.txn.amount_paise {
         return Err(format!(
@@ -118,10 +130,10 @@ pub fn open(o: Opening, cx: &Context<'_>) -> Result<Applied, Refusal> {
     if !network_fits(o.network, &o.txn.method) {
         return Err(format!("a {} dispute cannot be for a {} transaction", o.network.as_str(), o.txn.method));
     }
-    let window = cx.rules.of(o.network).raise_window_days;
-    let age = o.txn.capture_day.days_until(o.raised_on);
+    let window = opening_window(cx.rules, o.network, o.row.step);
+    let age = o.txn.capture_day.days_until(raised_on);
     if age < 0 {
-        return Err(format!("raised on {} before the transaction's capture on {}", o.raised_on, o.txn.capture_day));
+        return Err(format!("raised on {raised_on} before the transaction's capture on {}", o.txn.capture_day));
     }
     if age > window {
         return Err(format!(
@@ -130,7 +142,6 @@ pub fn open(o: Opening, cx: &Context<'_>) -> Result<Applied, Refusal> {
             o.network.as_str()
         ));
     }
-    let respond_by = o.respond_by.unwrap_or_else(|| cx.rules.respond_by(o.network, o.stage, o.raised_on, cx.calendar));
     let mut d = Dispute {
         dispute_id: o.dispute_id,
         network: o.network,
@@ -140,35 +151,31 @@ pub fn open(o: Opening, cx: &Context<'_>) -> Result<Applied, Refusal> {
         amount_paise: o.amount_paise,
         reason_code: o.reason_code,
         reason: o.reason,
-        stage: o.stage,
+        stage: Stage::Retrieval,
         status: Status::NeedsResponse,
-        raised_on: o.raised_on,
-        respond_by,
+        raised_on,
+        respond_by: 0,
         debits: 0,
         reversals: 0,
         version: 0,
         evidence: Vec::new(),
         responses: Vec::new(),
         reminded: None,
+        rows: vec![o.row],
+        expired: Vec::new(),
         history: Vec::new(),
         created_at: cx.now,
         updated_at: cx.now,
     };
-    let detail = format!("{} paise, respond by {}", d.amount_paise, format_ist(respond_by));
+    crate::network::derive(&mut d, cx.rules, cx.calendar);
+    let detail = format!("{} paise, respond by {}", d.amount_paise, format_ist(d.respond_by));
     event(&mut d, cx, "opened", detail);
     let money = settle_money(&mut d, cx.rules);
     Ok(Applied { dispute: d, money })
 }
 
 fn event(d: &mut Dispute, cx: &Context<'_>, kind: &str, detail: String) {
-    d.history.push(crate::model::Event {
-        at: cx.now,
-        kind: kind.into(),
-        stage: d.stage,
-        status: d.status,
-        by: cx.by.into(),
-        detail,
-    });
+    d.history.push(Event { at: cx.now, kind: kind.into(), stage: d.stage, status: d.status, by: cx.by.into(), detail });
 }
 
 /// Whether the merchant owes the amount in the dispute's state.
@@ -194,28 +201,41 @@ pub fn settle_money(d: &mut Dispute, rules: &Rules) -> Vec<Money> {
     }
 }
 
+/// The outcome recorded for the stage raised on `raised_on`, if any.
+fn outcome_of(d: &Dispute, raised_on: Date) -> Option<Outcome> {
+    d.rows.iter().rev().find_map(|r| match r.step {
+        Step::Outcome(o) if r.raised_on == raised_on => Some(o),
+        _ => None,
+    })
+}
+
 /// One move of an existing dispute.
 pub fn apply(current: &Dispute, action: &Action, cx: &Context<'_>) -> Result<Verdict, Refusal> {
     let mut d = current.clone();
     let status = d.status.as_str();
     match action {
-        Action::Escalate { stage, raised_on, respond_by } => {
-            if *stage <= d.stage {
-                return Ok(Verdict::Unchanged(format!("already at {} (asked: {})", d.stage.as_str(), stage.as_str())));
+        Action::Network(row) => {
+            if d.rows.contains(row) {
+                return Ok(Verdict::Unchanged("this row was recorded already".into()));
             }
-            // A won dispute is disputed again by a stage raised after the one it won (whose
-            // outcome row carried that stage's raise date); lost ones stay lost.
-            let reopens = d.status == Status::Won && *raised_on > d.raised_on;
-            if !(d.status.is_open() || reopens) {
-                return Ok(Verdict::Unchanged(format!("already {status}; this stage does not reopen it")));
+            if let Step::Outcome(o) = row.step {
+                if let Some(other) = outcome_of(&d, row.raised_on).filter(|other| *other != o) {
+                    return Err(format!(
+                        "`{}` contradicts the `{}` recorded for the stage raised on {}",
+                        o.as_str(),
+                        other.as_str(),
+                        row.raised_on
+                    ));
+                }
             }
-            d.stage = *stage;
-            d.status = Status::NeedsResponse;
-            d.raised_on = *raised_on;
-            d.respond_by =
-                respond_by.unwrap_or_else(|| cx.rules.respond_by(d.network, *stage, *raised_on, cx.calendar));
-            let detail = format!("respond by {}", format_ist(d.respond_by));
-            event(&mut d, cx, "escalated", detail);
+            d.rows.push(row.clone());
+            crate::network::derive(&mut d, cx.rules, cx.calendar);
+            let kind = match row.step {
+                Step::Stage(s) => format!("{} raised", s.as_str()),
+                Step::Outcome(o) => o.as_str().to_string(),
+            };
+            let detail = format!("raised on {}; now {} {}", row.raised_on, d.stage.as_str(), d.status.as_str());
+            event(&mut d, cx, &kind, detail);
         }
         Action::Respond { answer, evidence_ids, note, idempotency_key } => {
             if d.responses.iter().any(|r| r.idempotency_key == *idempotency_key) {
@@ -230,19 +250,15 @@ pub fn apply(current: &Dispute, action: &Action, cx: &Context<'_>) -> Result<Ver
             if cx.now > d.respond_by {
                 return Err(format!("the response was due by {}", format_ist(d.respond_by)));
             }
-            match answer {
-                Answer::Accept => d.status = Status::Accepted,
-                Answer::Contest => {
-                    if evidence_ids.is_empty() {
-                        return Err("a contest needs at least one evidence id".into());
-                    }
-                    for id in evidence_ids {
-                        let Some(e) = d.evidence.iter_mut().find(|e| e.evidence_id == *id) else {
-                            return Err(format!("evidence {id} is not this dispute's"));
-                        };
-                        e.submitted = true;
-                    }
-                    d.status = Status::UnderReview;
+            if *answer == Answer::Contest {
+                if evidence_ids.is_empty() {
+                    return Err("a contest needs at least one evidence id".into());
+                }
+                for id in evidence_ids {
+                    let Some(e) = d.evidence.iter_mut().find(|e| e.evidence_id == *id) else {
+                        return Err(format!("evidence {id} is not this dispute's"));
+                    };
+                    e.submitted = true;
                 }
             }
             d.responses.push(Response {
@@ -254,29 +270,31 @@ pub fn apply(current: &Dispute, action: &Action, cx: &Context<'_>) -> Result<Ver
                 by: cx.by.into(),
                 at: cx.now,
             });
+            crate::network::derive(&mut d, cx.rules, cx.calendar);
             let kind = if *answer == Answer::Accept { "accepted" } else { "contested" };
             event(&mut d, cx, kind, note.clone());
         }
         Action::Decide(outcome) => {
-            if d.status == outcome.status() || (*outcome == Outcome::Lost && d.status == Status::Accepted) {
-                return Ok(Verdict::Unchanged(format!("already {status}")));
+            let recorded = outcome_of(&d, d.raised_on).filter(|_| matches!(d.status, Status::Won | Status::Lost));
+            match recorded {
+                Some(o) if o == *outcome => return Ok(Verdict::Unchanged(format!("already {status}"))),
+                Some(_) => return Err(format!("the dispute is {status}; `{}` contradicts it", outcome.as_str())),
+                None => {}
             }
-            if !(d.status.is_open() || d.status == Status::Expired) {
-                return Err(format!("the dispute is {status}; `{}` contradicts it", outcome.as_str()));
+            if *outcome == Outcome::Won && d.status == Status::Accepted {
+                return Err("the merchant accepted the dispute; `won` contradicts it".into());
             }
-            // Networks decide chargebacks, not retrieval requests: an outcome for a dispute
-            // known only at retrieval means the chargeback's file has not come yet.
-            if d.stage == Stage::Retrieval {
-                d.stage = Stage::Chargeback;
-            }
-            d.status = outcome.status();
+            let row = NetworkRow { step: Step::Outcome(*outcome), raised_on: d.raised_on, respond_by: None };
+            d.rows.push(row);
+            crate::network::derive(&mut d, cx.rules, cx.calendar);
             event(&mut d, cx, outcome.as_str(), String::new());
         }
         Action::Expire => {
             if d.status != Status::NeedsResponse || cx.now <= d.respond_by {
                 return Ok(Verdict::Unchanged("not past its deadline without a response".into()));
             }
-            d.status = Status::Expired;
+            d.expired.push(d.stage);
+            crate::network::derive(&mut d, cx.rules, cx.calendar);
             let detail = format!("no response by {}", format_ist(d.respond_by));
             event(&mut d, cx, "expired", detail);
         }
@@ -321,8 +339,9 @@ pub fn due_soon(d: &Dispute, today: Date, calendar: &Calendar) -> bool {
     d.status == Status::NeedsResponse && ist_date(d.respond_by) <= calendar.add_business_days(today, 1)
 }
 
-/// A dispute file's row against what is known: a new dispute (`txn` found for it), a stage, or an
-/// outcome. A row naming another transaction or amount than its dispute's is refused.
+/// A dispute file's row against what is known: a new dispute (`txn` found for it), or a fact
+/// about a known one. A row naming another network, transaction or amount than its dispute's is
+/// refused.
 pub fn apply_row(
     current: Option<&Dispute>,
     row: &FileRow,
@@ -330,41 +349,20 @@ pub fn apply_row(
     source: &str,
     cx: &Context<'_>,
 ) -> Result<Verdict, Refusal> {
+    let fact = NetworkRow { step: row.step, raised_on: row.raised_on, respond_by: row.respond_by };
     let Some(d) = current else {
         let txn = txn.ok_or("no captured transaction has this txn_id or rrn")?;
-        let stage = match row.step {
-            Step::Stage(s) => s,
-            // An outcome before the row that opened it: the dispute it decides was a chargeback.
-            Step::Outcome(_) => Stage::Chargeback,
+        let opening = Opening {
+            dispute_id: row.dispute_ref.clone(),
+            network: row.network,
+            source: source.into(),
+            txn,
+            amount_paise: row.amount_paise,
+            reason_code: row.reason_code.clone(),
+            reason: row.reason.clone(),
+            row: fact,
         };
-        let opened = open(
-            Opening {
-                dispute_id: row.dispute_ref.clone(),
-                network: row.network,
-                source: source.into(),
-                txn,
-                amount_paise: row.amount_paise,
-                reason_code: row.reason_code.clone(),
-                reason: row.reason.clone(),
-                stage,
-                raised_on: row.raised_on,
-                respond_by: row.respond_by,
-            },
-            cx,
-        )?;
-        return match row.step {
-            Step::Stage(_) => Ok(Verdict::Changed(opened)),
-            Step::Outcome(o) => match apply(&opened.dispute, &Action::Decide(o), cx)? {
-                Verdict::Changed(mut decided) => {
-                    let mut money = opened.money;
-                    money.append(&mut decided.money);
-                    decided.money = money;
-                    decided.dispute.version = 0;
-                    Ok(Verdict::Changed(decided))
-                }
-                Verdict::Unchanged(_) => Ok(Verdict::Changed(opened)),
-            },
-        };
+        return open(opening, cx).map(Verdict::Changed);
     };
     if row.network != d.network {
         return Err(format!(
@@ -382,43 +380,5 @@ pub fn apply_row(
     if row.amount_paise != d.amount_paise {
         return Err(format!("dispute {} is for {} paise, not {}", d.dispute_id, d.amount_paise, row.amount_paise));
     }
-    let action = match row.step {
-        Step::Stage(stage) => Action::Escalate { stage, raised_on: row.raised_on, respond_by: row.respond_by },
-        Step::Outcome(_) if row.raised_on < d.raised_on => {
-            return Ok(Verdict::Unchanged(format!(
-                "an outcome of a stage raised on {}; the dispute is at {} since {}",
-                row.raised_on,
-                d.stage.as_str(),
-                d.raised_on
-            )))
-        }
-        // The outcome of a stage raised after the one the dispute won: that stage's file has not
-        // come yet. The dispute moves to the next stage and takes the outcome there.
-        Step::Outcome(o) if d.status == Status::Won && row.raised_on > d.raised_on => {
-            let Some(next) = Stage::ALL.into_iter().find(|s| *s > d.stage) else {
-                return Err(format!("dispute {} is won at arbitration, the last stage", d.dispute_id));
-            };
-            let escalate = Action::Escalate { stage: next, raised_on: row.raised_on, respond_by: row.respond_by };
-            let Verdict::Changed(moved) = apply(d, &escalate, cx)? else {
-                return Ok(Verdict::Unchanged("already at a later stage".into()));
-            };
-            return match apply(&moved.dispute, &Action::Decide(o), cx)? {
-                Verdict::Changed(mut decided) => {
-                    let mut money = moved.money;
-                    money.append(&mut decided.money);
-                    decided.money = money;
-                    decided.dispute.version = d.version + 1;
-                    Ok(Verdict::Changed(decided))
-                }
-                Verdict::Unchanged(_) => Ok(Verdict::Changed(moved)),
-            };
-        }
-        Step::Outcome(o) => Action::Decide(o),
-    };
-    apply(d, &action, cx)
-}
-
-/// The history's last event (for logs and file reports).
-pub fn last_event(d: &Dispute) -> Option<&Event> {
-    d.history.last()
+    apply(d, &Action::Network(fact), cx)
 }

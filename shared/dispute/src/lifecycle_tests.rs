@@ -2,7 +2,7 @@
 
 use crate::file::{FileRow, Step};
 use crate::lifecycle::{apply, apply_row, open, Action, Applied, Context, Opening, Verdict};
-use crate::model::{Answer, Dispute, Evidence, Money, Network, Outcome, Stage, Status, Txn};
+use crate::model::{Answer, Dispute, Evidence, Money, Network, NetworkRow, Outcome, Stage, Status, Txn};
 use crate::rules::Rules;
 use proptest::prelude::*;
 use settlepaisa_payout::calendar::Calendar;
@@ -38,10 +38,13 @@ fn opening(network: Network, stage: Stage) -> Opening {
         amount_paise: 4_000,
         reason_code: "10.4".into(),
         reason: "fraud".into(),
-        stage,
-        raised_on: day("2026-10-05"),
-        respond_by: None,
+        row: NetworkRow { step: Step::Stage(stage), raised_on: day("2026-10-05"), respond_by: None },
     }
+}
+
+/// A stage raised, as a file row says it.
+fn raise(stage: Stage, on: &str) -> Action {
+    Action::Network(NetworkRow { step: Step::Stage(stage), raised_on: day(on), respond_by: None })
 }
 
 const NOW: &str = "2026-10-05T12:00:00+05:30";
@@ -91,7 +94,7 @@ fn a_retrieval_moves_no_money_until_it_becomes_a_chargeback() {
     let (rules, cal) = (Rules::default(), Calendar::new([]));
     let a = opened(Stage::Retrieval);
     assert!(a.money.is_empty());
-    let up = Action::Escalate { stage: Stage::Chargeback, raised_on: day("2026-10-07"), respond_by: None };
+    let up = raise(Stage::Chargeback, "2026-10-05");
     let b = changed(apply(&a.dispute, &up, &cx(&rules, &cal, NOW)));
     assert_eq!(b.money.len(), 1);
     assert_eq!((b.dispute.stage, b.dispute.status, b.dispute.version), (Stage::Chargeback, Status::NeedsResponse, 1));
@@ -149,11 +152,21 @@ fn every_invalid_move_is_refused_with_its_reason() {
         idempotency_key: "k".into(),
     };
     assert!(apply(&d, &foreign, &c).unwrap_err().contains("E9"));
-    // A stage that is not later changes nothing; a decided dispute is not reopened.
-    let back = Action::Escalate { stage: Stage::Retrieval, raised_on: day("2026-10-06"), respond_by: None };
-    assert!(matches!(apply(&d, &back, &c).unwrap(), Verdict::Unchanged(_)));
-    let up = Action::Escalate { stage: Stage::Arbitration, raised_on: day("2026-10-06"), respond_by: None };
-    assert!(matches!(apply(&lost, &up, &c).unwrap(), Verdict::Unchanged(_)));
+    // An earlier stage is recorded and moves nothing; a lost dispute is not reopened; a row
+    // recorded already is a replay.
+    let back = raise(Stage::Retrieval, "2026-10-05");
+    let b = changed(apply(&d, &back, &c));
+    assert_eq!((b.dispute.stage, b.dispute.status, b.money.len()), (Stage::Chargeback, Status::NeedsResponse, 0));
+    assert!(matches!(apply(&b.dispute, &back, &c).unwrap(), Verdict::Unchanged(_)));
+    let up = raise(Stage::Arbitration, "2026-10-09");
+    let l = changed(apply(&lost, &up, &c));
+    assert_eq!((l.dispute.stage, l.dispute.status, l.money.len()), (Stage::Chargeback, Status::Lost, 0));
+    let contradiction = Action::Network(NetworkRow {
+        step: Step::Outcome(Outcome::Won),
+        raised_on: day("2026-10-05"),
+        respond_by: None,
+    });
+    assert!(apply(&lost, &contradiction, &c).unwrap_err().contains("contradicts"));
     assert!(matches!(apply(&d, &Action::Expire, &c).unwrap(), Verdict::Unchanged(_)), "not yet due");
 }
 
@@ -182,7 +195,7 @@ fn the_same_response_again_is_a_replay_and_a_new_stage_takes_a_new_one() {
     let d = with_evidence(opened(Stage::Chargeback).dispute);
     let r = changed(apply(&d, &respond(Answer::Contest, "k-1"), &c)).dispute;
     assert!(matches!(apply(&r, &respond(Answer::Contest, "k-1"), &c).unwrap(), Verdict::Unchanged(_)));
-    let up = Action::Escalate { stage: Stage::PreArbitration, raised_on: day("2026-10-06"), respond_by: None };
+    let up = raise(Stage::PreArbitration, "2026-10-05");
     let p = changed(apply(&r, &up, &c)).dispute;
     assert_eq!(p.status, Status::NeedsResponse);
     let r2 = changed(apply(&p, &respond(Answer::Contest, "k-2"), &c)).dispute;
@@ -204,10 +217,10 @@ fn openings_outside_the_rules_are_refused() {
     let (rules, cal) = (Rules::default(), Calendar::new([]));
     let c = cx(&rules, &cal, NOW);
     let mut o = opening(Network::Upi, Stage::Chargeback);
-    o.raised_on = day("2026-11-16");
+    o.row.raised_on = day("2026-11-16");
     assert!(open(o, &cx(&rules, &cal, "2026-11-20T10:00:00+05:30")).unwrap_err().contains("allows 45"));
     let mut o = opening(Network::Upi, Stage::Chargeback);
-    o.raised_on = day("2026-10-06");
+    o.row.raised_on = day("2026-10-06");
     assert!(open(o, &c).unwrap_err().contains("after today"), "raised tomorrow");
     let mut o = opening(Network::Visa, Stage::Chargeback);
     o.amount_paise = 10_001;
@@ -314,14 +327,36 @@ proptest! {
     fn money_is_the_same_in_any_order_and_on_any_redelivery(
         order in Just(lost_after_a_win()).prop_shuffle(),
         repeat in 0usize..5,
+        at in 0usize..6,
     ) {
         let mut rows = order.clone();
-        rows.push(order[repeat].clone());
+        rows.insert(at, order[repeat].clone());
         let (d, money) = replay(&rows);
         let d = d.unwrap();
         prop_assert_eq!(d.status, Status::Lost);
         prop_assert_eq!(net(&money), (4_000, false));
         prop_assert!(d.is_debited());
+    }
+
+    /// Won at the chargeback, disputed again and won at pre-arbitration, in any order and with
+    /// a row again anywhere: nothing taken in the end.
+    #[test]
+    fn won_twice_ends_owing_nothing(
+        order in Just(vec![
+            dated(2, Step::Stage(Stage::Chargeback), "2026-10-06"),
+            dated(3, Step::Outcome(Outcome::Won), "2026-10-06"),
+            dated(4, Step::Stage(Stage::PreArbitration), "2026-10-10"),
+            dated(5, Step::Outcome(Outcome::Won), "2026-10-10"),
+        ]).prop_shuffle(),
+        repeat in 0usize..4,
+        at in 0usize..5,
+    ) {
+        let mut rows = order.clone();
+        rows.insert(at, order[repeat].clone());
+        let (d, money) = replay(&rows);
+        let d = d.unwrap();
+        prop_assert_eq!((d.stage, d.status), (Stage::PreArbitration, Status::Won));
+        prop_assert_eq!(net(&money), (0, false));
     }
 
     /// A dispute won at its chargeback, in any order: nothing taken in the end.

@@ -137,6 +137,28 @@ impl Outcome {
     }
 }
 
+/// What a network row says: a stage was raised, or the current stage was decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Step {
+    Stage(Stage),
+    Outcome(Outcome),
+}
+
+/// A fact from the network (a dispute file's row, or ops passing one on): the dispute's stage
+/// and status are derived from all of them in their own order, not in the order they came
+/// (`crate::network`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkRow {
+    pub step: Step,
+    /// The raise date of the stage the row raises or decides.
+    #[serde(with = "iso_date")]
+    pub raised_on: Date,
+    /// Unix seconds, when the row gives the deadline.
+    pub respond_by: Option<i64>,
+}
+
 /// The disputed transaction as the PG export showed it when the dispute was opened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -225,9 +247,11 @@ pub struct Dispute {
     /// Unix seconds: the last moment a response is on time.
     pub respond_by: i64,
     /// `chargeback_debit` adjustments made (a re-dispute after a win debits again).
+    #[serde(default)]
     pub debits: u32,
     /// `chargeback_reversal` adjustments made. The merchant is debited now when
     /// `debits > reversals`; the two never differ by more than one.
+    #[serde(default)]
     pub reversals: u32,
     /// Moves by one with every stored change (the store's optimistic lock).
     pub version: u64,
@@ -235,6 +259,12 @@ pub struct Dispute {
     pub responses: Vec<Response>,
     /// The stage whose due-soon reminder was recorded.
     pub reminded: Option<Stage>,
+    /// Every distinct fact the network sent, in arrival order.
+    #[serde(default)]
+    pub rows: Vec<NetworkRow>,
+    /// Stages whose deadline passed with no response (`expire-disputes`).
+    #[serde(default)]
+    pub expired: Vec<Stage>,
     pub history: Vec<Event>,
     pub created_at: i64,
     pub updated_at: i64,

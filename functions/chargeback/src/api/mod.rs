@@ -18,8 +18,8 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde_json::Value;
 use settlepaisa_dispute::model::Status;
-use settlepaisa_http::input::{identifier, page_limit, Query};
-use settlepaisa_http::{cursor, ApiError, Caller};
+use settlepaisa_http::input::{identifier, Query};
+use settlepaisa_http::{ApiError, Caller};
 use settlepaisa_store::disputes::Partition;
 
 /// `GET /api/disputes`: one merchant's (`merchantId`), or one status's — `needs_response` when
@@ -30,21 +30,12 @@ pub async fn list_disputes(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let filter = Filter::from_query(&q, now())?;
-    let limit = page_limit(q.limit)?;
     let merchant = q.merchant_id.as_deref().map(|m| identifier("merchantId", m)).transpose()?;
-    let status = filter.status.unwrap_or(Status::NeedsResponse);
     let partition = match merchant {
         Some(m) => Partition::Merchant(m),
-        None => Partition::Status(status),
+        None => Partition::Status(filter.status.unwrap_or(Status::NeedsResponse)),
     };
-    let scope = cursor::Scope::new(&caller, "list-disputes")
-        .filter("merchantId", merchant)
-        .filter("status", q.status.as_deref())
-        .filter("stage", q.stage.as_deref())
-        .filter("dueWithinDays", q.due_within_days);
-    let filter = Filter { status: Some(status).filter(|_| merchant.is_none()).or(filter.status), ..filter };
-    let (found, next) = listing::page(state.ctx, &scope, &partition, &filter, limit, q.cursor.as_deref()).await?;
-    Ok(Json(listing::body(&found, next)))
+    listing::answer(state.ctx, &caller, "list-disputes", &partition, &q, &filter).await
 }
 
 /// `GET /api/disputes/{id}`

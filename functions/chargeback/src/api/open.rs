@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde_json::Value;
 use settlepaisa_dispute::lifecycle::{open, Context as Rules, Opening, Verdict};
-use settlepaisa_dispute::model::{valid_id, Network, Stage};
+use settlepaisa_dispute::model::{valid_id, Network, NetworkRow, Stage, Step};
 use settlepaisa_dispute::rules::end_of_ist_day;
 use settlepaisa_http::input::{identifier, Body};
 use settlepaisa_http::{ApiError, Caller};
@@ -83,7 +83,7 @@ pub async fn open_dispute(
         None => format!("OPS-{}-{:08x}", raised_on.to_string().replace('-', ""), fastrand::u32(..)),
     };
     let wanted = Wanted { txn_ids: [txn_id.clone()].into(), ..Wanted::default() };
-    let window = ctx.dispute_rules.of(network).raise_window_days;
+    let window = settlepaisa_dispute::lifecycle::opening_window(&ctx.dispute_rules, network, Step::Stage(stage));
     let found = txn_lookup::find(ctx, &wanted, raised_on.add_days(-window), raised_on).await?;
     let txn = found.of(Some(&txn_id), None).map_err(ApiError::conflict)?.ok_or_else(|| {
         ApiError::not_found(format!(
@@ -106,9 +106,7 @@ pub async fn open_dispute(
             amount_paise: body.amount_paise,
             reason_code: reason_code.clone(),
             reason: reason.clone(),
-            stage,
-            raised_on,
-            respond_by,
+            row: NetworkRow { step: Step::Stage(stage), raised_on, respond_by },
         };
         open(opening, &cx).map(Verdict::Changed)
     })

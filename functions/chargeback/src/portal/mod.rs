@@ -15,8 +15,8 @@ use crate::{access, change::now, settlement_of, views, AppState};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde_json::Value;
-use settlepaisa_http::input::{identifier, page_limit, Query};
-use settlepaisa_http::{cursor, ApiError, Caller};
+use settlepaisa_http::input::{identifier, Query};
+use settlepaisa_http::{ApiError, Caller};
 use settlepaisa_store::disputes::Partition;
 
 /// `GET /merchant/disputes`
@@ -30,15 +30,7 @@ pub async fn list_merchant_disputes(
         .ok_or_else(|| ApiError::bad_request("merchantId is required for SettlePaisa staff"))?;
     identifier("merchantId", &merchant)?;
     let filter = Filter::from_query(&q, now())?;
-    let limit = page_limit(q.limit)?;
-    let scope = cursor::Scope::new(&caller, "list-merchant-disputes")
-        .filter("merchantId", Some(&merchant))
-        .filter("status", q.status.as_deref())
-        .filter("stage", q.stage.as_deref())
-        .filter("dueWithinDays", q.due_within_days);
-    let partition = Partition::Merchant(&merchant);
-    let (found, next) = listing::page(state.ctx, &scope, &partition, &filter, limit, q.cursor.as_deref()).await?;
-    Ok(Json(listing::body(&found, next)))
+    listing::answer(state.ctx, &caller, "list-merchant-disputes", &Partition::Merchant(&merchant), &q, &filter).await
 }
 
 /// `GET /merchant/disputes/{id}`
