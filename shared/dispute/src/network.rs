@@ -32,7 +32,8 @@ fn rank(step: Step) -> u8 {
 /// expiries. A dispute with no rows (never stored so) is left as it is.
 pub fn derive(d: &mut Dispute, rules: &Rules, calendar: &Calendar) {
     let mut rows: Vec<&NetworkRow> = d.rows.iter().collect();
-    rows.sort_by_key(|r| (r.raised_on, rank(r.step)));
+    // A total order: rows that differ only in their deadline sort by it, not by arrival.
+    rows.sort_by_key(|r| (r.raised_on, rank(r.step), r.respond_by));
     let mut current: Option<(Stage, NetworkRow)> = None;
     let mut decided: Option<Outcome> = None;
     let deadline = |stage: Stage, r: &NetworkRow| {
