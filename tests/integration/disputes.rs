@@ -164,6 +164,11 @@ async fn dispute_files_in_any_order_and_again_move_money_once_and_settlement_tak
     }
     let taken: BTreeMap<String, Vec<i64>> = want.iter().map(|(k, (_, p))| (k.clone(), vec![*p])).collect();
     assert_eq!(lines, taken, "each debit and reversal in exactly one settlement");
+    // The dispute names the settlement that carried each of its adjustments.
+    let np7 = get("NP-7").await.body;
+    let carried = np7["settlement"]["adjustments"].as_array().unwrap();
+    assert_eq!(carried.len(), 2, "{np7}");
+    assert!(carried.iter().all(|a| a["settlement"]["settlementId"].is_string()), "{np7}");
 }
 
 /// Opens a dispute through the ops API, due at `respond_by`.

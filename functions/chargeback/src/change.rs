@@ -4,7 +4,7 @@
 
 use crate::error::DisputeError;
 use settlepaisa_dispute::lifecycle::{Refusal, Verdict};
-use settlepaisa_dispute::model::Dispute;
+use settlepaisa_dispute::model::{AdjustmentMade, Dispute, Money};
 use settlepaisa_recon::date::ist_date;
 use settlepaisa_store::disputes::{self, Tables};
 use settlepaisa_store::Context;
@@ -45,10 +45,17 @@ pub async fn change(
         let current = disputes::get(db, &ctx.resources.disputes_table, id).await?;
         match decide(current.as_ref()).map_err(DisputeError::Refused)? {
             Verdict::Unchanged(why) => return Ok(Changed::Unchanged(current, why)),
-            Verdict::Changed(applied) => {
+            Verdict::Changed(mut applied) => {
                 // Effective the day it is recorded, whatever moment `now` judged by: always
                 // within the next settlement run's window.
                 let effective_on = ist_date(now());
+                for m in &applied.money {
+                    let (adjustment_id, amount_paise) = match m {
+                        Money::Debit { adjustment_id, amount_paise } => (adjustment_id.clone(), -amount_paise),
+                        Money::Reversal { adjustment_id, amount_paise } => (adjustment_id.clone(), *amount_paise),
+                    };
+                    applied.dispute.adjustments.push(AdjustmentMade { adjustment_id, amount_paise, effective_on });
+                }
                 let written =
                     disputes::save(db, &tables(ctx), current.as_ref(), &applied.dispute, &applied.money, effective_on)
                         .await?;

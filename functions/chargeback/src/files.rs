@@ -118,7 +118,7 @@ pub async fn apply_file(ctx: &Context, file: &DisputeFile) -> Result<FileOutcome
         let txn = found.of(row.txn_id.as_deref(), row.rrn.as_deref());
         let mut before = None;
         let result = change(ctx, &row.dispute_ref, |current| {
-            before = current.map(|c| (c.stage, c.status));
+            before = current.map(|c| (c.stage, c.status, c.raised_on, c.respond_by));
             let txn = match (&txn, current) {
                 (Err(ambiguous), None) => return Err(ambiguous.clone()),
                 (Err(_), Some(_)) => None,
@@ -131,7 +131,7 @@ pub async fn apply_file(ctx: &Context, file: &DisputeFile) -> Result<FileOutcome
         let (outcome, detail) = match result {
             // A fact the dispute's state already reflected (an earlier stage's row come late):
             // recorded, for the order of what comes next, and nothing moved.
-            Ok(Changed::Written(d)) if before == Some((d.stage, d.status)) => {
+            Ok(Changed::Written(d)) if before == Some((d.stage, d.status, d.raised_on, d.respond_by)) => {
                 out.unchanged += 1;
                 ("recorded", summary(&d))
             }

@@ -163,6 +163,7 @@ pub fn open(o: Opening, cx: &Context<'_>) -> Result<Applied, Refusal> {
         reminded: None,
         rows: vec![o.row],
         expired: Vec::new(),
+        adjustments: Vec::new(),
         history: Vec::new(),
         created_at: cx.now,
         updated_at: cx.now,
@@ -275,11 +276,14 @@ pub fn apply(current: &Dispute, action: &Action, cx: &Context<'_>) -> Result<Ver
             event(&mut d, cx, kind, note.clone());
         }
         Action::Decide(outcome) => {
-            let recorded = outcome_of(&d, d.raised_on).filter(|_| matches!(d.status, Status::Won | Status::Lost));
-            match recorded {
-                Some(o) if o == *outcome => return Ok(Verdict::Unchanged(format!("already {status}"))),
-                Some(_) => return Err(format!("the dispute is {status}; `{}` contradicts it", outcome.as_str())),
-                None => {}
+            match d.status {
+                Status::Won | Status::Lost if d.status == outcome.status() => {
+                    return Ok(Verdict::Unchanged(format!("already {status}")))
+                }
+                Status::Won | Status::Lost => {
+                    return Err(format!("the dispute is {status}; `{}` contradicts it", outcome.as_str()))
+                }
+                _ => {}
             }
             if *outcome == Outcome::Won && d.status == Status::Accepted {
                 return Err("the merchant accepted the dispute; `won` contradicts it".into());

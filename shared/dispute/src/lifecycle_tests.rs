@@ -390,3 +390,44 @@ fn kpi_counters_follow_a_dispute_through_its_life() {
     let f = figures(&totals, now);
     assert_eq!((f.open, f.amount_at_risk_paise, f.due_within_24h, f.won, f.win_rate_bps), (0, 0, 0, 1, Some(10_000)));
 }
+
+#[test]
+fn a_lost_dispute_stays_lost_and_an_outcome_is_judged_by_the_status() {
+    let (rules, cal) = (Rules::default(), Calendar::new([]));
+    let c = cx(&rules, &cal, "2026-10-20T12:00:00+05:30");
+    let cb = opened(Stage::Chargeback).dispute;
+    // Ops record the loss; a later-dated `won` row neither flips it nor pays it back.
+    let lost = changed(apply(&cb, &Action::Decide(Outcome::Lost), &c)).dispute;
+    let won_later = Action::Network(NetworkRow {
+        step: Step::Outcome(Outcome::Won),
+        raised_on: day("2026-10-09"),
+        respond_by: None,
+    });
+    let after = changed(apply(&lost, &won_later, &c));
+    assert_eq!((after.dispute.status, after.money.len()), (Status::Lost, 0));
+    assert!(apply(&after.dispute, &Action::Decide(Outcome::Won), &c).unwrap_err().contains("contradicts"));
+    // Won by a later-dated row: ops' `lost` contradicts it, their `won` is a replay.
+    let won = changed(apply(&cb, &won_later, &c)).dispute;
+    assert_eq!(won.status, Status::Won);
+    assert!(apply(&won, &Action::Decide(Outcome::Lost), &c).unwrap_err().contains("contradicts"));
+    assert!(matches!(apply(&won, &Action::Decide(Outcome::Won), &c).unwrap(), Verdict::Unchanged(_)));
+}
+
+#[test]
+fn a_files_own_deadline_wins_over_the_rules_table_whatever_came_first() {
+    let (rules, cal) = (Rules::default(), Calendar::new([]));
+    let c = cx(&rules, &cal, NOW);
+    let given = parse_rfc3339("2026-10-20T18:00:00+05:30").unwrap();
+    let with = Action::Network(NetworkRow {
+        step: Step::Stage(Stage::Chargeback),
+        raised_on: day("2026-10-05"),
+        respond_by: Some(given),
+    });
+    let a = changed(apply(&opened(Stage::Chargeback).dispute, &with, &c)).dispute;
+    assert_eq!(a.respond_by, given);
+    let mut o = opening(Network::Visa, Stage::Chargeback);
+    o.row.respond_by = Some(given);
+    let first = open(o, &c).unwrap().dispute;
+    let without = raise(Stage::Chargeback, "2026-10-05");
+    assert_eq!(changed(apply(&first, &without, &c)).dispute.respond_by, given);
+}

@@ -265,6 +265,9 @@ pub struct Dispute {
     /// Stages whose deadline passed with no response (`expire-disputes`).
     #[serde(default)]
     pub expired: Vec<Stage>,
+    /// The adjustments made, as the store recorded them (the day each took effect).
+    #[serde(default)]
+    pub adjustments: Vec<AdjustmentMade>,
     pub history: Vec<Event>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -284,6 +287,17 @@ impl Dispute {
     pub fn due(&self) -> String {
         format_utc(self.respond_by)
     }
+}
+
+/// An adjustment a dispute made, and the IST day it took effect for settlement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdjustmentMade {
+    pub adjustment_id: String,
+    /// Signed: debits negative.
+    pub amount_paise: i64,
+    #[serde(with = "iso_date")]
+    pub effective_on: Date,
 }
 
 /// The settlement adjustments a dispute makes, each exactly once, by a fixed id.

@@ -12,6 +12,7 @@
 //!   it won reopens it (the issuer disputing the representment: pre-arbitration);
 //! - an outcome decides the current stage; an outcome raised after a stage the dispute won is a
 //!   later stage's whose row has not come yet: the dispute moves to the next stage and takes it;
+//!   after a `lost`, nothing moves it;
 //! - an outcome before any stage, or at retrieval, decides a chargeback (networks decide
 //!   chargebacks, not retrieval requests).
 
@@ -32,8 +33,9 @@ fn rank(step: Step) -> u8 {
 /// expiries. A dispute with no rows (never stored so) is left as it is.
 pub fn derive(d: &mut Dispute, rules: &Rules, calendar: &Calendar) {
     let mut rows: Vec<&NetworkRow> = d.rows.iter().collect();
-    // A total order: rows that differ only in their deadline sort by it, not by arrival.
-    rows.sort_by_key(|r| (r.raised_on, rank(r.step), r.respond_by));
+    // A total order: of rows that differ only in their deadline, one that gives a deadline comes
+    // first (a file's own `respond_by` wins over the rules table), then the earliest.
+    rows.sort_by_key(|r| (r.raised_on, rank(r.step), r.respond_by.is_none(), r.respond_by));
     let mut current: Option<(Stage, NetworkRow)> = None;
     let mut decided: Option<Outcome> = None;
     let deadline = |stage: Stage, r: &NetworkRow| {
@@ -53,6 +55,8 @@ pub fn derive(d: &mut Dispute, rules: &Rules, calendar: &Calendar) {
                     decided = None;
                 }
             }
+            // A lost dispute stays lost: a later `won` does not pay it back.
+            Step::Outcome(_) if decided == Some(Outcome::Lost) => {}
             Step::Outcome(o) => {
                 let stage = match (&current, decided) {
                     (None, _) => Stage::Chargeback,
