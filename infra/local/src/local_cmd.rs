@@ -294,7 +294,7 @@ async fn print_settlements(stack: &LocalStack, dir: &Path) -> Result<(), CliErro
     let d = |s: &str| settlepaisa_recon::date::Date::parse_iso(s).ok_or_else(|| fail(format!("{s} is not a date")));
     let disputes = crate::dispute_demo::run(stack).await?;
     println!(
-        "\ndisputes: {} opened from {} ({} paise debited at onset for the next settlement)",
+        "\ndisputes: {} opened from {} ({} paise debited at onset, effective today: the first settlement run from today deducts them)",
         disputes.disputes.len(),
         disputes.key,
         disputes.debits_paise
@@ -360,6 +360,11 @@ async fn print_api_view(stack: &LocalStack) -> Result<(), CliError> {
                 o["matched"]["count"],
                 o["matchRate"]["display"].as_str().unwrap_or(""),
                 o["exceptions"]["open"]["count"]
+            );
+            let d = &o["disputes"];
+            println!(
+                "  GET {path}: disputes {} open ({} paise at risk, {} due within 24 h), {} won, {} lost",
+                d["open"], d["amountAtRiskPaise"], d["dueWithin24h"], d["won"], d["lost"]
             );
         }
         if let Some(p) = body.get("pipeline") {
