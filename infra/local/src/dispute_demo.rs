@@ -30,6 +30,8 @@ pub struct DisputeDemo {
     pub key: String,
     pub disputes: Vec<String>,
     pub debits_paise: i64,
+    /// Dispute changes made: the file's rows and the sample contest's two.
+    pub changes: usize,
 }
 
 /// Up to `n` captured UPI transactions of the stack, from the first transaction pages found.
@@ -108,6 +110,7 @@ pub async fn run(stack: &LocalStack) -> Result<DisputeDemo, CliError> {
     row("DSP-DEMO-0004", &rest[3], rest[3].amount_paise, "retrieval", "");
     row("DSP-DEMO-0005", &rest[4], rest[4].amount_paise, "chargeback", "");
     row("DSP-DEMO-0005", &rest[4], rest[4].amount_paise, "won", "");
+    out.changes = text.lines().count() - 1 + 2;
     let r = &ctx.resources;
     settlepaisa_aws::s3::put(&ctx.clients.s3, &r.uploads_bucket, KEY, text.into_bytes()).await.map_err(fail)?;
     stack.runner.run_until_idle(Duration::from_secs(120)).await.map_err(fail)?;

@@ -292,12 +292,19 @@ async fn print_sample_events(stack: &LocalStack, job_id: &str, kept: bool) -> Re
 /// bank's answer.
 async fn print_settlements(stack: &LocalStack, dir: &Path) -> Result<(), CliError> {
     let d = |s: &str| settlepaisa_recon::date::Date::parse_iso(s).ok_or_else(|| fail(format!("{s} is not a date")));
+    let before = write_units();
     let disputes = crate::dispute_demo::run(stack).await?;
     println!(
         "\ndisputes: {} opened from {} ({} paise debited at onset, effective today: the first settlement run from today deducts them)",
         disputes.disputes.len(),
         disputes.key,
         disputes.debits_paise
+    );
+    println!(
+        "  {} changes (the file's {} rows, a document and a contest); DynamoDB write units {} (indexes included)",
+        disputes.changes,
+        disputes.changes - 2,
+        write_units() - before
     );
     let before = write_units();
     let started = Instant::now();

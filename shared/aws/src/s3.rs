@@ -113,14 +113,17 @@ pub async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Str
     Ok(keys)
 }
 
-/// The current version id of an object (`None` on an unversioned bucket, or when it is gone).
-pub async fn current_version(client: &Client, bucket: &str, key: &str) -> Result<Option<String>, AwsError> {
+/// What S3 says about an object, `None` when there is none.
+async fn head(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<aws_sdk_s3::operation::head_object::HeadObjectOutput>, AwsError> {
     requests::record("s3.HeadObject", 0);
     match client.head_object().bucket(bucket).key(key).send().await {
-        Ok(out) => Ok(out.version_id.filter(|v| v != "null")),
+        Ok(out) => Ok(Some(out)),
         Err(e) => {
-            // A HEAD response has no body, so a missing object shows only as a 404 `NotFound`;
-            // gone already means the read that follows reports it.
+            // A HEAD response has no body, so a missing object shows only as a 404 `NotFound`.
             let message = sdk_message(&e);
             if message.contains("NotFound") {
                 Ok(None)
@@ -129,6 +132,12 @@ pub async fn current_version(client: &Client, bucket: &str, key: &str) -> Result
             }
         }
     }
+}
+
+/// The current version id of an object (`None` on an unversioned bucket, or when it is gone:
+/// the read that follows reports it).
+pub async fn current_version(client: &Client, bucket: &str, key: &str) -> Result<Option<String>, AwsError> {
+    Ok(head(client, bucket, key).await?.and_then(|out| out.version_id.filter(|v| v != "null")))
 }
 
 /// One version of a key, or a delete marker, as ListObjectVersions reports it.
@@ -260,18 +269,7 @@ impl PartWriter {
 
 /// The size of an object, `None` when there is none.
 pub async fn size_of(client: &Client, bucket: &str, key: &str) -> Result<Option<u64>, AwsError> {
-    requests::record("s3.HeadObject", 0);
-    match client.head_object().bucket(bucket).key(key).send().await {
-        Ok(out) => Ok(Some(out.content_length.unwrap_or(0).max(0) as u64)),
-        Err(e) => {
-            let message = sdk_message(&e);
-            if message.contains("NotFound") {
-                Ok(None)
-            } else {
-                Err(AwsError::new("HeadObject", message))
-            }
-        }
-    }
+    Ok(head(client, bucket, key).await?.map(|out| out.content_length.unwrap_or(0).max(0) as u64))
 }
 
 /// The first `n` bytes of an object (a ranged GET).

@@ -38,7 +38,8 @@ pub async fn list_disputes(
     listing::answer(state.ctx, &caller, "list-disputes", &partition, &q, &filter).await
 }
 
-/// `GET /api/disputes/{id}`
+/// `GET /api/disputes/{id}`, and the portal's `GET /merchant/disputes/{id}` (confined by
+/// [`access::load`], shown to a merchant user as [`views::viewer`] says).
 pub async fn get_dispute(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -46,5 +47,5 @@ pub async fn get_dispute(
 ) -> Result<Json<Value>, ApiError> {
     let d = access::load(state.ctx, &caller, &id).await?;
     let settlement = settlement_of::find(state.ctx, &d).await?;
-    Ok(Json(views::detail(&d, settlement, None)))
+    Ok(Json(views::detail(&d, settlement, views::viewer(&caller))))
 }

@@ -11,7 +11,7 @@ pub mod evidence;
 pub mod respond;
 
 use crate::listing::{self, Filter, ListQuery};
-use crate::{access, change::now, settlement_of, views, AppState};
+use crate::{change::now, AppState};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde_json::Value;
@@ -39,7 +39,5 @@ pub async fn get_merchant_dispute(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let d = access::load(state.ctx, &caller, &id).await?;
-    let settlement = settlement_of::find(state.ctx, &d).await?;
-    Ok(Json(views::detail(&d, settlement, views::viewer(&caller))))
+    crate::api::get_dispute(State(state), Extension(caller), Path(id)).await
 }
