@@ -32,11 +32,7 @@ pub const MAX_ROWS: usize = 5_000;
 const MAX_LOOKBACK_DAYS: i32 = 120 + 365;
 
 /// The object a message names (`ingest-file` forwards the S3 event's bucket and key).
-#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
-pub struct DisputeFile {
-    pub bucket: String,
-    pub key: String,
-}
+pub use settlepaisa_aws::forwarded::ForwardedFile as DisputeFile;
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -56,19 +52,10 @@ pub fn source_of(key: &str) -> Option<&str> {
 
 /// Each message a file; a failed one is retried by the queue and then dead-lettered.
 pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for m in &event.records {
-        let id = m.message_id.clone().unwrap_or_default();
-        let outcome = match serde_json::from_str::<DisputeFile>(m.body.as_deref().unwrap_or("")) {
-            Ok(f) => apply_file(ctx, &f).await.map(|o| tracing::info!(outcome = ?o, "dispute file applied")),
-            Err(e) => Err(DisputeError::BadEvent(format!("not a dispute file message: {e}"))),
-        };
-        if let Err(e) = outcome {
-            tracing::error!(error = %e, message = %id, "dispute file not applied");
-            response.add_failure(id);
-        }
-    }
-    response
+    settlepaisa_aws::forwarded::each_file(&event, "dispute file", |f| async move {
+        apply_file(ctx, &f).await.map(|o| tracing::info!(outcome = ?o, "dispute file applied"))
+    })
+    .await
 }
 
 fn csv_field(text: &str) -> String {

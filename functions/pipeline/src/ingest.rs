@@ -111,7 +111,7 @@ async fn settlement_file(
         _ => None,
     };
     if let Some(queue) = queue.filter(|_| !removed) {
-        let body = serde_json::json!({ "bucket": bucket, "key": key }).to_string();
+        let body = settlepaisa_aws::forwarded::ForwardedFile::body(bucket, key);
         settlepaisa_aws::requests::record("sqs.SendMessage", 1);
         ctx.clients
             .sqs

@@ -19,11 +19,7 @@ use settlepaisa_store::{job::now_rfc3339, Context};
 const ATTEMPTS: u32 = 5;
 
 /// The object a message names (`ingest-file` forwards the S3 event's bucket and key).
-#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
-pub struct ResponseFile {
-    pub bucket: String,
-    pub key: String,
-}
+pub use settlepaisa_aws::forwarded::ForwardedFile as ResponseFile;
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,19 +42,10 @@ fn bank_of(key: &str) -> Option<&str> {
 /// Each message a file; a failed one (or one whose body names no file) is retried by the queue
 /// and then dead-lettered, never dropped.
 pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for m in &event.records {
-        let id = m.message_id.clone().unwrap_or_default();
-        let outcome = match serde_json::from_str::<ResponseFile>(m.body.as_deref().unwrap_or("")) {
-            Ok(f) => apply_file(ctx, &f).await.map(|_| ()),
-            Err(e) => Err(SettleError::BadEvent(format!("not a payout response message: {e}"))),
-        };
-        if let Err(e) = outcome {
-            tracing::error!(error = %e, message = %id, "payout responses not applied");
-            response.add_failure(id);
-        }
-    }
-    response
+    settlepaisa_aws::forwarded::each_file(&event, "payout response file", |f| async move {
+        apply_file(ctx, &f).await.map(|_| ())
+    })
+    .await
 }
 
 /// Each delivery's outcome under its own name: a re-delivery does not hide the first one's.

@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod clients;
 pub mod dynamo;
 pub mod faults;
+pub mod forwarded;
 pub mod logs;
 pub mod pace;
 pub mod requests;
