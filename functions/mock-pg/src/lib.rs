@@ -49,18 +49,24 @@ pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
 
 /// A Lambda function serving `function`'s route with `handler` (from [`handler!`]) alone.
 pub async fn serve(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
-    settlepaisa_http::lambda::init_tracing();
-    let ctx = settlepaisa_store::runtime::context_or_exit().await;
-    let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState { ctx });
-    settlepaisa_http::lambda::run(settlepaisa_http::edge::wrap(router)).await
+    settlepaisa_http::lambda::serve_route(
+        function,
+        handler,
+        |ctx| AppState { ctx },
+        settlepaisa_http::lambda::Cursors::Unsigned,
+    )
+    .await
 }
 
 /// As [`serve`], for a listing whose pages carry signed cursors.
 pub async fn serve_pages(function: &'static str, handler: MethodRouter<AppState>) -> Result<(), lambda_http::Error> {
-    settlepaisa_http::lambda::init_tracing();
-    let ctx = settlepaisa_store::runtime::context_or_exit().await;
-    let router = settlepaisa_http::mount::mount(vec![(function, handler)], None, AppState { ctx });
-    settlepaisa_http::lambda::run_signing_cursors(settlepaisa_http::edge::wrap(router)).await
+    settlepaisa_http::lambda::serve_route(
+        function,
+        handler,
+        |ctx| AppState { ctx },
+        settlepaisa_http::lambda::Cursors::Signed,
+    )
+    .await
 }
 
 /// `GET /health/mock-pg`

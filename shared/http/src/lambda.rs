@@ -33,3 +33,27 @@ pub async fn run_signing_cursors(router: Router) -> Result<(), lambda_http::Erro
     }
     lambda_http::run(router).await
 }
+
+/// Whether a function's pages carry signed cursors (it reads the stack's cursor secret).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cursors {
+    Unsigned,
+    Signed,
+}
+
+/// A Lambda function serving one route alone: logs, the context, the handler behind the edge.
+/// Every service's `serve` is this with its own state.
+pub async fn serve_route<S: Clone + Send + Sync + 'static>(
+    function: &'static str,
+    handler: axum::routing::MethodRouter<S>,
+    state: impl FnOnce(&'static settlepaisa_store::Context) -> S,
+    cursors: Cursors,
+) -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let ctx = settlepaisa_store::runtime::context_or_exit().await;
+    let router = crate::edge::wrap(crate::mount::mount(vec![(function, handler)], None, state(ctx)));
+    match cursors {
+        Cursors::Signed => run_signing_cursors(router).await,
+        Cursors::Unsigned => run(router).await,
+    }
+}
