@@ -1,0 +1,80 @@
+//! The webhook counters a transaction contributes to its days' KPI items (`dimension` =
+//! `WEBHOOKS`): payments by status and amount on the capture day, refunds deducted and waiting
+//! on the refund day, file conflicts on the capture day. A change moves each counter by the
+//! difference between the state before and after, so redelivery moves nothing.
+
+use crate::txn_state::{RefundStatus, TxnState};
+use std::collections::BTreeMap;
+
+pub const DIMENSION: &str = "WEBHOOKS";
+
+/// Every counter's name, as the overview reads them.
+pub const COUNTERS: [&str; 7] = [
+    "captured_n",
+    "captured_paise",
+    "failed_n",
+    "refunds_n",
+    "refunds_paise",
+    "refunds_waiting_n",
+    "conflicts_n",
+];
+
+/// (IST day, counter) → value for one state.
+pub fn contribution(state: &TxnState) -> BTreeMap<(String, &'static str), i64> {
+    let mut out = BTreeMap::new();
+    let mut add = |day: String, counter: &'static str, v: i64| *out.entry((day, counter)).or_insert(0) += v;
+    if let Some(p) = &state.payment {
+        let day = p.data.capture_day().to_string();
+        if p.data.is_captured() {
+            add(day.clone(), "captured_n", 1);
+            add(day.clone(), "captured_paise", p.data.amount_paise);
+        } else {
+            add(day.clone(), "failed_n", 1);
+        }
+        if state.file.as_ref().is_some_and(|f| !f.differences.is_empty()) {
+            add(day, "conflicts_n", 1);
+        }
+    }
+    for r in state.refunds.values() {
+        let day = r.data.refunded_on().to_string();
+        if let Some(d) = r.deducted_paise {
+            add(day.clone(), "refunds_n", 1);
+            add(day, "refunds_paise", d);
+        } else if r.status == RefundStatus::AwaitingPayment {
+            add(day, "refunds_waiting_n", 1);
+        }
+    }
+    out
+}
+
+/// What to add to each counter to go from `before` to `after` (zero moves left out).
+pub fn delta(before: &TxnState, after: &TxnState) -> BTreeMap<(String, &'static str), i64> {
+    let mut out = contribution(after);
+    for (k, v) in contribution(before) {
+        *out.entry(k).or_insert(0) -= v;
+    }
+    out.retain(|_, v| *v != 0);
+    out
+}
+
+/// The overview's figures from the days' `WEBHOOKS` items (counter → sum over the range).
+pub fn figures(days: &[BTreeMap<String, i64>]) -> serde_json::Value {
+    let mut sum: BTreeMap<&str, i64> = COUNTERS.iter().map(|c| (*c, 0)).collect();
+    for d in days {
+        for c in COUNTERS {
+            if let Some(v) = d.get(c) {
+                let s = sum.get_mut(c).expect("every counter is in the map");
+                *s = s.saturating_add(*v);
+            }
+        }
+    }
+    serde_json::json!({
+        "capturedCount": sum["captured_n"],
+        "capturedAmountPaise": sum["captured_paise"],
+        "failedCount": sum["failed_n"],
+        "refundsDeductedCount": sum["refunds_n"],
+        "refundsDeductedPaise": sum["refunds_paise"],
+        "refundsAwaitingPaymentCount": sum["refunds_waiting_n"],
+        "fileConflictCount": sum["conflicts_n"],
+    })
+}
