@@ -2,8 +2,10 @@
 //! transactions with the seed's method mix and success rates (as a PG export dropped into the
 //! uploads bucket, so they arrive through the real ingestion), and health.
 
+pub mod conflicts;
 pub mod seed_transactions;
 pub mod transactions;
+pub mod webhook_delivery;
 
 use axum::extract::State;
 use axum::response::Response;

@@ -18,6 +18,21 @@ use std::collections::BTreeMap;
 
 /// At most this many per request: generation and the upload stay well inside API Gateway's 29 s.
 pub const MAX_SEED: usize = 200_000;
+/// At most this many delivered as webhooks per request (one signed POST each).
+pub const MAX_WEBHOOK_SEED: usize = 2_000;
+
+/// How the seeded transactions reach the stack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deliver {
+    /// A PG export in `incoming/pg/` (ingestion reads it).
+    #[default]
+    File,
+    /// Signed webhooks to `/webhooks/pg`, one per transaction.
+    Webhook,
+    /// Both, webhooks first (as a PG's live events come before its day's export).
+    Both,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -31,6 +46,8 @@ pub struct SeedRequest {
     pub merchants: Option<u32>,
     /// The same seed gives the same transactions.
     pub seed: Option<u64>,
+    /// `file` (default), `webhook` or `both`.
+    pub deliver: Option<Deliver>,
 }
 
 /// `POST /admin/seed`: 202, ingestion runs on the S3 event.
@@ -41,6 +58,10 @@ pub async fn seed_transactions(
 ) -> Result<Response, ApiError> {
     if !(1..=MAX_SEED).contains(&req.count) {
         return Err(ApiError::bad_request(format!("count must be 1 to {MAX_SEED}")));
+    }
+    let deliver = req.deliver.unwrap_or_default();
+    if deliver != Deliver::File && req.count > MAX_WEBHOOK_SEED {
+        return Err(ApiError::bad_request(format!("count must be 1 to {MAX_WEBHOOK_SEED} when delivering webhooks")));
     }
     let days = req.days.unwrap_or(1);
     if !(1..=31).contains(&days) {
@@ -67,21 +88,39 @@ pub async fn seed_transactions(
         }
         (file.stats.by_status.clone(), methods.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<BTreeMap<_, _>>())
     };
+    let mut webhooks = None;
+    if deliver != Deliver::File {
+        let url = state.ctx.pg_webhook_url.as_deref().ok_or_else(|| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "PG_WEBHOOK_URL is not configured")
+        })?;
+        let keys = state.ctx.pg_webhook_keys().await.map_err(ApiError::internal)?;
+        let file = parse_pg_file(&generated).map_err(ApiError::internal)?;
+        let rows: Vec<_> = file.captured.iter().chain(&file.other).copied().collect();
+        webhooks = Some(crate::webhook_delivery::deliver(url, &keys[0], &rows).await?);
+    }
     let key = format!("incoming/pg/seed-{prefix}-{}.csv", req.count);
-    let bucket = &state.ctx.resources.uploads_bucket;
-    settlepaisa_aws::s3::put(&state.ctx.clients.s3, bucket, &key, generated).await.map_err(ApiError::store)?;
-    tracing::info!(key, count = req.count, user = caller.user_id, "seeded PG export");
+    if deliver != Deliver::Webhook {
+        let bucket = &state.ctx.resources.uploads_bucket;
+        settlepaisa_aws::s3::put(&state.ctx.clients.s3, bucket, &key, generated).await.map_err(ApiError::store)?;
+        tracing::info!(key, count = req.count, user = caller.user_id, "seeded PG export");
+    }
+    let message = match deliver {
+        Deliver::File => "the PG export is in the uploads bucket; ingestion adds the transactions to GET /api/transactions",
+        Deliver::Webhook => "delivered as signed webhooks; GET /api/transactions shows them as they are applied",
+        Deliver::Both => "delivered as signed webhooks, then the PG export; the export's rows replace the webhook rows in GET /api/transactions, and disagreements are listed with conflicts=true",
+    };
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({
-            "key": key,
+            "key": (deliver != Deliver::Webhook).then_some(key),
+            "webhooks": webhooks,
             "count": req.count,
             "txnIdPrefix": prefix,
             "from": start.to_string(),
             "to": start.add_days(days as i32 - 1).to_string(),
             "byStatus": by_status,
             "byMethod": by_method,
-            "message": "the PG export is in the uploads bucket; ingestion adds the transactions to GET /api/transactions",
+            "message": message,
         })),
     )
         .into_response())

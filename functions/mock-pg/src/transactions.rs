@@ -18,7 +18,7 @@ use settlepaisa_http::time_filter::{today, TimeFilter};
 use settlepaisa_http::{cursor, ApiError, Caller};
 use settlepaisa_recon::pg_file::{Method, PgTxn};
 use settlepaisa_store::file_record::FileRecord;
-use settlepaisa_store::{txn_days, txn_pages};
+use settlepaisa_store::{pg_events, txn_days, txn_pages};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -33,6 +33,8 @@ pub struct TransactionQuery {
     pub range: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// Transactions whose file export and webhooks disagree, instead of transactions.
+    pub conflicts: Option<bool>,
 }
 
 /// A position in a partition: after row `.1` of the page with sort key `.0`.
@@ -107,8 +109,24 @@ pub async fn list_transactions(
         .filter("minAmountPaise", q.min_amount_paise)
         .filter("maxAmountPaise", q.max_amount_paise)
         .filter("days", Some(range.key()));
+    let scope = scope.filter("conflicts", q.conflicts.filter(|c| *c));
     let position = q.cursor.as_deref().map(|c| cursor::open(&scope, c)).transpose()?;
     let ctx = state.ctx;
+    if q.conflicts == Some(true) {
+        if filtered_by_row(&q, method) {
+            return Err(ApiError::bad_request("conflicts=true takes merchantId and dates only"));
+        }
+        let days: Vec<String> = range.days().map(|d| d.to_string()).collect();
+        let (items, next) =
+            crate::conflicts::page(ctx, &days, merchant.as_deref(), limit as usize, position.as_ref()).await?;
+        let next = next.map(|p| cursor::seal(&scope, &p)).transpose()?;
+        return Ok(Json(json!({
+            "range": { "from": range.from.to_string(), "to": range.to.to_string() },
+            "merchantId": merchant,
+            "items": items,
+            "nextCursor": next,
+        })));
+    }
     // The days of the range that have rows (one BatchGetItem of day markers), then their
     // partitions: the merchant's of each day, or each day's claim groups.
     let days: Vec<String> = range.days().map(|d| d.to_string()).collect();
@@ -119,8 +137,7 @@ pub async fn list_transactions(
         None => days.flat_map(|d| (0..txn_pages::GROUPS).map(move |g| txn_pages::day_partition(&d, g))).collect(),
     };
     let from = resume(&partitions, position)?;
-    let filtered =
-        q.status.is_some() || method.is_some() || q.min_amount_paise.is_some() || q.max_amount_paise.is_some();
+    let filtered = filtered_by_row(&q, method);
     let filter = RowFilter { status: q.status.as_deref(), method, min: q.min_amount_paise, max: q.max_amount_paise };
     let gone = tokio::sync::Mutex::new(GoneFiles::default());
     let page = page_walk::walk(
@@ -146,6 +163,10 @@ pub async fn list_transactions(
         "items": page.items.into_iter().map(|(v, _)| v).collect::<Vec<_>>(),
         "nextCursor": next,
     })))
+}
+
+fn filtered_by_row(q: &TransactionQuery, method: Option<&str>) -> bool {
+    q.status.is_some() || method.is_some() || q.min_amount_paise.is_some() || q.max_amount_paise.is_some()
 }
 
 /// The row filters of a listing.
@@ -181,6 +202,11 @@ impl GoneFiles {
     ) -> Result<(), AwsError> {
         let new: std::collections::BTreeSet<String> =
             files.into_iter().filter(|f| !self.known.contains_key(f)).collect();
+        // Webhook rows have no file record: they count (hidden by their page's `lost` once a
+        // file holds the id).
+        let (webhook, new): (std::collections::BTreeSet<String>, std::collections::BTreeSet<String>) =
+            new.into_iter().partition(|f| f == pg_events::WEBHOOK_FILE_ID);
+        self.known.extend(webhook.into_iter().map(|f| (f, false)));
         if new.is_empty() {
             return Ok(());
         }
@@ -254,7 +280,7 @@ async fn read_pages(
             let at = (page.sk.clone(), i);
             // A row whose id another file holds is in the page but not shown.
             if counts && !page.lost.contains(&t.line) && filter.keeps(t) {
-                items.push((view(t), at.clone()));
+                items.push((view(t, page), at.clone()));
             }
             last = Some(at);
         }
@@ -264,9 +290,13 @@ async fn read_pages(
     Ok(Slice { items, examined, next })
 }
 
-/// A transaction as the API shows it.
-fn view(t: &PgTxn<'_>) -> Value {
+/// A transaction as the API shows it: from the PG's file export, or (until an export holds it)
+/// from its webhooks, with the refunds they deducted.
+fn view(t: &PgTxn<'_>, page: &txn_pages::Page) -> Value {
+    let webhook = page.file_id == pg_events::WEBHOOK_FILE_ID;
     json!({
+        "source": if webhook { "webhook" } else { "file" },
+        "refundedPaise": page.refunded_paise.filter(|_| webhook),
         "txnId": t.txn_id,
         "merchantId": t.merchant_id,
         "merchantRef": (!t.merchant_ref.is_empty()).then_some(t.merchant_ref),

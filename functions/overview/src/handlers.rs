@@ -70,7 +70,15 @@ async fn kpi_view(
         identifier("merchantId", m)?;
     }
     let dimension = kpi_store::dimension(merchant.as_deref());
-    let key = format!("{name}|{}|{dimension}", range.key());
+    // Keyed by the KPI generation: figures cached before a change are never served after it.
+    let generation =
+        settlepaisa_store::kpi_generation::read(&state.ctx.clients.dynamodb, &state.ctx.resources.kpi_table)
+            .await
+            .map_err(|e| match e {
+                settlepaisa_store::StoreError::Aws(e) => ApiError::store(e),
+                other => ApiError::internal(other),
+            })?;
+    let key = format!("{name}|{}|{dimension}|g{generation}", range.key());
     cache
         .respond(key, wants_fresh(headers), async {
             let kpis = kpi_store::read(&state.ctx.clients.dynamodb, &state.ctx.resources.kpi_table, range, &dimension)
@@ -84,6 +92,10 @@ async fn kpi_view(
                 // Disputes are a current state, whatever the range (issue 13).
                 let now = settlepaisa_http::edge::now_secs() as i64;
                 data["disputes"] = json!(settlepaisa_dispute::kpi::figures(&kpis.disputes, now));
+                if merchant.is_none() {
+                    // What the PG's webhooks reported over the range (issue 14).
+                    data["webhooks"] = settlepaisa_pg_events::kpi::figures(&kpis.webhooks);
+                }
             }
             Ok(envelope(range, merchant.as_deref(), name, data))
         })

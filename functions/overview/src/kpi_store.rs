@@ -31,6 +31,8 @@ pub const STAGES: [&str; 3] = ["in_settlement", "sent_to_bank", "credited"];
 pub struct Kpis {
     pub days: Vec<DayKpi>,
     pub disputes: BTreeMap<String, i64>,
+    /// The PG webhooks' counters of each day (staff scope only: `settlepaisa_pg_events::kpi`).
+    pub webhooks: Vec<BTreeMap<String, i64>>,
 }
 
 pub async fn read(
@@ -49,6 +51,14 @@ pub async fn read(
         .collect();
     let disputes_key = settlepaisa_store::disputes::kpi_key(dimension.strip_prefix("MERCHANT#"));
     keys.push(disputes_key.clone());
+    let webhooks_dimension = settlepaisa_pg_events::kpi::DIMENSION;
+    if dimension == "ALL" {
+        keys.extend(
+            range
+                .days()
+                .map(|d| Item::from([("day".into(), sv(d.to_string())), ("dimension".into(), sv(webhooks_dimension))])),
+        );
+    }
     let items = batch_get(client, table, keys).await?;
     let disputes = items
         .iter()
@@ -70,7 +80,16 @@ pub async fn read(
             d.settlement.insert(stage.to_string(), [n, p]);
         }
     }
-    Ok(Kpis { days: days.into_values().collect(), disputes })
+    let mut webhooks = Vec::new();
+    for item in items.iter().filter(|i| i.get("dimension") == Some(&sv(webhooks_dimension))) {
+        let f = Fields::new("KPI", item);
+        let mut counters = BTreeMap::new();
+        for c in settlepaisa_pg_events::kpi::COUNTERS {
+            counters.insert(c.to_string(), f.opt_n::<i64>(c)?.unwrap_or(0));
+        }
+        webhooks.push(counters);
+    }
+    Ok(Kpis { days: days.into_values().collect(), disputes, webhooks })
 }
 
 /// Why the KPI items could not be read: the store did not answer (503), or an item is malformed

@@ -6,7 +6,8 @@
 //!   resolutions) joined with the day's transaction pages of the files the job read. A day no
 //!   job completed pays nothing yet.
 //! - Refunds: every `incoming/refunds/*.csv`; adjustments: every `incoming/adjustments/*.csv`,
-//!   and the chargeback debits and reversals disputes made (`ADJ#{day}` items, issue 13).
+//!   and the chargeback debits and reversals disputes made (`ADJ#{day}` items, issue 13), and the
+//!   refunds the PG's webhooks deducted (`RF#{day}` items, issue 14).
 //!   One bad row refuses the run (a refund left out would overpay), naming the file and line.
 //!   Rows dated before the window are left out, as the ledger forgets batches before it.
 
@@ -16,7 +17,7 @@ use settlepaisa_payout::cycle::{Adjustment, Inputs, Payment, Refund};
 use settlepaisa_payout::files::{parse_adjustments, parse_refunds};
 use settlepaisa_payout::merchant::BadRow;
 use settlepaisa_recon::date::Date;
-use settlepaisa_store::{disputes, job, results, settlements, txn_pages, Context};
+use settlepaisa_store::{disputes, job, pg_events, results, settlements, txn_pages, Context};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub const REFUNDS_PREFIX: &str = "incoming/refunds/";
@@ -72,6 +73,14 @@ pub async fn load(ctx: &Context, window_start: Date, day: Date) -> Result<(Input
             }
         }
     }
+    // Refunds the PG's webhooks deducted (issue 14), by refund day, each naming its merchant: a
+    // refund of a transaction only webhooks reported is still deducted from its merchant.
+    let window: Vec<Date> = (0..=window_start.days_until(day)).map(|i| window_start.add_days(i)).collect();
+    for (f, merchant) in pg_events::refunds_on(db, &r.settlements_table, &window).await? {
+        let key = format!("webhooks: {}", f.txn_id);
+        inputs.owners.entry(f.txn_id.clone()).or_insert(merchant);
+        same_or_refused(&key, &f.refund_id, refunds.insert(f.refund_id.clone(), f.clone()), &f)?;
+    }
     let mut adjustments: BTreeMap<String, Adjustment> = BTreeMap::new();
     for key in s3::list(&ctx.clients.s3, &r.uploads_bucket, ADJUSTMENTS_PREFIX).await? {
         let text = text_of(ctx, &key).await?;
@@ -82,7 +91,6 @@ pub async fn load(ctx: &Context, window_start: Date, day: Date) -> Result<(Input
         }
     }
     // Chargeback debits and reversals the disputes made (issue 13), by the day they took effect.
-    let window: Vec<Date> = (0..=window_start.days_until(day)).map(|i| window_start.add_days(i)).collect();
     for a in disputes::adjustments_on(db, &r.settlements_table, &window).await? {
         let key = format!("disputes: {}", a.reference);
         same_or_refused(&key, &a.adjustment_id, adjustments.insert(a.adjustment_id.clone(), a.clone()), &a)?;

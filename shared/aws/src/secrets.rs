@@ -23,6 +23,12 @@ pub struct Secret {
     cached: tokio::sync::Mutex<Option<(Instant, Vec<u8>)>>,
 }
 
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
 /// A Secrets Manager client on `config`.
 pub fn client(config: &aws_types::SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(config)

@@ -137,7 +137,7 @@ async fn authorize(mut req: Request, next: Next) -> Response {
         return ApiError::internal(format!("route {} {path} is not in the route table", req.method())).into_response();
     };
     let needs = match spec.access {
-        Access::Public => return next.run(req).await,
+        Access::Public | Access::Webhook => return next.run(req).await,
         Access::Internal(p) => (p, None),
         Access::InternalOrMerchant { internal, merchant } => (internal, Some(merchant)),
     };

@@ -11,10 +11,20 @@ use settlepaisa_auth::Permission;
 pub enum Access {
     /// No token (health checks for load balancers and monitors).
     Public,
+    /// No token: the sender signs each delivery (Standard Webhooks), and the handler checks the
+    /// signature before anything is read or stored.
+    Webhook,
     /// SettlePaisa staff holding the permission; merchant users never.
     Internal(Permission),
     /// Staff with `internal`, or a merchant user with `merchant`, confined to its own merchant.
     InternalOrMerchant { internal: Permission, merchant: Permission },
+}
+
+impl Access {
+    /// Whether the authorizer and the edge require a token.
+    pub fn needs_token(self) -> bool {
+        !matches!(self, Access::Public | Access::Webhook)
+    }
 }
 
 /// The seed's services; each is one crate under `functions/`.
@@ -27,6 +37,7 @@ pub enum Service {
     Settlement,
     Merchant,
     Chargeback,
+    PgIngestion,
 }
 
 impl Service {
@@ -39,6 +50,7 @@ impl Service {
             Service::Settlement => "settlement-api",
             Service::Merchant => "merchant-api",
             Service::Chargeback => "chargeback-api",
+            Service::PgIngestion => "pg-ingestion",
         }
     }
 }
@@ -54,7 +66,7 @@ pub struct RouteSpec {
     pub access: Access,
 }
 
-use Access::{Internal, InternalOrMerchant, Public};
+use Access::{Internal, InternalOrMerchant, Public, Webhook};
 use Permission::*;
 use Service::*;
 
@@ -187,6 +199,9 @@ pub const ROUTES: &[RouteSpec] = &[
         InternalOrMerchant { internal: ExceptionsResolve, merchant: MerchantDisputes },
     ),
     route("chargeback-health", "GET", "/health/chargeback", Chargeback, Public),
+    // PG ingestion (the seed's pg-ingestion): the PG's signed webhooks.
+    route("receive-pg-webhook", "POST", "/webhooks/pg", PgIngestion, Webhook),
+    route("pg-ingestion-health", "GET", "/health/pg-ingestion", PgIngestion, Public),
 ];
 
 /// The route a request matched (`path` as declared, not as requested).
@@ -218,6 +233,7 @@ mod tests {
     fn only_health_checks_are_public() {
         for r in ROUTES {
             assert_eq!(r.access == Access::Public, r.path.starts_with("/health"), "{}", r.path);
+            assert_eq!(r.access == Access::Webhook, r.path.starts_with("/webhooks/"), "{}", r.path);
         }
     }
 }

@@ -144,8 +144,7 @@ pub fn parse(body: &[u8]) -> Result<Event, String> {
         .ok_or_else(|| format!("created_at `{}` is not RFC 3339 with an offset", env.created_at))?;
     let data = match kind {
         Kind::PaymentCaptured | Kind::PaymentFailed => {
-            let p: Payment =
-                serde_json::from_value(env.data).map_err(|e| format!("data is not a payment: {e}"))?;
+            let p: Payment = serde_json::from_value(env.data).map_err(|e| format!("data is not a payment: {e}"))?;
             check_payment(kind, &p)?;
             Data::Payment(p)
         }
@@ -245,13 +244,21 @@ mod tests {
     fn refunds_and_bad_envelopes() {
         let ok = br#"{"id":"evt_2","type":"refund.processed","created_at":"2026-10-02T10:00:00Z","data":{"refund_id":"R1","txn_id":"T1","amount_paise":1000,"refunded_at":"2026-10-02T10:00:00Z"}}"#;
         let e = parse(ok).unwrap();
-        assert!(matches!(&e.data, Data::Refund(r) if r.refund_id == "R1" && r.refunded_on().to_string() == "2026-10-02"));
+        assert!(
+            matches!(&e.data, Data::Refund(r) if r.refund_id == "R1" && r.refunded_on().to_string() == "2026-10-02")
+        );
         for (bad, says) in [
             (r#"{"id":"e","type":"payment.refunded","created_at":"2026-10-02T10:00:00Z","data":{}}"#, "type"),
             (r#"{"id":"e","type":"refund.failed","created_at":"yesterday","data":{}}"#, "created_at"),
             (r#"{"id":"e e","type":"refund.failed","created_at":"2026-10-02T10:00:00Z","data":{}}"#, "id"),
-            (r#"{"id":"e","type":"refund.failed","created_at":"2026-10-02T10:00:00Z","data":{"txn_id":"T1"}}"#, "refund"),
-            (r#"{"id":"e","type":"refund.failed","created_at":"2026-10-02T10:00:00Z","data":{},"x":1}"#, "unknown field"),
+            (
+                r#"{"id":"e","type":"refund.failed","created_at":"2026-10-02T10:00:00Z","data":{"txn_id":"T1"}}"#,
+                "refund",
+            ),
+            (
+                r#"{"id":"e","type":"refund.failed","created_at":"2026-10-02T10:00:00Z","data":{},"x":1}"#,
+                "unknown field",
+            ),
             ("[1,2]", "not an event"),
         ] {
             let err = parse(bad.as_bytes()).unwrap_err();

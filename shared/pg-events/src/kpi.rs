@@ -9,15 +9,8 @@ use std::collections::BTreeMap;
 pub const DIMENSION: &str = "WEBHOOKS";
 
 /// Every counter's name, as the overview reads them.
-pub const COUNTERS: [&str; 7] = [
-    "captured_n",
-    "captured_paise",
-    "failed_n",
-    "refunds_n",
-    "refunds_paise",
-    "refunds_waiting_n",
-    "conflicts_n",
-];
+pub const COUNTERS: [&str; 7] =
+    ["captured_n", "captured_paise", "failed_n", "refunds_n", "refunds_paise", "refunds_waiting_n", "conflicts_n"];
 
 /// (IST day, counter) → value for one state.
 pub fn contribution(state: &TxnState) -> BTreeMap<(String, &'static str), i64> {

@@ -13,6 +13,11 @@ use sha2::Sha256;
 /// How far a delivery's timestamp may be from our clock, either way.
 pub const TOLERANCE_SECS: i64 = 300;
 
+/// The local stack's key (`whsec_` + base64 of `settlepaisa-local-development-webhook-key`): the
+/// mock PG signs with it and `receive-pg-webhook` accepts it there. A deployed stack reads its
+/// keys from Secrets Manager instead.
+pub const LOCAL_DEVELOPMENT_KEY: &str = "whsec_c2V0dGxlcGFpc2EtbG9jYWwtZGV2ZWxvcG1lbnQtd2ViaG9vay1rZXk=";
+
 /// Header sizes past which a delivery is refused unread (ids are short; a few signatures).
 const MAX_ID_LEN: usize = 256;
 const MAX_SIGNATURES_LEN: usize = 4096;
@@ -189,7 +194,10 @@ mod tests {
         let keys = parse_keys("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let body = br#"{"test": 2432232314}"#;
         let sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-        assert_eq!(verify(&keys, headers("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", sig), body, 1_614_265_330), Ok(()));
+        assert_eq!(
+            verify(&keys, headers("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", sig), body, 1_614_265_330),
+            Ok(())
+        );
         assert_eq!(sign(&keys[0], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body), sig);
     }
 
@@ -213,7 +221,8 @@ mod tests {
     #[test]
     fn timestamps_outside_five_minutes_are_refused_either_way() {
         let body = b"{}";
-        for (offset, want) in [(-301, Err(Refusal::TooOld)), (-300, Ok(())), (300, Ok(())), (301, Err(Refusal::TooNew))] {
+        for (offset, want) in [(-301, Err(Refusal::TooOld)), (-300, Ok(())), (300, Ok(())), (301, Err(Refusal::TooNew))]
+        {
             let ts = NOW + offset;
             let sig = sign(&key(1), "e", ts, body);
             assert_eq!(verify(&[key(1)], headers("e", &ts.to_string(), &sig), body, NOW), want, "{offset}");
@@ -230,8 +239,8 @@ mod tests {
         let ts = NOW.to_string();
         let (old, new) = (key(1), key(2));
         let both = format!("{} {}", sign(&new, "e", NOW, body), sign(&old, "e", NOW, body));
-        assert_eq!(verify(&[old.clone()], headers("e", &ts, &both), body, NOW), Ok(()));
-        assert_eq!(verify(&[new.clone()], headers("e", &ts, &both), body, NOW), Ok(()));
+        assert_eq!(verify(std::slice::from_ref(&old), headers("e", &ts, &both), body, NOW), Ok(()));
+        assert_eq!(verify(std::slice::from_ref(&new), headers("e", &ts, &both), body, NOW), Ok(()));
         let only_new = sign(&new, "e", NOW, body);
         assert_eq!(verify(&[old.clone(), new.clone()], headers("e", &ts, &only_new), body, NOW), Ok(()));
         assert_eq!(verify(&[old], headers("e", &ts, &only_new), body, NOW), Err(Refusal::NoValidSignature));
@@ -252,6 +261,11 @@ mod tests {
         for id in ["", "has space", &"x".repeat(257)] {
             assert_eq!(verify(&[key(1)], headers(id, &ts, ""), b"", NOW), Err(Refusal::BadId));
         }
+    }
+
+    #[test]
+    fn the_local_key_is_a_usable_key() {
+        assert_eq!(parse_keys(LOCAL_DEVELOPMENT_KEY).unwrap().len(), 1);
     }
 
     #[test]

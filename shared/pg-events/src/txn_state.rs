@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 /// Refund records a transaction may hold: partial refunds are a handful; more is a PG bug, and
 /// the state must stay one small item.
-pub const MAX_REFUNDS: usize = 100;
+pub const MAX_REFUNDS: usize = 40;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentFact {
@@ -173,8 +173,11 @@ pub fn note_file(state: &TxnState, row: &FileRow) -> Applied {
 fn settle(before: &TxnState, mut next: TxnState) -> Applied {
     let captured = next.captured().cloned();
     let mut room = captured.as_ref().map_or(0, |p| p.amount_paise - next.refunded());
-    let mut order: Vec<(i64, String)> =
-        next.refunds.values().map(|r| (settlepaisa_recon::date::parse_rfc3339(&r.data.refunded_at).unwrap_or(0), r.data.refund_id.clone())).collect();
+    let mut order: Vec<(i64, String)> = next
+        .refunds
+        .values()
+        .map(|r| (settlepaisa_recon::date::parse_rfc3339(&r.data.refunded_at).unwrap_or(0), r.data.refund_id.clone()))
+        .collect();
     order.sort();
     let mut deductions = Vec::new();
     for (_, id) in order {

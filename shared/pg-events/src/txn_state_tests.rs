@@ -145,7 +145,10 @@ fn a_file_row_that_differs_is_kept_beside_the_webhooks_view() {
     assert!(noted.changed);
     let diffs = &noted.state.file.as_ref().unwrap().differences;
     assert_eq!(diffs.len(), 1);
-    assert_eq!((diffs[0].field.as_str(), diffs[0].file.as_str(), diffs[0].webhook.as_str()), ("status", "failed", "captured"));
+    assert_eq!(
+        (diffs[0].field.as_str(), diffs[0].file.as_str(), diffs[0].webhook.as_str()),
+        ("status", "failed", "captured")
+    );
     assert_eq!(noted.state.captured().unwrap().status, "captured", "the webhooks' view is not overwritten");
     assert!(!note_file(&noted.state, &row).changed, "noting the same row again changes nothing");
     let day = noted.state.payment.as_ref().unwrap().data.capture_day().to_string();

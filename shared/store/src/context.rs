@@ -25,6 +25,10 @@ pub struct Resources {
     pub disputes_table: String,
     /// Dispute files for `apply-dispute-file`, as `ingest-file` forwards them.
     pub dispute_file_queue_url: String,
+    /// Webhook receipts, transactions' webhook states, conflicts (issue 14).
+    pub pg_events_table: String,
+    /// Verified webhook deliveries for `apply-pg-events`.
+    pub pg_events_queue_url: String,
     pub match_queue_url: String,
     pub finalize_queue_url: String,
     /// Where Lambda puts S3 events whose ingestion failed on every attempt.
@@ -70,6 +74,32 @@ pub struct Context {
     pub settlement: SettlementSettings,
     /// The disputes' rules table, with deduct-at-onset as `DISPUTE_DEDUCT_AT_ONSET` sets it.
     pub dispute_rules: settlepaisa_dispute::rules::Rules,
+    /// The PG's webhook signing keys (`PG_WEBHOOK_SECRET_ARN` in AWS, `PG_WEBHOOK_SECRET`
+    /// locally): `whsec_…`, several while the PG rotates. Only the functions that verify or sign
+    /// webhooks are given it; [`Context::pg_webhook_keys`] reads it (and alone links the Secrets
+    /// Manager client).
+    pub pg_webhook_secret: Option<SecretSetting>,
+    pg_webhook_secret_cache: std::sync::Arc<std::sync::OnceLock<settlepaisa_aws::secrets::Secret>>,
+    /// Where the mock PG delivers its webhooks (`PG_WEBHOOK_URL`: the stack's `/webhooks/pg`).
+    pub pg_webhook_url: Option<String>,
+}
+
+/// Where a secret comes from (its `Debug` never shows a value).
+#[derive(Clone)]
+pub enum SecretSetting {
+    /// Secrets Manager (`{NAME}_ARN`), read again every few minutes.
+    Arn(String),
+    /// The value itself (`{NAME}`: the local stack, tests).
+    Value(String),
+}
+
+impl std::fmt::Debug for SecretSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSetting::Arn(arn) => write!(f, "Arn({arn})"),
+            SecretSetting::Value(_) => f.write_str("Value(…)"),
+        }
+    }
 }
 
 /// The settlement cycle's settings.
@@ -128,6 +158,8 @@ impl Resources {
             payout_response_queue_url: get("PAYOUT_RESPONSE_QUEUE_URL")?,
             disputes_table: get("DISPUTES_TABLE")?,
             dispute_file_queue_url: get("DISPUTE_FILE_QUEUE_URL")?,
+            pg_events_table: get("PG_EVENTS_TABLE")?,
+            pg_events_queue_url: get("PG_EVENTS_QUEUE_URL")?,
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,
@@ -154,7 +186,16 @@ impl Context {
             Some(v) if !v.is_empty() && v != "0" => number("INGEST_WRITES_PER_SECOND", 0, 1_000_000)?,
             _ => 0,
         };
+        let set = |k: &str| lookup(k).filter(|v| !v.is_empty());
+        let pg_webhook_secret = match (set("PG_WEBHOOK_SECRET_ARN"), set("PG_WEBHOOK_SECRET")) {
+            (Some(arn), _) => Some(SecretSetting::Arn(arn)),
+            (None, Some(v)) => Some(SecretSetting::Value(v)),
+            (None, None) => None,
+        };
         Ok(Context {
+            pg_webhook_secret,
+            pg_webhook_secret_cache: Default::default(),
+            pg_webhook_url: lookup("PG_WEBHOOK_URL").filter(|v| !v.is_empty()),
             clients,
             resources: Resources::from_lookup(lookup)?,
             match_config: MatchConfig::from_lookup(lookup)?,
@@ -177,6 +218,21 @@ impl Context {
                     .map_err(|_| StoreError::BadSetting("DISPUTE_DEDUCT_AT_ONSET", v.unwrap_or_default()))?
             },
         })
+    }
+
+    /// The webhook signing keys as configured now (read again after a rotation).
+    pub async fn pg_webhook_keys(&self) -> Result<Vec<settlepaisa_pg_events::signature::SigningKey>, StoreError> {
+        use settlepaisa_aws::secrets::{Secret, DEFAULT_TTL};
+        let setting = self.pg_webhook_secret.as_ref().ok_or(StoreError::MissingSetting("PG_WEBHOOK_SECRET"))?;
+        let secret = self.pg_webhook_secret_cache.get_or_init(|| match setting {
+            SecretSetting::Arn(arn) => Secret::manager(self.clients.secretsmanager(), arn, DEFAULT_TTL),
+            SecretSetting::Value(v) => Secret::value(v.as_bytes()),
+        });
+        let value = secret.current().await?;
+        let text =
+            String::from_utf8(value).map_err(|_| StoreError::BadSetting("PG_WEBHOOK_SECRET", "not text".into()))?;
+        settlepaisa_pg_events::signature::parse_keys(&text)
+            .map_err(|e| StoreError::BadSetting("PG_WEBHOOK_SECRET", e.to_string()))
     }
 
     pub async fn from_env() -> Result<Context, StoreError> {

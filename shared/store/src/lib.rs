@@ -3,11 +3,15 @@
 //! function starts from. The pipeline and the API use it alike; neither maps items by hand.
 //!
 //! - [`file_record`] — the files table: one record per ingested object version;
+//! - [`kpi_generation`] — the counter that drops warm caches' KPI figures when they change;
 //! - [`job`] — the jobs table: a job, its shards and its uploads;
 //! - [`merchants`] — the merchants table: merchants and their settlement plans;
 //! - [`settlements`] — the settlements table: ledger heads, batches, reconciled days, on-demand
 //!   requests;
 //! - [`disputes`] — the disputes table, and the adjustments and KPI counters a dispute moves;
+//! - [`pg_events`] — the PG events table: webhook receipts, a transaction's webhook state, and
+//!   what a change writes elsewhere (its row, refund deductions, KPI counters, conflicts);
+//! - [`pg_event_notes`] — where a PG file export and the webhooks meet;
 //! - [`results`] — the results table's keys and items: match pages and exceptions;
 //! - [`txn_pages`] — the transactions table: counted PG rows in pages, by day and by merchant;
 //! - [`txn_days`] — the day markers the transaction list reads;
@@ -19,7 +23,10 @@ pub mod disputes;
 pub mod error;
 pub mod file_record;
 pub mod job;
+pub mod kpi_generation;
 pub mod merchants;
+pub mod pg_event_notes;
+pub mod pg_events;
 pub mod results;
 pub mod runtime;
 pub mod settlements;

@@ -46,6 +46,12 @@ pub fn parse_group_name(name: &str) -> Option<(String, u32)> {
     Some((format!("{}-{}-{}", &day[..4], &day[4..6], &day[6..]), group))
 }
 
+/// The claim set of a scope (`incoming`, or `job:{id}`), capture day and id group: who holds
+/// each id (`txn_id`, file, line per line, sorted by id), in the artifacts bucket.
+pub fn claim_set_key(scope: &str, day: &str, group: u32) -> String {
+    format!("claims/{scope}/{day}/g{group:02}.tsv")
+}
+
 /// The staff list's partition of a day's group.
 pub fn day_partition(day: &str, group: u32) -> String {
     format!("T#{day}#{group:02}")
@@ -66,6 +72,8 @@ pub struct Page {
     pub rows: String,
     /// Lines of the file, among this page's rows, whose ids another file holds: not shown.
     pub lost: Vec<u32>,
+    /// A webhook transaction's row ([`crate::pg_events`]): the refunds deducted from it.
+    pub refunded_paise: Option<i64>,
 }
 
 impl Page {
@@ -80,6 +88,9 @@ impl Page {
         if !self.lost.is_empty() {
             let lost: Vec<String> = self.lost.iter().map(u32::to_string).collect();
             item.insert("lost".to_string(), sv(lost.join(",")));
+        }
+        if let Some(r) = self.refunded_paise {
+            item.insert("refunded_paise".to_string(), nv(r));
         }
         item
     }
@@ -100,6 +111,7 @@ impl Page {
             count: f.n("count")?,
             rows: f.s("rows")?,
             lost,
+            refunded_paise: f.opt_n("refunded_paise")?,
         };
         let rows = page.decode()?;
         if rows.len() != page.count as usize {
@@ -178,6 +190,7 @@ fn paginate(
             // Encoded from `&str` fields: valid UTF-8.
             rows: String::from_utf8_lossy(&text).into_owned(),
             lost: part.iter().map(|t| t.line).filter(|l| lost.contains(l)).collect(),
+            refunded_paise: None,
         });
     }
 }

@@ -17,7 +17,7 @@ pub struct ClaimSet {
 
 impl ClaimSet {
     pub fn key(scope: &str, day: &str, group: u32) -> String {
-        format!("claims/{scope}/{day}/g{group:02}.tsv")
+        settlepaisa_store::txn_pages::claim_set_key(scope, day, group)
     }
 
     pub async fn read(ctx: &Context, scope: &str, day: &str, group: u32) -> Result<ClaimSet, PipelineError> {

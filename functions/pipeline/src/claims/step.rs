@@ -15,7 +15,7 @@ use settlepaisa_recon::pg_file::PgTxn;
 use settlepaisa_recon::reject::Reject;
 use settlepaisa_recon::report::write_rejects;
 use settlepaisa_recon::shard::{decode, encode_pg, Partition};
-use settlepaisa_store::txn_pages;
+use settlepaisa_store::{pg_event_notes, txn_pages};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Pages written per BatchWriteItem, each batch paced before it is sent.
@@ -73,6 +73,16 @@ pub async fn run_group(ctx: &Context, msg: &ClaimMessage) -> Result<(), Pipeline
     // Job uploads are a job's inputs, not the PG's transactions: only `incoming/` is listed.
     if scope == "incoming" {
         write_pages(ctx, &file, msg.group, &mut rows, &lost).await?;
+        // After the claims and pages: the webhooks' rows of these ids hide, and disagreements
+        // are kept (settlepaisa_store::pg_event_notes says why in this order).
+        let kept: Vec<PgTxn<'_>> = rows.iter().filter(|t| !lost.contains_key(&t.line)).copied().collect();
+        let tables = settlepaisa_store::pg_events::Tables::of(&ctx.resources);
+        let noted = pg_event_notes::note_file_rows(&ctx.clients.dynamodb, &tables, &file.file_id, msg.group, &kept)
+            .await
+            .map_err(PipelineError::from)?;
+        if noted > 0 {
+            tracing::info!(file_id = file.file_id, group = msg.group, noted, "rows the webhooks also reported");
+        }
     }
 
     let kept_days: BTreeSet<String> =

@@ -11,7 +11,7 @@ use axum::Router;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use settlepaisa_auth::AuthConfig;
-use settlepaisa_http::routes::{Access, RouteSpec, ROUTES};
+use settlepaisa_http::routes::{RouteSpec, ROUTES};
 use settlepaisa_pipeline::Context;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -35,7 +35,8 @@ pub fn router(ctx: &'static Context, auth: AuthConfig) -> Router {
         .merge(settlepaisa_mock_bank::routes(ctx, None))
         .merge(settlepaisa_settlement::api::routes(ctx, None))
         .merge(settlepaisa_merchant::routes(ctx, None))
-        .merge(settlepaisa_chargeback::routes(ctx, None));
+        .merge(settlepaisa_chargeback::routes(ctx, None))
+        .merge(settlepaisa_pg_ingestion::routes(ctx, None));
     let origin = std::env::var("FRONTEND_ORIGIN")
         .ok()
         .filter(|o| !o.is_empty())
@@ -55,6 +56,7 @@ pub fn function_router(ctx: &'static Context, function: &str) -> Option<Router> 
         Service::Settlement => settlepaisa_settlement::api::routes(ctx, Some(function)),
         Service::Merchant => settlepaisa_merchant::routes(ctx, Some(function)),
         Service::Chargeback => settlepaisa_chargeback::routes(ctx, Some(function)),
+        Service::PgIngestion => settlepaisa_pg_ingestion::routes(ctx, Some(function)),
     };
     Some(settlepaisa_http::edge::wrap(routes))
 }
@@ -111,7 +113,7 @@ async fn route_request(gw: Gateway, mut req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let route = route_of(&method, &path);
-    let protected = route.is_some_and(|r| r.access != Access::Public);
+    let protected = route.is_some_and(|r| r.access.needs_token());
     let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     // No identity source: the authorizer runs with or without the header, and the edge answers a
     // refusal in the seed's format.

@@ -50,7 +50,10 @@ pub struct Runner {
 impl Runner {
     pub async fn new(clients: Clients, spec: &StackSpec, deployed: Deployed) -> Result<Runner, String> {
         let env = deployed.environment.clone();
-        let ctx = Context::new(clients.clone(), &|k| env.get(k).cloned()).map_err(|e| e.to_string())?;
+        // The stack's environment, and the local values of the keys a deployed stack keeps in
+        // Secrets Manager (functions run in this process, not with their own environments).
+        let lookup = |k: &str| env.get(k).cloned().or_else(|| super::sam_env::local_secret(k).map(str::to_string));
+        let ctx = Context::new(clients.clone(), &lookup).map_err(|e| e.to_string())?;
         let mut sources = Vec::new();
         for f in &spec.functions {
             for e in &f.events {

@@ -18,10 +18,11 @@ pub const CONTAINER_ENDPOINT: &str = "http://host.docker.internal:5000";
 
 /// Local-only values for the keys a deployed stack reads from Secrets Manager: the ARN emptied,
 /// the value given. The JWT key is the one `settlepaisa token` signs with by default.
-fn local_secret(name: &str) -> Option<&'static str> {
+pub fn local_secret(name: &str) -> Option<&'static str> {
     match name {
         "JWT_SECRET" => Some(settlepaisa_auth::token::LOCAL_DEVELOPMENT_SECRET),
         "CURSOR_SECRET" => Some("settlepaisa-local-development-cursor-key"),
+        "PG_WEBHOOK_SECRET" => Some(settlepaisa_pg_events::signature::LOCAL_DEVELOPMENT_KEY),
         _ => None,
     }
 }

@@ -1,0 +1,125 @@
+//! `apply-pg-events`: each queued delivery applied to its transaction. Read the state (consistent),
+//! decide ([`settlepaisa_pg_events::txn_state::apply`]), write the change in one transaction
+//! conditioned on the version read (`settlepaisa_store::pg_events::save`); a lost race reads and
+//! decides again. A redelivered message, or a replayed event, decides "no change" and writes
+//! nothing.
+//!
+//! After a change that gave the transaction its row, the claim set of its capture day says
+//! whether a PG file export already holds it; if so the two are compared
+//! (`settlepaisa_store::pg_event_notes`).
+//!
+//! An event that can never apply (another transaction's, or past the refunds a transaction may
+//! hold) is logged and dropped, not retried; a failure of ours is retried by the queue and then
+//! dead-lettered (the queue's alarm tells ops).
+
+use crate::message::Delivery;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use settlepaisa_pg_events::event::{self, Event};
+use settlepaisa_pg_events::txn_state::{apply, Refused};
+use settlepaisa_store::pg_event_notes::{file_row_of, note};
+use settlepaisa_store::pg_events::{load, save, Tables};
+use settlepaisa_store::{Context, StoreError};
+
+/// Attempts against concurrent changes of one transaction before the message is retried.
+const ATTEMPTS: usize = 8;
+
+/// What applying one delivery did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Changed,
+    Unchanged,
+    Dropped,
+}
+
+pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    let mut changed = false;
+    for m in &event.records {
+        let id = m.message_id.clone().unwrap_or_default();
+        match apply_message(ctx, m.body.as_deref().unwrap_or("")).await {
+            Ok(outcome) => changed |= outcome == Outcome::Changed,
+            Err(e) => {
+                tracing::error!(error = %e, message = %id, "webhook event not applied; the queue retries it");
+                response.add_failure(id);
+            }
+        }
+    }
+    if changed {
+        // The overview's warm caches drop their figures (once per batch, not per event).
+        if let Err(e) = settlepaisa_store::kpi_generation::bump(&ctx.clients.dynamodb, &ctx.resources.kpi_table).await {
+            tracing::warn!(error = %e, "KPI generation not bumped; caches keep their figures until their TTL");
+        }
+    }
+    response
+}
+
+/// One message: a delivery `receive-pg-webhook` verified.
+pub async fn apply_message(ctx: &Context, body: &str) -> Result<Outcome, StoreError> {
+    let delivery: Delivery = match serde_json::from_str(body) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "not a webhook delivery; dropped");
+            return Ok(Outcome::Dropped);
+        }
+    };
+    let event = match event::parse(delivery.body.as_bytes()) {
+        Ok(e) => e,
+        Err(e) => {
+            // The receiver checked it: only a change of the schema between the two gets here.
+            tracing::error!(error = %e, webhook_id = delivery.webhook_id, "webhook event unreadable; dropped");
+            return Ok(Outcome::Dropped);
+        }
+    };
+    apply_event(ctx, &event).await
+}
+
+/// Applies `event` to its transaction's state.
+pub async fn apply_event(ctx: &Context, event: &Event) -> Result<Outcome, StoreError> {
+    let tables = Tables::of(&ctx.resources);
+    let db = &ctx.clients.dynamodb;
+    for _ in 0..ATTEMPTS {
+        let stored = load(db, tables.events, event.txn_id()).await?;
+        let before = stored
+            .as_ref()
+            .map(|s| s.state.clone())
+            .unwrap_or_else(|| settlepaisa_pg_events::txn_state::TxnState::new(event.txn_id()));
+        let applied = match apply(&before, event) {
+            Ok(a) => a,
+            Err(refused) => {
+                let why = match refused {
+                    Refused::OtherTransaction => "the event is not this transaction's",
+                    Refused::TooManyRefunds => "the transaction holds as many refunds as it may",
+                };
+                tracing::error!(webhook_id = event.id, txn_id = event.txn_id(), why, "webhook event dropped");
+                return Ok(Outcome::Dropped);
+            }
+        };
+        if !applied.changed {
+            return Ok(Outcome::Unchanged);
+        }
+        if !save(db, &tables, stored.as_ref(), &applied.state, &applied.deductions).await? {
+            continue;
+        }
+        tracing::info!(
+            webhook_id = event.id,
+            txn_id = event.txn_id(),
+            kind = event.kind.as_str(),
+            deductions = applied.deductions.len(),
+            "webhook event applied"
+        );
+        // The webhook row is written: now look for a file holding the id (the order matters:
+        // settlepaisa_store::pg_event_notes).
+        if let (Some(p), None) = (&applied.state.payment, &applied.state.file) {
+            let day = p.data.capture_day().to_string();
+            let r = &ctx.resources;
+            if let Some(row) =
+                file_row_of(db, &ctx.clients.s3, &r.artifacts_bucket, &r.transactions_table, event.txn_id(), &day)
+                    .await?
+            {
+                note(db, &tables, event.txn_id(), &row).await?;
+            }
+        }
+        return Ok(Outcome::Changed);
+    }
+    Err(StoreError::Inconsistent(format!("transaction {}: still changing after {ATTEMPTS} attempts", event.txn_id())))
+}
