@@ -432,6 +432,9 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("add-dispute-evidence", &["sp-ops", "merchant-admin"]),
     ("respond-to-dispute", &["sp-ops", "merchant-admin"]),
     ("chargeback-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    // No token needed: the PG's signature is the credential (a token changes nothing).
+    ("receive-pg-webhook", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("pg-ingestion-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
 ];
 
 /// The matrix's merchant (its merchant-admin token's), a batch of it, and a request recorded
@@ -541,6 +544,18 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
             Some(json!({ "action": "accept", "note": "refunded" })),
         ),
         "chargeback-health" => get("/health/chargeback".into()),
+        "pg-ingestion-health" => get("/health/pg-ingestion".into()),
+        "receive-pg-webhook" => {
+            static DELIVERY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = DELIVERY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let body = json!({
+                "id": format!("evt_matrix_{n}"), "type": "payment.failed",
+                "created_at": "2026-10-01T04:45:00Z",
+                "data": { "txn_id": "TXN-MATRIX-WEBHOOK", "merchant_id": MATRIX_MERCHANT, "method": "UPI",
+                          "amount_paise": 100, "status": "failed", "captured_at": "2026-10-01T10:15:00+05:30" },
+            });
+            ("POST".into(), "/webhooks/pg".into(), Some(body))
+        }
         other => panic!("no request for {other}"),
     }
 }
@@ -628,7 +643,11 @@ async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
         for role in Role::ALL {
             let token = api.token(role, role.is_merchant().then_some(merchant));
             let (method, path, body) = request_for(&w, function, &mut spare).await;
-            let r = api.call_with(&method, &path, Some(&token), body, &[("idempotency-key", MATRIX_KEY)]).await;
+            let signed =
+                body.as_ref().filter(|_| path == "/webhooks/pg").map(settlepaisa_tests::api::pg_webhook_headers);
+            let mut headers = vec![("idempotency-key", MATRIX_KEY)];
+            headers.extend(signed.iter().flatten().map(|(k, v)| (*k, v.as_str())));
+            let r = api.call_with(&method, &path, Some(&token), body, &headers).await;
             if allowed.contains(&role.as_str()) {
                 assert!(r.status.is_success(), "{function} as {}: {} {}", role.as_str(), r.status, r.body);
             } else {
@@ -659,7 +678,7 @@ async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
         ("wrong audience", wrong_audience.mint("u", Role::SpOps, None, now, 3_600)),
         ("garbage", "not-a-jwt".into()),
     ];
-    for route in settlepaisa_http::routes::ROUTES.iter().filter(|r| !r.path.starts_with("/health")) {
+    for route in settlepaisa_http::routes::ROUTES.iter().filter(|r| r.access.needs_token()) {
         let path = route.path.replace("{id}", &w.job).replace("{date}", DAY);
         for (what, token) in &bad_tokens {
             let r = api.call(route.method, &path, Some(token), None).await;

@@ -229,6 +229,7 @@ async fn every_sample_event_runs_as_it_is_once_pointed_at_a_demo_job() {
         "renormalize-file",
         "apply-payout-responses",
         "apply-dispute-file",
+        "apply-pg-events",
     ] {
         let answer = &answers[sqs_function];
         assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{sqs_function}: {answer}");

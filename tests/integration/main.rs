@@ -16,3 +16,4 @@ mod settle_cli;
 mod settle_cycle;
 mod settle_portal;
 mod template;
+mod webhooks;

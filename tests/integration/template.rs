@@ -52,7 +52,8 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
             | "claim-txns"
             | "renormalize-file"
             | "apply-payout-responses"
-            | "apply-dispute-file" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
+            | "apply-dispute-file"
+            | "apply-pg-events" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
             "expire-disputes" => serde_json::from_str::<serde_json::Value>(&text).map(|event| {
                 let at = settlepaisa_chargeback::expire::moment(&event);
                 assert!(at.is_ok() && event.get("time").is_some(), "expire-disputes' event names its time");
@@ -150,8 +151,8 @@ fn stateful_resources_outlive_the_stack_and_queued_work_outlives_its_queue_only_
         }
     }
     assert_eq!(
-        checked_dead_letter_queues, 8,
-        "match, finalize, chunk, claim, plan, renormalize, payout response and dispute file queues"
+        checked_dead_letter_queues, 9,
+        "match, finalize, chunk, claim, plan, renormalize, payout response, dispute file and PG event queues"
     );
 }
 

@@ -352,6 +352,19 @@ pub mod api {
         .unwrap()
     }
 
+    /// Standard Webhooks headers for `body` (as `call_with` sends it: `Value::to_string`), signed
+    /// now with the local stack's PG key.
+    pub fn pg_webhook_headers(body: &Value) -> [(&'static str, String); 3] {
+        let bytes = body.to_string().into_bytes();
+        let id = body["id"].as_str().unwrap_or_default().to_string();
+        let keys =
+            settlepaisa_pg_events::signature::parse_keys(settlepaisa_pg_events::signature::LOCAL_DEVELOPMENT_KEY)
+                .expect("the local key parses");
+        let ts = now() as i64;
+        let signature = settlepaisa_pg_events::signature::sign(&keys[0], &id, ts, &bytes);
+        [("webhook-id", id), ("webhook-timestamp", ts.to_string()), ("webhook-signature", signature)]
+    }
+
     pub fn now() -> u64 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
     }

@@ -51,13 +51,13 @@ pub async fn read(
         .collect();
     let disputes_key = settlepaisa_store::disputes::kpi_key(dimension.strip_prefix("MERCHANT#"));
     keys.push(disputes_key.clone());
-    let webhooks_dimension = settlepaisa_pg_events::kpi::DIMENSION;
+    let webhooks_dimensions = settlepaisa_pg_events::kpi::dimensions();
     if dimension == "ALL" {
-        keys.extend(
-            range
-                .days()
-                .map(|d| Item::from([("day".into(), sv(d.to_string())), ("dimension".into(), sv(webhooks_dimension))])),
-        );
+        for d in range.days() {
+            for dim in &webhooks_dimensions {
+                keys.push(Item::from([("day".into(), sv(d.to_string())), ("dimension".into(), sv(dim))]));
+            }
+        }
     }
     let items = batch_get(client, table, keys).await?;
     let disputes = items
@@ -81,7 +81,9 @@ pub async fn read(
         }
     }
     let mut webhooks = Vec::new();
-    for item in items.iter().filter(|i| i.get("dimension") == Some(&sv(webhooks_dimension))) {
+    let is_webhooks =
+        |i: &Item| i.get("dimension").and_then(|d| d.as_s().ok()).is_some_and(|d| webhooks_dimensions.contains(d));
+    for item in items.iter().filter(|i| is_webhooks(i)) {
         let f = Fields::new("KPI", item);
         let mut counters = BTreeMap::new();
         for c in settlepaisa_pg_events::kpi::COUNTERS {

@@ -97,6 +97,13 @@ pub async fn apply_event(ctx: &Context, event: &Event) -> Result<Outcome, StoreE
         if !applied.changed {
             return Ok(Outcome::Unchanged);
         }
+        // A row on a day it was not on before: mark the day as having rows first (the listing
+        // walks marked days only). One small write per new transaction.
+        let day = applied.state.payment.as_ref().map(|p| p.data.capture_day());
+        if day.is_some() && day != before.payment.as_ref().map(|p| p.data.capture_day()) {
+            let day = day.map(|d| d.to_string()).unwrap_or_default();
+            settlepaisa_store::txn_days::mark(ctx, [day.as_str()], &mut Default::default()).await?;
+        }
         if !save(db, &tables, stored.as_ref(), &applied.state, &applied.deductions).await? {
             continue;
         }

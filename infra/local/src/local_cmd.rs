@@ -126,9 +126,13 @@ async fn up(endpoint: Option<String>, api: std::net::SocketAddr, no_events: bool
     for (k, v) in &stack.runner.deployed.environment {
         println!("  {k}={v}");
     }
-    let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
     let listener =
         tokio::net::TcpListener::bind(api).await.map_err(|e| fail(format!("cannot listen on {api}: {e}")))?;
+    let api = listener.local_addr().map_err(fail)?;
+    // The mock PG delivers its webhooks to this API, as a deployed one does to the stack's URL.
+    let mut ctx = stack.runner.ctx.clone();
+    ctx.pg_webhook_url = Some(format!("http://{api}/webhooks/pg"));
+    let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(ctx));
     let app = crate::local::api::router(ctx, crate::token_cmd::local_auth_config());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -525,6 +529,9 @@ pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Res
         ),
         "apply-dispute-file" => serde_json::to_value(
             settlepaisa_chargeback::files::handle(ctx, serde_json::from_str(text).map_err(bad)?).await,
+        ),
+        "apply-pg-events" => serde_json::to_value(
+            settlepaisa_pg_ingestion::apply::handle(ctx, serde_json::from_str(text).map_err(bad)?).await,
         ),
         "expire-disputes" => {
             let event = serde_json::from_str(text).map_err(bad)?;

@@ -359,6 +359,18 @@ pub fn rewrite(name: &str, text: &str, subjects: &Subjects, uploads_bucket: &str
     if let (Some(header), Some(context)) = (authorization, event.pointer_mut("/requestContext/authorizer/lambda")) {
         *context = settlepaisa_authorizer::decide(&crate::token_cmd::local_auth_config(), Some(&header));
     }
+    if name == "receive-pg-webhook" {
+        // A PG delivery: signed now, with the local stack's key (a signature is good for 5 minutes).
+        let id = event["headers"]["webhook-id"].as_str().unwrap_or_default().to_string();
+        let body = event["body"].as_str().unwrap_or_default().as_bytes().to_vec();
+        let keys =
+            settlepaisa_pg_events::signature::parse_keys(settlepaisa_pg_events::signature::LOCAL_DEVELOPMENT_KEY)
+                .map_err(fail)?;
+        let now = settlepaisa_http::edge::now_secs() as i64;
+        event["headers"]["webhook-timestamp"] = now.to_string().into();
+        event["headers"]["webhook-signature"] =
+            settlepaisa_pg_events::signature::sign(&keys[0], &id, now, &body).into();
+    }
     if name == "ingest-file" {
         // An S3 notification: the statement's object as S3 would describe it.
         for record in event["Records"].as_array_mut().into_iter().flatten() {

@@ -1,5 +1,5 @@
 //! The webhook counters a transaction contributes to its days' KPI items (`dimension` =
-//! `WEBHOOKS`): payments by status and amount on the capture day, refunds deducted and waiting
+//! `WEBHOOKS#{shard}`): payments by status and amount on the capture day, refunds deducted and waiting
 //! on the refund day, file conflicts on the capture day. A change moves each counter by the
 //! difference between the state before and after, so redelivery moves nothing.
 
@@ -7,6 +7,22 @@ use crate::txn_state::{RefundStatus, TxnState};
 use std::collections::BTreeMap;
 
 pub const DIMENSION: &str = "WEBHOOKS";
+
+/// A day's counters are spread over this many items (`WEBHOOKS#0` … `WEBHOOKS#7`, by the
+/// transaction's id): each change updates its item inside its transaction, and transactions on
+/// one item conflict — one item a day would make every webhook of the day wait its turn.
+pub const SHARDS: u32 = 8;
+
+/// The KPI dimension of a transaction's counters.
+pub fn dimension_of(txn_id: &str) -> String {
+    let h = txn_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    format!("{DIMENSION}#{}", h % SHARDS)
+}
+
+/// Every shard's dimension, for readers.
+pub fn dimensions() -> Vec<String> {
+    (0..SHARDS).map(|s| format!("{DIMENSION}#{s}")).collect()
+}
 
 /// Every counter's name, as the overview reads them.
 pub const COUNTERS: [&str; 7] =
@@ -50,7 +66,7 @@ pub fn delta(before: &TxnState, after: &TxnState) -> BTreeMap<(String, &'static 
     out
 }
 
-/// The overview's figures from the days' `WEBHOOKS` items (counter → sum over the range).
+/// The overview's figures from the days' `WEBHOOKS#…` items, every shard (counter → sum).
 pub fn figures(days: &[BTreeMap<String, i64>]) -> serde_json::Value {
     let mut sum: BTreeMap<&str, i64> = COUNTERS.iter().map(|c| (*c, 0)).collect();
     for d in days {

@@ -220,6 +220,12 @@ impl Context {
         })
     }
 
+    /// This context with other webhook keys (a rotation in tests, the local stack): the keys read
+    /// before are not kept.
+    pub fn with_pg_webhook_secret(&self, setting: SecretSetting) -> Context {
+        Context { pg_webhook_secret: Some(setting), pg_webhook_secret_cache: Default::default(), ..self.clone() }
+    }
+
     /// The webhook signing keys as configured now (read again after a rotation).
     pub async fn pg_webhook_keys(&self) -> Result<Vec<settlepaisa_pg_events::signature::SigningKey>, StoreError> {
         use settlepaisa_aws::secrets::{Secret, DEFAULT_TTL};

@@ -317,8 +317,10 @@ pub async fn save(
         by_day.entry(day).or_default().push((counter, v));
     }
     for (day, moves) in &by_day {
-        let mut update =
-            Update::builder().table_name(tables.kpi).key("day", sv(day)).key("dimension", sv(kpi::DIMENSION));
+        let mut update = Update::builder()
+            .table_name(tables.kpi)
+            .key("day", sv(day))
+            .key("dimension", sv(kpi::dimension_of(&after.txn_id)));
         let mut adds = Vec::new();
         for (i, (name, v)) in moves.iter().enumerate() {
             adds.push(format!("#c{i} :c{i}"));
