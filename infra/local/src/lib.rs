@@ -2,6 +2,7 @@
 
 pub mod bench_api_cmd;
 pub mod bench_cmd;
+pub mod bench_webhooks_cmd;
 pub mod dispute_demo;
 pub mod error;
 pub mod gen_cmd;

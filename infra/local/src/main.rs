@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use settlepaisa_cli::{
-    bench_api_cmd, bench_cmd, gen_cmd, local_cmd, merchants_cmd, recon_cmd, settle_cmd, startup_cmd, token_cmd,
+    bench_api_cmd, bench_cmd, bench_webhooks_cmd, gen_cmd, local_cmd, merchants_cmd, recon_cmd, settle_cmd, startup_cmd, token_cmd,
 };
 use std::process::ExitCode;
 
@@ -34,6 +34,8 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Time the HTTP API in-process against the emulator: AWS calls per request, p50/p99.
     BenchApi(bench_api_cmd::BenchApiArgs),
+    /// Time PG webhook deliveries in-process: ack, replay, an inline-processing peer, the queue.
+    BenchWebhooks(bench_webhooks_cmd::BenchWebhooksArgs),
     /// The serverless pipeline on a local emulator: `local up`, `local demo`.
     #[command(subcommand)]
     Local(local_cmd::LocalCommand),
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         }),
         Command::Bench(args) => bench_cmd::run(&args),
         Command::BenchApi(args) => bench_api_cmd::run(&args),
+        Command::BenchWebhooks(args) => bench_webhooks_cmd::run(&args),
         Command::Local(cmd) => local_cmd::run(&cmd),
         Command::Invoke(args) => local_cmd::invoke(&args),
         Command::Startup(args) => startup_cmd::run(&args),
