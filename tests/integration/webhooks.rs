@@ -342,12 +342,20 @@ async fn a_file_export_replaces_the_webhook_rows_it_holds_in_either_order_and_di
             api_ref.raw(&app, "POST", "/admin/seed", &headers, body.to_string().into_bytes()).await
         }
     };
-    // Seed 1: webhooks, then the export. Seed 2: the export first, then the same webhooks.
-    let r = call(seed("both", 11)).await;
+    // Seed 11: the webhooks applied, then the export. Seed 12: the export ingested, then the
+    // same transactions' webhooks. Seed 13: both in one request (the webhooks queued, the export
+    // dropped; the stack takes them in whatever order).
+    let r = call(seed("webhook", 11)).await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["webhooks"]["failed"], 0, "{}", r.body);
     let delivered = r.body["webhooks"]["delivered"].as_u64().unwrap();
     assert!(delivered > 30, "captured and failed payments are delivered: {}", r.body);
+    api.stack.runner.run_until_idle(IDLE).await.unwrap();
+    assert!(listed(api_ref, day).await.iter().all(|r| r["source"] == "webhook"));
+    let export_11 = call(seed("file", 11)).await;
+    assert_eq!(export_11.status, 202);
+    let r = call(seed("both", 13)).await;
+    assert_eq!((r.status.as_u16(), &r.body["webhooks"]["failed"]), (202, &json!(0)), "{}", r.body);
     assert_eq!(call(seed("file", 12)).await.status, 202);
     api.stack.runner.run_until_idle(IDLE).await.unwrap();
     let r = call(seed("webhook", 12)).await;
@@ -360,7 +368,7 @@ async fn a_file_export_replaces_the_webhook_rows_it_holds_in_either_order_and_di
     let n = ids.len();
     ids.dedup();
     assert_eq!(ids.len(), n, "no transaction listed twice");
-    assert_eq!(n, 80, "both exports' rows, all statuses");
+    assert_eq!(n, 120, "the three exports' rows, all statuses");
     assert!(rows.iter().all(|r| r["source"] == "file"), "every webhook row a file holds is hidden");
     let conflicts =
         api.call("GET", &format!("/api/transactions?from={day}&to={day}&conflicts=true"), Some(&ops), None).await;
@@ -370,7 +378,8 @@ async fn a_file_export_replaces_the_webhook_rows_it_holds_in_either_order_and_di
     let t = rows.iter().find(|r| r["status"] == "captured").unwrap();
     let txn = t["txnId"].as_str().unwrap();
     let late = json!({
-        "id": format!("evt_{txn}_late"), "type": "payment.failed", "created_at": format!("{}T23:00:00Z", today()),
+        "id": format!("evt_{txn}_late"), "type": "payment.failed",
+        "created_at": settlepaisa_recon::date::format_utc(now() as i64),
         "data": {
             "txn_id": txn, "merchant_id": t["merchantId"], "merchant_ref": t["merchantRef"].as_str().unwrap_or(""),
             "method": t["method"],
@@ -388,9 +397,26 @@ async fn a_file_export_replaces_the_webhook_rows_it_holds_in_either_order_and_di
     let again: Vec<Value> = listed(&api, day).await;
     let row = again.iter().find(|r| r["txnId"] == txn).unwrap();
     assert_eq!((row["status"].as_str(), row["source"].as_str()), (Some("captured"), Some("file")), "not overwritten");
-    // A merchant does not see conflicts of ops.
+    // The export that held seed 11's ids is deleted: its rows go, and the webhooks' rows show
+    // again — the transactions do not vanish.
+    let key = export_11.body["key"].as_str().unwrap();
+    let ctx = &api.stack.runner.ctx;
+    let bucket = &ctx.resources.uploads_bucket;
+    let marker = ctx.clients.s3.delete_object().bucket(bucket).key(key).send().await.unwrap().version_id.unwrap();
+    // The removal's S3 event, as S3 sends it (the emulator does not).
+    let removed =
+        settlepaisa_tests::pipeline::s3_event("ObjectRemoved:DeleteMarkerCreated", bucket, key, Some(&marker));
+    settlepaisa_pipeline::ingest::handle(ctx, removed).await.unwrap();
+    api.stack.runner.run_until_idle(IDLE).await.unwrap();
+    let after_delete = listed(&api, day).await;
+    let prefix = export_11.body["txnIdPrefix"].as_str().unwrap();
+    let of_11: Vec<&Value> = after_delete.iter().filter(|r| r["txnId"].as_str().unwrap().starts_with(prefix)).collect();
+    assert!(!of_11.is_empty() && of_11.iter().all(|r| r["source"] == "webhook"), "{of_11:?}");
+    assert_eq!(after_delete.len(), 120 - 40 + of_11.len(), "seed 11's export rows gone, its webhook rows back");
+
+    // Conflicts are ops' work: a merchant is refused, not shown an empty list.
     let merchant = api.token(Role::MerchantAdmin, Some("MERCH001"));
     let r =
         api.call("GET", &format!("/api/transactions?from={day}&to={day}&conflicts=true"), Some(&merchant), None).await;
-    assert!(r.body["items"].as_array().unwrap().iter().all(|c| c["merchantId"] == "MERCH001"), "{}", r.body);
+    assert_seed_error(&r, 403);
 }

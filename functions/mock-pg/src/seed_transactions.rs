@@ -54,6 +54,7 @@ pub struct SeedRequest {
 pub async fn seed_transactions(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: axum::http::HeaderMap,
     Body(req): Body<SeedRequest>,
 ) -> Result<Response, ApiError> {
     if !(1..=MAX_SEED).contains(&req.count) {
@@ -90,9 +91,17 @@ pub async fn seed_transactions(
     };
     let mut webhooks = None;
     if deliver != Deliver::File {
-        let url = state.ctx.pg_webhook_url.as_deref().ok_or_else(|| {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "PG_WEBHOOK_URL is not configured")
-        })?;
+        // The stack's own `/webhooks/pg`: configured (the local stack), or the API this request
+        // came in through (a deployed stack: its host).
+        let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+        let url = match (&state.ctx.pg_webhook_url, host) {
+            (Some(url), _) => url.clone(),
+            (None, Some(host)) if host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b)) => {
+                format!("https://{host}/webhooks/pg")
+            }
+            _ => return Err(ApiError::bad_request("the request names no host to deliver webhooks to")),
+        };
+        let url = url.as_str();
         let keys = state.ctx.pg_webhook_keys().await.map_err(ApiError::internal)?;
         let file = parse_pg_file(&generated).map_err(ApiError::internal)?;
         let rows: Vec<_> = file.captured.iter().chain(&file.other).copied().collect();

@@ -113,6 +113,13 @@ pub async fn list_transactions(
     let position = q.cursor.as_deref().map(|c| cursor::open(&scope, c)).transpose()?;
     let ctx = state.ctx;
     if q.conflicts == Some(true) {
+        // Ops' work: a conflict names the export and both sides' values (another merchant's id,
+        // when that is what differs).
+        if caller.is_merchant() {
+            return Err(ApiError::forbidden(
+                "conflicts between the PG's export and its webhooks are for SettlePaisa ops",
+            ));
+        }
         if filtered_by_row(&q, method) {
             return Err(ApiError::bad_request("conflicts=true takes merchantId and dates only"));
         }
@@ -261,7 +268,7 @@ async fn read_pages(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| AwsError::new("Query", e.to_string()))?;
     let mut gone = gone.lock().await;
-    gone.learn(ctx, pages.iter().map(|p| p.file_id.clone())).await?;
+    gone.learn(ctx, pages.iter().flat_map(|p| std::iter::once(p.file_id.clone()).chain(p.held_by.clone()))).await?;
     let mut items = Vec::new();
     let mut examined = 0;
     let mut last: Option<Position> = None;
@@ -272,6 +279,12 @@ async fn read_pages(
             _ => 0,
         };
         let counts = gone.counts(&page.file_id);
+        // A webhook row is hidden while the export that holds its id counts; if that export goes
+        // (deleted, refused, superseded), the webhook row shows again.
+        let hidden = |line: u32| match &page.held_by {
+            Some(file) if page.file_id == pg_events::WEBHOOK_FILE_ID => gone.counts(file),
+            _ => page.lost.contains(&line),
+        };
         for (i, t) in rows.iter().enumerate().skip(skip) {
             if examined == evaluate {
                 return Ok(Slice { items, examined, next: last.or(start) });
@@ -279,7 +292,7 @@ async fn read_pages(
             examined += 1;
             let at = (page.sk.clone(), i);
             // A row whose id another file holds is in the page but not shown.
-            if counts && !page.lost.contains(&t.line) && filter.keeps(t) {
+            if counts && !hidden(t.line) && filter.keeps(t) {
                 items.push((view(t, page), at.clone()));
             }
             last = Some(at);

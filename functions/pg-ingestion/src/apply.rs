@@ -12,7 +12,7 @@
 //! hold) is logged and dropped, not retried; a failure of ours is retried by the queue and then
 //! dead-lettered (the queue's alarm tells ops).
 
-use crate::message::Delivery;
+use crate::message::{Delivery, FileRows, Message};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use settlepaisa_pg_events::event::{self, Event};
 use settlepaisa_pg_events::txn_state::{apply, Refused};
@@ -53,12 +53,16 @@ pub async fn handle(ctx: &Context, event: SqsEvent) -> SqsBatchResponse {
     response
 }
 
-/// One message: a delivery `receive-pg-webhook` verified.
+/// Notes in flight at once for one message of file rows.
+const NOTE_CONCURRENCY: usize = 8;
+
+/// One message: a delivery `receive-pg-webhook` verified, or an export's rows to note.
 pub async fn apply_message(ctx: &Context, body: &str) -> Result<Outcome, StoreError> {
     let delivery: Delivery = match serde_json::from_str(body) {
-        Ok(d) => d,
+        Ok(Message::Delivery(d)) => d,
+        Ok(Message::FileRows(rows)) => return note_rows(ctx, &rows).await,
         Err(e) => {
-            tracing::error!(error = %e, "not a webhook delivery; dropped");
+            tracing::error!(error = %e, "not a webhook delivery or file rows; dropped");
             return Ok(Outcome::Dropped);
         }
     };
@@ -71,6 +75,37 @@ pub async fn apply_message(ctx: &Context, body: &str) -> Result<Outcome, StoreEr
         }
     };
     apply_event(ctx, &event).await
+}
+
+/// Whether a PG export already holds a transaction that has a payment and no file yet; if so,
+/// notes it.
+async fn look_for_file(
+    ctx: &Context,
+    tables: &Tables<'_>,
+    state: &settlepaisa_pg_events::txn_state::TxnState,
+) -> Result<(), StoreError> {
+    let (Some(p), None) = (&state.payment, &state.file) else { return Ok(()) };
+    let day = p.data.capture_day().to_string();
+    let r = &ctx.resources;
+    let db = &ctx.clients.dynamodb;
+    let row = file_row_of(db, &ctx.clients.s3, &r.artifacts_bucket, &r.transactions_table, &state.txn_id, &day).await?;
+    if let Some(row) = row {
+        note(db, tables, &state.txn_id, &row).await?;
+    }
+    Ok(())
+}
+
+/// Notes each row (idempotent: a redelivered message notes nothing new).
+async fn note_rows(ctx: &Context, rows: &FileRows) -> Result<Outcome, StoreError> {
+    use futures_util::{stream, StreamExt, TryStreamExt};
+    let tables = Tables::of(&ctx.resources);
+    let db = &ctx.clients.dynamodb;
+    stream::iter(&rows.file_rows)
+        .map(|(txn_id, row)| note(db, &tables, txn_id, row))
+        .buffer_unordered(NOTE_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(Outcome::Changed)
 }
 
 /// Applies `event` to its transaction's state.
@@ -95,6 +130,9 @@ pub async fn apply_event(ctx: &Context, event: &Event) -> Result<Outcome, StoreE
             }
         };
         if !applied.changed {
+            // A redelivery after a failure between the write and the file check below: check
+            // again (nothing else would).
+            look_for_file(ctx, &tables, &applied.state).await?;
             return Ok(Outcome::Unchanged);
         }
         // A row on a day it was not on before: mark the day as having rows first (the listing
@@ -104,7 +142,7 @@ pub async fn apply_event(ctx: &Context, event: &Event) -> Result<Outcome, StoreE
             let day = day.map(|d| d.to_string()).unwrap_or_default();
             settlepaisa_store::txn_days::mark(ctx, [day.as_str()], &mut Default::default()).await?;
         }
-        if !save(db, &tables, stored.as_ref(), &applied.state, &applied.deductions).await? {
+        if !save(db, &tables, stored.as_ref(), &applied.state, &applied.deductions, &applied.reversals).await? {
             continue;
         }
         tracing::info!(
@@ -116,16 +154,7 @@ pub async fn apply_event(ctx: &Context, event: &Event) -> Result<Outcome, StoreE
         );
         // The webhook row is written: now look for a file holding the id (the order matters:
         // settlepaisa_store::pg_event_notes).
-        if let (Some(p), None) = (&applied.state.payment, &applied.state.file) {
-            let day = p.data.capture_day().to_string();
-            let r = &ctx.resources;
-            if let Some(row) =
-                file_row_of(db, &ctx.clients.s3, &r.artifacts_bucket, &r.transactions_table, event.txn_id(), &day)
-                    .await?
-            {
-                note(db, &tables, event.txn_id(), &row).await?;
-            }
-        }
+        look_for_file(ctx, &tables, &applied.state).await?;
         return Ok(Outcome::Changed);
     }
     Err(StoreError::Inconsistent(format!("transaction {}: still changing after {ATTEMPTS} attempts", event.txn_id())))

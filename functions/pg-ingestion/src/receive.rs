@@ -74,6 +74,10 @@ pub async fn receive_pg_webhook(
             event.id
         )));
     }
+    // A later created_at wins a transaction's status: one from the future would pin it.
+    if event.created.secs > now + settlepaisa_pg_events::signature::TOLERANCE_SECS {
+        return Err(ApiError::bad_request(format!("created_at `{}` is in the future", event.created_at)));
+    }
     let sha = hex::encode(Sha256::digest(&body));
     let receipt = NewReceipt {
         webhook_id,

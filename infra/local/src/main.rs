@@ -3,7 +3,8 @@
 
 use clap::{Parser, Subcommand};
 use settlepaisa_cli::{
-    bench_api_cmd, bench_cmd, bench_webhooks_cmd, gen_cmd, local_cmd, merchants_cmd, recon_cmd, settle_cmd, startup_cmd, token_cmd,
+    bench_api_cmd, bench_cmd, bench_webhooks_cmd, gen_cmd, local_cmd, merchants_cmd, recon_cmd, settle_cmd,
+    startup_cmd, token_cmd,
 };
 use std::process::ExitCode;
 

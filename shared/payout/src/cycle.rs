@@ -44,6 +44,8 @@ pub struct Refund {
 pub enum AdjustmentKind {
     ChargebackDebit,
     ChargebackReversal,
+    /// A refund deducted, then reported failed by the PG: the merchant gets it back (issue 14).
+    RefundReversal,
     Manual,
 }
 
@@ -52,14 +54,20 @@ impl AdjustmentKind {
         match self {
             AdjustmentKind::ChargebackDebit => "chargeback_debit",
             AdjustmentKind::ChargebackReversal => "chargeback_reversal",
+            AdjustmentKind::RefundReversal => "refund_reversal",
             AdjustmentKind::Manual => "manual",
         }
     }
 
     pub fn parse(text: &str) -> Option<AdjustmentKind> {
-        [AdjustmentKind::ChargebackDebit, AdjustmentKind::ChargebackReversal, AdjustmentKind::Manual]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        [
+            AdjustmentKind::ChargebackDebit,
+            AdjustmentKind::ChargebackReversal,
+            AdjustmentKind::RefundReversal,
+            AdjustmentKind::Manual,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
     }
 }
 

@@ -89,12 +89,13 @@ pub fn parse_refunds(text: &str) -> Result<Vec<Refund>, Vec<BadRow>> {
 pub fn parse_adjustments(text: &str) -> Result<Vec<Adjustment>, Vec<BadRow>> {
     rows(text, ADJUSTMENTS_HEADER, 6, |f| {
         let adjustment_id = id("adjustment_id", f[0])?;
-        let kind = AdjustmentKind::parse(f[2])
-            .ok_or_else(|| format!("kind `{}` is not chargeback_debit, chargeback_reversal or manual", f[2]))?;
+        let kind = AdjustmentKind::parse(f[2]).ok_or_else(|| {
+            format!("kind `{}` is not chargeback_debit, chargeback_reversal, refund_reversal or manual", f[2])
+        })?;
         let amount = amount(f[3], true)?;
         let sign_ok = match kind {
             AdjustmentKind::ChargebackDebit => amount.0 < 0,
-            AdjustmentKind::ChargebackReversal => amount.0 > 0,
+            AdjustmentKind::ChargebackReversal | AdjustmentKind::RefundReversal => amount.0 > 0,
             AdjustmentKind::Manual => amount.0 != 0,
         };
         if !sign_ok {

@@ -25,8 +25,17 @@ pub fn dimensions() -> Vec<String> {
 }
 
 /// Every counter's name, as the overview reads them.
-pub const COUNTERS: [&str; 7] =
-    ["captured_n", "captured_paise", "failed_n", "refunds_n", "refunds_paise", "refunds_waiting_n", "conflicts_n"];
+pub const COUNTERS: [&str; 9] = [
+    "captured_n",
+    "captured_paise",
+    "failed_n",
+    "refunds_n",
+    "refunds_paise",
+    "refunds_waiting_n",
+    "refunds_refused_n",
+    "refunds_reversed_n",
+    "conflicts_n",
+];
 
 /// (IST day, counter) → value for one state.
 pub fn contribution(state: &TxnState) -> BTreeMap<(String, &'static str), i64> {
@@ -46,11 +55,16 @@ pub fn contribution(state: &TxnState) -> BTreeMap<(String, &'static str), i64> {
     }
     for r in state.refunds.values() {
         let day = r.data.refunded_on().to_string();
-        if let Some(d) = r.deducted_paise {
-            add(day.clone(), "refunds_n", 1);
-            add(day, "refunds_paise", d);
-        } else if r.status == RefundStatus::AwaitingPayment {
-            add(day, "refunds_waiting_n", 1);
+        match (r.deducted_paise, r.status) {
+            (Some(_), RefundStatus::Reversed) => add(day, "refunds_reversed_n", 1),
+            (Some(d), _) => {
+                add(day.clone(), "refunds_n", 1);
+                add(day, "refunds_paise", d);
+            }
+            (None, RefundStatus::AwaitingPayment) => add(day, "refunds_waiting_n", 1),
+            // Ops' to look at: the PG refunded past the payment.
+            (None, RefundStatus::Refused) => add(day, "refunds_refused_n", 1),
+            (None, _) => {}
         }
     }
     out
@@ -84,6 +98,8 @@ pub fn figures(days: &[BTreeMap<String, i64>]) -> serde_json::Value {
         "refundsDeductedCount": sum["refunds_n"],
         "refundsDeductedPaise": sum["refunds_paise"],
         "refundsAwaitingPaymentCount": sum["refunds_waiting_n"],
+        "refundsRefusedCount": sum["refunds_refused_n"],
+        "refundsReversedCount": sum["refunds_reversed_n"],
         "fileConflictCount": sum["conflicts_n"],
     })
 }

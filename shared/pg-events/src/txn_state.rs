@@ -38,8 +38,9 @@ pub enum RefundStatus {
     Failed,
     /// Processed, but with the refunds already deducted it would pass the payment's amount.
     Refused,
-    /// Deducted, then the PG said it failed: ops reverse it by hand (an adjustment).
-    FailedAfterDeduction,
+    /// Deducted, then the PG said it failed: given back to the merchant (a `refund_reversal`
+    /// adjustment), once. Final: a later `processed` does not deduct it again.
+    Reversed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +53,9 @@ pub struct RefundRecord {
     /// What was deducted and the IST date it counts on, once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deducted_paise: Option<i64>,
+    /// The deduction given back (the refund failed after it), once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reversed: bool,
 }
 
 /// The PG export's row of this transaction, once a file holds its id, and how it differs.
@@ -82,6 +86,17 @@ pub struct Deduction {
     pub refunded_on: Date,
 }
 
+/// A deduction given back: the PG reported the refund failed after it was deducted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reversal {
+    pub refund_id: String,
+    pub txn_id: String,
+    pub merchant_id: String,
+    pub amount: Paise,
+    /// The IST date of the failure's event.
+    pub on: Date,
+}
+
 /// What an event or a file note did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
@@ -89,6 +104,8 @@ pub struct Applied {
     pub changed: bool,
     /// Refunds that became deductions with this change (each refund id once, ever).
     pub deductions: Vec<Deduction>,
+    /// Deductions given back with this change (each refund id once, ever).
+    pub reversals: Vec<Reversal>,
 }
 
 /// Why an event cannot apply to this state (the event is dropped, and said why).
@@ -108,9 +125,10 @@ impl TxnState {
         self.payment.as_ref().map(|p| &p.data).filter(|p| p.is_captured())
     }
 
-    /// The refunds deducted, in paise (checked: each ≤ the payment, at most [`MAX_REFUNDS`]).
+    /// The refunds deducted and not given back, in paise (each ≤ the payment, at most
+    /// [`MAX_REFUNDS`]: no overflow).
     pub fn refunded(&self) -> i64 {
-        self.refunds.values().filter_map(|r| r.deducted_paise).sum()
+        self.refunds.values().filter(|r| !r.reversed).filter_map(|r| r.deducted_paise).sum()
     }
 }
 
@@ -154,6 +172,7 @@ pub fn apply(state: &TxnState, event: &Event) -> Result<Applied, Refused> {
                         data: r.clone(),
                         status: RefundStatus::AwaitingPayment,
                         deducted_paise: None,
+                        reversed: false,
                     },
                 );
             }
@@ -180,13 +199,26 @@ fn settle(before: &TxnState, mut next: TxnState) -> Applied {
         .collect();
     order.sort();
     let mut deductions = Vec::new();
+    let mut reversals = Vec::new();
+    let merchant = next.payment.as_ref().map(|p| p.data.merchant_id.clone()).unwrap_or_default();
     for (_, id) in order {
         let Some(r) = next.refunds.get_mut(&id) else { continue };
-        r.status = match (r.processed, r.deducted_paise) {
-            (false, Some(_)) => RefundStatus::FailedAfterDeduction,
-            (false, None) => RefundStatus::Failed,
-            (true, Some(_)) => RefundStatus::Deducted,
-            (true, None) => match &captured {
+        r.status = match (r.processed, r.deducted_paise, r.reversed) {
+            (_, Some(_), true) => RefundStatus::Reversed,
+            (false, Some(amount), false) => {
+                r.reversed = true;
+                reversals.push(Reversal {
+                    refund_id: id.clone(),
+                    txn_id: next.txn_id.clone(),
+                    merchant_id: merchant.clone(),
+                    amount: Paise(amount),
+                    on: settlepaisa_recon::date::ist_date(r.created.secs),
+                });
+                RefundStatus::Reversed
+            }
+            (false, None, _) => RefundStatus::Failed,
+            (true, Some(_), false) => RefundStatus::Deducted,
+            (true, None, _) => match &captured {
                 None => RefundStatus::AwaitingPayment,
                 Some(_) if r.data.amount_paise > room => RefundStatus::Refused,
                 Some(p) => {
@@ -211,5 +243,5 @@ fn settle(before: &TxnState, mut next: TxnState) -> Applied {
         };
     }
     let changed = next != *before;
-    Applied { state: next, changed, deductions }
+    Applied { state: next, changed, deductions, reversals }
 }

@@ -106,7 +106,7 @@ fn a_refund_of_a_failed_payment_is_never_deducted() {
 }
 
 #[test]
-fn refunds_past_the_payment_are_refused_and_failures_after_a_deduction_flagged() {
+fn refunds_past_the_payment_are_refused_and_failures_after_a_deduction_given_back_once() {
     let (state, deductions) = run(&[
         payment_event("evt_p", BASE, 0, "captured", 10_000),
         refund_event("evt_1", "R1", BASE + 10, true, 6_000),
@@ -116,8 +116,36 @@ fn refunds_past_the_payment_are_refused_and_failures_after_a_deduction_flagged()
     ]);
     assert_eq!(deductions, vec![("R1".into(), 6_000), ("R3".into(), 4_000)]);
     assert_eq!(state.refunds["R2"].status, RefundStatus::Refused);
-    assert_eq!(state.refunds["R1"].status, RefundStatus::FailedAfterDeduction);
-    assert_eq!(state.refunded(), 10_000);
+    assert_eq!(state.refunds["R1"].status, RefundStatus::Reversed);
+    assert_eq!(state.refunded(), 4_000, "R1 given back");
+    let counters = kpi::contribution(&state);
+    assert_eq!(counters.values().filter(|v| **v != 0).count(), counters.len());
+    assert!(
+        counters.keys().any(|(_, c)| *c == "refunds_refused_n")
+            && counters.keys().any(|(_, c)| *c == "refunds_reversed_n")
+    );
+    assert!(counters.keys().all(|(_, c)| kpi::COUNTERS.contains(c)), "every counter is one the overview reads");
+    // The reversal is made once, and a later `processed` does not deduct it again; the room it
+    // gave back lets the refused R2 through on the next change.
+    let again = apply(&state, &refund_event("evt_5", "R1", BASE + 50, true, 6_000)).unwrap();
+    assert!(again.reversals.is_empty());
+    assert_eq!(again.deductions.iter().map(|d| d.refund_id.as_str()).collect::<Vec<_>>(), ["R2"]);
+    assert_eq!(again.state.refunds["R1"].status, RefundStatus::Reversed);
+    assert_eq!(again.state.refunded(), 10_000);
+    let mut reversals = Vec::new();
+    let mut s = TxnState::new("T1");
+    for e in [
+        payment_event("evt_p", BASE, 0, "captured", 10_000),
+        refund_event("evt_1", "R1", BASE + 10, true, 6_000),
+        refund_event("evt_4", "R1", BASE + 40, false, 6_000),
+        refund_event("evt_4", "R1", BASE + 40, false, 6_000),
+    ] {
+        let a = apply(&s, &e).unwrap();
+        reversals.extend(a.reversals);
+        s = a.state;
+    }
+    assert_eq!(reversals.len(), 1);
+    assert_eq!((reversals[0].refund_id.as_str(), reversals[0].amount.0), ("R1", 6_000));
     // A failure known before the deduction: nothing is deducted for it.
     let (state, deductions) = run(&[
         refund_event("evt_4", "R1", BASE + 40, false, 6_000),
@@ -232,6 +260,8 @@ proptest! {
             state = next;
         }
         sums.retain(|_, v| *v != 0);
-        prop_assert_eq!(sums, kpi::contribution(&state));
+        let contribution = kpi::contribution(&state);
+        prop_assert!(contribution.keys().all(|(_, c)| kpi::COUNTERS.contains(c)), "every counter is one the overview reads");
+        prop_assert_eq!(sums, contribution);
     }
 }

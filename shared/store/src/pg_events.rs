@@ -26,7 +26,7 @@ use settlepaisa_aws::{requests, sdk_message, AwsError};
 use settlepaisa_payout::cycle::Refund;
 use settlepaisa_pg_events::file_check::Difference;
 use settlepaisa_pg_events::kpi;
-use settlepaisa_pg_events::txn_state::{Deduction, TxnState};
+use settlepaisa_pg_events::txn_state::{Deduction, Reversal, TxnState};
 use settlepaisa_recon::date::{ist_date, Date};
 use settlepaisa_recon::money::Paise;
 use settlepaisa_recon::pg_file::PgTxn;
@@ -195,6 +195,7 @@ pub fn row_pages(state: &TxnState) -> Vec<Page> {
             rows: String::from_utf8_lossy(&text).into_owned(),
             lost: if state.file.is_some() { vec![1] } else { Vec::new() },
             refunded_paise: Some(state.refunded()),
+            held_by: state.file.as_ref().map(|f| f.row.file_id.clone()),
         })
         .collect()
 }
@@ -221,7 +222,9 @@ impl<'a> Tables<'a> {
 fn refund_item(d: &Deduction) -> Item {
     Item::from([
         ("pk".to_string(), sv(format!("RF#{}", d.refunded_on))),
-        ("sk".to_string(), sv(&d.refund_id)),
+        // By transaction too: two transactions' refunds that share an id are two refunds.
+        ("sk".to_string(), sv(format!("{}#{}", d.txn_id, d.refund_id))),
+        ("refund_id".to_string(), sv(&d.refund_id)),
         ("txn_id".to_string(), sv(&d.txn_id)),
         ("merchant_id".to_string(), sv(&d.merchant_id)),
         ("amount_paise".to_string(), nv(d.amount.0)),
@@ -232,7 +235,12 @@ fn refund_item(d: &Deduction) -> Item {
 fn refund_from(item: &Item, day: Date) -> Result<(Refund, String), Malformed> {
     let f = Fields::new("webhook refund", item);
     Ok((
-        Refund { refund_id: f.s("sk")?, txn_id: f.s("txn_id")?, amount: Paise(f.n("amount_paise")?), refunded_on: day },
+        Refund {
+            refund_id: f.s("refund_id")?,
+            txn_id: f.s("txn_id")?,
+            amount: Paise(f.n("amount_paise")?),
+            refunded_on: day,
+        },
         f.s("merchant_id")?,
     ))
 }
@@ -280,6 +288,7 @@ pub async fn save(
     before: Option<&Stored>,
     after: &TxnState,
     deductions: &[Deduction],
+    reversals: &[Reversal],
 ) -> Result<bool, StoreError> {
     let version = before.map_or(1, |b| b.version + 1);
     let put = Put::builder().table_name(tables.events).set_item(Some(state_item(after, version)));
@@ -308,6 +317,22 @@ pub async fn save(
         let put = Put::builder()
             .table_name(tables.settlements)
             .set_item(Some(refund_item(d)))
+            .condition_expression("attribute_not_exists(pk)");
+        items.push(TransactWriteItem::builder().put(put.build().map_err(build)?).build());
+    }
+    for r in reversals {
+        // Given back through the settlement engine's adjustments (as dispute reversals are).
+        let item = Item::from([
+            ("pk".to_string(), sv(format!("ADJ#{}", r.on))),
+            ("sk".to_string(), sv(format!("{}-{}-refund-reversal", r.txn_id, r.refund_id))),
+            ("merchant_id".to_string(), sv(&r.merchant_id)),
+            ("kind".to_string(), sv(settlepaisa_payout::cycle::AdjustmentKind::RefundReversal.as_str())),
+            ("amount_paise".to_string(), nv(r.amount.0)),
+            ("reference".to_string(), sv(format!("{}/{}", r.txn_id, r.refund_id))),
+        ]);
+        let put = Put::builder()
+            .table_name(tables.settlements)
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)");
         items.push(TransactWriteItem::builder().put(put.build().map_err(build)?).build());
     }
@@ -349,9 +374,10 @@ pub async fn save(
             if failed.first().copied().unwrap_or(true) {
                 return Ok(false);
             }
-            // The state was at the version read, yet a deduction it had not made exists.
+            // The state was at the version read, yet a deduction or reversal it had not made
+            // exists.
             Err(StoreError::Inconsistent(format!(
-                "webhook transaction {}: a refund deduction exists that its state does not record",
+                "webhook transaction {}: a refund deduction or reversal exists that its state does not record",
                 after.txn_id
             )))
         }

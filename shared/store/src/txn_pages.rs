@@ -74,6 +74,9 @@ pub struct Page {
     pub lost: Vec<u32>,
     /// A webhook transaction's row ([`crate::pg_events`]): the refunds deducted from it.
     pub refunded_paise: Option<i64>,
+    /// A webhook transaction's row: the PG export that holds the id (the row is hidden while
+    /// that file counts).
+    pub held_by: Option<String>,
 }
 
 impl Page {
@@ -91,6 +94,9 @@ impl Page {
         }
         if let Some(r) = self.refunded_paise {
             item.insert("refunded_paise".to_string(), nv(r));
+        }
+        if let Some(f) = &self.held_by {
+            item.insert("held_by".to_string(), sv(f));
         }
         item
     }
@@ -112,6 +118,7 @@ impl Page {
             rows: f.s("rows")?,
             lost,
             refunded_paise: f.opt_n("refunded_paise")?,
+            held_by: f.opt_s("held_by")?,
         };
         let rows = page.decode()?;
         if rows.len() != page.count as usize {
@@ -191,6 +198,7 @@ fn paginate(
             rows: String::from_utf8_lossy(&text).into_owned(),
             lost: part.iter().map(|t| t.line).filter(|l| lost.contains(l)).collect(),
             refunded_paise: None,
+            held_by: None,
         });
     }
 }

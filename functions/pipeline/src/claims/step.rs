@@ -73,15 +73,27 @@ pub async fn run_group(ctx: &Context, msg: &ClaimMessage) -> Result<(), Pipeline
     // Job uploads are a job's inputs, not the PG's transactions: only `incoming/` is listed.
     if scope == "incoming" {
         write_pages(ctx, &file, msg.group, &mut rows, &lost).await?;
-        // After the claims and pages: the webhooks' rows of these ids hide, and disagreements
-        // are kept (settlepaisa_store::pg_event_notes says why in this order).
+        // After the claims and pages: the rows the webhooks also reported, noted off the events
+        // queue (settlepaisa_store::pg_event_notes says why in this order).
         let kept: Vec<PgTxn<'_>> = rows.iter().filter(|t| !lost.contains_key(&t.line)).copied().collect();
-        let tables = settlepaisa_store::pg_events::Tables::of(&ctx.resources);
-        let noted = pg_event_notes::note_file_rows(&ctx.clients.dynamodb, &tables, &file.file_id, msg.group, &kept)
-            .await
-            .map_err(PipelineError::from)?;
-        if noted > 0 {
-            tracing::info!(file_id = file.file_id, group = msg.group, noted, "rows the webhooks also reported");
+        let held = pg_event_notes::webhook_rows_held(
+            &ctx.clients.dynamodb,
+            &ctx.resources.transactions_table,
+            &file.file_id,
+            msg.group,
+            &kept,
+        )
+        .await
+        .map_err(PipelineError::from)?;
+        if !held.is_empty() {
+            let messages = pg_event_notes::note_messages(&held);
+            settlepaisa_aws::sqs::send_all(&ctx.clients.sqs, &ctx.resources.pg_events_queue_url, messages).await?;
+            tracing::info!(
+                file_id = file.file_id,
+                group = msg.group,
+                rows = held.len(),
+                "rows the webhooks also reported"
+            );
         }
     }
 
