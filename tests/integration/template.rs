@@ -54,6 +54,10 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
             | "apply-payout-responses"
             | "apply-dispute-file"
             | "apply-pg-events" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
+            "pull-connectors" => serde_json::from_str::<serde_json::Value>(&text).map(|event| {
+                let at = settlepaisa_connectors::pull::moment(&event);
+                assert!(at.is_ok() && event.get("time").is_some(), "pull-connectors' event names its time");
+            }),
             "expire-disputes" => serde_json::from_str::<serde_json::Value>(&text).map(|event| {
                 let at = settlepaisa_chargeback::expire::moment(&event);
                 assert!(at.is_ok() && event.get("time").is_some(), "expire-disputes' event names its time");

@@ -1,6 +1,8 @@
 //! Connector health from what ingestion recorded: per bank, the last file received, files and
-//! rows rejected, and how long since the last drop. One Query on the files table's
-//! `by-kind-last-date` index (`kind = bank`, last date in the range).
+//! rows rejected, and how long since the last drop (one Query on the files table's
+//! `by-kind-last-date` index, `kind = bank`, last date in the range); and for a bank with a
+//! configured connector (issue 14), its breaker, last run, success and error, lag and next run
+//! (one Query of the bank connectors table).
 
 use serde_json::{json, Value};
 use settlepaisa_http::time_filter::DayRange;
@@ -47,11 +49,63 @@ pub async fn bank_drops(
         .collect())
 }
 
-/// One entry per known bank (and any other bank seen), worst first.
-pub fn health(known: &[String], drops: &[Drop], now: i64) -> Value {
+/// A configured connector's pull state (issue 14), as the health shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pull {
+    pub kind: String,
+    pub enabled: bool,
+    pub breaker: String,
+    pub retry_at: Option<i64>,
+    pub last_run_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<i64>,
+    pub next_run_at: Option<i64>,
+}
+
+/// The configured connectors' pull states, by the folder their files go to.
+pub async fn pulls(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    now: i64,
+) -> Result<BTreeMap<String, Pull>, settlepaisa_store::StoreError> {
+    use settlepaisa_connector::breaker::Breaker;
+    let all = settlepaisa_store::connectors::all(client, table).await?;
+    Ok(all
+        .into_iter()
+        .map(|(bank, (c, s))| {
+            let cfg = &c.config;
+            let pull = Pull {
+                kind: format!("{:?}", cfg.kind).to_lowercase(),
+                enabled: cfg.enabled,
+                breaker: s.breaker.name().to_string(),
+                retry_at: match s.breaker {
+                    Breaker::Open { retry_at, .. } => Some(retry_at),
+                    _ => None,
+                },
+                last_run_at: s.last_run_at,
+                last_success_at: s.last_success_at,
+                last_error: s.last_error,
+                last_error_at: s.last_error_at,
+                next_run_at: cfg.enabled.then(|| cfg.schedule().next_after(now)).flatten(),
+            };
+            (cfg.folder(&bank).to_uppercase(), pull)
+        })
+        .collect())
+}
+
+fn utc(t: Option<i64>) -> Value {
+    t.map_or(Value::Null, |t| json!(settlepaisa_recon::date::format_utc(t)))
+}
+
+/// One entry per known bank (and any other bank seen or configured), worst first.
+pub fn health(known: &[String], drops: &[Drop], pulls: &BTreeMap<String, Pull>, now: i64) -> Value {
     let mut banks: BTreeMap<String, Vec<&Drop>> = known.iter().map(|b| (b.clone(), Vec::new())).collect();
     for d in drops {
         banks.entry(d.bank.clone()).or_default().push(d);
+    }
+    for bank in pulls.keys() {
+        banks.entry(bank.clone()).or_default();
     }
     let mut rows: Vec<(u8, Value)> = banks
         .into_iter()
@@ -61,7 +115,10 @@ pub fn health(known: &[String], drops: &[Drop], now: i64) -> Value {
             let rows_rejected: u64 = files.iter().map(|d| d.rejected_rows).sum();
             let rows_normalized: u64 = files.iter().map(|d| d.data_rows).sum();
             let lag = last.map(|d| (now - d.received_at).max(0));
+            let pull = pulls.get(&bank.to_uppercase());
             let (rank, status) = match (last, lag) {
+                // The bank's endpoint is down: its files are not coming, whatever arrived before.
+                _ if pull.is_some_and(|p| p.breaker == "open") => (0, "circuit_open"),
                 (None, _) => (0, "no_data"),
                 (Some(_), Some(l)) if l > STALE_AFTER_SECS => (1, "stale"),
                 (Some(d), _) if is_failing(&d.status) => (2, "failing"),
@@ -82,6 +139,18 @@ pub fn health(known: &[String], drops: &[Drop], now: i64) -> Value {
                 "filesRejected": rejected_files,
                 "rowsNormalized": rows_normalized,
                 "rowsRejected": rows_rejected,
+                "pull": pull.map(|p| json!({
+                    "kind": p.kind,
+                    "enabled": p.enabled,
+                    "breaker": p.breaker,
+                    "retryAt": utc(p.retry_at),
+                    "lastRunAt": utc(p.last_run_at),
+                    "lastSuccessAt": utc(p.last_success_at),
+                    "lastError": p.last_error,
+                    "lastErrorAt": utc(p.last_error_at),
+                    "lagSeconds": p.last_success_at.map(|t| (now - t).max(0)),
+                    "nextRunAt": utc(p.next_run_at),
+                })),
             });
             (rank, value)
         })
@@ -115,7 +184,7 @@ mod tests {
             drop("ICICI", "NORMALIZED", now - 900, 2),
             drop("SBI", "REJECTED", now - 60, 0),
         ];
-        let v = health(&known, &drops, now);
+        let v = health(&known, &drops, &BTreeMap::new(), now);
         let statuses: Vec<_> = v
             .as_array()
             .unwrap()
@@ -129,7 +198,20 @@ mod tests {
         );
         assert_eq!(v[3]["lagSeconds"], 600);
         assert_eq!(v[2]["rowsRejected"], 2);
-        let stale = health(&known[1..2], &[drop("HDFC", "NORMALIZED", now - STALE_AFTER_SECS - 1, 0)], now);
+        let stale =
+            health(&known[1..2], &[drop("HDFC", "NORMALIZED", now - STALE_AFTER_SECS - 1, 0)], &BTreeMap::new(), now);
         assert_eq!(stale[0]["status"], "stale");
+        // A configured connector whose breaker is open is reported first, with its pull state.
+        let open = Pull {
+            kind: "sftp".into(),
+            breaker: "open".into(),
+            retry_at: Some(now + 600),
+            last_success_at: Some(now - 7_200),
+            ..Pull::default()
+        };
+        let v = health(&known, &drops, &BTreeMap::from([("HDFC".to_string(), open)]), now);
+        assert_eq!(v[0]["connector"], "HDFC");
+        assert_eq!(v[0]["status"], "circuit_open");
+        assert_eq!(v[0]["pull"]["lagSeconds"], 7_200);
     }
 }

@@ -139,7 +139,9 @@ pub async fn get_connectors_health(
                 connectors::bank_drops(&state.ctx.clients.dynamodb, &state.ctx.resources.files_table, range).await?;
             let known: Vec<String> = state.ctx.templates.iter().map(|t| t.name.clone()).collect();
             let now = settlepaisa_http::edge::now_secs() as i64;
-            Ok(envelope(range, None, "connectors", connectors::health(&known, &drops, now)))
+            let pulls =
+                connectors::pulls(&state.ctx.clients.dynamodb, &state.ctx.resources.bank_connectors_table, now).await?;
+            Ok(envelope(range, None, "connectors", connectors::health(&known, &drops, &pulls, now)))
         })
         .await
 }

@@ -105,6 +105,7 @@ pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjec
     let schedule_date = scheduled_request(stack, &settlement.merchant_id).await?;
     answer_payout(stack, &settlement).await?;
     crate::dispute_demo::run(stack).await?;
+    sample_connector(stack).await?;
     let dispute_txn = crate::dispute_demo::captured_upi(stack, crate::dispute_demo::SAMPLES.len() + 6)
         .await?
         .pop()
@@ -121,6 +122,19 @@ pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjec
         schedule_date,
         dispute_txn,
     })
+}
+
+/// The connector `get-connector.json` reads and `put-connector.json` replaces: the same
+/// configuration `put-connector.json` carries, disabled (no run reaches for its example host).
+async fn sample_connector(stack: &LocalStack) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(workspace_events().join("put-connector.json")).map_err(fail)?;
+    let event: Value = serde_json::from_str(&text).map_err(fail)?;
+    let body: Value = serde_json::from_str(event["body"].as_str().unwrap_or("{}")).map_err(fail)?;
+    let existing = call(stack, "GET", "/api/connectors/HDFC", None).await;
+    if existing.is_err() {
+        call(stack, "PUT", "/api/connectors/HDFC", Some(body)).await?;
+    }
+    Ok(())
 }
 
 /// A settlement batch of the stack: the one whose id sorts first.

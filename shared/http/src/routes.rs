@@ -38,6 +38,7 @@ pub enum Service {
     Merchant,
     Chargeback,
     PgIngestion,
+    Connectors,
 }
 
 impl Service {
@@ -51,6 +52,7 @@ impl Service {
             Service::Merchant => "merchant-api",
             Service::Chargeback => "chargeback-api",
             Service::PgIngestion => "pg-ingestion",
+            Service::Connectors => "connectors",
         }
     }
 }
@@ -202,6 +204,11 @@ pub const ROUTES: &[RouteSpec] = &[
     // PG ingestion (the seed's pg-ingestion): the PG's signed webhooks.
     route("receive-pg-webhook", "POST", "/webhooks/pg", PgIngestion, Webhook),
     route("pg-ingestion-health", "GET", "/health/pg-ingestion", PgIngestion, Public),
+    // Bank connectors (the seed's connectors): configuration and state, connectors:configure.
+    route("list-connectors", "GET", "/api/connectors", Connectors, Internal(ConnectorsConfigure)),
+    route("get-connector", "GET", "/api/connectors/{bank}", Connectors, Internal(ConnectorsConfigure)),
+    route("put-connector", "PUT", "/api/connectors/{bank}", Connectors, Internal(ConnectorsConfigure)),
+    route("connectors-health", "GET", "/health/connectors", Connectors, Public),
 ];
 
 /// The route a request matched (`path` as declared, not as requested).

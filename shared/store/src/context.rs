@@ -29,6 +29,8 @@ pub struct Resources {
     pub pg_events_table: String,
     /// Verified webhook deliveries for `apply-pg-events`.
     pub pg_events_queue_url: String,
+    /// Bank connectors: configuration, state, files taken (the seed's `bank_connectors`).
+    pub bank_connectors_table: String,
     pub match_queue_url: String,
     pub finalize_queue_url: String,
     /// Where Lambda puts S3 events whose ingestion failed on every attempt.
@@ -82,6 +84,23 @@ pub struct Context {
     pg_webhook_secret_cache: std::sync::Arc<std::sync::OnceLock<settlepaisa_aws::secrets::Secret>>,
     /// Where the mock PG delivers its webhooks (`PG_WEBHOOK_URL`: the stack's `/webhooks/pg`).
     pub pg_webhook_url: Option<String>,
+    /// How bank connectors retry, wait and give up.
+    pub connectors: ConnectorSettings,
+}
+
+/// Bank connectors' timing (`CONNECTOR_*`; the defaults are production's, tests shrink them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectorSettings {
+    /// The backoff's base, `CONNECTOR_BACKOFF_BASE_MS` (the seed's 1,000: `min(1000·2^n, 30000)`).
+    pub backoff_base_ms: u64,
+    /// Each remote step's bound, `CONNECTOR_TIMEOUT_SECS` (30).
+    pub timeout_secs: u64,
+    /// A remote file modified this recently is left for a later run, `CONNECTOR_SETTLE_SECS` (60).
+    pub settle_secs: i64,
+    /// Failed runs in a row that open the breaker, `CONNECTOR_FAILURES_TO_OPEN` (3).
+    pub failures_to_open: u32,
+    /// How long an open breaker waits before a trial run, `CONNECTOR_COOL_DOWN_SECS` (3,600).
+    pub cool_down_secs: i64,
 }
 
 /// Where a secret comes from (its `Debug` never shows a value).
@@ -160,6 +179,7 @@ impl Resources {
             dispute_file_queue_url: get("DISPUTE_FILE_QUEUE_URL")?,
             pg_events_table: get("PG_EVENTS_TABLE")?,
             pg_events_queue_url: get("PG_EVENTS_QUEUE_URL")?,
+            bank_connectors_table: get("BANK_CONNECTORS_TABLE")?,
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,
@@ -192,7 +212,15 @@ impl Context {
             (None, Some(v)) => Some(SecretSetting::Value(v)),
             (None, None) => None,
         };
+        let connectors = ConnectorSettings {
+            backoff_base_ms: u64::from(number("CONNECTOR_BACKOFF_BASE_MS", 1_000, 60_000)?),
+            timeout_secs: u64::from(number("CONNECTOR_TIMEOUT_SECS", 30, 600)?),
+            settle_secs: i64::from(number("CONNECTOR_SETTLE_SECS", 60, 86_400)?),
+            failures_to_open: number("CONNECTOR_FAILURES_TO_OPEN", 3, 100)?,
+            cool_down_secs: i64::from(number("CONNECTOR_COOL_DOWN_SECS", 3_600, 7 * 86_400)?),
+        };
         Ok(Context {
+            connectors,
             pg_webhook_secret,
             pg_webhook_secret_cache: Default::default(),
             pg_webhook_url: lookup("PG_WEBHOOK_URL").filter(|v| !v.is_empty()),

@@ -12,12 +12,15 @@
 //! - [`pg_events`] — the PG events table: webhook receipts, a transaction's webhook state, and
 //!   what a change writes elsewhere (its row, refund deductions, KPI counters, conflicts);
 //! - [`pg_event_notes`] — where a PG file export and the webhooks meet;
+//! - [`connectors`] — the bank connectors table: configurations, run state and breaker, files
+//!   taken and payout files pushed, recorded changes;
 //! - [`results`] — the results table's keys and items: match pages and exceptions;
 //! - [`txn_pages`] — the transactions table: counted PG rows in pages, by day and by merchant;
 //! - [`txn_days`] — the day markers the transaction list reads;
 //! - [`context`] — clients, resource names and settings, built once per process;
 //! - [`runtime`] — a function's start-up: logs and the context, or a clear exit.
 
+pub mod connectors;
 pub mod context;
 pub mod disputes;
 pub mod error;

@@ -1,0 +1,130 @@
+//! The connectors API (`connectors:configure`): `GET /api/connectors`, `GET /api/connectors/{bank}`
+//! (configuration, run state, breaker, recent changes), `PUT /api/connectors/{bank}` (create or
+//! replace; `If-Match: <version>` to replace only what was read). A connector holds the *name* of
+//! its secret; a body carrying a key, password or any field not in the schema is refused.
+
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde_json::{json, Value};
+use settlepaisa_connector::config::{valid_bank, validate, ConnectorConfig};
+use settlepaisa_http::input::Body;
+use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_store::connectors::{self, RunState, Stored};
+use settlepaisa_store::StoreError;
+
+fn store(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Aws(e) => ApiError::store(e),
+        other => ApiError::internal(other),
+    }
+}
+
+fn utc(t: Option<i64>) -> Value {
+    t.map_or(Value::Null, |t| json!(settlepaisa_recon::date::format_utc(t)))
+}
+
+/// A connector as the API shows it: its configuration (the secret by name), state and breaker.
+pub fn view(stored: &Stored, state: &RunState, now: i64) -> Value {
+    let c = &stored.config;
+    json!({
+        "bank": stored.bank,
+        "config": c,
+        "version": stored.version,
+        "updatedAt": utc(Some(stored.updated_at)),
+        "updatedBy": stored.updated_by,
+        "secret": { "name": c.secret_name, "value": "kept in Secrets Manager; never shown" },
+        "nextRunAt": if c.enabled { utc(c.schedule().next_after(now)) } else { Value::Null },
+        "state": {
+            "breaker": state.breaker,
+            "lastRunAt": utc(state.last_run_at),
+            "lastSuccessAt": utc(state.last_success_at),
+            "lastError": state.last_error,
+            "lastErrorAt": utc(state.last_error_at),
+            "lastFileAt": utc(state.last_file_at),
+            "filesTaken": state.files_taken,
+            "payoutsPushed": state.payouts_pushed,
+        },
+    })
+}
+
+/// `GET /api/connectors`
+pub async fn list_connectors(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let ctx = state.ctx;
+    let all = connectors::all(&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table).await.map_err(store)?;
+    let now = settlepaisa_http::edge::now_secs() as i64;
+    let items: Vec<Value> = all.values().map(|(c, s)| view(c, s, now)).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+fn bank_of(bank: &str) -> Result<&str, ApiError> {
+    if !valid_bank(bank) {
+        return Err(ApiError::bad_request(format!("bank `{bank}` is not 2–16 uppercase letters or digits")));
+    }
+    Ok(bank)
+}
+
+/// `GET /api/connectors/{bank}`
+pub async fn get_connector(State(state): State<AppState>, Path(bank): Path<String>) -> Result<Json<Value>, ApiError> {
+    let ctx = state.ctx;
+    let bank = bank_of(&bank)?;
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table);
+    let Some((stored, run)) = connectors::get(db, table, bank).await.map_err(store)? else {
+        return Err(ApiError::not_found(format!("no connector for bank `{bank}`")));
+    };
+    let history = connectors::history(db, table, bank, 20).await.map_err(store)?;
+    let mut v = view(&stored, &run, settlepaisa_http::edge::now_secs() as i64);
+    v["changes"] = history
+        .into_iter()
+        .map(|(at, what, detail)| json!({ "at": utc(Some(at)), "what": what, "detail": detail }))
+        .collect();
+    Ok(Json(v))
+}
+
+/// `PUT /api/connectors/{bank}`: 201 created, 200 replaced; 409 when `If-Match` is not the
+/// stored version (or it changed while this was written).
+pub async fn put_connector(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(bank): Path<String>,
+    headers: HeaderMap,
+    Body(config): Body<ConnectorConfig>,
+) -> Result<Response, ApiError> {
+    let ctx = state.ctx;
+    let bank = bank_of(&bank)?;
+    let folders: Vec<String> = ctx.templates.iter().map(|t| t.name.clone()).collect();
+    validate(bank, &config, &folders).map_err(ApiError::bad_request)?;
+    let if_match = match headers.get("if-match").map(|v| v.to_str().unwrap_or("")) {
+        None => None,
+        Some(v) => Some(
+            v.trim_matches('"')
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request("If-Match is the connector's version (a number)"))?,
+        ),
+    };
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table);
+    let current = connectors::get(db, table, bank).await.map_err(store)?.map(|(c, _)| c.version);
+    if let (Some(want), Some(have)) = (if_match, current) {
+        if want != have {
+            return Err(ApiError::conflict(format!(
+                "connector `{bank}` is at version {have}, not {want}; read it again"
+            )));
+        }
+    }
+    if if_match.is_some() && current.is_none() {
+        return Err(ApiError::not_found(format!("no connector for bank `{bank}` to replace")));
+    }
+    let now = settlepaisa_http::edge::now_secs() as i64;
+    if !connectors::put_config(db, table, bank, &config, current, &caller.user_id, now).await.map_err(store)? {
+        return Err(ApiError::conflict(format!("connector `{bank}` changed while this was written; read it again")));
+    }
+    tracing::info!(bank, user = caller.user_id, "connector configured");
+    let (stored, run) = connectors::get(db, table, bank)
+        .await
+        .map_err(store)?
+        .ok_or_else(|| ApiError::internal("a connector just written is not there"))?;
+    let status = if current.is_some() { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(view(&stored, &run, now))).into_response())
+}

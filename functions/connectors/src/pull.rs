@@ -1,0 +1,101 @@
+//! `pull-connectors`: run every 15 minutes by EventBridge Scheduler (or by ops with
+//! `{"connector": "HDFC"}`, which runs that one now, breaker or not). For each enabled
+//! connector whose schedule (cron, IST) has a minute since its last run: take its lease (one run
+//! of a connector at a time), ask its breaker, run it, record the outcome and every breaker
+//! change. A connector that fails is recorded and the others still run; the function fails only
+//! when the store does (the schedule's retry runs it again).
+
+use crate::error::ConnectorError;
+use crate::run::{run, RunOutcome};
+use serde_json::{json, Value};
+use settlepaisa_connector::breaker::{Admission, Thresholds};
+use settlepaisa_store::{connectors, Context};
+
+/// How long a run may hold its connector (the function's timeout is 900 s).
+const LEASE_SECS: i64 = 960;
+/// How far back a connector never run looks for a due minute (the schedule's period).
+const FIRST_LOOKBACK_SECS: i64 = 900;
+
+/// The moment of a run: the event's `time` (EventBridge's), else now.
+pub fn moment(event: &Value) -> Result<i64, ConnectorError> {
+    match event.get("time").and_then(Value::as_str) {
+        Some(t) => settlepaisa_recon::date::parse_rfc3339(t)
+            .ok_or_else(|| ConnectorError::Config(format!("time `{t}` is not RFC 3339 with an offset"))),
+        None => Ok(settlepaisa_http::edge::now_secs() as i64),
+    }
+}
+
+pub async fn handle(ctx: &Context, event: Value) -> Result<Value, ConnectorError> {
+    let now = moment(&event)?;
+    let forced = event.get("connector").and_then(Value::as_str).map(str::to_string);
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table);
+    let all = connectors::all(db, table).await?;
+    if let Some(bank) = &forced {
+        if !all.contains_key(bank) {
+            return Err(ConnectorError::Config(format!("no connector `{bank}`")));
+        }
+    }
+    let th =
+        Thresholds { failures_to_open: ctx.connectors.failures_to_open, cool_down_secs: ctx.connectors.cool_down_secs };
+    let mut report = Vec::new();
+    for (bank, (stored, mut state)) in all {
+        let cfg = &stored.config;
+        let is_forced = forced.as_deref() == Some(bank.as_str());
+        if forced.is_some() && !is_forced {
+            continue;
+        }
+        if !is_forced {
+            let since = state.last_run_at.unwrap_or(now - FIRST_LOOKBACK_SECS);
+            if !cfg.enabled || !cfg.schedule().due_between(since, now) {
+                continue;
+            }
+        }
+        if !connectors::lease(db, table, &bank, now, now + LEASE_SECS).await? {
+            report.push(json!({ "connector": bank, "outcome": "busy" }));
+            continue;
+        }
+        let (admission, breaker, opened) = state.breaker.admit(now);
+        if let Some(t) = &opened {
+            connectors::record_transition(db, table, &bank, t).await?;
+        }
+        state.breaker = breaker;
+        if let (Admission::Skip { retry_at }, false) = (admission, is_forced) {
+            state.last_run_at = Some(now);
+            connectors::finish_run(db, table, &bank, &state).await?;
+            report.push(json!({ "connector": bank, "outcome": "skipped", "breaker": "open", "retryAt": retry_at }));
+            continue;
+        }
+        let outcome: RunOutcome = run(ctx, &bank, cfg, now).await;
+        let (breaker, changed) = state.breaker.after_run(outcome.error.as_deref(), now, th);
+        if let Some(t) = &changed {
+            tracing::warn!(bank, from = t.from, to = t.to, reason = t.reason, "connector breaker changed");
+            connectors::record_transition(db, table, &bank, t).await?;
+        }
+        state.breaker = breaker;
+        state.last_run_at = Some(now);
+        state.files_taken += outcome.taken.len() as u64;
+        state.payouts_pushed += outcome.pushed.len() as u64;
+        if !outcome.taken.is_empty() {
+            state.last_file_at = Some(now);
+        }
+        match &outcome.error {
+            None => state.last_success_at = Some(now),
+            Some(e) => {
+                tracing::error!(bank, error = e, "connector run failed");
+                state.last_error = Some(e.chars().take(500).collect());
+                state.last_error_at = Some(now);
+            }
+        }
+        connectors::finish_run(db, table, &bank, &state).await?;
+        report.push(json!({
+            "connector": bank,
+            "outcome": if outcome.error.is_some() { "failed" } else { "ran" },
+            "taken": outcome.taken,
+            "pushed": outcome.pushed,
+            "retries": outcome.retries,
+            "error": outcome.error,
+            "breaker": state.breaker.name(),
+        }));
+    }
+    Ok(json!({ "at": settlepaisa_recon::date::format_utc(now), "connectors": report }))
+}

@@ -1,0 +1,334 @@
+//! The bank connectors table (the seed's `bank_connectors`, issue 14). Keys (`pk`, `sk`):
+//!
+//! - `CONNECTORS` / `{bank}#CONFIG` — the configuration ([`ConnectorConfig`] JSON in `doc`: the
+//!   secret's *name* only), `version`, `updated_at`, `updated_by`;
+//! - `CONNECTORS` / `{bank}#STATE` — the breaker, the last run, success, error and file, the
+//!   run's lease (`lease_until`: one pull of a connector at a time);
+//! - `C#{bank}` / `F#{fingerprint}` — a file taken (name, size, mtime or ETag, the S3 key, when):
+//!   written after its object is complete, so a file is taken once and never lost;
+//! - `C#{bank}` / `P#{key}` — a payout file pushed to the bank;
+//! - `C#{bank}` / `H#{at}#{n}` — a recorded change (breaker transitions, configuration edits),
+//!   kept 400 days (`expires_at`).
+//!
+//! Every connector's configuration and state is one Query (`pk = CONNECTORS`): the health
+//! endpoint and the scheduled run read them so.
+
+use crate::error::StoreError;
+use settlepaisa_aws::capacity::WriteUnits;
+use settlepaisa_aws::dynamo::{nv, query_all, sv, Fields, Item};
+use settlepaisa_aws::{requests, sdk_message, AwsError};
+use settlepaisa_connector::breaker::{Breaker, Transition};
+use settlepaisa_connector::config::ConnectorConfig;
+use settlepaisa_connector::remote::RemoteFile;
+use std::collections::{BTreeMap, HashSet};
+
+const LIST: &str = "CONNECTORS";
+/// How long a recorded change is kept.
+const HISTORY_SECS: i64 = 400 * 86_400;
+
+fn w(table: &str) {
+    requests::record_write("dynamodb.PutItem", table, WriteUnits { table: 1, indexes: 0 });
+}
+
+fn key(pk: &str, sk: &str) -> Item {
+    Item::from([("pk".to_string(), sv(pk)), ("sk".to_string(), sv(sk))])
+}
+
+/// A connector's configuration as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub bank: String,
+    pub config: ConnectorConfig,
+    pub version: u64,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+/// What runs have found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunState {
+    pub breaker: Breaker,
+    pub last_run_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<i64>,
+    /// When the newest file taken was taken.
+    pub last_file_at: Option<i64>,
+    pub files_taken: u64,
+    pub payouts_pushed: u64,
+}
+
+/// Every connector: configuration and (when it ran) state, by bank.
+pub async fn all(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<BTreeMap<String, (Stored, RunState)>, StoreError> {
+    let items = query_all(client, table, None, "pk", LIST).await?;
+    let mut configs = BTreeMap::new();
+    let mut states: BTreeMap<String, RunState> = BTreeMap::new();
+    for item in &items {
+        let f = Fields::new("connector", item);
+        let sk: String = f.s("sk")?;
+        let doc: String = f.s("doc")?;
+        if let Some(bank) = sk.strip_suffix("#CONFIG") {
+            let config = serde_json::from_str(&doc).map_err(|e| f.bad(format!("`doc`: {e}")))?;
+            configs.insert(
+                bank.to_string(),
+                Stored {
+                    bank: bank.to_string(),
+                    config,
+                    version: f.n("version")?,
+                    updated_at: f.n("updated_at")?,
+                    updated_by: f.s("updated_by")?,
+                },
+            );
+        } else if let Some(bank) = sk.strip_suffix("#STATE") {
+            states.insert(bank.to_string(), serde_json::from_str(&doc).map_err(|e| f.bad(format!("`doc`: {e}")))?);
+        }
+    }
+    Ok(configs.into_iter().map(|(b, c)| (b.clone(), (c, states.remove(&b).unwrap_or_default()))).collect())
+}
+
+/// One connector (consistent).
+pub async fn get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+) -> Result<Option<(Stored, RunState)>, StoreError> {
+    let mut all = all(client, table).await?;
+    Ok(all.remove(bank))
+}
+
+/// Writes a configuration: new when `expected` is `None`, else only over that version. `false`:
+/// someone changed it first (or it exists / does not).
+pub async fn put_config(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+    config: &ConnectorConfig,
+    expected: Option<u64>,
+    by: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut item = key(LIST, &format!("{bank}#CONFIG"));
+    item.insert("doc".into(), sv(serde_json::to_string(config).expect("a config serializes")));
+    item.insert("version".into(), nv(expected.map_or(1, |v| v + 1)));
+    item.insert("updated_at".into(), nv(now));
+    item.insert("updated_by".into(), sv(by));
+    let mut put = client.put_item().table_name(table).set_item(Some(item));
+    put = match expected {
+        None => put.condition_expression("attribute_not_exists(pk)"),
+        Some(v) => put.condition_expression("version = :v").expression_attribute_values(":v", nv(v)),
+    };
+    w(table);
+    match put.send().await {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),
+        Err(e) => return Err(AwsError::new("PutItem", sdk_message(&e)).into()),
+    }
+    record(client, table, bank, now, "configured", &format!("version {} by {by}", expected.map_or(1, |v| v + 1)))
+        .await?;
+    Ok(true)
+}
+
+/// Takes the connector's run lease until `until`, unless another run holds it. `false`: busy.
+pub async fn lease(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool, StoreError> {
+    requests::record_write("dynamodb.UpdateItem", table, WriteUnits { table: 1, indexes: 0 });
+    let out = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(LIST, &format!("{bank}#STATE"))))
+        .update_expression("SET lease_until = :until, doc = if_not_exists(doc, :empty)")
+        .condition_expression("attribute_not_exists(lease_until) OR lease_until < :now")
+        .expression_attribute_values(":until", nv(until))
+        .expression_attribute_values(":now", nv(now))
+        .expression_attribute_values(":empty", sv(serde_json::to_string(&RunState::default()).expect("serializes")))
+        .send()
+        .await;
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+        Err(e) => Err(AwsError::new("UpdateItem", sdk_message(&e)).into()),
+    }
+}
+
+/// Writes the run's state and releases the lease.
+pub async fn finish_run(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+    state: &RunState,
+) -> Result<(), StoreError> {
+    requests::record_write("dynamodb.UpdateItem", table, WriteUnits { table: 1, indexes: 0 });
+    client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(LIST, &format!("{bank}#STATE"))))
+        .update_expression("SET doc = :doc REMOVE lease_until")
+        .expression_attribute_values(":doc", sv(serde_json::to_string(state).expect("serializes")))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("UpdateItem", sdk_message(&e)))?;
+    Ok(())
+}
+
+/// Records a change (a breaker transition, an edit) in the connector's history.
+pub async fn record(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+    at: i64,
+    what: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    let mut item = key(&format!("C#{bank}"), &format!("H#{at:011}#{:08x}", fastrand_u32()));
+    item.insert("what".into(), sv(what));
+    item.insert("detail".into(), sv(detail.chars().take(1_000).collect::<String>()));
+    item.insert("at".into(), nv(at));
+    item.insert("expires_at".into(), nv(at + HISTORY_SECS));
+    w(table);
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("PutItem", sdk_message(&e)))?;
+    Ok(())
+}
+
+/// Records a breaker transition.
+pub async fn record_transition(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+    t: &Transition,
+) -> Result<(), StoreError> {
+    record(client, table, bank, t.at, &format!("breaker {} → {}", t.from, t.to), &t.reason).await
+}
+
+fn fastrand_u32() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let n = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    n ^ std::process::id().rotate_left(16)
+}
+
+/// A connector's recorded changes, newest first (at most `limit`).
+pub async fn history(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+    limit: i32,
+) -> Result<Vec<(i64, String, String)>, StoreError> {
+    let out = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
+        .expression_attribute_values(":pk", sv(format!("C#{bank}")))
+        .expression_attribute_values(":h", sv("H#"))
+        .scan_index_forward(false)
+        .limit(limit)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
+    let (items, _, _) = settlepaisa_aws::dynamo::query_page(out);
+    items
+        .iter()
+        .map(|i| {
+            let f = Fields::new("connector change", i);
+            Ok((f.n("at")?, f.s("what")?, f.s("detail")?))
+        })
+        .collect()
+}
+
+/// The fingerprints of the files the connector has taken.
+pub async fn taken(client: &aws_sdk_dynamodb::Client, table: &str, bank: &str) -> Result<HashSet<String>, StoreError> {
+    let query = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :f)")
+        .expression_attribute_values(":pk", sv(format!("C#{bank}")))
+        .expression_attribute_values(":f", sv("F#"))
+        .projection_expression("sk");
+    let items = settlepaisa_aws::dynamo::all_pages(query).await?;
+    Ok(items
+        .iter()
+        .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).and_then(|s| s.strip_prefix("F#")).map(str::to_string))
+        .collect())
+}
+
+/// Records a file taken (after its object is complete). `false`: already recorded.
+pub async fn record_taken(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+    file: &RemoteFile,
+    s3_key: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let mut item = key(&format!("C#{bank}"), &format!("F#{}", file.fingerprint()));
+    item.insert("name".into(), sv(&file.name));
+    item.insert("size".into(), nv(file.size));
+    if let Some(m) = file.modified {
+        item.insert("modified".into(), nv(m));
+    }
+    if let Some(e) = &file.etag {
+        item.insert("etag".into(), sv(e));
+    }
+    item.insert("s3_key".into(), sv(s3_key));
+    item.insert("taken_at".into(), nv(at));
+    put_once(client, table, item).await
+}
+
+/// The payout files already pushed to the bank (their S3 keys).
+pub async fn pushed(client: &aws_sdk_dynamodb::Client, table: &str, bank: &str) -> Result<HashSet<String>, StoreError> {
+    let query = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+        .expression_attribute_values(":pk", sv(format!("C#{bank}")))
+        .expression_attribute_values(":p", sv("P#"))
+        .projection_expression("sk");
+    let items = settlepaisa_aws::dynamo::all_pages(query).await?;
+    Ok(items
+        .iter()
+        .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).and_then(|s| s.strip_prefix("P#")).map(str::to_string))
+        .collect())
+}
+
+/// Records a payout file pushed (after the bank's copy is complete and renamed into place).
+pub async fn record_pushed(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+    s3_key: &str,
+    remote_path: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let mut item = key(&format!("C#{bank}"), &format!("P#{s3_key}"));
+    item.insert("remote_path".into(), sv(remote_path));
+    item.insert("pushed_at".into(), nv(at));
+    put_once(client, table, item).await
+}
+
+async fn put_once(client: &aws_sdk_dynamodb::Client, table: &str, item: Item) -> Result<bool, StoreError> {
+    w(table);
+    match client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+        Err(e) => Err(AwsError::new("PutItem", sdk_message(&e)).into()),
+    }
+}
