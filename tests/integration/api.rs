@@ -435,6 +435,10 @@ const MATRIX: &[(&str, &[&str])] = &[
     // No token needed: the PG's signature is the credential (a token changes nothing).
     ("receive-pg-webhook", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
     ("pg-ingestion-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("list-connectors", &["sp-ops"]),
+    ("get-connector", &["sp-ops"]),
+    ("put-connector", &["sp-ops"]),
+    ("connectors-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
 ];
 
 /// The matrix's merchant (its merchant-admin token's), a batch of it, and a request recorded
@@ -545,6 +549,20 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
         ),
         "chargeback-health" => get("/health/chargeback".into()),
         "pg-ingestion-health" => get("/health/pg-ingestion".into()),
+        "connectors-health" => get("/health/connectors".into()),
+        "list-connectors" => get("/api/connectors".into()),
+        "get-connector" | "put-connector" => {
+            let body = json!({
+                "kind": "https", "host": "statements.icicibank.example", "urlTemplate": "/v1/statements/{date}.csv",
+                "secretName": "settlepaisa/connectors/icici", "schedule": "0 7 * * *", "enabled": false,
+            });
+            if function == "get-connector" {
+                api.call("PUT", "/api/connectors/ICICI", Some(&w.ops), Some(body)).await;
+                get("/api/connectors/ICICI".into())
+            } else {
+                ("PUT".into(), "/api/connectors/ICICI".into(), Some(body))
+            }
+        }
         "receive-pg-webhook" => {
             static DELIVERY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
             let n = DELIVERY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
