@@ -5,6 +5,7 @@ mod api;
 mod api_limits;
 mod chunks;
 mod claims;
+mod connectors;
 mod delivery;
 mod deploy_path;
 mod disputes;

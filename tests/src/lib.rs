@@ -127,6 +127,8 @@ pub fn offline_reports(dir: &Path, pg: &Path, banks: &[std::path::PathBuf]) -> s
     out
 }
 
+pub mod bank_servers;
+
 pub mod pipeline {
     //! Driving the local stack from tests: generated files, uploads, jobs, results.
 

@@ -63,7 +63,8 @@ pub struct Pull {
     pub next_run_at: Option<i64>,
 }
 
-/// The configured connectors' pull states, by the folder their files go to.
+/// The configured connectors' pull states, by the folder their files go to (lowercase: a
+/// statement template's name).
 pub async fn pulls(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -89,7 +90,7 @@ pub async fn pulls(
                 last_error_at: s.last_error_at,
                 next_run_at: cfg.enabled.then(|| cfg.schedule().next_after(now)).flatten(),
             };
-            (cfg.folder(&bank).to_uppercase(), pull)
+            (cfg.folder(&bank).to_lowercase(), pull)
         })
         .collect())
 }
@@ -105,7 +106,9 @@ pub fn health(known: &[String], drops: &[Drop], pulls: &BTreeMap<String, Pull>, 
         banks.entry(d.bank.clone()).or_default().push(d);
     }
     for bank in pulls.keys() {
-        banks.entry(bank.clone()).or_default();
+        if !banks.keys().any(|b| b.eq_ignore_ascii_case(bank)) {
+            banks.insert(bank.clone(), Vec::new());
+        }
     }
     let mut rows: Vec<(u8, Value)> = banks
         .into_iter()
@@ -115,7 +118,7 @@ pub fn health(known: &[String], drops: &[Drop], pulls: &BTreeMap<String, Pull>, 
             let rows_rejected: u64 = files.iter().map(|d| d.rejected_rows).sum();
             let rows_normalized: u64 = files.iter().map(|d| d.data_rows).sum();
             let lag = last.map(|d| (now - d.received_at).max(0));
-            let pull = pulls.get(&bank.to_uppercase());
+            let pull = pulls.get(&bank.to_lowercase());
             let (rank, status) = match (last, lag) {
                 // The bank's endpoint is down: its files are not coming, whatever arrived before.
                 _ if pull.is_some_and(|p| p.breaker == "open") => (0, "circuit_open"),
@@ -209,7 +212,7 @@ mod tests {
             last_success_at: Some(now - 7_200),
             ..Pull::default()
         };
-        let v = health(&known, &drops, &BTreeMap::from([("HDFC".to_string(), open)]), now);
+        let v = health(&known, &drops, &BTreeMap::from([("hdfc".to_string(), open)]), now);
         assert_eq!(v[0]["connector"], "HDFC");
         assert_eq!(v[0]["status"], "circuit_open");
         assert_eq!(v[0]["pull"]["lagSeconds"], 7_200);
