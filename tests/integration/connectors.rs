@@ -22,6 +22,8 @@ fn fast(api: &Api) -> &'static settlepaisa_pipeline::Context {
         settle_secs: 0,
         failures_to_open: 3,
         cool_down_secs: 600,
+        // The tests move the clock (cool-downs, schedules) through the events' `time`.
+        max_event_skew_secs: i64::MAX / 4,
     };
     Box::leak(Box::new(ctx))
 }
@@ -32,7 +34,7 @@ async fn secret(api: &Api, name: &str, value: Value) {
 }
 
 async fn pull(ctx: &settlepaisa_pipeline::Context, event: Value) -> Value {
-    settlepaisa_connectors::pull::handle(ctx, event).await.unwrap()
+    settlepaisa_connectors::pull::handle(ctx, event, None).await.unwrap()
 }
 
 fn at(t: i64) -> Value {
@@ -77,6 +79,15 @@ async fn sftp_files_are_taken_once_whole_through_cuts_and_timeouts_and_the_break
     std::fs::write(&first, &statement).unwrap();
     touch(&first, start - 3_600);
     std::fs::write(ssh.outbox().join("notes.txt"), b"not ours").unwrap();
+    // A statement past one 8 MiB upload part (the same rows again and again), oldest: taken first.
+    let mut big = statement.clone();
+    let rows = &statement[statement.iter().position(|b| *b == b'\n').unwrap() + 1..];
+    while big.len() < 12 << 20 {
+        big.extend_from_slice(rows);
+    }
+    let big_path = ssh.outbox().join("HDFC_BIG.csv");
+    std::fs::write(&big_path, &big).unwrap();
+    touch(&big_path, start - 7_200);
 
     secret(&api, "settlepaisa/connectors/hdfc-test", json!({ "privateKey": ssh.user_key })).await;
     let ops = api.token(Role::SpOps, None);
@@ -84,23 +95,25 @@ async fn sftp_files_are_taken_once_whole_through_cuts_and_timeouts_and_the_break
         "kind": "sftp", "host": "127.0.0.1", "port": proxy.port, "username": ssh.user, "hostKey": ssh.host_key,
         "remoteDir": ssh.outbox().to_string_lossy(), "filePattern": "HDFC_*.csv",
         "secretName": "settlepaisa/connectors/hdfc-test", "schedule": "* * * * *",
-        "payoutDir": ssh.inbox().to_string_lossy(),
+        "payoutDir": ssh.inbox().to_string_lossy(), "payoutsSince": "2026-10-01",
     });
     let r = api.call("PUT", "/api/connectors/HDFC", Some(&ops), Some(config.clone())).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(!r.body.to_string().contains("BEGIN OPENSSH"), "no secret value in any answer");
 
-    // A cut mid-file: the attempt's upload is abandoned (nothing shows), the retry takes it whole.
-    proxy.set(Mode::CutOnceAfter(60_000));
+    // A cut mid-file, after the first 8 MiB part went up: that upload is abandoned (nothing
+    // shows), the retry streams the file again, whole.
+    proxy.set(Mode::CutOnceAfter(9_000_000));
     let run = pull(ctx, at(start)).await;
     let report = &run["connectors"][0];
     assert_eq!(report["outcome"], "ran", "{run}");
-    assert_eq!(report["taken"], json!(["incoming/HDFC/HDFC_STMT_1.csv"]));
+    assert_eq!(report["taken"], json!(["incoming/HDFC/HDFC_BIG.csv", "incoming/HDFC/HDFC_STMT_1.csv"]));
     assert!(report["retries"].as_u64().unwrap() >= 1, "the cut was retried: {run}");
-    assert_eq!(object(&api, "incoming/HDFC/HDFC_STMT_1.csv").await, statement, "every byte, once");
+    assert_eq!(object(&api, "incoming/HDFC/HDFC_BIG.csv").await, big, "every byte, once, in parts");
+    assert_eq!(object(&api, "incoming/HDFC/HDFC_STMT_1.csv").await, statement);
     api.stack.runner.run_until_idle(IDLE).await.unwrap();
     let health = health_of(&api, "hdfc").await;
-    assert_eq!(health["lastFile"]["name"], "HDFC_STMT_1.csv", "ingestion ran as for any drop: {health}");
+    assert_eq!(health["filesReceived"], 2, "ingestion ran as for any drop: {health}");
     assert_eq!(health["pull"]["breaker"], "closed");
 
     // Nothing twice: the next run lists and takes nothing; a new file and a rewritten one are taken.
@@ -169,7 +182,20 @@ async fn sftp_files_are_taken_once_whole_through_cuts_and_timeouts_and_the_break
         assert!(changes.contains(&change), "{change}: {changes:?}");
     }
     assert!(!r.body.to_string().contains("BEGIN OPENSSH"));
-    assert_eq!(r.body["state"]["filesTaken"], 4);
+    assert_eq!(r.body["state"]["filesTaken"], 5);
+
+    // A server whose host key is not the pinned one is refused at once, not retried.
+    let user_pub = std::fs::read_to_string(ssh.dir.path().join("user_key.pub")).unwrap();
+    let mut wrong = config;
+    wrong["hostKey"] = json!(user_pub.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+    wrong["template"] = json!("hdfc");
+    wrong["enabled"] = json!(false);
+    assert_eq!(api.call("PUT", "/api/connectors/HDFCB", Some(&ops), Some(wrong)).await.status, 201);
+    let before = proxy.connections();
+    let run = pull(ctx, json!({ "connector": "HDFCB" })).await;
+    assert_eq!(run["connectors"][0]["outcome"], "failed", "{run}");
+    assert!(run["connectors"][0]["error"].as_str().unwrap().contains("pinned"), "{run}");
+    assert_eq!(proxy.connections() - before, 1, "a wrong host key is not tried again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,14 +238,22 @@ async fn https_statements_come_once_through_500s_and_hangs_and_bad_configuration
     // Scheduled: not due at 06:59 IST, due at 07:00.
     let day0 = settlepaisa_recon::date::Date::parse_iso("2026-10-05").unwrap();
     let seven = i64::from(day0.0) * 86_400 + 7 * 3_600 - 19_800;
+    let axis = json!({
+        "kind": "https", "host": "127.0.0.1", "port": bank.port, "tls": false, "urlTemplate": "/v1/statements/{date}.csv",
+        "secretName": "settlepaisa/connectors/icici-test", "schedule": "0 7 * * *", "template": "axis",
+    });
+    assert_eq!(api.call("PUT", "/api/connectors/AXIS", Some(&ops), Some(axis)).await.status, 201);
     let run = pull(ctx, at(seven - 60)).await;
-    assert!(run["connectors"].as_array().unwrap().iter().all(|c| c["connector"] != "ICICI"), "{run}");
+    assert!(run["connectors"].as_array().unwrap().iter().all(|c| c["connector"] != "AXIS"), "not due at 06:59: {run}");
+    let run = pull(ctx, at(seven + 60)).await;
+    let axis_run = run["connectors"].as_array().unwrap().iter().find(|c| c["connector"] == "AXIS").cloned();
+    assert_eq!(axis_run.map(|c| c["outcome"].clone()), Some(json!("ran")), "due at 07:00, run at 07:01: {run}");
 
     // Configurations that would leak or misroute are refused with what to fix.
     let refuse = |body: Value, says: &'static str| {
         let (api, ops) = (&api, ops.clone());
         async move {
-            let r = api.call("PUT", "/api/connectors/AXIS", Some(&ops), Some(body)).await;
+            let r = api.call("PUT", "/api/connectors/SBI", Some(&ops), Some(body)).await;
             assert_eq!(r.status, 400, "{says}: {}", r.body);
             assert!(r.body["error"]["message"].as_str().unwrap().contains(says), "{says}: {}", r.body);
         }
@@ -250,6 +284,6 @@ async fn https_statements_come_once_through_500s_and_hangs_and_bad_configuration
         .iter()
         .map(|c| (c["bank"].as_str().unwrap().to_string(), c["config"]["schedule"].as_str().unwrap().to_string()))
         .collect();
-    assert_eq!(schedules, BTreeMap::from([("ICICI".to_string(), "0 7 * * *".to_string())]));
+    assert_eq!(schedules["ICICI"], "0 7 * * *", "the stale If-Match changed nothing");
     assert!(bank.requests() > 0);
 }

@@ -59,18 +59,22 @@ impl SshServer {
         );
         std::fs::write(d.join("sshd_config"), config).unwrap();
         let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-e", "-f"])
+            .args(["-D", "-f"])
             .arg(d.join("sshd_config"))
+            .arg("-E")
+            .arg(d.join("sshd.log"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("/usr/sbin/sshd runs (scripts/setup installs openssh-server)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
+        let ready = (0..200).any(|_| {
+            let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            if !up {
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            up
+        });
+        assert!(ready, "sshd did not start: {}", std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default());
         let host_key = std::fs::read_to_string(d.join("host_key.pub")).unwrap();
         let host_key = host_key.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
         let user_key = std::fs::read_to_string(d.join("user_key")).unwrap();

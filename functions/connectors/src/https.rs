@@ -37,7 +37,16 @@ pub async fn fetch(
     if !res.status.is_success() {
         return Err(ConnectorError::Remote(format!("GET {url}: {}", res.status)));
     }
-    let name = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_string();
+    // The day leads the name: a template whose last segment is the same every day
+    // (`/statements/{date}/statement.csv`, `?date={date}`) must not make one key of every day.
+    let last = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default();
+    let last = if last.is_empty() { "statement" } else { last };
+    let compact = day.to_string().replace('-', "");
+    let name = if last.contains(&compact) || last.contains(&day.to_string()) {
+        last.to_string()
+    } else {
+        format!("{compact}_{last}")
+    };
     let etag = res.headers.get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
     // Without an ETag, the content names the version.
     let etag = etag.or_else(|| Some(format!("len:{}:{:016x}", res.body.len(), fnv(&res.body))));

@@ -6,13 +6,18 @@
 //! when the store does (the schedule's retry runs it again).
 
 use crate::error::ConnectorError;
-use crate::run::{run, RunOutcome};
+use crate::run::{run, RunContext, RunOutcome};
 use serde_json::{json, Value};
 use settlepaisa_connector::breaker::{Admission, Thresholds};
 use settlepaisa_store::{connectors, Context};
+use tokio::time::Instant;
 
 /// How long a run may hold its connector (the function's timeout is 900 s).
 const LEASE_SECS: i64 = 960;
+/// Time kept back from the function's deadline to record a run's outcome.
+const MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
+/// A connector is not started with less than this left.
+const MIN_START: std::time::Duration = std::time::Duration::from_secs(90);
 /// How far back a connector never run looks for a due minute (the schedule's period).
 const FIRST_LOOKBACK_SECS: i64 = 900;
 
@@ -25,8 +30,17 @@ pub fn moment(event: &Value) -> Result<i64, ConnectorError> {
     }
 }
 
-pub async fn handle(ctx: &Context, event: Value) -> Result<Value, ConnectorError> {
-    let now = moment(&event)?;
+/// `deadline`: when the function's time ends (Lambda's context; 900 s from now when invoked
+/// otherwise).
+pub async fn handle(ctx: &Context, event: Value, deadline: Option<Instant>) -> Result<Value, ConnectorError> {
+    let deadline = deadline.unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(900));
+    let clock = settlepaisa_http::edge::now_secs() as i64;
+    let mut now = moment(&event)?;
+    if (now - clock).abs() > ctx.connectors.max_event_skew_secs {
+        // A stale or replayed event (a sample's fixed time) must not move state back in time.
+        tracing::warn!(event_time = now, clock, "event time far from the clock; using the clock");
+        now = clock;
+    }
     let forced = event.get("connector").and_then(Value::as_str).map(str::to_string);
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table);
     let all = connectors::all(db, table).await?;
@@ -38,6 +52,10 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Value, ConnectorError
     let th =
         Thresholds { failures_to_open: ctx.connectors.failures_to_open, cool_down_secs: ctx.connectors.cool_down_secs };
     let mut report = Vec::new();
+    // The longest waiting first: a run that runs out of time leaves the others for next time,
+    // not the same ones every time.
+    let mut all: Vec<_> = all.into_iter().collect();
+    all.sort_by_key(|(bank, (_, s))| (s.last_run_at, bank.clone()));
     for (bank, (stored, mut state)) in all {
         let cfg = &stored.config;
         let is_forced = forced.as_deref() == Some(bank.as_str());
@@ -50,6 +68,10 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Value, ConnectorError
                 continue;
             }
         }
+        if Instant::now() + MIN_START > deadline {
+            report.push(json!({ "connector": bank, "outcome": "deferred", "why": "the run's time is nearly spent" }));
+            continue;
+        }
         if !connectors::lease(db, table, &bank, now, now + LEASE_SECS).await? {
             report.push(json!({ "connector": bank, "outcome": "busy" }));
             continue;
@@ -60,12 +82,15 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Value, ConnectorError
         }
         state.breaker = breaker;
         if let (Admission::Skip { retry_at }, false) = (admission, is_forced) {
-            state.last_run_at = Some(now);
+            // Not a run: the schedule's minute stays due, so the first run past `retry_at` is
+            // the trial (a daily connector is not held a day for an hour's cool-down).
             connectors::finish_run(db, table, &bank, &state).await?;
             report.push(json!({ "connector": bank, "outcome": "skipped", "breaker": "open", "retryAt": retry_at }));
             continue;
         }
-        let outcome: RunOutcome = run(ctx, &bank, cfg, now).await;
+        let rc =
+            RunContext { ctx, bank: &bank, cfg, now, last_success: state.last_success_at, deadline: deadline - MARGIN };
+        let outcome: RunOutcome = run(&rc).await;
         let (breaker, changed) = state.breaker.after_run(outcome.error.as_deref(), now, th);
         if let Some(t) = &changed {
             tracing::warn!(bank, from = t.from, to = t.to, reason = t.reason, "connector breaker changed");
@@ -86,6 +111,14 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Value, ConnectorError
                 state.last_error_at = Some(now);
             }
         }
+        if !outcome.file_errors.is_empty() {
+            // The endpoint worked; some files did not come (fetched again next run). Shown, not
+            // counted by the breaker.
+            let e = outcome.file_errors.join("; ");
+            tracing::error!(bank, error = e, "connector files not taken");
+            state.last_error = Some(e.chars().take(500).collect());
+            state.last_error_at = Some(now);
+        }
         connectors::finish_run(db, table, &bank, &state).await?;
         report.push(json!({
             "connector": bank,
@@ -94,6 +127,7 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Value, ConnectorError
             "pushed": outcome.pushed,
             "retries": outcome.retries,
             "error": outcome.error,
+            "fileErrors": outcome.file_errors,
             "breaker": state.breaker.name(),
         }));
     }

@@ -1,11 +1,16 @@
 //! One connector's run: read its secret, list the bank's side, take each new file once, push the
 //! payout files the bank has not had. Every remote step is tried up to
 //! [`settlepaisa_connector::backoff::ATTEMPTS`] times with full-jitter backoff (an SFTP connection
-//! that failed is opened again). A file is recorded as taken only after its object in the uploads
-//! bucket is complete and its byte count is the listing's: a cut mid-file leaves nothing visible
-//! (the multipart upload is abandoned) and the file is fetched again, whole, on the retry or the
-//! next run. A file that failed every attempt fails the run (the breaker counts it); the others
-//! are taken all the same.
+//! that failed is opened again), and nothing starts past the run's deadline (the function's
+//! timeout, less a margin to record the outcome). A file is recorded as taken only after its
+//! object in the uploads bucket is complete and its byte count is the listing's: a cut mid-file
+//! leaves nothing visible (the multipart upload is abandoned) and the file is fetched again,
+//! whole, on the retry or the next run.
+//!
+//! What fails: the **endpoint** (secret, connect, login, host key, listing, the deadline, or every
+//! file attempted) fails the run, and the breaker counts it; a **file** that failed every attempt
+//! while others came is reported and fetched again next run, and the breaker does not count it
+//! (one bad file must not stop the bank's other statements for a cool-down).
 
 use crate::error::ConnectorError;
 use crate::secret::{self, ConnectorSecret};
@@ -18,6 +23,7 @@ use settlepaisa_recon::date::{ist_date, Date};
 use settlepaisa_store::{connectors, Context};
 use std::future::Future;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Parts of a streamed upload (S3's minimum is 5 MiB).
 const PART_BYTES: usize = 8 << 20;
@@ -32,19 +38,34 @@ pub struct RunOutcome {
     pub pushed: Vec<String>,
     /// Attempts that failed and were tried again.
     pub retries: u32,
-    /// Why the run failed (some step failed every attempt), if it did.
+    /// Why the run failed (the endpoint: the breaker counts it), if it did.
     pub error: Option<String>,
+    /// Files or pushes that failed every attempt while the endpoint worked (not counted).
+    pub file_errors: Vec<String>,
 }
 
-/// Runs `step` until it succeeds, at most `ATTEMPTS` times, waiting between tries.
-async fn retried<T, F, Fut>(backoff: Backoff, what: &str, retries: &mut u32, mut step: F) -> Result<T, ConnectorError>
+/// Runs `step` until it succeeds, at most `ATTEMPTS` times, waiting between tries; no attempt
+/// starts, and none runs, past `deadline`.
+async fn retried<T, F, Fut>(
+    backoff: Backoff,
+    deadline: Instant,
+    what: &str,
+    retries: &mut u32,
+    mut step: F,
+) -> Result<T, ConnectorError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ConnectorError>>,
 {
     let mut attempt = 0;
     loop {
-        match step().await {
+        if Instant::now() >= deadline {
+            return Err(ConnectorError::Deadline(what.to_string()));
+        }
+        let result = tokio::time::timeout_at(deadline, step())
+            .await
+            .unwrap_or_else(|_| Err(ConnectorError::Deadline(what.to_string())));
+        match result {
             Ok(v) => return Ok(v),
             Err(e) if e.retryable() && attempt + 1 < ATTEMPTS => {
                 let wait = backoff.delay(attempt, fastrand::f64());
@@ -58,31 +79,44 @@ where
     }
 }
 
-/// The days `{date}` stands for: today (IST) and the days before it.
-pub fn days(cfg: &ConnectorConfig, now: i64) -> Vec<Date> {
+/// The longest a `{date}` window reaches back, whatever happened before.
+const MAX_WINDOW_DAYS: i32 = 7;
+
+/// The days `{date}` stands for: today (IST) and the configured days before it — and back to
+/// the last successful run's day (at most a week), so files published while the bank or we were
+/// down are still taken.
+pub fn days(cfg: &ConnectorConfig, now: i64, last_success: Option<i64>) -> Vec<Date> {
     let today = ist_date(now);
-    (0..cfg.lookback_days() as i32).map(|i| today.add_days(-i)).collect()
+    let configured = cfg.lookback_days() as i32;
+    let since_success = last_success.map_or(0, |t| ist_date(t).days_until(today) + 1);
+    let n = configured.max(since_success).clamp(1, MAX_WINDOW_DAYS);
+    (0..n).map(|i| today.add_days(-i)).collect()
 }
 
-pub async fn run(ctx: &Context, bank: &str, cfg: &ConnectorConfig, now: i64) -> RunOutcome {
+/// What a run works from.
+pub struct RunContext<'a> {
+    pub ctx: &'a Context,
+    pub bank: &'a str,
+    pub cfg: &'a ConnectorConfig,
+    pub now: i64,
+    pub last_success: Option<i64>,
+    /// Nothing starts after it.
+    pub deadline: Instant,
+}
+
+pub async fn run(rc: &RunContext<'_>) -> RunOutcome {
     let mut out = RunOutcome::default();
-    if let Err(e) = run_inner(ctx, bank, cfg, now, &mut out).await {
+    if let Err(e) = run_inner(rc, &mut out).await {
         out.error = Some(e.to_string());
     }
     out
 }
 
-async fn run_inner(
-    ctx: &Context,
-    bank: &str,
-    cfg: &ConnectorConfig,
-    now: i64,
-    out: &mut RunOutcome,
-) -> Result<(), ConnectorError> {
-    let secret = secret::read(&ctx.clients, &cfg.secret_name).await?;
-    match cfg.kind {
-        Kind::Sftp => run_sftp(ctx, bank, cfg, &secret, now, out).await,
-        Kind::Https => run_https(ctx, bank, cfg, &secret, now, out).await,
+async fn run_inner(rc: &RunContext<'_>, out: &mut RunOutcome) -> Result<(), ConnectorError> {
+    let secret = secret::read(&rc.ctx.clients, &rc.cfg.secret_name).await?;
+    match rc.cfg.kind {
+        Kind::Sftp => run_sftp(rc, &secret, out).await,
+        Kind::Https => run_https(rc, &secret, out).await,
     }
 }
 
@@ -90,14 +124,8 @@ fn settings(ctx: &Context) -> (Backoff, Duration) {
     (Backoff { base_ms: ctx.connectors.backoff_base_ms }, Duration::from_secs(ctx.connectors.timeout_secs))
 }
 
-async fn run_sftp(
-    ctx: &Context,
-    bank: &str,
-    cfg: &ConnectorConfig,
-    secret: &ConnectorSecret,
-    now: i64,
-    out: &mut RunOutcome,
-) -> Result<(), ConnectorError> {
+async fn run_sftp(rc: &RunContext<'_>, secret: &ConnectorSecret, out: &mut RunOutcome) -> Result<(), ConnectorError> {
+    let (ctx, bank, cfg, now, deadline) = (rc.ctx, rc.bank, rc.cfg, rc.now, rc.deadline);
     let (backoff, timeout) = settings(ctx);
     let table = &ctx.resources.bank_connectors_table;
     let db = &ctx.clients.dynamodb;
@@ -106,7 +134,7 @@ async fn run_sftp(
     let conn: Conn = tokio::sync::Mutex::new(None);
     let open = || session(&conn, cfg, secret, timeout);
     let mut retries = 0;
-    let listing = retried(backoff, "list", &mut retries, || async {
+    let listing = retried(backoff, deadline, "list", &mut retries, || async {
         let guard = open().await?;
         let r = guard.as_ref().expect("opened").list(&dir).await;
         drop(guard);
@@ -117,19 +145,15 @@ async fn run_sftp(
     })
     .await?;
     let taken = connectors::taken(db, table, bank).await?;
-    let new = to_take(
-        &listing,
-        cfg.file_pattern.as_deref().unwrap_or("*"),
-        &days(cfg, now),
-        &taken,
-        now,
-        ctx.connectors.settle_secs,
-    );
+    let days = days(cfg, now, rc.last_success);
+    let pattern = cfg.file_pattern.as_deref().unwrap_or("*");
+    let new = to_take(&listing, pattern, &days, &taken, now, ctx.connectors.settle_secs);
+    let attempted = new.len();
     let mut failed: Vec<String> = Vec::new();
     for file in new {
         let key = s3_key(cfg.folder(bank), file);
         let path = format!("{}/{}", dir.trim_end_matches('/'), file.name);
-        let fetched = retried(backoff, "fetch", &mut retries, || async {
+        let fetched = retried(backoff, deadline, "fetch", &mut retries, || async {
             let guard = open().await?;
             let r = fetch_to_s3(ctx, guard.as_ref().expect("opened"), &path, file, &key).await;
             drop(guard);
@@ -145,17 +169,25 @@ async fn run_sftp(
                 tracing::info!(bank, key, size = file.size, "bank file taken");
                 out.taken.push(key);
             }
+            Err(e @ ConnectorError::Deadline(_)) => {
+                out.retries += retries;
+                out.file_errors = failed;
+                return Err(e);
+            }
             Err(e) => failed.push(format!("{}: {e}", file.name)),
         }
     }
-    if let Some(payout_dir) = &cfg.payout_dir {
-        let link = Link { conn: &conn, cfg, secret, timeout };
-        push_payouts(ctx, bank, payout_dir, backoff, &mut retries, &link, now, out, &mut failed).await?;
-    }
-    out.retries += retries;
-    if !failed.is_empty() {
+    if attempted > 0 && out.taken.is_empty() {
+        // Not one file came: the endpoint, not a file, is the trouble.
+        out.retries += retries;
         return Err(ConnectorError::Remote(failed.join("; ")));
     }
+    if let Some(payout_dir) = &cfg.payout_dir {
+        let link = Link { conn: &conn, cfg, secret, timeout };
+        push_payouts(rc, payout_dir, backoff, &mut retries, &link, out, &mut failed).await?;
+    }
+    out.retries += retries;
+    out.file_errors = failed;
     Ok(())
 }
 
@@ -184,7 +216,8 @@ async fn fetch_to_s3(
             }
         })
         .await?;
-    if read != file.size {
+    // A listing without sizes (size 0) trusts the stream's end.
+    if read != file.size && !(file.size == 0 && read > 0) {
         // The file changed (or the stream ended early): nothing is completed, so nothing shows.
         return Err(ConnectorError::Remote(format!("{path}: read {read} bytes of the {} listed", file.size)));
     }
@@ -216,31 +249,61 @@ struct Link<'a> {
     timeout: Duration,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Pushes the payout files of `payoutsSince` and later that the bank has not had. Each push is
+/// recorded as begun before its first byte and as done after the rename: a push begun and never
+/// recorded done (the function stopped between) is finished only if the bank has the whole file
+/// in place, and otherwise reported for ops — never pushed again blind, which could pay twice.
 async fn push_payouts(
-    ctx: &Context,
-    bank: &str,
+    rc: &RunContext<'_>,
     payout_dir: &str,
     backoff: Backoff,
     retries: &mut u32,
     link: &Link<'_>,
-    now: i64,
     out: &mut RunOutcome,
     failed: &mut Vec<String>,
 ) -> Result<(), ConnectorError> {
+    let (ctx, bank, now) = (rc.ctx, rc.bank, rc.now);
     let conn = link.conn;
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table);
     let artifacts = &ctx.resources.artifacts_bucket;
     let prefix = format!("outgoing/payouts/{bank}/");
-    let pushed = connectors::pushed(db, table, bank).await?;
+    let since = rc.cfg.payouts_since.clone().unwrap_or_default();
+    let recorded = connectors::payouts(db, table, bank).await?;
     for key in settlepaisa_aws::s3::list(&ctx.clients.s3, artifacts, &prefix).await? {
-        if pushed.contains(&key) || !key.ends_with(".csv") {
+        // `outgoing/payouts/{bank}/{date}/payouts-{run}.csv` → `{date}_payouts-{run}.csv`.
+        let rest = &key[prefix.len()..];
+        let date = rest.split('/').next().unwrap_or_default();
+        if !key.ends_with(".csv") || date < since.as_str() || recorded.get(&key) == Some(&true) {
             continue;
         }
-        // `outgoing/payouts/{bank}/{date}/payouts-{run}.csv` → `{date}_payouts-{run}.csv`.
-        let name = key[prefix.len()..].replace('/', "_");
+        let name = rest.replace('/', "_");
+        let remote_path = format!("{}/{name}", payout_dir.trim_end_matches('/'));
         let bytes = settlepaisa_aws::s3::get_bytes(&ctx.clients.s3, artifacts, &key).await?;
-        let result = retried(backoff, "push", retries, || async {
+        if recorded.get(&key) == Some(&false) {
+            // Begun before and never recorded done: finish only what the bank visibly has.
+            let there = retried(backoff, rc.deadline, "check a push", retries, || async {
+                let guard = session(conn, link.cfg, link.secret, link.timeout).await?;
+                let r = guard.as_ref().expect("opened").size_of(&remote_path).await;
+                drop(guard);
+                if r.is_err() {
+                    *conn.lock().await = None;
+                }
+                r
+            })
+            .await?;
+            if there == Some(bytes.len() as u64) {
+                connectors::finish_push(db, table, bank, &key, now).await?;
+                out.pushed.push(key);
+            } else {
+                failed.push(format!(
+                    "payout {key}: a push began and was not recorded done, and the bank does not show the file in \
+                     {payout_dir}; ask the bank whether it had it before pushing it again"
+                ));
+            }
+            continue;
+        }
+        connectors::begin_push(db, table, bank, &key, &remote_path, now).await?;
+        let result = retried(backoff, rc.deadline, "push", retries, || async {
             let guard = session(conn, link.cfg, link.secret, link.timeout).await?;
             let r = guard.as_ref().expect("opened").push(payout_dir, &name, &bytes).await;
             drop(guard);
@@ -252,24 +315,19 @@ async fn push_payouts(
         .await;
         match result {
             Ok(remote_path) => {
-                connectors::record_pushed(db, table, bank, &key, &remote_path, now).await?;
+                connectors::finish_push(db, table, bank, &key, now).await?;
                 tracing::info!(bank, key, remote_path, "payout file pushed");
                 out.pushed.push(key);
             }
+            Err(e @ ConnectorError::Deadline(_)) => return Err(e),
             Err(e) => failed.push(format!("push {name}: {e}")),
         }
     }
     Ok(())
 }
 
-async fn run_https(
-    ctx: &Context,
-    bank: &str,
-    cfg: &ConnectorConfig,
-    secret: &ConnectorSecret,
-    now: i64,
-    out: &mut RunOutcome,
-) -> Result<(), ConnectorError> {
+async fn run_https(rc: &RunContext<'_>, secret: &ConnectorSecret, out: &mut RunOutcome) -> Result<(), ConnectorError> {
+    let (ctx, bank, cfg, now) = (rc.ctx, rc.bank, rc.cfg, rc.now);
     let (backoff, timeout) = settings(ctx);
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table);
     let api_key = secret.api_key.as_deref().ok_or_else(|| ConnectorError::Config("the secret has no apiKey".into()))?;
@@ -278,22 +336,27 @@ async fn run_https(
     let mut retries = 0;
     let mut failed = Vec::new();
     // Oldest day first, as a bank publishes them.
-    for day in days(cfg, now).into_iter().rev() {
-        let got =
-            retried(backoff, "get", &mut retries, || crate::https::fetch(&client, cfg, api_key, day, timeout)).await;
+    let days = days(cfg, now, rc.last_success);
+    let mut answered = 0;
+    for day in days.iter().rev().copied() {
+        let got = retried(backoff, rc.deadline, "get", &mut retries, || {
+            crate::https::fetch(&client, cfg, api_key, day, timeout)
+        })
+        .await;
         let (file, bytes) = match got {
             Ok(Some(found)) => found,
-            Ok(None) => continue,
+            Ok(None) => {
+                answered += 1;
+                continue;
+            }
+            Err(e @ ConnectorError::Deadline(_)) => return Err(e),
             Err(e) => {
                 failed.push(format!("{day}: {e}"));
                 continue;
             }
         };
+        answered += 1;
         if taken.contains(&file.fingerprint()) {
-            continue;
-        }
-        if !settlepaisa_connector::remote::safe_name(&file.name) {
-            failed.push(format!("{day}: `{}` is not a file name to store", file.name));
             continue;
         }
         let key = s3_key(cfg.folder(bank), &file);
@@ -303,8 +366,10 @@ async fn run_https(
         out.taken.push(key);
     }
     out.retries += retries;
-    if !failed.is_empty() {
+    if answered == 0 {
+        // Not one day answered: the endpoint is down.
         return Err(ConnectorError::Remote(failed.join("; ")));
     }
+    out.file_errors = failed;
     Ok(())
 }

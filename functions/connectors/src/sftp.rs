@@ -54,13 +54,21 @@ impl Sftp {
         timeout: Duration,
     ) -> Result<Sftp, ConnectorError> {
         let expected = pinned_key(cfg.host_key.as_deref().unwrap_or_default())?;
-        let config = Arc::new(client::Config { inactivity_timeout: Some(timeout), ..Default::default() });
+        // Ask for the pinned key's algorithm: a server with several host keys shows that one.
+        let preferred =
+            russh::Preferred { key: std::borrow::Cow::Owned(vec![expected.algorithm()]), ..Default::default() };
+        let config = Arc::new(client::Config { inactivity_timeout: Some(timeout), preferred, ..Default::default() });
         let addr = (cfg.host.clone(), cfg.port());
         let connect = client::connect(config, addr, Pinned { expected });
         let mut session = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| ConnectorError::Remote(format!("connect: no answer within {timeout:?}")))?
-            .map_err(|e| ConnectorError::Remote(format!("connect: {e}")))?;
+            .map_err(|e| match e {
+                russh::Error::UnknownKey => {
+                    ConnectorError::Refused("connect: the server's host key is not the pinned hostKey".into())
+                }
+                e => ConnectorError::Remote(format!("connect: {e}")),
+            })?;
         let user = cfg.username.clone().unwrap_or_default();
         let auth = match (&secret.private_key, &secret.password) {
             (Some(pem), _) => {
@@ -77,7 +85,7 @@ impl Sftp {
             }
         };
         if !auth.map_err(|e| remote("auth")(e.to_string()))?.success() {
-            return Err(ConnectorError::Remote("auth: the server refused the login".into()));
+            return Err(ConnectorError::Refused("auth: the server refused the login".into()));
         }
         let open = async {
             let channel = session.channel_open_session().await.map_err(|e| remote("channel")(e.to_string()))?;
@@ -136,6 +144,14 @@ impl Sftp {
             sink(buf).await?;
         }
         Ok(total)
+    }
+
+    /// The size of the file at `path`, `None` when there is none.
+    pub async fn size_of(&self, path: &str) -> Result<Option<u64>, ConnectorError> {
+        match self.sftp.try_exists(path.to_string()).await.map_err(|e| remote("stat")(e.to_string()))? {
+            false => Ok(None),
+            true => Ok(self.sftp.metadata(path.to_string()).await.map_err(|e| remote("stat")(e.to_string()))?.size),
+        }
     }
 
     /// Writes `bytes` to `dir/name`: first as `dir/.name.part`, then renamed into place. A file

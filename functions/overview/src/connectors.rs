@@ -122,6 +122,14 @@ pub fn health(known: &[String], drops: &[Drop], pulls: &BTreeMap<String, Pull>, 
             let (rank, status) = match (last, lag) {
                 // The bank's endpoint is down: its files are not coming, whatever arrived before.
                 _ if pull.is_some_and(|p| p.breaker == "open") => (0, "circuit_open"),
+                // Its last run failed (breaker still closed): said, not hidden by older files.
+                _ if pull.is_some_and(|p| {
+                    p.last_error_at.unwrap_or(i64::MIN) >= p.last_success_at.unwrap_or(i64::MIN)
+                        && p.last_error_at.is_some()
+                }) =>
+                {
+                    (2, "pull_failing")
+                }
                 (None, _) => (0, "no_data"),
                 (Some(_), Some(l)) if l > STALE_AFTER_SECS => (1, "stale"),
                 (Some(d), _) if is_failing(&d.status) => (2, "failing"),

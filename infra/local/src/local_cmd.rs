@@ -532,7 +532,7 @@ pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Res
         ),
         "pull-connectors" => {
             let event = serde_json::from_str(text).map_err(bad)?;
-            Ok(settlepaisa_connectors::pull::handle(ctx, event).await.map_err(fail)?)
+            Ok(settlepaisa_connectors::pull::handle(ctx, event, None).await.map_err(fail)?)
         }
         "apply-pg-events" => serde_json::to_value(
             settlepaisa_pg_ingestion::apply::handle(ctx, serde_json::from_str(text).map_err(bad)?).await,

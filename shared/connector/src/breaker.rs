@@ -92,7 +92,10 @@ impl Breaker {
             }
             (_, Some(_)) => Breaker::Open { opened_at: now, retry_at: now + th.cool_down_secs },
         };
-        let changed = next.name() != self.name();
+        // A change of state is recorded; so is an open breaker opened again (a forced run that
+        // failed starts its cool-down over). A failure counted while closed is not a change.
+        let changed =
+            next.name() != self.name() || matches!((self, &next), (Breaker::Open { .. }, Breaker::Open { .. }));
         let reason = match error {
             None => "a run succeeded".to_string(),
             Some(e) => match self {

@@ -62,6 +62,11 @@ pub struct ConnectorConfig {
     /// `outgoing/payouts/{bank}/`); none: the bank does not take them by SFTP.
     #[serde(default)]
     pub payout_dir: Option<String>,
+    /// SFTP with `payoutDir`: push payout files of this date (`YYYY-MM-DD`, the file's folder) and
+    /// later only — the files before it went to the bank some other way, and pushing them again
+    /// could pay twice.
+    #[serde(default)]
+    pub payouts_since: Option<String>,
     /// How many days `{date}` covers: today and the days before (default 2, at most 7).
     #[serde(default)]
     pub lookback_days: Option<u32>,
@@ -159,6 +164,13 @@ pub fn validate(bank: &str, c: &ConnectorConfig, folders: &[String]) -> Result<(
             }
             if c.payout_dir.as_deref().is_some_and(|p| !path_ok(p)) {
                 return Err("payoutDir is a path without `..`".into());
+            }
+            let since_ok =
+                c.payouts_since.as_deref().is_some_and(|d| settlepaisa_recon::date::Date::parse_iso(d).is_some());
+            if c.payout_dir.is_some() != since_ok {
+                return Err(
+                    "payoutDir needs payoutsSince (YYYY-MM-DD): the first payout date this connector pushes".into()
+                );
             }
             if c.url_template.is_some() || !c.tls {
                 return Err("urlTemplate and tls are for https connectors".into());

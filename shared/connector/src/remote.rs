@@ -63,9 +63,30 @@ pub fn matches(pattern: &str, name: &str, days: &[Date]) -> bool {
     }
 }
 
-/// The files of `listing` to take now, oldest first: the connector's, safe to name, not taken
-/// before, and not modified within `settle_secs` of `now` (a file still being written is taken
-/// on a later run, whole).
+/// The name a file is stored under: itself when [`safe_name`], else its characters outside
+/// `[A-Za-z0-9._-]` as `_`, cut to 150, and a hash of the original (two names never meet).
+pub fn stored_name(name: &str) -> String {
+    if safe_name(name) {
+        return name.to_string();
+    }
+    let mut clean: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .chars()
+        .take(150)
+        .collect();
+    if clean.is_empty() {
+        clean.push_str("file");
+    }
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("{clean}-{:08x}", h as u32)
+}
+
+/// The files of `listing` to take now, oldest first: the connector's, not taken before, and not
+/// modified within `settle_secs` of `now` (a file still being written is taken on a later run,
+/// whole). Names are not filtered: each is stored under [`stored_name`].
 pub fn to_take<'a>(
     listing: &'a [RemoteFile],
     pattern: &str,
@@ -76,7 +97,7 @@ pub fn to_take<'a>(
 ) -> Vec<&'a RemoteFile> {
     let mut out: Vec<&RemoteFile> = listing
         .iter()
-        .filter(|f| matches(pattern, &f.name, days) && safe_name(&f.name))
+        .filter(|f| matches(pattern, &f.name, days) && !f.name.contains('/') && f.name != "." && f.name != "..")
         .filter(|f| !taken.contains(&f.fingerprint()))
         .filter(|f| f.modified.is_none_or(|m| m <= now - settle_secs))
         .collect();
@@ -88,7 +109,7 @@ pub fn to_take<'a>(
 /// it. A file the bank rewrites under the same name is a later version of the same key, which
 /// ingestion takes in place of the earlier.
 pub fn s3_key(folder: &str, f: &RemoteFile) -> String {
-    format!("incoming/{folder}/{}", f.name)
+    format!("incoming/{folder}/{}", stored_name(&f.name))
 }
 
 #[cfg(test)]
@@ -124,6 +145,13 @@ mod tests {
             to_take(&listing, "*.csv", &[], t, 1_000, 60).iter().map(|f| f.name.clone()).collect()
         };
         assert_eq!(names(&taken), ["a.csv", "b.csv"], "c.csv still being written; ../x.csv never");
+        let odd = file("HDFC Statement (01).csv", 1, 1);
+        assert!(to_take(std::slice::from_ref(&odd), "HDFC*", &[], &Default::default(), 1_000, 60).len() == 1);
+        let key = s3_key("HDFC", &odd);
+        assert!(
+            key.starts_with("incoming/HDFC/HDFC_Statement__01_.csv-") && safe_name(key.rsplit('/').next().unwrap()),
+            "{key}"
+        );
         taken.insert(listing[1].fingerprint());
         assert_eq!(names(&taken), ["b.csv"]);
         let rewritten = file("a.csv", 12, 60);

@@ -6,7 +6,9 @@
 //!   run's lease (`lease_until`: one pull of a connector at a time);
 //! - `C#{bank}` / `F#{fingerprint}` — a file taken (name, size, mtime or ETag, the S3 key, when):
 //!   written after its object is complete, so a file is taken once and never lost;
-//! - `C#{bank}` / `P#{key}` — a payout file pushed to the bank;
+//! - `C#{bank}` / `P#{key}` — a payout file pushed to the bank: `state = pushing` before the
+//!   first byte goes, `pushed` once it is in place (an intent never finished is never pushed
+//!   again blind);
 //! - `C#{bank}` / `H#{at}#{n}` — a recorded change (breaker transitions, configuration edits),
 //!   kept 400 days (`expires_at`).
 //!
@@ -64,9 +66,28 @@ pub async fn all(
     table: &str,
 ) -> Result<BTreeMap<String, (Stored, RunState)>, StoreError> {
     let items = query_all(client, table, None, "pk", LIST).await?;
+    read_all(&items)
+}
+
+/// As [`all`], reading what was just written (a consistent Query).
+pub async fn all_consistent(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<BTreeMap<String, (Stored, RunState)>, StoreError> {
+    let query = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", sv(LIST))
+        .consistent_read(true);
+    let items = settlepaisa_aws::dynamo::all_pages(query).await?;
+    read_all(&items)
+}
+
+fn read_all(items: &[Item]) -> Result<BTreeMap<String, (Stored, RunState)>, StoreError> {
     let mut configs = BTreeMap::new();
     let mut states: BTreeMap<String, RunState> = BTreeMap::new();
-    for item in &items {
+    for item in items {
         let f = Fields::new("connector", item);
         let sk: String = f.s("sk")?;
         let doc: String = f.s("doc")?;
@@ -89,13 +110,13 @@ pub async fn all(
     Ok(configs.into_iter().map(|(b, c)| (b.clone(), (c, states.remove(&b).unwrap_or_default()))).collect())
 }
 
-/// One connector (consistent).
+/// One connector, as last written.
 pub async fn get(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     bank: &str,
 ) -> Result<Option<(Stored, RunState)>, StoreError> {
-    let mut all = all(client, table).await?;
+    let mut all = all_consistent(client, table).await?;
     Ok(all.remove(bank))
 }
 
@@ -286,24 +307,32 @@ pub async fn record_taken(
     put_once(client, table, item).await
 }
 
-/// The payout files already pushed to the bank (their S3 keys).
-pub async fn pushed(client: &aws_sdk_dynamodb::Client, table: &str, bank: &str) -> Result<HashSet<String>, StoreError> {
+/// The payout files the connector has pushed or begun to push: S3 key → done.
+pub async fn payouts(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+) -> Result<std::collections::HashMap<String, bool>, StoreError> {
     let query = client
         .query()
         .table_name(table)
         .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
         .expression_attribute_values(":pk", sv(format!("C#{bank}")))
-        .expression_attribute_values(":p", sv("P#"))
-        .projection_expression("sk");
+        .expression_attribute_values(":p", sv("P#"));
     let items = settlepaisa_aws::dynamo::all_pages(query).await?;
-    Ok(items
-        .iter()
-        .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).and_then(|s| s.strip_prefix("P#")).map(str::to_string))
-        .collect())
+    let mut out = std::collections::HashMap::new();
+    for i in &items {
+        let f = Fields::new("payout push", i);
+        let sk: String = f.s("sk")?;
+        let done = f.opt_s("state")?.as_deref() == Some("pushed");
+        out.insert(sk.trim_start_matches("P#").to_string(), done);
+    }
+    Ok(out)
 }
 
-/// Records a payout file pushed (after the bank's copy is complete and renamed into place).
-pub async fn record_pushed(
+/// Records the intent to push a payout file, before the first byte goes. `false`: an intent or
+/// a push is already recorded (never push it again without knowing).
+pub async fn begin_push(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     bank: &str,
@@ -313,8 +342,32 @@ pub async fn record_pushed(
 ) -> Result<bool, StoreError> {
     let mut item = key(&format!("C#{bank}"), &format!("P#{s3_key}"));
     item.insert("remote_path".into(), sv(remote_path));
-    item.insert("pushed_at".into(), nv(at));
+    item.insert("state".into(), sv("pushing"));
+    item.insert("began_at".into(), nv(at));
     put_once(client, table, item).await
+}
+
+/// Records a payout file pushed (its copy complete and renamed into place at the bank).
+pub async fn finish_push(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    bank: &str,
+    s3_key: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    requests::record_write("dynamodb.UpdateItem", table, WriteUnits { table: 1, indexes: 0 });
+    client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(&format!("C#{bank}"), &format!("P#{s3_key}"))))
+        .update_expression("SET #s = :pushed, pushed_at = :at")
+        .expression_attribute_names("#s", "state")
+        .expression_attribute_values(":pushed", sv("pushed"))
+        .expression_attribute_values(":at", nv(at))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("UpdateItem", sdk_message(&e)))?;
+    Ok(())
 }
 
 async fn put_once(client: &aws_sdk_dynamodb::Client, table: &str, item: Item) -> Result<bool, StoreError> {

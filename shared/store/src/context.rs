@@ -101,6 +101,9 @@ pub struct ConnectorSettings {
     pub failures_to_open: u32,
     /// How long an open breaker waits before a trial run, `CONNECTOR_COOL_DOWN_SECS` (3,600).
     pub cool_down_secs: i64,
+    /// A scheduled event's `time` further than this from the clock is not believed (a stale
+    /// sample event must not move state back in time); tests that travel in time raise it.
+    pub max_event_skew_secs: i64,
 }
 
 /// Where a secret comes from (its `Debug` never shows a value).
@@ -218,6 +221,7 @@ impl Context {
             settle_secs: i64::from(number("CONNECTOR_SETTLE_SECS", 60, 86_400)?),
             failures_to_open: number("CONNECTOR_FAILURES_TO_OPEN", 3, 100)?,
             cool_down_secs: i64::from(number("CONNECTOR_COOL_DOWN_SECS", 3_600, 7 * 86_400)?),
+            max_event_skew_secs: 900,
         };
         Ok(Context {
             connectors,
