@@ -128,13 +128,13 @@ pub fn health(known: &[String], drops: &[Drop], pulls: &BTreeMap<String, Pull>, 
                         && p.last_error_at.is_some()
                 }) =>
                 {
-                    (2, "pull_failing")
+                    (3, "pull_failing")
                 }
-                (None, _) => (0, "no_data"),
-                (Some(_), Some(l)) if l > STALE_AFTER_SECS => (1, "stale"),
-                (Some(d), _) if is_failing(&d.status) => (2, "failing"),
-                _ if rejected_files > 0 || rows_rejected > 0 => (3, "degraded"),
-                _ => (4, "healthy"),
+                (None, _) => (1, "no_data"),
+                (Some(_), Some(l)) if l > STALE_AFTER_SECS => (2, "stale"),
+                (Some(d), _) if is_failing(&d.status) => (3, "failing"),
+                _ if rejected_files > 0 || rows_rejected > 0 => (4, "degraded"),
+                _ => (5, "healthy"),
             };
             let value = json!({
                 "connector": bank,
