@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 /// At most this many per request: generation and the upload stay well inside API Gateway's 29 s.
 pub const MAX_SEED: usize = 200_000;
 /// At most this many delivered as webhooks per request (one signed POST each).
-pub const MAX_WEBHOOK_SEED: usize = 2_000;
+pub const MAX_WEBHOOK_SEED: usize = 500;
 
 /// How the seeded transactions reach the stack.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]

@@ -11,7 +11,7 @@ use settlepaisa_recon::pg_file::PgTxn;
 use std::time::Duration;
 
 /// Deliveries in flight at once.
-const CONCURRENCY: usize = 16;
+const CONCURRENCY: usize = 32;
 /// One delivery's bound: the receiver answers within a second.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
