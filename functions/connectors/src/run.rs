@@ -337,33 +337,25 @@ async fn run_https(rc: &RunContext<'_>, secret: &ConnectorSecret, out: &mut RunO
     let mut failed = Vec::new();
     // Oldest day first, as a bank publishes them.
     let days = days(cfg, now, rc.last_success);
+    let folder = cfg.folder(bank);
+    let (s3, bucket) = (&ctx.clients.s3, &ctx.resources.uploads_bucket);
     let mut answered = 0;
     for day in days.iter().rev().copied() {
         let got = retried(backoff, rc.deadline, "get", &mut retries, || {
-            crate::https::fetch(&client, cfg, api_key, day, timeout)
+            crate::https::fetch(&client, s3, bucket, folder, cfg, api_key, day, timeout, &taken)
         })
         .await;
-        let (file, bytes) = match got {
-            Ok(Some(found)) => found,
-            Ok(None) => {
+        match got {
+            Ok(crate::https::Fetched::None | crate::https::Fetched::Known) => answered += 1,
+            Ok(crate::https::Fetched::Taken { file, key }) => {
                 answered += 1;
-                continue;
+                connectors::record_taken(db, table, bank, &file, &key, now).await?;
+                tracing::info!(bank, key, size = file.size, "bank file taken");
+                out.taken.push(key);
             }
             Err(e @ ConnectorError::Deadline(_)) => return Err(e),
-            Err(e) => {
-                failed.push(format!("{day}: {e}"));
-                continue;
-            }
-        };
-        answered += 1;
-        if taken.contains(&file.fingerprint()) {
-            continue;
+            Err(e) => failed.push(format!("{day}: {e}")),
         }
-        let key = s3_key(cfg.folder(bank), &file);
-        settlepaisa_aws::s3::put(&ctx.clients.s3, &ctx.resources.uploads_bucket, &key, bytes).await?;
-        connectors::record_taken(db, table, bank, &file, &key, now).await?;
-        tracing::info!(bank, key, size = file.size, "bank file taken");
-        out.taken.push(key);
     }
     out.retries += retries;
     if answered == 0 {

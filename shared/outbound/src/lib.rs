@@ -2,12 +2,12 @@
 //! CA roots, plain HTTP allowed for loopback test servers), every request bounded by a timeout,
 //! bodies read whole up to a limit.
 
-use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use std::time::Duration;
 
+pub use bytes::Bytes;
 pub use hyper::{Method, StatusCode};
 
 #[derive(Debug, thiserror::Error)]
@@ -79,4 +79,58 @@ impl Client {
         };
         tokio::time::timeout(timeout, call).await.map_err(|_| OutboundError::Timeout(url.into(), timeout))?
     }
+
+    /// A GET whose body is handed to `sink` piece by piece as it arrives (a large download never
+    /// sits in memory): the headers within `timeout`, then each piece within `timeout` of the
+    /// last (a server that stops sending is cut off, however long the whole takes). A status
+    /// other than 2xx is returned with no body read.
+    pub async fn get_streaming<F, Fut, E>(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+        mut sink: F,
+    ) -> Result<Result<Streamed, E>, OutboundError>
+    where
+        F: FnMut(Bytes) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+    {
+        let mut req = hyper::Request::builder().method(Method::GET).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(Bytes::new())).map_err(|e| OutboundError::Request(url.into(), e.to_string()))?;
+        let res = tokio::time::timeout(timeout, self.inner.request(req))
+            .await
+            .map_err(|_| OutboundError::Timeout(url.into(), timeout))?
+            .map_err(|e| OutboundError::Transport(url.into(), e.to_string()))?;
+        let (parts, mut body) = res.into_parts();
+        let mut out = Streamed { status: parts.status, headers: parts.headers, bytes: 0 };
+        if !out.status.is_success() {
+            return Ok(Ok(out));
+        }
+        loop {
+            let frame = tokio::time::timeout(timeout, body.frame())
+                .await
+                .map_err(|_| OutboundError::Timeout(url.into(), timeout))?;
+            let Some(frame) = frame else { break };
+            let frame = frame.map_err(|e| OutboundError::Transport(url.into(), e.to_string()))?;
+            if let Ok(data) = frame.into_data() {
+                out.bytes += data.len() as u64;
+                if let Err(e) = sink(data).await {
+                    return Ok(Err(e));
+                }
+            }
+        }
+        Ok(Ok(out))
+    }
+}
+
+/// What a streamed GET answered (its body went to the sink).
+#[derive(Debug)]
+pub struct Streamed {
+    pub status: StatusCode,
+    pub headers: hyper::HeaderMap,
+    /// Body bytes handed to the sink.
+    pub bytes: u64,
 }
