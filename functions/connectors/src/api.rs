@@ -13,14 +13,6 @@ use settlepaisa_connector::config::{valid_bank, validate, ConnectorConfig};
 use settlepaisa_http::input::Body;
 use settlepaisa_http::{ApiError, Caller};
 use settlepaisa_store::connectors::{self, RunState, Stored};
-use settlepaisa_store::StoreError;
-
-fn store(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Aws(e) => ApiError::store(e),
-        other => ApiError::internal(other),
-    }
-}
 
 fn utc(t: Option<i64>) -> Value {
     t.map_or(Value::Null, |t| json!(settlepaisa_recon::date::format_utc(t)))
@@ -53,7 +45,8 @@ pub fn view(stored: &Stored, state: &RunState, now: i64) -> Value {
 /// `GET /api/connectors`
 pub async fn list_connectors(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let ctx = state.ctx;
-    let all = connectors::all(&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table).await.map_err(store)?;
+    let all =
+        connectors::all(&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table).await.map_err(ApiError::from)?;
     let now = settlepaisa_http::edge::now_secs() as i64;
     let items: Vec<Value> = all.values().map(|(c, s)| view(c, s, now)).collect();
     Ok(Json(json!({ "items": items })))
@@ -71,10 +64,10 @@ pub async fn get_connector(State(state): State<AppState>, Path(bank): Path<Strin
     let ctx = state.ctx;
     let bank = bank_of(&bank)?;
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table);
-    let Some((stored, run)) = connectors::get(db, table, bank).await.map_err(store)? else {
+    let Some((stored, run)) = connectors::get(db, table, bank).await.map_err(ApiError::from)? else {
         return Err(ApiError::not_found(format!("no connector for bank `{bank}`")));
     };
-    let history = connectors::history(db, table, bank, 20).await.map_err(store)?;
+    let history = connectors::history(db, table, bank, 20).await.map_err(ApiError::from)?;
     let mut v = view(&stored, &run, settlepaisa_http::edge::now_secs() as i64);
     v["changes"] = history
         .into_iter()
@@ -105,7 +98,7 @@ pub async fn put_connector(
         ),
     };
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table);
-    let current = connectors::get(db, table, bank).await.map_err(store)?.map(|(c, _)| c.version);
+    let current = connectors::get(db, table, bank).await.map_err(ApiError::from)?.map(|(c, _)| c.version);
     if let (Some(want), Some(have)) = (if_match, current) {
         if want != have {
             return Err(ApiError::conflict(format!(
@@ -117,13 +110,13 @@ pub async fn put_connector(
         return Err(ApiError::not_found(format!("no connector for bank `{bank}` to replace")));
     }
     let now = settlepaisa_http::edge::now_secs() as i64;
-    if !connectors::put_config(db, table, bank, &config, current, &caller.user_id, now).await.map_err(store)? {
+    if !connectors::put_config(db, table, bank, &config, current, &caller.user_id, now).await.map_err(ApiError::from)? {
         return Err(ApiError::conflict(format!("connector `{bank}` changed while this was written; read it again")));
     }
     tracing::info!(bank, user = caller.user_id, "connector configured");
     let (stored, run) = connectors::get(db, table, bank)
         .await
-        .map_err(store)?
+        .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::internal("a connector just written is not there"))?;
     let status = if current.is_some() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(view(&stored, &run, now))).into_response())

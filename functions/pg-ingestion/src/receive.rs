@@ -23,15 +23,7 @@ use settlepaisa_http::ApiError;
 use settlepaisa_pg_events::event::{self, MAX_BODY_BYTES};
 use settlepaisa_pg_events::signature::{verify, Headers};
 use settlepaisa_store::pg_events::{mark_queued, record_receipt, NewReceipt, Receipt};
-use settlepaisa_store::StoreError;
 use sha2::{Digest, Sha256};
-
-fn store(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Aws(e) => ApiError::store(e),
-        other => ApiError::internal(other),
-    }
-}
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -88,7 +80,7 @@ pub async fn receive_pg_webhook(
     };
     let table = &ctx.resources.pg_events_table;
     let db = &ctx.clients.dynamodb;
-    let duplicate = match record_receipt(db, table, &receipt).await.map_err(store)? {
+    let duplicate = match record_receipt(db, table, &receipt).await.map_err(ApiError::from)? {
         Receipt::New => false,
         Receipt::Seen { same_body: false, .. } => {
             return Err(ApiError::conflict(format!(
@@ -107,7 +99,7 @@ pub async fn receive_pg_webhook(
     settlepaisa_aws::sqs::send(&ctx.clients.sqs, &ctx.resources.pg_events_queue_url, message)
         .await
         .map_err(ApiError::unavailable)?;
-    mark_queued(db, table, webhook_id).await.map_err(store)?;
+    mark_queued(db, table, webhook_id).await.map_err(ApiError::from)?;
     tracing::info!(webhook_id, txn_id = event.txn_id(), kind = event.kind.as_str(), duplicate, "webhook queued");
     Ok(accepted(webhook_id, duplicate))
 }
