@@ -8,7 +8,7 @@
 use crate::error::ConnectorError;
 use settlepaisa_aws::s3::PartWriter;
 use settlepaisa_connector::config::ConnectorConfig;
-use settlepaisa_connector::remote::{with_date, RemoteFile};
+use settlepaisa_connector::remote::{fnv1a, with_date, RemoteFile, FNV_START};
 use settlepaisa_outbound::{Client, StatusCode};
 use settlepaisa_recon::date::Date;
 use std::collections::HashSet;
@@ -35,10 +35,6 @@ pub fn name_of(url: &str, day: Date) -> String {
     } else {
         format!("{compact}_{last}")
     }
-}
-
-fn fnv(h: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
 }
 
 /// What one day's GET came to.
@@ -74,7 +70,7 @@ pub async fn fetch(
     );
     let writer = tokio::sync::Mutex::new(Some(PartWriter::new(s3, bucket, &key)));
     let held: tokio::sync::Mutex<Vec<u8>> = tokio::sync::Mutex::new(Vec::new());
-    let hash = std::sync::Mutex::new(0xcbf2_9ce4_8422_2325u64);
+    let hash = std::sync::Mutex::new(FNV_START);
     // The ETag is known once the headers are in; until then nothing is written.
     let headers = [("x-api-key", api_key), ("accept", "text/csv, */*")];
     let streamed = client
@@ -82,7 +78,7 @@ pub async fn fetch(
             let (writer, held, hash) = (&writer, &held, &hash);
             async move {
                 if let Ok(mut h) = hash.lock() {
-                    *h = fnv(*h, &piece);
+                    *h = fnv1a(*h, &piece);
                 }
                 let mut buf = held.lock().await;
                 buf.extend_from_slice(&piece);

@@ -63,6 +63,15 @@ pub fn matches(pattern: &str, name: &str, days: &[Date]) -> bool {
     }
 }
 
+/// FNV-1a's offset basis: the start of [`fnv1a`].
+pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a (64 bit) over `bytes` from `h`: stable across platforms and releases, and it can be
+/// carried on over pieces of a stream.
+pub fn fnv1a(h: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+}
+
 /// The name a file is stored under: itself when [`safe_name`], else its characters outside
 /// `[A-Za-z0-9._-]` as `_`, cut to 150, and a hash of the original (two names never meet).
 pub fn stored_name(name: &str) -> String {
@@ -80,7 +89,7 @@ pub fn stored_name(name: &str) -> String {
     if clean.is_empty() {
         clean.push_str("file");
     }
-    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let h = fnv1a(FNV_START, name.as_bytes());
     format!("{clean}-{:08x}", h as u32)
 }
 

@@ -16,6 +16,7 @@
 //! endpoint and the scheduled run read them so.
 
 use crate::error::StoreError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use settlepaisa_aws::capacity::WriteUnits;
 use settlepaisa_aws::dynamo::{nv, query_all, sv, Fields, Item};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
@@ -247,12 +248,7 @@ pub async fn history(
     bank: &str,
     limit: i32,
 ) -> Result<Vec<(i64, String, String)>, StoreError> {
-    let out = client
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
-        .expression_attribute_values(":pk", sv(format!("C#{bank}")))
-        .expression_attribute_values(":h", sv("H#"))
+    let out = under(client, table, bank, "H#")
         .scan_index_forward(false)
         .limit(limit)
         .send()
@@ -268,15 +264,19 @@ pub async fn history(
         .collect()
 }
 
-/// The fingerprints of the files the connector has taken.
-pub async fn taken(client: &aws_sdk_dynamodb::Client, table: &str, bank: &str) -> Result<HashSet<String>, StoreError> {
-    let query = client
+/// A query of the connector's items whose sort keys start with `prefix` (`F#`, `P#`, `H#`).
+fn under(client: &aws_sdk_dynamodb::Client, table: &str, bank: &str, prefix: &str) -> QueryFluentBuilder {
+    client
         .query()
         .table_name(table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :f)")
+        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
         .expression_attribute_values(":pk", sv(format!("C#{bank}")))
-        .expression_attribute_values(":f", sv("F#"))
-        .projection_expression("sk");
+        .expression_attribute_values(":prefix", sv(prefix))
+}
+
+/// The fingerprints of the files the connector has taken.
+pub async fn taken(client: &aws_sdk_dynamodb::Client, table: &str, bank: &str) -> Result<HashSet<String>, StoreError> {
+    let query = under(client, table, bank, "F#").projection_expression("sk");
     let items = settlepaisa_aws::dynamo::all_pages(query).await?;
     Ok(items
         .iter()
@@ -313,12 +313,7 @@ pub async fn payouts(
     table: &str,
     bank: &str,
 ) -> Result<std::collections::HashMap<String, bool>, StoreError> {
-    let query = client
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-        .expression_attribute_values(":pk", sv(format!("C#{bank}")))
-        .expression_attribute_values(":p", sv("P#"));
+    let query = under(client, table, bank, "P#");
     let items = settlepaisa_aws::dynamo::all_pages(query).await?;
     let mut out = std::collections::HashMap::new();
     for i in &items {
