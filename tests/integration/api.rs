@@ -632,7 +632,15 @@ async fn every_role_gets_exactly_the_routes_the_seed_grants_it() {
             settlement_id: None,
             outcome: None,
         };
-        let recorded = put_request(&ctx.clients.dynamodb, &ctx.resources.settlements_table, &request).await.unwrap();
+        let draft = settlepaisa_store::audit::by_function(
+            "matrix",
+            "settlement.request",
+            ("merchant", MATRIX_MERCHANT),
+            "matrix",
+        );
+        let audit = (ctx.resources.audit_table.as_str(), draft);
+        let recorded =
+            put_request(&ctx.clients.dynamodb, &ctx.resources.settlements_table, &request, audit).await.unwrap();
         assert!(matches!(recorded, settlepaisa_store::settlements::Recorded::New));
     }
     // Disputes: the dispute demo's samples, and two of the matrix merchant's, due in 2099.

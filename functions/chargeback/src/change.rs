@@ -34,10 +34,13 @@ pub fn tables(ctx: &Context) -> Tables<'_> {
     Tables { disputes: &r.disputes_table, settlements: &r.settlements_table, kpi: &r.kpi_table }
 }
 
-/// Decides on the dispute `id` as stored (`None`: not yet) and writes the decision.
+/// Decides on the dispute `id` as stored (`None`: not yet) and writes the decision, with its
+/// audit entry (`audit`: who and what; the dispute before and after are filled in here) in the
+/// same transaction.
 pub async fn change(
     ctx: &Context,
     id: &str,
+    audit: settlepaisa_audit::Draft,
     mut decide: impl FnMut(Option<&Dispute>) -> Result<Verdict, Refusal>,
 ) -> Result<Changed, DisputeError> {
     let db = &ctx.clients.dynamodb;
@@ -56,9 +59,21 @@ pub async fn change(
                     };
                     applied.dispute.adjustments.push(AdjustmentMade { adjustment_id, amount_paise, effective_on });
                 }
-                let written =
-                    disputes::save(db, &tables(ctx), current.as_ref(), &applied.dispute, &applied.money, effective_on)
-                        .await?;
+                let json = |d: Option<&Dispute>| {
+                    d.map_or(serde_json::Value::Null, |d| serde_json::to_value(d).unwrap_or_default())
+                };
+                let draft = audit.clone().change(json(current.as_ref()), json(Some(&applied.dispute)));
+                let entry = (ctx.resources.audit_table.as_str(), draft);
+                let written = disputes::save(
+                    db,
+                    &tables(ctx),
+                    current.as_ref(),
+                    &applied.dispute,
+                    &applied.money,
+                    effective_on,
+                    entry,
+                )
+                .await?;
                 if written {
                     for m in &applied.money {
                         tracing::info!(dispute = id, adjustment = ?m, "dispute adjustment recorded");

@@ -63,7 +63,12 @@ async fn needing_response(ctx: &Context, until: i64) -> Result<Vec<Dispute>, Dis
 
 /// Expires or reminds one dispute; a failure is logged and counted, not fatal to the run.
 async fn judge(ctx: &Context, d: &Dispute, action: Action, at: i64, summary: &mut Summary) {
-    let result = change(ctx, &d.dispute_id, |current| {
+    let verb = match action {
+        Action::Expire => "dispute.expire",
+        _ => "dispute.remind",
+    };
+    let draft = settlepaisa_store::audit::by_function(FUNCTION, verb, ("dispute", &d.dispute_id), &format!("run-{at}"));
+    let result = change(ctx, &d.dispute_id, draft, |current| {
         let Some(current) = current else { return Err("the dispute is gone".into()) };
         let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: FUNCTION };
         apply(current, &action, &cx)

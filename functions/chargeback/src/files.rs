@@ -104,7 +104,13 @@ pub async fn apply_file(ctx: &Context, file: &DisputeFile) -> Result<FileOutcome
         let who = by(row);
         let txn = found.of(row.txn_id.as_deref(), row.rrn.as_deref());
         let mut before = None;
-        let result = change(ctx, &row.dispute_ref, |current| {
+        let draft = settlepaisa_store::audit::by_function(
+            "apply-dispute-file",
+            "dispute.file_row",
+            ("dispute", &row.dispute_ref),
+            &who,
+        );
+        let result = change(ctx, &row.dispute_ref, draft, |current| {
             before = current.map(|c| (c.stage, c.status, c.raised_on, c.respond_by));
             let txn = match (&txn, current) {
                 (Err(ambiguous), None) => return Err(ambiguous.clone()),

@@ -7,11 +7,11 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::{json, Value};
 use settlepaisa_connector::config::{valid_bank, validate, ConnectorConfig};
 use settlepaisa_http::input::Body;
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_store::connectors::{self, RunState, Stored};
 
 fn utc(t: Option<i64>) -> Value {
@@ -80,7 +80,7 @@ pub async fn get_connector(State(state): State<AppState>, Path(bank): Path<Strin
 /// stored version (or it changed while this was written).
 pub async fn put_connector(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     Path(bank): Path<String>,
     headers: HeaderMap,
     Body(config): Body<ConnectorConfig>,
@@ -98,7 +98,8 @@ pub async fn put_connector(
         ),
     };
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table);
-    let current = connectors::get(db, table, bank).await.map_err(ApiError::from)?.map(|(c, _)| c.version);
+    let stored = connectors::get(db, table, bank).await.map_err(ApiError::from)?.map(|(c, _)| c);
+    let current = stored.as_ref().map(|c| c.version);
     if let (Some(want), Some(have)) = (if_match, current) {
         if want != have {
             return Err(ApiError::conflict(format!(
@@ -110,7 +111,16 @@ pub async fn put_connector(
         return Err(ApiError::not_found(format!("no connector for bank `{bank}` to replace")));
     }
     let now = settlepaisa_http::edge::now_secs() as i64;
-    if !connectors::put_config(db, table, bank, &config, current, &caller.user_id, now).await.map_err(ApiError::from)? {
+    let caller = &acting.caller;
+    let draft = acting.draft("connector.configure", ("connector", bank)).change(
+        stored.as_ref().map_or(Value::Null, |s| json!({ "version": s.version, "config": s.config })),
+        json!({ "version": current.map_or(1, |v| v + 1), "config": config }),
+    );
+    let audit = (ctx.resources.audit_table.as_str(), draft);
+    if !connectors::put_config(db, table, bank, &config, current, &caller.user_id, now, audit)
+        .await
+        .map_err(ApiError::from)?
+    {
         return Err(ApiError::conflict(format!("connector `{bank}` changed while this was written; read it again")));
     }
     tracing::info!(bank, user = caller.user_id, "connector configured");

@@ -30,6 +30,23 @@ pub fn moment(event: &Value) -> Result<i64, ConnectorError> {
     }
 }
 
+/// A breaker transition's audit entry: the scheduled run decided it.
+fn transition_audit<'c>(
+    ctx: &'c Context,
+    bank: &str,
+    t: &settlepaisa_connector::breaker::Transition,
+) -> (&'c str, settlepaisa_audit::Draft) {
+    let draft = settlepaisa_store::audit::by_function(
+        "pull-connectors",
+        "connector.breaker",
+        ("connector", bank),
+        &format!("run-{}", t.at),
+    )
+    .reason(t.reason.clone())
+    .change(json!({ "breaker": t.from }), json!({ "breaker": t.to }));
+    (ctx.resources.audit_table.as_str(), draft)
+}
+
 /// `deadline`: when the function's time ends (Lambda's context; 900 s from now when invoked
 /// otherwise).
 pub async fn handle(ctx: &Context, event: Value, deadline: Option<Instant>) -> Result<Value, ConnectorError> {
@@ -78,7 +95,7 @@ pub async fn handle(ctx: &Context, event: Value, deadline: Option<Instant>) -> R
         }
         let (admission, breaker, opened) = state.breaker.admit(now);
         if let Some(t) = &opened {
-            connectors::record_transition(db, table, &bank, t).await?;
+            connectors::record_transition(db, table, &bank, t, transition_audit(ctx, &bank, t)).await?;
         }
         state.breaker = breaker;
         if let (Admission::Skip { retry_at }, false) = (admission, is_forced) {
@@ -94,7 +111,7 @@ pub async fn handle(ctx: &Context, event: Value, deadline: Option<Instant>) -> R
         let (breaker, changed) = state.breaker.after_run(outcome.error.as_deref(), now, th);
         if let Some(t) = &changed {
             tracing::warn!(bank, from = t.from, to = t.to, reason = t.reason, "connector breaker changed");
-            connectors::record_transition(db, table, &bank, t).await?;
+            connectors::record_transition(db, table, &bank, t, transition_audit(ctx, &bank, t)).await?;
         }
         state.breaker = breaker;
         state.last_run_at = Some(now);

@@ -9,11 +9,11 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::{json, Value};
 use settlepaisa_http::input::{business_date, idempotency_key, Body};
 use settlepaisa_http::time_filter::today;
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_payout::merchant::MerchantStatus;
 use settlepaisa_store::job::now_rfc3339;
 use settlepaisa_store::merchants;
@@ -48,12 +48,13 @@ fn view(r: &SettlementRequest) -> Value {
 /// `POST /merchant/settlement/schedule`
 pub async fn schedule_settlement(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     headers: HeaderMap,
     Body(body): Body<ScheduleBody>,
 ) -> Result<Response, ApiError> {
+    let caller = &acting.caller;
     let key = idempotency_key(&headers)?;
-    let id = merchant_of(&caller, body.merchant_id.as_deref())?;
+    let id = merchant_of(caller, body.merchant_id.as_deref())?;
     let date = business_date("date", &body.date)?;
     let ctx = state.ctx;
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.settlements_table);
@@ -98,7 +99,8 @@ pub async fn schedule_settlement(
         settlement_id: None,
         outcome: None,
     };
-    match settlements::put_request(db, table, &request).await? {
+    let draft = acting.draft("settlement.request", ("merchant", &id)).change(serde_json::Value::Null, view(&request));
+    match settlements::put_request(db, table, &request, (ctx.resources.audit_table.as_str(), draft)).await? {
         Recorded::New => Ok((StatusCode::ACCEPTED, Json(view(&request))).into_response()),
         // Another request with this key won the race.
         Recorded::SameKey(existing) => replay(existing, &body.date),

@@ -120,7 +120,19 @@ async fn reread(ctx: &Context, req: &crate::file_record::LayoutRequest) -> Resul
         (Some(FileStatus::Received), Some(at)) if at == req.requested_at => at,
         (Some(FileStatus::Failed), None) => {
             let now = crate::job::now_secs();
-            match file_record::request_layout(db, table, &req.file_id, now, ctx.stall_secs).await? {
+            let draft = settlepaisa_store::audit::by_function(
+                "redrive-ingest",
+                "file.renormalize",
+                ("file", &req.file_id),
+                &format!("redrive-{now}"),
+            )
+            .reason("a read with a chosen template failed on every attempt; asked again")
+            .change(
+                serde_json::json!({ "status": "FAILED" }),
+                serde_json::json!({ "status": "RECEIVED", "template": req.layout }),
+            );
+            let audit = (ctx.resources.audit_table.as_str(), draft);
+            match file_record::request_layout(db, table, &req.file_id, now, ctx.stall_secs, audit).await? {
                 LayoutRequested::Accepted => now,
                 _ => return Ok(false),
             }

@@ -4,7 +4,7 @@ use crate::resolution::KpiDeltas;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use settlepaisa_aws::capacity::WriteUnits;
 use settlepaisa_aws::dynamo::{batch_get, s, sv, Item};
-use settlepaisa_aws::transact::{transact, Transacted};
+use settlepaisa_aws::transact::Transacted;
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use settlepaisa_http::page_walk::{walk, Budget, Resume, Slice};
 
@@ -141,6 +141,8 @@ pub struct Commit<'a> {
     /// pair made, and the row.
     pub match_row: Option<(String, String)>,
     pub kpi: KpiDeltas,
+    /// The audit table and the resolution's entry, appended in the same transaction.
+    pub audit: (&'a str, settlepaisa_audit::Draft),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,7 +214,8 @@ pub async fn commit(client: &aws_sdk_dynamodb::Client, c: Commit<'_>) -> Result<
     // Two people resolving different exceptions of one day both `ADD` to the day's KPI items:
     // DynamoDB cancels one with `TransactionConflict`, which is retried in place. A failed
     // condition is a lost optimistic-lock race: 409.
-    match transact(client, ops).await? {
+    let (audit_table, draft) = c.audit;
+    match settlepaisa_store::audit::transact(client, audit_table, ops, draft).await? {
         Transacted::Written => Ok(()),
         Transacted::ConditionFailed { failed } => match failed.iter().position(|f| *f) {
             Some(i) if i < c.closes.len() => Err(CommitError::Conflict(i)),

@@ -4,11 +4,11 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_http::input::{business_date, identifier, Body};
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_store::file_record::{self, FileStatus};
 use settlepaisa_store::job::{self, Job, JobStatus, JobUpload, PlanRequest, ShardState, ShardStatus};
 
@@ -31,9 +31,10 @@ pub struct NewJob {
 /// `POST /api/jobs`: a job waiting for uploads and `POST /api/jobs/{id}/match`.
 pub async fn create_job(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     Body(req): Body<NewJob>,
 ) -> Result<Response, ApiError> {
+    let caller = &acting.caller;
     let (from, to) = (business_date("from", &req.from)?, business_date("to", &req.to)?);
     if to < from {
         return Err(ApiError::bad_request(format!("to {to} is before from {from}")));
@@ -76,7 +77,10 @@ pub async fn create_job(
         files_manifest: None,
         plan_requested_at: None,
     };
-    let created = job::create_pending(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &job).await?;
+    let draft = acting.draft("job.create", ("job", &job.job_id)).change(Value::Null, view(&job, &[], &[]));
+    let audit = (state.ctx.resources.audit_table.as_str(), draft);
+    let created =
+        job::create_pending(&state.ctx.clients.dynamodb, &state.ctx.resources.jobs_table, &job, audit).await?;
     if !created {
         return Err(ApiError::conflict("a job with this id already exists; retry"));
     }
@@ -97,7 +101,11 @@ pub async fn get_job(State(state): State<AppState>, Path(id): Path<String>) -> R
 /// its shards and queues them); 202, the work runs on and `GET /api/jobs/{id}` shows it. A second
 /// request while the first is pending is a 409; a failed or stalled job is queued again (resume
 /// runs only the shards not done).
-pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn match_job(
+    State(state): State<AppState>,
+    acting: Acting,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     identifier("job id", &id)?;
     let ctx = state.ctx;
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.jobs_table);
@@ -131,7 +139,13 @@ pub async fn match_job(State(state): State<AppState>, Path(id): Path<String>) ->
             )));
         }
     }
-    if !job::request_plan(db, table, &id, job.status, now, ctx.stall_secs).await? {
+    let action = if resuming { "job.resume" } else { "job.start" };
+    let draft = acting.draft(action, ("job", &id)).change(
+        json!({ "status": job.status.as_str() }),
+        json!({ "status": job.status.as_str(), "planning": "queued" }),
+    );
+    let audit = (ctx.resources.audit_table.as_str(), draft);
+    if !job::request_plan(db, table, &id, job.status, now, ctx.stall_secs, audit).await? {
         return Err(ApiError::conflict(format!("job {id} was started by another request")));
     }
     job.plan_requested_at = Some(now);

@@ -9,12 +9,12 @@ use crate::exceptions::{parse_api_id, view};
 use crate::resolution::{self, Action, Counterpart, Facts, KpiPlace, PairPlace};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_aws::dynamo::Item;
 use settlepaisa_http::input::Body;
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_recon::kpi::exposure;
 
 #[derive(Debug, Deserialize)]
@@ -57,10 +57,11 @@ fn decoded(item: &Item) -> Result<ExceptionRecord, ApiError> {
 /// `POST /api/exceptions/{id}/resolve`
 pub async fn resolve_exception(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     Path(id): Path<String>,
     Body(req): Body<ResolveRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    let caller = &acting.caller;
     let (job_id, exception_id) = parse_api_id(&id)?;
     let note = req.note.trim();
     if note.is_empty() || note.chars().count() > MAX_NOTE {
@@ -156,7 +157,20 @@ pub async fn resolve_exception(
         }
     };
     let kpi = resolution::kpi_deltas(&places, pair_place.as_ref());
-    let commit = Commit { results_table: results, kpi_table: &ctx.resources.kpi_table, job_id, closes, match_row, kpi };
+    let draft = acting.draft("exception.resolve", ("exception", &id)).reason(note).change(
+        json!({ "status": "OPEN", "version": version, "category": exception.category.as_str(),
+                    "counterpart": other.as_ref().map(|o| o.exception_id.clone()) }),
+        json!({ "status": "RESOLVED", "version": version + 1, "resolution": resolution }),
+    );
+    let commit = Commit {
+        results_table: results,
+        kpi_table: &ctx.resources.kpi_table,
+        job_id,
+        closes,
+        match_row,
+        kpi,
+        audit: (&ctx.resources.audit_table, draft),
+    };
     match exception_store::commit(db, commit).await {
         Ok(()) => {}
         Err(CommitError::Conflict(0)) => {

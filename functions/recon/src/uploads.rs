@@ -10,7 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_http::input::{identifier, Body};
-use settlepaisa_http::ApiError;
+use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_store::file_record::{self, FileStatus, LayoutRequest, LayoutRequested};
 use settlepaisa_store::job;
 
@@ -81,6 +81,7 @@ fn file_name(name: &str) -> Result<&str, ApiError> {
 /// `POST /api/jobs/{id}/upload`
 pub async fn upload_job_file(
     State(state): State<AppState>,
+    acting: Acting,
     Path(id): Path<String>,
     Body(req): Body<UploadRequest>,
 ) -> Result<Json<Value>, ApiError> {
@@ -104,6 +105,14 @@ pub async fn upload_job_file(
     let headers: serde_json::Map<String, Value> = signed.headers().map(|(k, v)| (k.to_string(), json!(v))).collect();
     let expires =
         settlepaisa_recon::date::format_utc(settlepaisa_http::edge::now_secs() as i64 + UPLOAD_URL_TTL_SECS as i64);
+    // Nothing in DynamoDB changes yet (the upload itself starts ingestion): the entry records who
+    // was allowed to put what, until when.
+    let draft = acting
+        .draft("job.upload_url", ("job", &id))
+        .change(Value::Null, json!({ "key": key, "contentLength": req.content_length, "expiresAt": expires }));
+    settlepaisa_store::audit::append(&state.ctx.clients.dynamodb, &state.ctx.resources.audit_table, draft)
+        .await
+        .map_err(ApiError::store)?;
     Ok(Json(json!({
         "jobId": id,
         "key": key,
@@ -126,6 +135,7 @@ pub struct NormalizeRequest {
 /// `POST /api/jobs/{id}/normalize`
 pub async fn normalize_job_file(
     State(state): State<AppState>,
+    acting: Acting,
     Path(id): Path<String>,
     Body(req): Body<NormalizeRequest>,
 ) -> Result<Response, ApiError> {
@@ -150,7 +160,12 @@ pub async fn normalize_job_file(
     // Back to RECEIVED (the job's match waits for it), then queued for `renormalize-file`.
     let (db, files) = (&ctx.clients.dynamodb, &ctx.resources.files_table);
     let now = job::now_secs();
-    match file_record::request_layout(db, files, &req.file_id, now, ctx.stall_secs).await? {
+    let draft = acting.draft("file.renormalize", ("file", &req.file_id)).change(
+        json!({ "status": upload.status, "jobId": id }),
+        json!({ "status": FileStatus::Received.as_str(), "template": template.name }),
+    );
+    let audit = (ctx.resources.audit_table.as_str(), draft);
+    match file_record::request_layout(db, files, &req.file_id, now, ctx.stall_secs, audit).await? {
         LayoutRequested::Accepted => {}
         LayoutRequested::NoSuchFile => return Err(ApiError::not_found(format!("file {} does not exist", req.file_id))),
         LayoutRequested::Refused(status) => {

@@ -233,7 +233,14 @@ pub async fn settle_merchant(
             if let Some(r) = request {
                 let why =
                     out.carried.first().map(|c| c.reason.clone()).unwrap_or_else(|| "nothing was available".into());
-                settlements::answer_request(db, table, &r.key, &why).await?;
+                let draft = settlepaisa_store::audit::by_function(
+                    "settle-cycle",
+                    "settlement.request_answered",
+                    ("merchant", &m.merchant_id),
+                    &r.key.idempotency_key,
+                );
+                settlements::answer_request(db, table, &r.key, &why, (ctx.resources.audit_table.as_str(), draft))
+                    .await?;
                 answered = true;
             }
             return Ok(MerchantResult { committed: None, carried: out.carried, answered });
@@ -245,7 +252,14 @@ pub async fn settle_merchant(
         let record = record_of(&batch, inputs, lines_key, request.is_some());
         let mv = LedgerMove { merchant_id: m.merchant_id.clone(), expected: head.version, new_key };
         let answers: Option<&RequestKey> = request.map(|r| &r.key);
-        if settlements::commit_batch(db, table, &ctx.resources.kpi_table, &record, &mv, answers).await? {
+        let draft = settlepaisa_store::audit::by_function(
+            "settle-cycle",
+            "settlement.batch",
+            ("settlement", &record.settlement_id),
+            &format!("cycle-{}", record.cycle_date),
+        );
+        let audit = (ctx.resources.audit_table.as_str(), draft);
+        if settlements::commit_batch(db, table, &ctx.resources.kpi_table, &record, &mv, answers, audit).await? {
             return Ok(MerchantResult { committed: Some(record), carried: aged, answered: request.is_some() });
         }
         tracing::info!(merchant = %m.merchant_id, "the ledger moved under this run; reading it again");

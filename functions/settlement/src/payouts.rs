@@ -78,8 +78,9 @@ pub async fn send(
                 let inside = references(&String::from_utf8_lossy(&bytes));
                 for b in batches {
                     if inside.contains(&b.settlement_id) {
+                        let audit = sent_audit(ctx, &b, &key);
                         out.sent +=
-                            usize::from(settlements::mark_sent(db, table, kpi, &b, &key, &now_rfc3339()).await?);
+                            usize::from(settlements::mark_sent(db, table, kpi, &b, &key, &now_rfc3339(), audit).await?);
                     } else if settlements::release_payout_claim(db, table, &b, &key).await? {
                         unclaimed.push(BatchRecord { payout_key: None, payout_bank: None, ..b });
                     }
@@ -117,7 +118,8 @@ pub async fn send(
         };
         for b in &batches {
             if inside.contains(&b.settlement_id) {
-                out.sent += usize::from(settlements::mark_sent(db, table, kpi, b, &key, &now_rfc3339()).await?);
+                let audit = sent_audit(ctx, b, &key);
+                out.sent += usize::from(settlements::mark_sent(db, table, kpi, b, &key, &now_rfc3339(), audit).await?);
             } else {
                 // Claimed for a file that was written without it: the next run claims it again.
                 settlements::release_payout_claim(db, table, b, &key).await?;
@@ -126,4 +128,11 @@ pub async fn send(
         out.files.push(key);
     }
     Ok(out)
+}
+
+/// A batch's payout file written: the cycle's decision, audited with the move.
+fn sent_audit<'c>(ctx: &'c Context, b: &BatchRecord, key: &str) -> (&'c str, settlepaisa_audit::Draft) {
+    let draft =
+        settlepaisa_store::audit::by_function("settle-cycle", "payout.sent", ("settlement", &b.settlement_id), key);
+    (ctx.resources.audit_table.as_str(), draft)
 }

@@ -113,12 +113,21 @@ async fn apply_line(ctx: &Context, r: &PayoutResponse, bank: Option<&str>) -> Re
             }
         }
         let now = now_rfc3339();
+        let audit = || {
+            let draft = settlepaisa_store::audit::by_function(
+                "apply-payout-responses",
+                "payout.response",
+                ("settlement", &batch.settlement_id),
+                &r.reference,
+            );
+            (ctx.resources.audit_table.as_str(), draft)
+        };
         match decide(batch.status, batch.payout_key.is_some(), batch.last_response_at, r) {
             Decision::Unchanged(why) => return Ok((Applied::Unchanged, why)),
             Decision::Conflict(why) => return Ok((Applied::Conflict, why)),
             Decision::Credit { utr } => {
                 let change = ResponseChange::Credit { utr: &utr };
-                if settlements::apply_response(db, table, kpi, &batch, change, r.processed_at, &now).await? {
+                if settlements::apply_response(db, table, kpi, &batch, change, r.processed_at, &now, audit()).await? {
                     return Ok((Applied::Credited, format!("credited, UTR {utr}")));
                 }
             }
@@ -130,7 +139,7 @@ async fn apply_line(ctx: &Context, r: &PayoutResponse, bank: Option<&str>) -> Re
                     ledger_store::write(ctx, &batch.merchant_id, &head, &ledger, &ledger_store::nonce()).await?;
                 let mv = LedgerMove { merchant_id: batch.merchant_id.clone(), expected: head.version, new_key };
                 let change = ResponseChange::Fail { reason: &reason, ledger: &mv };
-                if settlements::apply_response(db, table, kpi, &batch, change, r.processed_at, &now).await? {
+                if settlements::apply_response(db, table, kpi, &batch, change, r.processed_at, &now, audit()).await? {
                     return Ok((Applied::Failed, "failed; its lines are eligible in the next cycle".into()));
                 }
             }

@@ -151,7 +151,18 @@ async fn contest_sample(stack: &LocalStack) -> Result<(), CliError> {
         },
     ];
     for action in &actions {
-        settlepaisa_chargeback::change::change(ctx, id, |current| {
+        let draft = settlepaisa_audit::Draft::new(
+            settlepaisa_store::audit::now_rfc3339(),
+            settlepaisa_audit::Actor::User {
+                user_id: "demo-merchant".into(),
+                role: "merchant-admin".into(),
+                merchant_id: None,
+            },
+            "dispute.respond",
+            ("dispute", id),
+            "local-demo",
+        );
+        settlepaisa_chargeback::change::change(ctx, id, draft, |current| {
             let Some(d) = current else { return Err(format!("{id} was not opened")) };
             let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now, by: "demo-merchant" };
             apply(d, action, &cx)

@@ -182,7 +182,18 @@ async fn scheduled_request(stack: &LocalStack, merchant_id: &str) -> Result<Stri
         settlement_id: None,
         outcome: None,
     };
-    put_request(db, table, &request).await.map_err(fail)?;
+    let draft = settlepaisa_audit::Draft::new(
+        settlepaisa_store::audit::now_rfc3339(),
+        settlepaisa_audit::Actor::User {
+            user_id: SAMPLE_USER.into(),
+            role: "merchant-admin".into(),
+            merchant_id: Some(merchant_id.into()),
+        },
+        "settlement.request",
+        ("merchant", merchant_id),
+        "sample-events",
+    );
+    put_request(db, table, &request, (ctx.resources.audit_table.as_str(), draft)).await.map_err(fail)?;
     Ok(date)
 }
 

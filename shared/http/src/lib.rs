@@ -3,6 +3,7 @@
 //! authorizer vouched for, and every error rendered in the seed's format. Handlers see a
 //! [`caller::Caller`] and typed input, and return `Result<_, ApiError>`.
 
+pub mod acting;
 pub mod cache;
 pub mod caller;
 pub mod cursor;
@@ -16,5 +17,6 @@ pub mod page_walk;
 pub mod routes;
 pub mod time_filter;
 
+pub use acting::Acting;
 pub use caller::Caller;
 pub use error::ApiError;

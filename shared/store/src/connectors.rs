@@ -121,8 +121,10 @@ pub async fn get(
     Ok(all.remove(bank))
 }
 
-/// Writes a configuration: new when `expected` is `None`, else only over that version. `false`:
-/// someone changed it first (or it exists / does not).
+/// Writes a configuration: new when `expected` is `None`, else only over that version; its
+/// history record and audit entry in the same transaction. `false`: someone changed it first (or
+/// it exists / does not).
+#[allow(clippy::too_many_arguments)]
 pub async fn put_config(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -131,26 +133,32 @@ pub async fn put_config(
     expected: Option<u64>,
     by: &str,
     now: i64,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<bool, StoreError> {
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+    let build = |e: aws_sdk_dynamodb::error::BuildError| AwsError::new("TransactWriteItems", e);
+    let version = expected.map_or(1, |v| v + 1);
     let mut item = key(LIST, &format!("{bank}#CONFIG"));
     item.insert("doc".into(), sv(serde_json::to_string(config).expect("a config serializes")));
-    item.insert("version".into(), nv(expected.map_or(1, |v| v + 1)));
+    item.insert("version".into(), nv(version));
     item.insert("updated_at".into(), nv(now));
     item.insert("updated_by".into(), sv(by));
-    let mut put = client.put_item().table_name(table).set_item(Some(item));
-    put = match expected {
+    let put = Put::builder().table_name(table).set_item(Some(item));
+    let put = match expected {
         None => put.condition_expression("attribute_not_exists(pk)"),
         Some(v) => put.condition_expression("version = :v").expression_attribute_values(":v", nv(v)),
     };
-    w(table);
-    match put.send().await {
-        Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => return Ok(false),
-        Err(e) => return Err(AwsError::new("PutItem", sdk_message(&e)).into()),
-    }
-    record(client, table, bank, now, "configured", &format!("version {} by {by}", expected.map_or(1, |v| v + 1)))
-        .await?;
-    Ok(true)
+    let history = Put::builder()
+        .table_name(table)
+        .set_item(Some(history_item(bank, now, "configured", &format!("version {version} by {by}"))))
+        .build()
+        .map_err(build)?;
+    let items = vec![
+        TransactWriteItem::builder().put(put.build().map_err(build)?).build(),
+        TransactWriteItem::builder().put(history).build(),
+    ];
+    let written = crate::audit::transact(client, audit.0, items, audit.1).await?;
+    Ok(matches!(written, settlepaisa_aws::transact::Transacted::Written))
 }
 
 /// Takes the connector's run lease until `until`, unless another run holds it. `false`: busy.
@@ -200,39 +208,33 @@ pub async fn finish_run(
     Ok(())
 }
 
-/// Records a change (a breaker transition, an edit) in the connector's history.
-pub async fn record(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    bank: &str,
-    at: i64,
-    what: &str,
-    detail: &str,
-) -> Result<(), StoreError> {
+fn history_item(bank: &str, at: i64, what: &str, detail: &str) -> Item {
     let mut item = key(&format!("C#{bank}"), &format!("H#{at:011}#{:08x}", fastrand_u32()));
     item.insert("what".into(), sv(what));
     item.insert("detail".into(), sv(detail.chars().take(1_000).collect::<String>()));
     item.insert("at".into(), nv(at));
     item.insert("expires_at".into(), nv(at + HISTORY_SECS));
-    w(table);
-    client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .map_err(|e| AwsError::new("PutItem", sdk_message(&e)))?;
-    Ok(())
+    item
 }
 
-/// Records a breaker transition.
+/// Records a breaker transition in the connector's history, with its audit entry (by the
+/// function that decided it) in the same transaction.
 pub async fn record_transition(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     bank: &str,
     t: &Transition,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<(), StoreError> {
-    record(client, table, bank, t.at, &format!("breaker {} → {}", t.from, t.to), &t.reason).await
+    let item = history_item(bank, t.at, &format!("breaker {} → {}", t.from, t.to), &t.reason);
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| AwsError::new("TransactWriteItems", e))?;
+    let items = vec![aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build()];
+    crate::audit::transact(client, audit.0, items, audit.1).await?;
+    Ok(())
 }
 
 fn fastrand_u32() -> u32 {

@@ -31,6 +31,8 @@ pub struct Resources {
     pub pg_events_queue_url: String,
     /// Bank connectors: configuration, state, files taken (the seed's `bank_connectors`).
     pub bank_connectors_table: String,
+    /// The audit trail: a hash chain per day (issue 15).
+    pub audit_table: String,
     pub match_queue_url: String,
     pub finalize_queue_url: String,
     /// Where Lambda puts S3 events whose ingestion failed on every attempt.
@@ -183,6 +185,7 @@ impl Resources {
             pg_events_table: get("PG_EVENTS_TABLE")?,
             pg_events_queue_url: get("PG_EVENTS_QUEUE_URL")?,
             bank_connectors_table: get("BANK_CONNECTORS_TABLE")?,
+            audit_table: get("AUDIT_TABLE")?,
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,

@@ -15,7 +15,7 @@
 use crate::error::StoreError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use settlepaisa_aws::dynamo::{nv, query_page, sv, Fields, Item, Malformed};
-use settlepaisa_aws::transact::{transact, Transacted};
+use settlepaisa_aws::transact::Transacted;
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use settlepaisa_dispute::model::{Dispute, Money, Status};
 use settlepaisa_payout::cycle::{Adjustment, AdjustmentKind};
@@ -165,6 +165,7 @@ pub async fn save(
     after: &Dispute,
     money: &[Money],
     effective_on: Date,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<bool, StoreError> {
     let put = Put::builder().table_name(tables.disputes).set_item(Some(to_item(after)));
     let put = match before {
@@ -188,7 +189,7 @@ pub async fn save(
             items.push(kpi_update(tables.kpi, &dim, &delta)?);
         }
     }
-    match transact(client, items).await? {
+    match crate::audit::transact(client, audit.0, items, audit.1).await? {
         Transacted::Written => {
             // The dispute's two index entries (projection ALL: each about the item's size).
             let units = (to_item(after).get("doc").map_or(0, |d| d.as_s().map_or(0, |s| s.len())) / 1024 + 1) as u64;

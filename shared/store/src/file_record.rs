@@ -502,10 +502,9 @@ pub async fn request_layout(
     file_id: &str,
     now: i64,
     stall_secs: i64,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<LayoutRequested, StoreError> {
-    requests::record("dynamodb.UpdateItem", 1);
-    let out = client
-        .update_item()
+    let update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(table)
         .key("file_id", sv(file_id))
         .update_expression("SET #s = :received, layout_requested_at = :now REMOVE #e")
@@ -522,9 +521,11 @@ pub async fn request_layout(
         .expression_attribute_values(":rejected", sv(FileStatus::Rejected.as_str()))
         .expression_attribute_values(":failed", sv(FileStatus::Failed.as_str()))
         .expression_attribute_values(":pg", sv("pg"))
-        .send()
-        .await;
-    if conditional("UpdateItem", out)? {
+        .build()
+        .map_err(|e| AwsError::new("TransactWriteItems", e))?;
+    let items = vec![aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build()];
+    let written = crate::audit::transact(client, audit.0, items, audit.1).await?;
+    if matches!(written, settlepaisa_aws::transact::Transacted::Written) {
         return Ok(LayoutRequested::Accepted);
     }
     Ok(match get(client, table, file_id).await? {

@@ -248,10 +248,9 @@ pub async fn request_plan(
     seen: JobStatus,
     now: i64,
     stall_secs: i64,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<bool, StoreError> {
-    requests::record("dynamodb.UpdateItem", 1);
-    let out = client
-        .update_item()
+    let update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(table)
         .set_key(Some(key(job_id, "META").into_iter().collect()))
         .update_expression("SET plan_requested_at = :now")
@@ -259,10 +258,9 @@ pub async fn request_plan(
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":seen", sv(seen.as_str()))
         .expression_attribute_values(":now", nv(now))
-        .expression_attribute_values(":stale", nv(now - stall_secs))
-        .send()
-        .await;
-    Ok(conditional("UpdateItem", out)?)
+        .expression_attribute_values(":stale", nv(now - stall_secs));
+    let items = vec![transact_update(update)?];
+    Ok(matches!(crate::audit::transact(client, audit.0, items, audit.1).await?, Transacted::Written))
 }
 
 /// Takes back a plan request whose message could not be sent, so the next request may try again.
@@ -469,9 +467,24 @@ async fn put_meta(
     Ok(conditional("PutItem", put.send().await)?)
 }
 
-/// A job the API created, waiting for uploads and `POST /api/jobs/{id}/match`.
-pub async fn create_pending(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, StoreError> {
-    put_meta(client, table, job, None).await
+/// A job the API created, waiting for uploads and `POST /api/jobs/{id}/match`, with its audit
+/// entry in the same transaction. `false`: the id is taken.
+pub async fn create_pending(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job: &Job,
+    audit: (&str, settlepaisa_audit::Draft),
+) -> Result<bool, StoreError> {
+    let item = job.to_item();
+    requests::record_puts("dynamodb.TransactWriteItems", table, [&item]);
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(job_id)")
+        .build()
+        .map_err(|e| settlepaisa_aws::AwsError::new("TransactWriteItems", e))?;
+    let items = vec![TransactWriteItem::builder().put(put).build()];
+    Ok(matches!(crate::audit::transact(client, audit.0, items, audit.1).await?, Transacted::Written))
 }
 
 fn shards_of(items: &[Item]) -> Result<Option<(Job, Vec<ShardState>)>, Malformed> {

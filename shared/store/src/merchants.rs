@@ -72,16 +72,16 @@ pub async fn get(
     Ok(out.item.as_ref().map(from_item).transpose()?)
 }
 
-/// Replaces a merchant read as `before` with `after`: `false` when it changed meanwhile (or is
-/// gone), so two edits never overwrite each other unseen.
+/// Replaces a merchant read as `before` with `after`, its audit entry in the same transaction:
+/// `false` when it changed meanwhile (or is gone), so two edits never overwrite each other unseen.
 pub async fn replace(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     before: &Merchant,
     after: &Merchant,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<bool, StoreError> {
-    requests::record("dynamodb.PutItem", 1);
-    let mut put = client.put_item().table_name(table).set_item(Some(to_item(after)));
+    let mut put = aws_sdk_dynamodb::types::Put::builder().table_name(table).set_item(Some(to_item(after)));
     // Every attribute as read: a change by anyone else fails the condition.
     let mut conditions = Vec::new();
     for (i, (name, value)) in to_item(before).into_iter().enumerate() {
@@ -89,8 +89,13 @@ pub async fn replace(
         put =
             put.expression_attribute_names(format!("#a{i}"), name).expression_attribute_values(format!(":v{i}"), value);
     }
-    let out = put.condition_expression(conditions.join(" AND ")).send().await;
-    Ok(settlepaisa_aws::dynamo::conditional("PutItem", out)?)
+    let put = put
+        .condition_expression(conditions.join(" AND "))
+        .build()
+        .map_err(|e| AwsError::new("TransactWriteItems", e))?;
+    let items = vec![aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build()];
+    let written = crate::audit::transact(client, audit.0, items, audit.1).await?;
+    Ok(matches!(written, settlepaisa_aws::transact::Transacted::Written))
 }
 
 /// Every merchant, by id (a scan: the table holds merchants, thousands at most).

@@ -17,7 +17,7 @@
 use crate::error::StoreError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use settlepaisa_aws::dynamo::{conditional, nv, query_page, sv, Fields, Item, Malformed};
-use settlepaisa_aws::transact::{transact, Transacted};
+use settlepaisa_aws::transact::Transacted;
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use settlepaisa_payout::cycle::Totals;
 use settlepaisa_payout::ledger_file::batch_date;
@@ -48,8 +48,9 @@ async fn transact_batch(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     items: Vec<TransactWriteItem>,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<bool, StoreError> {
-    let written = matches!(transact(client, items).await?, Transacted::Written);
+    let written = matches!(crate::audit::transact(client, audit.0, items, audit.1).await?, Transacted::Written);
     if written {
         index_write("dynamodb.TransactWriteItems", table);
     }
@@ -107,6 +108,30 @@ pub fn batch_key(settlement_id: &str) -> Option<Item> {
 }
 
 impl BatchRecord {
+    /// What an audit entry shows of the batch: its status and money (paise).
+    pub fn audit_view(&self) -> serde_json::Value {
+        let t = &self.totals;
+        serde_json::json!({
+            "settlementId": self.settlement_id,
+            "merchantId": self.merchant_id,
+            "cycleDate": self.cycle_date,
+            "status": self.status.as_str(),
+            "txns": t.txns,
+            "grossPaise": t.gross.0,
+            "feesPaise": t.fees.0,
+            "gstPaise": t.gst.0,
+            "refundsPaise": t.refunds.0,
+            "adjustmentsPaise": t.adjustments.0,
+            "reserveWithheldPaise": t.reserve_withheld.0,
+            "reserveReleasedPaise": t.reserve_released.0,
+            "netPaise": t.net.0,
+            "onDemand": self.on_demand,
+            "payoutKey": self.payout_key,
+            "utr": self.utr,
+            "failureReason": self.failure_reason,
+        })
+    }
+
     pub fn to_item(&self) -> Item {
         let mut item =
             key(&format!("M#{}", self.merchant_id), &format!("B#{}#{}", self.cycle_date, self.settlement_id));
@@ -258,6 +283,7 @@ pub async fn commit_batch(
     batch: &BatchRecord,
     ledger: &LedgerMove,
     answers: Option<&RequestKey>,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<bool, StoreError> {
     let put = Put::builder()
         .table_name(table)
@@ -270,7 +296,8 @@ pub async fn commit_batch(
     if let Some(r) = answers {
         items.extend(request_done(table, r, &batch.settlement_id)?);
     }
-    transact_batch(client, table, items).await
+    let draft = audit.1.change(serde_json::Value::Null, batch.audit_view());
+    transact_batch(client, table, items, (audit.0, draft)).await
 }
 
 /// A batch by its id, strongly consistent.
@@ -439,6 +466,7 @@ pub async fn mark_sent(
     batch: &BatchRecord,
     payout_key: &str,
     at: &str,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<bool, StoreError> {
     let k = batch_key(&batch.settlement_id).ok_or_else(|| AwsError::new("UpdateItem", "not a settlement id"))?;
     let update = Update::builder()
@@ -455,7 +483,10 @@ pub async fn mark_sent(
         .map_err(build)?;
     let mut items = vec![TransactWriteItem::builder().update(update).build()];
     items.extend(kpi_moves(kpi_table, batch, Some(BatchStatus::PendingPayout), Some(BatchStatus::SentToBank))?);
-    transact_batch(client, table, items).await
+    let after =
+        BatchRecord { status: BatchStatus::SentToBank, payout_key: Some(payout_key.to_string()), ..batch.clone() };
+    let draft = audit.1.change(batch.audit_view(), after.audit_view());
+    transact_batch(client, table, items, (audit.0, draft)).await
 }
 
 /// What a bank response does to a batch, as [`apply_response`] writes it.
@@ -472,6 +503,7 @@ pub enum ResponseChange<'a> {
 
 /// Applies a response to a batch read at `batch` (its status and last response time are the
 /// condition): `false` when the batch changed meanwhile (read again and decide again).
+#[allow(clippy::too_many_arguments)]
 pub async fn apply_response(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -480,8 +512,14 @@ pub async fn apply_response(
     change: ResponseChange<'_>,
     processed_at: i64,
     at: &str,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<bool, StoreError> {
     let k = batch_key(&batch.settlement_id).ok_or_else(|| AwsError::new("UpdateItem", "not a settlement id"))?;
+    let mut after = batch.clone();
+    match &change {
+        ResponseChange::Credit { utr } => after.utr = Some(utr.to_string()),
+        ResponseChange::Fail { reason, .. } => after.failure_reason = Some(reason.to_string()),
+    }
     let (to, set, value, ledger) = match change {
         ResponseChange::Credit { utr } => (BatchStatus::Credited, "utr", utr, None),
         ResponseChange::Fail { reason, ledger } => (BatchStatus::Failed, "failure_reason", reason, Some(ledger)),
@@ -509,7 +547,14 @@ pub async fn apply_response(
         items.push(head_move(table, l)?);
     }
     items.extend(kpi_moves(kpi_table, batch, Some(batch.status), Some(to))?);
-    transact_batch(client, table, items).await
+    after.status = to;
+    let outcome = if to == BatchStatus::Failed {
+        settlepaisa_audit::Outcome::Failed
+    } else {
+        settlepaisa_audit::Outcome::Applied
+    };
+    let draft = audit.1.outcome(outcome).change(batch.audit_view(), after.audit_view());
+    transact_batch(client, table, items, (audit.0, draft)).await
 }
 
 /// Records that `job_id`, completed at `completed_at` (RFC 3339), reconciled capture day `day`
@@ -629,6 +674,7 @@ pub async fn put_request(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     request: &SettlementRequest,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<Recorded, StoreError> {
     let items = request_items(request).map(|item| {
         Put::builder()
@@ -639,7 +685,7 @@ pub async fn put_request(
             .map(|p| TransactWriteItem::builder().put(p).build())
     });
     let items: Vec<_> = items.into_iter().collect::<Result<_, _>>().map_err(build)?;
-    match transact(client, items).await? {
+    match crate::audit::transact(client, audit.0, items, audit.1).await? {
         Transacted::Written => Ok(Recorded::New),
         Transacted::ConditionFailed { failed } if failed.first() == Some(&true) => Ok(Recorded::SameKey(
             get_request(client, table, &request.key.merchant_id, &request.key.idempotency_key)
@@ -721,6 +767,7 @@ pub async fn answer_request(
     table: &str,
     r: &RequestKey,
     outcome: &str,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<(), StoreError> {
     let mut items = answer_items(table, r, "CARRIED", None, Some(outcome))?;
     for item in &mut items {
@@ -731,7 +778,11 @@ pub async fn answer_request(
                 .insert(":scheduled".into(), sv("SCHEDULED"));
         }
     }
-    transact(client, items).await?;
+    let draft = audit.1.reason(outcome).change(
+        serde_json::json!({ "status": "SCHEDULED" }),
+        serde_json::json!({ "status": "CARRIED", "outcome": outcome }),
+    );
+    crate::audit::transact(client, audit.0, items, draft).await?;
     Ok(())
 }
 

@@ -6,13 +6,13 @@ use crate::txn_lookup::{self, Wanted};
 use crate::{views, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::Value;
 use settlepaisa_dispute::lifecycle::{open, Context as Rules, Opening, Verdict};
 use settlepaisa_dispute::model::{valid_id, Network, NetworkRow, Stage, Step};
 use settlepaisa_dispute::rules::end_of_ist_day;
 use settlepaisa_http::input::{identifier, Body};
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_recon::date::{ist_date, parse_rfc3339, Date};
 
 #[derive(serde::Deserialize)]
@@ -36,9 +36,10 @@ pub struct OpenBody {
 /// `POST /api/disputes`
 pub async fn open_dispute(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     Body(body): Body<OpenBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let caller = &acting.caller;
     let ctx = state.ctx;
     let at = now();
     let network = Network::ALL
@@ -93,7 +94,7 @@ pub async fn open_dispute(
     })?;
     let reason = body.reason.unwrap_or_default();
     let by = caller.user_id.clone();
-    let changed = change(ctx, &id, |current| {
+    let changed = change(ctx, &id, acting.draft("dispute.open", ("dispute", &id)), |current| {
         if current.is_some() {
             return Err(format!("dispute {id} exists already"));
         }

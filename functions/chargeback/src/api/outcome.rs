@@ -4,12 +4,12 @@
 use crate::change::{change, now};
 use crate::{access, views, AppState};
 use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::Value;
 use settlepaisa_dispute::lifecycle::{apply, Action, Context as Rules};
 use settlepaisa_dispute::model::Outcome;
 use settlepaisa_http::input::Body;
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -20,15 +20,16 @@ pub struct OutcomeBody {
 /// `POST /api/disputes/{id}/outcome`
 pub async fn record_dispute_outcome(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     Path(id): Path<String>,
     Body(body): Body<OutcomeBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let caller = &acting.caller;
     let outcome = Outcome::parse(&body.outcome).ok_or_else(|| ApiError::bad_request("outcome must be won or lost"))?;
     let ctx = state.ctx;
-    access::load(ctx, &caller, &id).await?;
+    access::load(ctx, caller, &id).await?;
     let at = now();
-    let changed = change(ctx, &id, |current| {
+    let changed = change(ctx, &id, acting.draft("dispute.outcome", ("dispute", &id)), |current| {
         let Some(d) = current else { return Err(format!("dispute {id} not found")) };
         let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: &caller.user_id };
         apply(d, &Action::Decide(outcome), &cx)

@@ -8,12 +8,12 @@ use crate::change::{change, now};
 use crate::{access, views, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::{json, Value};
 use settlepaisa_aws::s3;
 use settlepaisa_dispute::lifecycle::{apply, Action, Context as Rules};
 use settlepaisa_dispute::model::{Answer, Dispute, Status};
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 
 fn folder(d: &Dispute) -> String {
     format!("outgoing/representments/{}/{}-{}/", d.network.as_str(), d.dispute_id, d.stage.as_str())
@@ -22,11 +22,12 @@ fn folder(d: &Dispute) -> String {
 /// `POST /api/disputes/{id}/representment`
 pub async fn create_representment(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let caller = &acting.caller;
     let ctx = state.ctx;
-    let d = access::load(ctx, &caller, &id).await?;
+    let d = access::load(ctx, caller, &id).await?;
     let response = match d.response_at(d.stage) {
         Some(r) if r.answer == Answer::Contest && d.status == Status::UnderReview => r.clone(),
         _ => {
@@ -59,7 +60,7 @@ pub async fn create_representment(
     }
     let at = now();
     let detail = format!("{key} ({} documents)", documents.len());
-    change(ctx, &id, |current| {
+    change(ctx, &id, acting.draft("dispute.representment", ("dispute", &id)), |current| {
         let Some(current) = current else { return Err(format!("dispute {id} not found")) };
         let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: &caller.user_id };
         apply(current, &Action::Record { kind: "representment".into(), detail: detail.clone() }, &cx)

@@ -7,12 +7,12 @@ use crate::change::{change, now, Changed};
 use crate::{access, views, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::{json, Value};
 use settlepaisa_dispute::lifecycle::{apply, Action, Context as Rules};
 use settlepaisa_dispute::model::Evidence;
 use settlepaisa_http::input::Body;
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_recon::date::format_ist;
 
 /// The largest document: 5 MiB, what acquirers accept per representment document.
@@ -66,12 +66,13 @@ fn validated(b: &EvidenceBody) -> Result<(), ApiError> {
 /// `POST /merchant/disputes/{id}/evidence`
 pub async fn add_dispute_evidence(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     Path(id): Path<String>,
     Body(body): Body<EvidenceBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let caller = &acting.caller;
     let ctx = state.ctx;
-    access::load(ctx, &caller, &id).await?;
+    access::load(ctx, caller, &id).await?;
     validated(&body)?;
     let at = now();
     let evidence_id = format!("EV-{:016x}", fastrand::u64(..));
@@ -86,7 +87,7 @@ pub async fn add_dispute_evidence(
         submitted: false,
         created_at: at,
     };
-    let changed = change(ctx, &id, |current| {
+    let changed = change(ctx, &id, acting.draft("dispute.evidence", ("dispute", &id)), |current| {
         let Some(d) = current else { return Err(format!("dispute {id} not found")) };
         let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: &caller.user_id };
         apply(d, &Action::AddEvidence(evidence.clone()), &cx)

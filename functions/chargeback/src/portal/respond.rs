@@ -9,12 +9,12 @@ use crate::portal::evidence::{looks_like, MAX_BYTES};
 use crate::{access, views, AppState};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::Value;
 use settlepaisa_dispute::lifecycle::{apply, Action, Context as Rules};
 use settlepaisa_dispute::model::Answer;
 use settlepaisa_http::input::{idempotency_key, Body};
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -30,11 +30,12 @@ pub struct RespondBody {
 /// `POST /merchant/disputes/{id}/respond`
 pub async fn respond_to_dispute(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     Path(id): Path<String>,
     headers: HeaderMap,
     Body(body): Body<RespondBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let caller = &acting.caller;
     let key = idempotency_key(&headers)?;
     let answer = match body.action.as_str() {
         "accept" => Answer::Accept,
@@ -48,7 +49,7 @@ pub async fn respond_to_dispute(
         return Err(ApiError::bad_request("at most 10 evidence ids"));
     }
     let ctx = state.ctx;
-    let d = access::load(ctx, &caller, &id).await?;
+    let d = access::load(ctx, caller, &id).await?;
     let replay = d.response_at(d.stage).is_some_and(|r| r.idempotency_key == key);
     if answer == Answer::Contest && !replay {
         for eid in &body.evidence_ids {
@@ -73,12 +74,12 @@ pub async fn respond_to_dispute(
     }
     let at = now();
     let action = Action::Respond { answer, evidence_ids: body.evidence_ids, note: body.note, idempotency_key: key };
-    let changed = change(ctx, &id, |current| {
+    let changed = change(ctx, &id, acting.draft("dispute.respond", ("dispute", &id)), |current| {
         let Some(d) = current else { return Err(format!("dispute {id} not found")) };
         let cx = Rules { rules: &ctx.dispute_rules, calendar: &ctx.settlement.calendar, now: at, by: &caller.user_id };
         apply(d, &action, &cx)
     })
     .await?;
     let d = changed.dispute().ok_or_else(|| ApiError::not_found(format!("dispute {id} not found")))?;
-    Ok(Json(views::detail(d, Value::Null, views::viewer(&caller))))
+    Ok(Json(views::detail(d, Value::Null, views::viewer(caller))))
 }

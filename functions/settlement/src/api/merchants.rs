@@ -5,10 +5,10 @@
 use super::{views, AppState};
 use crate::ledger_store;
 use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::{json, Value};
 use settlepaisa_http::input::{identifier, page_limit, Body, Query};
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_payout::merchant::{Merchant, MerchantStatus};
 use settlepaisa_recon::money::Paise;
 use settlepaisa_store::{merchants, settlements};
@@ -129,7 +129,7 @@ pub fn changed(m: &Merchant, c: MerchantChange) -> Result<Merchant, ApiError> {
 /// `PATCH /api/merchants/{id}`
 pub async fn update_merchant(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     Path(id): Path<String>,
     Body(change): Body<MerchantChange>,
 ) -> Result<Json<Value>, ApiError> {
@@ -140,10 +140,12 @@ pub async fn update_merchant(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("merchant {id} does not exist")))?;
     let after = changed(&before, change)?;
-    if !merchants::replace(db, table, &before, &after).await? {
+    let draft =
+        acting.draft("merchant.update", ("merchant", &id)).change(views::merchant(&before), views::merchant(&after));
+    if !merchants::replace(db, table, &before, &after, (&ctx.resources.audit_table, draft)).await? {
         return Err(ApiError::conflict(format!("merchant {id} changed while this edit was made; read it again")));
     }
-    tracing::info!(merchant = %id, by = %caller.user_id, from = before.status.as_str(), to = after.status.as_str(), "merchant changed");
+    tracing::info!(merchant = %id, by = %acting.caller.user_id, from = before.status.as_str(), to = after.status.as_str(), "merchant changed");
     Ok(Json(views::merchant(&after)))
 }
 
