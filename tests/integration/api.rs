@@ -439,6 +439,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("get-connector", &["sp-ops"]),
     ("put-connector", &["sp-ops"]),
     ("connectors-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("list-audit", &["sp-compliance"]),
+    ("governance-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
 ];
 
 /// The matrix's merchant (its merchant-admin token's), a batch of it, and a request recorded
@@ -550,6 +552,8 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
         "chargeback-health" => get("/health/chargeback".into()),
         "pg-ingestion-health" => get("/health/pg-ingestion".into()),
         "connectors-health" => get("/health/connectors".into()),
+        "governance-health" => get("/health/governance".into()),
+        "list-audit" => get("/api/audit?limit=5".into()),
         "list-connectors" => get("/api/connectors".into()),
         "get-connector" | "put-connector" => {
             let body = json!({

@@ -3,6 +3,7 @@
 
 mod api;
 mod api_limits;
+mod audit;
 mod chunks;
 mod claims;
 mod connectors;

@@ -62,6 +62,10 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
                 let at = settlepaisa_chargeback::expire::moment(&event);
                 assert!(at.is_ok() && event.get("time").is_some(), "expire-disputes' event names its time");
             }),
+            "verify-audit" => serde_json::from_str::<serde_json::Value>(&text).map(|event| {
+                let days = settlepaisa_governance::verify::days_of(&event, settlepaisa_http::time_filter::today());
+                assert!(days.is_ok() && event.get("time").is_some(), "verify-audit's event names its time");
+            }),
             "authorizer" => serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(&text).map(|_| ()),
             http if routes::by_function(http).is_some() => {
                 let request = lambda_http::request::from_str(&text).map_err(|e| panic!("{http}: {e}")).unwrap();

@@ -1,5 +1,6 @@
 //! The `settlepaisa` CLI's commands, as a library so that tests drive them in-process.
 
+pub mod audit_cmd;
 pub mod bench_api_cmd;
 pub mod bench_cmd;
 pub mod bench_webhooks_cmd;

@@ -541,6 +541,10 @@ pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Res
             let event = serde_json::from_str(text).map_err(bad)?;
             serde_json::to_value(settlepaisa_chargeback::expire::handle(ctx, event).await.map_err(fail)?)
         }
+        "verify-audit" => {
+            let event = serde_json::from_str(text).map_err(bad)?;
+            Ok(settlepaisa_governance::verify::handle(ctx, event).await.map_err(fail)?)
+        }
         "authorizer" => {
             let event = serde_json::from_str(text).map_err(bad)?;
             serde_json::to_value(settlepaisa_authorizer::handle(&crate::token_cmd::local_auth_config(), &event))

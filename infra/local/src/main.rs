@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use settlepaisa_cli::{
-    bench_api_cmd, bench_cmd, bench_webhooks_cmd, gen_cmd, local_cmd, merchants_cmd, recon_cmd, settle_cmd,
+    audit_cmd, bench_api_cmd, bench_cmd, bench_webhooks_cmd, gen_cmd, local_cmd, merchants_cmd, recon_cmd, settle_cmd,
     startup_cmd, token_cmd,
 };
 use std::process::ExitCode;
@@ -46,6 +46,9 @@ enum Command {
     Startup(startup_cmd::StartupArgs),
     /// Mint a development JWT for the local stack.
     Token(token_cmd::TokenArgs),
+    /// The audit trail: `audit verify` recomputes its hash chains.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Invoke(args) => local_cmd::invoke(&args),
         Command::Startup(args) => startup_cmd::run(&args),
         Command::Token(args) => token_cmd::run(&args),
+        Command::Audit(cmd) => audit_cmd::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -39,6 +39,7 @@ pub enum Service {
     Chargeback,
     PgIngestion,
     Connectors,
+    Governance,
 }
 
 impl Service {
@@ -53,6 +54,7 @@ impl Service {
             Service::Chargeback => "chargeback-api",
             Service::PgIngestion => "pg-ingestion",
             Service::Connectors => "connectors",
+            Service::Governance => "governance",
         }
     }
 }
@@ -209,6 +211,9 @@ pub const ROUTES: &[RouteSpec] = &[
     route("get-connector", "GET", "/api/connectors/{bank}", Connectors, Internal(ConnectorsConfigure)),
     route("put-connector", "PUT", "/api/connectors/{bank}", Connectors, Internal(ConnectorsConfigure)),
     route("connectors-health", "GET", "/health/connectors", Connectors, Public),
+    // Governance (issue 15): the audit trail, read by compliance.
+    route("list-audit", "GET", "/api/audit", Governance, Internal(AuditRead)),
+    route("governance-health", "GET", "/health/governance", Governance, Public),
 ];
 
 /// The route a request matched (`path` as declared, not as requested).

@@ -132,7 +132,14 @@ fn append_items(table: &str, entry: &Entry, head: Option<&Head>) -> Result<[Tran
     head_item.insert("last_hash".into(), sv(&entry.hash));
     let head_put = match head {
         None => put(table, head_item, "attribute_not_exists(chain)", vec![])?,
-        Some(h) => put(table, head_item, "last_seq = :seen", vec![(":seen", nv(h.seq))])?,
+        // The hash too: a head cached from another table of the same name (another endpoint)
+        // can never pass for this one.
+        Some(h) => put(
+            table,
+            head_item,
+            "last_seq = :seen AND last_hash = :hash",
+            vec![(":seen", nv(h.seq)), (":hash", sv(&h.hash))],
+        )?,
     };
     let entry_put = put(table, entry_item(entry), "attribute_not_exists(chain)", vec![])?;
     Ok([head_put, entry_put])

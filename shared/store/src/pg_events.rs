@@ -206,6 +206,8 @@ pub struct Tables<'a> {
     pub transactions: &'a str,
     pub settlements: &'a str,
     pub kpi: &'a str,
+    /// A conflict appearing or clearing is audited in its transaction.
+    pub audit: &'a str,
 }
 
 impl<'a> Tables<'a> {
@@ -215,6 +217,7 @@ impl<'a> Tables<'a> {
             transactions: &r.transactions_table,
             settlements: &r.settlements_table,
             kpi: &r.kpi_table,
+            audit: &r.audit_table,
         }
     }
 }
@@ -363,12 +366,31 @@ pub async fn save(
             let put = Put::builder().table_name(tables.events).set_item(Some(item));
             items.push(TransactWriteItem::builder().put(put.build().map_err(build)?).build());
         }
-        if let Some(old) = old_conflict.filter(|o| new_conflict.as_ref().is_none_or(|n| key_of(n) != key_of(o))) {
+        if let Some(old) = old_conflict.clone().filter(|o| new_conflict.as_ref().is_none_or(|n| key_of(n) != key_of(o)))
+        {
             let del = Delete::builder().table_name(tables.events).set_key(Some(key_of(&old)));
             items.push(TransactWriteItem::builder().delete(del.build().map_err(build)?).build());
         }
     }
-    match transact(client, items).await? {
+    let written = if old_conflict == new_conflict {
+        transact(client, items).await?
+    } else {
+        // The PG's export and its webhooks disagree (or agree again): an automatic decision ops
+        // must be able to trace.
+        let view = |c: &Option<Item>| match c {
+            None => serde_json::Value::Null,
+            Some(i) => serde_json::json!({
+                "fileId": settlepaisa_aws::dynamo::s(i, "file_id"),
+                "differences": settlepaisa_aws::dynamo::s(i, "differences")
+                    .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok()),
+            }),
+        };
+        let action = if new_conflict.is_some() { "webhook.conflict" } else { "webhook.conflict_cleared" };
+        let draft = crate::audit::by_function("apply-pg-events", action, ("transaction", &after.txn_id), &after.txn_id)
+            .change(view(&old_conflict), view(&new_conflict));
+        crate::audit::transact(client, tables.audit, items, draft).await?
+    };
+    match written {
         Transacted::Written => Ok(true),
         Transacted::ConditionFailed { failed } => {
             if failed.first().copied().unwrap_or(true) {

@@ -37,7 +37,8 @@ pub fn router(ctx: &'static Context, auth: AuthConfig) -> Router {
         .merge(settlepaisa_merchant::routes(ctx, None))
         .merge(settlepaisa_chargeback::routes(ctx, None))
         .merge(settlepaisa_pg_ingestion::routes(ctx, None))
-        .merge(settlepaisa_connectors::routes(ctx, None));
+        .merge(settlepaisa_connectors::routes(ctx, None))
+        .merge(settlepaisa_governance::routes(ctx, None));
     let origin = std::env::var("FRONTEND_ORIGIN")
         .ok()
         .filter(|o| !o.is_empty())
@@ -59,6 +60,7 @@ pub fn function_router(ctx: &'static Context, function: &str) -> Option<Router> 
         Service::Chargeback => settlepaisa_chargeback::routes(ctx, Some(function)),
         Service::PgIngestion => settlepaisa_pg_ingestion::routes(ctx, Some(function)),
         Service::Connectors => settlepaisa_connectors::routes(ctx, Some(function)),
+        Service::Governance => settlepaisa_governance::routes(ctx, Some(function)),
     };
     Some(settlepaisa_http::edge::wrap(routes))
 }
