@@ -12,6 +12,7 @@ mod deploy_path;
 mod disputes;
 mod faults;
 mod pipeline;
+mod rate_limits;
 mod recon_cli;
 mod secrets;
 mod settle_cli;

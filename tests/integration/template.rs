@@ -170,7 +170,7 @@ fn the_template_declares_exactly_the_route_table() {
     let mut declared = BTreeSet::new();
     for f in &spec.functions {
         for e in &f.events {
-            if let template::EventSpec::Http { method, path, public } = e {
+            if let template::EventSpec::Http { method, path, public, .. } = e {
                 declared.insert((f.binary.clone(), method.clone(), path.clone(), *public));
             }
         }

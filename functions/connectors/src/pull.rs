@@ -30,21 +30,24 @@ pub fn moment(event: &Value) -> Result<i64, ConnectorError> {
     }
 }
 
-/// A breaker transition's audit entry: the scheduled run decided it.
-fn transition_audit<'c>(
+/// The audit entry of the breaker changes a run made (`None` when it made none): the scheduled
+/// run decided them; written with the state that holds them.
+fn breaker_audit<'c>(
     ctx: &'c Context,
     bank: &str,
-    t: &settlepaisa_connector::breaker::Transition,
-) -> (&'c str, settlepaisa_audit::Draft) {
+    changes: &[settlepaisa_connector::breaker::Transition],
+) -> Option<(&'c str, settlepaisa_audit::Draft)> {
+    let (first, last) = (changes.first()?, changes.last()?);
+    let reasons: Vec<&str> = changes.iter().map(|t| t.reason.as_str()).collect();
     let draft = settlepaisa_store::audit::by_function(
         "pull-connectors",
         "connector.breaker",
         ("connector", bank),
-        &format!("run-{}", t.at),
+        &format!("run-{}", last.at),
     )
-    .reason(t.reason.clone())
-    .change(json!({ "breaker": t.from }), json!({ "breaker": t.to }));
-    (ctx.resources.audit_table.as_str(), draft)
+    .reason(reasons.join("; "))
+    .change(json!({ "breaker": first.from }), json!({ "breaker": last.to }));
+    Some((ctx.resources.audit_table.as_str(), draft))
 }
 
 /// `deadline`: when the function's time ends (Lambda's context; 900 s from now when invoked
@@ -94,14 +97,16 @@ pub async fn handle(ctx: &Context, event: Value, deadline: Option<Instant>) -> R
             continue;
         }
         let (admission, breaker, opened) = state.breaker.admit(now);
-        if let Some(t) = &opened {
-            connectors::record_transition(db, table, &bank, t, transition_audit(ctx, &bank, t)).await?;
+        let mut changes = Vec::new();
+        if let Some(t) = opened {
+            connectors::record_transition(db, table, &bank, &t).await?;
+            changes.push(t);
         }
         state.breaker = breaker;
         if let (Admission::Skip { retry_at }, false) = (admission, is_forced) {
             // Not a run: the schedule's minute stays due, so the first run past `retry_at` is
             // the trial (a daily connector is not held a day for an hour's cool-down).
-            connectors::finish_run(db, table, &bank, &state).await?;
+            connectors::finish_run(db, table, &bank, &state, breaker_audit(ctx, &bank, &changes)).await?;
             report.push(json!({ "connector": bank, "outcome": "skipped", "breaker": "open", "retryAt": retry_at }));
             continue;
         }
@@ -109,9 +114,10 @@ pub async fn handle(ctx: &Context, event: Value, deadline: Option<Instant>) -> R
             RunContext { ctx, bank: &bank, cfg, now, last_success: state.last_success_at, deadline: deadline - MARGIN };
         let outcome: RunOutcome = run(&rc).await;
         let (breaker, changed) = state.breaker.after_run(outcome.error.as_deref(), now, th);
-        if let Some(t) = &changed {
+        if let Some(t) = changed {
             tracing::warn!(bank, from = t.from, to = t.to, reason = t.reason, "connector breaker changed");
-            connectors::record_transition(db, table, &bank, t, transition_audit(ctx, &bank, t)).await?;
+            connectors::record_transition(db, table, &bank, &t).await?;
+            changes.push(t);
         }
         state.breaker = breaker;
         state.last_run_at = Some(now);
@@ -136,7 +142,7 @@ pub async fn handle(ctx: &Context, event: Value, deadline: Option<Instant>) -> R
             state.last_error = Some(e.chars().take(500).collect());
             state.last_error_at = Some(now);
         }
-        connectors::finish_run(db, table, &bank, &state).await?;
+        connectors::finish_run(db, table, &bank, &state, breaker_audit(ctx, &bank, &changes)).await?;
         report.push(json!({
             "connector": bank,
             "outcome": if outcome.error.is_some() { "failed" } else { "ran" },

@@ -292,7 +292,8 @@ async fn push_payouts(
             })
             .await?;
             if there == Some(bytes.len() as u64) {
-                connectors::finish_push(db, table, bank, &key, now).await?;
+                let audit = pushed_audit(rc, &key, "found whole at the bank after an unfinished push");
+                connectors::finish_push(db, table, bank, &key, now, audit).await?;
                 out.pushed.push(key);
             } else {
                 failed.push(format!(
@@ -315,7 +316,8 @@ async fn push_payouts(
         .await;
         match result {
             Ok(remote_path) => {
-                connectors::finish_push(db, table, bank, &key, now).await?;
+                let audit = pushed_audit(rc, &key, &format!("pushed to {remote_path}"));
+                connectors::finish_push(db, table, bank, &key, now, audit).await?;
                 tracing::info!(bank, key, remote_path, "payout file pushed");
                 out.pushed.push(key);
             }
@@ -364,4 +366,17 @@ async fn run_https(rc: &RunContext<'_>, secret: &ConnectorSecret, out: &mut RunO
     }
     out.file_errors = failed;
     Ok(())
+}
+
+/// A payout file's push recorded done: money instructions reached the bank.
+fn pushed_audit<'c>(rc: &RunContext<'c>, key: &str, how: &str) -> (&'c str, settlepaisa_audit::Draft) {
+    let draft = settlepaisa_store::audit::by_function(
+        "pull-connectors",
+        "payout.pushed",
+        ("payout_file", key),
+        &format!("run-{}", rc.now),
+    )
+    .reason(how.to_string())
+    .change(serde_json::json!({ "state": "pushing" }), serde_json::json!({ "state": "pushed", "bank": rc.bank }));
+    (rc.ctx.resources.audit_table.as_str(), draft)
 }

@@ -120,16 +120,19 @@ pub async fn list_audit(
     let mut entries = Vec::new();
     let mut budget = BUDGET;
     let next = loop {
-        let (page, more) = audit::page(db, table, &day.to_string(), after, &filter, limit - entries.len(), budget)
+        let page = audit::page(db, table, &day.to_string(), after, &filter, limit - entries.len(), budget)
             .await
             .map_err(ApiError::store)?;
-        budget = budget.saturating_sub(page.len().max(1));
-        entries.extend(page);
-        match more {
-            Some(seq) if entries.len() == limit || budget == 0 => break Some((day, Some(seq))),
+        // Charged for what was examined, not what matched: a filter that rarely matches still
+        // ends the page once the budget is spent.
+        budget = budget.saturating_sub(page.examined.max(1));
+        entries.extend(page.entries);
+        let full = entries.len() == limit || budget == 0;
+        match page.next {
+            Some(seq) if full => break Some((day, Some(seq))),
             Some(seq) => after = Some(seq),
             None if day == from_day => break None,
-            None if entries.len() == limit || budget == 0 => break Some((day.add_days(-1), None)),
+            None if full => break Some((day.add_days(-1), None)),
             None => {
                 day = day.add_days(-1);
                 after = None;

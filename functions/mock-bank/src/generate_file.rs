@@ -6,11 +6,11 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use settlepaisa_http::input::Body;
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_recon::date::Date;
 use settlepaisa_recon::gen::{statement, StatementCredit, STATEMENT_BANKS};
 use settlepaisa_store::{file_record, txn_pages};
@@ -66,9 +66,10 @@ async fn captured_on(
 /// `POST /admin/generate-file`: 202, ingestion runs on the S3 event.
 pub async fn generate_bank_file(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     Body(req): Body<GenerateRequest>,
 ) -> Result<Response, ApiError> {
+    let caller = &acting.caller;
     let bank = STATEMENT_BANKS.iter().find(|b| b.eq_ignore_ascii_case(&req.bank)).ok_or_else(|| {
         let bank = settlepaisa_http::error::fit(&req.bank, 40);
         ApiError::bad_request(format!("bank `{bank}` is not one of {}", STATEMENT_BANKS.join(", ")))
@@ -84,6 +85,14 @@ pub async fn generate_bank_file(
     let bytes = statement(bank, &credits, u64::from(day.0 as u32))
         .ok_or_else(|| ApiError::internal("no writer for the bank"))?;
     let key = format!("incoming/{}/{bank}_{}.csv", bank.to_ascii_lowercase(), day.to_string().replace('-', ""));
+    // Recorded before the object is written: S3 is outside any DynamoDB transaction.
+    let draft = acting.draft("mock_bank.statement", ("statement", &key)).change(
+        serde_json::Value::Null,
+        json!({ "bank": bank, "date": day.to_string(), "credits": credits.len(), "amountPaise": total }),
+    );
+    settlepaisa_store::audit::append(&state.ctx.clients.dynamodb, &state.ctx.resources.audit_table, draft)
+        .await
+        .map_err(ApiError::store)?;
     settlepaisa_aws::s3::put(&state.ctx.clients.s3, &state.ctx.resources.uploads_bucket, &key, bytes)
         .await
         .map_err(ApiError::store)?;

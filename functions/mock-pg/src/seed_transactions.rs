@@ -6,12 +6,12 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use settlepaisa_http::input::Body;
 use settlepaisa_http::time_filter::today;
-use settlepaisa_http::{ApiError, Caller};
+use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_recon::gen::{generate, GenConfig};
 use settlepaisa_recon::pg_file::parse_pg_file;
 use std::collections::BTreeMap;
@@ -53,10 +53,11 @@ pub struct SeedRequest {
 /// `POST /admin/seed`: 202, ingestion runs on the S3 event.
 pub async fn seed_transactions(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    acting: Acting,
     headers: axum::http::HeaderMap,
     Body(req): Body<SeedRequest>,
 ) -> Result<Response, ApiError> {
+    let caller = &acting.caller;
     if !(1..=MAX_SEED).contains(&req.count) {
         return Err(ApiError::bad_request(format!("count must be 1 to {MAX_SEED}")));
     }
@@ -89,6 +90,17 @@ pub async fn seed_transactions(
         }
         (file.stats.by_status.clone(), methods.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<BTreeMap<_, _>>())
     };
+    // The entry goes first: what follows writes S3 and calls the webhook endpoint, outside any
+    // DynamoDB transaction, and a seed must never happen unrecorded.
+    let key = format!("incoming/pg/seed-{prefix}-{}.csv", req.count);
+    let draft = acting.draft("mock_pg.seed", ("pg_export", &key)).change(
+        serde_json::Value::Null,
+        serde_json::json!({ "count": req.count, "days": days, "merchants": merchants, "seed": seed,
+                            "deliver": format!("{deliver:?}").to_lowercase(), "byStatus": by_status }),
+    );
+    settlepaisa_store::audit::append(&state.ctx.clients.dynamodb, &state.ctx.resources.audit_table, draft)
+        .await
+        .map_err(ApiError::store)?;
     let mut webhooks = None;
     if deliver != Deliver::File {
         // The stack's own `/webhooks/pg`: configured (the local stack), or the API this request
@@ -107,7 +119,6 @@ pub async fn seed_transactions(
         let rows: Vec<_> = file.captured.iter().chain(&file.other).copied().collect();
         webhooks = Some(crate::webhook_delivery::deliver(url, &keys[0], &rows).await?);
     }
-    let key = format!("incoming/pg/seed-{prefix}-{}.csv", req.count);
     if deliver != Deliver::Webhook {
         let bucket = &state.ctx.resources.uploads_bucket;
         settlepaisa_aws::s3::put(&state.ctx.clients.s3, bucket, &key, generated).await.map_err(ApiError::store)?;

@@ -91,10 +91,19 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         job.status = JobStatus::Failed;
         job.error = Some(problem);
     }
+    let action = if was_pending { "job.start" } else { "job.create_and_start" };
+    let draft = settlepaisa_store::audit::by_function("plan-match", action, ("job", &job_id), &job_id)
+        .reason(job.error.clone().unwrap_or_else(|| format!("{} files, {shards} shards", job.files.len())))
+        .change(
+            serde_json::json!({ "status": if was_pending { "CREATED" } else { "NONE" } }),
+            serde_json::json!({ "status": job.status.as_str(), "files": job.files.len(), "shards": shards,
+                                "skipped": job.skipped.len(), "manifest": job.files_manifest }),
+        );
+    let audit = (ctx.resources.audit_table.as_str(), draft);
     let created = if was_pending {
-        job::start(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job).await?
+        job::start(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job, audit).await?
     } else {
-        job::create(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job).await?
+        job::create(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &job, audit).await?
     };
     if created && job.status == JobStatus::Matching {
         queue_shards(ctx, &job_id, (0..shards).map(Some).collect()).await?;

@@ -154,7 +154,11 @@ pub async fn match_job(
     let body = serde_json::to_string(&req).map_err(ApiError::internal)?;
     if let Err(e) = settlepaisa_aws::sqs::send(&ctx.clients.sqs, &ctx.resources.plan_queue_url, body).await {
         // Not queued: the next request may try again.
-        let _ = job::withdraw_plan_request(db, table, &id, now).await;
+        let draft = acting
+            .draft("job.start_withdrawn", ("job", &id))
+            .reason("the planning message could not be queued; the job may be matched again")
+            .change(json!({ "planning": "queued" }), json!({ "status": job.status.as_str(), "planning": "none" }));
+        let _ = job::withdraw_plan_request(db, table, &id, now, (ctx.resources.audit_table.as_str(), draft)).await;
         return Err(ApiError::store(e));
     }
     tracing::info!(job_id = id, resuming, "job planning queued");

@@ -25,6 +25,11 @@ pub enum LocalCommand {
         /// should not wait on the ingestion their requests start).
         #[arg(long)]
         no_events: bool,
+        /// Serve without the stage's per-route throttling (contract and load tests, which send
+        /// faster than any route's limit); per-user limits follow `UserRateLimits`
+        /// (`SETTLEPAISA_PARAMETER_UserRateLimits=off`).
+        #[arg(long)]
+        no_throttling: bool,
     },
     /// Generate a day of data, drop it into the uploads bucket, run a job, print its summary.
     Demo {
@@ -89,7 +94,9 @@ fn fail(e: impl ToString) -> CliError {
 pub fn run(cmd: &LocalCommand) -> Result<(), CliError> {
     runtime()?.block_on(async {
         match cmd {
-            LocalCommand::Up { endpoint, api, no_events } => up(endpoint.clone(), *api, *no_events).await,
+            LocalCommand::Up { endpoint, api, no_events, no_throttling } => {
+                up(endpoint.clone(), *api, *no_events, *no_throttling).await
+            }
             LocalCommand::Demo { txns, shards, dir, endpoint, chunk_bytes, merchants } => {
                 demo(*txns, *shards, dir, endpoint.clone(), *chunk_bytes, *merchants).await
             }
@@ -112,7 +119,12 @@ pub fn run(cmd: &LocalCommand) -> Result<(), CliError> {
     })
 }
 
-async fn up(endpoint: Option<String>, api: std::net::SocketAddr, no_events: bool) -> Result<(), CliError> {
+async fn up(
+    endpoint: Option<String>,
+    api: std::net::SocketAddr,
+    no_events: bool,
+    no_throttling: bool,
+) -> Result<(), CliError> {
     if !api.ip().is_loopback() {
         return Err(CliError::Usage(format!("--api {api}: the local stack listens on loopback only")));
     }
@@ -133,7 +145,12 @@ async fn up(endpoint: Option<String>, api: std::net::SocketAddr, no_events: bool
     let mut ctx = stack.runner.ctx.clone();
     ctx.pg_webhook_url = Some(format!("http://{api}/webhooks/pg"));
     let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(ctx));
-    let app = crate::local::api::router(ctx, crate::token_cmd::local_auth_config());
+    let auth = crate::token_cmd::local_auth_config();
+    let app = if no_throttling {
+        crate::local::api::router(ctx, auth)
+    } else {
+        crate::local::api::throttled_router(ctx, auth, &stack.spec)
+    };
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             eprintln!("settlepaisa: the HTTP API stopped: {e}");

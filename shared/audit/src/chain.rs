@@ -99,7 +99,8 @@ pub fn verify(chain: &str, head: Option<&Head>, entries: &[Entry]) -> Result<u64
             if before_prev.as_deref() == Some(e.prev_hash.as_str()) {
                 return Err(Break::Inserted { seq: e.seq - 1 });
             }
-            return Err(Break::Unlinked { seq: e.seq });
+            // The first entry links to the chain's genesis, never to another entry.
+            return Err(if e.seq == 1 { Break::Altered { seq: 1 } } else { Break::Unlinked { seq: e.seq } });
         }
         if head.is_some_and(|h| e.seq > h.seq) {
             return Err(Break::Inserted { seq: e.seq });

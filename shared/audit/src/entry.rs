@@ -114,11 +114,25 @@ impl Draft {
         self
     }
 
+    /// What changed. A side larger than [`MAX_SIDE_BYTES`] is kept as its size and SHA-256 (an
+    /// entry must fit its item with the change it records).
     pub fn change(mut self, before: Value, after: Value) -> Draft {
-        self.before = before;
-        self.after = after;
+        self.before = bounded(before);
+        self.after = bounded(after);
         self
     }
+}
+
+/// The largest `before` or `after` kept whole, in canonical bytes.
+pub const MAX_SIDE_BYTES: usize = 32 * 1024;
+
+fn bounded(v: Value) -> Value {
+    let text = crate::canonical::encode(&v);
+    if text.len() <= MAX_SIDE_BYTES {
+        return v;
+    }
+    use sha2::Digest;
+    json!({ "omitted": "larger than 32 KB", "bytes": text.len(), "sha256": hex::encode(sha2::Sha256::digest(text.as_bytes())) })
 }
 
 /// An entry on its chain.

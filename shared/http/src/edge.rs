@@ -19,8 +19,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
-/// Adds the edge to a router of handlers.
-pub fn wrap(router: Router) -> Router {
+/// Adds the edge to a router of handlers. `limits`: the stack whose per-user rate limits apply
+/// (every deployed function passes its context; `None` only in tests of the edge itself).
+pub fn wrap(router: Router, limits: Option<&'static settlepaisa_store::Context>) -> Router {
+    let router = match limits {
+        Some(ctx) => router.route_layer(axum::middleware::from_fn_with_state(ctx, crate::user_limits::limit)),
+        None => router,
+    };
+    // Layers added later run first: the caller is known before its limit is looked up.
     router
         .route_layer(axum::middleware::from_fn(authorize))
         .fallback(|| async { ApiError::not_found("no such route; see docs/openapi.yaml for the API") })
@@ -92,7 +98,7 @@ async fn render(mut req: Request, next: Next) -> Response {
     if let Some(error) = error {
         let timestamp = settlepaisa_recon::date::format_utc(now_secs() as i64);
         let mut rendered = (error.status, axum::Json(error.body(&id, &timestamp))).into_response();
-        for name in [header::CACHE_CONTROL, header::WWW_AUTHENTICATE] {
+        for name in [header::CACHE_CONTROL, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
             if let Some(v) = response.headers().get(&name) {
                 rendered.headers_mut().insert(name, v.clone());
             }
@@ -183,6 +189,7 @@ mod tests {
                 )
                 .route("/api/jobs/{id}", get(|axum::extract::Path(id): axum::extract::Path<String>| async move { id }))
                 .route("/api/undeclared", get(ok)),
+            None,
         );
         let mut context = serde_json::json!({ "requestId": "gw-1", "http": { "method": "GET", "path": path } });
         if let Some(v) = verdict {

@@ -51,7 +51,7 @@ pub async fn serve_route<S: Clone + Send + Sync + 'static>(
 ) -> Result<(), lambda_http::Error> {
     init_tracing();
     let ctx = settlepaisa_store::runtime::context_or_exit().await;
-    let router = crate::edge::wrap(crate::mount::mount(vec![(function, handler)], None, state(ctx)));
+    let router = crate::edge::wrap(crate::mount::mount(vec![(function, handler)], None, state(ctx)), Some(ctx));
     match cursors {
         Cursors::Signed => run_signing_cursors(router).await,
         Cursors::Unsigned => run(router).await,

@@ -16,6 +16,7 @@ pub mod mount;
 pub mod page_walk;
 pub mod routes;
 pub mod time_filter;
+pub mod user_limits;
 
 pub use acting::Acting;
 pub use caller::Caller;

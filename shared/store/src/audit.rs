@@ -89,6 +89,10 @@ pub fn entry_from(item: &Item) -> Result<Entry, Malformed> {
     };
     let actor: Actor =
         serde_json::from_value(json("actor")?).map_err(|e| f.bad(format!("`actor` is not an actor: {e}")))?;
+    // The filterable copy is not hashed: it must say what the hashed actor says.
+    if f.s("actor_name")? != actor.name() {
+        return Err(f.bad("`actor_name` does not match `actor`".into()));
+    }
     let draft = Draft {
         event_time: f.s("event_time")?,
         actor,
@@ -177,7 +181,12 @@ pub async fn transact_sealed(
         return Err(AwsError::new("TransactWriteItems", format!("{n} items and an audit entry exceed 100")));
     }
     let mut heads = HEADS.lock().await;
+    // Bounded in time as well as attempts: an API request must answer within its 29 s.
+    let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
     for attempt in 0..HEAD_ATTEMPTS {
+        if attempt > 0 && tokio::time::Instant::now() > give_up {
+            break;
+        }
         let record_time = now_rfc3339();
         let chain = chain_of(&record_time).to_string();
         let slot = (table.to_string(), chain.clone());
@@ -202,11 +211,13 @@ pub async fn transact_sealed(
                 heads.insert(slot, Some(Head { seq: entry.seq, hash: entry.hash.clone() }));
                 return Ok((Transacted::Written, Some(entry)));
             }
-            Transacted::ConditionFailed { failed } if failed[..n].iter().any(|f| *f) => {
-                if failed[n..].iter().any(|f| *f) {
+            Transacted::ConditionFailed { failed } if failed.iter().take(n).any(|f| *f) => {
+                if failed.iter().skip(n).any(|f| *f) {
                     heads.remove(&slot);
                 }
-                return Ok((Transacted::ConditionFailed { failed: failed[..n].to_vec() }, None));
+                let mut mine: Vec<bool> = failed.into_iter().take(n).collect();
+                mine.resize(n, false);
+                return Ok((Transacted::ConditionFailed { failed: mine }, None));
             }
             Transacted::ConditionFailed { .. } => {
                 tracing::debug!(attempt, chain, "audit chain head moved; appending again");
@@ -229,29 +240,41 @@ pub async fn append(client: &aws_sdk_dynamodb::Client, table: &str, draft: Draft
     }
 }
 
-/// A whole chain: its head and every entry (for verification).
-pub async fn chain(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    day: &str,
-) -> Result<(Option<Head>, Vec<Result<Entry, Malformed>>), AwsError> {
+/// A whole chain as read for verification: its head read before the entries, its head read
+/// after them, and every entry (with its sequence number from the key, whether or not it reads
+/// as an entry). Appends may land while it is read: an entry between the two heads is one.
+pub struct ChainRead {
+    pub head_before: Option<Head>,
+    pub head_after: Option<Head>,
+    pub entries: Vec<(u64, Result<Entry, Malformed>)>,
+}
+
+pub async fn chain(client: &aws_sdk_dynamodb::Client, table: &str, day: &str) -> Result<ChainRead, AwsError> {
+    let head_before = head(client, table, day).await?;
     let q = client
         .query()
         .table_name(table)
-        .key_condition_expression("chain = :c")
+        .key_condition_expression("chain = :c AND seq >= :one")
         .expression_attribute_values(":c", sv(day))
+        .expression_attribute_values(":one", nv(1))
         .consistent_read(true);
     let items = settlepaisa_aws::dynamo::all_pages(q).await?;
-    let mut head_item = None;
-    let mut entries = Vec::new();
-    for item in items {
-        if matches!(item.get("seq"), Some(aws_sdk_dynamodb::types::AttributeValue::N(n)) if n == "0") {
-            head_item = Some(head_from(&item).map_err(|e| AwsError::new("Query", e))?);
-        } else {
-            entries.push(entry_from(&item));
-        }
-    }
-    Ok((head_item, entries))
+    let head_after = head(client, table, day).await?;
+    let entries = items
+        .iter()
+        .map(|item| {
+            let seq = settlepaisa_aws::dynamo::n(item, "seq").unwrap_or(0).max(0) as u64;
+            (seq, entry_from(item))
+        })
+        .collect();
+    Ok(ChainRead { head_before, head_after, entries })
+}
+
+/// A page of a chain: its entries, where to go on from, how many items it examined.
+pub struct Page {
+    pub entries: Vec<Entry>,
+    pub next: Option<u64>,
+    pub examined: usize,
 }
 
 /// What the audit API filters on (all optional; a page holds only entries matching all).
@@ -266,9 +289,9 @@ pub struct Filter {
     pub to: Option<String>,
 }
 
-/// Up to `limit` entries of `day`'s chain after `after` (a sequence number), matching `filter`,
-/// newest first when `newest_first`; and the sequence to go on from when the chain has more.
-/// At most `budget` items are examined (DynamoDB applies `Limit` before the filter).
+/// Up to `limit` entries of `day`'s chain below `after` (a sequence number), matching `filter`,
+/// newest first; the sequence to go on from when the chain has more; and how many items were
+/// examined. At most `budget` items are examined (DynamoDB applies `Limit` before the filter).
 pub async fn page(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -277,7 +300,7 @@ pub async fn page(
     filter: &Filter,
     limit: usize,
     budget: usize,
-) -> Result<(Vec<Entry>, Option<u64>), AwsError> {
+) -> Result<Page, AwsError> {
     use aws_sdk_dynamodb::types::AttributeValue;
     let mut conditions = Vec::new();
     let mut q = client.query().table_name(table).scan_index_forward(false);
@@ -292,7 +315,7 @@ pub async fn page(
     if let Some(a) = after {
         q = q.expression_attribute_values(":before", nv(a.saturating_sub(1)));
         if a <= 1 {
-            return Ok((Vec::new(), None));
+            return Ok(Page { entries: Vec::new(), next: None, examined: 0 });
         }
     }
     let mut eq = |attr: &str,
@@ -340,18 +363,18 @@ pub async fn page(
             out.push(entry_from(item).map_err(|e| AwsError::new("Query", e))?);
             if out.len() == limit {
                 let last = out.last().map(|e| e.seq).filter(|s| *s > 1);
-                return Ok((out, last));
+                return Ok(Page { entries: out, next: last, examined });
             }
         }
-        match resp.last_evaluated_key {
-            None => return Ok((out, None)),
+        match resp.last_evaluated_key.filter(|k| !k.is_empty()) {
+            None => return Ok(Page { entries: out, next: None, examined }),
             Some(k) => {
                 let seq = match k.get("seq") {
                     Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
                     _ => None,
                 };
                 if examined >= budget {
-                    return Ok((out, seq.filter(|s| *s > 1)));
+                    return Ok(Page { entries: out, next: seq.filter(|s| *s > 1), examined });
                 }
                 start = Some(k);
             }

@@ -188,23 +188,40 @@ pub async fn lease(
     }
 }
 
-/// Writes the run's state and releases the lease.
+/// Writes the run's state and releases the lease; with `audit` (a breaker that changed during
+/// the run), its entry in the same transaction as the state that holds the change.
 pub async fn finish_run(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     bank: &str,
     state: &RunState,
+    audit: Option<(&str, settlepaisa_audit::Draft)>,
 ) -> Result<(), StoreError> {
-    requests::record_write("dynamodb.UpdateItem", table, WriteUnits { table: 1, indexes: 0 });
-    client
-        .update_item()
+    let update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(table)
         .set_key(Some(key(LIST, &format!("{bank}#STATE"))))
         .update_expression("SET doc = :doc REMOVE lease_until")
-        .expression_attribute_values(":doc", sv(serde_json::to_string(state).expect("serializes")))
-        .send()
-        .await
-        .map_err(|e| AwsError::new("UpdateItem", sdk_message(&e)))?;
+        .expression_attribute_values(":doc", sv(serde_json::to_string(state).expect("serializes")));
+    match audit {
+        None => {
+            requests::record_write("dynamodb.UpdateItem", table, WriteUnits { table: 1, indexes: 0 });
+            let (k, doc) = (key(LIST, &format!("{bank}#STATE")), serde_json::to_string(state).expect("serializes"));
+            client
+                .update_item()
+                .table_name(table)
+                .set_key(Some(k))
+                .update_expression("SET doc = :doc REMOVE lease_until")
+                .expression_attribute_values(":doc", sv(doc))
+                .send()
+                .await
+                .map_err(|e| AwsError::new("UpdateItem", sdk_message(&e)))?;
+        }
+        Some((audit_table, draft)) => {
+            let update = update.build().map_err(|e| AwsError::new("TransactWriteItems", e))?;
+            let items = vec![aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build()];
+            crate::audit::transact(client, audit_table, items, draft).await?;
+        }
+    }
     Ok(())
 }
 
@@ -217,23 +234,22 @@ fn history_item(bank: &str, at: i64, what: &str, detail: &str) -> Item {
     item
 }
 
-/// Records a breaker transition in the connector's history, with its audit entry (by the
-/// function that decided it) in the same transaction.
+/// Records a breaker transition in the connector's history (its audit entry goes with the state
+/// that holds it: [`finish_run`]).
 pub async fn record_transition(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     bank: &str,
     t: &Transition,
-    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<(), StoreError> {
-    let item = history_item(bank, t.at, &format!("breaker {} → {}", t.from, t.to), &t.reason);
-    let put = aws_sdk_dynamodb::types::Put::builder()
+    w(table);
+    client
+        .put_item()
         .table_name(table)
-        .set_item(Some(item))
-        .build()
-        .map_err(|e| AwsError::new("TransactWriteItems", e))?;
-    let items = vec![aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build()];
-    crate::audit::transact(client, audit.0, items, audit.1).await?;
+        .set_item(Some(history_item(bank, t.at, &format!("breaker {} → {}", t.from, t.to), &t.reason)))
+        .send()
+        .await
+        .map_err(|e| AwsError::new("PutItem", sdk_message(&e)))?;
     Ok(())
 }
 
@@ -344,26 +360,27 @@ pub async fn begin_push(
     put_once(client, table, item).await
 }
 
-/// Records a payout file pushed (its copy complete and renamed into place at the bank).
+/// Records a payout file pushed (its copy complete and renamed into place at the bank), with its
+/// audit entry (the function that pushed it) in the same transaction.
 pub async fn finish_push(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     bank: &str,
     s3_key: &str,
     at: i64,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<(), StoreError> {
-    requests::record_write("dynamodb.UpdateItem", table, WriteUnits { table: 1, indexes: 0 });
-    client
-        .update_item()
+    let update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(table)
         .set_key(Some(key(&format!("C#{bank}"), &format!("P#{s3_key}"))))
         .update_expression("SET #s = :pushed, pushed_at = :at")
         .expression_attribute_names("#s", "state")
         .expression_attribute_values(":pushed", sv("pushed"))
         .expression_attribute_values(":at", nv(at))
-        .send()
-        .await
-        .map_err(|e| AwsError::new("UpdateItem", sdk_message(&e)))?;
+        .build()
+        .map_err(|e| AwsError::new("TransactWriteItems", e))?;
+    let items = vec![aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build()];
+    crate::audit::transact(client, audit.0, items, audit.1).await?;
     Ok(())
 }
 

@@ -33,6 +33,8 @@ pub struct Resources {
     pub bank_connectors_table: String,
     /// The audit trail: a hash chain per day (issue 15).
     pub audit_table: String,
+    /// Per-user token buckets for the edge's rate limits (issue 15).
+    pub rate_limits_table: String,
     pub match_queue_url: String,
     pub finalize_queue_url: String,
     /// Where Lambda puts S3 events whose ingestion failed on every attempt.
@@ -88,6 +90,9 @@ pub struct Context {
     pub pg_webhook_url: Option<String>,
     /// How bank connectors retry, wait and give up.
     pub connectors: ConnectorSettings,
+    /// Each user's limits per route class (`USER_RATE_LIMITS`: `class:per_minute:burst,…` or
+    /// `off`; the default is [`settlepaisa_auth::rate_limit::DEFAULT_LIMITS`]).
+    pub user_rate_limits: settlepaisa_auth::rate_limit::Limits,
 }
 
 /// Bank connectors' timing (`CONNECTOR_*`; the defaults are production's, tests shrink them).
@@ -186,6 +191,7 @@ impl Resources {
             pg_events_queue_url: get("PG_EVENTS_QUEUE_URL")?,
             bank_connectors_table: get("BANK_CONNECTORS_TABLE")?,
             audit_table: get("AUDIT_TABLE")?,
+            rate_limits_table: get("RATE_LIMITS_TABLE")?,
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,
@@ -226,7 +232,11 @@ impl Context {
             cool_down_secs: i64::from(number("CONNECTOR_COOL_DOWN_SECS", 3_600, 7 * 86_400)?),
             max_event_skew_secs: 900,
         };
+        let limits = set("USER_RATE_LIMITS").unwrap_or_else(|| settlepaisa_auth::rate_limit::DEFAULT_LIMITS.into());
+        let user_rate_limits = settlepaisa_auth::rate_limit::Limits::parse(&limits)
+            .map_err(|why| StoreError::BadSetting("USER_RATE_LIMITS", format!("{limits}: {why}")))?;
         Ok(Context {
+            user_rate_limits,
             connectors,
             pg_webhook_secret,
             pg_webhook_secret_cache: Default::default(),

@@ -269,18 +269,15 @@ pub async fn withdraw_plan_request(
     table: &str,
     job_id: &str,
     at: i64,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<(), StoreError> {
-    requests::record("dynamodb.UpdateItem", 1);
-    let out = client
-        .update_item()
+    let update = Update::builder()
         .table_name(table)
         .set_key(Some(key(job_id, "META").into_iter().collect()))
         .update_expression("REMOVE plan_requested_at")
         .condition_expression("plan_requested_at = :at")
-        .expression_attribute_values(":at", nv(at))
-        .send()
-        .await;
-    conditional("UpdateItem", out)?;
+        .expression_attribute_values(":at", nv(at));
+    crate::audit::transact(client, audit.0, vec![transact_update(update)?], audit.1).await?;
     Ok(())
 }
 
@@ -438,25 +435,31 @@ pub async fn record_upload(
 
 /// Moves a job the API created (`CREATED`) to matching, with its files; `false` when someone
 /// else started it first.
-pub async fn start(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, StoreError> {
-    if !put_meta(client, table, job, Some(JobStatus::Created)).await? {
+pub async fn start(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job: &Job,
+    audit: (&str, settlepaisa_audit::Draft),
+) -> Result<bool, StoreError> {
+    if !put_meta(client, table, job, Some(JobStatus::Created), audit).await? {
         return Ok(false);
     }
     put_shard_items(client, table, job).await?;
     Ok(true)
 }
 
-/// Puts the job's META item: new (`required_status` = `None`) or only over that status; `false`
-/// when the condition did not hold.
+/// Puts the job's META item: new (`required_status` = `None`) or only over that status, with its
+/// audit entry in the same transaction; `false` when the condition did not hold.
 async fn put_meta(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     job: &Job,
     required_status: Option<JobStatus>,
+    audit: (&str, settlepaisa_audit::Draft),
 ) -> Result<bool, StoreError> {
     let item = job.to_item();
-    requests::record_puts("dynamodb.PutItem", table, [&item]);
-    let put = client.put_item().table_name(table).set_item(Some(item));
+    requests::record_puts("dynamodb.TransactWriteItems", table, [&item]);
+    let put = aws_sdk_dynamodb::types::Put::builder().table_name(table).set_item(Some(item));
     let put = match required_status {
         None => put.condition_expression("attribute_not_exists(job_id)"),
         Some(status) => put
@@ -464,7 +467,9 @@ async fn put_meta(
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":required", sv(status.as_str())),
     };
-    Ok(conditional("PutItem", put.send().await)?)
+    let put = put.build().map_err(|e| settlepaisa_aws::AwsError::new("TransactWriteItems", e))?;
+    let items = vec![TransactWriteItem::builder().put(put).build()];
+    Ok(matches!(crate::audit::transact(client, audit.0, items, audit.1).await?, Transacted::Written))
 }
 
 /// A job the API created, waiting for uploads and `POST /api/jobs/{id}/match`, with its audit
@@ -516,8 +521,13 @@ pub async fn get_with_shards(
 }
 
 /// Creates the job and its queued shard items; `false` when the job already exists.
-pub async fn create(client: &aws_sdk_dynamodb::Client, table: &str, job: &Job) -> Result<bool, StoreError> {
-    if !put_meta(client, table, job, None).await? {
+pub async fn create(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job: &Job,
+    audit: (&str, settlepaisa_audit::Draft),
+) -> Result<bool, StoreError> {
+    if !put_meta(client, table, job, None, audit).await? {
         return Ok(false);
     }
     put_shard_items(client, table, job).await?;

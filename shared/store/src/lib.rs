@@ -15,6 +15,7 @@
 //! - [`pg_event_notes`] — where a PG file export and the webhooks meet;
 //! - [`connectors`] — the bank connectors table: configurations, run state and breaker, files
 //!   taken and payout files pushed, recorded changes;
+//! - [`rate_limits`] — per-user token buckets (one number each) for the edge's rate limits;
 //! - [`results`] — the results table's keys and items: match pages and exceptions;
 //! - [`txn_pages`] — the transactions table: counted PG rows in pages, by day and by merchant;
 //! - [`txn_days`] — the day markers the transaction list reads;
@@ -32,6 +33,7 @@ pub mod kpi_generation;
 pub mod merchants;
 pub mod pg_event_notes;
 pub mod pg_events;
+pub mod rate_limits;
 pub mod results;
 pub mod runtime;
 pub mod settlements;

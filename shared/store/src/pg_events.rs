@@ -372,11 +372,12 @@ pub async fn save(
             items.push(TransactWriteItem::builder().delete(del.build().map_err(build)?).build());
         }
     }
-    let written = if old_conflict == new_conflict {
+    let moves_money = !deductions.is_empty() || !reversals.is_empty();
+    let written = if old_conflict == new_conflict && !moves_money {
         transact(client, items).await?
     } else {
-        // The PG's export and its webhooks disagree (or agree again): an automatic decision ops
-        // must be able to trace.
+        // Money deducted or given back, or the PG's export and its webhooks disagreeing (or
+        // agreeing again): automatic decisions ops must be able to trace.
         let view = |c: &Option<Item>| match c {
             None => serde_json::Value::Null,
             Some(i) => serde_json::json!({
@@ -385,9 +386,20 @@ pub async fn save(
                     .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok()),
             }),
         };
-        let action = if new_conflict.is_some() { "webhook.conflict" } else { "webhook.conflict_cleared" };
+        let action = match (&new_conflict, old_conflict != new_conflict) {
+            _ if !deductions.is_empty() => "webhook.refund_deducted",
+            _ if !reversals.is_empty() => "webhook.refund_reversed",
+            (Some(_), _) => "webhook.conflict",
+            (None, _) => "webhook.conflict_cleared",
+        };
+        let money = |refund: &str, amount: i64, merchant: &str| serde_json::json!({ "refundId": refund, "amountPaise": amount, "merchantId": merchant });
+        let after_view = serde_json::json!({
+            "conflict": view(&new_conflict),
+            "deducted": deductions.iter().map(|d| money(&d.refund_id, d.amount.0, &d.merchant_id)).collect::<Vec<_>>(),
+            "reversed": reversals.iter().map(|r| money(&r.refund_id, r.amount.0, &r.merchant_id)).collect::<Vec<_>>(),
+        });
         let draft = crate::audit::by_function("apply-pg-events", action, ("transaction", &after.txn_id), &after.txn_id)
-            .change(view(&old_conflict), view(&new_conflict));
+            .change(serde_json::json!({ "conflict": view(&old_conflict) }), after_view);
         crate::audit::transact(client, tables.audit, items, draft).await?
     };
     match written {

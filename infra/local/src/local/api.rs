@@ -44,7 +44,58 @@ pub fn router(ctx: &'static Context, auth: AuthConfig) -> Router {
         .filter(|o| !o.is_empty())
         .unwrap_or_else(|| DEFAULT_FRONTEND_ORIGIN.into());
     let gateway = Gateway { auth: Arc::new(auth), origin: origin.into() };
-    settlepaisa_http::edge::wrap(routes).layer(axum::middleware::from_fn_with_state(gateway, gateway_layer))
+    settlepaisa_http::edge::wrap(routes, Some(ctx)).layer(axum::middleware::from_fn_with_state(gateway, gateway_layer))
+}
+
+/// [`router`] behind the stage's throttling as the template declares it (`DefaultRouteSettings`,
+/// each route's `RouteSettings`): a token bucket per route shared by every caller, a 429 with
+/// API Gateway's own body when it is empty, before the authorizer or any function runs. What
+/// `settlepaisa local up` serves.
+pub fn throttled_router(ctx: &'static Context, auth: AuthConfig, spec: &super::template::StackSpec) -> Router {
+    let mut by_route = std::collections::HashMap::new();
+    for f in &spec.functions {
+        for e in &f.events {
+            if let super::template::EventSpec::Http { method, path, throttle: Some(t), .. } = e {
+                by_route.insert(format!("{method} {path}"), *t);
+            }
+        }
+    }
+    let throttles =
+        RouteThrottles { default: spec.default_throttle, by_route: Arc::new(by_route), buckets: Default::default() };
+    router(ctx, auth).layer(axum::middleware::from_fn_with_state(throttles, throttle_layer))
+}
+
+#[derive(Clone)]
+struct RouteThrottles {
+    default: Option<super::template::Throttle>,
+    by_route: Arc<std::collections::HashMap<String, super::template::Throttle>>,
+    /// Route key → (tokens, when last filled).
+    buckets: Arc<std::sync::Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>>,
+}
+
+async fn throttle_layer(State(t): State<RouteThrottles>, req: Request, next: Next) -> Response {
+    let key = route_of(req.method().as_str(), req.uri().path())
+        .map_or_else(|| "$default".to_string(), |r| format!("{} {}", r.method, r.path));
+    let Some(limit) = t.by_route.get(&key).copied().or(t.default) else { return next.run(req).await };
+    let allowed = {
+        let mut buckets = t.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let (tokens, at) = buckets.entry(key).or_insert((f64::from(limit.burst), now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * limit.rate).min(f64::from(limit.burst));
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    };
+    if allowed {
+        next.run(req).await
+    } else {
+        (StatusCode::TOO_MANY_REQUESTS, axum::Json(serde_json::json!({ "message": "Too Many Requests" })))
+            .into_response()
+    }
 }
 
 /// One function's router, as its Lambda binary serves it.
@@ -62,7 +113,7 @@ pub fn function_router(ctx: &'static Context, function: &str) -> Option<Router> 
         Service::Connectors => settlepaisa_connectors::routes(ctx, Some(function)),
         Service::Governance => settlepaisa_governance::routes(ctx, Some(function)),
     };
-    Some(settlepaisa_http::edge::wrap(routes))
+    Some(settlepaisa_http::edge::wrap(routes, Some(ctx)))
 }
 
 /// The declared route a request path falls under (`{x}` matches one segment).

@@ -75,12 +75,29 @@ pub enum EventSpec {
         batch_size: u32,
         partial_failures: bool,
     },
-    /// An HTTP API route; `public` when the route turns the authorizer off.
+    /// An HTTP API route; `public` when the route turns the authorizer off; `throttle` its own
+    /// `RouteSettings` (rate per second, burst) when it has them.
     Http {
         method: String,
         path: String,
         public: bool,
+        throttle: Option<Throttle>,
     },
+}
+
+/// An HTTP API stage's throttling: requests a second and burst (`ThrottlingRateLimit`,
+/// `ThrottlingBurstLimit`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Throttle {
+    pub rate: f64,
+    pub burst: u32,
+}
+
+fn throttle_of(settings: Option<&Value>) -> Option<Throttle> {
+    let s = settings?;
+    let rate = s.get("ThrottlingRateLimit").and_then(|v| v.as_f64().or_else(|| str_of(v)?.parse().ok()))?;
+    let burst = s.get("ThrottlingBurstLimit").and_then(|v| v.as_u64().or_else(|| str_of(v)?.parse().ok()))?;
+    Some(Throttle { rate, burst: burst as u32 })
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -104,6 +121,8 @@ pub struct StackSpec {
     /// Globals → Function → Environment → Variables, unresolved.
     pub environment: BTreeMap<String, Value>,
     pub parameters: BTreeMap<String, String>,
+    /// The HTTP API's `DefaultRouteSettings` throttling.
+    pub default_throttle: Option<Throttle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,11 +174,15 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
         functions: vec![],
         environment: BTreeMap::new(),
         parameters: BTreeMap::new(),
+        default_throttle: None,
     };
     if let Some(params) = doc.get("Parameters").and_then(Value::as_mapping) {
         for (k, v) in params {
             if let (Some(name), Some(default)) = (str_of(k), v.get("Default").and_then(str_of)) {
-                spec.parameters.insert(name, default);
+                // As `sam deploy --parameter-overrides Name=value` does: the local stack takes
+                // `SETTLEPAISA_PARAMETER_Name` from its own environment.
+                let value = std::env::var(format!("SETTLEPAISA_PARAMETER_{name}")).unwrap_or(default);
+                spec.parameters.insert(name, value);
             }
         }
     }
@@ -199,6 +222,7 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
                 versioned: get(&props, &["VersioningConfiguration", "Status"]).and_then(str_of).as_deref()
                     == Some("Enabled"),
             }),
+            Some("AWS::Serverless::HttpApi") => spec.default_throttle = throttle_of(props.get("DefaultRouteSettings")),
             Some("AWS::Serverless::Function") => {
                 let binary = get(r, &["Metadata", "BuildProperties", "Binary"]).and_then(str_of).ok_or_else(|| {
                     TemplateError::Shape(format!("{logical} names no Metadata.BuildProperties.Binary"))
@@ -243,6 +267,7 @@ pub fn parse(text: &str) -> Result<StackSpec, TemplateError> {
                                 method: p.get("Method").and_then(str_of).unwrap_or_default().to_ascii_uppercase(),
                                 path: p.get("Path").and_then(str_of).unwrap_or_default(),
                                 public: get(&p, &["Auth", "Authorizer"]).and_then(str_of).as_deref() == Some("NONE"),
+                                throttle: throttle_of(p.get("RouteSettings")),
                             }),
                             _ => {}
                         }
