@@ -440,6 +440,11 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("put-connector", &["sp-ops"]),
     ("connectors-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
     ("list-audit", &["sp-compliance"]),
+    ("list-approvals", &["sp-ops"]),
+    ("approve-approval", &["sp-ops"]),
+    ("reject-approval", &["sp-ops"]),
+    ("list-approval-rules", &["sp-ops"]),
+    ("put-approval-rule", &["sp-ops"]),
     ("governance-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
 ];
 
@@ -553,6 +558,24 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
         "pg-ingestion-health" => get("/health/pg-ingestion".into()),
         "connectors-health" => get("/health/connectors".into()),
         "governance-health" => get("/health/governance".into()),
+        "list-approvals" => get("/api/approvals?status=PENDING_APPROVAL".into()),
+        "list-approval-rules" => get("/api/approval-rules".into()),
+        "put-approval-rule" => {
+            ("PUT".into(), "/api/approval-rules/connector.configure".into(), Some(json!({ "minAmountPaise": null })))
+        }
+        "approve-approval" | "reject-approval" => {
+            // A request another user parked (a maker never decides their own); approving it
+            // writes the rule it already is.
+            let body = json!({ "minAmountPaise": null });
+            let parked = api
+                .stack
+                .call_api("matrix-maker", "PUT", "/api/approval-rules/connector.configure", Some(body))
+                .await
+                .unwrap();
+            let id = parked["approvalId"].as_str().unwrap();
+            let verb = function.trim_end_matches("-approval");
+            ("POST".into(), format!("/api/approvals/{id}/{verb}"), Some(json!({ "note": "matrix" })))
+        }
         "list-audit" => get("/api/audit?limit=5".into()),
         "list-connectors" => get("/api/connectors".into()),
         "get-connector" | "put-connector" => {

@@ -1,8 +1,10 @@
 //! The workspace's one integration-test binary: each module drives the product through its public
 //! interface, as a user would.
 
+mod aging;
 mod api;
 mod api_limits;
+mod approvals;
 mod audit;
 mod chunks;
 mod claims;

@@ -403,7 +403,20 @@ pub mod api {
     }
 
     impl Api {
+        /// The API with no maker-checker gating: the tests of each route's own behaviour apply
+        /// changes directly. `tests/integration/approvals.rs` uses [`Api::start_gated`].
         pub async fn start() -> Api {
+            let api = Api::start_gated().await;
+            let ctx = api.ctx;
+            let none = settlepaisa_store::approvals::none_gated();
+            settlepaisa_store::approvals::seed_rules(&ctx.clients.dynamodb, &ctx.resources.approvals_table, &none)
+                .await
+                .unwrap();
+            api
+        }
+
+        /// The API with production's maker-checker rules.
+        pub async fn start_gated() -> Api {
             let stack = LocalStack::start(None).await.unwrap();
             let ctx: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(stack.runner.ctx.clone()));
             let auth = auth_config();

@@ -9,8 +9,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+use settlepaisa_auth::Permission;
+use settlepaisa_aws::transact::Transacted;
 use settlepaisa_connector::config::{valid_bank, validate, ConnectorConfig};
 use settlepaisa_http::input::Body;
+use settlepaisa_http::maker_checker::{park_if_gated, Gate};
 use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_store::connectors::{self, RunState, Stored};
 
@@ -73,6 +76,12 @@ pub async fn get_connector(State(state): State<AppState>, Path(bank): Path<Strin
         .into_iter()
         .map(|(at, what, detail)| json!({ "at": utc(Some(at)), "what": what, "detail": detail }))
         .collect();
+    // Changes waiting for a second person (maker-checker), visible where they would apply.
+    v["pendingApprovals"] = Value::from(
+        settlepaisa_store::approvals::pending_on(db, &ctx.resources.approvals_table, "connector", bank)
+            .await
+            .map_err(ApiError::store)?,
+    );
     Ok(Json(v))
 }
 
@@ -110,24 +119,76 @@ pub async fn put_connector(
     if if_match.is_some() && current.is_none() {
         return Err(ApiError::not_found(format!("no connector for bank `{bank}` to replace")));
     }
+    let gate = Gate {
+        action: "connector.configure",
+        amount_paise: 0,
+        target: ("connector", bank),
+        permission: Permission::ConnectorsConfigure,
+        request: json!({ "config": config, "expected": current }),
+        preview: json!({
+            "before": stored.as_ref().map(|s| json!({ "version": s.version, "config": s.config })),
+            "after": config,
+        }),
+        reason: None,
+    };
+    if let Some(parked) = park_if_gated(ctx, &acting, gate).await? {
+        return Ok(parked);
+    }
+    let draft = acting.draft("connector.configure", ("connector", bank));
+    let (status, body) = apply_config(ctx, bank, &config, current, &acting.caller.user_id, draft, Vec::new()).await?;
+    Ok((status, Json(body)).into_response())
+}
+
+/// Writes `config` over the version `expected` (`None`: new), with its entry and `extra` (an
+/// approval it decides) in one transaction; 409 when the connector changed meanwhile.
+pub async fn apply_config(
+    ctx: &settlepaisa_store::Context,
+    bank: &str,
+    config: &ConnectorConfig,
+    expected: Option<u64>,
+    by: &str,
+    draft: settlepaisa_audit::Draft,
+    extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<(StatusCode, Value), ApiError> {
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.bank_connectors_table);
+    let stored = connectors::get(db, table, bank).await.map_err(ApiError::from)?.map(|(c, _)| c);
     let now = settlepaisa_http::edge::now_secs() as i64;
-    let caller = &acting.caller;
-    let draft = acting.draft("connector.configure", ("connector", bank)).change(
+    let draft = draft.change(
         stored.as_ref().map_or(Value::Null, |s| json!({ "version": s.version, "config": s.config })),
-        json!({ "version": current.map_or(1, |v| v + 1), "config": config }),
+        json!({ "version": expected.map_or(1, |v| v + 1), "config": config }),
     );
     let audit = (ctx.resources.audit_table.as_str(), draft);
-    if !connectors::put_config(db, table, bank, &config, current, &caller.user_id, now, audit)
+    match connectors::put_config(db, table, bank, config, expected, by, now, audit, extra)
         .await
         .map_err(ApiError::from)?
     {
-        return Err(ApiError::conflict(format!("connector `{bank}` changed while this was written; read it again")));
+        Transacted::Written => {}
+        Transacted::ConditionFailed { failed } if failed.first() == Some(&true) => {
+            return Err(ApiError::conflict(format!("connector `{bank}` changed while this was written; read it again")))
+        }
+        Transacted::ConditionFailed { .. } => {
+            return Err(ApiError::conflict("the approval was decided by someone else just now"))
+        }
     }
-    tracing::info!(bank, user = caller.user_id, "connector configured");
+    tracing::info!(bank, user = by, "connector configured");
     let (stored, run) = connectors::get(db, table, bank)
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::internal("a connector just written is not there"))?;
-    let status = if current.is_some() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(view(&stored, &run, now))).into_response())
+    let status = if expected.is_some() { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, view(&stored, &run, now)))
+}
+
+/// Applies an approved `connector.configure` exactly as requested, over the version it expected.
+pub async fn apply_approved(
+    ctx: &settlepaisa_store::Context,
+    approval: &settlepaisa_store::approvals::Approval,
+    draft: settlepaisa_audit::Draft,
+    extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<Value, ApiError> {
+    let broken = || ApiError::internal(format!("approval {} holds no connector configuration", approval.approval_id));
+    let config: ConnectorConfig = serde_json::from_value(approval.request["config"].clone()).map_err(|_| broken())?;
+    let expected = approval.request["expected"].as_u64();
+    let by = approval.maker.user_id.clone();
+    Ok(apply_config(ctx, &approval.target_id, &config, expected, &by, draft, extra).await?.1)
 }

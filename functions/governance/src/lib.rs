@@ -3,8 +3,11 @@
 //! - [`audit_api`] — `GET /api/audit` (`audit:read`): the trail, filtered and paged;
 //! - [`verify`] — `verify-audit` (daily, or ops with `{"day": "2026-11-30"}` or
 //!   `{"from": …, "to": …}`): recomputes the chains and names the first entry altered, removed or
-//!   inserted.
+//!   inserted;
+//! - [`approvals_api`] — maker-checker: `GET /api/approvals`, `POST /api/approvals/{id}/approve`,
+//!   `/reject`, `GET /api/approval-rules`, `PUT /api/approval-rules/{action}`.
 
+pub mod approvals_api;
 pub mod audit_api;
 pub mod verify;
 
@@ -27,6 +30,21 @@ macro_rules! handler {
     ("list-audit") => {
         ::axum::routing::get($crate::audit_api::list_audit)
     };
+    ("list-approvals") => {
+        ::axum::routing::get($crate::approvals_api::list_approvals)
+    };
+    ("approve-approval") => {
+        ::axum::routing::post($crate::approvals_api::approve)
+    };
+    ("reject-approval") => {
+        ::axum::routing::post($crate::approvals_api::reject)
+    };
+    ("list-approval-rules") => {
+        ::axum::routing::get($crate::approvals_api::list_rules)
+    };
+    ("put-approval-rule") => {
+        ::axum::routing::put($crate::approvals_api::put_rule)
+    };
     ("governance-health") => {
         ::axum::routing::get($crate::health)
     };
@@ -35,7 +53,15 @@ macro_rules! handler {
 /// The service's routes (all, or one function's), without the edge.
 pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
     settlepaisa_http::mount::mount(
-        vec![("list-audit", handler!("list-audit")), ("governance-health", handler!("governance-health"))],
+        vec![
+            ("list-audit", handler!("list-audit")),
+            ("list-approvals", handler!("list-approvals")),
+            ("approve-approval", handler!("approve-approval")),
+            ("reject-approval", handler!("reject-approval")),
+            ("list-approval-rules", handler!("list-approval-rules")),
+            ("put-approval-rule", handler!("put-approval-rule")),
+            ("governance-health", handler!("governance-health")),
+        ],
         only,
         AppState { ctx },
     )

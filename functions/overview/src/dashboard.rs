@@ -55,7 +55,8 @@ pub fn rate(part: u64, whole: u64) -> Value {
     json!({ "bps": bps, "display": format!("{}.{:02}%", bps / 100, bps % 100) })
 }
 
-fn open_exceptions(d: &DayKpi) -> BTreeMap<String, (Figure, Figure)> {
+/// Per category: open and resolved exceptions, count and exposure.
+pub fn open_exceptions(d: &DayKpi) -> BTreeMap<String, (Figure, Figure)> {
     let mut out = BTreeMap::new();
     for (cat, c) in &d.counts.exceptions {
         let [n, paise] = d.resolved.get(cat).copied().unwrap_or_default();

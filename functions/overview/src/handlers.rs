@@ -94,6 +94,14 @@ async fn kpi_view(
                     malformed => ApiError::internal(malformed),
                 })?;
             let mut data = compute(&kpis.days);
+            if name == "overview" || name == "reasons" {
+                // Turnaround-time aging on today's date (issue 15 §5).
+                let aged = crate::aging::aged(&kpis.days, today(), &state.ctx.settlement.calendar);
+                match name {
+                    "overview" => data["aging"] = crate::aging::overview_view(&aged),
+                    _ => crate::aging::add_to_reasons(&mut data, &aged),
+                }
+            }
             if name == "overview" {
                 // Disputes are a current state, whatever the range (issue 13).
                 let now = settlepaisa_http::edge::now_secs() as i64;

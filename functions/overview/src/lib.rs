@@ -2,6 +2,7 @@
 //! connector health and top exception reasons — answered from precomputed KPI items and file
 //! records, cached in the warm function for the seed's TTLs.
 
+pub mod aging;
 pub mod connectors;
 pub mod dashboard;
 pub mod handlers;

@@ -143,6 +143,8 @@ pub struct Commit<'a> {
     pub kpi: KpiDeltas,
     /// The audit table and the resolution's entry, appended in the same transaction.
     pub audit: (&'a str, settlepaisa_audit::Draft),
+    /// Written with it: an approval the resolution decides.
+    pub extra: Vec<TransactWriteItem>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +152,9 @@ pub enum CommitError {
     /// The n-th closed exception changed since it was read.
     #[error("exception {0} changed since it was read")]
     Conflict(usize),
+    /// The approval it would apply was decided by someone else first.
+    #[error("the approval was decided meanwhile")]
+    ApprovalDecided,
     #[error(transparent)]
     Aws(#[from] AwsError),
 }
@@ -215,10 +220,13 @@ pub async fn commit(client: &aws_sdk_dynamodb::Client, c: Commit<'_>) -> Result<
     // DynamoDB cancels one with `TransactionConflict`, which is retried in place. A failed
     // condition is a lost optimistic-lock race: 409.
     let (audit_table, draft) = c.audit;
+    let own = ops.len();
+    ops.extend(c.extra);
     match settlepaisa_store::audit::transact(client, audit_table, ops, draft).await? {
         Transacted::Written => Ok(()),
         Transacted::ConditionFailed { failed } => match failed.iter().position(|f| *f) {
             Some(i) if i < c.closes.len() => Err(CommitError::Conflict(i)),
+            Some(i) if i >= own => Err(CommitError::ApprovalDecided),
             // The match item already exists: someone paired this exception meanwhile.
             _ => Err(CommitError::Conflict(0)),
         },

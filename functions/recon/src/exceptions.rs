@@ -9,7 +9,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use settlepaisa_aws::dynamo::{key_from_json, key_to_json};
-use settlepaisa_http::input::{identifier, page_limit, Query};
+use settlepaisa_http::input::{business_date, identifier, page_limit, Query};
 use settlepaisa_http::page_walk::Resume;
 use settlepaisa_http::{cursor, ApiError, Caller};
 use settlepaisa_recon::outcome::Category;
@@ -20,6 +20,11 @@ use settlepaisa_store::results::RESULT_PARTITIONS;
 pub struct ExceptionQuery {
     pub category: Option<String>,
     pub status: Option<String>,
+    /// `deadline`: open exceptions, earliest turnaround deadline first.
+    pub sort: Option<String>,
+    /// Open exceptions whose deadline is on or before this date.
+    #[serde(rename = "deadlineBefore")]
+    pub deadline_before: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -98,7 +103,54 @@ pub async fn list_job_exceptions(
     let scope = cursor::Scope::new(&caller, "list-job-exceptions")
         .filter("jobId", Some(&id))
         .filter("category", category)
-        .filter("status", status);
+        .filter("status", status)
+        .filter("sort", q.sort.as_deref())
+        .filter("deadlineBefore", q.deadline_before.as_deref());
+    let (today, calendar) = (settlepaisa_http::time_filter::today(), &state.ctx.settlement.calendar);
+    if q.sort.is_some() || q.deadline_before.is_some() {
+        if q.sort.as_deref().is_some_and(|s| s != "deadline") {
+            return Err(ApiError::bad_request("sort must be `deadline`"));
+        }
+        let ctx = state.ctx;
+        settlepaisa_store::job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("job {id} does not exist")))?;
+        if status == Some("RESOLVED") {
+            // Deadlines are for open exceptions: none of the resolved is due.
+            return Ok(Json(json!({ "jobId": id, "items": [], "nextCursor": null })));
+        }
+        let due_by = q.deadline_before.as_deref().map(|d| business_date("deadlineBefore", d)).transpose()?;
+        let offset =
+            match q.cursor.as_deref() {
+                None => 0,
+                Some(c) => cursor::open(&scope, c)?.get("o").and_then(Value::as_u64).ok_or_else(|| {
+                    ApiError::bad_request("cursor is not one this API returned; start again without it")
+                })? as usize,
+            };
+        let all = crate::exception_aging::by_deadline(
+            &ctx.clients.dynamodb,
+            &ctx.resources.results_table,
+            &id,
+            category,
+            due_by,
+            today,
+            calendar,
+        )
+        .await?;
+        let end = (offset + limit as usize).min(all.len());
+        let items: Vec<Value> = all
+            .get(offset..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|(e, a)| {
+                let mut v = view(e);
+                v["aging"] = json!(a);
+                v
+            })
+            .collect();
+        let next = (end < all.len()).then(|| cursor::seal(&scope, &json!({ "o": end }))).transpose()?;
+        return Ok(Json(json!({ "jobId": id, "items": items, "nextCursor": next })));
+    }
     // A position: the partition of the job's results and, within it, the key to go on after.
     let from = match q.cursor.as_deref() {
         None => Resume { partition: 0, key: None },
@@ -133,7 +185,13 @@ pub async fn list_job_exceptions(
         "jobId": id,
         "items": items
             .iter()
-            .map(|i| ExceptionRecord::from_item(i).map(|e| view(&e)))
+            .map(|i| {
+                ExceptionRecord::from_item(i).map(|e| {
+                    let mut v = view(&e);
+                    v["aging"] = crate::exception_aging::aging_view(crate::exception_aging::aging(&e, today, calendar));
+                    v
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(ApiError::internal)?,
         "nextCursor": next

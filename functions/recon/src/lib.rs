@@ -1,6 +1,7 @@
 //! The Reconciliation API (seed §2): jobs, uploads straight to S3, normalization, matching, and
 //! exceptions with their resolution.
 
+pub mod exception_aging;
 pub mod exception_record;
 pub mod exception_store;
 pub mod exceptions;

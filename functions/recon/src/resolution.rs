@@ -6,10 +6,10 @@
 //! duplicate UTR is acknowledged as is). A pair's counterpart that sits in another open exception
 //! is closed with it, in the same transaction.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use settlepaisa_recon::outcome::{exception_id_of, Category};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     AcceptSuggestion,

@@ -9,15 +9,18 @@ use crate::exceptions::{parse_api_id, view};
 use crate::resolution::{self, Action, Counterpart, Facts, KpiPlace, PairPlace};
 use crate::AppState;
 use axum::extract::{Path, State};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use settlepaisa_auth::Permission;
 use settlepaisa_aws::dynamo::Item;
 use settlepaisa_http::input::Body;
+use settlepaisa_http::maker_checker::{park_if_gated, Gate};
 use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_recon::kpi::exposure;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     pub action: Action,
@@ -54,20 +57,77 @@ fn decoded(item: &Item) -> Result<ExceptionRecord, ApiError> {
     ExceptionRecord::from_item(item).map_err(ApiError::internal)
 }
 
-/// `POST /api/exceptions/{id}/resolve`
+/// The maker-checker rule an action falls under, and the amount it weighs (paise).
+fn gated(action: Action, e: &ExceptionRecord) -> Option<(&'static str, i64)> {
+    match action {
+        Action::WriteOff => {
+            Some(("exception.write_off", exposure(e.txn_ids.len() as u64, e.pg_amount_paise, e.amount_delta_paise)))
+        }
+        Action::AcceptMismatch => Some(("exception.accept_mismatch", e.amount_delta_paise)),
+        Action::ManualMatch => Some(("exception.manual_match", e.pg_amount_paise.max(e.amount_delta_paise.abs()))),
+        Action::AcceptSuggestion => None,
+    }
+}
+
+/// `POST /api/exceptions/{id}/resolve`: write-offs and accepted mismatches above the rules'
+/// amounts and manual matches are parked for a second person (202); the rest resolve now.
 pub async fn resolve_exception(
     State(state): State<AppState>,
     acting: Acting,
     Path(id): Path<String>,
-    Body(req): Body<ResolveRequest>,
-) -> Result<Json<Value>, ApiError> {
-    let caller = &acting.caller;
-    let (job_id, exception_id) = parse_api_id(&id)?;
+    Body(mut req): Body<ResolveRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let ctx = state.ctx;
+    let loaded = load(ctx, &id, &req).await?;
+    if let Some((action, amount)) = gated(req.action, &loaded.exception) {
+        // Approval applies it to the exception as it is now, or not at all.
+        req.version = Some(loaded.exception.version);
+        let gate = Gate {
+            action,
+            amount_paise: amount,
+            target: ("exception", &id),
+            permission: Permission::ExceptionsResolve,
+            request: json!({ "body": req }),
+            preview: json!({ "exception": view(&loaded.exception), "resolution": req }),
+            reason: Some(req.note.trim().to_string()),
+        };
+        if let Some(parked) = park_if_gated(ctx, &acting, gate).await? {
+            return Ok(parked);
+        }
+    }
+    let draft = acting.draft("exception.resolve", ("exception", &id));
+    let by = acting.caller.user_id.clone();
+    Ok(Json(commit_resolution(ctx, &id, loaded, &req, &by, draft, Vec::new()).await?).into_response())
+}
+
+/// Applies an approved resolution exactly as it was requested, to the exception at the version
+/// it was then (409 if it changed); `extra` decides the approval in the same transaction.
+pub async fn apply_approved(
+    ctx: &'static settlepaisa_store::Context,
+    approval: &settlepaisa_store::approvals::Approval,
+    draft: settlepaisa_audit::Draft,
+    extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<Value, ApiError> {
+    let req: ResolveRequest = serde_json::from_value(approval.request["body"].clone())
+        .map_err(|_| ApiError::internal(format!("approval {} holds no resolution", approval.approval_id)))?;
+    let loaded = load(ctx, &approval.target_id, &req).await?;
+    commit_resolution(ctx, &approval.target_id, loaded, &req, &approval.maker.user_id, draft, extra).await
+}
+
+/// An exception ready to resolve: open, of a completed job, at the version the request names.
+pub struct Loaded {
+    job_id: String,
+    exception_id: String,
+    item: Item,
+    exception: ExceptionRecord,
+}
+
+async fn load(ctx: &'static settlepaisa_store::Context, id: &str, req: &ResolveRequest) -> Result<Loaded, ApiError> {
+    let (job_id, exception_id) = parse_api_id(id)?;
     let note = req.note.trim();
     if note.is_empty() || note.chars().count() > MAX_NOTE {
         return Err(ApiError::bad_request(format!("note must be 1 to {MAX_NOTE} characters: say why")));
     }
-    let ctx = state.ctx;
     let (db, results) = (&ctx.clients.dynamodb, ctx.resources.results_table.as_str());
     let job = settlepaisa_store::job::get(db, &ctx.resources.jobs_table, job_id)
         .await?
@@ -93,6 +153,24 @@ pub async fn resolve_exception(
             "exception {id} changed since you read it (now version {version}); reload it"
         )));
     }
+    Ok(Loaded { job_id: job_id.to_string(), exception_id: exception_id.to_string(), item, exception })
+}
+
+/// Resolves a loaded exception: `by` is whose resolution it is (the maker's, when approved).
+async fn commit_resolution(
+    ctx: &'static settlepaisa_store::Context,
+    id: &str,
+    loaded: Loaded,
+    req: &ResolveRequest,
+    by: &str,
+    draft: settlepaisa_audit::Draft,
+    extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<Value, ApiError> {
+    let Loaded { job_id, exception_id, item, exception } = loaded;
+    let (job_id, exception_id) = (job_id.as_str(), exception_id.as_str());
+    let (db, results) = (&ctx.clients.dynamodb, ctx.resources.results_table.as_str());
+    let note = req.note.trim();
+    let version = exception.version;
     let effect = resolution::decide(&facts(&exception), req.action, req.counterpart.as_deref())
         .map_err(ApiError::bad_request)?;
 
@@ -121,7 +199,7 @@ pub async fn resolve_exception(
         "note": note,
         "counterpart": req.counterpart,
         "pair": effect.pair.as_ref().map(|(t, b)| json!({ "txnId": t, "bankRef": b })),
-        "resolvedBy": caller.user_id,
+        "resolvedBy": by,
         "resolvedAt": now,
     });
     let mut closes = vec![Close { exception_id: exception_id.to_string(), version, resolution: resolution.clone() }];
@@ -130,7 +208,7 @@ pub async fn resolve_exception(
         closes.push(Close {
             exception_id: o.exception_id.clone(),
             version: o.version,
-            resolution: json!({ "action": "paired", "with": id, "resolvedBy": caller.user_id, "resolvedAt": now, "note": note }),
+            resolution: json!({ "action": "paired", "with": id, "resolvedBy": by, "resolvedAt": now, "note": note }),
         });
         places.push(place(o));
     }
@@ -157,7 +235,7 @@ pub async fn resolve_exception(
         }
     };
     let kpi = resolution::kpi_deltas(&places, pair_place.as_ref());
-    let draft = acting.draft("exception.resolve", ("exception", &id)).reason(note).change(
+    let draft = draft.reason(note).change(
         json!({ "status": "OPEN", "version": version, "category": exception.category.as_str(),
                     "counterpart": other.as_ref().map(|o| o.exception_id.clone()) }),
         json!({ "status": "RESOLVED", "version": version + 1, "resolution": resolution }),
@@ -170,6 +248,7 @@ pub async fn resolve_exception(
         match_row,
         kpi,
         audit: (&ctx.resources.audit_table, draft),
+        extra,
     };
     match exception_store::commit(db, commit).await {
         Ok(()) => {}
@@ -181,10 +260,13 @@ pub async fn resolve_exception(
                 "the counterpart was resolved by someone else just now; reload and choose again",
             ))
         }
+        Err(CommitError::ApprovalDecided) => {
+            return Err(ApiError::conflict("the approval was decided by someone else just now"))
+        }
         Err(CommitError::Aws(e)) => return Err(ApiError::store(e)),
     }
-    tracing::info!(exception = id, action = req.action.as_str(), user = caller.user_id, "exception resolved");
+    tracing::info!(exception = id, action = req.action.as_str(), user = by, "exception resolved");
     let updated =
         exception_store::get(db, results, job_id, exception_id).await.map_err(ApiError::store)?.unwrap_or(item);
-    Ok(Json(view(&decoded(&updated)?)))
+    Ok(view(&decoded(&updated)?))
 }

@@ -27,6 +27,10 @@ const RESPONSE_KEY: &str = "incoming/payout-responses/HDFC/HDFC_PAYOUT_RESP_2026
 /// The transaction and day `open-dispute.json` names.
 const DISPUTE_TXN: &str = "TXN-SAMPLE-UPI";
 const DISPUTE_RAISED_ON: &str = "2026-10-04";
+/// The approval the approve and reject events name.
+const APPROVAL: &str = "APR-20261130000000-00000000";
+/// Who parks the approvals those events decide (a maker never decides their own).
+const SAMPLE_MAKER: &str = "sample-maker";
 /// A token placeholder: `<… settlepaisa token --role sp-ops>`.
 const TOKEN_OPEN: &str = "<";
 const TOKEN_ROLE: &str = "settlepaisa token --role ";
@@ -65,6 +69,9 @@ pub struct Subjects {
     /// A captured UPI transaction for `open-dispute.json` (the dispute events name the
     /// `DSP-SAMPLE-*` disputes the dispute demo opens).
     pub dispute_txn: settlepaisa_dispute::model::Txn,
+    /// Two rule changes parked by another user: one for `approve-approval.json`, one for
+    /// `reject-approval.json`.
+    pub approvals: [String; 2],
 }
 
 /// Finds in the stack what the events will name: `job_id` (or the newest completed job), the
@@ -110,7 +117,19 @@ pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjec
         .await?
         .pop()
         .ok_or_else(|| fail("no captured UPI transaction for open-dispute.json"))?;
+    let mut approvals = Vec::new();
+    for _ in 0..2 {
+        let body = serde_json::json!({ "minAmountPaise": 500_000 });
+        let parked = stack
+            .call_api(SAMPLE_MAKER, "PUT", "/api/approval-rules/exception.write_off", Some(body))
+            .await
+            .map_err(fail)?;
+        let id = parked["approvalId"].as_str().ok_or_else(|| fail(format!("no approval parked: {parked}")))?;
+        approvals.push(id.to_string());
+    }
+    let approvals = [approvals[0].clone(), approvals[1].clone()];
     Ok(Subjects {
+        approvals,
         job_id,
         preparing_job_id,
         preparing_file_id,
@@ -372,6 +391,12 @@ pub fn rewrite(name: &str, text: &str, subjects: &Subjects, uploads_bucket: &str
     text = text.replace(MERCHANT, &subjects.settlement.merchant_id);
     if name == "schedule-settlement" {
         text = text.replace(SCHEDULE_DATE, &subjects.schedule_date);
+    }
+    if name == "approve-approval" {
+        text = text.replace(APPROVAL, &subjects.approvals[0]);
+    }
+    if name == "reject-approval" {
+        text = text.replace(APPROVAL, &subjects.approvals[1]);
     }
     if name == "open-dispute" {
         text = text.replace(DISPUTE_TXN, &subjects.dispute_txn.txn_id);

@@ -7,6 +7,7 @@
 pub mod canonical;
 pub mod chain;
 pub mod entry;
+pub mod rules;
 
 pub use chain::{seal, verify, Break, Head};
 pub use entry::{Actor, Draft, Entry, Outcome};

@@ -26,6 +26,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// A JSON body that may be left out (an empty body is `None`); one that is sent must be JSON of
+/// the type, as [`Body`].
+pub struct OptionalBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bad = |why: String| ApiError::bad_request(format!("the request body is not acceptable: {why}"));
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|r| bad(r.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalBody(None));
+        }
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        integral_numbers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(|v| OptionalBody(Some(v)))
+            .map_err(|e| bad(format!("{}: {}", e.path(), e.inner())))
+    }
+}
+
 /// Rewrites every number that is a whole number within `i64` or `u64` but written as a float
 /// (`13.0`, `1e3`, `1e19`) as that integer.
 fn integral_numbers(value: &mut serde_json::Value) {

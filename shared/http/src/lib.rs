@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod input;
 pub mod lambda;
+pub mod maker_checker;
 pub mod mount;
 pub mod page_walk;
 pub mod routes;

@@ -213,6 +213,13 @@ pub const ROUTES: &[RouteSpec] = &[
     route("connectors-health", "GET", "/health/connectors", Connectors, Public),
     // Governance (issue 15): the audit trail, read by compliance.
     route("list-audit", "GET", "/api/audit", Governance, Internal(AuditRead)),
+    // Maker-checker: the queue and decisions need reconciliation:write (sp-ops); approving also
+    // needs the permission of the request it applies (checked by the handler).
+    route("list-approvals", "GET", "/api/approvals", Governance, Internal(ReconciliationWrite)),
+    route("approve-approval", "POST", "/api/approvals/{id}/approve", Governance, Internal(ReconciliationWrite)),
+    route("reject-approval", "POST", "/api/approvals/{id}/reject", Governance, Internal(ReconciliationWrite)),
+    route("list-approval-rules", "GET", "/api/approval-rules", Governance, Internal(ReconciliationWrite)),
+    route("put-approval-rule", "PUT", "/api/approval-rules/{action}", Governance, Internal(ReconciliationWrite)),
     route("governance-health", "GET", "/health/governance", Governance, Public),
 ];
 

@@ -17,6 +17,7 @@
 //! Money is integer paise with checked sums; shares are round-half-up of basis points, exact in
 //! 128 bits.
 
+pub mod aging;
 pub mod calendar;
 pub mod cycle;
 pub mod files;

@@ -122,8 +122,8 @@ pub async fn get(
 }
 
 /// Writes a configuration: new when `expected` is `None`, else only over that version; its
-/// history record and audit entry in the same transaction. `false`: someone changed it first (or
-/// it exists / does not).
+/// history record, audit entry and `extra` (an approval it decides) in the same transaction. A
+/// failed condition at index 0: someone changed it first (or it exists / does not).
 #[allow(clippy::too_many_arguments)]
 pub async fn put_config(
     client: &aws_sdk_dynamodb::Client,
@@ -134,7 +134,8 @@ pub async fn put_config(
     by: &str,
     now: i64,
     audit: (&str, settlepaisa_audit::Draft),
-) -> Result<bool, StoreError> {
+    extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<settlepaisa_aws::transact::Transacted, StoreError> {
     use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
     let build = |e: aws_sdk_dynamodb::error::BuildError| AwsError::new("TransactWriteItems", e);
     let version = expected.map_or(1, |v| v + 1);
@@ -153,12 +154,12 @@ pub async fn put_config(
         .set_item(Some(history_item(bank, now, "configured", &format!("version {version} by {by}"))))
         .build()
         .map_err(build)?;
-    let items = vec![
+    let mut items = vec![
         TransactWriteItem::builder().put(put.build().map_err(build)?).build(),
         TransactWriteItem::builder().put(history).build(),
     ];
-    let written = crate::audit::transact(client, audit.0, items, audit.1).await?;
-    Ok(matches!(written, settlepaisa_aws::transact::Transacted::Written))
+    items.extend(extra);
+    Ok(crate::audit::transact(client, audit.0, items, audit.1).await?)
 }
 
 /// Takes the connector's run lease until `until`, unless another run holds it. `false`: busy.

@@ -35,6 +35,8 @@ pub struct Resources {
     pub audit_table: String,
     /// Per-user token buckets for the edge's rate limits (issue 15).
     pub rate_limits_table: String,
+    /// Maker-checker: rules, parked requests (issue 15).
+    pub approvals_table: String,
     pub match_queue_url: String,
     pub finalize_queue_url: String,
     /// Where Lambda puts S3 events whose ingestion failed on every attempt.
@@ -192,6 +194,7 @@ impl Resources {
             bank_connectors_table: get("BANK_CONNECTORS_TABLE")?,
             audit_table: get("AUDIT_TABLE")?,
             rate_limits_table: get("RATE_LIMITS_TABLE")?,
+            approvals_table: get("APPROVALS_TABLE")?,
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,

@@ -2,6 +2,7 @@
 //! they cannot read ([`settlepaisa_aws::dynamo::Malformed`]), and the configuration every
 //! function starts from. The pipeline and the API use it alike; neither maps items by hand.
 //!
+//! - [`approvals`] — maker-checker: rules, parked requests and their markers on targets;
 //! - [`audit`] — the audit table: a hash chain per day, appended in the transaction of the change;
 //! - [`file_record`] — the files table: one record per ingested object version;
 //! - [`kpi_generation`] — the counter that drops warm caches' KPI figures when they change;
@@ -22,6 +23,7 @@
 //! - [`context`] — clients, resource names and settings, built once per process;
 //! - [`runtime`] — a function's start-up: logs and the context, or a clear exit.
 
+pub mod approvals;
 pub mod audit;
 pub mod connectors;
 pub mod context;

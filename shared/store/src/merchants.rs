@@ -72,15 +72,17 @@ pub async fn get(
     Ok(out.item.as_ref().map(from_item).transpose()?)
 }
 
-/// Replaces a merchant read as `before` with `after`, its audit entry in the same transaction:
-/// `false` when it changed meanwhile (or is gone), so two edits never overwrite each other unseen.
+/// Replaces a merchant read as `before` with `after`, its audit entry (and `extra`: an approval
+/// decided by it) in the same transaction. A failed condition at index 0: the merchant changed
+/// meanwhile (or is gone), so two edits never overwrite each other unseen.
 pub async fn replace(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     before: &Merchant,
     after: &Merchant,
     audit: (&str, settlepaisa_audit::Draft),
-) -> Result<bool, StoreError> {
+    extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<settlepaisa_aws::transact::Transacted, StoreError> {
     let mut put = aws_sdk_dynamodb::types::Put::builder().table_name(table).set_item(Some(to_item(after)));
     // Every attribute as read: a change by anyone else fails the condition.
     let mut conditions = Vec::new();
@@ -93,9 +95,9 @@ pub async fn replace(
         .condition_expression(conditions.join(" AND "))
         .build()
         .map_err(|e| AwsError::new("TransactWriteItems", e))?;
-    let items = vec![aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build()];
-    let written = crate::audit::transact(client, audit.0, items, audit.1).await?;
-    Ok(matches!(written, settlepaisa_aws::transact::Transacted::Written))
+    let mut items = vec![aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build()];
+    items.extend(extra);
+    Ok(crate::audit::transact(client, audit.0, items, audit.1).await?)
 }
 
 /// Every merchant, by id (a scan: the table holds merchants, thousands at most).

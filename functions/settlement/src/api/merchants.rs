@@ -5,9 +5,13 @@
 use super::{views, AppState};
 use crate::ledger_store;
 use axum::extract::{Path, State};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
+use settlepaisa_auth::Permission;
+use settlepaisa_aws::transact::Transacted;
 use settlepaisa_http::input::{identifier, page_limit, Body, Query};
+use settlepaisa_http::maker_checker::{park_if_gated, Gate};
 use settlepaisa_http::{Acting, ApiError};
 use settlepaisa_payout::merchant::{Merchant, MerchantStatus};
 use settlepaisa_recon::money::Paise;
@@ -69,11 +73,22 @@ pub async fn get_merchant(State(state): State<AppState>, Path(id): Path<String>)
     let held: i64 = ledger.reserves.iter().filter(|r| r.released_by.is_none()).map(|r| r.amount.0).sum();
     let mut view = views::merchant(&m);
     view["reserveHeldPaise"] = Value::from(held);
+    // Changes waiting for a second person (maker-checker), visible where they would apply.
+    view["pendingApprovals"] = Value::from(
+        settlepaisa_store::approvals::pending_on(
+            &ctx.clients.dynamodb,
+            &ctx.resources.approvals_table,
+            "merchant",
+            &id,
+        )
+        .await
+        .map_err(ApiError::store)?,
+    );
     Ok(Json(view))
 }
 
 /// The fields an edit may change; absent ones stay.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MerchantChange {
     pub name: Option<String>,
@@ -89,7 +104,7 @@ pub struct MerchantChange {
     pub beneficiary: Option<String>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MdrChange {
     #[serde(rename = "UPI")]
@@ -126,27 +141,80 @@ pub fn changed(m: &Merchant, c: MerchantChange) -> Result<Merchant, ApiError> {
     n.validated().map_err(|why| ApiError::bad_request(format!("the merchant would not be valid: {why}")))
 }
 
-/// `PATCH /api/merchants/{id}`
+/// `PATCH /api/merchants/{id}`: a plan or status change (a hold and its release among them) is
+/// gated by maker-checker: parked (202) for a second person unless the rules let it through.
 pub async fn update_merchant(
     State(state): State<AppState>,
     acting: Acting,
     Path(id): Path<String>,
     Body(change): Body<MerchantChange>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     identifier("merchant id", &id)?;
     let ctx = state.ctx;
     let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.merchants_table);
     let before = merchants::get(db, table, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("merchant {id} does not exist")))?;
+    let request = json!({
+        "change": serde_json::to_value(&change).map_err(ApiError::internal)?,
+        "expected": settlepaisa_aws::dynamo::key_to_json(&merchants::to_item(&before)),
+    });
     let after = changed(&before, change)?;
-    let draft =
-        acting.draft("merchant.update", ("merchant", &id)).change(views::merchant(&before), views::merchant(&after));
-    if !merchants::replace(db, table, &before, &after, (&ctx.resources.audit_table, draft)).await? {
-        return Err(ApiError::conflict(format!("merchant {id} changed while this edit was made; read it again")));
+    let gate = Gate {
+        action: "merchant.update",
+        amount_paise: 0,
+        target: ("merchant", &id),
+        permission: Permission::ReconciliationWrite,
+        request,
+        preview: json!({ "before": views::merchant(&before), "after": views::merchant(&after) }),
+        reason: None,
+    };
+    if let Some(parked) = park_if_gated(ctx, &acting, gate).await? {
+        return Ok(parked);
     }
-    tracing::info!(merchant = %id, by = %acting.caller.user_id, from = before.status.as_str(), to = after.status.as_str(), "merchant changed");
-    Ok(Json(views::merchant(&after)))
+    let draft = acting.draft("merchant.update", ("merchant", &id));
+    Ok(Json(apply_update(ctx, &id, &before, &after, draft, Vec::new()).await?).into_response())
+}
+
+/// Writes `after` over the merchant as read (`before`), with its entry and `extra` (an approval
+/// it decides) in one transaction; 409 when the merchant changed meanwhile.
+pub async fn apply_update(
+    ctx: &settlepaisa_store::Context,
+    id: &str,
+    before: &Merchant,
+    after: &Merchant,
+    draft: settlepaisa_audit::Draft,
+    extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<Value, ApiError> {
+    let (db, table) = (&ctx.clients.dynamodb, &ctx.resources.merchants_table);
+    let draft = draft.change(views::merchant(before), views::merchant(after));
+    match merchants::replace(db, table, before, after, (&ctx.resources.audit_table, draft), extra).await? {
+        Transacted::Written => {}
+        Transacted::ConditionFailed { failed } if failed.first() == Some(&true) => {
+            return Err(ApiError::conflict(format!("merchant {id} changed while this edit was made; read it again")))
+        }
+        Transacted::ConditionFailed { .. } => {
+            return Err(ApiError::conflict("the approval was decided by someone else just now"))
+        }
+    }
+    tracing::info!(merchant = %id, from = before.status.as_str(), to = after.status.as_str(), "merchant changed");
+    Ok(views::merchant(after))
+}
+
+/// Applies an approved `merchant.update` exactly as it was requested, against the merchant as it
+/// was then: `extra` decides the approval in the same transaction.
+pub async fn apply_approved(
+    ctx: &settlepaisa_store::Context,
+    approval: &settlepaisa_store::approvals::Approval,
+    draft: settlepaisa_audit::Draft,
+    extra: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<Value, ApiError> {
+    let broken = || ApiError::internal(format!("approval {} holds no merchant change", approval.approval_id));
+    let change: MerchantChange = serde_json::from_value(approval.request["change"].clone()).map_err(|_| broken())?;
+    let expected = settlepaisa_aws::dynamo::key_from_json(&approval.request["expected"]).ok_or_else(broken)?;
+    let before = merchants::from_item(&expected).map_err(|_| broken())?;
+    let after = changed(&before, change)?;
+    apply_update(ctx, &approval.target_id, &before, &after, draft, extra).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,163 @@
+//! Maker-checker (issue 15 §2) with production's rules: a gated change is parked (202), visible
+//! on its target, applied once by a different person with the permission, never by its maker;
+//! rejections are kept; a target that changed meanwhile makes approval fail cleanly (409).
+
+use serde_json::{json, Value};
+use settlepaisa_auth::Role;
+use settlepaisa_tests::api::{assert_seed_error, Api};
+
+async fn merchants(api: &Api) {
+    let ctx = api.ctx;
+    let m = settlepaisa_payout::merchant::generated(3);
+    settlepaisa_store::merchants::put_merchants(&ctx.clients.dynamodb, &ctx.resources.merchants_table, &m)
+        .await
+        .unwrap();
+}
+
+fn ops_as(api: &Api, user: &str) -> String {
+    api.auth.mint(user, Role::SpOps, None, settlepaisa_tests::api::now(), 3_600)
+}
+
+async fn merchant_status(api: &Api, id: &str) -> Value {
+    let finance = api.token(Role::SpFinance, None);
+    let r = api.call("GET", &format!("/api/merchants/{id}"), Some(&finance), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_merchant_is_released_only_when_a_second_person_approves_once() {
+    let api = Api::start_gated().await;
+    merchants(&api).await;
+    let (maker, checker, other) = (ops_as(&api, "maker"), ops_as(&api, "checker"), ops_as(&api, "checker-2"));
+
+    // The hold's release is parked, not applied, and shows on the merchant.
+    let r = api.call("PATCH", "/api/merchants/MERCH001", Some(&maker), Some(json!({ "status": "ON_HOLD" }))).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["status"], "PENDING_APPROVAL");
+    let id = r.body["approvalId"].as_str().unwrap().to_string();
+    let m = merchant_status(&api, "MERCH001").await;
+    assert_eq!(m["status"], "ACTIVE", "nothing applied yet");
+    assert_eq!(m["pendingApprovals"][0]["approvalId"], id);
+
+    // The maker may not approve their own; a role without the permission may not either.
+    let own = api.call("POST", &format!("/api/approvals/{id}/approve"), Some(&maker), None).await;
+    assert_seed_error(&own, 403);
+    let finance = api.token(Role::SpFinance, None);
+    assert_seed_error(&api.call("POST", &format!("/api/approvals/{id}/approve"), Some(&finance), None).await, 403);
+    assert_eq!(merchant_status(&api, "MERCH001").await["status"], "ACTIVE");
+
+    // Two checkers at once: one applies it, the other is told it is decided; applied once.
+    let path = format!("/api/approvals/{id}/approve");
+    let (a, b) = tokio::join!(
+        api.call("POST", &path, Some(&checker), Some(json!({ "note": "bank letter 42" }))),
+        api.call("POST", &path, Some(&other), None)
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{} / {}", a.body, b.body);
+    let winner = if a.status == 200 { &a } else { &b };
+    assert_eq!(winner.body["approval"]["status"], "APPLIED");
+    assert_eq!(winner.body["result"]["status"], "ON_HOLD");
+    let m = merchant_status(&api, "MERCH001").await;
+    assert_eq!(m["status"], "ON_HOLD");
+    assert_eq!(m["pendingApprovals"], json!([]));
+    let again = api.call("POST", &path, Some(&checker), None).await;
+    assert_seed_error(&again, 409);
+
+    // A rejection is recorded, not deleted, and changes nothing.
+    let r = api.call("PATCH", "/api/merchants/MERCH001", Some(&maker), Some(json!({ "status": "ACTIVE" }))).await;
+    let rejected = r.body["approvalId"].as_str().unwrap().to_string();
+    let r = api
+        .call("POST", &format!("/api/approvals/{rejected}/reject"), Some(&checker), Some(json!({ "note": "not yet" })))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["approval"]["status"], "REJECTED");
+    assert_eq!(r.body["approval"]["decisionNote"], "not yet");
+    assert_eq!(merchant_status(&api, "MERCH001").await["status"], "ON_HOLD");
+    let listed = api.call("GET", "/api/approvals?targetType=merchant&targetId=MERCH001", Some(&checker), None).await;
+    let mut by_status: Vec<&str> =
+        listed.body["items"].as_array().unwrap().iter().map(|a| a["status"].as_str().unwrap()).collect();
+    by_status.sort();
+    assert_eq!(by_status, vec!["APPLIED", "REJECTED"]);
+
+    // The target changed after the request was parked: approval fails cleanly (409) and the
+    // request is marked FAILED, never applied later.
+    let r = api.call("PATCH", "/api/merchants/MERCH002", Some(&maker), Some(json!({ "reserveBps": 500 }))).await;
+    let stale = r.body["approvalId"].as_str().unwrap().to_string();
+    let r =
+        api.call("PATCH", "/api/merchants/MERCH002", Some(&other), Some(json!({ "name": "Renamed Pvt Ltd" }))).await;
+    let rename = r.body["approvalId"].as_str().unwrap().to_string();
+    let r = api.call("POST", &format!("/api/approvals/{rename}/approve"), Some(&checker), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api.call("POST", &format!("/api/approvals/{stale}/approve"), Some(&checker), None).await;
+    assert_seed_error(&r, 409);
+    let m = merchant_status(&api, "MERCH002").await;
+    assert_eq!((m["name"].as_str(), m["reserveBps"].as_i64()), (Some("Renamed Pvt Ltd"), Some(0)), "{m}");
+    let r = api.call("GET", "/api/approvals?status=FAILED", Some(&checker), None).await;
+    assert_eq!(r.body["items"][0]["approvalId"], stale);
+
+    // The trail: parked by the maker, approved (and applied) by the checker, rejected, failed.
+    let compliance = api.token(Role::SpCompliance, None);
+    let trail = api.call("GET", "/api/audit?targetId=MERCH001&limit=50", Some(&compliance), None).await;
+    let outcomes: Vec<(String, String)> = trail.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor"]["userId"].as_str().unwrap().into(), e["outcome"].as_str().unwrap().into()))
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("checker", "rejected"),
+        ("maker", "pending_approval"),
+        ("checker", "approved"),
+        ("maker", "pending_approval"),
+    ]
+    .iter()
+    .map(|(u, o)| (u.to_string(), o.to_string()))
+    .collect();
+    let mut got = outcomes.clone();
+    // The racing checker's name is either.
+    for g in &mut got {
+        if g.0 == "checker-2" {
+            g.0 = "checker".into();
+        }
+    }
+    assert_eq!(got, want, "{}", trail.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rules_change_only_through_maker_checker_and_then_gate_by_amount() {
+    let api = Api::start_gated().await;
+    let (maker, checker) = (ops_as(&api, "maker"), ops_as(&api, "checker"));
+    let r = api.call("GET", "/api/approval-rules", Some(&maker), None).await;
+    let write_off = r.body["items"].as_array().unwrap().iter().find(|i| i["action"] == "exception.write_off").cloned();
+    assert_eq!(write_off.unwrap()["minAmountPaise"], 1_000_000);
+    // A change is parked like any other: nothing changes until approved.
+    let r = api
+        .call("PUT", "/api/approval-rules/connector.configure", Some(&maker), Some(json!({ "minAmountPaise": null })))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["approvalId"].as_str().unwrap().to_string();
+    let config: Value = {
+        let event = std::fs::read_to_string(settlepaisa_cli::local::workspace_root().join("events/put-connector.json"))
+            .unwrap();
+        let event: Value = serde_json::from_str(&event).unwrap();
+        serde_json::from_str(event["body"].as_str().unwrap()).unwrap()
+    };
+    let parked = api.call("PUT", "/api/connectors/HDFC", Some(&maker), Some(config.clone())).await;
+    assert_eq!(parked.status, 202, "still gated: {}", parked.body);
+    assert_eq!(api.call("POST", &format!("/api/approvals/{id}/approve"), Some(&checker), None).await.status, 200);
+    let direct = api.call("PUT", "/api/connectors/HDFC", Some(&maker), Some(config)).await;
+    assert_eq!(direct.status, 201, "no longer gated: {}", direct.body);
+    // The rule change itself cannot be switched off: still parked.
+    let r = api
+        .call("PUT", "/api/approval-rules/approval_rule.change", Some(&maker), Some(json!({ "minAmountPaise": null })))
+        .await;
+    assert_eq!(r.status, 202);
+    let id = r.body["approvalId"].as_str().unwrap();
+    assert_eq!(api.call("POST", &format!("/api/approvals/{id}/approve"), Some(&checker), None).await.status, 200);
+    let r = api
+        .call("PUT", "/api/approval-rules/merchant.update", Some(&maker), Some(json!({ "minAmountPaise": null })))
+        .await;
+    assert_eq!(r.status, 202, "rule changes always need a second person: {}", r.body);
+}
