@@ -445,6 +445,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("reject-approval", &["sp-ops"]),
     ("list-approval-rules", &["sp-ops"]),
     ("put-approval-rule", &["sp-ops"]),
+    ("request-report", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
+    ("get-report", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
     ("governance-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
 ];
 
@@ -559,6 +561,17 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
         "connectors-health" => get("/health/connectors".into()),
         "governance-health" => get("/health/governance".into()),
         "list-approvals" => get("/api/approvals?status=PENDING_APPROVAL".into()),
+        "request-report" => (
+            "POST".into(),
+            "/api/reports".into(),
+            Some(json!({ "type": "settlements", "from": DAY, "to": DAY, "merchantId": MATRIX_MERCHANT })),
+        ),
+        "get-report" => {
+            // The matrix merchant's report: every permitted caller, its merchant user included.
+            let body = json!({ "type": "settlements", "from": DAY, "to": DAY, "merchantId": MATRIX_MERCHANT });
+            let r = api.call("POST", "/api/reports", Some(&w.ops), Some(body)).await;
+            get(format!("/api/reports/{}", r.body["reportId"].as_str().unwrap()))
+        }
         "list-approval-rules" => get("/api/approval-rules".into()),
         "put-approval-rule" => {
             ("PUT".into(), "/api/approval-rules/connector.configure".into(), Some(json!({ "minAmountPaise": null })))

@@ -230,6 +230,7 @@ async fn every_sample_event_runs_as_it_is_once_pointed_at_a_demo_job() {
         "apply-payout-responses",
         "apply-dispute-file",
         "apply-pg-events",
+        "generate-report",
     ] {
         let answer = &answers[sqs_function];
         assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{sqs_function}: {answer}");

@@ -16,6 +16,7 @@ mod faults;
 mod pipeline;
 mod rate_limits;
 mod recon_cli;
+mod reports;
 mod secrets;
 mod settle_cli;
 mod settle_cycle;

@@ -53,7 +53,8 @@ fn every_function_has_a_binary_and_an_event_and_every_binary_a_function() {
             | "renormalize-file"
             | "apply-payout-responses"
             | "apply-dispute-file"
-            | "apply-pg-events" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
+            | "apply-pg-events"
+            | "generate-report" => serde_json::from_str::<SqsEvent>(&text).map(|_| ()),
             "pull-connectors" => serde_json::from_str::<serde_json::Value>(&text).map(|event| {
                 let at = settlepaisa_connectors::pull::moment(&event);
                 assert!(at.is_ok() && event.get("time").is_some(), "pull-connectors' event names its time");
@@ -159,8 +160,8 @@ fn stateful_resources_outlive_the_stack_and_queued_work_outlives_its_queue_only_
         }
     }
     assert_eq!(
-        checked_dead_letter_queues, 9,
-        "match, finalize, chunk, claim, plan, renormalize, payout response, dispute file and PG event queues"
+        checked_dead_letter_queues, 10,
+        "match, finalize, chunk, claim, plan, renormalize, payout response, dispute file, PG event and report queues"
     );
 }
 

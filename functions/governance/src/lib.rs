@@ -5,10 +5,12 @@
 //!   `{"from": …, "to": …}`): recomputes the chains and names the first entry altered, removed or
 //!   inserted;
 //! - [`approvals_api`] — maker-checker: `GET /api/approvals`, `POST /api/approvals/{id}/approve`,
-//!   `/reject`, `GET /api/approval-rules`, `PUT /api/approval-rules/{action}`.
+//!   `/reject`, `GET /api/approval-rules`, `PUT /api/approval-rules/{action}`;
+//! - [`reports`] — `POST /api/reports`, `GET /api/reports/{id}`, and `generate-report`.
 
 pub mod approvals_api;
 pub mod audit_api;
+pub mod reports;
 pub mod verify;
 
 use axum::extract::State;
@@ -45,6 +47,12 @@ macro_rules! handler {
     ("put-approval-rule") => {
         ::axum::routing::put($crate::approvals_api::put_rule)
     };
+    ("request-report") => {
+        ::axum::routing::post($crate::reports::api::request_report)
+    };
+    ("get-report") => {
+        ::axum::routing::get($crate::reports::api::get_report)
+    };
     ("governance-health") => {
         ::axum::routing::get($crate::health)
     };
@@ -60,6 +68,8 @@ pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
             ("reject-approval", handler!("reject-approval")),
             ("list-approval-rules", handler!("list-approval-rules")),
             ("put-approval-rule", handler!("put-approval-rule")),
+            ("request-report", handler!("request-report")),
+            ("get-report", handler!("get-report")),
             ("governance-health", handler!("governance-health")),
         ],
         only,

@@ -3,6 +3,7 @@
 pub mod audit_cmd;
 pub mod bench_api_cmd;
 pub mod bench_cmd;
+pub mod bench_report_cmd;
 pub mod bench_webhooks_cmd;
 pub mod dispute_demo;
 pub mod error;

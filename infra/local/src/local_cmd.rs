@@ -558,6 +558,9 @@ pub async fn invoke_event(stack: &LocalStack, function: &str, text: &str) -> Res
             let event = serde_json::from_str(text).map_err(bad)?;
             serde_json::to_value(settlepaisa_chargeback::expire::handle(ctx, event).await.map_err(fail)?)
         }
+        "generate-report" => serde_json::to_value(
+            settlepaisa_governance::reports::generate::handle(ctx, serde_json::from_str(text).map_err(bad)?).await,
+        ),
         "verify-audit" => {
             let event = serde_json::from_str(text).map_err(bad)?;
             Ok(settlepaisa_governance::verify::handle(ctx, event).await.map_err(fail)?)

@@ -3,8 +3,8 @@
 
 use clap::{Parser, Subcommand};
 use settlepaisa_cli::{
-    audit_cmd, bench_api_cmd, bench_cmd, bench_webhooks_cmd, gen_cmd, local_cmd, merchants_cmd, recon_cmd, settle_cmd,
-    startup_cmd, token_cmd,
+    audit_cmd, bench_api_cmd, bench_cmd, bench_report_cmd, bench_webhooks_cmd, gen_cmd, local_cmd, merchants_cmd,
+    recon_cmd, settle_cmd, startup_cmd, token_cmd,
 };
 use std::process::ExitCode;
 
@@ -37,6 +37,8 @@ enum Command {
     BenchApi(bench_api_cmd::BenchApiArgs),
     /// Time PG webhook deliveries in-process: ack, replay, an inline-processing peer, the queue.
     BenchWebhooks(bench_webhooks_cmd::BenchWebhooksArgs),
+    /// Generate a merchant statement of many rows through the report queue: time and memory.
+    BenchReport(bench_report_cmd::BenchReportArgs),
     /// The serverless pipeline on a local emulator: `local up`, `local demo`.
     #[command(subcommand)]
     Local(local_cmd::LocalCommand),
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd::run(&args),
         Command::BenchApi(args) => bench_api_cmd::run(&args),
         Command::BenchWebhooks(args) => bench_webhooks_cmd::run(&args),
+        Command::BenchReport(args) => bench_report_cmd::run(&args),
         Command::Local(cmd) => local_cmd::run(&cmd),
         Command::Invoke(args) => local_cmd::invoke(&args),
         Command::Startup(args) => startup_cmd::run(&args),

@@ -29,6 +29,8 @@ const DISPUTE_TXN: &str = "TXN-SAMPLE-UPI";
 const DISPUTE_RAISED_ON: &str = "2026-10-04";
 /// The approval the approve and reject events name.
 const APPROVAL: &str = "APR-20261130000000-00000000";
+/// The report the report events name.
+const REPORT: &str = "RPT-20261130000000-00000000";
 /// Who parks the approvals those events decide (a maker never decides their own).
 const SAMPLE_MAKER: &str = "sample-maker";
 /// A token placeholder: `<… settlepaisa token --role sp-ops>`.
@@ -72,6 +74,8 @@ pub struct Subjects {
     /// Two rule changes parked by another user: one for `approve-approval.json`, one for
     /// `reject-approval.json`.
     pub approvals: [String; 2],
+    /// A report requested of the stack (`get-report.json`, `generate-report.json`).
+    pub report: String,
 }
 
 /// Finds in the stack what the events will name: `job_id` (or the newest completed job), the
@@ -128,7 +132,14 @@ pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjec
         approvals.push(id.to_string());
     }
     let approvals = [approvals[0].clone(), approvals[1].clone()];
+    let body = serde_json::json!({ "type": "settlements", "from": "2026-10-01", "to": "2026-10-31" });
+    let requested = stack
+        .call_api_as(settlepaisa_auth::Role::SpFinance, SAMPLE_USER, "POST", "/api/reports", Some(body))
+        .await
+        .map_err(fail)?;
+    let report = requested["reportId"].as_str().ok_or_else(|| fail(format!("no report: {requested}")))?.to_string();
     Ok(Subjects {
+        report,
         approvals,
         job_id,
         preparing_job_id,
@@ -151,7 +162,11 @@ async fn sample_connector(stack: &LocalStack) -> Result<(), CliError> {
     let body: Value = serde_json::from_str(event["body"].as_str().unwrap_or("{}")).map_err(fail)?;
     let existing = call(stack, "GET", "/api/connectors/HDFC", None).await;
     if existing.is_err() {
-        call(stack, "PUT", "/api/connectors/HDFC", Some(body)).await?;
+        // A connector change needs a second person: another user asks, the events' user approves.
+        let parked = stack.call_api(SAMPLE_MAKER, "PUT", "/api/connectors/HDFC", Some(body)).await.map_err(fail)?;
+        if let Some(id) = parked["approvalId"].as_str() {
+            call(stack, "POST", &format!("/api/approvals/{id}/approve"), None).await?;
+        }
     }
     Ok(())
 }
@@ -392,6 +407,7 @@ pub fn rewrite(name: &str, text: &str, subjects: &Subjects, uploads_bucket: &str
     if name == "schedule-settlement" {
         text = text.replace(SCHEDULE_DATE, &subjects.schedule_date);
     }
+    text = text.replace(REPORT, &subjects.report);
     if name == "approve-approval" {
         text = text.replace(APPROVAL, &subjects.approvals[0]);
     }

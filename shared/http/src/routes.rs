@@ -220,6 +220,20 @@ pub const ROUTES: &[RouteSpec] = &[
     route("reject-approval", "POST", "/api/approvals/{id}/reject", Governance, Internal(ReconciliationWrite)),
     route("list-approval-rules", "GET", "/api/approval-rules", Governance, Internal(ReconciliationWrite)),
     route("put-approval-rule", "PUT", "/api/approval-rules/{action}", Governance, Internal(ReconciliationWrite)),
+    route(
+        "request-report",
+        "POST",
+        "/api/reports",
+        Governance,
+        InternalOrMerchant { internal: ReportsGenerate, merchant: MerchantReports },
+    ),
+    route(
+        "get-report",
+        "GET",
+        "/api/reports/{id}",
+        Governance,
+        InternalOrMerchant { internal: ReportsGenerate, merchant: MerchantReports },
+    ),
     route("governance-health", "GET", "/health/governance", Governance, Public),
 ];
 

@@ -37,6 +37,9 @@ pub struct Resources {
     pub rate_limits_table: String,
     /// Maker-checker: rules, parked requests (issue 15).
     pub approvals_table: String,
+    /// Reports requested, and the queue `generate-report` reads (issue 15).
+    pub reports_table: String,
+    pub report_queue_url: String,
     pub match_queue_url: String,
     pub finalize_queue_url: String,
     /// Where Lambda puts S3 events whose ingestion failed on every attempt.
@@ -195,6 +198,8 @@ impl Resources {
             audit_table: get("AUDIT_TABLE")?,
             rate_limits_table: get("RATE_LIMITS_TABLE")?,
             approvals_table: get("APPROVALS_TABLE")?,
+            reports_table: get("REPORTS_TABLE")?,
+            report_queue_url: get("REPORT_QUEUE_URL")?,
             match_queue_url: get("MATCH_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             ingest_dlq_url: get("INGEST_DLQ_URL")?,

@@ -17,6 +17,7 @@
 //! - [`connectors`] — the bank connectors table: configurations, run state and breaker, files
 //!   taken and payout files pushed, recorded changes;
 //! - [`rate_limits`] — per-user token buckets (one number each) for the edge's rate limits;
+//! - [`reports`] — reports requested: status, rows, where the CSV is;
 //! - [`results`] — the results table's keys and items: match pages and exceptions;
 //! - [`txn_pages`] — the transactions table: counted PG rows in pages, by day and by merchant;
 //! - [`txn_days`] — the day markers the transaction list reads;
@@ -36,6 +37,7 @@ pub mod merchants;
 pub mod pg_event_notes;
 pub mod pg_events;
 pub mod rate_limits;
+pub mod reports;
 pub mod results;
 pub mod runtime;
 pub mod settlements;

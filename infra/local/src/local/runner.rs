@@ -175,6 +175,7 @@ impl Runner {
             "apply-payout-responses" => settlepaisa_settlement::responses::handle(&self.ctx, event).await,
             "apply-dispute-file" => settlepaisa_chargeback::files::handle(&self.ctx, event).await,
             "apply-pg-events" => settlepaisa_pg_ingestion::apply::handle(&self.ctx, event).await,
+            "generate-report" => settlepaisa_governance::reports::generate::handle(&self.ctx, event).await,
             other => return Err(format!("no local handler for function binary `{other}`")),
         };
         self.count(binary, started.elapsed(), crate::memory::window_peak(heap));
