@@ -574,18 +574,24 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
         }
         "list-approval-rules" => get("/api/approval-rules".into()),
         "put-approval-rule" => {
-            ("PUT".into(), "/api/approval-rules/connector.configure".into(), Some(json!({ "minAmountPaise": null })))
+            ("PUT".into(), "/api/approval-rules/exception.manual_match".into(), Some(json!({ "minAmountPaise": 0 })))
         }
         "approve-approval" | "reject-approval" => {
-            // A request another user parked (a maker never decides their own); approving it
-            // writes the rule it already is.
+            // A request another user parked (a maker never decides their own), or the one still
+            // pending after a refused decision; approving it writes the rule it already is.
             let body = json!({ "minAmountPaise": null });
-            let parked = api
+            let id = match api
                 .stack
                 .call_api("matrix-maker", "PUT", "/api/approval-rules/connector.configure", Some(body))
                 .await
-                .unwrap();
-            let id = parked["approvalId"].as_str().unwrap();
+            {
+                Ok(parked) => parked["approvalId"].as_str().unwrap().to_string(),
+                // 409: the one a refused decision left pending, named in the answer.
+                Err(answer) => {
+                    let at = answer.find("APR-").unwrap_or_else(|| panic!("{answer}"));
+                    answer[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
+                }
+            };
             let verb = function.trim_end_matches("-approval");
             ("POST".into(), format!("/api/approvals/{id}/{verb}"), Some(json!({ "note": "matrix" })))
         }

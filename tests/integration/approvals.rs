@@ -81,15 +81,21 @@ async fn a_held_merchant_is_released_only_when_a_second_person_approves_once() {
     by_status.sort();
     assert_eq!(by_status, vec!["APPLIED", "REJECTED"]);
 
-    // The target changed after the request was parked: approval fails cleanly (409) and the
-    // request is marked FAILED, never applied later.
+    // One pending change per target: a second is refused, naming the first.
     let r = api.call("PATCH", "/api/merchants/MERCH002", Some(&maker), Some(json!({ "reserveBps": 500 }))).await;
     let stale = r.body["approvalId"].as_str().unwrap().to_string();
     let r =
         api.call("PATCH", "/api/merchants/MERCH002", Some(&other), Some(json!({ "name": "Renamed Pvt Ltd" }))).await;
-    let rename = r.body["approvalId"].as_str().unwrap().to_string();
-    let r = api.call("POST", &format!("/api/approvals/{rename}/approve"), Some(&checker), None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_seed_error(&r, 409);
+    assert_eq!(r.body["error"]["metadata"]["approvalId"], stale);
+    // The target changed after the request was parked (the merchants file imported again):
+    // approval fails cleanly (409) and the request is marked FAILED, never applied later.
+    let mut renamed = settlepaisa_payout::merchant::generated(3);
+    renamed[1].name = "Renamed Pvt Ltd".into();
+    let ctx = api.ctx;
+    settlepaisa_store::merchants::put_merchants(&ctx.clients.dynamodb, &ctx.resources.merchants_table, &renamed[1..2])
+        .await
+        .unwrap();
     let r = api.call("POST", &format!("/api/approvals/{stale}/approve"), Some(&checker), None).await;
     assert_seed_error(&r, 409);
     let m = merchant_status(&api, "MERCH002").await;

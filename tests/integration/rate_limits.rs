@@ -54,6 +54,20 @@ async fn a_user_over_their_limit_gets_429_with_retry_after_and_no_one_else_does(
     // Once the wait is over, the user is served again.
     tokio::time::sleep(std::time::Duration::from_secs(retry)).await;
     assert_eq!(get(ops.clone()).await.status, 200);
+    // A user's requests at the same moment (a dashboard's page load) each take their own token:
+    // none is refused while the burst lasts.
+    let mut roomy = api.ctx.clone();
+    roomy.user_rate_limits = Limits::parse("read:600:50").unwrap();
+    let roomy: &'static settlepaisa_pipeline::Context = Box::leak(Box::new(roomy));
+    let app2 = settlepaisa_cli::local::api::router(roomy, api.auth.clone());
+    let compliance = api.token(Role::SpCompliance, None);
+    let calls = (0..20).map(|_| {
+        let (app2, api) = (app2.clone(), &api);
+        let headers = vec![("authorization".to_string(), format!("Bearer {compliance}"))];
+        async move { api.raw(&app2, "GET", "/api/sources", &headers, Vec::new()).await.status.as_u16() }
+    });
+    let statuses = futures_util::future::join_all(calls).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     // Health and other public routes have no user to count.
     for _ in 0..5 {
         assert_eq!(api.raw(&app, "GET", "/health", &[], Vec::new()).await.status, 200);

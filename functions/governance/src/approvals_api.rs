@@ -24,6 +24,9 @@ pub struct ApprovalQuery {
     pub status: Option<String>,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
+    pub limit: Option<u32>,
+    /// The `nextBefore` of the page before: approvals older than that one.
+    pub before: Option<String>,
 }
 
 /// `GET /api/approvals`: newest first; `status` (`PENDING_APPROVAL` for the queue), `targetType`
@@ -41,17 +44,27 @@ pub async fn list_approvals(
             })
         })
         .transpose()?;
+    let limit = settlepaisa_http::input::page_limit(q.limit)? as usize;
+    for (name, v, max) in [("targetType", &q.target_type, 64), ("targetId", &q.target_id, 200)] {
+        if v.as_ref().is_some_and(|v| v.is_empty() || v.chars().count() > max) {
+            return Err(ApiError::bad_request(format!("{name} must be 1 to {max} characters")));
+        }
+    }
+    if let Some(b) = &q.before {
+        identifier("before", b)?;
+    }
     let ctx = state.ctx;
-    let all = approvals::list(&ctx.clients.dynamodb, &ctx.resources.approvals_table, status)
-        .await
-        .map_err(ApiError::store)?;
-    let items: Vec<Value> = all
+    let (page, next) =
+        approvals::list(&ctx.clients.dynamodb, &ctx.resources.approvals_table, status, q.before.as_deref(), limit)
+            .await
+            .map_err(ApiError::store)?;
+    let items: Vec<Value> = page
         .iter()
         .filter(|a| q.target_type.as_ref().is_none_or(|t| *t == a.target_type))
         .filter(|a| q.target_id.as_ref().is_none_or(|t| *t == a.target_id))
         .map(Approval::view)
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(json!({ "items": items, "nextBefore": next })))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -209,14 +222,16 @@ pub async fn put_rule(
         },
     };
     let ctx = state.ctx;
-    let rules =
-        approvals::rules(&ctx.clients.dynamodb, &ctx.resources.approvals_table).await.map_err(ApiError::store)?;
+    let (db, table) = (&ctx.clients.dynamodb, ctx.resources.approvals_table.as_str());
+    let rules = approvals::rules(db, table).await.map_err(ApiError::store)?;
+    // What approval will write over: the table's row as it is now (none: the default).
+    let was = approvals::rule_row(db, table, &action).await.map_err(ApiError::store)?;
     let gate = Gate {
         action: RULE_CHANGE,
         amount_paise: 0,
         target: ("approval_rule", &action),
         permission: Permission::ReconciliationWrite,
-        request: json!({ "rule": rule }),
+        request: json!({ "rule": rule, "was": was }),
         preview: json!({ "before": rules.get(&action), "after": rule }),
         reason: None,
     };
@@ -234,7 +249,8 @@ async fn apply_rule_change(
         .map_err(|_| ApiError::internal(format!("approval {} holds no rule", a.approval_id)))?;
     let (db, table) = (&ctx.clients.dynamodb, ctx.resources.approvals_table.as_str());
     let before = approvals::rules(db, table).await.map_err(ApiError::store)?.get(&a.target_id).cloned();
-    let mut items = vec![approvals::rule_item(table, &a.target_id, &rule).map_err(ApiError::store)?];
+    let was = a.request["was"].as_str();
+    let mut items = vec![approvals::rule_item(table, &a.target_id, &rule, was).map_err(ApiError::store)?];
     items.extend(extra);
     let draft = draft.change(json!(before), json!(rule));
     match settlepaisa_store::audit::transact(db, &ctx.resources.audit_table, items, draft)
@@ -242,6 +258,9 @@ async fn apply_rule_change(
         .map_err(ApiError::store)?
     {
         settlepaisa_aws::transact::Transacted::Written => Ok(json!({ "action": a.target_id, "rule": rule })),
+        settlepaisa_aws::transact::Transacted::ConditionFailed { failed } if failed.first() == Some(&true) => {
+            Err(ApiError::conflict(format!("the rule for `{}` changed since this change was asked for", a.target_id)))
+        }
         settlepaisa_aws::transact::Transacted::ConditionFailed { .. } => {
             Err(ApiError::conflict("the approval was decided by someone else just now"))
         }

@@ -122,13 +122,18 @@ pub async fn subjects(stack: &LocalStack, job_id: Option<&str>) -> Result<Subjec
         .pop()
         .ok_or_else(|| fail("no captured UPI transaction for open-dispute.json"))?;
     let mut approvals = Vec::new();
-    for _ in 0..2 {
+    // One pending change per target: two rules, one to approve and one to reject.
+    for action in ["exception.write_off", "exception.accept_mismatch"] {
         let body = serde_json::json!({ "minAmountPaise": 500_000 });
-        let parked = stack
-            .call_api(SAMPLE_MAKER, "PUT", "/api/approval-rules/exception.write_off", Some(body))
-            .await
-            .map_err(fail)?;
-        let id = parked["approvalId"].as_str().ok_or_else(|| fail(format!("no approval parked: {parked}")))?;
+        let path = format!("/api/approval-rules/{action}");
+        // Asked already (the events written before on this stack): the one still pending.
+        let id: String = match stack.call_api(SAMPLE_MAKER, "PUT", &path, Some(body)).await {
+            Ok(parked) => parked["approvalId"].as_str().unwrap_or_default().to_string(),
+            Err(answer) => match answer.find("APR-") {
+                Some(at) => answer[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect(),
+                None => return Err(fail(answer)),
+            },
+        };
         approvals.push(id.to_string());
     }
     let approvals = [approvals[0].clone(), approvals[1].clone()];

@@ -50,12 +50,12 @@ pub struct Limit {
 
 impl Limit {
     /// `T`, the time one request costs, in ms.
-    fn interval_ms(self) -> i64 {
+    pub fn interval_ms(self) -> i64 {
         (60_000 / i64::from(self.per_minute.max(1))).max(1)
     }
 
     /// `τ`, how far ahead of now `tat` may run, in ms.
-    fn tolerance_ms(self) -> i64 {
+    pub fn tolerance_ms(self) -> i64 {
         i64::from(self.burst.max(1) - 1) * self.interval_ms()
     }
 }

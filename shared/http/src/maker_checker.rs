@@ -39,6 +39,17 @@ pub async fn park_if_gated(
     if !needs_approval(&rules, gate.action, gate.amount_paise) {
         return Ok(None);
     }
+    // One pending change per target: a second would be decided against a target the first may
+    // change (and a checker could approve both).
+    let pending = approvals::pending_on(db, table, gate.target.0, gate.target.1).await.map_err(ApiError::store)?;
+    if let Some(p) = pending.first() {
+        let id = p["approvalId"].as_str().unwrap_or_default().to_string();
+        return Err(ApiError::conflict(format!(
+            "a change to {} {} is already waiting for approval ({id}): have it approved or rejected first",
+            gate.target.0, gate.target.1
+        ))
+        .meta("approvalId", id));
+    }
     let a = Approval {
         approval_id: approvals::new_id(),
         action: gate.action.to_string(),

@@ -68,8 +68,14 @@ pub struct Approval {
 }
 
 impl Approval {
+    /// As the API shows it: everything but `request`, which may hold what the requester's own
+    /// views mask (a merchant's full account number); `preview` shows the change.
     pub fn view(&self) -> Value {
-        serde_json::to_value(self).unwrap_or_default()
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("request");
+        }
+        v
     }
 }
 
@@ -123,12 +129,35 @@ pub async fn rules(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<BTr
     Ok(rules)
 }
 
-/// The item that writes rule `action` (in an approved rule change's transaction).
-pub fn rule_item(table: &str, action: &str, rule: &Rule) -> Result<TransactWriteItem, AwsError> {
+/// The table's own row for `action` (its `doc`), `None` while the default stands.
+pub async fn rule_row(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    action: &str,
+) -> Result<Option<String>, AwsError> {
+    requests::record("dynamodb.GetItem", 1);
+    let out = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key(RULES, action)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
+    Ok(out.item.as_ref().and_then(|i| settlepaisa_aws::dynamo::s(i, "doc")))
+}
+
+/// The item that writes rule `action` (in an approved rule change's transaction), only over the
+/// row as it was when the change was asked for (`None`: there was none).
+pub fn rule_item(table: &str, action: &str, rule: &Rule, was: Option<&str>) -> Result<TransactWriteItem, AwsError> {
     let mut item = key(RULES, action);
     item.insert("doc".into(), sv(serde_json::to_string(rule).expect("a rule serializes")));
-    let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(build)?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    let put = Put::builder().table_name(table).set_item(Some(item));
+    let put = match was {
+        None => put.condition_expression("attribute_not_exists(pk)"),
+        Some(doc) => put.condition_expression("doc = :was").expression_attribute_values(":was", sv(doc)),
+    };
+    Ok(TransactWriteItem::builder().put(put.build().map_err(build)?).build())
 }
 
 /// Parks `a` (new, `PENDING_APPROVAL`) with its marker on the target and its audit entry.
@@ -169,26 +198,58 @@ pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, id: &str) -> Re
     out.item.as_ref().map(approval_from).transpose().map_err(|e| AwsError::new("GetItem", e))
 }
 
-/// Every approval, newest first, of `status` when given (the table holds people's requests:
-/// thousands, not millions; one partition, read whole).
+/// Up to `limit` approvals older than `before` (an approval id; ids sort by time), newest first,
+/// of `status` when given; and the id to go on from when there may be more. At most 2,000 items
+/// are examined a call.
 pub async fn list(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     status: Option<ApprovalStatus>,
-) -> Result<Vec<Approval>, AwsError> {
-    let mut q = client
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :p")
-        .expression_attribute_values(":p", sv(APPROVALS))
-        .scan_index_forward(false);
+    before: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Approval>, Option<String>), AwsError> {
+    let mut q =
+        client.query().table_name(table).expression_attribute_values(":p", sv(APPROVALS)).scan_index_forward(false);
+    q = match before {
+        Some(b) => q.key_condition_expression("pk = :p AND sk < :b").expression_attribute_values(":b", sv(b)),
+        None => q.key_condition_expression("pk = :p"),
+    };
     if let Some(s) = status {
         q = q
             .filter_expression("#s = :s")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":s", sv(s.as_str()));
     }
-    all_pages(q).await?.iter().map(approval_from).collect::<Result<_, _>>().map_err(|e| AwsError::new("Query", e))
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut examined = 0usize;
+    loop {
+        requests::record("dynamodb.Query", 1);
+        let resp = q
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .limit(500)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("Query", sdk_message(&e)))?;
+        examined += resp.scanned_count().max(0) as usize;
+        for item in resp.items() {
+            out.push(approval_from(item).map_err(|e| AwsError::new("Query", e))?);
+            if out.len() == limit {
+                let next = out.last().map(|a| a.approval_id.clone());
+                return Ok((out, next));
+            }
+        }
+        let next = resp.last_evaluated_key.filter(|k| !k.is_empty());
+        match next {
+            None => return Ok((out, None)),
+            Some(k) if examined >= 2_000 => {
+                let at = settlepaisa_aws::dynamo::s(&k, "sk");
+                return Ok((out, at));
+            }
+            Some(k) => start = Some(k),
+        }
+    }
 }
 
 /// The ids of the requests pending on a target.

@@ -3,8 +3,9 @@
 //! bucket would be full again). The decision is [`settlepaisa_auth::rate_limit::decide`]'s; this
 //! only reads and writes the number, conditioned on what was read.
 //!
-//! A request costs one conditional write (1 WCU) when the bucket was idle, two writes and at
-//! most one strongly consistent read when the user is mid-burst.
+//! A request costs one conditional write (1 WCU) when the bucket was idle, two when the user is
+//! mid-burst (and a strongly consistent read where DynamoDB does not return the item with a
+//! refusal).
 
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use settlepaisa_auth::rate_limit::{decide, Decision, Limit};
@@ -20,6 +21,10 @@ fn tat_of(item: Option<&Item>) -> Option<i64> {
 
 /// Takes one request from `key`'s bucket at `now_ms`: `Ok(None)` allowed, `Ok(Some(secs))`
 /// refused (retry after `secs`).
+///
+/// Every write is atomic on its own, so requests of one user at the same moment never undo each
+/// other: an idle bucket is reset (`SET tat = now + T` where `tat < now`), a busy one advanced in
+/// place (`SET tat = tat + T` where `now ≤ tat ≤ now + τ`). Only a `tat` past `now + τ` refuses.
 pub async fn take(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -27,46 +32,102 @@ pub async fn take(
     limit: Limit,
     now_ms: i64,
 ) -> Result<Option<u64>, AwsError> {
-    // The common case first: an idle (or expired) bucket, one write, no read.
-    let mut seen: Option<Option<i64>> = None;
+    let interval = limit.interval_ms();
+    let reset_to = now_ms + interval;
+    // The furthest `tat` may stand for a request to pass (`now + τ`), as `decide` has it.
+    let ceiling = now_ms + limit.tolerance_ms();
     for _ in 0..ATTEMPTS {
-        let tat = seen.flatten();
-        let (condition_seen, new_tat) = match decide(limit, tat, now_ms) {
-            Decision::Deny { retry_after_secs } => return Ok(Some(retry_after_secs)),
-            Decision::Allow { seen, new_tat } => (seen, new_tat),
-        };
-        requests::record("dynamodb.UpdateItem", 1);
-        let mut update = client
-            .update_item()
-            .table_name(table)
-            .key("pk", sv(key))
-            .update_expression("SET tat = :new, expires_at = :exp")
-            .expression_attribute_values(":new", nv(new_tat))
-            // Kept until well after the bucket is full again, then dropped by TTL (free).
-            .expression_attribute_values(":exp", nv(new_tat / 1000 + 3_600))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        update = match condition_seen {
-            None => update
-                .condition_expression("attribute_not_exists(tat) OR tat < :now")
-                .expression_attribute_values(":now", nv(now_ms)),
-            Some(t) => update.condition_expression("tat = :seen").expression_attribute_values(":seen", nv(t)),
-        };
-        match update.send().await {
-            Ok(_) => return Ok(None),
-            Err(e) => match e.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    // The bucket as it is: from the refusal when DynamoDB returns it, else read.
-                    seen = Some(match c.item() {
-                        Some(item) => tat_of(Some(item)),
-                        None => current(client, table, key).await?,
-                    });
-                }
-                _ => return Err(AwsError::new("UpdateItem", sdk_message(&e))),
-            },
+        // Idle (or never used): one write, no read.
+        match update(
+            client,
+            table,
+            key,
+            "SET tat = :v, expires_at = :exp",
+            "attribute_not_exists(tat) OR tat < :now",
+            reset_to,
+            now_ms,
+            ceiling,
+        )
+        .await?
+        {
+            Outcome::Done => return Ok(None),
+            Outcome::Refused(_) => {}
+        }
+        // Busy: advance it in place while within the burst.
+        match update(
+            client,
+            table,
+            key,
+            "SET tat = tat + :t, expires_at = :exp",
+            "tat BETWEEN :now AND :ceiling",
+            interval,
+            now_ms,
+            ceiling,
+        )
+        .await?
+        {
+            Outcome::Done => return Ok(None),
+            Outcome::Refused(Some(tat)) if tat > ceiling => {
+                return Ok(match decide(limit, Some(tat), now_ms) {
+                    Decision::Deny { retry_after_secs } => Some(retry_after_secs),
+                    Decision::Allow { .. } => None,
+                });
+            }
+            // It went idle in between (or the refusal did not say): try again from the top.
+            Outcome::Refused(_) => {}
         }
     }
-    // Contended beyond reason: the user is sending faster than the bucket can be written.
-    Ok(Some(1))
+    // Never a refusal for losing races: the request goes through (as when the table is down).
+    tracing::warn!(key, "rate limit bucket contended; letting the request through");
+    Ok(None)
+}
+
+enum Outcome {
+    Done,
+    /// The condition did not hold; the bucket's `tat` then, when known.
+    Refused(Option<i64>),
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn update(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: &str,
+    expression: &str,
+    condition: &str,
+    value: i64,
+    now_ms: i64,
+    ceiling: i64,
+) -> Result<Outcome, AwsError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let mut u = client
+        .update_item()
+        .table_name(table)
+        .key("pk", sv(key))
+        .update_expression(expression)
+        .condition_expression(condition)
+        .expression_attribute_values(":now", nv(now_ms))
+        // Kept until well after the bucket is full again, then dropped by TTL (free).
+        .expression_attribute_values(":exp", nv(ceiling / 1000 + 3_600))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    u = if expression.contains(":t") {
+        u.expression_attribute_values(":t", nv(value)).expression_attribute_values(":ceiling", nv(ceiling))
+    } else {
+        u.expression_attribute_values(":v", nv(value))
+    };
+    match u.send().await {
+        Ok(_) => Ok(Outcome::Done),
+        Err(e) => match e.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
+                let tat = match c.item() {
+                    Some(item) => tat_of(Some(item)),
+                    None => current(client, table, key).await?,
+                };
+                Ok(Outcome::Refused(tat))
+            }
+            _ => Err(AwsError::new("UpdateItem", sdk_message(&e))),
+        },
+    }
 }
 
 async fn current(client: &aws_sdk_dynamodb::Client, table: &str, key: &str) -> Result<Option<i64>, AwsError> {

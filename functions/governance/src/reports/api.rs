@@ -59,8 +59,16 @@ fn view(r: &Report, link: Option<(String, String)>) -> Value {
 pub async fn request_report(
     State(state): State<AppState>,
     acting: Acting,
-    Body(req): Body<NewReport>,
+    Body(raw): Body<Value>,
 ) -> Result<Response, ApiError> {
+    // `merchantId` and `jobId` are strings when sent: a null is not "left out".
+    for name in ["merchantId", "jobId"] {
+        if raw.get(name).is_some_and(Value::is_null) {
+            return Err(ApiError::bad_request(format!("{name} is a string; leave it out rather than send null")));
+        }
+    }
+    let req: NewReport = serde_json::from_value(raw)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not acceptable: {e}")))?;
     let caller = &acting.caller;
     let kind = Kind::parse(&req.kind).ok_or_else(|| {
         let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();

@@ -78,9 +78,14 @@ pub async fn generate(ctx: &Context, id: &str, last_attempt: bool) -> Result<(),
             ready.key = Some(key);
             ready.max_buffered_bytes = Some(max as u64);
             ready.finished_at = Some(settlepaisa_store::audit::now_rfc3339());
-            reports::replace(db, table, &ready, ReportStatus::Running, running.attempts, now())
+            if !reports::replace(db, table, &ready, ReportStatus::Running, running.attempts, now())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.to_string())?
+            {
+                // Another delivery claimed it meanwhile: its outcome stands.
+                tracing::warn!(report = id, "report re-claimed while this run wrote it; leaving it to that run");
+                return Ok(());
+            }
             tracing::info!(report = id, rows, bytes, max_buffered = max, "report ready");
             Ok(())
         }

@@ -61,12 +61,15 @@ impl Kind {
     }
 }
 
-/// A CSV field: quoted when it holds a comma, quote or line break.
+/// A CSV text field: quoted when it holds a comma, quote or line break; and a value a spreadsheet
+/// would run as a formula (`=`, `+`, `-`, `@` first) is led by `'`. Numbers are written as they
+/// are, not through here.
 pub fn field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) { format!("'{v}") } else { v.to_string() };
     if v.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", v.replace('"', "\"\""))
     } else {
-        v.to_string()
+        v
     }
 }
 
@@ -85,5 +88,7 @@ mod tests {
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("plain"), "plain");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("@sum"), "'@sum");
     }
 }

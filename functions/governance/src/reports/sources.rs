@@ -80,6 +80,9 @@ pub async fn write(ctx: &Context, r: &Report, kind: Kind, sink: &mut CsvSink) ->
                     if day.is_some_and(|d| d < from || d > to) {
                         continue;
                     }
+                    if r.merchant_id.is_some() && e.merchant_id != r.merchant_id {
+                        continue;
+                    }
                     let row = [
                         field(&e.exception_id),
                         field(&e.job_id),
@@ -152,12 +155,14 @@ pub async fn write(ctx: &Context, r: &Report, kind: Kind, sink: &mut CsvSink) ->
                 .map(Partition::Status)
                 .collect(),
             };
+            // A dispute that moves status while the report runs is met in two partitions: once.
+            let mut written = std::collections::HashSet::new();
             for p in &partitions {
                 let mut start = None;
                 loop {
                     let pg = page(db, table, p, None, 500, start).await?;
                     for d in &pg.disputes {
-                        if d.raised_on < from || d.raised_on > to {
+                        if d.raised_on < from || d.raised_on > to || !written.insert(d.dispute_id.clone()) {
                             continue;
                         }
                         let row = format!(
