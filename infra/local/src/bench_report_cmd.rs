@@ -3,7 +3,8 @@
 //! S3 multipart upload), in-process against the emulator. Prints the generation's wall time, the
 //! most heap the invocation held above its start (the counting allocator this binary installs)
 //! and the sink's largest buffer, beside the report's size: a million rows must fit one Lambda
-//! run (900 s) in bounded memory.
+//! run (900 s) in bounded memory. In the same run, on the same object, a peer that does what a
+//! first version would: read the lines whole, build the CSV in memory, put it in one request.
 
 use crate::error::CliError;
 use crate::local::LocalStack;
@@ -77,6 +78,26 @@ pub fn run(args: &BenchReportArgs) -> Result<(), CliError> {
             .map_err(fail)?
             .ok_or_else(|| fail("the report vanished"))?;
         let inv = stack.runner.invocations().get("generate-report").cloned().unwrap_or_default();
+        // The peer: whole object in, whole report out.
+        let heap = crate::memory::window_start();
+        let peer_started = Instant::now();
+        let bytes = settlepaisa_aws::s3::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &batch.lines_key)
+            .await
+            .map_err(fail)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut out = String::from(settlepaisa_governance::reports::kind::Kind::MerchantStatement.header());
+        out.push('\n');
+        for line in text.lines().skip(1) {
+            out.push_str("MERCH001,2026-11-02,");
+            out.push_str(line);
+            out.push('\n');
+        }
+        let peer_bytes = out.len();
+        settlepaisa_aws::s3::put(&ctx.clients.s3, &ctx.resources.artifacts_bucket, "reports/peer.csv", out.into_bytes())
+            .await
+            .map_err(fail)?;
+        let peer_wall = peer_started.elapsed();
+        let peer_heap = crate::memory::window_peak(heap);
         println!("| rows | report bytes | input bytes | status | generate-report (longest) | wall, queue to ready | heap peak above start | sink's largest buffer |");
         println!("|---:|---:|---:|---|---:|---:|---:|---:|");
         println!(
@@ -89,6 +110,12 @@ pub fn run(args: &BenchReportArgs) -> Result<(), CliError> {
             wall.as_secs_f64(),
             inv.heap_peak as f64 / (1 << 20) as f64,
             r.max_buffered_bytes.unwrap_or(0) as f64 / (1 << 20) as f64,
+        );
+        println!(
+            "| peer: whole in memory, one PutObject | {peer_bytes} | {input_bytes} | written | {:.2} s | — | {:.1} MiB | {:.1} MiB |",
+            peer_wall.as_secs_f64(),
+            peer_heap as f64 / (1 << 20) as f64,
+            peer_bytes as f64 / (1 << 20) as f64,
         );
         Ok(())
     })
