@@ -318,19 +318,18 @@ pub async fn page(
             return Ok(Page { entries: Vec::new(), next: None, examined: 0 });
         }
     }
-    let mut eq = |attr: &str,
-                  placeholder: &str,
-                  v: &Option<String>,
-                  q: &mut aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder| {
-        if let Some(v) = v {
+    let equal_to = [
+        ("actor_name", ":actor", &filter.actor),
+        ("#action", ":action", &filter.action),
+        ("target_type", ":tt", &filter.target_type),
+        ("target_id", ":tid", &filter.target_id),
+    ];
+    for (attr, placeholder, value) in equal_to {
+        if let Some(v) = value {
             conditions.push(format!("{attr} = {placeholder}"));
-            *q = q.clone().expression_attribute_values(placeholder, sv(v));
+            q = q.expression_attribute_values(placeholder, sv(v));
         }
-    };
-    eq("actor_name", ":actor", &filter.actor, &mut q);
-    eq("#action", ":action", &filter.action, &mut q);
-    eq("target_type", ":tt", &filter.target_type, &mut q);
-    eq("target_id", ":tid", &filter.target_id, &mut q);
+    }
     if let Some(f) = &filter.from {
         conditions.push("record_time >= :from".into());
         q = q.expression_attribute_values(":from", sv(f));

@@ -198,27 +198,29 @@ pub async fn finish_run(
     state: &RunState,
     audit: Option<(&str, settlepaisa_audit::Draft)>,
 ) -> Result<(), StoreError> {
-    let update = aws_sdk_dynamodb::types::Update::builder()
-        .table_name(table)
-        .set_key(Some(key(LIST, &format!("{bank}#STATE"))))
-        .update_expression("SET doc = :doc REMOVE lease_until")
-        .expression_attribute_values(":doc", sv(serde_json::to_string(state).expect("serializes")));
+    const SET: &str = "SET doc = :doc REMOVE lease_until";
+    let (k, doc) = (key(LIST, &format!("{bank}#STATE")), sv(serde_json::to_string(state).expect("serializes")));
     match audit {
         None => {
             requests::record_write("dynamodb.UpdateItem", table, WriteUnits { table: 1, indexes: 0 });
-            let (k, doc) = (key(LIST, &format!("{bank}#STATE")), serde_json::to_string(state).expect("serializes"));
             client
                 .update_item()
                 .table_name(table)
                 .set_key(Some(k))
-                .update_expression("SET doc = :doc REMOVE lease_until")
-                .expression_attribute_values(":doc", sv(doc))
+                .update_expression(SET)
+                .expression_attribute_values(":doc", doc)
                 .send()
                 .await
                 .map_err(|e| AwsError::new("UpdateItem", sdk_message(&e)))?;
         }
         Some((audit_table, draft)) => {
-            let update = update.build().map_err(|e| AwsError::new("TransactWriteItems", e))?;
+            let update = aws_sdk_dynamodb::types::Update::builder()
+                .table_name(table)
+                .set_key(Some(k))
+                .update_expression(SET)
+                .expression_attribute_values(":doc", doc)
+                .build()
+                .map_err(|e| AwsError::new("TransactWriteItems", e))?;
             let items = vec![aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build()];
             crate::audit::transact(client, audit_table, items, draft).await?;
         }
