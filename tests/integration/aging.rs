@@ -113,3 +113,116 @@ async fn open_exceptions_age_into_their_bucket_and_list_by_deadline() {
     let want = deadlines.iter().filter(|d| **d <= due).count();
     assert_eq!(r.body["items"].as_array().unwrap().len(), want, "{}", r.body);
 }
+
+/// Every page of a listing.
+async fn all_items(api: &settlepaisa_tests::api::Api, token: &str, path: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            None => path.to_string(),
+            Some(c) => format!("{path}&cursor={c}"),
+        };
+        let r = api.call("GET", &url, Some(token), None).await;
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+        items.extend(r.body["items"].as_array().unwrap().iter().cloned());
+        match r.body["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return items,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn captured_transactions_carry_their_settlement_stage_and_age_until_credited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, day) = reconciled_days_ago(dir.path(), 300, 9, "JOB-TXN-AGING").await;
+    let ctx = api.ctx;
+    let (today, cal) = (settlepaisa_http::time_filter::today(), &ctx.settlement.calendar);
+    let ops = api.token(Role::SpOps, None);
+    let path = format!("/api/transactions?from={}&to={today}&limit=500", day.add_days(-1));
+    // What the test knows of a payment of day t not yet credited: T+5, ₹100 a day past it.
+    let check_aging = |t: &Value| {
+        let on = settlepaisa_recon::date::Date::parse_iso(t["captureDate"].as_str().unwrap()).unwrap();
+        let a = &t["settlement"]["aging"];
+        assert_eq!(a["deadline"], on.add_days(5).to_string(), "{t}");
+        assert_eq!(a["ageBusinessDays"], cal.business_days(on.add_days(1), today).count() as u64, "{t}");
+        assert_eq!(a["exposurePaise"], i64::from(on.add_days(5).days_until(today).max(0)) * 10_000, "{t}");
+    };
+
+    // Before any settlement run: every captured transaction is unsettled and aging; others carry
+    // no settlement.
+    let before = all_items(&api, &ops, &path).await;
+    let captured: Vec<&Value> = before.iter().filter(|t| t["status"] == "captured").collect();
+    assert!(captured.len() > 100, "{}", captured.len());
+    for t in &before {
+        if t["status"] == "captured" {
+            assert_eq!(t["settlement"]["stage"], "unsettled", "{t}");
+            assert_eq!(t["settlement"]["settlementId"], Value::Null);
+            check_aging(t);
+        } else {
+            assert_eq!(t["settlement"], Value::Null, "{t}");
+        }
+    }
+
+    // A run takes the matched payments into batches (sent to the bank straight away).
+    let run_day = (0..7).map(|i| today.add_days(-i)).find(|d| cal.is_business_day(*d)).unwrap();
+    let run = Box::pin(settlepaisa_settlement::cycle_run::run(ctx, run_day)).await.unwrap();
+    assert!(!run.batches.is_empty(), "{run:?}");
+    let finance = api.token(Role::SpFinance, None);
+    let mut in_batches: BTreeMap<String, String> = BTreeMap::new();
+    for id in &run.batches {
+        let r = api.call("GET", &format!("/api/settlements/{id}?limit=500"), Some(&finance), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body["nextCursor"].is_null(), "one page of lines");
+        for l in r.body["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "payment") {
+            assert!(in_batches.insert(l["ref"].as_str().unwrap().into(), id.clone()).is_none(), "paid twice: {l}");
+        }
+    }
+    let after = all_items(&api, &ops, &path).await;
+    let listed: BTreeMap<String, String> = after
+        .iter()
+        .filter_map(|t| Some((t["txnId"].as_str()?.to_string(), t["settlement"]["settlementId"].as_str()?.to_string())))
+        .collect();
+    assert_eq!(listed, in_batches, "each paid transaction names its batch, and only those");
+    for t in after.iter().filter(|t| t["status"] == "captured") {
+        let want = if in_batches.contains_key(t["txnId"].as_str().unwrap()) { "sent_to_bank" } else { "unsettled" };
+        assert_eq!(t["settlement"]["stage"], want, "{t}");
+        check_aging(t);
+    }
+
+    // The bank credits one batch: its transactions stop aging.
+    let credited = &run.batches[0];
+    let batch =
+        settlepaisa_store::settlements::get_batch(&ctx.clients.dynamodb, &ctx.resources.settlements_table, credited)
+            .await
+            .unwrap()
+            .unwrap();
+    let bank = batch.payout_bank.clone().unwrap();
+    let response =
+        format!("reference,status,utr,reason,processed_at\n{credited},SUCCESS,HDFCN0000042,,{today}T10:00:00Z\n");
+    settlepaisa_tests::pipeline::upload_bytes(
+        &api.stack,
+        &format!("incoming/payout-responses/{bank}/resp-aging.csv"),
+        response.into_bytes(),
+    )
+    .await;
+    api.stack.runner.run_until_idle(settlepaisa_tests::pipeline::IDLE).await.unwrap();
+    let m = batch.merchant_id.clone();
+    // The merchant sees its own the same way.
+    let merchant = api.token(Role::MerchantAdmin, Some(&m));
+    let mine = all_items(&api, &merchant, &path).await;
+    let mut credited_n = 0;
+    for t in mine.iter().filter(|t| t["status"] == "captured") {
+        assert_eq!(t["merchantId"], m.as_str());
+        if in_batches.get(t["txnId"].as_str().unwrap()) == Some(credited) {
+            assert_eq!(t["settlement"]["stage"], "credited", "{t}");
+            assert_eq!(t["settlement"]["aging"], Value::Null, "paid: nothing owed");
+            credited_n += 1;
+        } else {
+            assert_ne!(t["settlement"]["stage"], "credited", "{t}");
+            check_aging(t);
+        }
+    }
+    assert_eq!(credited_n, batch.totals.txns as usize);
+}

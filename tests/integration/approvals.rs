@@ -167,3 +167,66 @@ async fn rules_change_only_through_maker_checker_and_then_gate_by_amount() {
         .await;
     assert_eq!(r.status, 202, "rule changes always need a second person: {}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parked_resolution_shows_on_its_exception_until_it_is_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let (api, _) = settlepaisa_tests::api::reconciled_days_ago(dir.path(), 300, 3, "JOB-PARKED").await;
+    let ctx = api.ctx;
+    // Production's rules from here on.
+    let rules = settlepaisa_audit::rules::defaults();
+    settlepaisa_store::approvals::seed_rules(&ctx.clients.dynamodb, &ctx.resources.approvals_table, &rules)
+        .await
+        .unwrap();
+    let (maker, checker) = (ops_as(&api, "maker"), ops_as(&api, "checker"));
+    let listing = |path: &'static str| {
+        let (api, checker) = (&api, checker.clone());
+        async move {
+            let r = api.call("GET", path, Some(&checker), None).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["items"].as_array().unwrap().clone()
+        }
+    };
+    let open = listing("/api/jobs/JOB-PARKED/exceptions?status=OPEN&limit=500").await;
+    assert!(open.iter().all(|e| e["pendingApproval"].is_null()), "nothing parked yet");
+    // A manual match always needs a second person.
+    let target = open.iter().find(|e| e["category"] == "UNMATCHED_PG").expect("an unmatched PG record");
+    let bank = open.iter().find(|e| e["category"] == "UNMATCHED_BANK").expect("an unmatched bank record");
+    let id = target["id"].as_str().unwrap();
+    let body = json!({
+        "action": "manual_match",
+        "note": "the customer's bank confirmed the credit",
+        "version": target["version"],
+        "counterpart": bank["bankRefs"][0],
+    });
+    let r = api.call("POST", &format!("/api/exceptions/{id}/resolve"), Some(&maker), Some(body.clone())).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let approval = r.body["approvalId"].as_str().unwrap().to_string();
+
+    // It shows on its exception — in the listing and ordered by deadline — and nowhere else.
+    for path in [
+        "/api/jobs/JOB-PARKED/exceptions?status=OPEN&limit=500",
+        "/api/jobs/JOB-PARKED/exceptions?sort=deadline&limit=500",
+    ] {
+        let items = listing(path).await;
+        let parked: Vec<(&str, &Value)> = items
+            .iter()
+            .filter(|e| !e["pendingApproval"].is_null())
+            .map(|e| (e["id"].as_str().unwrap(), &e["pendingApproval"]))
+            .collect();
+        let want = json!({ "approvalId": approval, "action": "exception.manual_match", "status": "PENDING_APPROVAL" });
+        assert_eq!(parked, vec![(id, &want)], "{path}");
+    }
+    // A second request on the same exception is refused, naming the first.
+    let r = api.call("POST", &format!("/api/exceptions/{id}/resolve"), Some(&checker), Some(body)).await;
+    assert_seed_error(&r, 409);
+    assert_eq!(r.body["error"]["metadata"]["approvalId"], approval.as_str());
+
+    // Approved: applied, resolved, and no longer pending.
+    let r = api.call("POST", &format!("/api/approvals/{approval}/approve"), Some(&checker), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let all = listing("/api/jobs/JOB-PARKED/exceptions?limit=500").await;
+    let now = all.iter().find(|e| e["id"] == id).unwrap();
+    assert_eq!((now["status"].as_str(), &now["pendingApproval"]), (Some("RESOLVED"), &Value::Null), "{now}");
+    assert!(all.iter().all(|e| e["pendingApproval"].is_null()));
+}

@@ -5,6 +5,7 @@
 pub mod conflicts;
 pub mod seed_transactions;
 pub mod transactions;
+pub mod txn_settlement;
 pub mod webhook_delivery;
 
 use axum::extract::State;

@@ -1,5 +1,6 @@
 //! `GET /api/transactions`: PG transactions by merchant, status, method, amount and capture
-//! dates, a page at a time, read from the transactions table's pages (`txn_pages`). With a
+//! dates, a page at a time (each captured one with its settlement stage and turnaround aging:
+//! `txn_settlement`), read from the transactions table's pages (`txn_pages`). With a
 //! merchant, the merchant's partition of each day; without, each day's claim-group partitions one
 //! after another. Within a partition pages come in time order. A page of the listing costs at
 //! most what [`page_walk::Budget`] allows, whatever the filters match: it may come back short (or
@@ -164,10 +165,12 @@ pub async fn list_transactions(
         cursor::seal(&scope, &json!({ "pk": partitions[r.partition], "sk": sk, "row": row }))
     });
     let next = next.transpose()?;
+    let mut items: Vec<Value> = page.items.into_iter().map(|(v, _)| v).collect();
+    crate::txn_settlement::add(ctx, &mut items, today()).await?;
     Ok(Json(json!({
         "range": { "from": range.from.to_string(), "to": range.to.to_string() },
         "merchantId": merchant,
-        "items": page.items.into_iter().map(|(v, _)| v).collect::<Vec<_>>(),
+        "items": items,
         "nextCursor": next,
     })))
 }

@@ -1,5 +1,6 @@
 //! `GET /api/jobs/{id}/exceptions`: a job's exceptions, by category and status, a cursor page at
-//! a time, each with its records, delta, suggestion and resolution.
+//! a time, each with its records, delta, suggestion and resolution, its turnaround aging and the
+//! request waiting for approval on it.
 
 use crate::exception_record::ExceptionRecord;
 use crate::exception_store;
@@ -138,7 +139,7 @@ pub async fn list_job_exceptions(
         )
         .await?;
         let end = (offset + limit as usize).min(all.len());
-        let items: Vec<Value> = all
+        let mut items: Vec<Value> = all
             .get(offset..end)
             .unwrap_or_default()
             .iter()
@@ -148,6 +149,7 @@ pub async fn list_job_exceptions(
                 v
             })
             .collect();
+        crate::exception_approvals::add_pending(ctx, &mut items).await?;
         let next = (end < all.len()).then(|| cursor::seal(&scope, &json!({ "o": end }))).transpose()?;
         return Ok(Json(json!({ "jobId": id, "items": items, "nextCursor": next })));
     }
@@ -181,19 +183,21 @@ pub async fn list_job_exceptions(
         exception_store::page(&ctx.clients.dynamodb, &ctx.resources.results_table, &id, category, status, limit, from)
             .await
             .map_err(ApiError::paging)?;
+    let mut views = items
+        .iter()
+        .map(|i| {
+            ExceptionRecord::from_item(i).map(|e| {
+                let mut v = view(&e);
+                v["aging"] = crate::exception_aging::aging_view(crate::exception_aging::aging(&e, today, calendar));
+                v
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    crate::exception_approvals::add_pending(ctx, &mut views).await?;
     Ok(Json(json!({
         "jobId": id,
-        "items": items
-            .iter()
-            .map(|i| {
-                ExceptionRecord::from_item(i).map(|e| {
-                    let mut v = view(&e);
-                    v["aging"] = crate::exception_aging::aging_view(crate::exception_aging::aging(&e, today, calendar));
-                    v
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ApiError::internal)?,
+        "items": views,
         "nextCursor": next
             .map(|r| cursor::seal(&scope, &json!({ "p": r.partition, "k": r.key.as_ref().map(key_to_json) })))
             .transpose()?,

@@ -2,6 +2,7 @@
 //! exceptions with their resolution.
 
 pub mod exception_aging;
+pub mod exception_approvals;
 pub mod exception_record;
 pub mod exception_store;
 pub mod exceptions;

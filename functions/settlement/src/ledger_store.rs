@@ -5,16 +5,15 @@ use crate::error::SettleError;
 use settlepaisa_aws::s3;
 use settlepaisa_payout::cycle::Ledger;
 use settlepaisa_store::settlements::Head;
-use settlepaisa_store::Context;
+use settlepaisa_store::{ledgers, Context, StoreError};
 
 /// The ledger the head names (empty before the merchant's first batch).
 pub async fn read(ctx: &Context, merchant_id: &str, head: &Head) -> Result<Ledger, SettleError> {
     let Some(key) = &head.ledger_key else { return Ok(Ledger::default()) };
-    let bytes = s3::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| SettleError::Ledger { merchant: merchant_id.into(), message: format!("{key} is not UTF-8") })?;
-    Ledger::parse(&text)
-        .map_err(|e| SettleError::Ledger { merchant: merchant_id.into(), message: format!("{key}: {e}") })
+    ledgers::read(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await.map_err(|e| match e {
+        StoreError::Inconsistent(message) => SettleError::Ledger { merchant: merchant_id.into(), message },
+        other => SettleError::Store(other),
+    })
 }
 
 /// Writes the next version's object and returns its key (not yet named by the head).

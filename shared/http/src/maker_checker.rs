@@ -40,15 +40,10 @@ pub async fn park_if_gated(
         return Ok(None);
     }
     // One pending change per target: a second would be decided against a target the first may
-    // change (and a checker could approve both).
+    // change (and a checker could approve both). The marker's conditional put settles a race.
     let pending = approvals::pending_on(db, table, gate.target.0, gate.target.1).await.map_err(ApiError::store)?;
     if let Some(p) = pending.first() {
-        let id = p["approvalId"].as_str().unwrap_or_default().to_string();
-        return Err(ApiError::conflict(format!(
-            "a change to {} {} is already waiting for approval ({id}): have it approved or rejected first",
-            gate.target.0, gate.target.1
-        ))
-        .meta("approvalId", id));
+        return Err(busy(gate.target, p["approvalId"].as_str().unwrap_or_default()));
     }
     let a = Approval {
         approval_id: approvals::new_id(),
@@ -76,7 +71,12 @@ pub async fn park_if_gated(
     if let Some(r) = gate.reason {
         draft = draft.reason(r);
     }
-    approvals::park(db, table, &a, (ctx.resources.audit_table.as_str(), draft)).await.map_err(ApiError::store)?;
+    let audit = (ctx.resources.audit_table.as_str(), draft);
+    if approvals::park(db, table, &a, audit).await.map_err(ApiError::store)? == approvals::Parked::TargetBusy {
+        let pending = approvals::pending_on(db, table, gate.target.0, gate.target.1).await.map_err(ApiError::store)?;
+        let id = pending.first().and_then(|p| p["approvalId"].as_str()).unwrap_or_default().to_string();
+        return Err(busy(gate.target, &id));
+    }
     tracing::info!(approval = a.approval_id, action = a.action, maker = a.maker.user_id, "request parked for approval");
     let body = json!({
         "status": ApprovalStatus::PendingApproval.as_str(),
@@ -86,4 +86,13 @@ pub async fn park_if_gated(
         "message": "this change needs a second person: another user with the same permission approves it with POST /api/approvals/{id}/approve",
     });
     Ok(Some((StatusCode::ACCEPTED, axum::Json(body)).into_response()))
+}
+
+/// A target with a change already waiting: 409, naming the waiting request.
+fn busy(target: (&str, &str), approval_id: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "a change to {} {} is already waiting for approval ({approval_id}): have it approved or rejected first",
+        target.0, target.1
+    ))
+    .meta("approvalId", approval_id.to_string())
 }

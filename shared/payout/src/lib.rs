@@ -27,6 +27,7 @@ pub mod payout_file;
 pub mod payout_response;
 pub mod refund_check;
 pub mod reports;
+pub mod txn_stage;
 pub mod window;
 
 #[cfg(test)]

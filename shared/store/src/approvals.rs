@@ -3,8 +3,9 @@
 //! - `RULE` / `{action}` — a rule ([`Rule`] JSON in `doc`) over the defaults
 //!   (`settlepaisa_audit::rules::defaults`); written only by an approved `approval_rule.change`;
 //! - `APPROVAL` / `{id}` — a parked request: what it would do (`doc`), its `status` and `version`;
-//! - `TARGET#{type}#{id}` / `{approval id}` — a pending request on a target, for the target's own
-//!   reads; removed when the request is decided.
+//! - `TARGET#{type}#{id}` / `PENDING` — the request pending on a target (`approval_id`, `action`),
+//!   for the target's own reads (one GetItem, or a BatchGetItem for a page of targets); put only
+//!   where none is, so a target holds at most one; removed when the request is decided.
 //!
 //! Parking, deciding and applying each write in one transaction with their audit entry; applying
 //! adds [`decide_items`] to the change's own transaction, so a request is applied exactly once.
@@ -104,8 +105,32 @@ fn approval_from(item: &Item) -> Result<Approval, Malformed> {
     serde_json::from_str(&f.s("doc")?).map_err(|e| f.bad(format!("`doc` is not an approval: {e}")))
 }
 
+const MARKER: &str = "PENDING";
+
+fn target_key(target_type: &str, target_id: &str) -> Item {
+    key(&format!("TARGET#{target_type}#{target_id}"), MARKER)
+}
+
 fn marker_key(a: &Approval) -> Item {
-    key(&format!("TARGET#{}#{}", a.target_type, a.target_id), &a.approval_id)
+    target_key(&a.target_type, &a.target_id)
+}
+
+/// What a pending request shows on its target.
+fn marker_view(item: &Item) -> Option<(String, Value)> {
+    let f = Fields::new("approval marker", item);
+    let pk: String = f.s("pk").ok()?;
+    let (_, target_id) = pk.strip_prefix("TARGET#")?.split_once('#')?;
+    let view = serde_json::json!({ "approvalId": f.s("approval_id").ok()?, "action": f.s("action").ok()?,
+                                   "status": ApprovalStatus::PendingApproval.as_str() });
+    Some((target_id.to_string(), view))
+}
+
+/// Whether a request was parked.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parked {
+    Parked,
+    /// Another request is pending on the target (parked a moment before): nothing was written.
+    TargetBusy,
 }
 
 /// The rules in force: the defaults, with the table's over them.
@@ -160,13 +185,14 @@ pub fn rule_item(table: &str, action: &str, rule: &Rule, was: Option<&str>) -> R
     Ok(TransactWriteItem::builder().put(put.build().map_err(build)?).build())
 }
 
-/// Parks `a` (new, `PENDING_APPROVAL`) with its marker on the target and its audit entry.
+/// Parks `a` (new, `PENDING_APPROVAL`) with its marker on the target and its audit entry; the
+/// marker is put only where none is, so two requests racing for one target park one.
 pub async fn park(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     a: &Approval,
     audit: (&str, Draft),
-) -> Result<(), AwsError> {
+) -> Result<Parked, AwsError> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(approval_item(a)))
@@ -174,11 +200,18 @@ pub async fn park(
         .build()
         .map_err(build)?;
     let mut marker = marker_key(a);
+    marker.insert("approval_id".into(), sv(&a.approval_id));
     marker.insert("action".into(), sv(&a.action));
-    let marker = Put::builder().table_name(table).set_item(Some(marker)).build().map_err(build)?;
+    let marker = Put::builder()
+        .table_name(table)
+        .set_item(Some(marker))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(build)?;
     let items = vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().put(marker).build()];
     match crate::audit::transact(client, audit.0, items, audit.1).await? {
-        Transacted::Written => Ok(()),
+        Transacted::Written => Ok(Parked::Parked),
+        Transacted::ConditionFailed { failed } if failed.get(1) == Some(&true) => Ok(Parked::TargetBusy),
         Transacted::ConditionFailed { .. } => {
             Err(AwsError::new("TransactWriteItems", "an approval id was taken; retry"))
         }
@@ -252,27 +285,38 @@ pub async fn list(
     }
 }
 
-/// The ids of the requests pending on a target.
+/// The request pending on a target (none or one), strongly consistent: what a new request
+/// is checked against.
 pub async fn pending_on(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     target_type: &str,
     target_id: &str,
 ) -> Result<Vec<Value>, AwsError> {
-    let q = client
-        .query()
+    requests::record("dynamodb.GetItem", 1);
+    let out = client
+        .get_item()
         .table_name(table)
-        .key_condition_expression("pk = :p")
-        .expression_attribute_values(":p", sv(format!("TARGET#{target_type}#{target_id}")));
-    Ok(all_pages(q)
-        .await?
-        .iter()
-        .filter_map(|i| {
-            let f = Fields::new("approval marker", i);
-            Some(serde_json::json!({ "approvalId": f.s("sk").ok()?, "action": f.s("action").ok()?,
-                                     "status": ApprovalStatus::PendingApproval.as_str() }))
-        })
-        .collect())
+        .set_key(Some(target_key(target_type, target_id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
+    Ok(out.item.as_ref().and_then(marker_view).map(|(_, v)| v).into_iter().collect())
+}
+
+/// The requests pending on a page of targets of one type, by target id (BatchGetItem, eventually
+/// consistent: for listings).
+pub async fn pending_on_each(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    target_type: &str,
+    target_ids: &[String],
+) -> Result<BTreeMap<String, Value>, AwsError> {
+    let ids: std::collections::BTreeSet<&String> = target_ids.iter().collect();
+    let keys = ids.into_iter().map(|id| target_key(target_type, id)).collect();
+    let items = settlepaisa_aws::dynamo::batch_get(client, table, keys).await?;
+    Ok(items.iter().filter_map(marker_view).collect())
 }
 
 /// The items that decide `a` (read at its version, still pending): its new status, who and why,

@@ -33,6 +33,7 @@ pub mod error;
 pub mod file_record;
 pub mod job;
 pub mod kpi_generation;
+pub mod ledgers;
 pub mod merchants;
 pub mod pg_event_notes;
 pub mod pg_events;

@@ -228,6 +228,39 @@ pub async fn head(client: &aws_sdk_dynamodb::Client, table: &str, merchant_id: &
     Ok(Head { version: f.n("version")?, ledger_key: f.opt_s("ledger_key")? })
 }
 
+/// The ledger heads of `merchants` (BatchGetItem, eventually consistent: for reads that only
+/// show, never for a run's decision); a merchant with no batch yet has none.
+pub async fn heads_of(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    merchants: &[String],
+) -> Result<BTreeMap<String, Head>, StoreError> {
+    // BatchGetItem refuses a key twice.
+    let distinct: std::collections::BTreeSet<&String> = merchants.iter().collect();
+    let keys = distinct.into_iter().map(|m| key(&format!("M#{m}"), "LEDGER")).collect();
+    let mut out = BTreeMap::new();
+    for item in settlepaisa_aws::dynamo::batch_get(client, table, keys).await? {
+        let f = Fields::new("ledger head", &item);
+        let pk: String = f.s("pk")?;
+        let Some(merchant) = pk.strip_prefix("M#") else { continue };
+        out.insert(merchant.to_string(), Head { version: f.n("version")?, ledger_key: f.opt_s("ledger_key")? });
+    }
+    Ok(out)
+}
+
+/// Batches by settlement id (BatchGetItem, eventually consistent); ids that name no batch are
+/// left out.
+pub async fn batches_by_id(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    settlement_ids: &[String],
+) -> Result<Vec<BatchRecord>, StoreError> {
+    let distinct: std::collections::BTreeSet<&String> = settlement_ids.iter().collect();
+    let keys = distinct.into_iter().filter_map(|id| batch_key(id)).collect();
+    let items = settlepaisa_aws::dynamo::batch_get(client, table, keys).await?;
+    Ok(items.iter().map(BatchRecord::from_item).collect::<Result<_, _>>()?)
+}
+
 fn head_move(table: &str, m: &LedgerMove) -> Result<TransactWriteItem, AwsError> {
     let update = Update::builder()
         .table_name(table)
