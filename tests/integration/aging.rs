@@ -1,7 +1,7 @@
 //! Turnaround-time aging (issue 15 §5) on a reconciled day whose age the test knows: the
 //! overview's and top reasons' buckets, and the exceptions API by deadline.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use settlepaisa_auth::Role;
 use settlepaisa_tests::api::reconciled_days_ago;
 use std::collections::BTreeMap;
@@ -179,7 +179,7 @@ async fn captured_transactions_carry_their_settlement_stage_and_age_until_credit
             assert!(in_batches.insert(l["ref"].as_str().unwrap().into(), id.clone()).is_none(), "paid twice: {l}");
         }
     }
-    let after = all_items(&api, &ops, &path).await;
+    let after = all_items(&api, &finance, &path).await;
     let listed: BTreeMap<String, String> = after
         .iter()
         .filter_map(|t| Some((t["txnId"].as_str()?.to_string(), t["settlement"]["settlementId"].as_str()?.to_string())))
@@ -190,23 +190,44 @@ async fn captured_transactions_carry_their_settlement_stage_and_age_until_credit
         assert_eq!(t["settlement"]["stage"], want, "{t}");
         check_aging(t);
     }
+    // Ops without settlements:read see each stage, not which batch paid it.
+    let ops_view = all_items(&api, &ops, &path).await;
+    let stages = |v: &[Value]| -> Vec<(String, String)> {
+        let mut s: Vec<(String, String)> = v
+            .iter()
+            .map(|t| (t["txnId"].as_str().unwrap().into(), t["settlement"]["stage"].as_str().unwrap_or("-").into()))
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(stages(&ops_view), stages(&after));
+    assert!(ops_view.iter().all(|t| t["settlement"]["settlementId"].is_null()));
 
-    // The bank credits one batch: its transactions stop aging.
-    let credited = &run.batches[0];
+    // The bank credits one batch (its transactions stop aging) and returns another (its
+    // transactions are unsettled again, in no batch).
+    assert!(run.batches.len() >= 2, "{run:?}");
+    let (credited, returned) = (&run.batches[0], &run.batches[1]);
     let batch =
         settlepaisa_store::settlements::get_batch(&ctx.clients.dynamodb, &ctx.resources.settlements_table, credited)
             .await
             .unwrap()
             .unwrap();
     let bank = batch.payout_bank.clone().unwrap();
-    let response =
-        format!("reference,status,utr,reason,processed_at\n{credited},SUCCESS,HDFCN0000042,,{today}T10:00:00Z\n");
-    settlepaisa_tests::pipeline::upload_bytes(
-        &api.stack,
-        &format!("incoming/payout-responses/{bank}/resp-aging.csv"),
-        response.into_bytes(),
-    )
-    .await;
+    let returned_bank =
+        settlepaisa_store::settlements::get_batch(&ctx.clients.dynamodb, &ctx.resources.settlements_table, returned)
+            .await
+            .unwrap()
+            .unwrap()
+            .payout_bank
+            .unwrap();
+    for (bank, line) in [
+        (&bank, format!("{credited},SUCCESS,HDFCN0000042,,{today}T10:00:00Z")),
+        (&returned_bank, format!("{returned},RETURNED,,account closed,{today}T10:05:00Z")),
+    ] {
+        let response = format!("reference,status,utr,reason,processed_at\n{line}\n");
+        let key = format!("incoming/payout-responses/{bank}/resp-aging-{}.csv", line.len());
+        settlepaisa_tests::pipeline::upload_bytes(&api.stack, &key, response.into_bytes()).await;
+    }
     api.stack.runner.run_until_idle(settlepaisa_tests::pipeline::IDLE).await.unwrap();
     let m = batch.merchant_id.clone();
     // The merchant sees its own the same way.
@@ -225,4 +246,12 @@ async fn captured_transactions_carry_their_settlement_stage_and_age_until_credit
         }
     }
     assert_eq!(credited_n, batch.totals.txns as usize);
+    let now = all_items(&api, &finance, &path).await;
+    let given_back: Vec<&Value> =
+        now.iter().filter(|t| in_batches.get(t["txnId"].as_str().unwrap_or_default()) == Some(returned)).collect();
+    assert!(!given_back.is_empty());
+    for t in given_back {
+        assert_eq!((&t["settlement"]["stage"], &t["settlement"]["settlementId"]), (&json!("unsettled"), &Value::Null));
+        check_aging(t);
+    }
 }

@@ -230,3 +230,67 @@ async fn a_parked_resolution_shows_on_its_exception_until_it_is_decided() {
     assert_eq!((now["status"].as_str(), &now["pendingApproval"]), (Some("RESOLVED"), &Value::Null), "{now}");
     assert!(all.iter().all(|e| e["pendingApproval"].is_null()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_makers_racing_for_one_target_park_one_request() {
+    let api = Api::start_gated().await;
+    merchants(&api).await;
+    let ctx = api.ctx;
+    let (a, b, checker) = (ops_as(&api, "maker-a"), ops_as(&api, "maker-b"), ops_as(&api, "checker"));
+    // As DynamoDB does: moto alone lets two racing transactions both commit.
+    api.stack.faults.isolate_transactions();
+    let (x, y) = tokio::join!(
+        api.call("PATCH", "/api/merchants/MERCH003", Some(&a), Some(json!({ "status": "ON_HOLD" }))),
+        api.call("PATCH", "/api/merchants/MERCH003", Some(&b), Some(json!({ "reserveBps": 250 })))
+    );
+    let mut statuses = [x.status.as_u16(), y.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [202, 409], "{} / {}", x.body, y.body);
+    let parked = if x.status == 202 { &x } else { &y };
+    let listed = api
+        .call(
+            "GET",
+            "/api/approvals?targetType=merchant&targetId=MERCH003&status=PENDING_APPROVAL",
+            Some(&checker),
+            None,
+        )
+        .await;
+    let ids: Vec<&Value> = listed.body["items"].as_array().unwrap().iter().map(|i| &i["approvalId"]).collect();
+    assert_eq!(ids, vec![&parked.body["approvalId"]], "one request parked: {}", listed.body);
+
+    // The marker's own condition, whatever the check before it saw: a second request on a
+    // busy target writes nothing.
+    let mut second: settlepaisa_store::approvals::Approval = serde_json::from_value(json!({
+        "approvalId": settlepaisa_store::approvals::new_id(), "action": "merchant.update",
+        "targetType": "merchant", "targetId": "MERCH003", "permission": "merchants:write",
+        "maker": { "userId": "maker-c", "role": "sp-ops" }, "requestedAt": "2026-11-30T10:00:00Z",
+        "requestId": "req-race", "reason": null, "amountPaise": 0, "request": {}, "preview": {},
+        "status": "PENDING_APPROVAL", "decidedBy": null, "decidedAt": null, "decisionNote": null, "version": 1
+    }))
+    .unwrap();
+    let draft = || {
+        settlepaisa_audit::Draft::new(
+            "2026-11-30T10:00:00Z",
+            settlepaisa_audit::Actor::Function { function: "test".into() },
+            "merchant.update",
+            ("merchant", "MERCH003"),
+            "req-race",
+        )
+    };
+    let (db, table, audit) =
+        (&ctx.clients.dynamodb, ctx.resources.approvals_table.as_str(), ctx.resources.audit_table.as_str());
+    let busy = settlepaisa_store::approvals::park(db, table, &second, (audit, draft())).await.unwrap();
+    assert_eq!(busy, settlepaisa_store::approvals::Parked::TargetBusy);
+    assert!(settlepaisa_store::approvals::get(db, table, &second.approval_id).await.unwrap().is_none());
+
+    // Decided, the target is free again.
+    let id = parked.body["approvalId"].as_str().unwrap();
+    let r =
+        api.call("POST", &format!("/api/approvals/{id}/reject"), Some(&checker), Some(json!({ "note": "no" }))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    second.approval_id = settlepaisa_store::approvals::new_id();
+    let free = settlepaisa_store::approvals::park(db, table, &second, (audit, draft())).await.unwrap();
+    assert_eq!(free, settlepaisa_store::approvals::Parked::Parked);
+    let m = merchant_status(&api, "MERCH003").await;
+    assert_eq!(m["pendingApprovals"][0]["approvalId"], second.approval_id.as_str());
+}

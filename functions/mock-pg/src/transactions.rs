@@ -166,7 +166,10 @@ pub async fn list_transactions(
     });
     let next = next.transpose()?;
     let mut items: Vec<Value> = page.items.into_iter().map(|(v, _)| v).collect();
-    crate::txn_settlement::add(ctx, &mut items, today()).await?;
+    // Which batch paid a transaction is settlement data: staff with settlements:read, or the
+    // merchant itself.
+    let show_batch = caller.is_merchant() || caller.role.allows(settlepaisa_auth::Permission::SettlementsRead);
+    crate::txn_settlement::add(ctx, &mut items, today(), show_batch).await?;
     Ok(Json(json!({
         "range": { "from": range.from.to_string(), "to": range.to.to_string() },
         "merchantId": merchant,

@@ -74,8 +74,14 @@ pub async fn park_if_gated(
     let audit = (ctx.resources.audit_table.as_str(), draft);
     if approvals::park(db, table, &a, audit).await.map_err(ApiError::store)? == approvals::Parked::TargetBusy {
         let pending = approvals::pending_on(db, table, gate.target.0, gate.target.1).await.map_err(ApiError::store)?;
-        let id = pending.first().and_then(|p| p["approvalId"].as_str()).unwrap_or_default().to_string();
-        return Err(busy(gate.target, &id));
+        return Err(match pending.first().and_then(|p| p["approvalId"].as_str()) {
+            Some(id) => busy(gate.target, id),
+            // Parked and decided in the moment between: the target is free again.
+            None => ApiError::conflict(format!(
+                "another change to {} {} was being parked at the same moment; send the request again",
+                gate.target.0, gate.target.1
+            )),
+        });
     }
     tracing::info!(approval = a.approval_id, action = a.action, maker = a.maker.user_id, "request parked for approval");
     let body = json!({

@@ -347,7 +347,14 @@ pub fn decide_items(
         .expression_attribute_values(":v", nv(a.version))
         .build()
         .map_err(build)?;
-    let delete = Delete::builder().table_name(table).set_key(Some(marker_key(a))).build().map_err(build)?;
+    // Only its own marker: never another request's on the same target.
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(marker_key(a)))
+        .condition_expression("attribute_not_exists(pk) OR approval_id = :id")
+        .expression_attribute_values(":id", sv(&a.approval_id))
+        .build()
+        .map_err(build)?;
     Ok(vec![TransactWriteItem::builder().update(update).build(), TransactWriteItem::builder().delete(delete).build()])
 }
 
