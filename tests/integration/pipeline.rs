@@ -26,3 +26,79 @@ async fn the_distributed_run_gives_exactly_the_offline_result_with_1_and_16_shar
         assert_eq!(kpi["matched_count"].as_u64().unwrap() as usize, want.0.len());
     }
 }
+
+/// Acquirer settlement reports dropped under `incoming/settlements/{acquirer}/`: the sharded job
+/// gives exactly what `settlepaisa recon --settlement` gives for the same files — matches (those
+/// paid through bulk credits included), exceptions, each settlement's status and each line check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_and_8_shards() {
+    use settlepaisa_tests::pipeline::{generated_with, sorted, upload};
+    use settlepaisa_tests::read_csv;
+    let dir = tempfile::tempdir().unwrap();
+    let args = settlepaisa_cli::gen_cmd::GenArgs {
+        settlements: true,
+        ..settlepaisa_cli::gen_cmd::GenArgs::plain(6_000, 23, 1, dir.path().to_path_buf())
+    };
+    let (pg, banks) = generated_with(&args);
+    let reports: Vec<std::path::PathBuf> =
+        ["PAYU", "BILLDESK"].iter().map(|a| dir.path().join(format!("settlement_{a}.csv"))).collect();
+    let stack = LocalStack::start(None).await.unwrap();
+    ingest_all(&stack, &pg, &banks).await;
+    for (acquirer, report) in ["payu", "billdesk"].iter().zip(&reports) {
+        let name = report.file_name().unwrap().to_string_lossy();
+        upload(&stack, &format!("incoming/settlements/{acquirer}/{name}"), report).await;
+    }
+    stack.runner.run_until_idle(settlepaisa_tests::pipeline::IDLE).await.unwrap();
+
+    let out = dir.path().join("offline-settlements");
+    settlepaisa_cli::recon_cmd::run(&settlepaisa_cli::recon_cmd::ReconArgs {
+        pg: pg.clone(),
+        bank: banks.clone(),
+        out: out.clone(),
+        format: None,
+        template: vec![],
+        settlement: reports.clone(),
+        fees: None,
+    })
+    .unwrap();
+    let want_matches = sorted(read_csv(&out.join("matches.csv")));
+    let want_exceptions = sorted(read_csv(&out.join("exceptions.csv")));
+    let through_settlements = want_matches.iter().filter(|m| m[5] == "settlement").count();
+    assert!(through_settlements > 500, "bulk credits paid transactions: {through_settlements}");
+    let want_settlements = sorted(read_csv(&out.join("settlements.csv")));
+    let want_lines = sorted(read_csv(&out.join("settlement_exceptions.csv")));
+    let statuses: std::collections::BTreeSet<&str> = want_settlements.iter().map(|s| s[12].as_str()).collect();
+    assert!(statuses.len() >= 2, "credits found and missing: {statuses:?}");
+    assert!(!want_lines.is_empty());
+
+    let ctx = &stack.runner.ctx;
+    let artifact = |job: &str, name: &str| {
+        let key = format!("results/{job}/{name}");
+        async move {
+            let bytes =
+                settlepaisa_aws::s3::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key).await.unwrap();
+            let text = String::from_utf8(bytes).unwrap();
+            let rows: Vec<Vec<String>> = text.lines().skip(1).map(settlepaisa_tests::split_csv_line).collect();
+            sorted(rows)
+        }
+    };
+    for (job_id, shards) in [("JOB-SETL-ONE", 1), ("JOB-SETL-EIGHT", 8)] {
+        let job = run_job(&stack, job_id, shards).await;
+        assert_eq!(job.status, "COMPLETED", "{job:?}");
+        let (matches, exceptions) = job_results(&stack, job_id).await;
+        assert_eq!(matches.len(), want_matches.len(), "{job_id}: match count");
+        assert!(matches == want_matches, "{job_id}: matches differ from the offline run");
+        assert_eq!(exceptions.len(), want_exceptions.len(), "{job_id}: exception count");
+        assert!(exceptions == want_exceptions, "{job_id}: exceptions differ from the offline run");
+        assert_eq!(artifact(job_id, "settlements.csv").await, want_settlements, "{job_id}: settlements");
+        assert_eq!(artifact(job_id, "settlement_exceptions.csv").await, want_lines, "{job_id}: line checks");
+        let summary = job.summary.as_ref().unwrap();
+        assert_eq!(summary["kpi"]["matched_count"].as_u64().unwrap() as usize, want_matches.len(), "{job_id}");
+        // The job's summary counts the settlements by status, as the rows say.
+        assert_eq!(summary["settlements"]["settlements"], want_settlements.len() as u64);
+        for status in ["SETTLED", "SHORT_CREDIT", "EXCESS_CREDIT", "CREDIT_MISSING"] {
+            let n = want_settlements.iter().filter(|s| s[12] == status).count() as u64;
+            assert_eq!(summary["settlements"]["by_status"][status]["settlements"], n, "{job_id} {status}");
+        }
+    }
+}

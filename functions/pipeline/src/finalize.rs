@@ -85,11 +85,19 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
         .collect();
     put_all(&ctx.clients.dynamodb, &ctx.resources.kpi_table, items).await?;
     let total = kpis.total("ALL");
-    let summary = serde_json::json!({
+    let mut summary = serde_json::json!({
         "kpi": total,
         "days": kpis.0.keys().collect::<Vec<_>>(),
         "shards": job.shards,
     });
+    if !crate::settlement_step::reports(&job).is_empty() {
+        // What the residual shard proved of the acquirers' bulk credits: per status, the fee
+        // overcharge, the line checks (the rows are in `results/{job}/settlement*.csv`).
+        let key = format!("results/{job_id}/settlement_summary.json");
+        let bytes = objects::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, &key).await?;
+        summary["settlements"] = serde_json::from_slice(&bytes)
+            .map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
+    }
     job::finish(&ctx.clients.dynamodb, &ctx.resources.jobs_table, job_id, &summary).await?;
     record_reconciled_days(ctx, &job, false).await?;
     tracing::info!(job_id, matched = total.matched_count, pg = total.pg_count, "job finalized");

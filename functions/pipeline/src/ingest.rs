@@ -61,6 +61,10 @@ pub(crate) enum Route {
     Bank {
         layout: Option<String>,
     },
+    /// `incoming/settlements/{acquirer}/...`: an acquirer's settlement report (bulk credits).
+    Settlement {
+        acquirer: String,
+    },
     /// `jobs/{job_id}/...`: a file uploaded to a job; its kind is read from its header.
     Job {
         job_id: String,
@@ -78,6 +82,13 @@ fn route_of(key: &str, templates: &[settlepaisa_recon::template::Template]) -> O
     }
     match (top, folder) {
         (Some("incoming"), Some("pg")) => Some(Route::Pg),
+        (Some("incoming"), Some("settlements")) => {
+            // `incoming/settlements/{acquirer}/{file}`: the acquirer's folder, then a file.
+            let mut rest = key.splitn(4, '/').skip(2);
+            let acquirer = rest.next().filter(|a| !a.is_empty())?;
+            rest.next().filter(|f| !f.is_empty())?;
+            Some(Route::Settlement { acquirer: acquirer.to_uppercase() })
+        }
         (Some("incoming"), Some(bank)) => {
             let layout = templates.iter().find(|t| t.name.eq_ignore_ascii_case(bank)).map(|t| t.name.clone());
             Some(Route::Bank { layout })
@@ -270,6 +281,9 @@ async fn ingest_claimed(
                                     Err(failure) => Err(failure),
                                 },
                             },
+                            (Route::Settlement { acquirer }, _) => {
+                                crate::settlement_ingest::normalize(ctx, file, acquirer, version).await
+                            }
                             _ => normalize(ctx, file, route, version, Part::Whole).await,
                         },
                     }
@@ -390,6 +404,10 @@ pub(crate) fn undated_fallback(file: &mut FileRecord, templates: &[settlepaisa_r
         }
         // A PG export in flight or failed shows to the jobs planned meanwhile.
         (Some(Route::Pg), "unknown") => file.kind = "pg".into(),
+        (Some(Route::Settlement { acquirer }), "unknown") => {
+            file.kind = "settlement".into();
+            file.layout = Some(acquirer);
+        }
         _ => {}
     }
     if file.last_date.is_none() {
@@ -738,7 +756,7 @@ pub(crate) async fn normalize(
     let mut reader: Option<Reader> = match &route {
         Route::Pg => Some(Reader::Pg(pg_stream, DayStatuses::new())),
         Route::Bank { layout } => Some(Reader::Bank(bank_stream(ctx, layout.as_deref())?)),
-        Route::Job { .. } => None,
+        Route::Job { .. } | Route::Settlement { .. } => None,
     };
     let name = file.name.clone();
     let mut rejects = RejectsSpill::new(ctx, &file.file_id, chunk, &file.name);
@@ -812,7 +830,7 @@ pub(crate) async fn normalize(
 /// chunked file) as they are found, in parts of
 /// [`REJECT_PART_BYTES`] (an S3 multipart upload), so a file of millions of bad lines never holds
 /// them in memory. No object when nothing was rejected.
-struct RejectsSpill {
+pub(crate) struct RejectsSpill {
     writer: objects::PartWriter,
     name: String,
     buf: Vec<u8>,
@@ -823,7 +841,7 @@ struct RejectsSpill {
 const REJECT_PART_BYTES: usize = 8 << 20;
 
 impl RejectsSpill {
-    fn new(ctx: &Context, file_id: &str, chunk: Option<u32>, name: &str) -> RejectsSpill {
+    pub(crate) fn new(ctx: &Context, file_id: &str, chunk: Option<u32>, name: &str) -> RejectsSpill {
         let key = match chunk {
             Some(c) => format!("rejects/{file_id}/c{c:04}.csv"),
             None => format!("rejects/{file_id}.csv"),
@@ -838,7 +856,7 @@ impl RejectsSpill {
         }
     }
 
-    async fn add(&mut self, rejects: Vec<Reject>) -> Result<(), AwsError> {
+    pub(crate) async fn add(&mut self, rejects: Vec<Reject>) -> Result<(), AwsError> {
         if rejects.is_empty() {
             return Ok(());
         }
@@ -850,7 +868,7 @@ impl RejectsSpill {
         Ok(())
     }
 
-    async fn finish(self) -> Result<(), AwsError> {
+    pub(crate) async fn finish(self) -> Result<(), AwsError> {
         if self.any {
             self.writer.finish(self.buf).await?;
         }
@@ -858,7 +876,7 @@ impl RejectsSpill {
     }
 }
 
-fn dates(
+pub(crate) fn dates(
     d: Option<(settlepaisa_recon::date::Date, settlepaisa_recon::date::Date)>,
 ) -> (Option<String>, Option<String>) {
     match d {
@@ -968,6 +986,11 @@ mod tests {
         assert_eq!(route_of("jobs/JOB-1/file.csv", &t), Some(Route::Job { job_id: "JOB-1".into() }));
         assert_eq!(route_of("random/file.csv", &t), None);
         assert_eq!(route_of("incoming/x.csv", &t), None, "a file directly under incoming/ names no bank");
+        assert_eq!(
+            route_of("incoming/settlements/razorpay/setl-2026-10-02.csv", &t),
+            Some(Route::Settlement { acquirer: "RAZORPAY".into() })
+        );
+        assert_eq!(route_of("incoming/settlements/x.csv", &t), None, "an acquirer's folder, then the file");
         assert_eq!(route_of("incoming//x.csv", &t), None);
         assert_eq!(route_of("incoming/hdfc/", &t), None);
         assert_eq!(route_of("jobs/x.csv", &t), None);

@@ -27,6 +27,8 @@ pub mod ingest;
 pub mod plan;
 pub mod redrive;
 pub mod renormalize;
+pub mod settlement_ingest;
+pub mod settlement_step;
 pub mod sqs_batch;
 pub mod worker;
 

@@ -191,7 +191,8 @@ async fn files_for(
     let mut skipped = Vec::new();
     // A key uploaded again (a bank resending its file) counts once: its latest version.
     let mut latest: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for (kind, last) in [("pg", to), ("bank", to.add_days(window))] {
+    // Statements and settlement reports are dated after the captures they pay: up to the window.
+    for (kind, last) in [("pg", to), ("bank", to.add_days(window)), ("settlement", to.add_days(window))] {
         let items =
             query_all(&ctx.clients.dynamodb, &ctx.resources.files_table, Some("by-kind-last-date"), "kind", kind)
                 .await?;
@@ -242,7 +243,9 @@ async fn files_for(
 
 /// Bank refs are `NAME:LINE`: two statements with one name would make them ambiguous.
 fn duplicate_names(files: &[JobFile]) -> Option<String> {
-    let mut names: Vec<&str> = files.iter().filter(|f| f.kind == "bank").map(|f| f.name.as_str()).collect();
+    // Settlement rows are `NAME:LINE` too, in the same space.
+    let mut names: Vec<&str> =
+        files.iter().filter(|f| f.kind == "bank" || f.kind == "settlement").map(|f| f.name.as_str()).collect();
     names.sort_unstable();
     names
         .windows(2)

@@ -9,7 +9,7 @@ use crate::error::PipelineError;
 use crate::file_record::FileRecord;
 use crate::job::{self, FinalizeMessage, Job, JobStatus, ShardMessage, ShardStatus};
 use crate::results::{exception_item, match_pages};
-use crate::{sqs_batch, Context};
+use crate::{settlement_step, sqs_batch, Context};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use settlepaisa_aws::dynamo::put_all;
 use settlepaisa_aws::{s3 as objects, sqs};
@@ -188,6 +188,9 @@ async fn utr_shard(ctx: &Context, job: &Job, index: u32) -> Result<ShardResult, 
         residual,
     )
     .await?;
+    if !settlement_step::reports(job).is_empty() {
+        settlement_step::write_closed(ctx, job, &name, &out).await?;
+    }
     store(ctx, job, &name, &out.settled).await
 }
 
@@ -198,7 +201,13 @@ async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, Pipelin
     keys.extend(segment_keys(job, &[Partition::NoUtr])?);
     let buffers = read_objects(ctx, &keys).await?;
     let (pg, bank) = decode_in_range(job, ctx.match_config.date_window_days, &buffers)?;
-    let rec = reconcile(pg, bank, &ctx.match_config);
+    if settlement_step::reports(job).is_empty() {
+        let rec = reconcile(pg, bank, &ctx.match_config);
+        return store(ctx, job, "residual", &rec).await;
+    }
+    let inputs = settlement_step::read_inputs(ctx, job).await?;
+    let (rec, settled) = settlement_step::reconcile(pg, bank, &inputs, &ctx.match_config)?;
+    settlement_step::write_outcome(ctx, job, &rec, &settled).await?;
     store(ctx, job, "residual", &rec).await
 }
 

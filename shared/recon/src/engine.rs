@@ -51,22 +51,91 @@ pub fn reconcile_with_settlements<'a>(
 ) -> (Reconciliation<'a>, SettlementRecon<'a>) {
     let started = Instant::now();
     let (pg, bank) = prepare(pg, bank);
-    let mut utr = utr_stage(&pg, &bank, cfg);
+    let utr = utr_stage(&pg, &bank, cfg);
+    let own_match = if settlement_rows.is_empty() { Vec::new() } else { own_matches(&utr, pg.len()) };
+    after_utr_stage(pg, bank, utr, &own_match, settlement_rows, fees, cfg, started)
+}
+
+/// Per PG record: the credit carrying its UTR that the UTR stage paired it with — a match, or an
+/// exception pairing them (an amount mismatch, a pair awaiting review, a duplicate group) — or
+/// `u32::MAX`.
+fn own_matches(utr: &UtrStage, pg_len: usize) -> Vec<u32> {
+    let mut own_match = vec![u32::MAX; pg_len];
+    for m in &utr.matches {
+        own_match[m.pg as usize] = m.bank;
+    }
+    for e in utr.exceptions.iter().filter(|e| !e.bank.is_empty()) {
+        for &p in &e.pg {
+            own_match[p as usize] = e.bank[0];
+        }
+    }
+    own_match
+}
+
+/// What the UTR shards of a sharded run settled that the settlement step must know of: PG
+/// records a settlement row names which a UTR shard placed (with the credit it paired each with,
+/// when there is one), sent to the residual shard beside the open records.
+#[derive(Debug, Default)]
+pub struct ClosedRecords<'a> {
+    /// `txn_id` → the bank ref (`FILE:LINE`) of its own credit, or `None` (placed without one:
+    /// its UTR repeated in the PG export).
+    pub pg: std::collections::HashMap<&'a str, Option<(&'a str, u32)>>,
+}
+
+/// The residual shard of a sharded run with settlement reports: `pg` and `bank` hold the records
+/// every UTR shard left open, those without a UTR, and the closed records of `closed` (and their
+/// own credits), which are context only — the UTR shards placed them. The settlement step, the
+/// fallback stage and categorization then run over the open ones exactly as
+/// [`reconcile_with_settlements`] runs them after its UTR stage (whose work the UTR shards did:
+/// an open record's UTR occurs in no other open record), so the sharded run equals the single one.
+pub fn reconcile_residual<'a>(
+    pg: Vec<PgTxn<'a>>,
+    bank: Vec<BankRow<'a>>,
+    closed: &ClosedRecords<'a>,
+    settlement_rows: Vec<SettlementRow<'a>>,
+    fees: &FeeSchedule,
+    cfg: &MatchConfig,
+) -> (Reconciliation<'a>, SettlementRecon<'a>) {
+    let started = Instant::now();
+    let (pg, bank) = prepare(pg, bank);
+    let own_credits: std::collections::HashSet<(&str, u32)> = closed.pg.values().flatten().copied().collect();
+    let by_ref: std::collections::HashMap<(&str, u32), u32> =
+        bank.iter().enumerate().map(|(i, b)| ((b.file, b.line), i as u32)).collect();
+    let mut own_match = vec![u32::MAX; pg.len()];
+    let mut open_pg = Vec::with_capacity(pg.len());
+    for (i, p) in pg.iter().enumerate() {
+        match closed.pg.get(p.txn_id) {
+            None => open_pg.push(i as u32),
+            Some(credit) => {
+                if let Some(b) = credit.and_then(|r| by_ref.get(&r)) {
+                    own_match[i] = *b;
+                }
+            }
+        }
+    }
+    let open_bank =
+        (0..bank.len() as u32).filter(|&b| !own_credits.contains(&bank_key(&bank[b as usize]))).collect::<Vec<_>>();
+    let utr = UtrStage { matches: Vec::new(), exceptions: Vec::new(), open_pg, open_bank };
+    after_utr_stage(pg, bank, utr, &own_match, settlement_rows, fees, cfg, started)
+}
+
+/// The settlement step (when there are reports), the fallback stage and categorization, over
+/// what the UTR stage left open.
+#[allow(clippy::too_many_arguments)]
+fn after_utr_stage<'a>(
+    pg: Vec<PgTxn<'a>>,
+    bank: Vec<BankRow<'a>>,
+    mut utr: UtrStage,
+    own_match: &[u32],
+    settlement_rows: Vec<SettlementRow<'a>>,
+    fees: &FeeSchedule,
+    cfg: &MatchConfig,
+    started: Instant,
+) -> (Reconciliation<'a>, SettlementRecon<'a>) {
     let (settlement_recon, settled, awaiting) = if settlement_rows.is_empty() {
         (SettlementRecon::default(), Vec::new(), Vec::new())
     } else {
-        // A credit carrying the transaction's UTR: a match, or an exception pairing them (an
-        // amount mismatch, a pair awaiting review, a duplicate group).
-        let mut own_match = vec![u32::MAX; pg.len()];
-        for m in &utr.matches {
-            own_match[m.pg as usize] = m.bank;
-        }
-        for e in utr.exceptions.iter().filter(|e| !e.bank.is_empty()) {
-            for &p in &e.pg {
-                own_match[p as usize] = e.bank[0];
-            }
-        }
-        let step = settle(settlement_rows, &pg, &bank, &own_match, &utr.open_pg, &utr.open_bank, fees);
+        let step = settle(settlement_rows, &pg, &bank, own_match, &utr.open_pg, &utr.open_bank, fees);
         utr.open_pg.retain(|&p| !step.pg_taken[p as usize]);
         utr.open_bank.retain(|&b| !step.bank_taken[b as usize]);
         let awaiting =
@@ -172,6 +241,29 @@ pub struct ShardOutcome<'a> {
     pub settled: Reconciliation<'a>,
     pub open_pg: Vec<u32>,
     pub open_bank: Vec<u32>,
+}
+
+impl ShardOutcome<'_> {
+    /// The PG records this shard placed (a match or an exception) whose `txn_id` `named` holds,
+    /// each with the credit the UTR stage paired it with, if any (indices into `settled`): what
+    /// the residual shard's settlement step needs to know of them ([`ClosedRecords`]).
+    pub fn closed_named(&self, named: &dyn Fn(&str) -> bool) -> Vec<(u32, Option<u32>)> {
+        let rec = &self.settled;
+        let mut own: Vec<Option<u32>> = vec![None; rec.pg.len()];
+        let mut placed = vec![false; rec.pg.len()];
+        for m in &rec.matches {
+            (own[m.pg as usize], placed[m.pg as usize]) = (Some(m.bank), true);
+        }
+        for e in &rec.exceptions {
+            for &p in &e.pg {
+                placed[p as usize] = true;
+                if let Some(&b) = e.bank.first() {
+                    own[p as usize] = Some(b);
+                }
+            }
+        }
+        (0..rec.pg.len()).filter(|&i| placed[i] && named(rec.pg[i].txn_id)).map(|i| (i as u32, own[i])).collect()
+    }
 }
 
 /// Report order: matches by PG record; exceptions by category, then PG-side before bank-only, then

@@ -75,6 +75,11 @@ impl Kpis {
             e.pg.iter().for_each(|&i| pg_placed[i as usize] = true);
             e.bank.iter().for_each(|&i| bank_placed[i as usize] = true);
         }
+        // Paid through a settlement's bulk credit: each transaction placed, the credit once.
+        for m in &rec.settled {
+            pg_placed[m.pg as usize] = true;
+            bank_placed[m.bank as usize] = true;
+        }
         for p in rec.pg.iter().zip(&pg_placed).filter(|(_, placed)| **placed).map(|(p, _)| p) {
             touch(p.date.to_string(), Some(p.merchant_id), None, &|c| {
                 c.pg_count += 1;
@@ -91,9 +96,10 @@ impl Kpis {
                 c.bank_amount_paise += b.amount.0;
             });
         }
-        for m in &rec.matches {
-            let p = &rec.pg[m.pg as usize];
-            let b = &rec.bank[m.bank as usize];
+        let settled = rec.settled.iter().map(|m| (m.pg, m.bank));
+        for (pg, bank) in rec.matches.iter().map(|m| (m.pg, m.bank)).chain(settled) {
+            let p = &rec.pg[pg as usize];
+            let b = &rec.bank[bank as usize];
             touch(p.date.to_string(), Some(p.merchant_id), Some(source_of(b.file)), &|c| {
                 c.matched_count += 1;
                 c.matched_amount_paise += p.amount.0;

@@ -66,14 +66,27 @@ pub fn job_category(job_id: &str, category: &str, exception_id: &str) -> String 
 
 /// The shard's matches as page items, in `txn_id` order.
 pub fn match_pages(job_id: &str, shard: &str, rec: &Reconciliation<'_>) -> Vec<Item> {
-    rec.matches
-        .chunks(MATCHES_PER_PAGE)
+    // The engine's matches, then the transactions paid through a settlement's bulk credit (the
+    // credit, the settlement's UTR, confidence 1, rule `settlement`), as matches.csv has them.
+    let engine = rec.matches.iter().map(|m| match_fields(rec, m));
+    let settled = rec.settled.iter().map(|m| {
+        let p = &rec.pg[m.pg as usize];
+        [
+            p.txn_id.to_string(),
+            rec.bank[m.bank as usize].bank_ref(),
+            m.utr.to_string(),
+            p.amount.0.to_string(),
+            "1".to_string(),
+            "settlement".to_string(),
+        ]
+    });
+    let all: Vec<[String; 6]> = engine.chain(settled).collect();
+    all.chunks(MATCHES_PER_PAGE)
         .enumerate()
         .map(|(page, chunk)| {
             let mut rows = String::with_capacity(chunk.len() * 112);
-            for m in chunk {
-                let [txn_id, bank_ref, utr, amount, confidence, rules] = match_fields(rec, m);
-                rows.push_str(&[txn_id, bank_ref, utr, amount, confidence, rules].join("\t"));
+            for fields in chunk {
+                rows.push_str(&fields.join("\t"));
                 rows.push('\n');
             }
             let mut item = Item::new();

@@ -467,3 +467,100 @@ proptest! {
         prop_assert_eq!(outcome(&r2, &s2).1, expected.1);
     }
 }
+
+// The sharded pipeline's split (UTR shards, then the residual shard with the settlement step):
+// exactly the single run, with UPI transactions paid by their own credits, duplicates and
+// mismatches among them, and settlement rows naming them again.
+
+const OWN_UTRS: [&str; 6] = [
+    "UPI/629412345670",
+    "UPI/629412345671",
+    "UPI/629412345672",
+    "UPI/629412345673",
+    "UPI/629412345674",
+    "UPI/629412345675",
+];
+
+/// `d` with, for each `own` entry, a transaction carrying UTR `u` and a credit carrying it too
+/// (its amount off by `off` rupees), or a second transaction with the same UTR (`dup`).
+fn build_with_own(
+    d: &Day,
+    own: &[(u8, u8, i64, bool)],
+) -> (Vec<PgTxn<'static>>, Vec<BankRow<'static>>, Vec<SettlementRow<'static>>) {
+    let (mut pgs, mut banks, rows) = build(d);
+    let taken: std::collections::BTreeSet<&str> = pgs.iter().map(|p| p.txn_id).collect();
+    let mut used = std::collections::BTreeSet::new();
+    for (k, &(txn, u, off, dup)) in own.iter().enumerate() {
+        let id = IDS[txn as usize];
+        if taken.contains(id) || !used.insert(id) {
+            continue;
+        }
+        let utr = OWN_UTRS[u as usize];
+        pgs.push(pg(id, 5_000 + i64::from(txn) * 100, utr, 4));
+        if dup {
+            let twin = IDS[(txn as usize + 7) % IDS.len()];
+            if !taken.contains(twin) && used.insert(twin) {
+                pgs.push(pg(twin, 5_000, utr, 4));
+            }
+        }
+        banks.push(credit(100 + k as u32, 5_000 + i64::from(txn) * 100 + off * 100, utr, 4));
+    }
+    (pgs, banks, rows)
+}
+
+/// The outcome of the split run, as [`outcome`] reads the single one.
+fn sharded_outcome<'a>(pgs: &[PgTxn<'a>], banks: &[BankRow<'a>], rows: Vec<SettlementRow<'a>>, shards: u32) -> Outcome {
+    use crate::engine::{reconcile_residual, reconcile_utr_shard, ClosedRecords};
+    use crate::shard::Partition;
+    let cfg = MatchConfig::default();
+    let named: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.txn_id).collect();
+    let mut records = Vec::new();
+    let mut residual_pg: Vec<PgTxn<'a>> = pgs.iter().filter(|t| t.utr.is_none()).copied().collect();
+    let mut residual_bank: Vec<BankRow<'a>> = banks.iter().filter(|r| r.utr.is_none()).copied().collect();
+    let mut closed = ClosedRecords::default();
+    for s in 0..shards {
+        let in_shard = |u: Option<crate::utr::Utr>| Partition::of(u).shard(shards) == Some(s);
+        let out = reconcile_utr_shard(
+            pgs.iter().filter(|t| in_shard(t.utr)).copied().collect(),
+            banks.iter().filter(|r| in_shard(r.utr)).copied().collect(),
+            &cfg,
+        );
+        let (r, empty) = (&out.settled, SettlementRecon::default());
+        records.extend(outcome(r, &empty).0);
+        residual_pg.extend(out.open_pg.iter().map(|&i| r.pg[i as usize]));
+        residual_bank.extend(out.open_bank.iter().map(|&i| r.bank[i as usize]));
+        let mut credits = std::collections::BTreeSet::new();
+        for (p, credit) in out.closed_named(&|t| named.contains(t)) {
+            let t = r.pg[p as usize];
+            residual_pg.push(t);
+            let credit = credit.map(|b| r.bank[b as usize]);
+            if let Some(b) = credit {
+                if credits.insert((b.file, b.line)) {
+                    residual_bank.push(b);
+                }
+            }
+            closed.pg.insert(t.txn_id, credit.map(|b| (b.file, b.line)));
+        }
+    }
+    let (r, s) = reconcile_residual(residual_pg, residual_bank, &closed, rows, &FeeSchedule::default(), &cfg);
+    let (rest, settlements, lines) = outcome(&r, &s);
+    records.extend(rest);
+    records.sort();
+    (records, settlements, lines)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_sharded_split_gives_exactly_the_single_run(
+        d in day_strategy(),
+        own in prop::collection::vec((0u8..14, 0u8..6, -1i64..2, any::<bool>()), 0..8),
+        shards in prop::sample::select(vec![1u32, 2, 3, 16]),
+    ) {
+        let (pgs, banks, rows) = build_with_own(&d, &own);
+        let (r, s) = run(pgs.clone(), banks.clone(), rows.clone());
+        let single = outcome(&r, &s);
+        prop_assert_eq!(sharded_outcome(&pgs, &banks, rows, shards), single);
+    }
+}

@@ -1,0 +1,165 @@
+//! Acquirer settlement reports in a sharded job (issue 11 §2). Ingestion keeps each report's bytes
+//! (`normalized/{file_id}/settlement.csv`) and the transactions its rows name
+//! (`…/settlement-txns.txt`). A UTR shard sends the residual shard the records it placed that a
+//! row names, each with its own credit (`work/{job}/closed/{shard}.tsv` and `.own`); the residual
+//! shard runs the settlement step over everything left open with those as context
+//! ([`reconcile_residual`]) and writes the settlement outcome beside the job's results
+//! (`results/{job}/settlements.csv`, `settlement_exceptions.csv`, `settlement_rejects.csv`,
+//! `settlement_summary.json`).
+
+use crate::error::PipelineError;
+use crate::job::{self, Job, JobFile};
+use crate::Context;
+use settlepaisa_aws::s3 as objects;
+use settlepaisa_recon::engine::{reconcile_residual, ClosedRecords, ShardOutcome};
+use settlepaisa_recon::settlement::report::{write_settlement_exceptions, write_settlements, SettlementTotals};
+use settlepaisa_recon::settlement::report_file::parse_settlement_file;
+use settlepaisa_recon::settlement::{FeeSchedule, SettlementRecon};
+use settlepaisa_recon::shard::{decode, encode_bank, encode_pg};
+use settlepaisa_recon::{BankRow, PgTxn, Reconciliation};
+use std::collections::HashSet;
+
+pub fn report_key(file_id: &str) -> String {
+    format!("normalized/{file_id}/settlement.csv")
+}
+
+pub fn txns_key(file_id: &str) -> String {
+    format!("normalized/{file_id}/settlement-txns.txt")
+}
+
+fn closed_key(job_id: &str, shard: &str, ext: &str) -> String {
+    format!("work/{job_id}/closed/{shard}.{ext}")
+}
+
+/// The job's settlement reports, by name.
+pub fn reports(job: &Job) -> Vec<&JobFile> {
+    job.files.iter().filter(|f| f.kind == "settlement").collect()
+}
+
+async fn text(ctx: &Context, key: &str) -> Result<String, PipelineError> {
+    let bytes = objects::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, key).await?;
+    String::from_utf8(bytes).map_err(|_| PipelineError::Data { key: key.into(), message: "not UTF-8".into() })
+}
+
+/// After a UTR shard of a job with settlement reports: the records it placed that a report's row
+/// names, for the residual shard (both objects written, empty or not).
+pub async fn write_closed(ctx: &Context, job: &Job, shard: &str, out: &ShardOutcome<'_>) -> Result<(), PipelineError> {
+    let mut lists = Vec::new();
+    for f in reports(job) {
+        lists.push(text(ctx, &txns_key(&f.file_id)).await?);
+    }
+    let named: HashSet<&str> = lists.iter().flat_map(|l| l.lines()).filter(|l| !l.is_empty()).collect();
+    let closed = out.closed_named(&|t| named.contains(t));
+    let (mut records, mut own) = (Vec::new(), String::new());
+    let mut credits = HashSet::new();
+    for (p, credit) in closed {
+        let t = &out.settled.pg[p as usize];
+        encode_pg(t, &mut records);
+        own.push_str(t.txn_id);
+        if let Some(b) = credit {
+            let b = &out.settled.bank[b as usize];
+            own.push_str(&format!("\t{}\t{}", b.file, b.line));
+            if credits.insert((b.file, b.line)) {
+                encode_bank(b, &mut records);
+            }
+        }
+        own.push('\n');
+    }
+    let bucket = &ctx.resources.artifacts_bucket;
+    objects::put(&ctx.clients.s3, bucket, &closed_key(&job.job_id, shard, "tsv"), records).await?;
+    objects::put(&ctx.clients.s3, bucket, &closed_key(&job.job_id, shard, "own"), own.into_bytes()).await?;
+    Ok(())
+}
+
+/// What the residual shard reads beyond its usual records: every UTR shard's closed records and
+/// the reports' bytes.
+pub struct Inputs {
+    closed: Vec<(String, String)>,
+    own: Vec<String>,
+    reports: Vec<(String, String)>,
+}
+
+pub async fn read_inputs(ctx: &Context, job: &Job) -> Result<Inputs, PipelineError> {
+    let mut inputs = Inputs { closed: Vec::new(), own: Vec::new(), reports: Vec::new() };
+    for i in 0..job.shards {
+        let shard = job::shard_name(Some(i));
+        let key = closed_key(&job.job_id, &shard, "tsv");
+        inputs.closed.push((key.clone(), text(ctx, &key).await?));
+        inputs.own.push(text(ctx, &closed_key(&job.job_id, &shard, "own")).await?);
+    }
+    for f in reports(job) {
+        inputs.reports.push((f.name.clone(), text(ctx, &report_key(&f.file_id)).await?));
+    }
+    Ok(inputs)
+}
+
+/// The residual shard's reconciliation with the settlement step: `pg` and `bank` are its open
+/// records (in the job's range), `inputs` the closed ones and the reports.
+pub fn reconcile<'a>(
+    mut pg: Vec<PgTxn<'a>>,
+    mut bank: Vec<BankRow<'a>>,
+    inputs: &'a Inputs,
+    cfg: &settlepaisa_recon::config::MatchConfig,
+) -> Result<(Reconciliation<'a>, SettlementRecon<'a>), PipelineError> {
+    let mut closed = ClosedRecords::default();
+    for (key, records) in &inputs.closed {
+        let (p, b) = decode(records).map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
+        pg.extend(p);
+        bank.extend(b);
+    }
+    for own in &inputs.own {
+        for line in own.lines().filter(|l| !l.is_empty()) {
+            let mut f = line.split('\t');
+            let txn = f.next().unwrap_or_default();
+            let credit = match (f.next(), f.next().and_then(|l| l.parse::<u32>().ok())) {
+                (Some(file), Some(line)) => Some((file, line)),
+                _ => None,
+            };
+            closed.pg.insert(txn, credit);
+        }
+    }
+    let mut rows = Vec::new();
+    for (name, text) in &inputs.reports {
+        let file = parse_settlement_file(name, text.as_bytes())
+            .map_err(|e| PipelineError::Data { key: name.clone(), message: e.to_string() })?;
+        rows.extend(file.rows);
+    }
+    Ok(reconcile_residual(pg, bank, &closed, rows, &FeeSchedule::default(), cfg))
+}
+
+/// The settlement outcome beside the job's results, as `settlepaisa recon` writes it.
+pub async fn write_outcome(
+    ctx: &Context,
+    job: &Job,
+    rec: &Reconciliation<'_>,
+    settled: &SettlementRecon<'_>,
+) -> Result<(), PipelineError> {
+    let bad = |e: std::io::Error| PipelineError::Data { key: job.job_id.clone(), message: e.to_string() };
+    let mut settlements = Vec::new();
+    write_settlements(settled, &rec.bank, &mut settlements).map_err(bad)?;
+    let mut exceptions = Vec::new();
+    write_settlement_exceptions(settled, &mut exceptions).map_err(bad)?;
+    let mut rejects = Vec::new();
+    let mut by_file: Vec<(&str, Vec<settlepaisa_recon::reject::Reject>)> = Vec::new();
+    for (file, r) in &settled.rejects {
+        match by_file.last_mut() {
+            Some((f, rs)) if f == file => rs.push(r.clone()),
+            _ => by_file.push((file, vec![r.clone()])),
+        }
+    }
+    settlepaisa_recon::report::write_rejects(by_file.iter().map(|(f, r)| (*f, r.as_slice())), &mut rejects)
+        .map_err(bad)?;
+    let totals = SettlementTotals::of(settled)
+        .map_err(|_| PipelineError::Data { key: job.job_id.clone(), message: "settlement totals overflow".into() })?;
+    let summary = serde_json::to_vec(&totals).unwrap_or_default();
+    let bucket = &ctx.resources.artifacts_bucket;
+    for (name, body) in [
+        ("settlements.csv", settlements),
+        ("settlement_exceptions.csv", exceptions),
+        ("settlement_rejects.csv", rejects),
+        ("settlement_summary.json", summary),
+    ] {
+        objects::put(&ctx.clients.s3, bucket, &format!("results/{}/{name}", job.job_id), body).await?;
+    }
+    Ok(())
+}
