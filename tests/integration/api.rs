@@ -402,6 +402,8 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("normalize-job-file", &["sp-ops"]),
     ("match-job", &["sp-ops"]),
     ("list-job-exceptions", &["sp-ops", "sp-finance", "sp-compliance"]),
+    ("list-job-settlements", &["sp-ops", "sp-finance", "sp-compliance"]),
+    ("list-job-settlement-checks", &["sp-ops", "sp-finance", "sp-compliance"]),
     ("resolve-exception", &["sp-ops"]),
     ("recon-health", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
     ("list-transactions", &["sp-ops", "sp-finance", "sp-compliance", "merchant-admin"]),
@@ -492,6 +494,8 @@ async fn request_for(w: &World, function: &str, spare: &mut Vec<String>) -> (Str
         }
         "match-job" => ("POST".into(), format!("/api/jobs/{}/match", new_job().await), None),
         "list-job-exceptions" => get(format!("/api/jobs/{job}/exceptions?limit=5")),
+        "list-job-settlements" => get(format!("/api/jobs/{job}/settlements?limit=5")),
+        "list-job-settlement-checks" => get(format!("/api/jobs/{job}/settlement-checks?limit=5")),
         "resolve-exception" => (
             "POST".into(),
             format!("/api/exceptions/{}/resolve", spare.pop().unwrap()),

@@ -249,8 +249,8 @@ async fn ingest_claimed(
     let route = route_of(&key, &ctx.templates);
     let outcome = match route {
         None => Err(Failure::Rejected(format!(
-            "`{key}` is not under incoming/{{bank}}/, incoming/pg/ or jobs/{{job_id}}/ (a file directly under \
-             incoming/ names no bank); nothing knows what it is"
+            "`{key}` is not under incoming/{{bank}}/, incoming/pg/, incoming/settlements/{{acquirer}}/ or \
+             jobs/{{job_id}}/ (a file directly under incoming/ names no bank); nothing knows what it is"
         ))),
         Some(route) => match deleted_since(ctx, file, versioned_event.then_some(version).flatten()).await? {
             Some(reason) => Err(Failure::Rejected(reason)),

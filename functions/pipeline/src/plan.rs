@@ -202,7 +202,8 @@ async fn files_for(
             let overlaps = f.last_date.as_deref().and_then(Date::parse_iso).is_some_and(|d| d >= from)
                 && f.first_date.as_deref().and_then(Date::parse_iso).is_some_and(|d| d <= last);
             let mine = f.job_id.as_deref().is_none_or(|j| j == job_id);
-            let wanted = kind == "pg"
+            // A job's sources name banks: the PG export and the acquirers' reports are always taken.
+            let wanted = kind != "bank"
                 || sources.is_empty()
                 || f.layout.as_deref().is_some_and(|l| sources.iter().any(|s| s.eq_ignore_ascii_case(l)));
             // A file in flight or failed has no dates of its own yet, only the day it arrived:

@@ -13,6 +13,9 @@ use settlepaisa_recon::settlement::report_file::parse_settlement_file;
 use settlepaisa_store::file_record::FileRecord;
 use std::collections::BTreeSet;
 
+/// The largest report read (whole, in one invocation).
+const MAX_REPORT_BYTES: u64 = 256 << 20;
+
 pub(crate) async fn normalize(
     ctx: &Context,
     file: &mut FileRecord,
@@ -29,16 +32,30 @@ pub(crate) async fn normalize(
         }
         Err(e) => return Err(e.into()),
     };
+    if obj.size > MAX_REPORT_BYTES {
+        return Err(Failure::Rejected(format!(
+            "a settlement report is read whole and this one is {} MiB (at most {} MiB): split it by settlement date",
+            obj.size >> 20,
+            MAX_REPORT_BYTES >> 20
+        )));
+    }
     let mut bytes = Vec::with_capacity(obj.size as usize);
     while let Some(part) = obj.body.next().await.transpose().map_err(|e| AwsError::new("GetObject", e))? {
         bytes.extend_from_slice(&part);
     }
+    // Rows are `NAME:LINE`: the name is the key under `incoming/settlements/` (the acquirer's
+    // folder and the file), so an acquirer's file of the same name every day is a new report.
+    file.name = file.key.strip_prefix("incoming/settlements/").unwrap_or(&file.key).to_string();
     let name = file.name.clone();
     let parsed = parse_settlement_file(&name, &bytes).map_err(|e| Failure::Rejected(e.to_string()))?;
-    if parsed.rows.is_empty() {
+    let (rows, rejected) = (parsed.rows.len(), parsed.rejects.len());
+    let mut rejects = RejectsSpill::new(ctx, &file.file_id, None, &name);
+    rejects.add(parsed.rejects).await?;
+    rejects.finish().await?;
+    if rows == 0 {
         return Err(Failure::Rejected(format!(
-            "no settlement row reads ({} rejected): nothing to reconcile",
-            parsed.rejects.len()
+            "no settlement row reads ({rejected} rejected, each with its reason in rejects/{}.csv): nothing to reconcile",
+            file.file_id
         )));
     }
     let named: BTreeSet<&str> = parsed.rows.iter().map(|r| r.txn_id).filter(|t| !t.is_empty()).collect();
@@ -51,13 +68,10 @@ pub(crate) async fn normalize(
     let span = on.clone().min().zip(on.max());
     let s = &parsed.stats;
     (file.lines_read, file.data_rows, file.rejected_rows, file.non_data_lines, file.records) =
-        (s.lines_read, s.data_rows, s.rejected_rows, s.non_data_lines, parsed.rows.len() as u64);
+        (s.lines_read, s.data_rows, s.rejected_rows, s.non_data_lines, rows as u64);
     (file.first_date, file.last_date) = dates(span);
     file.kind = "settlement".into();
     file.layout = Some(acquirer.to_string());
-    let mut rejects = RejectsSpill::new(ctx, &file.file_id, None, &name);
-    rejects.add(parsed.rejects).await?;
-    rejects.finish().await?;
     let bucket = &ctx.resources.artifacts_bucket;
     objects::put(&ctx.clients.s3, bucket, &txns_key(&file.file_id), txns.into_bytes()).await?;
     objects::put(&ctx.clients.s3, bucket, &report_key(&file.file_id), bytes).await?;

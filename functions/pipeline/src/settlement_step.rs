@@ -5,14 +5,16 @@
 //! shard runs the settlement step over everything left open with those as context
 //! ([`reconcile_residual`]) and writes the settlement outcome beside the job's results
 //! (`results/{job}/settlements.csv`, `settlement_exceptions.csv`, `settlement_rejects.csv`,
-//! `settlement_summary.json`).
+//! `settlement_summary.json`, and for the API `settlements.jsonl`, `settlement_checks.jsonl`).
 
 use crate::error::PipelineError;
 use crate::job::{self, Job, JobFile};
 use crate::Context;
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_recon::engine::{reconcile_residual, ClosedRecords, ShardOutcome};
-use settlepaisa_recon::settlement::report::{write_settlement_exceptions, write_settlements, SettlementTotals};
+use settlepaisa_recon::settlement::report::{
+    line_check_views, settlement_views, write_settlement_exceptions, write_settlements, SettlementTotals,
+};
 use settlepaisa_recon::settlement::report_file::parse_settlement_file;
 use settlepaisa_recon::settlement::{FeeSchedule, SettlementRecon};
 use settlepaisa_recon::shard::{decode, encode_bank, encode_pg};
@@ -84,8 +86,16 @@ pub async fn read_inputs(ctx: &Context, job: &Job) -> Result<Inputs, PipelineErr
     for i in 0..job.shards {
         let shard = job::shard_name(Some(i));
         let key = closed_key(&job.job_id, &shard, "tsv");
-        inputs.closed.push((key.clone(), text(ctx, &key).await?));
-        inputs.own.push(text(ctx, &closed_key(&job.job_id, &shard, "own")).await?);
+        let missing = |e: PipelineError| match e {
+            PipelineError::Aws(a) if objects::is_missing(&a) => PipelineError::Data {
+                key: key.clone(),
+                message: "a UTR shard left no closed records: it ran without the settlement step; plan the job again"
+                    .into(),
+            },
+            other => other,
+        };
+        inputs.closed.push((key.clone(), text(ctx, &key).await.map_err(missing)?));
+        inputs.own.push(text(ctx, &closed_key(&job.job_id, &shard, "own")).await.map_err(missing)?);
     }
     for f in reports(job) {
         inputs.reports.push((f.name.clone(), text(ctx, &report_key(&f.file_id)).await?));
@@ -149,6 +159,17 @@ pub async fn write_outcome(
     }
     settlepaisa_recon::report::write_rejects(by_file.iter().map(|(f, r)| (*f, r.as_slice())), &mut rejects)
         .map_err(bad)?;
+    // For the API: one JSON object a line, read and filtered a page at a time.
+    let mut settlement_lines = Vec::new();
+    for v in settlement_views(settled, &rec.bank) {
+        serde_json::to_writer(&mut settlement_lines, &v).map_err(|e| bad(e.into()))?;
+        settlement_lines.push(b'\n');
+    }
+    let mut check_lines = Vec::new();
+    for v in line_check_views(settled) {
+        serde_json::to_writer(&mut check_lines, &v).map_err(|e| bad(e.into()))?;
+        check_lines.push(b'\n');
+    }
     let totals = SettlementTotals::of(settled)
         .map_err(|_| PipelineError::Data { key: job.job_id.clone(), message: "settlement totals overflow".into() })?;
     let summary = serde_json::to_vec(&totals).unwrap_or_default();
@@ -158,6 +179,8 @@ pub async fn write_outcome(
         ("settlement_exceptions.csv", exceptions),
         ("settlement_rejects.csv", rejects),
         ("settlement_summary.json", summary),
+        ("settlements.jsonl", settlement_lines),
+        ("settlement_checks.jsonl", check_lines),
     ] {
         objects::put(&ctx.clients.s3, bucket, &format!("results/{}/{name}", job.job_id), body).await?;
     }

@@ -6,6 +6,7 @@ pub mod exception_approvals;
 pub mod exception_record;
 pub mod exception_store;
 pub mod exceptions;
+pub mod job_settlements;
 pub mod jobs;
 pub mod resolution;
 pub mod resolve_exception;
@@ -64,6 +65,12 @@ macro_rules! handler {
     ("list-job-exceptions") => {
         ::axum::routing::get($crate::exceptions::list_job_exceptions)
     };
+    ("list-job-settlements") => {
+        ::axum::routing::get($crate::job_settlements::list_job_settlements)
+    };
+    ("list-job-settlement-checks") => {
+        ::axum::routing::get($crate::job_settlements::list_job_settlement_checks)
+    };
     ("resolve-exception") => {
         ::axum::routing::post($crate::resolve_exception::resolve_exception)
     };
@@ -82,6 +89,8 @@ pub fn routes(ctx: &'static Context, only: Option<&str>) -> Router {
             ("normalize-job-file", handler!("normalize-job-file")),
             ("match-job", handler!("match-job")),
             ("list-job-exceptions", handler!("list-job-exceptions")),
+            ("list-job-settlements", handler!("list-job-settlements")),
+            ("list-job-settlement-checks", handler!("list-job-settlement-checks")),
             ("resolve-exception", handler!("resolve-exception")),
             ("recon-health", handler!("recon-health")),
         ],

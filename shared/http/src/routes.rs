@@ -111,6 +111,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route("normalize-job-file", "POST", "/api/jobs/{id}/normalize", Recon, Internal(ReconciliationWrite)),
     route("match-job", "POST", "/api/jobs/{id}/match", Recon, Internal(ReconciliationWrite)),
     route("list-job-exceptions", "GET", "/api/jobs/{id}/exceptions", Recon, Internal(AnalyticsRead)),
+    route("list-job-settlements", "GET", "/api/jobs/{id}/settlements", Recon, Internal(AnalyticsRead)),
+    route("list-job-settlement-checks", "GET", "/api/jobs/{id}/settlement-checks", Recon, Internal(AnalyticsRead)),
     route("resolve-exception", "POST", "/api/exceptions/{id}/resolve", Recon, Internal(ExceptionsResolve)),
     route("recon-health", "GET", "/health/recon", Recon, Public),
     // Mock PG API

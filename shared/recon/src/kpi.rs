@@ -96,11 +96,20 @@ impl Kpis {
                 c.bank_amount_paise += b.amount.0;
             });
         }
-        let settled = rec.settled.iter().map(|m| (m.pg, m.bank));
-        for (pg, bank) in rec.matches.iter().map(|m| (m.pg, m.bank)).chain(settled) {
-            let p = &rec.pg[pg as usize];
-            let b = &rec.bank[bank as usize];
+        for m in &rec.matches {
+            let p = &rec.pg[m.pg as usize];
+            let b = &rec.bank[m.bank as usize];
             touch(p.date.to_string(), Some(p.merchant_id), Some(source_of(b.file)), &|c| {
+                c.matched_count += 1;
+                c.matched_amount_paise += p.amount.0;
+            });
+        }
+        // Paid through a bulk credit: each transaction is matched for its day and merchant; the
+        // credit, once, for its source (a source's matched is of its own credits, at their
+        // amounts, so it never passes its total).
+        for m in &rec.settled {
+            let p = &rec.pg[m.pg as usize];
+            touch(p.date.to_string(), Some(p.merchant_id), None, &|c| {
                 c.matched_count += 1;
                 c.matched_amount_paise += p.amount.0;
             });
@@ -120,6 +129,16 @@ impl Kpis {
                 x.pg_amount_paise += pg_amount;
                 x.amount_delta_paise += e.amount_delta;
             });
+        }
+        let mut credits: Vec<u32> = rec.settled.iter().map(|m| m.bank).collect();
+        credits.sort_unstable();
+        credits.dedup();
+        for b in credits {
+            let b = &rec.bank[b as usize];
+            let days = k.0.entry(b.date.to_string()).or_default();
+            let c = days.entry(format!("SOURCE#{}", source_of(b.file))).or_default();
+            c.matched_count += 1;
+            c.matched_amount_paise += b.amount.0;
         }
         k
     }

@@ -111,3 +111,80 @@ impl SettlementTotals {
         Ok(t)
     }
 }
+
+/// A settlement as the API shows it (`GET /api/jobs/{id}/settlements`): the row of
+/// `settlements.csv`, with the rule that tied its credit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettlementView<'a> {
+    pub settlement_id: &'a str,
+    pub settlement_utr: String,
+    /// The bulk credit's `FILE:LINE`; none when no credit was found.
+    pub bank_ref: Option<String>,
+    pub tied_by: Option<super::settle::TieRule>,
+    pub settled_on: String,
+    pub rows: u32,
+    pub gross_paise: i64,
+    pub fee_paise: i64,
+    pub tax_paise: i64,
+    pub debit_paise: i64,
+    pub expected_net_paise: i64,
+    pub credited_paise: i64,
+    pub delta_paise: i64,
+    pub status: SettlementStatus,
+}
+
+/// A line check as the API shows it (`GET /api/jobs/{id}/settlement-checks`): the row of
+/// `settlement_exceptions.csv`, with the report line it is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineCheckView<'a> {
+    pub settlement_id: &'a str,
+    pub txn_id: Option<&'a str>,
+    pub category: LineCategory,
+    pub expected_paise: Option<i64>,
+    pub actual_paise: i64,
+    pub reason: &'a str,
+    pub file: &'a str,
+    pub line: u32,
+}
+
+pub fn settlement_views<'a>(recon: &'a SettlementRecon<'_>, bank: &[BankRow<'_>]) -> Vec<SettlementView<'a>> {
+    recon
+        .settlements
+        .iter()
+        .map(|s| SettlementView {
+            settlement_id: s.settlement_id,
+            settlement_utr: s.settlement_utr.to_string(),
+            bank_ref: s.credit.map(|(b, _)| bank[b as usize].bank_ref()),
+            tied_by: s.credit.map(|(_, rule)| rule),
+            settled_on: s.settled_on.to_string(),
+            rows: s.rows,
+            gross_paise: s.gross.0,
+            fee_paise: s.fee.0,
+            tax_paise: s.tax.0,
+            debit_paise: s.debit.0,
+            expected_net_paise: s.expected_net.0,
+            credited_paise: s.credited.0,
+            delta_paise: s.delta.0,
+            status: s.status,
+        })
+        .collect()
+}
+
+pub fn line_check_views<'a>(recon: &'a SettlementRecon<'_>) -> Vec<LineCheckView<'a>> {
+    recon
+        .exceptions
+        .iter()
+        .map(|e| LineCheckView {
+            settlement_id: e.settlement_id,
+            txn_id: Some(e.txn_id).filter(|t| !t.is_empty()),
+            category: e.category,
+            expected_paise: e.expected.map(|p| p.0),
+            actual_paise: e.actual.0,
+            reason: &e.reason,
+            file: e.file,
+            line: e.line,
+        })
+        .collect()
+}
