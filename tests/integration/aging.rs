@@ -114,25 +114,6 @@ async fn open_exceptions_age_into_their_bucket_and_list_by_deadline() {
     assert_eq!(r.body["items"].as_array().unwrap().len(), want, "{}", r.body);
 }
 
-/// Every page of a listing.
-async fn all_items(api: &settlepaisa_tests::api::Api, token: &str, path: &str) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let url = match &cursor {
-            None => path.to_string(),
-            Some(c) => format!("{path}&cursor={c}"),
-        };
-        let r = api.call("GET", &url, Some(token), None).await;
-        assert_eq!(r.status, 200, "{url}: {}", r.body);
-        items.extend(r.body["items"].as_array().unwrap().iter().cloned());
-        match r.body["nextCursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return items,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn captured_transactions_carry_their_settlement_stage_and_age_until_credited() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,7 +133,7 @@ async fn captured_transactions_carry_their_settlement_stage_and_age_until_credit
 
     // Before any settlement run: every captured transaction is unsettled and aging; others carry
     // no settlement.
-    let before = all_items(&api, &ops, &path).await;
+    let before = api.all_pages(&ops, &path).await;
     let captured: Vec<&Value> = before.iter().filter(|t| t["status"] == "captured").collect();
     assert!(captured.len() > 100, "{}", captured.len());
     for t in &before {
@@ -179,7 +160,7 @@ async fn captured_transactions_carry_their_settlement_stage_and_age_until_credit
             assert!(in_batches.insert(l["ref"].as_str().unwrap().into(), id.clone()).is_none(), "paid twice: {l}");
         }
     }
-    let after = all_items(&api, &finance, &path).await;
+    let after = api.all_pages(&finance, &path).await;
     let listed: BTreeMap<String, String> = after
         .iter()
         .filter_map(|t| Some((t["txnId"].as_str()?.to_string(), t["settlement"]["settlementId"].as_str()?.to_string())))
@@ -191,7 +172,7 @@ async fn captured_transactions_carry_their_settlement_stage_and_age_until_credit
         check_aging(t);
     }
     // Ops without settlements:read see each stage, not which batch paid it.
-    let ops_view = all_items(&api, &ops, &path).await;
+    let ops_view = api.all_pages(&ops, &path).await;
     let stages = |v: &[Value]| -> Vec<(String, String)> {
         let mut s: Vec<(String, String)> = v
             .iter()
@@ -232,7 +213,7 @@ async fn captured_transactions_carry_their_settlement_stage_and_age_until_credit
     let m = batch.merchant_id.clone();
     // The merchant sees its own the same way.
     let merchant = api.token(Role::MerchantAdmin, Some(&m));
-    let mine = all_items(&api, &merchant, &path).await;
+    let mine = api.all_pages(&merchant, &path).await;
     let mut credited_n = 0;
     for t in mine.iter().filter(|t| t["status"] == "captured") {
         assert_eq!(t["merchantId"], m.as_str());
@@ -246,7 +227,7 @@ async fn captured_transactions_carry_their_settlement_stage_and_age_until_credit
         }
     }
     assert_eq!(credited_n, batch.totals.txns as usize);
-    let now = all_items(&api, &finance, &path).await;
+    let now = api.all_pages(&finance, &path).await;
     let given_back: Vec<&Value> =
         now.iter().filter(|t| in_batches.get(t["txnId"].as_str().unwrap_or_default()) == Some(returned)).collect();
     assert!(!given_back.is_empty());

@@ -55,22 +55,7 @@ fn offline(dir: &Path, pg: &Path, banks: &[PathBuf]) -> (usize, BTreeMap<String,
 
 /// Every page of a paginated GET.
 async fn all_pages(api: &Api, token: &str, path: &str) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let url = match &cursor {
-            Some(c) => format!("{path}{sep}cursor={c}"),
-            None => path.to_string(),
-        };
-        let r = api.call("GET", &url, Some(token), None).await;
-        assert_eq!(r.status, 200, "{url}: {}", r.body);
-        items.extend(r.body["items"].as_array().unwrap().iter().cloned());
-        match r.body["nextCursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return items,
-        }
-    }
+    api.all_pages(token, path).await
 }
 
 fn pg_rows(pg: &Path) -> Vec<Vec<String>> {

@@ -415,6 +415,26 @@ pub mod api {
             api
         }
 
+        /// Every page of a cursor-paginated GET (`items`, `nextCursor`), each asserted 200.
+        pub async fn all_pages(&self, token: &str, path: &str) -> Vec<Value> {
+            let mut items = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                let url = match &cursor {
+                    Some(c) => format!("{path}{sep}cursor={c}"),
+                    None => path.to_string(),
+                };
+                let r = self.call("GET", &url, Some(token), None).await;
+                assert_eq!(r.status, 200, "{url}: {}", r.body);
+                items.extend(r.body["items"].as_array().unwrap().iter().cloned());
+                match r.body["nextCursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_string()),
+                    None => return items,
+                }
+            }
+        }
+
         /// The API with production's maker-checker rules.
         pub async fn start_gated() -> Api {
             let stack = LocalStack::start(None).await.unwrap();

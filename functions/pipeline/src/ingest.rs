@@ -722,16 +722,7 @@ pub(crate) async fn normalize(
             objects::open_range(&ctx.clients.s3, &file.bucket, &file.key, version, span.start, span.end).await
         }
     };
-    let mut obj = match opened {
-        Ok(obj) => obj,
-        Err(e) if objects::is_missing(&e) => {
-            return Err(Failure::Rejected(format!(
-                "s3://{}/{} no longer exists: nothing to ingest",
-                file.bucket, file.key
-            )))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let mut obj = present(file, opened)?;
     file.size = obj.size;
     let mut blocks = LineBlocks::default();
     let chunk = match part {
@@ -824,6 +815,20 @@ pub(crate) async fn normalize(
     rejects.add(tail).await?;
     rejects.finish().await?;
     Ok(())
+}
+
+/// The object opened, or why there is nothing to ingest: it was deleted since its event.
+pub(crate) fn present(
+    file: &FileRecord,
+    opened: Result<objects::OpenObject, AwsError>,
+) -> Result<objects::OpenObject, Failure> {
+    match opened {
+        Ok(obj) => Ok(obj),
+        Err(e) if objects::is_missing(&e) => {
+            Err(Failure::Rejected(format!("s3://{}/{} no longer exists: nothing to ingest", file.bucket, file.key)))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Rejected lines written to `rejects/{file_id}.csv` (`rejects/{file_id}/cNNNN.csv` per chunk of a

@@ -5,7 +5,7 @@
 //! transactions its rows name ([`crate::settlement_step`]); the file record carries the counts,
 //! the acquirer and the `settled_on` dates, so a job planned over those dates takes the report.
 
-use crate::ingest::{dates, Failure, RejectsSpill};
+use crate::ingest::{dates, present, Failure, RejectsSpill};
 use crate::settlement_step::{report_key, txns_key};
 use crate::Context;
 use settlepaisa_aws::{s3 as objects, AwsError};
@@ -22,16 +22,7 @@ pub(crate) async fn normalize(
     acquirer: &str,
     version: Option<&str>,
 ) -> Result<(), Failure> {
-    let mut obj = match objects::open(&ctx.clients.s3, &file.bucket, &file.key, version).await {
-        Ok(obj) => obj,
-        Err(e) if objects::is_missing(&e) => {
-            return Err(Failure::Rejected(format!(
-                "s3://{}/{} no longer exists: nothing to ingest",
-                file.bucket, file.key
-            )))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let mut obj = present(file, objects::open(&ctx.clients.s3, &file.bucket, &file.key, version).await)?;
     if obj.size > MAX_REPORT_BYTES {
         return Err(Failure::Rejected(format!(
             "a settlement report is read whole and this one is {} MiB (at most {} MiB): split it by settlement date",
