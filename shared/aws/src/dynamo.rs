@@ -159,6 +159,20 @@ pub fn lv(values: impl IntoIterator<Item = String>) -> AttributeValue {
     AttributeValue::L(values.into_iter().map(AttributeValue::S).collect())
 }
 
+/// One item by its key, strongly consistent (what a decision reads), or `None`.
+pub async fn get_consistent(client: &Client, table: &str, key: Item) -> Result<Option<Item>, AwsError> {
+    crate::requests::record("dynamodb.GetItem", 1);
+    let out = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("GetItem", crate::sdk_message(&e)))?;
+    Ok(out.item)
+}
+
 /// Reads up to 100 items per request by key; keys DynamoDB leaves unprocessed are asked again
 /// with backoff. Missing items are simply absent from the answer.
 pub async fn batch_get(client: &Client, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, AwsError> {

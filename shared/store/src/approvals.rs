@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use settlepaisa_audit::rules::{ApprovalStatus, Rule};
 use settlepaisa_audit::Draft;
-use settlepaisa_aws::dynamo::{all_pages, nv, sv, Fields, Item, Malformed};
+use settlepaisa_aws::dynamo::{all_pages, get_consistent, nv, sv, Fields, Item, Malformed};
 use settlepaisa_aws::transact::Transacted;
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use std::collections::BTreeMap;
@@ -160,16 +160,8 @@ pub async fn rule_row(
     table: &str,
     action: &str,
 ) -> Result<Option<String>, AwsError> {
-    requests::record("dynamodb.GetItem", 1);
-    let out = client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(key(RULES, action)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
-    Ok(out.item.as_ref().and_then(|i| settlepaisa_aws::dynamo::s(i, "doc")))
+    let item = get_consistent(client, table, key(RULES, action)).await?;
+    Ok(item.as_ref().and_then(|i| settlepaisa_aws::dynamo::s(i, "doc")))
 }
 
 /// The item that writes rule `action` (in an approved rule change's transaction), only over the
@@ -219,16 +211,8 @@ pub async fn park(
 }
 
 pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, id: &str) -> Result<Option<Approval>, AwsError> {
-    requests::record("dynamodb.GetItem", 1);
-    let out = client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(key(APPROVALS, id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
-    out.item.as_ref().map(approval_from).transpose().map_err(|e| AwsError::new("GetItem", e))
+    let item = get_consistent(client, table, key(APPROVALS, id)).await?;
+    item.as_ref().map(approval_from).transpose().map_err(|e| AwsError::new("GetItem", e))
 }
 
 /// Up to `limit` approvals older than `before` (an approval id; ids sort by time), newest first,
@@ -293,16 +277,8 @@ pub async fn pending_on(
     target_type: &str,
     target_id: &str,
 ) -> Result<Vec<Value>, AwsError> {
-    requests::record("dynamodb.GetItem", 1);
-    let out = client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(target_key(target_type, target_id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
-    Ok(out.item.as_ref().and_then(marker_view).map(|(_, v)| v).into_iter().collect())
+    let item = get_consistent(client, table, target_key(target_type, target_id)).await?;
+    Ok(item.as_ref().and_then(marker_view).map(|(_, v)| v).into_iter().collect())
 }
 
 /// The requests pending on a page of targets of one type, by target id (BatchGetItem, eventually

@@ -14,7 +14,7 @@
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use settlepaisa_audit::{seal, Actor, Draft, Entry, Head, Outcome};
-use settlepaisa_aws::dynamo::{nv, sv, Fields, Item, Malformed};
+use settlepaisa_aws::dynamo::{get_consistent, nv, sv, Fields, Item, Malformed};
 use settlepaisa_aws::transact::{backoff, Transacted};
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -40,16 +40,8 @@ fn chain_key(chain: &str, seq: u64) -> Item {
 
 /// The head of `chain`, read consistently.
 pub async fn head(client: &aws_sdk_dynamodb::Client, table: &str, chain: &str) -> Result<Option<Head>, AwsError> {
-    requests::record("dynamodb.GetItem", 1);
-    let out = client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(chain_key(chain, 0)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
-    out.item.map(|i| head_from(&i)).transpose().map_err(|e| AwsError::new("GetItem", e))
+    let item = get_consistent(client, table, chain_key(chain, 0)).await?;
+    item.map(|i| head_from(&i)).transpose().map_err(|e| AwsError::new("GetItem", e))
 }
 
 fn head_from(item: &Item) -> Result<Head, Malformed> {

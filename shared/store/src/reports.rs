@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use settlepaisa_aws::dynamo::{nv, sv, Fields, Item, Malformed};
 use settlepaisa_aws::transact::Transacted;
-use settlepaisa_aws::{requests, sdk_message, AwsError};
+use settlepaisa_aws::{requests, AwsError};
 
 /// How long a report (and its object) is kept.
 pub const KEEP_SECS: i64 = 30 * 86_400;
@@ -96,16 +96,9 @@ pub async fn put_new(
 }
 
 pub async fn get(client: &aws_sdk_dynamodb::Client, table: &str, id: &str) -> Result<Option<Report>, AwsError> {
-    requests::record("dynamodb.GetItem", 1);
-    let out = client
-        .get_item()
-        .table_name(table)
-        .key("pk", sv(id))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
-    out.item.as_ref().map(from_item).transpose().map_err(|e| AwsError::new("GetItem", e))
+    let key = Item::from([("pk".to_string(), sv(id))]);
+    let item = settlepaisa_aws::dynamo::get_consistent(client, table, key).await?;
+    item.as_ref().map(from_item).transpose().map_err(|e| AwsError::new("GetItem", e))
 }
 
 /// Writes `r` over the report as it was (`was`): `false` when it moved meanwhile (another

@@ -16,7 +16,7 @@
 
 use crate::error::StoreError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
-use settlepaisa_aws::dynamo::{conditional, nv, query_page, sv, Fields, Item, Malformed};
+use settlepaisa_aws::dynamo::{conditional, get_consistent, nv, query_page, sv, Fields, Item, Malformed};
 use settlepaisa_aws::transact::Transacted;
 use settlepaisa_aws::{requests, sdk_message, AwsError};
 use settlepaisa_payout::cycle::Totals;
@@ -214,16 +214,9 @@ impl BatchRecord {
 
 /// The merchant's ledger head, strongly consistent (a run decides from it).
 pub async fn head(client: &aws_sdk_dynamodb::Client, table: &str, merchant_id: &str) -> Result<Head, StoreError> {
-    requests::record("dynamodb.GetItem", 1);
-    let out = client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(key(&format!("M#{merchant_id}"), "LEDGER")))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
-    let Some(item) = out.item else { return Ok(Head::default()) };
+    let Some(item) = get_consistent(client, table, key(&format!("M#{merchant_id}"), "LEDGER")).await? else {
+        return Ok(Head::default());
+    };
     let f = Fields::new("ledger head", &item);
     Ok(Head { version: f.n("version")?, ledger_key: f.opt_s("ledger_key")? })
 }
@@ -340,16 +333,8 @@ pub async fn get_batch(
     settlement_id: &str,
 ) -> Result<Option<BatchRecord>, StoreError> {
     let Some(k) = batch_key(settlement_id) else { return Ok(None) };
-    requests::record("dynamodb.GetItem", 1);
-    let out = client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(k))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
-    Ok(out.item.as_ref().map(BatchRecord::from_item).transpose()?)
+    let item = get_consistent(client, table, k).await?;
+    Ok(item.as_ref().map(BatchRecord::from_item).transpose()?)
 }
 
 /// A page of batches and where the next starts.
@@ -735,16 +720,9 @@ pub async fn get_request(
     merchant_id: &str,
     idempotency_key: &str,
 ) -> Result<Option<SettlementRequest>, StoreError> {
-    requests::record("dynamodb.GetItem", 1);
-    let out = client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(key(&format!("M#{merchant_id}"), &format!("REQ#{idempotency_key}"))))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::new("GetItem", sdk_message(&e)))?;
-    Ok(out.item.as_ref().map(request_from).transpose()?)
+    let k = key(&format!("M#{merchant_id}"), &format!("REQ#{idempotency_key}"));
+    let item = get_consistent(client, table, k).await?;
+    Ok(item.as_ref().map(request_from).transpose()?)
 }
 
 /// Every request for `date`.
