@@ -219,53 +219,50 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
 
     // Read: every file at once.
     let t = Instant::now();
-    let (pg_bytes, bank_bytes) = rayon::join(
+    let read_all = |paths: &[PathBuf]| {
+        paths.par_iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Result<Vec<_>, _>>()
+    };
+    let (pg_bytes, (bank_bytes, settlement_bytes)) = rayon::join(
         || std::fs::read(&args.pg).map_err(io_err(&args.pg)),
-        || args.bank.par_iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Result<Vec<_>, _>>(),
+        || rayon::join(|| read_all(&args.bank), || read_all(&args.settlement)),
     );
-    let (pg_bytes, bank_bytes) = (pg_bytes?, bank_bytes?);
-    let settlement_bytes =
-        args.settlement.iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Result<Vec<_>, _>>()?;
+    let (pg_bytes, bank_bytes, settlement_bytes) = (pg_bytes?, bank_bytes?, settlement_bytes?);
     let input_bytes = pg_bytes.len() as u64
         + bank_bytes.iter().map(|b| b.len() as u64).sum::<u64>()
         + settlement_bytes.iter().map(|b| b.len() as u64).sum::<u64>();
     let read = ms(t);
 
-    // Normalize: the PG export and the statements in parallel, each in parallel chunks.
+    // Normalize: the PG export, the statements and the settlement reports in parallel, each in
+    // parallel chunks.
     let t = Instant::now();
-    let (pg_file, bank_files) = rayon::join(
+    let parse_banks = || {
+        bank_bytes
+            .par_iter()
+            .zip(&bank_names)
+            .map(|(bytes, name)| {
+                parse_bank_file(name, bytes, &templates, args.format.as_deref())
+                    .map_err(|source| CliError::Bank { file: name.clone(), source })
+            })
+            .collect::<Result<Vec<BankFile>, _>>()
+    };
+    let parse_settlements = || {
+        settlement_bytes
+            .par_iter()
+            .zip(&settlement_names)
+            .map(|(bytes, name)| {
+                parse_settlement_file(name, bytes).map_err(|source| CliError::Settlement { file: name.clone(), source })
+            })
+            .collect::<Result<Vec<SettlementFile>, _>>()
+    };
+    let (pg_file, (bank_files, settlement_files)) = rayon::join(
         || parse_pg_file(&pg_bytes).map_err(|source| CliError::Pg { file: pg_name.clone(), source }),
-        || {
-            bank_bytes
-                .par_iter()
-                .zip(&bank_names)
-                .map(|(bytes, name)| {
-                    parse_bank_file(name, bytes, &templates, args.format.as_deref())
-                        .map_err(|source| CliError::Bank { file: name.clone(), source })
-                })
-                .collect::<Result<Vec<BankFile>, _>>()
-        },
+        || rayon::join(parse_banks, parse_settlements),
     );
-    let (mut pg_file, mut bank_files) = (pg_file?, bank_files?);
-    let mut settlement_files = settlement_bytes
-        .iter()
-        .zip(&settlement_names)
-        .map(|(bytes, name)| {
-            parse_settlement_file(name, bytes).map_err(|source| CliError::Settlement { file: name.clone(), source })
-        })
-        .collect::<Result<Vec<SettlementFile>, _>>()?;
-    let settlement_rows: Vec<_> = settlement_files.iter_mut().flat_map(|f| std::mem::take(&mut f.rows)).collect();
-    // Hand the rows to the engine. The largest file's credits become the engine's vector (grown in
-    // place) and the others move in, so the rows are never all held twice.
+    let (mut pg_file, mut bank_files, mut settlement_files) = (pg_file?, bank_files?, settlement_files?);
+    // Hand the rows to the engine, each kind in one list.
+    let settlement_rows = concat_largest_first(settlement_files.iter_mut().map(|f| &mut f.rows).collect());
     let pg_txns = std::mem::take(&mut pg_file.captured);
-    let total: usize = bank_files.iter().map(|f| f.credits.len()).sum();
-    let largest = (0..bank_files.len()).max_by_key(|&i| bank_files[i].credits.len()).unwrap_or(0);
-    let mut bank_rows = std::mem::take(&mut bank_files[largest].credits);
-    bank_rows.reserve_exact(total - bank_rows.len());
-    for f in &mut bank_files {
-        bank_rows.append(&mut f.credits);
-        f.credits = Vec::new();
-    }
+    let bank_rows = concat_largest_first(bank_files.iter_mut().map(|f| &mut f.credits).collect());
     let normalize = ms(t);
 
     let (outcome, settled) = reconcile_with_settlements(pg_txns, bank_rows, settlement_rows, &fees, &cfg);
@@ -352,6 +349,22 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     let path = args.out.join("summary.json");
     std::fs::write(&path, json).map_err(io_err(&path))?;
     Ok(summary)
+}
+
+/// Moves every list's items into one: the largest list becomes the result (grown in place) and
+/// the others move in, so the rows are never all held twice.
+fn concat_largest_first<T>(mut lists: Vec<&mut Vec<T>>) -> Vec<T> {
+    let total: usize = lists.iter().map(|l| l.len()).sum();
+    let Some(largest) = (0..lists.len()).max_by_key(|&i| lists[i].len()) else {
+        return Vec::new();
+    };
+    let mut all = std::mem::take(lists[largest]);
+    all.reserve_exact(total - all.len());
+    for list in lists {
+        all.append(list);
+        *list = Vec::new();
+    }
+    all
 }
 
 fn write_report(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<(), CliError> {

@@ -17,6 +17,7 @@
 
 use crate::bank_file::{BankRow, Direction};
 use crate::config::MatchConfig;
+use crate::id_key::{permute_in_place, IdKey};
 use crate::outcome::{Category, EngineTimings, Exception, Match, Reconciliation, Why};
 use crate::pg_file::PgTxn;
 use crate::score::score;
@@ -50,10 +51,10 @@ pub fn reconcile_with_settlements<'a>(
     cfg: &MatchConfig,
 ) -> (Reconciliation<'a>, SettlementRecon<'a>) {
     let started = Instant::now();
-    let (pg, bank) = prepare(pg, bank);
+    let (pg, bank, pg_keys) = prepare(pg, bank);
     let utr = utr_stage(&pg, &bank, cfg);
     let own_match = if settlement_rows.is_empty() { Vec::new() } else { own_matches(&utr, pg.len()) };
-    after_utr_stage(pg, bank, utr, &own_match, settlement_rows, fees, cfg, started)
+    after_utr_stage(pg, bank, pg_keys, utr, &own_match, settlement_rows, fees, cfg, started)
 }
 
 /// Per PG record: the credit carrying its UTR that the UTR stage paired it with — a match, or an
@@ -97,7 +98,7 @@ pub fn reconcile_residual<'a>(
     cfg: &MatchConfig,
 ) -> (Reconciliation<'a>, SettlementRecon<'a>) {
     let started = Instant::now();
-    let (pg, bank) = prepare(pg, bank);
+    let (pg, bank, pg_keys) = prepare(pg, bank);
     let own_credits: std::collections::HashSet<(&str, u32)> = closed.pg.values().flatten().copied().collect();
     let by_ref: std::collections::HashMap<(&str, u32), u32> =
         bank.iter().enumerate().map(|(i, b)| ((b.file, b.line), i as u32)).collect();
@@ -116,7 +117,7 @@ pub fn reconcile_residual<'a>(
     let open_bank =
         (0..bank.len() as u32).filter(|&b| !own_credits.contains(&bank_key(&bank[b as usize]))).collect::<Vec<_>>();
     let utr = UtrStage { matches: Vec::new(), exceptions: Vec::new(), open_pg, open_bank };
-    after_utr_stage(pg, bank, utr, &own_match, settlement_rows, fees, cfg, started)
+    after_utr_stage(pg, bank, pg_keys, utr, &own_match, settlement_rows, fees, cfg, started)
 }
 
 /// The settlement step (when there are reports), the fallback stage and categorization, over
@@ -125,6 +126,7 @@ pub fn reconcile_residual<'a>(
 fn after_utr_stage<'a>(
     pg: Vec<PgTxn<'a>>,
     bank: Vec<BankRow<'a>>,
+    pg_keys: Vec<IdKey>,
     mut utr: UtrStage,
     own_match: &[u32],
     settlement_rows: Vec<SettlementRow<'a>>,
@@ -133,9 +135,10 @@ fn after_utr_stage<'a>(
     started: Instant,
 ) -> (Reconciliation<'a>, SettlementRecon<'a>) {
     let (settlement_recon, settled, awaiting) = if settlement_rows.is_empty() {
+        drop(pg_keys);
         (SettlementRecon::default(), Vec::new(), Vec::new())
     } else {
-        let step = settle(settlement_rows, &pg, &bank, own_match, &utr.open_pg, &utr.open_bank, fees);
+        let step = settle(settlement_rows, &pg, &pg_keys, &bank, own_match, &utr.open_pg, &utr.open_bank, fees);
         utr.open_pg.retain(|&p| !step.pg_taken[p as usize]);
         utr.open_bank.retain(|&b| !step.bank_taken[b as usize]);
         let awaiting =
@@ -213,7 +216,7 @@ fn after_utr_stage<'a>(
 /// result equals the single-process one.
 pub fn reconcile_utr_shard<'a>(pg: Vec<PgTxn<'a>>, bank: Vec<BankRow<'a>>, cfg: &MatchConfig) -> ShardOutcome<'a> {
     let started = Instant::now();
-    let (pg, bank) = prepare(pg, bank);
+    let (pg, bank, _) = prepare(pg, bank);
     let utr = utr_stage(&pg, &bank, cfg);
     let mut matches = utr.matches;
     let mut exceptions = utr.exceptions;
@@ -274,8 +277,9 @@ fn sort_outcome(matches: &mut [Match], exceptions: &mut [Exception]) {
         .par_sort_unstable_by_key(|e| (e.category, e.pg.is_empty(), e.pg.first().copied(), e.bank.first().copied()));
 }
 
-/// Drops what is not reconciled (other statuses, withdrawals) and puts the rest in canonical order.
-fn prepare<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>) -> (Vec<PgTxn<'a>>, Vec<BankRow<'a>>) {
+/// Drops what is not reconciled (other statuses, withdrawals) and puts the rest in canonical order;
+/// returns each PG record's [`IdKey`] with them (the settlement step joins on those).
+fn prepare<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>) -> (Vec<PgTxn<'a>>, Vec<BankRow<'a>>, Vec<IdKey>) {
     // Callers usually pass only captured rows and credits: check in parallel before filtering.
     if !pg.par_iter().all(PgTxn::is_captured) {
         pg.retain(PgTxn::is_captured);
@@ -283,22 +287,31 @@ fn prepare<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>) -> (Vec<PgTxn
     if !bank.par_iter().all(|b| b.direction == Direction::Credit) {
         bank.retain(|b| b.direction == Direction::Credit);
     }
-    canonicalize(&mut pg, &mut bank);
+    let pg_keys = canonicalize(&mut pg, &mut bank);
     assert!(pg.len() < BANK_BIT as usize && bank.len() < BANK_BIT as usize, "too many records for one run");
-    (pg, bank)
+    (pg, bank, pg_keys)
 }
 
 /// PG by `txn_id`, bank by `(file, line)`: every tie-break below uses these indices, so the
-/// outcome cannot depend on the order the records arrived in.
-fn canonicalize(pg: &mut [PgTxn<'_>], bank: &mut [BankRow<'_>]) {
-    if !pg.par_windows(2).all(|w| w[0].txn_id < w[1].txn_id) {
-        pg.par_sort_unstable_by(|a, b| a.txn_id.cmp(b.txn_id));
+/// outcome cannot depend on the order the records arrived in. The PG records' keys are taken in
+/// one parallel pass (its loads overlap; a comparison of two ids waits on both) and the order is
+/// checked, and if need be sorted, on them.
+fn canonicalize(pg: &mut [PgTxn<'_>], bank: &mut [BankRow<'_>]) -> Vec<IdKey> {
+    let mut keys: Vec<IdKey> = pg.par_iter().map(|t| IdKey::of(t.txn_id)).collect();
+    let before =
+        |a: usize, b: usize, pg: &[PgTxn<'_>], keys: &[IdKey]| keys[a].cmp_ids(pg[a].txn_id, &keys[b], pg[b].txn_id);
+    if !(1..pg.len()).into_par_iter().all(|i| before(i - 1, i, pg, &keys).is_lt()) {
+        let mut order: Vec<u32> = (0..pg.len() as u32).collect();
+        order.par_sort_unstable_by(|&a, &b| before(a as usize, b as usize, pg, &keys));
+        keys = order.iter().map(|&i| keys[i as usize]).collect();
+        permute_in_place(pg, order);
     }
     if !bank.par_windows(2).all(|w| bank_key(&w[0]) < bank_key(&w[1])) {
         bank.par_sort_unstable_by(|a, b| bank_key(a).cmp(&bank_key(b)));
     }
     debug_assert!(pg.windows(2).all(|w| w[0].txn_id != w[1].txn_id), "txn_id repeated");
     debug_assert!(bank.windows(2).all(|w| bank_key(&w[0]) != bank_key(&w[1])), "bank ref repeated");
+    keys
 }
 
 fn bank_key<'a>(b: &BankRow<'a>) -> (&'a str, u32) {

@@ -267,7 +267,11 @@ fn build<'a>(o: &'a Owned, pgs: &[RawPg], banks: &[RawBank]) -> (Vec<PgTxn<'a>>,
 
 fn owned(pgs: &[RawPg], banks: &[RawBank]) -> Owned {
     Owned {
-        ids: (0..pgs.len()).map(|i| format!("T{i:03}")).collect(),
+        // Short ids and long ones sharing their first 16 bytes: ordering by id must not depend on
+        // which of the two the id key decides alone (`crate::id_key`).
+        ids: (0..pgs.len())
+            .map(|i| if i % 2 == 0 { format!("T{i:03}") } else { format!("TXN-LONG-PREFIX-{i:03}") })
+            .collect(),
         refs: (0..pgs.len()).map(|i| format!("REF-{i:03}")).collect(),
         narrations: banks.iter().map(|b| b.ref_of.map(|r| format!("NEFT REF-{r:03} CR")).unwrap_or_default()).collect(),
     }

@@ -9,6 +9,7 @@ pub mod date;
 pub mod engine;
 pub mod fields;
 pub mod gen;
+pub mod id_key;
 pub mod kpi;
 pub mod lines;
 pub mod money;

@@ -2,6 +2,7 @@
 
 use crate::date::{ist_date, parse_rfc3339, Date};
 use crate::fields::split_fields;
+use crate::id_key::{permute_in_place, IdKey};
 use crate::lines::{lines, looks_binary, strip_bom};
 use crate::money::Paise;
 use crate::parallel_parse::{parse_chunks_into, Located};
@@ -177,15 +178,15 @@ pub fn parse_pg_file<'a>(bytes: &'a [u8]) -> Result<PgFile<'a>, PgFileError> {
 /// Sorts both lists by `txn_id` and rejects every repeat of an id after its first line, within
 /// a list or across the two: one transaction must never be reconciled twice.
 fn reject_duplicate_ids<'a>(captured: &mut Vec<PgTxn<'a>>, other: &mut Vec<PgTxn<'a>>, rejects: &mut Vec<Reject>) {
-    let by_id = |a: &PgTxn<'_>, b: &PgTxn<'_>| a.txn_id.cmp(b.txn_id).then(a.line.cmp(&b.line));
-    for list in [&mut *captured, &mut *other] {
-        // Exports are often already in id order: checking is one pass, sorting is many.
-        if !list.is_sorted_by(|a, b| by_id(a, b).is_le()) {
-            list.par_sort_unstable_by(by_id);
-        }
-    }
-    let sorted_has_dup = |v: &[PgTxn<'_>]| v.windows(2).any(|w| w[0].txn_id == w[1].txn_id);
-    if !sorted_has_dup(captured) && !sorted_has_dup(other) && !shares_an_id(captured, other) {
+    let captured_keys = sort_by_id(captured);
+    let other_keys = sort_by_id(other);
+    let has_dup = |v: &[PgTxn<'_>], keys: &[IdKey]| {
+        (1..v.len()).any(|i| keys[i - 1].cmp_ids(v[i - 1].txn_id, &keys[i], v[i].txn_id).is_eq())
+    };
+    if !has_dup(captured, &captured_keys)
+        && !has_dup(other, &other_keys)
+        && !shares_an_id((captured, &captured_keys), (other, &other_keys))
+    {
         return;
     }
     // Rare: find each id's first line over both lists, then drop every later line.
@@ -209,11 +210,32 @@ fn reject_duplicate_ids<'a>(captured: &mut Vec<PgTxn<'a>>, other: &mut Vec<PgTxn
     }
 }
 
-/// Whether two lists sorted by id have an id in common: one merge walk.
-fn shares_an_id(a: &[PgTxn<'_>], b: &[PgTxn<'_>]) -> bool {
+/// Puts `list` in (`txn_id`, line) order and returns each position's [`IdKey`]. Exports are
+/// often already in id order: checking is one pass, sorting is many. A shuffled export is sorted
+/// as small (key, line, index) triples and each record then moved once.
+fn sort_by_id(list: &mut [PgTxn<'_>]) -> Vec<IdKey> {
+    let by_id = |a: &PgTxn<'_>, b: &PgTxn<'_>| a.txn_id.cmp(b.txn_id).then(a.line.cmp(&b.line));
+    if list.is_sorted_by(|a, b| by_id(a, b).is_le()) {
+        return list.par_iter().map(|t| IdKey::of(t.txn_id)).collect();
+    }
+    let mut keys: Vec<(IdKey, u32, u32)> =
+        list.par_iter().enumerate().map(|(i, t)| (IdKey::of(t.txn_id), t.line, i as u32)).collect();
+    {
+        let list = &*list;
+        keys.par_sort_unstable_by(|a, b| {
+            a.0.cmp_ids(list[a.2 as usize].txn_id, &b.0, list[b.2 as usize].txn_id).then(a.1.cmp(&b.1))
+        });
+    }
+    let order = keys.iter().map(|k| k.2).collect();
+    permute_in_place(list, order);
+    keys.into_iter().map(|k| k.0).collect()
+}
+
+/// Whether two lists sorted by id have an id in common: one merge walk over their keys.
+fn shares_an_id((a, ka): (&[PgTxn<'_>], &[IdKey]), (b, kb): (&[PgTxn<'_>], &[IdKey])) -> bool {
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
-        match a[i].txn_id.cmp(b[j].txn_id) {
+        match ka[i].cmp_ids(a[i].txn_id, &kb[j], b[j].txn_id) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => return true,

@@ -6,6 +6,7 @@ use crate::date::Date;
 use crate::fields::split_fields;
 use crate::lines::{lines, looks_binary, strip_bom};
 use crate::money::Paise;
+use crate::parallel_parse::{parse_chunks_into, Located};
 use crate::reject::Reject;
 use crate::utr::{find_utr, Utr};
 use serde::Serialize;
@@ -125,44 +126,106 @@ pub fn parse_settlement_file<'a>(name: &'a str, bytes: &'a [u8]) -> Result<Settl
     if looks_binary(bytes) {
         return Err(SettlementFileError::Binary);
     }
-    let mut out = SettlementFile { rows: Vec::new(), rejects: Vec::new(), stats: SettlementStats::default() };
-    let mut fields = Vec::with_capacity(FIELDS);
-    let mut header_seen = false;
-    for (i, raw) in lines(bytes).enumerate() {
-        let line = i as u32 + 1;
-        out.stats.lines_read += 1;
+    // The header is the first line with text; blank lines may come before it.
+    let mut offset = 0;
+    let mut header_line = 0u32;
+    loop {
+        let end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i + 1);
+        if offset >= bytes.len() {
+            return Err(SettlementFileError::Empty);
+        }
+        let raw = &bytes[offset..end];
+        header_line += 1;
+        offset = end;
         if raw.iter().all(u8::is_ascii_whitespace) {
-            out.stats.non_data_lines += 1;
             continue;
         }
-        if !header_seen {
-            // The header is the first line with text; blank lines may come before it.
-            let text = String::from_utf8_lossy(raw);
-            let mut names = Vec::with_capacity(FIELDS);
-            let ok = split_fields(&text, b',', &mut names)
-                && names.len() == FIELDS
-                && names.iter().zip(SETTLEMENT_HEADER.split(',')).all(|(f, want)| f.eq_ignore_ascii_case(want));
-            if !ok {
-                return Err(SettlementFileError::WrongHeader { found: text.chars().take(200).collect() });
-            }
-            header_seen = true;
-            out.stats.non_data_lines += 1;
+        let text = String::from_utf8_lossy(raw);
+        let text = text.trim_end_matches(['\r', '\n']);
+        let mut names = Vec::with_capacity(FIELDS);
+        let ok = split_fields(text, b',', &mut names)
+            && names.len() == FIELDS
+            && names.iter().zip(SETTLEMENT_HEADER.split(',')).all(|(f, want)| f.eq_ignore_ascii_case(want));
+        if !ok {
+            return Err(SettlementFileError::WrongHeader { found: text.chars().take(200).collect() });
+        }
+        break;
+    }
+    // The rows, in parallel chunks (a month of a large acquirer's report is millions of rows).
+    let filler = SettlementRow {
+        file: name,
+        line: 0,
+        settlement_id: "",
+        settlement_utr: Utr::from_key(0),
+        settled_on: Date(0),
+        kind: RowKind::Payment,
+        entity_id: "",
+        txn_id: "",
+        amount: Paise::ZERO,
+        fee: Paise::ZERO,
+        tax: Paise::ZERO,
+        raw: "",
+    };
+    let (rows, chunks, end_line) =
+        parse_chunks_into(&bytes[offset..], CHUNK_BYTES, header_line, filler, |chunk, out| {
+            parse_chunk(name, chunk, out)
+        });
+    let mut rejects = Vec::new();
+    let mut blank = 0u64;
+    for (at, chunk) in chunks {
+        blank += chunk.blank;
+        rejects.extend(chunk.rejects.into_iter().map(|mut r| {
+            r.line += at;
+            r
+        }));
+    }
+    let stats = SettlementStats {
+        lines_read: u64::from(end_line),
+        data_rows: rows.len() as u64,
+        rejected_rows: rejects.len() as u64,
+        // Blank lines, the header and the blank lines before it.
+        non_data_lines: blank + u64::from(header_line),
+    };
+    Ok(SettlementFile { rows, rejects, stats })
+}
+
+/// Chunk size for parallel parsing, as for statements.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// What a chunk held besides its rows, numbered within the chunk.
+struct Chunk {
+    blank: u64,
+    rejects: Vec<Reject>,
+}
+
+/// Parses one chunk of rows, writing them at the start of `out`; returns how many.
+fn parse_chunk<'a>(name: &'a str, chunk: &'a [u8], out: &mut [SettlementRow<'a>]) -> (usize, Chunk) {
+    let mut found = Chunk { blank: 0, rejects: Vec::new() };
+    let mut written = 0;
+    let mut fields = Vec::with_capacity(FIELDS + 1);
+    for (i, raw) in lines(chunk).enumerate() {
+        let line = i as u32 + 1;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            found.blank += 1;
             continue;
         }
         match parse_row(raw, &mut fields) {
             Ok(mut row) => {
                 row.file = name;
                 row.line = line;
-                out.stats.data_rows += 1;
-                out.rows.push(row);
+                out[written] = row;
+                written += 1;
             }
-            Err(reason) => {
-                out.stats.rejected_rows += 1;
-                out.rejects.push(Reject { line, reason, raw: String::from_utf8_lossy(raw).into_owned() });
-            }
+            Err(reason) => found.rejects.push(Reject { line, reason, raw: String::from_utf8_lossy(raw).into_owned() }),
         }
     }
-    Ok(out)
+    (written, found)
+}
+
+impl Located for SettlementRow<'_> {
+    fn shift_line(&mut self, by: u32) {
+        self.line += by;
+    }
 }
 
 fn parse_row<'a>(raw: &'a [u8], fields: &mut Vec<&'a str>) -> Result<SettlementRow<'a>, String> {

@@ -12,6 +12,7 @@ use super::fees::FeeSchedule;
 use super::report_file::{RowKind, SettlementRow};
 use crate::bank_file::BankRow;
 use crate::date::Date;
+use crate::id_key::IdKey;
 use crate::money::Paise;
 use crate::pg_file::PgTxn;
 use crate::reject::Reject;
@@ -181,16 +182,18 @@ pub(crate) struct Settled<'a> {
 /// Ties settlements to credits and checks them. `own_match[p]` is a bank credit the UTR stage
 /// paired PG `p` with by UTR, as a match or an exception (`u32::MAX` if none); `open_pg` and
 /// `open_bank` are what the UTR stage left.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn settle<'a>(
     rows: Vec<SettlementRow<'a>>,
     pg: &[PgTxn<'a>],
+    pg_keys: &[IdKey],
     bank: &[BankRow<'a>],
     own_match: &[u32],
     open_pg: &[u32],
     open_bank: &[u32],
     fees: &FeeSchedule,
 ) -> Settled<'a> {
-    let (mut settlements, rows, rejects) = group(rows);
+    let (mut settlements, checked, rejects) = group(&rows);
     let mut bank_taken = vec![false; bank.len()];
     tie_credits(&mut settlements, bank, open_bank, &mut bank_taken);
     for s in &mut settlements {
@@ -216,10 +219,13 @@ pub(crate) fn settle<'a>(
     let mut awaiting = Vec::new();
     // Each row's term fits an i64; their sum is taken wide and narrowed once.
     let mut fee_overcharge: i128 = 0;
-    // The first payment row of each transaction, as (settlement, report, line).
-    let mut first_paid: HashMap<&str, (u32, &str, u32)> = HashMap::new();
-    let pg_of = pg_indices(&rows, pg);
-    for ((settlement_index, row), found) in rows.into_iter().zip(pg_of) {
+    // The first payment row of each transaction, as (settlement, report, line): by PG index for
+    // a captured transaction (no hashing of a million ids), by id for an unknown one.
+    let mut first_paid_pg: Vec<u32> = vec![u32::MAX; pg.len()];
+    let mut first_paid_unknown: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
+    let pg_of = pg_indices(&rows, &checked, pg, pg_keys);
+    for (position, (&(settlement_index, row_index), found)) in checked.iter().zip(pg_of).enumerate() {
+        let row = rows[row_index as usize];
         let s = &settlements[settlement_index as usize];
         let mut raise = |category, expected: Option<Paise>, actual: Paise, reason: String| {
             exceptions.push(LineException {
@@ -291,19 +297,25 @@ pub(crate) fn settle<'a>(
                 format!("paid {} paise for a {}-paise PG transaction", row.amount.0, pg[p].amount.0),
             );
         }
-        if let Some(&(earlier, file, line)) = first_paid.get(row.txn_id) {
+        let first = match found {
+            Some(p) => &mut first_paid_pg[p],
+            None => first_paid_unknown.entry(row.txn_id).or_insert(u32::MAX),
+        };
+        if *first != u32::MAX {
+            let (earlier, earlier_row) = checked[*first as usize];
+            let earlier_row = &rows[earlier_row as usize];
             raise(
                 LineCategory::DoubleSettled,
                 None,
                 row.amount,
                 format!(
-                    "already paid in settlement {} ({file} line {line})",
-                    settlements[earlier as usize].settlement_id
+                    "already paid in settlement {} ({} line {})",
+                    settlements[earlier as usize].settlement_id, earlier_row.file, earlier_row.line
                 ),
             );
             continue;
         }
-        first_paid.insert(row.txn_id, (settlement_index, row.file, row.line));
+        *first = position as u32;
         let Some(p) = found else { continue };
         if own_match[p] != u32::MAX {
             raise(
@@ -351,57 +363,88 @@ pub(crate) fn settle<'a>(
     }
 }
 
-/// For each row, the index of its transaction in `pg` (sorted by `txn_id`), if captured. A
-/// merge of the rows' ids, sorted, with `pg`: one pass over each, where a binary search per row
-/// waited on a cache miss at every step of a large export (most of the step's time).
-fn pg_indices(rows: &[(u32, SettlementRow<'_>)], pg: &[PgTxn<'_>]) -> Vec<Option<usize>> {
-    let mut by_txn: Vec<u32> = (0..rows.len() as u32).filter(|&i| !rows[i as usize].1.txn_id.is_empty()).collect();
-    by_txn.par_sort_unstable_by_key(|&i| rows[i as usize].1.txn_id);
-    let mut found = vec![None; rows.len()];
+/// For each checked row, the index of its transaction in `pg` (sorted by `txn_id`), if captured.
+/// A merge of the rows' ids with `pg` on their [`IdKey`]s (`pg_keys[p]` is `pg[p]`'s): one pass
+/// over each comparing integers, where a binary search per row waited on a cache miss at every step.
+fn pg_indices(
+    rows: &[SettlementRow<'_>],
+    checked: &[(u32, u32)],
+    pg: &[PgTxn<'_>],
+    pg_keys: &[IdKey],
+) -> Vec<Option<usize>> {
+    let id_of = |k: u32| rows[checked[k as usize].1 as usize].txn_id;
+    let mut by_txn: Vec<(IdKey, u32)> = (0..checked.len() as u32)
+        .into_par_iter()
+        .filter(|&k| !id_of(k).is_empty())
+        .map(|k| (IdKey::of(id_of(k)), k))
+        .collect();
+    by_txn.par_sort_unstable_by(|a, b| a.0.cmp_ids(id_of(a.1), &b.0, id_of(b.1)));
+    let mut found = vec![None; checked.len()];
     let mut p = 0;
-    for i in by_txn {
-        let id = rows[i as usize].1.txn_id;
-        while p < pg.len() && pg[p].txn_id < id {
+    for (key, k) in by_txn {
+        let id = id_of(k);
+        let at = |p: usize| pg_keys[p].cmp_ids(pg[p].txn_id, &key, id);
+        while p < pg.len() && at(p).is_lt() {
             p += 1;
         }
-        if p < pg.len() && pg[p].txn_id == id {
-            found[i as usize] = Some(p);
+        if p < pg.len() && at(p).is_eq() {
+            found[k as usize] = Some(p);
         }
     }
     found
 }
 
-type Grouped<'a> = (Vec<Settlement<'a>>, Vec<(u32, SettlementRow<'a>)>, Vec<(&'a str, Reject)>);
+/// Settlements in (`settled_on`, `settlement_id`) order; the rows to check, as (settlement,
+/// row index), in (`settled_on`, `settlement_id`, report, line) order; and the rejects.
+type Grouped<'a> = (Vec<Settlement<'a>>, Vec<(u32, u32)>, Vec<(&'a str, Reject)>);
 
-/// Rows into settlements, in (`settled_on`, `settlement_id`) order, and the rows to check in
-/// (`settled_on`, `settlement_id`, report, line) order. A row that disagrees with its
-/// settlement's first row (by report and line) on UTR or date is a reject; so is every row of a
-/// settlement whose sums could not be held.
-fn group(mut rows: Vec<SettlementRow<'_>>) -> Grouped<'_> {
-    rows.par_sort_unstable_by(|a, b| (a.settlement_id, a.file, a.line).cmp(&(b.settlement_id, b.file, b.line)));
+/// Groups rows into settlements. A row that disagrees with its settlement's first row (by report
+/// and line) on UTR or date is a reject; so is every row of a settlement whose sums could not be
+/// held. Ids and report names are numbered once (a report holds a few hundred settlements and a
+/// run a few reports), so the rows are ordered by integers, not by comparing their text.
+fn group<'a>(rows: &[SettlementRow<'a>]) -> Grouped<'a> {
+    let ids = rank_distinct(rows.iter().map(|r| r.settlement_id));
+    let files = rank_distinct(rows.iter().map(|r| r.file));
+    let mut order: Vec<(u32, u32, u32, u32)> = rows
+        .par_iter()
+        .enumerate()
+        .map(|(i, r)| (ids.rank[r.settlement_id], files.rank[r.file], r.line, i as u32))
+        .collect();
+    order.par_sort_unstable();
     let mut rejects = Vec::new();
-    let mut groups: Vec<(Settlement<'_>, Vec<SettlementRow<'_>>)> = Vec::new();
+    let mut groups: Vec<(Settlement<'_>, Vec<u32>)> = Vec::with_capacity(ids.rank.len());
     let mut start = 0;
-    while start < rows.len() {
-        let id = rows[start].settlement_id;
-        let end = start + rows[start..].iter().take_while(|r| r.settlement_id == id).count();
-        let first = rows[start];
+    while start < order.len() {
+        let id = order[start].0;
+        let end = start + order[start..].iter().take_while(|k| k.0 == id).count();
+        let first = &rows[order[start].3 as usize];
         let mut kept = Vec::with_capacity(end - start);
-        for row in &rows[start..end] {
+        for &(_, _, _, i) in &order[start..end] {
+            let row = &rows[i as usize];
             if row.settlement_utr != first.settlement_utr || row.settled_on != first.settled_on {
                 let reason = format!(
-                    "settlement {id} is UTR {} settled on {} ({} line {}); this row says UTR {} on {}",
-                    first.settlement_utr, first.settled_on, first.file, first.line, row.settlement_utr, row.settled_on
+                    "settlement {} is UTR {} settled on {} ({} line {}); this row says UTR {} on {}",
+                    first.settlement_id,
+                    first.settlement_utr,
+                    first.settled_on,
+                    first.file,
+                    first.line,
+                    row.settlement_utr,
+                    row.settled_on
                 );
                 rejects.push((row.file, Reject { line: row.line, reason, raw: row.raw.to_string() }));
             } else {
-                kept.push(*row);
+                kept.push(i);
             }
         }
-        match sums(&kept) {
+        match sums(kept.iter().map(|&i| &rows[i as usize])) {
             Some(s) => groups.push((s, kept)),
-            None => rejects.extend(kept.iter().map(|row| {
-                let reason = format!("settlement {id} adds up to more than a total can hold; not a real report");
+            None => rejects.extend(kept.iter().map(|&i| {
+                let row = &rows[i as usize];
+                let reason = format!(
+                    "settlement {} adds up to more than a total can hold; not a real report",
+                    row.settlement_id
+                );
                 (row.file, Reject { line: row.line, reason, raw: row.raw.to_string() })
             })),
         }
@@ -409,20 +452,43 @@ fn group(mut rows: Vec<SettlementRow<'_>>) -> Grouped<'_> {
     }
     groups.sort_unstable_by(|a, b| (a.0.settled_on, a.0.settlement_id).cmp(&(b.0.settled_on, b.0.settlement_id)));
     let mut settlements = Vec::with_capacity(groups.len());
-    let mut checked = Vec::new();
-    for (i, (settlement, rows)) in groups.into_iter().enumerate() {
+    let mut checked = Vec::with_capacity(rows.len());
+    for (i, (settlement, kept)) in groups.into_iter().enumerate() {
         settlements.push(settlement);
-        checked.extend(rows.into_iter().map(|r| (i as u32, r)));
+        checked.extend(kept.into_iter().map(|r| (i as u32, r)));
     }
     rejects.sort_unstable_by(|a, b| (a.0, a.1.line).cmp(&(b.0, b.1.line)));
     (settlements, checked, rejects)
 }
 
+/// Each distinct text's rank in sorted order.
+struct Ranks<'a> {
+    rank: foldhash::HashMap<&'a str, u32>,
+}
+
+fn rank_distinct<'a>(texts: impl Iterator<Item = &'a str>) -> Ranks<'a> {
+    let mut rank: foldhash::HashMap<&'a str, u32> = foldhash::HashMap::default();
+    for t in texts {
+        rank.entry(t).or_insert(0);
+    }
+    let mut distinct: Vec<&'a str> = rank.keys().copied().collect();
+    distinct.sort_unstable();
+    for (i, t) in distinct.into_iter().enumerate() {
+        rank.insert(t, i as u32);
+    }
+    Ranks { rank }
+}
+
 /// A settlement's sums, checked; `None` if any overflows.
-fn sums<'a>(rows: &[SettlementRow<'a>]) -> Option<Settlement<'a>> {
-    let first = rows.first()?;
+fn sums<'a, 'r>(rows: impl Iterator<Item = &'r SettlementRow<'a>> + Clone) -> Option<Settlement<'a>>
+where
+    'a: 'r,
+{
+    let first = rows.clone().next()?;
+    let mut count = 0usize;
     let (mut gross, mut fee, mut tax, mut debit) = (Paise::ZERO, Paise::ZERO, Paise::ZERO, Paise::ZERO);
     for r in rows {
+        count += 1;
         match r.kind {
             RowKind::Payment => gross = gross.checked_add(r.amount)?,
             RowKind::Adjustment if r.amount.0 > 0 => gross = gross.checked_add(r.amount)?,
@@ -440,7 +506,7 @@ fn sums<'a>(rows: &[SettlementRow<'a>]) -> Option<Settlement<'a>> {
         settlement_id: first.settlement_id,
         settlement_utr: first.settlement_utr,
         settled_on: first.settled_on,
-        rows: u32::try_from(rows.len()).ok()?,
+        rows: u32::try_from(count).ok()?,
         gross,
         fee,
         tax,
