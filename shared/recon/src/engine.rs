@@ -373,7 +373,18 @@ fn utr_stage(pg: &[PgTxn<'_>], bank: &[BankRow<'_>], cfg: &MatchConfig) -> UtrSt
 fn settle_utr_groups(keys: &[(Utr, u32)], pg: &[PgTxn<'_>], bank: &[BankRow<'_>], cfg: &MatchConfig) -> UtrChunk {
     let mut out = UtrChunk::default();
     let mut start = 0;
+    // Scoring reads each record and the text it points to, in UTR order: random in the files.
+    // Touch the next batch's first (`crate::touch`).
+    let mut touched = 0;
     while start < keys.len() {
+        if start >= touched {
+            touched = (start + crate::touch::BATCH).min(keys.len());
+            let texts = keys[start..touched].iter().map(|&(_, t)| match t & BANK_BIT {
+                0 => pg[t as usize].merchant_ref,
+                _ => bank[(t & !BANK_BIT) as usize].narration,
+            });
+            std::hint::black_box(crate::touch::first_bytes(texts));
+        }
         let mut end = start + 1;
         while end < keys.len() && keys[end].0 == keys[start].0 {
             end += 1;

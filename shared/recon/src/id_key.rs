@@ -24,10 +24,18 @@ pub struct IdKey {
 impl IdKey {
     pub fn of(id: &str) -> IdKey {
         let b = id.as_bytes();
-        let mut head = [0u8; PREFIX];
-        let n = b.len().min(PREFIX);
-        head[..n].copy_from_slice(&b[..n]);
-        let prefix = u128::from_be_bytes(head);
+        // A fixed-size load where the id is long enough (one instruction, where a copy of a
+        // variable length is a call).
+        let prefix = match b.first_chunk::<PREFIX>() {
+            Some(head) => u128::from_be_bytes(*head),
+            None => {
+                let mut head = [0u8; PREFIX];
+                for (slot, &c) in head.iter_mut().zip(b) {
+                    *slot = c;
+                }
+                u128::from_be_bytes(head)
+            }
+        };
         IdKey { prefix: ((prefix >> 64) as u64, prefix as u64), len: u32::try_from(b.len()).unwrap_or(u32::MAX) }
     }
 

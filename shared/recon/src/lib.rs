@@ -26,6 +26,7 @@ pub mod template;
 #[cfg(test)]
 mod test_records;
 pub mod totals;
+pub mod touch;
 pub mod utr;
 
 pub use bank_file::BankRow;

@@ -37,7 +37,9 @@ where
 {
     let chunks = chunks_at_newlines(body, chunk_bytes);
     let counts: Vec<usize> = chunks.par_iter().map(|c| line_count(c)).collect();
-    let mut slots = vec![filler; counts.iter().sum()];
+    // Filled in parallel: the fill is the first touch of every page of the largest array.
+    let mut slots = Vec::with_capacity(counts.iter().sum());
+    slots.par_extend(rayon::iter::repeat_n(filler, counts.iter().sum()));
     let results: Vec<(usize, X)> = {
         let mut regions = Vec::with_capacity(chunks.len());
         let mut rest: &mut [T] = &mut slots;

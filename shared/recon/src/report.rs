@@ -34,17 +34,24 @@ pub fn push_csv_field(out: &mut Vec<u8>, field: &str) {
 
 /// Formats `items` in parallel pieces and writes them in order, a bounded batch at a time so the
 /// formatted text never has to fit in memory at once.
+///
+/// `touch` reads what a row's text lives behind (see [`crate::touch`]), a batch of rows ahead of
+/// formatting them.
 fn write_rows<T: Sync>(
     items: &[T],
     w: &mut (impl Write + Send),
+    touch: impl Fn(&T) -> u8 + Sync,
     format: impl Fn(&T, &mut Vec<u8>) + Sync,
 ) -> io::Result<()> {
     let format_batch = |rows: &[T]| -> Vec<Vec<u8>> {
         rows.par_chunks(ROWS_PER_PIECE)
             .map(|chunk| {
                 let mut out = Vec::with_capacity(chunk.len() * 128);
-                for item in chunk {
-                    format(item, &mut out);
+                for batch in chunk.chunks(crate::touch::BATCH) {
+                    std::hint::black_box(batch.iter().fold(0, |acc, item| acc ^ touch(item)));
+                    for item in batch {
+                        format(item, &mut out);
+                    }
                 }
                 out
             })
@@ -86,66 +93,85 @@ pub fn write_matches(rec: &Reconciliation<'_>, w: &mut (impl Write + Send)) -> i
             (format_fixed(s.confidence()), s.explain(&rec.config))
         })
         .collect();
-    write_rows(&rec.matches, w, |m, out| {
-        let p = &rec.pg[m.pg as usize];
-        let b = &rec.bank[m.bank as usize];
-        push_csv_field(out, p.txn_id);
-        out.push(b',');
-        push_bank_ref(out, b);
-        out.push(b',');
-        if let Some(utr) = p.utr.or(b.utr) {
-            utr.push_to(out);
-        }
-        out.push(b',');
-        push_int(out, p.amount.0);
-        out.push(b',');
-        let (confidence, rules) = &cached[usize::from(m.score.agreed.bits())];
-        out.extend_from_slice(confidence.as_bytes());
-        out.push(b',');
-        if m.score.amount_delta == 0 {
-            out.extend_from_slice(rules.as_bytes());
-        } else {
-            push_csv_field(out, &m.score.explain(&rec.config));
-        }
-        out.push(b'\n');
-    })?;
+    let touch = |pg: u32, bank: u32| {
+        let (p, b) = (&rec.pg[pg as usize], &rec.bank[bank as usize]);
+        crate::touch::first_bytes([p.txn_id].into_iter()) ^ b.line as u8
+    };
+    write_rows(
+        &rec.matches,
+        w,
+        |m| touch(m.pg, m.bank),
+        |m, out| {
+            let p = &rec.pg[m.pg as usize];
+            let b = &rec.bank[m.bank as usize];
+            push_csv_field(out, p.txn_id);
+            out.push(b',');
+            push_bank_ref(out, b);
+            out.push(b',');
+            if let Some(utr) = p.utr.or(b.utr) {
+                utr.push_to(out);
+            }
+            out.push(b',');
+            push_int(out, p.amount.0);
+            out.push(b',');
+            let (confidence, rules) = &cached[usize::from(m.score.agreed.bits())];
+            out.extend_from_slice(confidence.as_bytes());
+            out.push(b',');
+            if m.score.amount_delta == 0 {
+                out.extend_from_slice(rules.as_bytes());
+            } else {
+                push_csv_field(out, &m.score.explain(&rec.config));
+            }
+            out.push(b'\n');
+        },
+    )?;
     // Then the transactions paid through a settlement's bulk credit, by txn_id: the credit, the
     // settlement's UTR, and the rule that proved them.
-    write_rows(&rec.settled, w, |m, out| {
-        let p = &rec.pg[m.pg as usize];
-        push_csv_field(out, p.txn_id);
-        out.push(b',');
-        push_bank_ref(out, &rec.bank[m.bank as usize]);
-        out.push(b',');
-        m.utr.push_to(out);
-        out.push(b',');
-        push_int(out, p.amount.0);
-        out.extend_from_slice(b",1,settlement\n");
-    })
+    write_rows(
+        &rec.settled,
+        w,
+        |m| touch(m.pg, m.bank),
+        |m, out| {
+            let p = &rec.pg[m.pg as usize];
+            push_csv_field(out, p.txn_id);
+            out.push(b',');
+            push_bank_ref(out, &rec.bank[m.bank as usize]);
+            out.push(b',');
+            m.utr.push_to(out);
+            out.push(b',');
+            push_int(out, p.amount.0);
+            out.extend_from_slice(b",1,settlement\n");
+        },
+    )
 }
 
 pub fn write_exceptions(rec: &Reconciliation<'_>, w: &mut (impl Write + Send)) -> io::Result<()> {
     writeln!(w, "{EXCEPTIONS_HEADER}")?;
-    write_rows(&rec.exceptions, w, |e, out| {
-        out.extend_from_slice(rec.exception_id(e).as_bytes());
-        out.push(b',');
-        out.extend_from_slice(e.category.as_str().as_bytes());
-        out.push(b',');
-        let txn_ids: Vec<&str> = e.pg.iter().map(|&p| rec.pg[p as usize].txn_id).collect();
-        push_csv_field(out, &txn_ids.join(";"));
-        out.push(b',');
-        let bank_refs: Vec<String> = e.bank.iter().map(|&b| rec.bank[b as usize].bank_ref()).collect();
-        push_csv_field(out, &bank_refs.join(";"));
-        out.push(b',');
-        push_int(out, e.amount_delta);
-        out.push(b',');
-        if let Some(s) = e.suggestion {
-            out.extend_from_slice(format_fixed(s.score.confidence()).as_bytes());
-        }
-        out.push(b',');
-        push_csv_field(out, &rec.reason(e));
-        out.push(b'\n');
-    })
+    write_rows(
+        &rec.exceptions,
+        w,
+        |_| 0,
+        |e, out| {
+            out.extend_from_slice(rec.exception_id(e).as_bytes());
+            out.push(b',');
+            out.extend_from_slice(e.category.as_str().as_bytes());
+            out.push(b',');
+            let txn_ids: Vec<&str> = e.pg.iter().map(|&p| rec.pg[p as usize].txn_id).collect();
+            push_csv_field(out, &txn_ids.join(";"));
+            out.push(b',');
+            let bank_refs: Vec<String> = e.bank.iter().map(|&b| rec.bank[b as usize].bank_ref()).collect();
+            push_csv_field(out, &bank_refs.join(";"));
+            out.push(b',');
+            push_int(out, e.amount_delta);
+            out.push(b',');
+            if let Some(s) = e.suggestion {
+                out.extend_from_slice(format_fixed(s.score.confidence()).as_bytes());
+            }
+            out.push(b',');
+            push_csv_field(out, &rec.reason(e));
+            out.push(b'\n');
+        },
+    )
 }
 
 /// Writes the header and the rejects of every file, each with the file's base name.
