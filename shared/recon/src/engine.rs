@@ -302,7 +302,9 @@ fn canonicalize(pg: &mut [PgTxn<'_>], bank: &mut [BankRow<'_>]) -> Vec<IdKey> {
         |a: usize, b: usize, pg: &[PgTxn<'_>], keys: &[IdKey]| keys[a].cmp_ids(pg[a].txn_id, &keys[b], pg[b].txn_id);
     if !(1..pg.len()).into_par_iter().all(|i| before(i - 1, i, pg, &keys).is_lt()) {
         let mut order: Vec<u32> = (0..pg.len() as u32).collect();
-        order.par_sort_unstable_by(|&a, &b| before(a as usize, b as usize, pg, &keys));
+        order.par_sort_unstable_by(|&a, &b| {
+            keys[a as usize].cmp_with(&keys[b as usize], || (pg[a as usize].txn_id, pg[b as usize].txn_id))
+        });
         keys = order.iter().map(|&i| keys[i as usize]).collect();
         permute_in_place(pg, order);
     }
@@ -356,15 +358,26 @@ fn utr_stage(pg: &[PgTxn<'_>], bank: &[BankRow<'_>], cfg: &MatchConfig) -> UtrSt
     let chunks: Vec<UtrChunk> =
         bounds.par_windows(2).map(|w| settle_utr_groups(&keys[w[0]..w[1]], pg, bank, cfg)).collect();
 
-    let mut out = UtrStage { matches: Vec::new(), exceptions: Vec::new(), open_pg: Vec::new(), open_bank: Vec::new() };
+    // Chunks join in order into lists sized once; the records without a UTR (which no group
+    // holds) are found in parallel meanwhile.
+    let (no_utr_pg, no_utr_bank) = rayon::join(
+        || (0..pg.len() as u32).into_par_iter().filter(|&i| pg[i as usize].utr.is_none()).collect::<Vec<u32>>(),
+        || (0..bank.len() as u32).into_par_iter().filter(|&i| bank[i as usize].utr.is_none()).collect::<Vec<u32>>(),
+    );
+    let mut out = UtrStage {
+        matches: Vec::with_capacity(chunks.iter().map(|c| c.matches.len()).sum()),
+        exceptions: Vec::with_capacity(chunks.iter().map(|c| c.exceptions.len()).sum()),
+        open_pg: Vec::with_capacity(chunks.iter().map(|c| c.open_pg.len()).sum::<usize>() + no_utr_pg.len()),
+        open_bank: Vec::with_capacity(chunks.iter().map(|c| c.open_bank.len()).sum::<usize>() + no_utr_bank.len()),
+    };
     for c in chunks {
         out.matches.extend(c.matches);
         out.exceptions.extend(c.exceptions);
         out.open_pg.extend(c.open_pg);
         out.open_bank.extend(c.open_bank);
     }
-    out.open_pg.extend(pg.iter().enumerate().filter(|(_, p)| p.utr.is_none()).map(|(i, _)| i as u32));
-    out.open_bank.extend(bank.iter().enumerate().filter(|(_, b)| b.utr.is_none()).map(|(i, _)| i as u32));
+    out.open_pg.extend(no_utr_pg);
+    out.open_bank.extend(no_utr_bank);
     out.open_pg.par_sort_unstable();
     out.open_bank.par_sort_unstable();
     out

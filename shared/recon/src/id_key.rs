@@ -49,13 +49,16 @@ impl IdKey {
     /// zero padding, and the other's first bytes match it), so the lengths decide; only two ids
     /// longer than the prefix need their text.
     pub fn cmp_ids(&self, a: &str, other: &IdKey, b: &str) -> Ordering {
-        match self.prefix.cmp(&other.prefix) {
-            Ordering::Equal if !self.is_whole() && !other.is_whole() => {
-                a.as_bytes()[PREFIX..].cmp(&b.as_bytes()[PREFIX..])
-            }
-            Ordering::Equal => self.len.cmp(&other.len),
-            unequal => unequal,
-        }
+        self.cmp_with(other, || (a, b))
+    }
+
+    /// As [`IdKey::cmp_ids`], fetching the two ids only when the keys cannot decide: in a sort,
+    /// fetching them (from records in no useful order) at every comparison costs a miss each.
+    pub fn cmp_with<'t>(&self, other: &IdKey, ids: impl FnOnce() -> (&'t str, &'t str)) -> Ordering {
+        self.cmp_whole(other).unwrap_or_else(|| {
+            let (a, b) = ids();
+            a.as_bytes()[PREFIX..].cmp(&b.as_bytes()[PREFIX..])
+        })
     }
 
     /// Orders two keys when both ids fit in them; `None` when the text must decide.

@@ -223,7 +223,7 @@ fn sort_by_id(list: &mut Vec<PgTxn<'_>>) -> Vec<IdKey> {
     {
         let list = &*list;
         keys.par_sort_unstable_by(|a, b| {
-            a.0.cmp_ids(list[a.2 as usize].txn_id, &b.0, list[b.2 as usize].txn_id).then(a.1.cmp(&b.1))
+            a.0.cmp_with(&b.0, || (list[a.2 as usize].txn_id, list[b.2 as usize].txn_id)).then(a.1.cmp(&b.1))
         });
     }
     // Gathered in parallel into a new list: the old one is freed at once, while the records

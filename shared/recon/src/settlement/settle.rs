@@ -224,7 +224,18 @@ pub(crate) fn settle<'a>(
     let mut first_paid_pg: Vec<u32> = vec![u32::MAX; pg.len()];
     let mut first_paid_unknown: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
     let pg_of = pg_indices(&rows, &checked, pg, pg_keys);
-    for (position, (&(settlement_index, row_index), found)) in checked.iter().zip(pg_of).enumerate() {
+    for (position, (&(settlement_index, row_index), found)) in checked.iter().zip(&pg_of).enumerate() {
+        // Rows in settlement order and their transactions lie anywhere in memory: touch a batch
+        // ahead (`crate::touch`).
+        if position % crate::touch::BATCH == 0 {
+            let end = (position + crate::touch::BATCH).min(checked.len());
+            let ahead = checked[position..end]
+                .iter()
+                .zip(&pg_of[position..end])
+                .map(|(&(_, r), found)| rows[r as usize].amount.0 as u8 ^ found.map_or(0, |p| pg[p].amount.0 as u8));
+            std::hint::black_box(ahead.fold(0u8, |acc, b| acc ^ b));
+        }
+        let found = *found;
         let row = rows[row_index as usize];
         let s = &settlements[settlement_index as usize];
         let mut raise = |category, expected: Option<Paise>, actual: Paise, reason: String| {
@@ -372,18 +383,25 @@ fn pg_indices(
     pg: &[PgTxn<'_>],
     pg_keys: &[IdKey],
 ) -> Vec<Option<usize>> {
-    let id_of = |k: u32| rows[checked[k as usize].1 as usize].txn_id;
-    let mut by_txn: Vec<(IdKey, u32)> = (0..checked.len() as u32)
-        .into_par_iter()
-        .filter(|&k| !id_of(k).is_empty())
-        .map(|k| (IdKey::of(id_of(k)), k))
+    // Keys are taken in the rows' own order (their text lies in file order), each tagged with
+    // the row's place in `checked`.
+    let mut place = vec![u32::MAX; rows.len()];
+    for (k, &(_, row)) in checked.iter().enumerate() {
+        place[row as usize] = k as u32;
+    }
+    let mut by_txn: Vec<(IdKey, u32)> = rows
+        .par_iter()
+        .zip(place.par_iter())
+        .filter(|(r, &k)| k != u32::MAX && !r.txn_id.is_empty())
+        .map(|(r, &k)| (IdKey::of(r.txn_id), k))
         .collect();
-    by_txn.par_sort_unstable_by(|a, b| a.0.cmp_ids(id_of(a.1), &b.0, id_of(b.1)));
+    drop(place);
+    let id_of = |k: u32| rows[checked[k as usize].1 as usize].txn_id;
+    by_txn.par_sort_unstable_by(|a, b| a.0.cmp_with(&b.0, || (id_of(a.1), id_of(b.1))));
     let mut found = vec![None; checked.len()];
     let mut p = 0;
     for (key, k) in by_txn {
-        let id = id_of(k);
-        let at = |p: usize| pg_keys[p].cmp_ids(pg[p].txn_id, &key, id);
+        let at = |p: usize| pg_keys[p].cmp_with(&key, || (pg[p].txn_id, id_of(k)));
         while p < pg.len() && at(p).is_lt() {
             p += 1;
         }
