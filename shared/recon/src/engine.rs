@@ -21,7 +21,7 @@ use crate::id_key::{permute_in_place, IdKey};
 use crate::outcome::{Category, EngineTimings, Exception, Match, Reconciliation, Why};
 use crate::pg_file::PgTxn;
 use crate::score::score;
-use crate::settlement::settle::settle;
+use crate::settlement::settle::{group_rows, settle, GroupedRows};
 use crate::settlement::{FeeSchedule, SettlementRecon, SettlementRow};
 use crate::utr::Utr;
 use rayon::prelude::*;
@@ -52,9 +52,15 @@ pub fn reconcile_with_settlements<'a>(
 ) -> (Reconciliation<'a>, SettlementRecon<'a>) {
     let started = Instant::now();
     let (pg, bank, pg_keys) = prepare(pg, bank);
-    let utr = utr_stage(&pg, &bank, cfg);
-    let own_match = if settlement_rows.is_empty() { Vec::new() } else { own_matches(&utr, pg.len()) };
-    after_utr_stage(pg, bank, pg_keys, utr, &own_match, settlement_rows, fees, cfg, started)
+    // Grouping the reports' rows and finding their transactions needs nothing of the UTR stage:
+    // it runs beside it (much of it is one pass in row order, which would leave a core idle).
+    let (utr, grouped) = rayon::join(
+        || utr_stage(&pg, &bank, cfg),
+        || (!settlement_rows.is_empty()).then(|| group_rows(settlement_rows, &pg, &pg_keys)),
+    );
+    drop(pg_keys);
+    let own_match = if grouped.is_none() { Vec::new() } else { own_matches(&utr, pg.len()) };
+    after_utr_stage(pg, bank, utr, &own_match, grouped, fees, cfg, started)
 }
 
 /// Per PG record: the credit carrying its UTR that the UTR stage paired it with — a match, or an
@@ -117,7 +123,9 @@ pub fn reconcile_residual<'a>(
     let open_bank =
         (0..bank.len() as u32).filter(|&b| !own_credits.contains(&bank_key(&bank[b as usize]))).collect::<Vec<_>>();
     let utr = UtrStage { matches: Vec::new(), exceptions: Vec::new(), open_pg, open_bank };
-    after_utr_stage(pg, bank, pg_keys, utr, &own_match, settlement_rows, fees, cfg, started)
+    let grouped = (!settlement_rows.is_empty()).then(|| group_rows(settlement_rows, &pg, &pg_keys));
+    drop(pg_keys);
+    after_utr_stage(pg, bank, utr, &own_match, grouped, fees, cfg, started)
 }
 
 /// The settlement step (when there are reports), the fallback stage and categorization, over
@@ -126,24 +134,22 @@ pub fn reconcile_residual<'a>(
 fn after_utr_stage<'a>(
     pg: Vec<PgTxn<'a>>,
     bank: Vec<BankRow<'a>>,
-    pg_keys: Vec<IdKey>,
     mut utr: UtrStage,
     own_match: &[u32],
-    settlement_rows: Vec<SettlementRow<'a>>,
+    grouped: Option<GroupedRows<'a>>,
     fees: &FeeSchedule,
     cfg: &MatchConfig,
     started: Instant,
 ) -> (Reconciliation<'a>, SettlementRecon<'a>) {
-    let (settlement_recon, settled, awaiting) = if settlement_rows.is_empty() {
-        drop(pg_keys);
-        (SettlementRecon::default(), Vec::new(), Vec::new())
-    } else {
-        let step = settle(settlement_rows, &pg, &pg_keys, &bank, own_match, &utr.open_pg, &utr.open_bank, fees);
+    let (settlement_recon, settled, awaiting) = if let Some(grouped) = grouped {
+        let step = settle(grouped, &pg, &bank, own_match, &utr.open_pg, &utr.open_bank, fees);
         utr.open_pg.retain(|&p| !step.pg_taken[p as usize]);
         utr.open_bank.retain(|&b| !step.bank_taken[b as usize]);
         let awaiting =
             step.awaiting.iter().map(|&(p, s)| (p, step.recon.settlements[s as usize].settlement_id)).collect();
         (step.recon, step.matches, awaiting)
+    } else {
+        (SettlementRecon::default(), Vec::new(), Vec::new())
     };
     let mut matches = utr.matches;
     let mut exceptions = utr.exceptions;

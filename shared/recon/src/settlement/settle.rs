@@ -179,21 +179,40 @@ pub(crate) struct Settled<'a> {
     pub bank_taken: Vec<bool>,
 }
 
+/// The part of the settlement step that needs only the reports and the PG export: the rows
+/// grouped into settlements, and each row's transaction found. The engine runs it beside its UTR
+/// stage.
+pub(crate) struct GroupedRows<'a> {
+    rows: Vec<SettlementRow<'a>>,
+    settlements: Vec<Settlement<'a>>,
+    /// (settlement, row index) in check order.
+    checked: Vec<(u32, u32)>,
+    rejects: Vec<(&'a str, Reject)>,
+    /// Per entry of `checked`: the index of its transaction in the PG export, if captured.
+    pg_of: Vec<Option<usize>>,
+}
+
+/// Groups `rows` and finds their transactions in `pg` (sorted by `txn_id`; `pg_keys[p]` is
+/// `pg[p]`'s [`IdKey`]).
+pub(crate) fn group_rows<'a>(rows: Vec<SettlementRow<'a>>, pg: &[PgTxn<'a>], pg_keys: &[IdKey]) -> GroupedRows<'a> {
+    let (settlements, checked, rejects) = group(&rows);
+    let pg_of = pg_indices(&rows, &checked, pg, pg_keys);
+    GroupedRows { rows, settlements, checked, rejects, pg_of }
+}
+
 /// Ties settlements to credits and checks them. `own_match[p]` is a bank credit the UTR stage
 /// paired PG `p` with by UTR, as a match or an exception (`u32::MAX` if none); `open_pg` and
 /// `open_bank` are what the UTR stage left.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn settle<'a>(
-    rows: Vec<SettlementRow<'a>>,
+    grouped: GroupedRows<'a>,
     pg: &[PgTxn<'a>],
-    pg_keys: &[IdKey],
     bank: &[BankRow<'a>],
     own_match: &[u32],
     open_pg: &[u32],
     open_bank: &[u32],
     fees: &FeeSchedule,
 ) -> Settled<'a> {
-    let (mut settlements, checked, rejects) = group(&rows);
+    let GroupedRows { rows, mut settlements, checked, rejects, pg_of } = grouped;
     let mut bank_taken = vec![false; bank.len()];
     tie_credits(&mut settlements, bank, open_bank, &mut bank_taken);
     for s in &mut settlements {
@@ -223,7 +242,6 @@ pub(crate) fn settle<'a>(
     // a captured transaction (no hashing of a million ids), by id for an unknown one.
     let mut first_paid_pg: Vec<u32> = vec![u32::MAX; pg.len()];
     let mut first_paid_unknown: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
-    let pg_of = pg_indices(&rows, &checked, pg, pg_keys);
     for (position, (&(settlement_index, row_index), found)) in checked.iter().zip(&pg_of).enumerate() {
         // Rows in settlement order and their transactions lie anywhere in memory: touch a batch
         // ahead (`crate::touch`).
@@ -414,13 +432,13 @@ fn pg_indices(
 
 /// Settlements in (`settled_on`, `settlement_id`) order; the rows to check, as (settlement,
 /// row index), in (`settled_on`, `settlement_id`, report, line) order; and the rejects.
-type Grouped<'a> = (Vec<Settlement<'a>>, Vec<(u32, u32)>, Vec<(&'a str, Reject)>);
+type Groups<'a> = (Vec<Settlement<'a>>, Vec<(u32, u32)>, Vec<(&'a str, Reject)>);
 
 /// Groups rows into settlements. A row that disagrees with its settlement's first row (by report
 /// and line) on UTR or date is a reject; so is every row of a settlement whose sums could not be
 /// held. Ids and report names are numbered once (a report holds a few hundred settlements and a
 /// run a few reports), so the rows are ordered by integers, not by comparing their text.
-fn group<'a>(rows: &[SettlementRow<'a>]) -> Grouped<'a> {
+fn group<'a>(rows: &[SettlementRow<'a>]) -> Groups<'a> {
     let ids = rank_distinct(rows.iter().map(|r| r.settlement_id));
     let files = rank_distinct(rows.iter().map(|r| r.file));
     let mut order: Vec<(u32, u32, u32, u32)> = rows
