@@ -8,7 +8,6 @@ pub mod bench_webhooks_cmd;
 pub mod dispute_demo;
 pub mod error;
 pub mod gen_cmd;
-pub mod input_buffer;
 pub mod local;
 pub mod local_cmd;
 pub mod memory;

@@ -2,7 +2,6 @@
 //! timing each phase.
 
 use crate::error::{io_err, CliError};
-use crate::input_buffer::read_input;
 use crate::memory::peak_rss_bytes;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -221,9 +220,9 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     // Read: every file at once.
     let t = Instant::now();
     let read_all =
-        |paths: &[PathBuf]| paths.par_iter().map(|p| read_input(p).map_err(io_err(p))).collect::<Result<Vec<_>, _>>();
+        |paths: &[PathBuf]| paths.par_iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Result<Vec<_>, _>>();
     let (pg_bytes, (bank_bytes, settlement_bytes)) = rayon::join(
-        || read_input(&args.pg).map_err(io_err(&args.pg)),
+        || std::fs::read(&args.pg).map_err(io_err(&args.pg)),
         || rayon::join(|| read_all(&args.bank), || read_all(&args.settlement)),
     );
     let (pg_bytes, bank_bytes, settlement_bytes) = (pg_bytes?, bank_bytes?, settlement_bytes?);
