@@ -219,8 +219,11 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
 
     // Read: every file at once.
     let t = Instant::now();
-    let read_all =
-        |paths: &[PathBuf]| paths.par_iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Result<Vec<_>, _>>();
+    // Files of a kind are read and parsed in parallel, and collected in argument order first: the
+    // error reported is the first failing file's as given, whichever failed first in time.
+    let read_all = |paths: &[PathBuf]| -> Result<Vec<Vec<u8>>, CliError> {
+        paths.par_iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Vec<_>>().into_iter().collect()
+    };
     let (pg_bytes, (bank_bytes, settlement_bytes)) = rayon::join(
         || std::fs::read(&args.pg).map_err(io_err(&args.pg)),
         || rayon::join(|| read_all(&args.bank), || read_all(&args.settlement)),
@@ -242,6 +245,8 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
                 parse_bank_file(name, bytes, &templates, args.format.as_deref())
                     .map_err(|source| CliError::Bank { file: name.clone(), source })
             })
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<BankFile>, _>>()
     };
     let parse_settlements = || {
@@ -251,6 +256,8 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
             .map(|(bytes, name)| {
                 parse_settlement_file(name, bytes).map_err(|source| CliError::Settlement { file: name.clone(), source })
             })
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<SettlementFile>, _>>()
     };
     let (pg_file, (bank_files, settlement_files)) = rayon::join(

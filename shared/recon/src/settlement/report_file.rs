@@ -132,6 +132,7 @@ pub fn parse_settlement_file<'a>(name: &'a str, bytes: &'a [u8]) -> Result<Settl
     loop {
         let end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i + 1);
         if offset >= bytes.len() {
+            // Not reached (an all-blank file was refused above); kept so the loop ends whatever.
             return Err(SettlementFileError::Empty);
         }
         let raw = &bytes[offset..end];
@@ -141,7 +142,9 @@ pub fn parse_settlement_file<'a>(name: &'a str, bytes: &'a [u8]) -> Result<Settl
             continue;
         }
         let text = String::from_utf8_lossy(raw);
-        let text = text.trim_end_matches(['\r', '\n']);
+        // One line break, as `lines` strips it: `\n`, then one `\r`.
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
         let mut names = Vec::with_capacity(FIELDS);
         let ok = split_fields(text, b',', &mut names)
             && names.len() == FIELDS
@@ -385,6 +388,11 @@ mod tests {
         assert_eq!(refuse(b"\n \n"), SettlementFileError::Empty);
         assert_eq!(refuse(b"PK\x03\x04\x00\x00"), SettlementFileError::Binary);
         assert!(matches!(refuse(b"txn_id,amount\n1,2\n"), SettlementFileError::WrongHeader { .. }));
+        assert_eq!(
+            refuse(b"\r\nfoo\r\r\n"),
+            SettlementFileError::WrongHeader { found: "foo\r".into() },
+            "the header line as read: one line break off"
+        );
         let text = format!("\n{}\n", SETTLEMENT_HEADER.to_uppercase());
         let f = parse_settlement_file("x.csv", text.as_bytes()).unwrap();
         assert_eq!(f.stats.non_data_lines, 2, "blank lines before the header and the header itself");

@@ -441,14 +441,11 @@ type Groups<'a> = (Vec<Settlement<'a>>, Vec<(u32, u32)>, Vec<(&'a str, Reject)>)
 fn group<'a>(rows: &[SettlementRow<'a>]) -> Groups<'a> {
     let ids = rank_distinct(rows.iter().map(|r| r.settlement_id));
     let files = rank_distinct(rows.iter().map(|r| r.file));
-    let mut order: Vec<(u32, u32, u32, u32)> = rows
-        .par_iter()
-        .enumerate()
-        .map(|(i, r)| (ids.rank[r.settlement_id], files.rank[r.file], r.line, i as u32))
-        .collect();
+    let mut order: Vec<(u32, u32, u32, u32)> =
+        rows.par_iter().enumerate().map(|(i, r)| (ids[r.settlement_id], files[r.file], r.line, i as u32)).collect();
     order.par_sort_unstable();
     let mut rejects = Vec::new();
-    let mut groups: Vec<(Settlement<'_>, Vec<u32>)> = Vec::with_capacity(ids.rank.len());
+    let mut groups: Vec<(Settlement<'_>, Vec<u32>)> = Vec::with_capacity(ids.len());
     let mut start = 0;
     while start < order.len() {
         let id = order[start].0;
@@ -498,11 +495,7 @@ fn group<'a>(rows: &[SettlementRow<'a>]) -> Groups<'a> {
 }
 
 /// Each distinct text's rank in sorted order.
-struct Ranks<'a> {
-    rank: foldhash::HashMap<&'a str, u32>,
-}
-
-fn rank_distinct<'a>(texts: impl Iterator<Item = &'a str>) -> Ranks<'a> {
+fn rank_distinct<'a>(texts: impl Iterator<Item = &'a str>) -> foldhash::HashMap<&'a str, u32> {
     let mut rank: foldhash::HashMap<&'a str, u32> = foldhash::HashMap::default();
     for t in texts {
         rank.entry(t).or_insert(0);
@@ -512,7 +505,7 @@ fn rank_distinct<'a>(texts: impl Iterator<Item = &'a str>) -> Ranks<'a> {
     for (i, t) in distinct.into_iter().enumerate() {
         rank.insert(t, i as u32);
     }
-    Ranks { rank }
+    rank
 }
 
 /// A settlement's sums, checked; `None` if any overflows.
