@@ -51,7 +51,11 @@ pub fn reconcile_with_settlements<'a>(
     cfg: &MatchConfig,
 ) -> (Reconciliation<'a>, SettlementRecon<'a>) {
     let started = Instant::now();
-    let (pg, bank, pg_keys) = prepare(pg, bank);
+    let (pg, bank, mut pg_keys) = prepare(pg, bank);
+    if settlement_rows.is_empty() {
+        // Only the settlement step joins on them: without reports, free them before the UTR stage.
+        pg_keys = Vec::new();
+    }
     // Grouping the reports' rows and finding their transactions needs nothing of the UTR stage:
     // it runs beside it (much of it is one pass in row order, which would leave a core idle).
     let (utr, grouped) = rayon::join(
