@@ -20,6 +20,13 @@ fn today() -> Date {
     settlepaisa_http::time_filter::today()
 }
 
+/// The IST day before today. Events are put on it at 10:00 IST and up to 07:00 UTC: on today,
+/// those times are still ahead of the clock before 04:30 UTC (the ingestion refuses an event from
+/// the future), so a run late in the UTC day failed. Yesterday's are past at any hour.
+fn past_day() -> Date {
+    today().add_days(-1)
+}
+
 /// An IST time on `day` as RFC 3339, `seconds` after 10:00.
 fn at(day: Date, seconds: u32) -> String {
     format!("{day}T10:{:02}:{:02}+05:30", seconds / 60 % 60, seconds % 60)
@@ -114,7 +121,7 @@ async fn deductions(api: &Api, day: Date) -> BTreeMap<String, i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_signed_fresh_deliveries_are_stored_and_a_replay_changes_nothing() {
     let api = Api::start().await;
-    let day = today();
+    let day = past_day();
     let event = payment("evt_sig_1", "TXN-SIG-1", "captured", &at(day, 1), 50_000, day);
     let body = event.to_string().into_bytes();
     let now = now() as i64;
@@ -203,7 +210,7 @@ async fn only_signed_fresh_deliveries_are_stored_and_a_replay_changes_nothing() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_in_any_order_give_one_result_and_refunds_wait_for_their_payment_and_settle_once() {
     let api = Api::start().await;
-    let day = today();
+    let day = past_day();
     // TXN-A: failed, then captured 800 ms later — delivered captured first.
     let failed = payment("evt_a1", "TXN-A", "failed", &format!("{day}T04:30:00.100Z"), 70_000, day);
     let captured = payment("evt_a2", "TXN-A", "captured", &format!("{day}T04:30:00.900Z"), 70_000, day);
@@ -255,7 +262,7 @@ async fn events_in_any_order_give_one_result_and_refunds_wait_for_their_payment_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_deliveries_of_a_hundred_events_each_take_effect_once() {
     let api = Api::start().await;
-    let day = today();
+    let day = past_day();
     let mut events = Vec::new();
     for i in 0..60 {
         events.push(payment(
@@ -337,7 +344,7 @@ async fn a_file_export_replaces_the_webhook_rows_it_holds_in_either_order_and_di
     let api = Api::start().await;
     let (_ctx, app) = served(&api).await;
     let ops = api.token(Role::SpOps, None);
-    let day = today().add_days(-1);
+    let day = past_day();
     let seed = |deliver: &str, seed: u64| json!({ "count": 40, "startDate": day.to_string(), "days": 1, "seed": seed, "deliver": deliver });
     let api_ref = &api;
     let call = |body: Value| {
