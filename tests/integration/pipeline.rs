@@ -32,8 +32,10 @@ async fn the_distributed_run_gives_exactly_the_offline_result_with_1_and_16_shar
 /// paid through bulk credits included), exceptions, each settlement's status and each line check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_and_8_shards() {
+    use serde_json::json;
     use settlepaisa_tests::pipeline::{generated_with, sorted, upload};
     use settlepaisa_tests::read_csv;
+    use std::collections::BTreeMap;
     let dir = tempfile::tempdir().unwrap();
     let args = settlepaisa_cli::gen_cmd::GenArgs {
         settlements: true,
@@ -156,6 +158,78 @@ async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_
         assert_eq!(narrowed.len(), want.iter().filter(|w| &w.0 == first && &w.2 == category).count());
         let r = api.call("GET", &format!("/api/jobs/{job_id}/settlements?status=PAID"), Some(&ops), None).await;
         settlepaisa_tests::api::assert_seed_error(&r, 400);
+
+        // The findings are exceptions of the job too: one per settlement not SETTLED (its status,
+        // what was owed, what was credited) and one per line check, beside the engine's.
+        let listed = api.all_pages(&ops, &format!("/api/jobs/{job_id}/exceptions?limit=500")).await;
+        let finding = |e: &serde_json::Value| {
+            let f = &e["settlement"];
+            let expected = f["expectedPaise"].as_i64().map(|p| p.to_string()).unwrap_or_default();
+            let category = e["category"].as_str().unwrap().to_string();
+            (category, f["settlementId"].as_str().unwrap().to_string(), expected, f["actualPaise"].to_string())
+        };
+        let mut got: Vec<_> = listed.iter().filter(|e| e["settlement"].is_object()).map(finding).collect();
+        got.sort();
+        let mut want: Vec<(String, String, String, String)> = want_settlements
+            .iter()
+            .filter(|s| s[12] != "SETTLED")
+            .map(|s| (s[12].clone(), s[0].clone(), s[9].clone(), s[10].clone()))
+            .chain(want_lines.iter().map(|l| (l[2].clone(), l[0].clone(), l[3].clone(), l[4].clone())))
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "{job_id}: each finding once, as the offline reports have it");
+        assert_eq!(listed.len(), want_exceptions.len() + want.len(), "{job_id}: and the engine's exceptions");
+        for e in listed.iter().filter(|e| e["settlement"].is_object()) {
+            let at_stake = e["atStakePaise"].as_i64().unwrap();
+            assert_eq!(at_stake, e["amountDeltaPaise"].as_i64().unwrap().abs(), "{e}");
+        }
+        let fees = want.iter().filter(|w| w.0 == "FEE_MISMATCH").count();
+        assert!(fees > 0);
+        let by_category = api.all_pages(&ops, &format!("/api/jobs/{job_id}/exceptions?category=fee_mismatch")).await;
+        assert_eq!(by_category.len(), fees, "{job_id}: filtered by a settlement category");
+
+        // The overview's top reasons count them, open, under their settlement's day.
+        let range = "from=2026-09-25&to=2026-10-25";
+        let reasons = |body: &serde_json::Value| -> BTreeMap<String, (u64, i64)> {
+            body["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let open = (r["open"].as_u64().unwrap(), r["openAmountPaise"].as_i64().unwrap());
+                    (r["category"].as_str().unwrap().to_string(), open)
+                })
+                .collect()
+        };
+        let r = api.call("GET", &format!("/api/top-reasons?{range}"), Some(&ops), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let before = reasons(&r.body);
+        let mut want_open: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+        for e in &listed {
+            let x = want_open.entry(e["category"].as_str().unwrap().to_string()).or_default();
+            x.0 += 1;
+            x.1 += e["atStakePaise"].as_i64().unwrap();
+        }
+        for (category, open) in want_open.iter().filter(|(c, _)| want.iter().any(|w| &w.0 == *c)) {
+            assert_eq!(before.get(category), Some(open), "{job_id}: top reasons' {category}");
+        }
+
+        // Accepting the acquirer's fee closes the finding and takes it off the open figures; a
+        // finding is never paired with a record.
+        let target = by_category[0].clone();
+        let id = target["id"].as_str().unwrap();
+        let path = format!("/api/exceptions/{id}/resolve");
+        let pair = json!({ "action": "manual_match", "note": "x", "counterpart": "T1" });
+        let r = api.call("POST", &path, Some(&ops), Some(pair)).await;
+        settlepaisa_tests::api::assert_seed_error(&r, 400);
+        let accept = json!({ "action": "accept_mismatch", "note": "rate revised by the acquirer", "version": 1 });
+        let r = api.call("POST", &path, Some(&ops), Some(accept)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!((r.body["status"].as_str(), r.body["category"].as_str()), (Some("RESOLVED"), Some("FEE_MISMATCH")));
+        let r = api.call("GET", &format!("/api/top-reasons?{range}"), Some(&ops), None).await;
+        let after = reasons(&r.body);
+        let (n, paise) = before["FEE_MISMATCH"];
+        assert_eq!(after["FEE_MISMATCH"], (n - 1, paise - target["atStakePaise"].as_i64().unwrap()), "{job_id}");
         // Each bank's matched credits never pass its total: a bulk credit is matched once.
         let r = api.call("GET", "/api/sources?from=2026-10-01&to=2026-10-04", Some(&ops), None).await;
         assert_eq!(r.status, 200, "{}", r.body);

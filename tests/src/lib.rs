@@ -230,13 +230,20 @@ pub mod pipeline {
         part.iter().all(|r| counts.get_mut(r).is_some_and(|c| c.checked_sub(1).map(|n| *c = n).is_some()))
     }
 
-    /// The job's matches and exceptions, as rows of `matches.csv` and `exceptions.csv`.
+    /// The job's matches and the engine's exceptions, as rows of `matches.csv` and
+    /// `exceptions.csv` (the settlement step's exceptions are checked against its own reports).
     pub async fn job_results(stack: &LocalStack, job_id: &str) -> Rows {
+        use settlepaisa_recon::exception_category::ExceptionCategory;
         let items = results_items(stack, job_id).await;
         let matches = items.iter().filter(|i| s(i, "item").unwrap().starts_with("M#")).flat_map(match_rows).collect();
+        let engine = |i: &&Item| {
+            let category = s(i, "category").and_then(|c| ExceptionCategory::parse(&c));
+            matches!(category, Some(ExceptionCategory::Recon(_)))
+        };
         let exceptions = items
             .iter()
             .filter(|i| s(i, "item").unwrap().starts_with("E#"))
+            .filter(engine)
             .map(|i| exception_row(i).to_vec())
             .collect();
         (sorted(matches), sorted(exceptions))

@@ -84,11 +84,19 @@ mod tests {
                     bank_records: 0,
                     pg_amount_paise: n as i64 * 100,
                     amount_delta_paise: 0,
+                    at_stake_paise: None,
                 },
             );
             k.counts.exceptions.insert(
                 "UNMATCHED_BANK".into(),
-                CategoryKpi { count: 1, pg_records: 0, bank_records: 1, pg_amount_paise: 0, amount_delta_paise: 500 },
+                CategoryKpi {
+                    count: 1,
+                    pg_records: 0,
+                    bank_records: 1,
+                    pg_amount_paise: 0,
+                    amount_delta_paise: 500,
+                    ..CategoryKpi::default()
+                },
             );
             // One of the bank credits was resolved: it is not open.
             k.resolved.insert("UNMATCHED_BANK".into(), [1, 500]);

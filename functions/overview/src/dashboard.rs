@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use settlepaisa_recon::kpi::{exposure, KpiCounts};
+use settlepaisa_recon::kpi::KpiCounts;
 use std::collections::BTreeMap;
 
 /// One day's KPI item of one dimension, with the resolutions made since the job finished.
@@ -60,7 +60,7 @@ pub fn open_exceptions(d: &DayKpi) -> BTreeMap<String, (Figure, Figure)> {
     let mut out = BTreeMap::new();
     for (cat, c) in &d.counts.exceptions {
         let [n, paise] = d.resolved.get(cat).copied().unwrap_or_default();
-        let total = exposure(c.pg_records, c.pg_amount_paise, c.amount_delta_paise);
+        let total = c.exposure();
         let resolved = Figure { count: (n.max(0) as u64).min(c.count), amount_paise: paise };
         let open = Figure { count: c.count - resolved.count, amount_paise: total - paise };
         out.insert(cat.clone(), (open, resolved));
@@ -230,6 +230,7 @@ mod tests {
                     bank_records: 0,
                     pg_amount_paise: paise,
                     amount_delta_paise: -paise,
+                    at_stake_paise: None,
                 },
             );
         }
@@ -281,6 +282,26 @@ mod tests {
         assert_eq!(v[1]["open"], 1);
         assert_eq!(v[1]["resolved"], 2);
         assert_eq!(v[0]["share"]["bps"], 6666);
+    }
+
+    #[test]
+    fn a_settlement_finding_weighs_its_money_at_stake_not_its_transaction() {
+        let mut d = day(10, 10, &[("UNMATCHED_PG", 1, 100)], &[]);
+        // Two short credits (40 and 60 paise short) and one fee overcharge of 100 paise on a
+        // ₹1,000 payment, one short credit resolved.
+        let short = CategoryKpi { count: 2, amount_delta_paise: -100, at_stake_paise: Some(100), ..Default::default() };
+        d.counts.exceptions.insert("SHORT_CREDIT".into(), short);
+        let fee = CategoryKpi { count: 1, amount_delta_paise: 100, at_stake_paise: Some(100), ..Default::default() };
+        d.counts.exceptions.insert("FEE_MISMATCH".into(), fee);
+        d.resolved.insert("SHORT_CREDIT".into(), [1, 40]);
+        let v = top_reasons(&[d.clone()]);
+        let row = |c: &str| v.as_array().unwrap().iter().find(|r| r["category"] == c).unwrap().clone();
+        assert_eq!(
+            (row("SHORT_CREDIT")["open"].as_u64(), row("SHORT_CREDIT")["openAmountPaise"].as_i64()),
+            (Some(1), Some(60))
+        );
+        assert_eq!(row("FEE_MISMATCH")["openAmountPaise"], 100);
+        assert_eq!(overview(&[d])["exceptions"]["open"]["count"], 3, "the engine's one and the two findings");
     }
 
     #[test]

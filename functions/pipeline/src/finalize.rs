@@ -84,6 +84,10 @@ pub async fn finalize(ctx: &Context, job_id: &str) -> Result<(), PipelineError> 
         })
         .collect();
     put_all(&ctx.clients.dynamodb, &ctx.resources.kpi_table, items).await?;
+    // The overview's warm caches drop the days' old figures now, not at their TTL.
+    if let Err(e) = settlepaisa_store::kpi_generation::bump(&ctx.clients.dynamodb, &ctx.resources.kpi_table).await {
+        tracing::warn!(error = %e, "KPI generation not bumped; caches keep their figures until their TTL");
+    }
     let total = kpis.total("ALL");
     let mut summary = serde_json::json!({
         "kpi": total,

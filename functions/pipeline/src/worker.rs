@@ -8,7 +8,7 @@
 use crate::error::PipelineError;
 use crate::file_record::FileRecord;
 use crate::job::{self, FinalizeMessage, Job, JobStatus, ShardMessage, ShardStatus};
-use crate::results::{exception_item, match_pages};
+use crate::results::{exception_item, match_pages, settlement_exception_item};
 use crate::{settlement_step, sqs_batch, Context};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use settlepaisa_aws::dynamo::put_all;
@@ -16,6 +16,7 @@ use settlepaisa_aws::{s3 as objects, sqs};
 use settlepaisa_recon::date::Date;
 use settlepaisa_recon::engine::{reconcile, reconcile_utr_shard};
 use settlepaisa_recon::kpi::Kpis;
+use settlepaisa_recon::settlement::exceptions::{settlement_exceptions, SettlementException};
 use settlepaisa_recon::shard::{decode, encode_bank, encode_pg, Partition, PARTITIONS};
 use settlepaisa_recon::{BankRow, PgTxn, Reconciliation};
 use std::collections::HashMap;
@@ -191,7 +192,7 @@ async fn utr_shard(ctx: &Context, job: &Job, index: u32) -> Result<ShardResult, 
     if !settlement_step::reports(job).is_empty() {
         settlement_step::write_closed(ctx, job, &name, &out).await?;
     }
-    store(ctx, job, &name, &out.settled).await
+    store(ctx, job, &name, &out.settled, &[]).await
 }
 
 async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, PipelineError> {
@@ -203,23 +204,33 @@ async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, Pipelin
     let (pg, bank) = decode_in_range(job, ctx.match_config.date_window_days, &buffers)?;
     if settlement_step::reports(job).is_empty() {
         let rec = reconcile(pg, bank, &ctx.match_config);
-        return store(ctx, job, "residual", &rec).await;
+        return store(ctx, job, "residual", &rec, &[]).await;
     }
     let inputs = settlement_step::read_inputs(ctx, job).await?;
     let (rec, settled) = settlement_step::reconcile(pg, bank, &inputs, &ctx.match_config)?;
     settlement_step::write_outcome(ctx, job, &rec, &settled).await?;
-    store(ctx, job, "residual", &rec).await
+    let findings = settlement_exceptions(&settled, &rec.pg, &rec.bank);
+    store(ctx, job, "residual", &rec, &findings).await
 }
 
-/// Writes a shard's matches and exceptions, and its KPI partial for the finalizer.
-async fn store(ctx: &Context, job: &Job, shard: &str, rec: &Reconciliation<'_>) -> Result<ShardResult, PipelineError> {
+/// Writes a shard's matches and exceptions (the engine's, and the settlement step's for the
+/// residual shard of a job with settlement reports), and its KPI partial for the finalizer.
+async fn store(
+    ctx: &Context,
+    job: &Job,
+    shard: &str,
+    rec: &Reconciliation<'_>,
+    settlement: &[SettlementException<'_>],
+) -> Result<ShardResult, PipelineError> {
     let sources: HashMap<&str, String> =
         job.files.iter().map(|f| (f.name.as_str(), f.layout.clone().unwrap_or_else(|| f.kind.clone()))).collect();
     let source_of = |file: &str| sources.get(file).cloned().unwrap_or_else(|| "unknown".into());
     let mut items = match_pages(&job.job_id, shard, rec);
     items.extend(rec.exceptions.iter().map(|e| exception_item(&job.job_id, rec, e, &source_of)));
+    items.extend(settlement.iter().map(|e| settlement_exception_item(&job.job_id, rec, e, &source_of)));
     put_all(&ctx.clients.dynamodb, &ctx.resources.results_table, items).await?;
-    let kpis = Kpis::of(rec, &source_of);
+    let mut kpis = Kpis::of(rec, &source_of);
+    kpis.add_settlement_exceptions(settlement, rec, &source_of);
     let body = serde_json::to_vec(&kpis).unwrap_or_default();
     objects::put(
         &ctx.clients.s3,
@@ -233,7 +244,8 @@ async fn store(ctx: &Context, job: &Job, shard: &str, rec: &Reconciliation<'_>) 
         shard,
         matches = rec.matches.len(),
         exceptions = rec.exceptions.len(),
+        settlement_exceptions = settlement.len(),
         "shard reconciled"
     );
-    Ok(ShardResult { matches: rec.matches.len() as u64, exceptions: rec.exceptions.len() as u64 })
+    Ok(ShardResult { matches: rec.matches.len() as u64, exceptions: (rec.exceptions.len() + settlement.len()) as u64 })
 }

@@ -5,7 +5,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 use settlepaisa_aws::dynamo::{Fields, Item, Malformed};
-use settlepaisa_recon::outcome::Category;
+use settlepaisa_recon::exception_category::ExceptionCategory;
+use settlepaisa_recon::kpi::exposure;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExceptionStatus {
@@ -57,11 +58,23 @@ pub struct Suggestion {
     pub record: Value,
 }
 
+/// What a settlement exception is about beyond the engine's attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlementFinding {
+    pub settlement_id: String,
+    /// `REPORT:LINE` of the row a line check is about; none for a settlement's status.
+    pub row: Option<String>,
+    pub expected_paise: Option<i64>,
+    pub actual_paise: i64,
+    /// The money at stake, never negative.
+    pub at_stake_paise: i64,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExceptionRecord {
     pub job_id: String,
     pub exception_id: String,
-    pub category: Category,
+    pub category: ExceptionCategory,
     pub status: ExceptionStatus,
     pub version: i64,
     pub reason: String,
@@ -78,6 +91,8 @@ pub struct ExceptionRecord {
     pub bank_records: Vec<BankRecord>,
     pub suggestion: Option<Suggestion>,
     pub resolution: Option<Value>,
+    /// Present exactly on the settlement step's exceptions.
+    pub settlement: Option<SettlementFinding>,
 }
 
 fn json(f: &Fields<'_>, name: &str) -> Result<Value, Malformed> {
@@ -107,7 +122,7 @@ impl ExceptionRecord {
         let record = ExceptionRecord {
             job_id: f.s("job_id")?,
             exception_id: f.s("exception_id")?,
-            category: f.parsed("category", Category::parse)?,
+            category: f.parsed("category", ExceptionCategory::parse)?,
             status: f.parsed("status", ExceptionStatus::parse)?,
             version: f.n("version")?,
             reason: f.s("reason")?,
@@ -123,12 +138,37 @@ impl ExceptionRecord {
             bank_json,
             suggestion,
             resolution: f.opt_parsed("resolution", |t| serde_json::from_str(t).ok())?,
+            settlement: match f.opt_s("settlement_id")? {
+                None => None,
+                Some(settlement_id) => Some(SettlementFinding {
+                    settlement_id,
+                    row: f.opt_s("settlement_row")?,
+                    expected_paise: f.opt_n("expected_paise")?,
+                    actual_paise: f.n("actual_paise")?,
+                    at_stake_paise: f.n("at_stake_paise")?,
+                }),
+            },
         };
+        if matches!(record.category, ExceptionCategory::Settlement(_)) != record.settlement.is_some() {
+            return Err(Malformed {
+                what: "exception",
+                problem: "`settlement_id` is on a settlement category's exception, and only there".into(),
+            });
+        }
         let listed: Vec<&str> = record.pg_records.iter().map(|r| r.txn_id.as_str()).collect();
         if listed != record.txn_ids.iter().map(String::as_str).collect::<Vec<_>>() {
             return Err(Malformed { what: "exception", problem: "`pg_records` do not match `txn_ids`".into() });
         }
         Ok(record)
+    }
+
+    /// What the exception puts at stake (paise): a settlement finding's own figure, else the PG
+    /// amount, or the bank amount when it has no PG side.
+    pub fn exposure(&self) -> i64 {
+        match &self.settlement {
+            Some(s) => s.at_stake_paise,
+            None => exposure(self.txn_ids.len() as u64, self.pg_amount_paise, self.amount_delta_paise),
+        }
     }
 
     pub fn pg_record(&self, txn_id: &str) -> Option<&PgRecord> {
@@ -174,7 +214,11 @@ mod tests {
     fn an_exception_item_reads_back() {
         let e = ExceptionRecord::from_item(&item()).unwrap();
         assert_eq!(e.pg_record("T1").map(|r| r.amount_paise), Some(500));
-        assert_eq!((e.status, e.version, e.category), (ExceptionStatus::Open, 1, Category::UnmatchedPg));
+        assert_eq!(
+            (e.status, e.version, e.category),
+            (ExceptionStatus::Open, 1, ExceptionCategory::Recon(settlepaisa_recon::outcome::Category::UnmatchedPg))
+        );
+        assert_eq!((e.settlement.is_none(), e.exposure()), (true, 500));
     }
 
     #[test]
@@ -196,5 +240,24 @@ mod tests {
         let mut i = item();
         i.insert("txn_ids".into(), lv(["T2".to_string()]));
         assert!(ExceptionRecord::from_item(&i).is_err(), "records that disagree with the ids");
+    }
+
+    #[test]
+    fn a_settlement_finding_carries_its_settlement_and_its_own_exposure() {
+        let mut i = item();
+        i.insert("category".into(), sv("FEE_MISMATCH"));
+        assert!(ExceptionRecord::from_item(&i).is_err(), "a settlement category without its settlement");
+        i.insert("settlement_id".into(), sv("setl_1"));
+        i.insert("settlement_row".into(), sv("acq.csv:4"));
+        i.insert("expected_paise".into(), nv(2_000));
+        i.insert("actual_paise".into(), nv(2_100));
+        assert!(ExceptionRecord::from_item(&i).unwrap_err().to_string().contains("at_stake_paise"));
+        i.insert("at_stake_paise".into(), nv(100));
+        let e = ExceptionRecord::from_item(&i).unwrap();
+        assert_eq!(e.exposure(), 100, "the overcharge, not the transaction's amount");
+        assert_eq!(e.settlement.unwrap().row.as_deref(), Some("acq.csv:4"));
+        let mut i = item();
+        i.insert("settlement_id".into(), sv("setl_1"));
+        assert!(ExceptionRecord::from_item(&i).is_err(), "an engine category with a settlement");
     }
 }

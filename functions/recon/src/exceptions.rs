@@ -1,6 +1,7 @@
 //! `GET /api/jobs/{id}/exceptions`: a job's exceptions, by category and status, a cursor page at
 //! a time, each with its records, delta, suggestion and resolution, its turnaround aging and the
-//! request waiting for approval on it.
+//! request waiting for approval on it. The settlement step's findings (a settlement not
+//! `SETTLED`, a line check) are exceptions too, with the settlement they are about.
 
 use crate::exception_record::ExceptionRecord;
 use crate::exception_store;
@@ -13,7 +14,7 @@ use settlepaisa_aws::dynamo::{key_from_json, key_to_json};
 use settlepaisa_http::input::{business_date, identifier, page_limit, Query};
 use settlepaisa_http::page_walk::Resume;
 use settlepaisa_http::{cursor, ApiError, Caller};
-use settlepaisa_recon::outcome::Category;
+use settlepaisa_recon::exception_category::ExceptionCategory;
 use settlepaisa_store::results::RESULT_PARTITIONS;
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +74,13 @@ pub fn view(e: &ExceptionRecord) -> Value {
         "records": { "pg": e.pg_json, "bank": e.bank_json },
         "suggestion": suggestion,
         "resolution": e.resolution,
+        "atStakePaise": e.exposure(),
+        "settlement": e.settlement.as_ref().map(|s| json!({
+            "settlementId": s.settlement_id,
+            "row": s.row,
+            "expectedPaise": s.expected_paise,
+            "actualPaise": s.actual_paise,
+        })),
     })
 }
 
@@ -89,10 +97,8 @@ pub async fn list_job_exceptions(
         .category
         .as_deref()
         .map(|c| {
-            Category::parse(c).map(Category::as_str).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "category `{c}` is not one of UNMATCHED_PG, UNMATCHED_BANK, AMOUNT_MISMATCH, UTR_MISSING, DUPLICATE_UTR"
-                ))
+            ExceptionCategory::parse(c).map(ExceptionCategory::as_str).ok_or_else(|| {
+                ApiError::bad_request(format!("category `{c}` is not one of {}", ExceptionCategory::names()))
             })
         })
         .transpose()?;

@@ -7,7 +7,9 @@
 //! is closed with it, in the same transaction.
 
 use serde::{Deserialize, Serialize};
+use settlepaisa_recon::exception_category::ExceptionCategory;
 use settlepaisa_recon::outcome::{exception_id_of, Category};
+use settlepaisa_recon::settlement::exceptions::SettlementCategory;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -32,7 +34,7 @@ impl Action {
 /// What the rules need to know of an exception.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
-    pub category: Option<Category>,
+    pub category: Option<ExceptionCategory>,
     pub txn_ids: Vec<String>,
     pub bank_refs: Vec<String>,
     pub suggestion: Option<(String, String)>,
@@ -78,7 +80,10 @@ pub struct Effect {
 }
 
 pub fn decide(f: &Facts, action: Action, counterpart: Option<&str>) -> Result<Effect, String> {
-    let category = f.category.ok_or("the exception has no known category")?;
+    let category = match f.category.ok_or("the exception has no known category")? {
+        ExceptionCategory::Settlement(c) => return decide_settlement(c, action, counterpart),
+        ExceptionCategory::Recon(c) => c,
+    };
     let single_pg = (f.txn_ids.len() == 1 && f.bank_refs.is_empty()).then(|| f.txn_ids[0].clone());
     let single_bank = (f.bank_refs.len() == 1 && f.txn_ids.is_empty()).then(|| f.bank_refs[0].clone());
     if action != Action::ManualMatch && counterpart.is_some() {
@@ -138,13 +143,54 @@ pub fn decide(f: &Facts, action: Action, counterpart: Option<&str>) -> Result<Ef
     }
 }
 
+/// A settlement finding pairs nothing (its transactions are already matched through the bulk
+/// credit, or not captured at all): it is accepted as the acquirer stated it, or written off once
+/// recovered or forgone.
+fn decide_settlement(c: SettlementCategory, action: Action, counterpart: Option<&str>) -> Result<Effect, String> {
+    if counterpart.is_some() {
+        return Err(format!("counterpart is only for manual_match of an unmatched record, not a {}", c.as_str()));
+    }
+    match action {
+        Action::WriteOff => Ok(Effect { pair: None, counterpart: None }),
+        Action::AcceptMismatch if c.has_a_figure_to_accept() => Ok(Effect { pair: None, counterpart: None }),
+        Action::AcceptMismatch => Err(format!(
+            "a {} has no differing figure to accept; recover it from the acquirer or write it off with write_off",
+            c.as_str()
+        )),
+        Action::AcceptSuggestion | Action::ManualMatch => Err(format!(
+            "{} pairs records; a {} is a settlement finding and is closed with accept_mismatch or write_off",
+            action.as_str(),
+            c.as_str()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_settlement_finding_is_accepted_or_written_off_never_paired() {
+        use settlepaisa_recon::settlement::LineCategory;
+        let finding = |c| Facts { category: Some(ExceptionCategory::Settlement(c)), ..Facts::default() };
+        let short = finding(SettlementCategory::ShortCredit);
+        let none = Effect { pair: None, counterpart: None };
+        assert_eq!(decide(&short, Action::AcceptMismatch, None), Ok(none.clone()));
+        assert_eq!(decide(&short, Action::WriteOff, None), Ok(none.clone()));
+        assert!(decide(&short, Action::ManualMatch, Some("T1")).unwrap_err().contains("counterpart"));
+        assert!(decide(&short, Action::AcceptSuggestion, None).unwrap_err().contains("settlement finding"));
+        let missing = finding(SettlementCategory::CreditMissing);
+        assert!(decide(&missing, Action::AcceptMismatch, None).unwrap_err().contains("write_off"));
+        assert_eq!(decide(&missing, Action::WriteOff, None), Ok(none.clone()));
+        let fee = finding(SettlementCategory::Line(LineCategory::FeeMismatch));
+        assert_eq!(decide(&fee, Action::AcceptMismatch, None), Ok(none));
+        let twice = finding(SettlementCategory::Line(LineCategory::DoubleSettled));
+        assert!(decide(&twice, Action::AcceptMismatch, None).is_err());
+    }
+
     fn facts(category: Category, txns: &[&str], banks: &[&str], suggestion: Option<(&str, &str)>) -> Facts {
         Facts {
-            category: Some(category),
+            category: Some(ExceptionCategory::Recon(category)),
             txn_ids: txns.iter().map(|s| s.to_string()).collect(),
             bank_refs: banks.iter().map(|s| s.to_string()).collect(),
             suggestion: suggestion.map(|(a, b)| (a.to_string(), b.to_string())),

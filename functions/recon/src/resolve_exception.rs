@@ -18,7 +18,6 @@ use settlepaisa_aws::dynamo::Item;
 use settlepaisa_http::input::Body;
 use settlepaisa_http::maker_checker::{park_if_gated, Gate};
 use settlepaisa_http::{Acting, ApiError};
-use settlepaisa_recon::kpi::exposure;
 
 #[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -48,7 +47,7 @@ fn place(e: &ExceptionRecord) -> KpiPlace {
         category: e.category.as_str().to_string(),
         day: e.day.clone().unwrap_or_default(),
         merchant: e.merchant_id.clone(),
-        exposure_paise: exposure(e.txn_ids.len() as u64, e.pg_amount_paise, e.amount_delta_paise),
+        exposure_paise: e.exposure(),
     }
 }
 
@@ -60,9 +59,7 @@ fn decoded(item: &Item) -> Result<ExceptionRecord, ApiError> {
 /// The maker-checker rule an action falls under, and the amount it weighs (paise).
 fn gated(action: Action, e: &ExceptionRecord) -> Option<(&'static str, i64)> {
     match action {
-        Action::WriteOff => {
-            Some(("exception.write_off", exposure(e.txn_ids.len() as u64, e.pg_amount_paise, e.amount_delta_paise)))
-        }
+        Action::WriteOff => Some(("exception.write_off", e.exposure())),
         Action::AcceptMismatch => Some(("exception.accept_mismatch", e.amount_delta_paise)),
         Action::ManualMatch => Some(("exception.manual_match", e.pg_amount_paise.max(e.amount_delta_paise.abs()))),
         Action::AcceptSuggestion => None,
@@ -266,6 +263,10 @@ async fn commit_resolution(
         Err(CommitError::Aws(e)) => return Err(ApiError::store(e)),
     }
     tracing::info!(exception = id, action = req.action.as_str(), user = by, "exception resolved");
+    // Every ops user's dashboard shows the resolution now, not at its cache's TTL.
+    if let Err(e) = settlepaisa_store::kpi_generation::bump(db, &ctx.resources.kpi_table).await {
+        tracing::warn!(error = %e, "KPI generation not bumped; caches keep their figures until their TTL");
+    }
     let updated =
         exception_store::get(db, results, job_id, exception_id).await.map_err(ApiError::store)?.unwrap_or(item);
     Ok(view(&decoded(&updated)?))

@@ -5,6 +5,7 @@
 //! writers at once.
 
 use crate::outcome::{Category, Reconciliation};
+use crate::settlement::exceptions::SettlementException;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -33,10 +34,21 @@ pub struct CategoryKpi {
     pub bank_records: u64,
     pub pg_amount_paise: i64,
     pub amount_delta_paise: i64,
+    /// Settlement categories: the money at stake, summed (what is short, in excess, missing,
+    /// overcharged or paid twice). The engine's categories derive theirs ([`exposure`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_stake_paise: Option<i64>,
 }
 
-/// What an exception puts at stake: the PG amount, or the bank amount when it has no PG side
-/// (its delta is then the bank total).
+impl CategoryKpi {
+    /// What the category's exceptions put at stake, in paise.
+    pub fn exposure(&self) -> i64 {
+        self.at_stake_paise.unwrap_or_else(|| exposure(self.pg_records, self.pg_amount_paise, self.amount_delta_paise))
+    }
+}
+
+/// What an engine exception puts at stake: the PG amount, or the bank amount when it has no PG
+/// side (its delta is then the bank total).
 pub fn exposure(pg_records: u64, pg_amount_paise: i64, amount_delta_paise: i64) -> i64 {
     if pg_records > 0 {
         pg_amount_paise
@@ -143,6 +155,28 @@ impl Kpis {
         k
     }
 
+    /// Adds the settlement step's exceptions: each counted for its settlement's day, its
+    /// transaction's merchant (a line check on a captured one) and its credit's source. Their
+    /// records are placed (counted) where the engine put them, so only the exceptions are added.
+    pub fn add_settlement_exceptions(
+        &mut self,
+        exceptions: &[SettlementException<'_>],
+        rec: &Reconciliation<'_>,
+        source_of: &dyn Fn(&str) -> String,
+    ) {
+        for e in exceptions {
+            let days = self.0.entry(e.settled_on.to_string()).or_default();
+            let merchant = e.pg.map(|p| format!("MERCHANT#{}", rec.pg[p as usize].merchant_id));
+            let source = e.bank.map(|b| format!("SOURCE#{}", source_of(rec.bank[b as usize].file)));
+            for dim in std::iter::once("ALL".to_string()).chain(merchant).chain(source) {
+                let x = days.entry(dim).or_default().exceptions.entry(e.category.as_str().to_string()).or_default();
+                x.count += 1;
+                x.amount_delta_paise += e.delta.0;
+                x.at_stake_paise = Some(x.at_stake_paise.unwrap_or(0) + e.at_stake.0);
+            }
+        }
+    }
+
     /// Adds another shard's figures.
     pub fn merge(&mut self, other: Kpis) {
         for (day, dims) in other.0 {
@@ -180,6 +214,9 @@ impl KpiCounts {
             y.bank_records += x.bank_records;
             y.pg_amount_paise += x.pg_amount_paise;
             y.amount_delta_paise += x.amount_delta_paise;
+            if let Some(p) = x.at_stake_paise {
+                y.at_stake_paise = Some(y.at_stake_paise.unwrap_or(0) + p);
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod chunks;
 pub mod config;
 pub mod date;
 pub mod engine;
+pub mod exception_category;
 pub mod fields;
 pub mod gen;
 pub mod id_key;

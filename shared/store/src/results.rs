@@ -20,6 +20,7 @@ use settlepaisa_aws::dynamo::{lv, n, nv, s, str_list, sv, Item};
 use settlepaisa_recon::bank_file::BankRow;
 use settlepaisa_recon::config::format_fixed;
 use settlepaisa_recon::pg_file::PgTxn;
+use settlepaisa_recon::settlement::exceptions::SettlementException;
 use settlepaisa_recon::{Exception, Match, Reconciliation};
 
 pub const MATCHES_PER_PAGE: usize = 100;
@@ -159,6 +160,56 @@ pub fn exception_item(
     if let Some(d) = day {
         item.insert("day".into(), sv(d.to_string()));
     }
+    item
+}
+
+/// A settlement exception (a settlement not `SETTLED`, or a line check) as an item beside the
+/// engine's: the same attributes, so the exceptions API lists, filters, ages and resolves it
+/// like any other, plus the settlement it is about, its report row, the figures compared and
+/// the money at stake (`at_stake_paise`, what a resolution takes off the open exposure).
+pub fn settlement_exception_item(
+    job_id: &str,
+    rec: &Reconciliation<'_>,
+    e: &SettlementException<'_>,
+    source_of: &dyn Fn(&str) -> String,
+) -> Item {
+    let id = e.id();
+    let category = e.category.as_str();
+    let mut item = exception_key(job_id, &id, "E#");
+    item.insert("job_id".into(), sv(job_id));
+    item.insert("exception_id".into(), sv(&id));
+    item.insert("category".into(), sv(category));
+    item.insert("job_category".into(), sv(job_category(job_id, category, &id)));
+    let pg = e.pg.map(|i| &rec.pg[i as usize]);
+    let bank = e.bank.map(|i| &rec.bank[i as usize]);
+    item.insert("txn_ids".into(), lv(pg.map(|p| p.txn_id.to_string())));
+    item.insert("bank_refs".into(), lv(bank.map(|b| b.bank_ref())));
+    item.insert(
+        "pg_records".into(),
+        sv(serde_json::Value::from(pg.map(pg_json).into_iter().collect::<Vec<_>>()).to_string()),
+    );
+    item.insert(
+        "bank_records".into(),
+        sv(serde_json::Value::from(bank.map(|b| bank_json(b, source_of)).into_iter().collect::<Vec<_>>()).to_string()),
+    );
+    item.insert("amount_delta_paise".into(), nv(e.delta.0));
+    item.insert("pg_amount_paise".into(), nv(pg.map_or(0, |p| p.amount.0)));
+    item.insert("at_stake_paise".into(), nv(e.at_stake.0));
+    if let Some(p) = pg {
+        item.insert("merchant_id".into(), sv(p.merchant_id));
+    }
+    item.insert("settlement_id".into(), sv(e.settlement_id));
+    if let Some((file, line)) = e.row {
+        item.insert("settlement_row".into(), sv(format!("{file}:{line}")));
+    }
+    if let Some(x) = e.expected {
+        item.insert("expected_paise".into(), nv(x.0));
+    }
+    item.insert("actual_paise".into(), nv(e.actual.0));
+    item.insert("reason".into(), sv(&e.reason));
+    item.insert("status".into(), sv("OPEN"));
+    item.insert("version".into(), AttributeValue::N("1".into()));
+    item.insert("day".into(), sv(e.settled_on.to_string()));
     item
 }
 

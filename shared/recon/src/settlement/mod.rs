@@ -7,6 +7,7 @@
 //! paid; the engine runs it between its UTR and fallback stages
 //! ([`crate::engine::reconcile_with_settlements`]).
 
+pub mod exceptions;
 pub mod fees;
 pub mod report;
 pub mod report_file;

@@ -564,3 +564,62 @@ proptest! {
         prop_assert_eq!(sharded_outcome(&pgs, &banks, rows, shards), single);
     }
 }
+
+#[test]
+fn every_status_but_settled_and_every_line_check_is_one_exception_with_its_money_at_stake() {
+    use super::exceptions::{settlement_exceptions, SettlementCategory};
+    let pgs = vec![card("TXN1", 100_000, 4), card("TXN2", 100_000, 4), card("TXN3", 100_000, 4)];
+    let rows = vec![
+        // Short by 40 paise, with the fee 100 paise over the contract on TXN1 (tax on the
+        // contracted fee, so GST is a mismatch too).
+        row(2, "setl_1", UTR_A, 5, RowKind::Payment, "TXN1", 100_000, 2_100, 360),
+        paid(3, "setl_1", UTR_A, "TXN2"),
+        // No credit anywhere: TXN3's settlement, and a payment of a transaction nobody captured.
+        row(4, "setl_2", UTR_B, 5, RowKind::Payment, "TXN3", 100_000, 2_000, 360),
+        row(5, "setl_2", UTR_B, 5, RowKind::Payment, "GHOST", 50_000, 1_000, 180),
+    ];
+    let owed = 97_640 + 97_540;
+    let (rec, s) = run(pgs, vec![credit(10, owed - 40, "NEFT CR HDFCN52026100512", 5)], rows);
+    let found = settlement_exceptions(&s, &rec.pg, &rec.bank);
+    let seen: Vec<_> = found
+        .iter()
+        .map(|e| {
+            let txn = e.pg.map(|p| rec.pg[p as usize].txn_id);
+            (e.category.as_str(), e.settlement_id, txn, e.delta.0, e.at_stake.0, e.row.map(|r| r.1))
+        })
+        .collect();
+    let mut expected = vec![
+        ("SHORT_CREDIT", "setl_1", None, -40, 40, None),
+        ("CREDIT_MISSING", "setl_2", None, -(97_640 + 48_820), 97_640 + 48_820, None),
+        ("FEE_MISMATCH", "setl_1", Some("TXN1"), 100, 100, Some(2)),
+        // 18 % of the 2,100 paise charged is 378, not the 360 written.
+        ("GST_MISMATCH", "setl_1", Some("TXN1"), -18, 18, Some(2)),
+        ("UNKNOWN_TXN", "setl_2", None, 50_000, 50_000, Some(5)),
+    ];
+    let mut seen_sorted = seen.clone();
+    seen_sorted.sort();
+    expected.sort();
+    assert_eq!(seen_sorted, expected, "as listed: {seen:?}");
+    // Each finding has its own id, and the same finding the same id in another run.
+    let ids: std::collections::BTreeSet<String> = found.iter().map(|e| e.id()).collect();
+    assert_eq!(ids.len(), found.len());
+    let short = &found[0];
+    assert_eq!(short.bank.map(|b| rec.bank[b as usize].bank_ref()), Some("hdfc.csv:10".to_string()));
+    assert!(short.reason.contains("40 paise short"), "{}", short.reason);
+    assert_eq!(SettlementCategory::of_status(SettlementStatus::ShortCredit), Some(short.category));
+
+    // The KPIs count each under its settlement's day: the merchant of a captured transaction,
+    // the source of the credit; the money at stake is what the overview shows open.
+    let mut kpis = crate::kpi::Kpis::default();
+    kpis.add_settlement_exceptions(&found, &rec, &|_| "HDFC".to_string());
+    let day = kpis.0.get(&day(5).to_string()).expect("the settlements' day");
+    let all = &day["ALL"].exceptions;
+    assert_eq!(all.len(), 5);
+    assert_eq!((all["CREDIT_MISSING"].count, all["CREDIT_MISSING"].exposure()), (1, 146_460));
+    assert_eq!((all["SHORT_CREDIT"].amount_delta_paise, all["SHORT_CREDIT"].exposure()), (-40, 40));
+    assert_eq!(all["UNKNOWN_TXN"].pg_records, 0, "records are placed by the engine, not here");
+    let merchant = &day[&format!("MERCHANT#{}", rec.pg[0].merchant_id)].exceptions;
+    assert_eq!(merchant.keys().collect::<Vec<_>>(), ["FEE_MISMATCH", "GST_MISMATCH"]);
+    let source = &day["SOURCE#HDFC"].exceptions;
+    assert_eq!(source.keys().collect::<Vec<_>>(), ["FEE_MISMATCH", "GST_MISMATCH", "SHORT_CREDIT"]);
+}
