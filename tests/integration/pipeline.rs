@@ -52,18 +52,36 @@ async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_
         upload(stack, &format!("incoming/settlements/{acquirer}/{name}"), report).await;
     }
     stack.runner.run_until_idle(settlepaisa_tests::pipeline::IDLE).await.unwrap();
+    // Ops' contracted rates: cards at 2.1 %, not the default 2 %. The jobs hold the reports to
+    // these, as the offline run does with --fees.
+    let rates = "gst_bps = 1800\n[mdr_bps]\nCARD = 210\n";
+    let fees = dir.path().join("fees.toml");
+    std::fs::write(&fees, rates).unwrap();
+    let ctx = &stack.runner.ctx;
+    let (s3, artifacts) = (&ctx.clients.s3, ctx.resources.artifacts_bucket.as_str());
+    let fees_key = settlepaisa_pipeline::settlement_step::FEES_KEY;
+    settlepaisa_aws::s3::put(s3, artifacts, fees_key, rates.as_bytes().to_vec()).await.unwrap();
 
+    let offline_with = |fees: Option<std::path::PathBuf>, out: &std::path::Path| {
+        settlepaisa_cli::recon_cmd::run(&settlepaisa_cli::recon_cmd::ReconArgs {
+            pg: pg.clone(),
+            bank: banks.clone(),
+            out: out.to_path_buf(),
+            format: None,
+            template: vec![],
+            settlement: reports.clone(),
+            fees,
+        })
+        .unwrap();
+    };
     let out = dir.path().join("offline-settlements");
-    settlepaisa_cli::recon_cmd::run(&settlepaisa_cli::recon_cmd::ReconArgs {
-        pg: pg.clone(),
-        bank: banks.clone(),
-        out: out.clone(),
-        format: None,
-        template: vec![],
-        settlement: reports.clone(),
-        fees: None,
-    })
-    .unwrap();
+    offline_with(Some(fees.clone()), &out);
+    let at_default_rates = dir.path().join("offline-default-rates");
+    offline_with(None, &at_default_rates);
+    let fee_rows = |dir: &std::path::Path| {
+        read_csv(&dir.join("settlement_exceptions.csv")).iter().filter(|r| r[2] == "FEE_MISMATCH").count()
+    };
+    assert!(fee_rows(&out) > fee_rows(&at_default_rates), "the rates change what is a fee mismatch");
     let want_matches = sorted(read_csv(&out.join("matches.csv")));
     let want_exceptions = sorted(read_csv(&out.join("exceptions.csv")));
     let through_settlements = want_matches.iter().filter(|m| m[5] == "settlement").count();
@@ -74,7 +92,6 @@ async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_
     assert!(statuses.len() >= 2, "credits found and missing: {statuses:?}");
     assert!(!want_lines.is_empty());
 
-    let ctx = &stack.runner.ctx;
     let artifact = |job: &str, name: &str| {
         let key = format!("results/{job}/{name}");
         async move {
@@ -90,6 +107,8 @@ async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_
     for (job_id, shards) in [("JOB-SETL-ONE", 1), ("JOB-SETL-EIGHT", 8)] {
         let job = run_job(stack, job_id, shards).await;
         assert_eq!(job.status, "COMPLETED", "{job:?}");
+        let held_to = job.settlement_fees.as_ref().expect("the rates the job was held to");
+        assert_eq!((held_to.gst_bps, held_to.mdr_bps), (1800, [0, 210, 190, 190]), "{job_id}");
         let (matches, exceptions) = job_results(stack, job_id).await;
         assert_eq!(matches.len(), want_matches.len(), "{job_id}: match count");
         assert!(matches == want_matches, "{job_id}: matches differ from the offline run");
@@ -241,6 +260,14 @@ async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_
         let pg_row = rows.iter().find(|s| s["kind"] == "pg").unwrap();
         assert_eq!(pg_row["matched"].as_u64().unwrap() as usize, want_matches.len(), "{}", r.body);
     }
+
+    // Rates nobody could have contracted fail the job, naming the object, instead of proving
+    // settlements against them.
+    settlepaisa_aws::s3::put(s3, artifacts, fees_key, b"[mdr_bps]\nCARDS = 200\n".to_vec()).await.unwrap();
+    let job = run_job(stack, "JOB-SETL-BAD-RATES", 1).await;
+    assert_eq!(job.status, "FAILED", "{job:?}");
+    let error = job.error.unwrap_or_default();
+    assert!(error.contains(fees_key) && error.contains("CARDS"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -85,8 +85,18 @@ pub async fn handle(ctx: &Context, req: PlanRequest) -> Result<Planned, Pipeline
         // Kept until every shard message is out (`mark_queued` removes it): a second match request
         // meanwhile is refused instead of queueing the shards again.
         plan_requested_at,
+        settlement_fees: None,
     };
     job.files_manifest = Some(write_manifest(ctx, &job).await?);
+    if !crate::settlement_step::reports(&job).is_empty() {
+        match crate::settlement_step::contracted_rates(ctx).await? {
+            Ok(fees) => job.settlement_fees = Some(fees),
+            Err(problem) => {
+                job.status = JobStatus::Failed;
+                job.error = Some(problem);
+            }
+        }
+    }
     if let Some(problem) = duplicate_names(&job.files) {
         job.status = JobStatus::Failed;
         job.error = Some(problem);

@@ -33,6 +33,24 @@ fn closed_key(job_id: &str, shard: &str, ext: &str) -> String {
     format!("work/{job_id}/closed/{shard}.{ext}")
 }
 
+/// Where ops keep the contracted acquirer rates, in the artifacts bucket: the same TOML as
+/// `settlepaisa recon --fees` (`gst_bps`, `[mdr_bps]` keyed `UPI`, `CARD`, `NETBANKING`, `WALLET`).
+pub const FEES_KEY: &str = "config/settlement-fees.toml";
+
+/// The rates a job about to be planned is held to: the fees object, or the defaults when there
+/// is none. `Ok(Err(why))` when the object is there but wrong — the job fails with that, rather
+/// than prove settlements against rates nobody contracted.
+pub async fn contracted_rates(ctx: &Context) -> Result<Result<FeeSchedule, String>, PipelineError> {
+    match objects::get_bytes(&ctx.clients.s3, &ctx.resources.artifacts_bucket, FEES_KEY).await {
+        Ok(bytes) => Ok(String::from_utf8(bytes)
+            .map_err(|_| "not UTF-8".to_string())
+            .and_then(|text| FeeSchedule::from_toml(&text).map_err(|e| e.to_string()))
+            .map_err(|e| format!("{FEES_KEY}: {e}; fix the rates and plan the job again"))),
+        Err(e) if objects::is_missing(&e) => Ok(Ok(FeeSchedule::default())),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The job's settlement reports, by name.
 pub fn reports(job: &Job) -> Vec<&JobFile> {
     job.files.iter().filter(|f| f.kind == "settlement").collect()
@@ -109,6 +127,7 @@ pub fn reconcile<'a>(
     mut pg: Vec<PgTxn<'a>>,
     mut bank: Vec<BankRow<'a>>,
     inputs: &'a Inputs,
+    fees: &FeeSchedule,
     cfg: &settlepaisa_recon::config::MatchConfig,
 ) -> Result<(Reconciliation<'a>, SettlementRecon<'a>), PipelineError> {
     let mut closed = ClosedRecords::default();
@@ -134,7 +153,7 @@ pub fn reconcile<'a>(
             .map_err(|e| PipelineError::Data { key: name.clone(), message: e.to_string() })?;
         rows.extend(file.rows);
     }
-    Ok(reconcile_residual(pg, bank, &closed, rows, &FeeSchedule::default(), cfg))
+    Ok(reconcile_residual(pg, bank, &closed, rows, fees, cfg))
 }
 
 /// The settlement outcome beside the job's results, as `settlepaisa recon` writes it.

@@ -207,7 +207,9 @@ async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, Pipelin
         return store(ctx, job, "residual", &rec, &[]).await;
     }
     let inputs = settlement_step::read_inputs(ctx, job).await?;
-    let (rec, settled) = settlement_step::reconcile(pg, bank, &inputs, &ctx.match_config)?;
+    // A job planned before rates were recorded with it was held to the defaults.
+    let fees = job.settlement_fees.clone().unwrap_or_default();
+    let (rec, settled) = settlement_step::reconcile(pg, bank, &inputs, &fees, &ctx.match_config)?;
     settlement_step::write_outcome(ctx, job, &rec, &settled).await?;
     let findings = settlement_exceptions(&settled, &rec.pg, &rec.bank);
     store(ctx, job, "residual", &rec, &findings).await

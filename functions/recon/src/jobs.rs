@@ -76,6 +76,7 @@ pub async fn create_job(
         skipped: Vec::new(),
         files_manifest: None,
         plan_requested_at: None,
+        settlement_fees: None,
     };
     let draft = acting.draft("job.create", ("job", &job.job_id)).change(Value::Null, view(&job, &[], &[]));
     let audit = (state.ctx.resources.audit_table.as_str(), draft);
@@ -218,5 +219,13 @@ pub fn view(job: &Job, shards: &[ShardState], uploads: &[JobUpload]) -> Value {
         "summary": job.summary,
         "skippedFiles": job.skipped,
         "planRequestedAt": job.plan_requested_at.map(settlepaisa_recon::date::format_utc),
+        "settlementFees": job.settlement_fees.as_ref().map(|f| json!({
+            "gstBps": f.gst_bps,
+            "mdrBps": settlepaisa_recon::pg_file::Method::ALL
+                .iter()
+                .zip(f.mdr_bps)
+                .map(|(m, bps)| (m.as_str().to_string(), json!(bps)))
+                .collect::<serde_json::Map<_, _>>(),
+        })),
     })
 }

@@ -138,6 +138,12 @@ pub struct Job {
     /// was lost).
     #[serde(default)]
     pub plan_requested_at: Option<i64>,
+    /// The contracted acquirer rates the job's settlement step holds reports to, fixed when the
+    /// job is planned (from `config/settlement-fees.toml`, else the defaults), so a job's result
+    /// never changes with a later edit of the rates and says which rates proved it. `None` for a
+    /// job without settlement reports, or planned before rates were recorded (the defaults).
+    #[serde(default)]
+    pub settlement_fees: Option<settlepaisa_recon::settlement::FeeSchedule>,
 }
 
 /// A file uploaded to a job, as ingestion left it (`FILE#<file_id>` items under the job).
@@ -316,6 +322,9 @@ impl Job {
         if !self.skipped.is_empty() {
             item.insert("skipped".into(), settlepaisa_aws::dynamo::lv(self.skipped.iter().cloned()));
         }
+        if let Some(fees) = &self.settlement_fees {
+            item.insert("settlement_fees".into(), sv(serde_json::to_string(fees).unwrap_or_default()));
+        }
         for (name, at) in [
             ("queued_at", self.queued_at),
             ("progress_at", self.progress_at),
@@ -348,6 +357,7 @@ impl Job {
             skipped: f.str_list("skipped")?,
             files_manifest: f.opt_s("files_manifest")?,
             plan_requested_at: f.opt_n("plan_requested_at")?,
+            settlement_fees: f.opt_parsed("settlement_fees", |t| serde_json::from_str(t).ok())?,
         })
     }
 }
@@ -846,7 +856,17 @@ mod tests {
             skipped: vec!["incoming/pg/y.csv is FAILED: boom".into()],
             files_manifest: None,
             plan_requested_at: None,
+            settlement_fees: None,
         }
+    }
+
+    #[test]
+    fn a_jobs_settlement_rates_read_back_as_planned() {
+        let mut j = job();
+        assert!(!j.to_item().contains_key("settlement_fees"));
+        let fees = settlepaisa_recon::settlement::FeeSchedule { gst_bps: 1800, mdr_bps: [0, 210, 190, 175] };
+        j.settlement_fees = Some(fees.clone());
+        assert_eq!(Job::from_item(&j.to_item()).unwrap().settlement_fees, Some(fees));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 const BPS: i128 = 10_000;
 
 /// What the acquirer may charge: MDR per method and GST on the MDR, in basis points.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeSchedule {
     pub gst_bps: u32,
     /// Indexed as [`Method::ALL`]: UPI, CARD, NETBANKING, WALLET.
