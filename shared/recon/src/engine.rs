@@ -17,7 +17,7 @@
 
 use crate::bank_file::{BankRow, Direction};
 use crate::config::MatchConfig;
-use crate::id_key::{permute_in_place, IdKey};
+use crate::id_key::{sort_by_id, IdKey, Reorder};
 use crate::outcome::{Category, EngineTimings, Exception, Match, Reconciliation, Why};
 use crate::pg_file::PgTxn;
 use crate::score::score;
@@ -302,22 +302,11 @@ fn prepare<'a>(mut pg: Vec<PgTxn<'a>>, mut bank: Vec<BankRow<'a>>) -> (Vec<PgTxn
     (pg, bank, pg_keys)
 }
 
-/// PG by `txn_id`, bank by `(file, line)`: every tie-break below uses these indices, so the
-/// outcome cannot depend on the order the records arrived in. The PG records' keys are taken in
-/// one parallel pass (its loads overlap; a comparison of two ids waits on both) and the order is
-/// checked, and if need be sorted, on them.
-fn canonicalize(pg: &mut [PgTxn<'_>], bank: &mut [BankRow<'_>]) -> Vec<IdKey> {
-    let mut keys: Vec<IdKey> = pg.par_iter().map(|t| IdKey::of(t.txn_id)).collect();
-    let before =
-        |a: usize, b: usize, pg: &[PgTxn<'_>], keys: &[IdKey]| keys[a].cmp_ids(pg[a].txn_id, &keys[b], pg[b].txn_id);
-    if !(1..pg.len()).into_par_iter().all(|i| before(i - 1, i, pg, &keys).is_lt()) {
-        let mut order: Vec<u32> = (0..pg.len() as u32).collect();
-        order.par_sort_unstable_by(|&a, &b| {
-            keys[a as usize].cmp_with(&keys[b as usize], || (pg[a as usize].txn_id, pg[b as usize].txn_id))
-        });
-        keys = order.iter().map(|&i| keys[i as usize]).collect();
-        permute_in_place(pg, order);
-    }
+/// PG by `txn_id` (then line), bank by `(file, line)`: every tie-break below uses these indices,
+/// so the outcome cannot depend on the order the records arrived in. The PG records are moved in
+/// place: the engine holds every record of the run.
+fn canonicalize(pg: &mut Vec<PgTxn<'_>>, bank: &mut [BankRow<'_>]) -> Vec<IdKey> {
+    let keys = sort_by_id(pg, |t| t.txn_id, |t| t.line, Reorder::InPlace);
     if !bank.par_windows(2).all(|w| bank_key(&w[0]) < bank_key(&w[1])) {
         bank.par_sort_unstable_by(|a, b| bank_key(a).cmp(&bank_key(b)));
     }
@@ -398,16 +387,14 @@ fn settle_utr_groups(keys: &[(Utr, u32)], pg: &[PgTxn<'_>], bank: &[BankRow<'_>]
     let mut start = 0;
     // Scoring reads each record and the text it points to, in UTR order: random in the files.
     // Touch the next batch's first (`crate::touch`).
-    let mut touched = 0;
+    let mut ahead = crate::touch::Ahead::default();
     while start < keys.len() {
-        if start >= touched {
-            touched = (start + crate::touch::BATCH).min(keys.len());
-            let texts = keys[start..touched].iter().map(|&(_, t)| match t & BANK_BIT {
+        ahead.before(start, keys.len(), |batch| {
+            crate::touch::first_bytes(keys[batch].iter().map(|&(_, t)| match t & BANK_BIT {
                 0 => pg[t as usize].merchant_ref,
                 _ => bank[(t & !BANK_BIT) as usize].narration,
-            });
-            std::hint::black_box(crate::touch::first_bytes(texts));
-        }
+            }))
+        });
         let mut end = start + 1;
         while end < keys.len() && keys[end].0 == keys[start].0 {
             end += 1;

@@ -72,6 +72,45 @@ impl IdKey {
     }
 }
 
+/// How [`sort_by_id`] moves records into their new order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reorder {
+    /// Into a new list, read in parallel (each record's read independent of the others', where a
+    /// move in place follows one cycle a miss at a time); the old list is freed at once. For
+    /// records sorted early, far from a run's peak memory.
+    Gather,
+    /// In place ([`permute_in_place`]): the records are never held twice. For records sorted at
+    /// a run's peak.
+    InPlace,
+}
+
+/// Puts `list` in (id, tie) order and returns each position's [`IdKey`]. `tie` is the record's
+/// line, so the order is total and never depends on the order records arrived in. Lists are
+/// often already in order: checking is one parallel pass over keys, sorting is many. An unsorted
+/// list is sorted as small (key, tie, index) triples, the ids read only when two keys cannot
+/// decide, and each record then moved once.
+pub fn sort_by_id<T: Copy + Send + Sync>(
+    list: &mut Vec<T>,
+    id: impl Fn(&T) -> &str + Sync,
+    tie: impl Fn(&T) -> u32 + Sync,
+    reorder: Reorder,
+) -> Vec<IdKey> {
+    use rayon::prelude::*;
+    let mut triples: Vec<(IdKey, u32, u32)> =
+        list.par_iter().enumerate().map(|(i, t)| (IdKey::of(id(t)), tie(t), i as u32)).collect();
+    let order = |a: &(IdKey, u32, u32), b: &(IdKey, u32, u32), list: &[T]| {
+        a.0.cmp_with(&b.0, || (id(&list[a.2 as usize]), id(&list[b.2 as usize]))).then(a.1.cmp(&b.1))
+    };
+    if !triples.par_windows(2).all(|w| order(&w[0], &w[1], list).is_le()) {
+        triples.par_sort_unstable_by(|a, b| order(a, b, list));
+        match reorder {
+            Reorder::Gather => *list = triples.par_iter().map(|k| list[k.2 as usize]).collect(),
+            Reorder::InPlace => permute_in_place(list, triples.iter().map(|k| k.2).collect()),
+        }
+    }
+    triples.into_iter().map(|k| k.0).collect()
+}
+
 /// Puts `items` in the order `order` gives (`order[i]` is the index of the item that goes to
 /// position `i`), in place by following each cycle of swaps: a sorted copy would hold the records
 /// twice.
@@ -117,6 +156,24 @@ mod tests {
                 prop_assert_eq!(o, a.cmp(&b));
             }
             prop_assert_eq!(ka.cmp_whole(&kb) == Some(Ordering::Equal), a == b && a.len() <= PREFIX);
+        }
+
+        #[test]
+        fn sorting_by_id_orders_as_the_text_and_line_do_whichever_way_records_move(
+            records in proptest::collection::vec((ids(), 0u32..5), 0..60)
+        ) {
+            let list: Vec<(&str, u32)> = records.iter().map(|(id, line)| (id.as_str(), *line)).collect();
+            let mut want = list.clone();
+            want.sort();
+            for reorder in [Reorder::Gather, Reorder::InPlace] {
+                let mut got = list.clone();
+                let keys = sort_by_id(&mut got, |r| r.0, |r| r.1, reorder);
+                prop_assert_eq!(&got, &want);
+                for (k, r) in keys.iter().zip(&got) {
+                    prop_assert_eq!(k.cmp_ids(r.0, &IdKey::of(r.0), r.0), Ordering::Equal);
+                }
+                prop_assert_eq!(keys.len(), got.len());
+            }
         }
 
         #[test]

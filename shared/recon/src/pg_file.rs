@@ -2,13 +2,12 @@
 
 use crate::date::{ist_date, parse_rfc3339, Date};
 use crate::fields::split_fields;
-use crate::id_key::IdKey;
+use crate::id_key::{sort_by_id, IdKey, Reorder};
 use crate::lines::{lines, looks_binary, strip_bom};
 use crate::money::Paise;
 use crate::parallel_parse::{parse_chunks_into, Located};
 use crate::reject::Reject;
 use crate::utr::{find_utr, Utr};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -178,8 +177,9 @@ pub fn parse_pg_file<'a>(bytes: &'a [u8]) -> Result<PgFile<'a>, PgFileError> {
 /// Sorts both lists by `txn_id` and rejects every repeat of an id after its first line, within
 /// a list or across the two: one transaction must never be reconciled twice.
 fn reject_duplicate_ids<'a>(captured: &mut Vec<PgTxn<'a>>, other: &mut Vec<PgTxn<'a>>, rejects: &mut Vec<Reject>) {
-    let captured_keys = sort_by_id(captured);
-    let other_keys = sort_by_id(other);
+    // Parsing is far from the run's peak: gathering is the faster move.
+    let captured_keys = sort_by_id(captured, |t| t.txn_id, |t| t.line, Reorder::Gather);
+    let other_keys = sort_by_id(other, |t| t.txn_id, |t| t.line, Reorder::Gather);
     let has_dup = |v: &[PgTxn<'_>], keys: &[IdKey]| {
         (1..v.len()).any(|i| keys[i - 1].cmp_ids(v[i - 1].txn_id, &keys[i], v[i].txn_id).is_eq())
     };
@@ -208,29 +208,6 @@ fn reject_duplicate_ids<'a>(captured: &mut Vec<PgTxn<'a>>, other: &mut Vec<PgTxn
             t.line == first
         });
     }
-}
-
-/// Puts `list` in (`txn_id`, line) order and returns each position's [`IdKey`]. Exports are
-/// often already in id order: checking is one pass, sorting is many. A shuffled export is sorted
-/// as small (key, line, index) triples and each record then moved once.
-fn sort_by_id(list: &mut Vec<PgTxn<'_>>) -> Vec<IdKey> {
-    let by_id = |a: &PgTxn<'_>, b: &PgTxn<'_>| a.txn_id.cmp(b.txn_id).then(a.line.cmp(&b.line));
-    if list.is_sorted_by(|a, b| by_id(a, b).is_le()) {
-        return list.par_iter().map(|t| IdKey::of(t.txn_id)).collect();
-    }
-    let mut keys: Vec<(IdKey, u32, u32)> =
-        list.par_iter().enumerate().map(|(i, t)| (IdKey::of(t.txn_id), t.line, i as u32)).collect();
-    {
-        let list = &*list;
-        keys.par_sort_unstable_by(|a, b| {
-            a.0.cmp_with(&b.0, || (list[a.2 as usize].txn_id, list[b.2 as usize].txn_id)).then(a.1.cmp(&b.1))
-        });
-    }
-    // Gathered in parallel into a new list: the old one is freed at once, while the records
-    // parsed so far are still far from the run's peak, and each record's read is independent of
-    // the others', where a move in place follows one cycle a miss at a time.
-    *list = keys.par_iter().map(|k| list[k.2 as usize]).collect();
-    keys.into_iter().map(|k| k.0).collect()
 }
 
 /// Whether two lists sorted by id have an id in common: one merge walk over their keys.

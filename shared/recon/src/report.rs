@@ -47,11 +47,10 @@ fn write_rows<T: Sync>(
         rows.par_chunks(ROWS_PER_PIECE)
             .map(|chunk| {
                 let mut out = Vec::with_capacity(chunk.len() * 128);
-                for batch in chunk.chunks(crate::touch::BATCH) {
-                    std::hint::black_box(batch.iter().fold(0, |acc, item| acc ^ touch(item)));
-                    for item in batch {
-                        format(item, &mut out);
-                    }
+                let mut ahead = crate::touch::Ahead::default();
+                for (at, item) in chunk.iter().enumerate() {
+                    ahead.before(at, chunk.len(), |batch| chunk[batch].iter().fold(0, |acc, item| acc ^ touch(item)));
+                    format(item, &mut out);
                 }
                 out
             })

@@ -242,17 +242,17 @@ pub(crate) fn settle<'a>(
     // a captured transaction (no hashing of a million ids), by id for an unknown one.
     let mut first_paid_pg: Vec<u32> = vec![u32::MAX; pg.len()];
     let mut first_paid_unknown: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
+    let mut ahead = crate::touch::Ahead::default();
     for (position, (&(settlement_index, row_index), found)) in checked.iter().zip(&pg_of).enumerate() {
         // Rows in settlement order and their transactions lie anywhere in memory: touch a batch
         // ahead (`crate::touch`).
-        if position % crate::touch::BATCH == 0 {
-            let end = (position + crate::touch::BATCH).min(checked.len());
-            let ahead = checked[position..end]
+        ahead.before(position, checked.len(), |batch| {
+            checked[batch.clone()]
                 .iter()
-                .zip(&pg_of[position..end])
-                .map(|(&(_, r), found)| rows[r as usize].amount.0 as u8 ^ found.map_or(0, |p| pg[p].amount.0 as u8));
-            std::hint::black_box(ahead.fold(0u8, |acc, b| acc ^ b));
-        }
+                .zip(&pg_of[batch])
+                .map(|(&(_, r), found)| rows[r as usize].amount.0 as u8 ^ found.map_or(0, |p| pg[p].amount.0 as u8))
+                .fold(0u8, |acc, b| acc ^ b)
+        });
         let found = *found;
         let row = rows[row_index as usize];
         let s = &settlements[settlement_index as usize];
