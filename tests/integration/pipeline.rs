@@ -198,10 +198,34 @@ async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_
         want.sort();
         assert_eq!(got, want, "{job_id}: each finding once, as the offline reports have it");
         assert_eq!(listed.len(), want_exceptions.len() + want.len(), "{job_id}: and the engine's exceptions");
-        for e in listed.iter().filter(|e| e["settlement"].is_object()) {
-            let at_stake = e["atStakePaise"].as_i64().unwrap();
-            assert_eq!(at_stake, e["amountDeltaPaise"].as_i64().unwrap().abs(), "{e}");
-        }
+        // Money at stake, from the offline reports' figures: what is short or in excess, what a
+        // row charged over the contract (nothing when it charged less), what differs, the
+        // amount of an unknown or twice-paid row; a missing credit's money is at stake in its
+        // transactions' own exceptions.
+        let mut got: Vec<(String, String, i64)> = listed
+            .iter()
+            .filter(|e| e["settlement"].is_object())
+            .map(|e| {
+                let (c, s, _, _) = finding(e);
+                (c, s, e["atStakePaise"].as_i64().unwrap())
+            })
+            .collect();
+        got.sort();
+        let figure = |text: &str| text.parse::<i64>().unwrap_or(0);
+        let mut want_at_stake: Vec<(String, String, i64)> = want
+            .iter()
+            .map(|(category, settlement, expected, actual)| {
+                let delta = figure(actual) - figure(expected);
+                let at_stake = match category.as_str() {
+                    "CREDIT_MISSING" => 0,
+                    "FEE_MISMATCH" | "GST_MISMATCH" => delta.max(0),
+                    _ => delta.abs(),
+                };
+                (category.clone(), settlement.clone(), at_stake)
+            })
+            .collect();
+        want_at_stake.sort();
+        assert_eq!(got, want_at_stake, "{job_id}: money at stake");
         let fees = want.iter().filter(|w| w.0 == "FEE_MISMATCH").count();
         assert!(fees > 0);
         let by_category = api.all_pages(&ops, &format!("/api/jobs/{job_id}/exceptions?category=fee_mismatch")).await;
@@ -268,6 +292,26 @@ async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_
     assert_eq!(job.status, "FAILED", "{job:?}");
     let error = job.error.unwrap_or_default();
     assert!(error.contains(fees_key) && error.contains("CARDS"), "{error}");
+    // Planned again with the rates still wrong: still refused. Once fixed, the job is held to the
+    // fixed rates, never to the defaults.
+    let again = || settlepaisa_pipeline::plan::PlanRequest {
+        job_id: Some("JOB-SETL-BAD-RATES".into()),
+        from: "2026-10-01".into(),
+        to: "2026-10-01".into(),
+        shards: Some(1),
+    };
+    let refused = settlepaisa_pipeline::plan::handle(ctx, again()).await.unwrap();
+    assert_eq!((refused.resumed, refused.job.status.as_str()), (false, "FAILED"));
+    settlepaisa_aws::s3::put(s3, artifacts, fees_key, b"[mdr_bps]\nCARD = 205\n".to_vec()).await.unwrap();
+    let resumed = settlepaisa_pipeline::plan::handle(ctx, again()).await.unwrap();
+    assert!(resumed.resumed, "{:?}", resumed.job);
+    stack.runner.run_until_idle(settlepaisa_tests::pipeline::IDLE).await.unwrap();
+    let job = settlepaisa_store::job::get(&ctx.clients.dynamodb, &ctx.resources.jobs_table, "JOB-SETL-BAD-RATES")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.status, "COMPLETED", "{job:?}");
+    assert_eq!(job.settlement_fees.map(|f| f.mdr_bps), Some([0, 205, 190, 190]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

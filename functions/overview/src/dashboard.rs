@@ -61,6 +61,9 @@ pub fn open_exceptions(d: &DayKpi) -> BTreeMap<String, (Figure, Figure)> {
     for (cat, c) in &d.counts.exceptions {
         let [n, paise] = d.resolved.get(cat).copied().unwrap_or_default();
         let total = c.exposure();
+        // Resolutions are added to the day's item whichever job wrote it last: never more
+        // resolved than the item holds, so the open figures never go below zero.
+        let paise = paise.clamp(0, total.max(0));
         let resolved = Figure { count: (n.max(0) as u64).min(c.count), amount_paise: paise };
         let open = Figure { count: c.count - resolved.count, amount_paise: total - paise };
         out.insert(cat.clone(), (open, resolved));

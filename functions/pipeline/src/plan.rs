@@ -144,16 +144,31 @@ async fn resume(ctx: &Context, job: Job) -> Result<Planned, PipelineError> {
     if !resumable(&job, ctx.stall_secs, job::now_secs()) {
         return Ok(Planned { job, created: false, resumed: false });
     }
-    let Some((job, states)) = job::get_with_shards(db, table, &job.job_id).await? else {
+    let Some((mut job, states)) = job::get_with_shards(db, table, &job.job_id).await? else {
         return Err(PipelineError::NoSuchJob(job.job_id));
     };
+    let residual_done = states.iter().any(|s| s.shard == job::shard_name(None) && s.status == ShardStatus::Done);
+    // A job refused at planning for its rates has none recorded: it is held to the rates as they
+    // read now, or stays refused — never to the defaults behind ops' back.
+    if !residual_done && job.settlement_fees.is_none() && !crate::settlement_step::reports(&job).is_empty() {
+        match crate::settlement_step::contracted_rates(ctx).await? {
+            Ok(fees) => {
+                job::record_settlement_fees(db, table, &job.job_id, &fees).await?;
+                job.settlement_fees = Some(fees);
+            }
+            Err(problem) => {
+                job::fail_job(db, table, &job.job_id, &problem).await?;
+                let now = job::get(db, table, &job.job_id).await?.ok_or(PipelineError::NoSuchJob(job.job_id))?;
+                return Ok(Planned { job: now, created: false, resumed: false });
+            }
+        }
+    }
     let present: Vec<String> = states.iter().map(|s| s.shard.clone()).collect();
     job::put_missing_shard_items(db, table, &job, &present).await?;
     let done = |name: &str| states.iter().any(|s| s.shard == name && s.status == ShardStatus::Done);
     let failed: Vec<String> =
         states.iter().filter(|s| s.status == ShardStatus::Failed).map(|s| s.shard.clone()).collect();
     let open_utr: Vec<Option<u32>> = (0..job.shards).filter(|&i| !done(&job::shard_name(Some(i)))).map(Some).collect();
-    let residual_done = done(&job::shard_name(None));
     let next = if residual_done { JobStatus::Finalizing } else { JobStatus::Matching };
     if !job::reopen(db, table, &job, next, &failed).await? {
         // Another request resumed it (or it moved on) between our read and our write.

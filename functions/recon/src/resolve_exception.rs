@@ -60,6 +60,9 @@ fn decoded(item: &Item) -> Result<ExceptionRecord, ApiError> {
 fn gated(action: Action, e: &ExceptionRecord) -> Option<(&'static str, i64)> {
     match action {
         Action::WriteOff => Some(("exception.write_off", e.exposure())),
+        // Accepting a settlement finding's figure forgoes money (a short credit, a fee over the
+        // contract): a write-off in all but name, gated as one.
+        Action::AcceptMismatch if e.settlement.is_some() => Some(("exception.write_off", e.exposure())),
         Action::AcceptMismatch => Some(("exception.accept_mismatch", e.amount_delta_paise)),
         Action::ManualMatch => Some(("exception.manual_match", e.pg_amount_paise.max(e.amount_delta_paise.abs()))),
         Action::AcceptSuggestion => None,

@@ -24,6 +24,10 @@ pub enum Tat {
     Transfer,
     /// UPI merchant payments and card-not-present: T+5.
     MerchantPayment,
+    /// Not the circular's: a settlement finding (a short or missing bulk credit, a fee over the
+    /// contract) is a claim on the acquirer, raised by T+7 (T the settlement's date) while the
+    /// report is fresh. No customer is owed compensation for it.
+    AcquirerClaim,
 }
 
 impl Tat {
@@ -31,14 +35,26 @@ impl Tat {
         match self {
             Tat::Transfer => 1,
             Tat::MerchantPayment => 5,
+            Tat::AcquirerClaim => 7,
+        }
+    }
+
+    /// What each day past the deadline costs, per transaction, in paise.
+    pub fn compensation_per_day(self) -> i64 {
+        match self {
+            Tat::Transfer | Tat::MerchantPayment => COMPENSATION_PAISE_PER_DAY,
+            Tat::AcquirerClaim => 0,
         }
     }
 
     /// An exception's turnaround: a bank credit with no transaction behind it
-    /// (`UNMATCHED_BANK`) is a transfer to return; every other category holds a PG transaction.
+    /// (`UNMATCHED_BANK`) is a transfer to return; a settlement finding is a claim on the
+    /// acquirer; every other category holds a PG transaction.
     pub fn for_category(category: &str) -> Tat {
         if category == "UNMATCHED_BANK" {
             Tat::Transfer
+        } else if settlepaisa_recon::settlement::exceptions::SettlementCategory::parse(category).is_some() {
+            Tat::AcquirerClaim
         } else {
             Tat::MerchantPayment
         }
@@ -107,7 +123,7 @@ pub fn age(t: Date, tat: Tat, today: Date, calendar: &Calendar, transactions: u6
     let deadline = t.add_days(tat.days());
     let overdue_days = deadline.days_until(today).max(0) as u32;
     let exposure_paise =
-        i64::from(overdue_days).saturating_mul(COMPENSATION_PAISE_PER_DAY).saturating_mul(transactions.max(1) as i64);
+        i64::from(overdue_days).saturating_mul(tat.compensation_per_day()).saturating_mul(transactions.max(1) as i64);
     Aging { tat, age_business_days, bucket: Bucket::of(age_business_days), deadline, overdue_days, exposure_paise }
 }
 
@@ -164,6 +180,10 @@ mod tests {
         assert_eq!((a.deadline, a.overdue_days, a.exposure_paise), (d("2026-11-03"), 1, 10_000));
         assert_eq!(Tat::for_category("UNMATCHED_BANK"), Tat::Transfer);
         assert_eq!(Tat::for_category("AMOUNT_MISMATCH"), Tat::MerchantPayment);
+        assert_eq!(Tat::for_category("FEE_MISMATCH"), Tat::AcquirerClaim);
+        // A claim on the acquirer owes no customer anything, however late.
+        let late = age(d("2026-10-01"), Tat::AcquirerClaim, d("2026-11-01"), &Calendar::new([]), 3);
+        assert_eq!((late.deadline, late.overdue_days, late.exposure_paise), (d("2026-10-08"), 24, 0));
     }
 
     #[test]

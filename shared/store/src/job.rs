@@ -725,6 +725,29 @@ pub async fn fail_job(
     Ok(())
 }
 
+/// Records the contracted acquirer rates on a job that has none yet (one refused at planning for
+/// its rates, being resumed): the job keeps the first rates it was held to.
+pub async fn record_settlement_fees(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    job_id: &str,
+    fees: &settlepaisa_recon::settlement::FeeSchedule,
+) -> Result<(), StoreError> {
+    requests::record("dynamodb.UpdateItem", 1);
+    let out = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(job_id, "META").into_iter().collect()))
+        .update_expression("SET settlement_fees = :f")
+        .condition_expression("attribute_exists(job_id) AND attribute_not_exists(settlement_fees)")
+        .expression_attribute_values(":f", sv(serde_json::to_string(fees).unwrap_or_default()))
+        .send()
+        .await;
+    // Another resume recorded them first: those stand.
+    conditional("UpdateItem", out)?;
+    Ok(())
+}
+
 /// Records that every message of the job's current step was queued.
 pub async fn mark_queued(client: &aws_sdk_dynamodb::Client, table: &str, job_id: &str) -> Result<(), StoreError> {
     requests::record("dynamodb.UpdateItem", 1);

@@ -90,8 +90,11 @@ pub struct SettlementException<'a> {
     pub actual: Paise,
     /// actual − expected (the actual amount when there is nothing to compare with).
     pub delta: Paise,
-    /// The money at stake, never negative: what is short, in excess, missing, overcharged or paid
-    /// twice.
+    /// The money at stake, never negative, and never counted twice beside the engine's
+    /// exceptions: what is short or in excess, what a row charged over the contract (nothing when
+    /// it charged less), what differs, the amount of an unknown or twice-paid row. A missing
+    /// credit weighs nothing here: its transactions keep their own exceptions (`UNMATCHED_PG`,
+    /// naming the settlement), which carry that money.
     pub at_stake: Paise,
     pub reason: String,
     /// For a line check: the report and line of its row.
@@ -144,7 +147,7 @@ pub fn settlement_exceptions<'a>(
                 )
             }
             None => format!(
-                "settlement {} (UTR {}) of {} owes {} paise net; no bank credit carries its UTR, names it, or is that amount within a day",
+                "settlement {} (UTR {}) of {} owes {} paise net; no bank credit carries its UTR, names it, or is that amount within a day (its transactions' own exceptions carry the amount)",
                 s.settlement_id, s.settlement_utr, s.settled_on, s.expected_net.0
             ),
         };
@@ -157,7 +160,10 @@ pub fn settlement_exceptions<'a>(
             expected: Some(s.expected_net),
             actual: s.credited,
             delta: s.delta,
-            at_stake: Paise(s.delta.0.saturating_abs()),
+            at_stake: match category {
+                SettlementCategory::CreditMissing => Paise::ZERO,
+                _ => Paise(s.delta.0.saturating_abs()),
+            },
             reason,
             row: None,
         });
@@ -186,7 +192,10 @@ pub fn settlement_exceptions<'a>(
             expected: e.expected,
             actual: e.actual,
             delta,
-            at_stake: Paise(delta.0.saturating_abs()),
+            at_stake: match e.category {
+                LineCategory::FeeMismatch | LineCategory::GstMismatch => Paise(delta.0.max(0)),
+                _ => Paise(delta.0.saturating_abs()),
+            },
             reason: e.reason.clone(),
             row: Some((e.file, e.line)),
         });

@@ -590,10 +590,12 @@ fn every_status_but_settled_and_every_line_check_is_one_exception_with_its_money
         .collect();
     let mut expected = vec![
         ("SHORT_CREDIT", "setl_1", None, -40, 40, None),
-        ("CREDIT_MISSING", "setl_2", None, -(97_640 + 48_820), 97_640 + 48_820, None),
+        // Its transactions' own exceptions carry the money: not counted twice.
+        ("CREDIT_MISSING", "setl_2", None, -(97_640 + 48_820), 0, None),
         ("FEE_MISMATCH", "setl_1", Some("TXN1"), 100, 100, Some(2)),
         // 18 % of the 2,100 paise charged is 378, not the 360 written.
-        ("GST_MISMATCH", "setl_1", Some("TXN1"), -18, 18, Some(2)),
+        // (Charged less than its own fee's GST: nothing overcharged.)
+        ("GST_MISMATCH", "setl_1", Some("TXN1"), -18, 0, Some(2)),
         ("UNKNOWN_TXN", "setl_2", None, 50_000, 50_000, Some(5)),
     ];
     let mut seen_sorted = seen.clone();
@@ -615,7 +617,8 @@ fn every_status_but_settled_and_every_line_check_is_one_exception_with_its_money
     let day = kpis.0.get(&day(5).to_string()).expect("the settlements' day");
     let all = &day["ALL"].exceptions;
     assert_eq!(all.len(), 5);
-    assert_eq!((all["CREDIT_MISSING"].count, all["CREDIT_MISSING"].exposure()), (1, 146_460));
+    assert_eq!((all["CREDIT_MISSING"].count, all["CREDIT_MISSING"].exposure()), (1, 0));
+    assert_eq!((all["FEE_MISMATCH"].exposure(), all["GST_MISMATCH"].exposure()), (100, 0));
     assert_eq!((all["SHORT_CREDIT"].amount_delta_paise, all["SHORT_CREDIT"].exposure()), (-40, 40));
     assert_eq!(all["UNKNOWN_TXN"].pg_records, 0, "records are placed by the engine, not here");
     let merchant = &day[&format!("MERCHANT#{}", rec.pg[0].merchant_id)].exceptions;
