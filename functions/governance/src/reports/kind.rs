@@ -53,7 +53,7 @@ impl Kind {
     pub fn header(self) -> &'static str {
         match self {
             Kind::ReconSummary => "date,pg_count,pg_amount_paise,bank_count,bank_amount_paise,matched_count,matched_amount_paise,open_exceptions,open_exception_paise,match_rate_bps",
-            Kind::Exceptions => "exception_id,job_id,category,status,date,merchant_id,txn_ids,bank_refs,pg_amount_paise,amount_delta_paise,reason,resolution",
+            Kind::Exceptions => "exception_id,job_id,category,status,date,merchant_id,txn_ids,bank_refs,pg_amount_paise,amount_delta_paise,at_stake_paise,settlement_id,settlement_row,reason,resolution",
             Kind::Settlements => "settlement_id,merchant_id,cycle_date,status,txns,gross_paise,fees_paise,gst_paise,refunds_paise,adjustments_paise,reserve_withheld_paise,reserve_released_paise,net_paise,utr,failure_reason",
             Kind::Disputes => "dispute_id,merchant_id,txn_id,stage,status,reason_code,amount_paise,raised_on,respond_by",
             Kind::MerchantStatement => "merchant_id,cycle_date,settlement_id,kind,ref,amount_paise,fee_paise,gst_paise",

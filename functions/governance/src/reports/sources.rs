@@ -94,6 +94,10 @@ pub async fn write(ctx: &Context, r: &Report, kind: Kind, sink: &mut CsvSink) ->
                         field(&e.bank_refs.join(" ")),
                         e.pg_amount_paise.to_string(),
                         e.amount_delta_paise.to_string(),
+                        // What the overview weighs it at; a settlement finding's settlement and row.
+                        e.exposure().to_string(),
+                        field(e.settlement.as_ref().map_or("", |s| s.settlement_id.as_str())),
+                        field(e.settlement.as_ref().and_then(|s| s.row.as_deref()).unwrap_or("")),
                         field(&e.reason),
                         field(&e.resolution.as_ref().map(|v| v.to_string()).unwrap_or_default()),
                     ]
