@@ -889,7 +889,11 @@ mod tests {
         assert!(!j.to_item().contains_key("settlement_fees"));
         let fees = settlepaisa_recon::settlement::FeeSchedule { gst_bps: 1800, mdr_bps: [0, 210, 190, 175] };
         j.settlement_fees = Some(fees.clone());
-        assert_eq!(Job::from_item(&j.to_item()).unwrap().settlement_fees, Some(fees));
+        let item = j.to_item();
+        assert_eq!(Job::from_item(&item).unwrap().settlement_fees, Some(fees));
+        // Keyed by method, never by position.
+        let stored = s(&item, "settlement_fees").unwrap();
+        assert!(stored.contains(r#""CARD":210"#) && stored.contains(r#""WALLET":175"#), "{stored}");
     }
 
     #[test]

@@ -12,8 +12,31 @@ const BPS: i128 = 10_000;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeSchedule {
     pub gst_bps: u32,
-    /// Indexed as [`Method::ALL`]: UPI, CARD, NETBANKING, WALLET.
+    /// Indexed as [`Method::ALL`]: UPI, CARD, NETBANKING, WALLET. Stored (on a job) keyed by
+    /// method name, so a stored schedule never depends on the order of [`Method::ALL`].
+    #[serde(serialize_with = "mdr_by_name", deserialize_with = "mdr_from_names")]
     pub mdr_bps: [u32; 4],
+}
+
+fn mdr_by_name<S: serde::Serializer>(mdr: &[u32; 4], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(4))?;
+    for (m, bps) in Method::ALL.iter().zip(mdr) {
+        map.serialize_entry(m.as_str(), bps)?;
+    }
+    map.end()
+}
+
+fn mdr_from_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u32; 4], D::Error> {
+    let by_name: std::collections::BTreeMap<String, u32> = Deserialize::deserialize(d)?;
+    let mut mdr = [0; 4];
+    for (slot, m) in mdr.iter_mut().zip(Method::ALL) {
+        *slot = *by_name.get(m.as_str()).ok_or_else(|| serde::de::Error::missing_field(m.as_str()))?;
+    }
+    if let Some(unknown) = by_name.keys().find(|k| Method::parse(k).is_none_or(|m| m.as_str() != k.as_str())) {
+        return Err(serde::de::Error::custom(format!("unknown method `{unknown}`")));
+    }
+    Ok(mdr)
 }
 
 impl Default for FeeSchedule {
