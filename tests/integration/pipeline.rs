@@ -314,6 +314,82 @@ async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_
     assert_eq!(job.settlement_fees.map(|f| f.mdr_bps), Some([0, 205, 190, 190]));
 }
 
+/// Daily jobs over two days of captures, with reports that settle each day's captures the next
+/// day: each job takes both reports, yet between them they raise every settlement finding exactly
+/// once, as one run over both days does — a row paying the other day's capture is that day's
+/// job's, never an `UNKNOWN_TXN` of this one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_jobs_raise_each_settlement_finding_once_between_them() {
+    use settlepaisa_tests::pipeline::{generated_with, upload};
+    use settlepaisa_tests::read_csv;
+    let dir = tempfile::tempdir().unwrap();
+    let args = settlepaisa_cli::gen_cmd::GenArgs {
+        settlements: true,
+        ..settlepaisa_cli::gen_cmd::GenArgs::plain(4_000, 29, 2, dir.path().to_path_buf())
+    };
+    let (pg, banks) = generated_with(&args);
+    let reports: Vec<std::path::PathBuf> =
+        ["PAYU", "BILLDESK"].iter().map(|a| dir.path().join(format!("settlement_{a}.csv"))).collect();
+    let api = settlepaisa_tests::api::Api::start().await;
+    let stack = &api.stack;
+    ingest_all(stack, &pg, &banks).await;
+    for (acquirer, report) in ["payu", "billdesk"].iter().zip(&reports) {
+        let name = report.file_name().unwrap().to_string_lossy();
+        upload(stack, &format!("incoming/settlements/{acquirer}/{name}"), report).await;
+    }
+    stack.runner.run_until_idle(settlepaisa_tests::pipeline::IDLE).await.unwrap();
+
+    let out = dir.path().join("offline");
+    settlepaisa_cli::recon_cmd::run(&settlepaisa_cli::recon_cmd::ReconArgs {
+        pg: pg.clone(),
+        bank: banks.clone(),
+        out: out.clone(),
+        format: None,
+        template: vec![],
+        settlement: reports.clone(),
+        fees: None,
+    })
+    .unwrap();
+    let mut want: Vec<(String, String, String, String)> = read_csv(&out.join("settlements.csv"))
+        .into_iter()
+        .filter(|s| s[12] != "SETTLED")
+        .map(|s| (s[12].clone(), s[0].clone(), s[9].clone(), s[10].clone()))
+        .chain(
+            read_csv(&out.join("settlement_exceptions.csv"))
+                .into_iter()
+                .map(|l| (l[2].clone(), l[0].clone(), l[3].clone(), l[4].clone())),
+        )
+        .collect();
+    want.sort();
+    let settled_on: std::collections::BTreeSet<String> =
+        read_csv(&out.join("settlements.csv")).into_iter().map(|s| s[3].clone()).collect();
+    assert_eq!(settled_on.len(), 2, "two days of settlements: {settled_on:?}");
+    assert!(want.iter().any(|w| w.0 == "UNKNOWN_TXN"), "the data has truly unknown transactions");
+
+    let ops = api.token(settlepaisa_auth::Role::SpOps, None);
+    let mut got = Vec::new();
+    for day in ["2026-10-01", "2026-10-02"] {
+        let job_id = format!("JOB-DAY-{day}");
+        let req = settlepaisa_pipeline::plan::PlanRequest {
+            job_id: Some(job_id.clone()),
+            from: day.into(),
+            to: day.into(),
+            shards: Some(2),
+        };
+        assert!(settlepaisa_pipeline::plan::handle(&stack.runner.ctx, req).await.unwrap().created);
+        stack.runner.run_until_idle(settlepaisa_tests::pipeline::IDLE).await.unwrap();
+        let listed = api.all_pages(&ops, &format!("/api/jobs/{job_id}/exceptions?limit=500")).await;
+        got.extend(listed.iter().filter(|e| e["settlement"].is_object()).map(|e| {
+            let f = &e["settlement"];
+            let expected = f["expectedPaise"].as_i64().map(|p| p.to_string()).unwrap_or_default();
+            let category = e["category"].as_str().unwrap().to_string();
+            (category, f["settlementId"].as_str().unwrap().to_string(), expected, f["actualPaise"].to_string())
+        }));
+    }
+    got.sort();
+    assert_eq!(got, want, "the two daily jobs' findings, together, are the two days' run's, each once");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_without_settlement_reports_lists_none_and_an_unknown_job_is_404() {
     let dir = tempfile::tempdir().unwrap();

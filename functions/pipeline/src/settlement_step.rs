@@ -11,7 +11,9 @@ use crate::error::PipelineError;
 use crate::job::{self, Job, JobFile};
 use crate::Context;
 use settlepaisa_aws::s3 as objects;
+use settlepaisa_recon::date::Date;
 use settlepaisa_recon::engine::{reconcile_residual, ClosedRecords, ShardOutcome};
+use settlepaisa_recon::settlement::ownership::{owned_settlements, Scope};
 use settlepaisa_recon::settlement::report::{
     line_check_views, settlement_views, write_settlement_exceptions, write_settlements, SettlementTotals,
 };
@@ -19,7 +21,7 @@ use settlepaisa_recon::settlement::report_file::parse_settlement_file;
 use settlepaisa_recon::settlement::{FeeSchedule, SettlementRecon};
 use settlepaisa_recon::shard::{decode, encode_bank, encode_pg};
 use settlepaisa_recon::{BankRow, PgTxn, Reconciliation};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 pub fn report_key(file_id: &str) -> String {
     format!("normalized/{file_id}/settlement.csv")
@@ -121,15 +123,45 @@ pub async fn read_inputs(ctx: &Context, job: &Job) -> Result<Inputs, PipelineErr
     Ok(inputs)
 }
 
-/// The residual shard's reconciliation with the settlement step: `pg` and `bank` are its open
-/// records (in the job's range), `inputs` the closed ones and the reports.
-pub fn reconcile<'a>(
+/// What the residual shard's settlement step works on: its open records (in the job's range),
+/// the closed ones the UTR shards placed, and the reports' rows.
+pub struct Prepared<'a> {
+    pg: Vec<PgTxn<'a>>,
+    bank: Vec<BankRow<'a>>,
+    closed: ClosedRecords<'a>,
+    rows: Vec<settlepaisa_recon::settlement::SettlementRow<'a>>,
+}
+
+/// How far before a report's settlement date its rows' transactions may have been captured,
+/// looked up outside the job's range.
+pub const SETTLEMENT_LOOKBACK_DAYS: i32 = 7;
+
+impl<'a> Prepared<'a> {
+    /// The ids the job holds: captured in its range (open or closed).
+    pub fn held(&self) -> HashSet<&'a str> {
+        self.pg.iter().filter(|t| t.is_captured()).map(|t| t.txn_id).collect()
+    }
+
+    /// The transactions rows name that the job does not hold, and the capture days they may be
+    /// of: from [`SETTLEMENT_LOOKBACK_DAYS`] before the earliest settlement to the latest.
+    pub fn not_held(&self, held: &HashSet<&'a str>) -> (HashSet<&'a str>, Option<(Date, Date)>) {
+        let ids: HashSet<&str> = self
+            .rows
+            .iter()
+            .filter(|r| r.kind.names_a_transaction() && !r.txn_id.is_empty() && !held.contains(r.txn_id))
+            .map(|r| r.txn_id)
+            .collect();
+        let first = self.rows.iter().map(|r| r.settled_on).min();
+        let last = self.rows.iter().map(|r| r.settled_on).max();
+        (ids, first.zip(last).map(|(f, l)| (f.add_days(-SETTLEMENT_LOOKBACK_DAYS), l)))
+    }
+}
+
+pub fn prepare<'a>(
     mut pg: Vec<PgTxn<'a>>,
     mut bank: Vec<BankRow<'a>>,
     inputs: &'a Inputs,
-    fees: &FeeSchedule,
-    cfg: &settlepaisa_recon::config::MatchConfig,
-) -> Result<(Reconciliation<'a>, SettlementRecon<'a>), PipelineError> {
+) -> Result<Prepared<'a>, PipelineError> {
     let mut closed = ClosedRecords::default();
     for (key, records) in &inputs.closed {
         let (p, b) = decode(records).map_err(|e| PipelineError::Data { key: key.clone(), message: e.to_string() })?;
@@ -153,7 +185,63 @@ pub fn reconcile<'a>(
             .map_err(|e| PipelineError::Data { key: name.clone(), message: e.to_string() })?;
         rows.extend(file.rows);
     }
-    Ok(reconcile_residual(pg, bank, &closed, rows, fees, cfg))
+    Ok(Prepared { pg, bank, closed, rows })
+}
+
+/// Of `ids`, those captured on a day of `days` outside the job's range: the capture days' pages
+/// (only days that have rows, only the claim groups of the ids), as the dispute lookup reads them.
+pub async fn captured_elsewhere(
+    ctx: &Context,
+    job: &Job,
+    ids: &HashSet<&str>,
+    days: Option<(Date, Date)>,
+) -> Result<HashSet<String>, PipelineError> {
+    use futures_util::{stream, StreamExt, TryStreamExt};
+    use settlepaisa_store::{txn_days, txn_pages};
+    let (Some((first, last)), false) = (days, ids.is_empty()) else { return Ok(HashSet::new()) };
+    let (from, to) = (Date::parse_iso(&job.from), Date::parse_iso(&job.to));
+    let outside = |d: Date| from.is_none_or(|f| d < f) || to.is_none_or(|t| d > t);
+    let candidates: Vec<String> = (0..=first.days_until(last))
+        .map(|i| first.add_days(i))
+        .filter(|d| outside(*d))
+        .map(|d| d.to_string())
+        .collect();
+    let (db, kpi) = (&ctx.clients.dynamodb, &ctx.resources.kpi_table);
+    let mut days = std::collections::BTreeSet::new();
+    for chunk in candidates.chunks(100) {
+        days.extend(txn_days::with_rows(db, kpi, chunk).await?);
+    }
+    let groups: std::collections::BTreeSet<u32> = ids.iter().map(|id| txn_pages::group_of(id)).collect();
+    let partitions: Vec<String> =
+        days.iter().flat_map(|d| groups.iter().map(move |g| txn_pages::day_partition(d, *g))).collect();
+    let table = &ctx.resources.transactions_table;
+    let pages: Vec<Vec<txn_pages::Page>> = stream::iter(partitions)
+        .map(|pk| async move { txn_pages::pages_in(db, table, &pk).await })
+        .buffer_unordered(8)
+        .try_collect()
+        .await?;
+    let mut found = HashSet::new();
+    // The PG's file exports only, as the dispute lookup: a webhook row is not yet a transaction
+    // the aggregator holds.
+    for page in pages.iter().flatten().filter(|p| p.file_id != settlepaisa_store::pg_events::WEBHOOK_FILE_ID) {
+        let rows = page.shown().map_err(|e| PipelineError::Data { key: page.sk.clone(), message: e.to_string() })?;
+        found.extend(rows.iter().filter(|t| t.is_captured() && ids.contains(t.txn_id)).map(|t| t.txn_id.to_string()));
+    }
+    Ok(found)
+}
+
+/// The residual shard's reconciliation with the settlement step, and which settlements the job
+/// owns (`settlepaisa_recon::settlement::ownership`).
+pub fn reconcile<'a>(
+    prepared: Prepared<'a>,
+    scope: &Scope<'_>,
+    fees: &FeeSchedule,
+    cfg: &settlepaisa_recon::config::MatchConfig,
+) -> (Reconciliation<'a>, SettlementRecon<'a>, HashMap<&'a str, bool>) {
+    let Prepared { pg, bank, closed, rows } = prepared;
+    let owned = owned_settlements(&rows, scope);
+    let (rec, settled) = reconcile_residual(pg, bank, &closed, rows, fees, cfg);
+    (rec, settled, owned)
 }
 
 /// The settlement outcome beside the job's results, as `settlepaisa recon` writes it.
