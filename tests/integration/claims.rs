@@ -10,7 +10,8 @@ use settlepaisa_pipeline::file_record::{FileRecord, FileStatus};
 use settlepaisa_pipeline::job::JobStatus;
 use settlepaisa_pipeline::{ingest, redrive};
 use settlepaisa_tests::pipeline::{
-    bank_key, generated, job_results, listed_txn_ids, offline_rows, run_job, s3_event, upload, upload_bytes, IDLE,
+    assert_same_rows, bank_key, generated, job_results, listed_txn_ids, offline_rows, run_job, s3_event, upload,
+    upload_bytes, IDLE,
 };
 
 const PG_KEY: &str = "incoming/pg/2026-10-01/pg_transactions.csv";
@@ -150,7 +151,10 @@ async fn a_claim_step_failing_every_attempt_fails_the_file_and_a_redrive_complet
     assert_eq!((done.status, done.error.as_deref()), (Some(FileStatus::Normalized), None), "{done:?}");
     let job = run_job(&stack, "JOB-CLAIM-REDRIVE", 2).await;
     assert_eq!(job.status, JobStatus::Completed);
-    assert!(job_results(&stack, "JOB-CLAIM-REDRIVE").await == offline_rows(&dir.path().join("want"), &pg, &banks));
+    assert_same_rows(
+        &job_results(&stack, "JOB-CLAIM-REDRIVE").await,
+        &offline_rows(&dir.path().join("want"), &pg, &banks),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,5 +198,5 @@ async fn claim_steps_dead_lettered_without_failing_the_file_are_queued_again_by_
     stack.runner.run_until_idle(IDLE).await.unwrap();
     let job = run_job(&stack, "JOB-CLAIM-DLQ", 2).await;
     assert_eq!(job.status, JobStatus::Completed);
-    assert!(job_results(&stack, "JOB-CLAIM-DLQ").await == offline_rows(&dir.path().join("want"), &pg, &banks));
+    assert_same_rows(&job_results(&stack, "JOB-CLAIM-DLQ").await, &offline_rows(&dir.path().join("want"), &pg, &banks));
 }

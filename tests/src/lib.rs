@@ -230,6 +230,41 @@ pub mod pipeline {
         part.iter().all(|r| counts.get_mut(r).is_some_and(|c| c.checked_sub(1).map(|n| *c = n).is_some()))
     }
 
+    /// Asserts a job's rows are the offline run's, naming the rows only one side has (a bare `==`
+    /// on thousands of rows says nothing about what differs).
+    #[track_caller]
+    pub fn assert_same_rows(job: &Rows, offline: &Rows) {
+        fn only_in(a: &[Vec<String>], b: &[Vec<String>]) -> Vec<Vec<String>> {
+            let mut left: std::collections::BTreeMap<&Vec<String>, usize> = std::collections::BTreeMap::new();
+            for r in b {
+                *left.entry(r).or_default() += 1;
+            }
+            a.iter()
+                .filter(|r| match left.get_mut(*r) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        false
+                    }
+                    _ => true,
+                })
+                .cloned()
+                .collect()
+        }
+        for (what, j, o) in [("matches", &job.0, &offline.0), ("exceptions", &job.1, &offline.1)] {
+            let (extra, missing) = (only_in(j, o), only_in(o, j));
+            assert!(
+                extra.is_empty() && missing.is_empty(),
+                "{what}: job {} rows, offline {}; only in the job ({}): {:?}; only offline ({}): {:?}",
+                j.len(),
+                o.len(),
+                extra.len(),
+                &extra[..extra.len().min(20)],
+                missing.len(),
+                &missing[..missing.len().min(20)]
+            );
+        }
+    }
+
     /// The job's matches and the engine's exceptions, as rows of `matches.csv` and
     /// `exceptions.csv` (the settlement step's exceptions are checked against its own reports).
     pub async fn job_results(stack: &LocalStack, job_id: &str) -> Rows {

@@ -25,7 +25,7 @@ impl Moto {
                 binary.display()
             ));
         }
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        let port = free_port()?;
         let child = Command::new(binary)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
@@ -46,6 +46,23 @@ impl Moto {
         }
         Ok(moto)
     }
+}
+
+/// A free loopback port no other emulator of this process was given. The port is free when the
+/// probe releases it, but moto binds it only a second or two later, after its imports: two
+/// stacks starting at once (parallel tests) could be given the same port, and the second moto
+/// would exit while its stack silently used the first's tables and buckets.
+fn free_port() -> Result<u16, String> {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..100 {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        if !given.contains(&port) {
+            given.push(port);
+            return Ok(port);
+        }
+    }
+    Err("no free loopback port for the emulator".into())
 }
 
 impl Drop for Moto {
