@@ -13,7 +13,6 @@ use crate::Context;
 use settlepaisa_aws::s3 as objects;
 use settlepaisa_recon::date::Date;
 use settlepaisa_recon::engine::{reconcile_residual, ClosedRecords, ShardOutcome};
-use settlepaisa_recon::settlement::ownership::{owned_settlements, Scope};
 use settlepaisa_recon::settlement::report::{
     line_check_views, settlement_views, write_settlement_exceptions, write_settlements, SettlementTotals,
 };
@@ -21,7 +20,7 @@ use settlepaisa_recon::settlement::report_file::parse_settlement_file;
 use settlepaisa_recon::settlement::{FeeSchedule, SettlementRecon};
 use settlepaisa_recon::shard::{decode, encode_bank, encode_pg};
 use settlepaisa_recon::{BankRow, PgTxn, Reconciliation};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 pub fn report_key(file_id: &str) -> String {
     format!("normalized/{file_id}/settlement.csv")
@@ -188,60 +187,62 @@ pub fn prepare<'a>(
     Ok(Prepared { pg, bank, closed, rows })
 }
 
-/// Of `ids`, those captured on a day of `days` outside the job's range: the capture days' pages
-/// (only days that have rows, only the claim groups of the ids), as the dispute lookup reads them.
-pub async fn captured_elsewhere(
+/// Of `ids`, those the PG exported on a capture day of `days` outside the job's range: the
+/// ingestion's claim sets (`claims/incoming/{day}/gNN.tsv`, every exported id of a day and id
+/// group), only the groups of the ids, each read and dropped in turn keeping only the hits.
+pub async fn exported_elsewhere(
     ctx: &Context,
     job: &Job,
     ids: &HashSet<&str>,
     days: Option<(Date, Date)>,
 ) -> Result<HashSet<String>, PipelineError> {
     use futures_util::{stream, StreamExt, TryStreamExt};
-    use settlepaisa_store::{txn_days, txn_pages};
     let (Some((first, last)), false) = (days, ids.is_empty()) else { return Ok(HashSet::new()) };
     let (from, to) = (Date::parse_iso(&job.from), Date::parse_iso(&job.to));
-    let outside = |d: Date| from.is_none_or(|f| d < f) || to.is_none_or(|t| d > t);
-    let candidates: Vec<String> = (0..=first.days_until(last))
+    let outside = |d: &Date| from.is_none_or(|f| *d < f) || to.is_none_or(|t| *d > t);
+    let groups: std::collections::BTreeSet<u32> =
+        ids.iter().map(|id| settlepaisa_store::txn_pages::group_of(id)).collect();
+    let keys: Vec<String> = (0..=first.days_until(last))
         .map(|i| first.add_days(i))
-        .filter(|d| outside(*d))
-        .map(|d| d.to_string())
+        .filter(outside)
+        .flat_map(|d| {
+            groups.iter().map(move |g| settlepaisa_store::txn_pages::claim_set_key("incoming", &d.to_string(), *g))
+        })
         .collect();
-    let (db, kpi) = (&ctx.clients.dynamodb, &ctx.resources.kpi_table);
-    let mut days = std::collections::BTreeSet::new();
-    for chunk in candidates.chunks(100) {
-        days.extend(txn_days::with_rows(db, kpi, chunk).await?);
-    }
-    let groups: std::collections::BTreeSet<u32> = ids.iter().map(|id| txn_pages::group_of(id)).collect();
-    let partitions: Vec<String> =
-        days.iter().flat_map(|d| groups.iter().map(move |g| txn_pages::day_partition(d, *g))).collect();
-    let table = &ctx.resources.transactions_table;
-    let pages: Vec<Vec<txn_pages::Page>> = stream::iter(partitions)
-        .map(|pk| async move { txn_pages::pages_in(db, table, &pk).await })
+    let (s3, bucket) = (&ctx.clients.s3, ctx.resources.artifacts_bucket.as_str());
+    stream::iter(keys)
+        .map(|key| async move {
+            match objects::get_bytes(s3, bucket, &key).await {
+                Ok(bytes) => Ok(bytes),
+                // No export of that day and group.
+                Err(e) if objects::is_missing(&e) => Ok(Vec::new()),
+                Err(e) => Err(PipelineError::from(e)),
+            }
+        })
         .buffer_unordered(8)
-        .try_collect()
-        .await?;
-    let mut found = HashSet::new();
-    // The PG's file exports only, as the dispute lookup: a webhook row is not yet a transaction
-    // the aggregator holds.
-    for page in pages.iter().flatten().filter(|p| p.file_id != settlepaisa_store::pg_events::WEBHOOK_FILE_ID) {
-        let rows = page.shown().map_err(|e| PipelineError::Data { key: page.sk.clone(), message: e.to_string() })?;
-        found.extend(rows.iter().filter(|t| t.is_captured() && ids.contains(t.txn_id)).map(|t| t.txn_id.to_string()));
-    }
-    Ok(found)
+        .try_fold(HashSet::new(), |mut found, bytes| async move {
+            for line in bytes.split(|&b| b == b'\n') {
+                let id = line.split(|&b| b == b'\t').next().and_then(|id| std::str::from_utf8(id).ok());
+                if let Some(id) = id.filter(|id| ids.contains(id)) {
+                    found.insert(id.to_string());
+                }
+            }
+            Ok(found)
+        })
+        .await
 }
 
-/// The residual shard's reconciliation with the settlement step, and which settlements the job
-/// owns (`settlepaisa_recon::settlement::ownership`).
+/// The residual shard's reconciliation with the settlement step; `exported_elsewhere` are the
+/// ids rows name that another capture day's job holds.
 pub fn reconcile<'a>(
     prepared: Prepared<'a>,
-    scope: &Scope<'_>,
+    exported_elsewhere: HashSet<String>,
     fees: &FeeSchedule,
     cfg: &settlepaisa_recon::config::MatchConfig,
-) -> (Reconciliation<'a>, SettlementRecon<'a>, HashMap<&'a str, bool>) {
-    let Prepared { pg, bank, closed, rows } = prepared;
-    let owned = owned_settlements(&rows, scope);
-    let (rec, settled) = reconcile_residual(pg, bank, &closed, rows, fees, cfg);
-    (rec, settled, owned)
+) -> (Reconciliation<'a>, SettlementRecon<'a>) {
+    let Prepared { pg, bank, mut closed, rows } = prepared;
+    closed.exported_elsewhere = exported_elsewhere;
+    reconcile_residual(pg, bank, &closed, rows, fees, cfg)
 }
 
 /// The settlement outcome beside the job's results, as `settlepaisa recon` writes it.

@@ -17,7 +17,6 @@ use settlepaisa_recon::date::Date;
 use settlepaisa_recon::engine::{reconcile, reconcile_utr_shard};
 use settlepaisa_recon::kpi::Kpis;
 use settlepaisa_recon::settlement::exceptions::{settlement_exceptions, SettlementException};
-use settlepaisa_recon::settlement::ownership::{owned_findings, Scope};
 use settlepaisa_recon::shard::{decode, encode_bank, encode_pg, Partition, PARTITIONS};
 use settlepaisa_recon::{BankRow, PgTxn, Reconciliation};
 use std::collections::HashMap;
@@ -209,18 +208,17 @@ async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, Pipelin
     }
     let inputs = settlement_step::read_inputs(ctx, job).await?;
     let prepared = settlement_step::prepare(pg, bank, &inputs)?;
-    // Rows naming transactions the job does not hold: captured on another job's day, or never.
+    // Rows naming transactions the job does not hold: exported on another capture day (that
+    // day's job checks them), or never (`UNKNOWN_TXN`).
     let held = prepared.held();
     let (not_held, days) = prepared.not_held(&held);
-    let elsewhere = settlement_step::captured_elsewhere(ctx, job, &not_held, days).await?;
-    let (holds, captured_elsewhere) = (|t: &str| held.contains(t), |t: &str| elsewhere.contains(t));
-    let range = Date::parse_iso(&job.from).zip(Date::parse_iso(&job.to));
-    let scope = Scope { holds: &holds, captured_elsewhere: &captured_elsewhere, range };
+    let elsewhere = settlement_step::exported_elsewhere(ctx, job, &not_held, days).await?;
+    drop((not_held, held));
     // A job planned before rates were recorded with it was held to the defaults.
     let fees = job.settlement_fees.clone().unwrap_or_default();
-    let (rec, settled, owned) = settlement_step::reconcile(prepared, &scope, &fees, &ctx.match_config);
+    let (rec, settled) = settlement_step::reconcile(prepared, elsewhere, &fees, &ctx.match_config);
     settlement_step::write_outcome(ctx, job, &rec, &settled).await?;
-    let findings = owned_findings(settlement_exceptions(&settled, &rec.pg, &rec.bank), &owned, &scope);
+    let findings = settlement_exceptions(&settled, &rec.pg, &rec.bank);
     store(ctx, job, "residual", &rec, &findings).await
 }
 

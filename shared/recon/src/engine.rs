@@ -64,7 +64,7 @@ pub fn reconcile_with_settlements<'a>(
     );
     drop(pg_keys);
     let own_match = if grouped.is_none() { Vec::new() } else { own_matches(&utr, pg.len()) };
-    after_utr_stage(pg, bank, utr, &own_match, grouped, fees, cfg, started)
+    after_utr_stage(pg, bank, utr, &own_match, grouped, fees, &|_| false, cfg, started)
 }
 
 /// Per PG record: the credit carrying its UTR that the UTR stage paired it with — a match, or an
@@ -91,6 +91,9 @@ pub struct ClosedRecords<'a> {
     /// `txn_id` → the bank ref (`FILE:LINE`) of its own credit, or `None` (placed without one:
     /// its UTR repeated in the PG export).
     pub pg: std::collections::HashMap<&'a str, Option<(&'a str, u32)>>,
+    /// Transactions a settlement row names that the PG exported on a capture day outside the
+    /// job's range: another job's to check, never an `UNKNOWN_TXN` here.
+    pub exported_elsewhere: std::collections::HashSet<String>,
 }
 
 /// The residual shard of a sharded run with settlement reports: `pg` and `bank` hold the records
@@ -129,7 +132,8 @@ pub fn reconcile_residual<'a>(
     let utr = UtrStage { matches: Vec::new(), exceptions: Vec::new(), open_pg, open_bank };
     let grouped = (!settlement_rows.is_empty()).then(|| group_rows(settlement_rows, &pg, &pg_keys));
     drop(pg_keys);
-    after_utr_stage(pg, bank, utr, &own_match, grouped, fees, cfg, started)
+    let elsewhere = |t: &str| closed.exported_elsewhere.contains(t);
+    after_utr_stage(pg, bank, utr, &own_match, grouped, fees, &elsewhere, cfg, started)
 }
 
 /// The settlement step (when there are reports), the fallback stage and categorization, over
@@ -142,11 +146,12 @@ fn after_utr_stage<'a>(
     own_match: &[u32],
     grouped: Option<GroupedRows<'a>>,
     fees: &FeeSchedule,
+    exported_elsewhere: &(dyn Fn(&str) -> bool + Sync),
     cfg: &MatchConfig,
     started: Instant,
 ) -> (Reconciliation<'a>, SettlementRecon<'a>) {
     let (settlement_recon, settled, awaiting) = if let Some(grouped) = grouped {
-        let step = settle(grouped, &pg, &bank, own_match, &utr.open_pg, &utr.open_bank, fees);
+        let step = settle(grouped, &pg, &bank, own_match, &utr.open_pg, &utr.open_bank, fees, exported_elsewhere);
         utr.open_pg.retain(|&p| !step.pg_taken[p as usize]);
         utr.open_bank.retain(|&b| !step.bank_taken[b as usize]);
         let awaiting =

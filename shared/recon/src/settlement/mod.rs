@@ -9,7 +9,6 @@
 
 pub mod exceptions;
 pub mod fees;
-pub mod ownership;
 pub mod report;
 pub mod report_file;
 pub mod settle;

@@ -203,6 +203,7 @@ pub(crate) fn group_rows<'a>(rows: Vec<SettlementRow<'a>>, pg: &[PgTxn<'a>], pg_
 /// Ties settlements to credits and checks them. `own_match[p]` is a bank credit the UTR stage
 /// paired PG `p` with by UTR, as a match or an exception (`u32::MAX` if none); `open_pg` and
 /// `open_bank` are what the UTR stage left.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn settle<'a>(
     grouped: GroupedRows<'a>,
     pg: &[PgTxn<'a>],
@@ -211,6 +212,7 @@ pub(crate) fn settle<'a>(
     open_pg: &[u32],
     open_bank: &[u32],
     fees: &FeeSchedule,
+    exported_elsewhere: &(dyn Fn(&str) -> bool + Sync),
 ) -> Settled<'a> {
     let GroupedRows { rows, mut settlements, checked, rejects, pg_of } = grouped;
     let mut bank_taken = vec![false; bank.len()];
@@ -277,7 +279,9 @@ pub(crate) fn settle<'a>(
         let owed = contracted_fee.0 + fees.expected_tax(contracted_fee).0;
         fee_overcharge += i128::from((row.fee.0 + row.tax.0 - owed).max(0));
 
-        if row.kind.names_a_transaction() && found.is_none() {
+        // Not held here but exported on another capture day (a sharded job's range): that
+        // day's job holds it; unknown it is not.
+        if row.kind.names_a_transaction() && found.is_none() && !exported_elsewhere(row.txn_id) {
             raise(
                 LineCategory::UnknownTxn,
                 None,

@@ -626,3 +626,24 @@ fn every_status_but_settled_and_every_line_check_is_one_exception_with_its_money
     let source = &day["SOURCE#HDFC"].exceptions;
     assert_eq!(source.keys().collect::<Vec<_>>(), ["FEE_MISMATCH", "GST_MISMATCH", "SHORT_CREDIT"]);
 }
+
+#[test]
+fn a_row_naming_a_transaction_exported_on_another_capture_day_is_not_unknown() {
+    // The residual shard of a job for one day: TXN2 was exported on the next day (another
+    // job's), GHOST never.
+    let rows =
+        vec![paid(2, "setl_1", UTR_A, "TXN1"), paid(3, "setl_1", UTR_A, "TXN2"), paid(4, "setl_1", UTR_A, "GHOST")];
+    let mut closed = crate::engine::ClosedRecords::default();
+    closed.exported_elsewhere.insert("TXN2".to_string());
+    let (_, s) = crate::engine::reconcile_residual(
+        vec![card("TXN1", 100_000, 4)],
+        vec![credit(10, 3 * 97_640, "NEFT CR HDFCN52026100512", 5)],
+        &closed,
+        rows,
+        &FeeSchedule::default(),
+        &MatchConfig::default(),
+    );
+    assert_eq!(line_checks(&s), [("GHOST", LineCategory::UnknownTxn, None, 100_000)]);
+    // Its row still counts in what the credit must cover.
+    assert_eq!(statuses(&s), [("setl_1", SettlementStatus::Settled, 0)]);
+}
