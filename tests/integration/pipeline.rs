@@ -27,31 +27,65 @@ async fn the_distributed_run_gives_exactly_the_offline_result_with_1_and_16_shar
     }
 }
 
+/// Generated PG export, statements and two acquirers' settlement reports (cards, net banking and
+/// wallets settled in bulk), ingested through the local pipeline: the reports under
+/// `incoming/settlements/{acquirer}/`.
+struct SettlementWorld {
+    dir: tempfile::TempDir,
+    api: settlepaisa_tests::api::Api,
+    pg: std::path::PathBuf,
+    banks: Vec<std::path::PathBuf>,
+    reports: Vec<std::path::PathBuf>,
+}
+
+impl SettlementWorld {
+    async fn ingested(txns: usize, seed: u64, days: u32) -> SettlementWorld {
+        use settlepaisa_tests::pipeline::{generated_with, upload};
+        let dir = tempfile::tempdir().unwrap();
+        let args = settlepaisa_cli::gen_cmd::GenArgs {
+            settlements: true,
+            ..settlepaisa_cli::gen_cmd::GenArgs::plain(txns, seed, days, dir.path().to_path_buf())
+        };
+        let (pg, banks) = generated_with(&args);
+        let reports: Vec<std::path::PathBuf> =
+            ["PAYU", "BILLDESK"].iter().map(|a| dir.path().join(format!("settlement_{a}.csv"))).collect();
+        let api = settlepaisa_tests::api::Api::start().await;
+        ingest_all(&api.stack, &pg, &banks).await;
+        for (acquirer, report) in ["payu", "billdesk"].iter().zip(&reports) {
+            let name = report.file_name().unwrap().to_string_lossy();
+            upload(&api.stack, &format!("incoming/settlements/{acquirer}/{name}"), report).await;
+        }
+        api.stack.runner.run_until_idle(settlepaisa_tests::pipeline::IDLE).await.unwrap();
+        SettlementWorld { dir, api, pg, banks, reports }
+    }
+
+    /// `settlepaisa recon --settlement` of the same files (with `--fees` when given) into `out`.
+    fn offline(&self, fees: Option<std::path::PathBuf>, out: &std::path::Path) {
+        settlepaisa_cli::recon_cmd::run(&settlepaisa_cli::recon_cmd::ReconArgs {
+            pg: self.pg.clone(),
+            bank: self.banks.clone(),
+            out: out.to_path_buf(),
+            format: None,
+            template: vec![],
+            settlement: self.reports.clone(),
+            fees,
+        })
+        .unwrap();
+    }
+}
+
 /// Acquirer settlement reports dropped under `incoming/settlements/{acquirer}/`: the sharded job
 /// gives exactly what `settlepaisa recon --settlement` gives for the same files — matches (those
 /// paid through bulk credits included), exceptions, each settlement's status and each line check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_and_8_shards() {
     use serde_json::json;
-    use settlepaisa_tests::pipeline::{generated_with, sorted, upload};
+    use settlepaisa_tests::pipeline::sorted;
     use settlepaisa_tests::read_csv;
     use std::collections::BTreeMap;
-    let dir = tempfile::tempdir().unwrap();
-    let args = settlepaisa_cli::gen_cmd::GenArgs {
-        settlements: true,
-        ..settlepaisa_cli::gen_cmd::GenArgs::plain(6_000, 23, 1, dir.path().to_path_buf())
-    };
-    let (pg, banks) = generated_with(&args);
-    let reports: Vec<std::path::PathBuf> =
-        ["PAYU", "BILLDESK"].iter().map(|a| dir.path().join(format!("settlement_{a}.csv"))).collect();
-    let api = settlepaisa_tests::api::Api::start().await;
+    let w = SettlementWorld::ingested(6_000, 23, 1).await;
+    let (dir, api) = (&w.dir, &w.api);
     let stack = &api.stack;
-    ingest_all(stack, &pg, &banks).await;
-    for (acquirer, report) in ["payu", "billdesk"].iter().zip(&reports) {
-        let name = report.file_name().unwrap().to_string_lossy();
-        upload(stack, &format!("incoming/settlements/{acquirer}/{name}"), report).await;
-    }
-    stack.runner.run_until_idle(settlepaisa_tests::pipeline::IDLE).await.unwrap();
     // Ops' contracted rates: cards at 2.1 %, not the default 2 %. The jobs hold the reports to
     // these, as the offline run does with --fees.
     let rates = "gst_bps = 1800\n[mdr_bps]\nCARD = 210\n";
@@ -62,18 +96,7 @@ async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_
     let fees_key = settlepaisa_pipeline::settlement_step::FEES_KEY;
     settlepaisa_aws::s3::put(s3, artifacts, fees_key, rates.as_bytes().to_vec()).await.unwrap();
 
-    let offline_with = |fees: Option<std::path::PathBuf>, out: &std::path::Path| {
-        settlepaisa_cli::recon_cmd::run(&settlepaisa_cli::recon_cmd::ReconArgs {
-            pg: pg.clone(),
-            bank: banks.clone(),
-            out: out.to_path_buf(),
-            format: None,
-            template: vec![],
-            settlement: reports.clone(),
-            fees,
-        })
-        .unwrap();
-    };
+    let offline_with = |fees: Option<std::path::PathBuf>, out: &std::path::Path| w.offline(fees, out);
     let out = dir.path().join("offline-settlements");
     offline_with(Some(fees.clone()), &out);
     let at_default_rates = dir.path().join("offline-default-rates");
@@ -320,36 +343,11 @@ async fn settlement_reports_through_the_pipeline_give_the_offline_result_with_1_
 /// one — and between them they raise everything it does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_jobs_raise_no_finding_the_run_over_their_days_does_not() {
-    use settlepaisa_tests::pipeline::{generated_with, upload};
     use settlepaisa_tests::read_csv;
-    let dir = tempfile::tempdir().unwrap();
-    let args = settlepaisa_cli::gen_cmd::GenArgs {
-        settlements: true,
-        ..settlepaisa_cli::gen_cmd::GenArgs::plain(4_000, 29, 2, dir.path().to_path_buf())
-    };
-    let (pg, banks) = generated_with(&args);
-    let reports: Vec<std::path::PathBuf> =
-        ["PAYU", "BILLDESK"].iter().map(|a| dir.path().join(format!("settlement_{a}.csv"))).collect();
-    let api = settlepaisa_tests::api::Api::start().await;
-    let stack = &api.stack;
-    ingest_all(stack, &pg, &banks).await;
-    for (acquirer, report) in ["payu", "billdesk"].iter().zip(&reports) {
-        let name = report.file_name().unwrap().to_string_lossy();
-        upload(stack, &format!("incoming/settlements/{acquirer}/{name}"), report).await;
-    }
-    stack.runner.run_until_idle(settlepaisa_tests::pipeline::IDLE).await.unwrap();
-
-    let out = dir.path().join("offline");
-    settlepaisa_cli::recon_cmd::run(&settlepaisa_cli::recon_cmd::ReconArgs {
-        pg: pg.clone(),
-        bank: banks.clone(),
-        out: out.clone(),
-        format: None,
-        template: vec![],
-        settlement: reports.clone(),
-        fees: None,
-    })
-    .unwrap();
+    let w = SettlementWorld::ingested(4_000, 29, 2).await;
+    let (api, stack) = (&w.api, &w.api.stack);
+    let out = w.dir.path().join("offline");
+    w.offline(None, &out);
     let mut want: Vec<(String, String, String, String)> = read_csv(&out.join("settlements.csv"))
         .into_iter()
         .filter(|s| s[12] != "SETTLED")
