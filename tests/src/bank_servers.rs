@@ -7,15 +7,15 @@
 //! - [`HttpBank`] — an HTTP server of daily statements that can answer 500s, hang, or check the
 //!   API key.
 
-use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A port no other server of the test process (an emulator included) was given.
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    settlepaisa_cli::local::moto::free_port().unwrap()
 }
 
 fn keygen(path: &Path) {

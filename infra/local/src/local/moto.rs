@@ -48,11 +48,12 @@ impl Moto {
     }
 }
 
-/// A free loopback port no other emulator of this process was given. The port is free when the
-/// probe releases it, but moto binds it only a second or two later, after its imports: two
-/// stacks starting at once (parallel tests) could be given the same port, and the second moto
-/// would exit while its stack silently used the first's tables and buckets.
-fn free_port() -> Result<u16, String> {
+/// A free loopback port no other server this process starts (an emulator, a test's sshd) was
+/// given. The port is free when the probe releases it, but moto binds it only a second or two
+/// later, after its imports: two stacks starting at once (parallel tests) could be given the same
+/// port, and the second moto would exit while its stack silently used the first's tables and
+/// buckets.
+pub fn free_port() -> Result<u16, String> {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     for _ in 0..100 {
