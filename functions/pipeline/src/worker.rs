@@ -218,7 +218,7 @@ async fn residual_shard(ctx: &Context, job: &Job) -> Result<ShardResult, Pipelin
     let fees = job.settlement_fees.clone().unwrap_or_default();
     let (rec, settled) = settlement_step::reconcile(prepared, elsewhere, &fees, &ctx.match_config);
     settlement_step::write_outcome(ctx, job, &rec, &settled).await?;
-    let findings = settlement_exceptions(&settled, &rec.pg, &rec.bank);
+    let findings = settlement_exceptions(&settled, &rec.bank);
     store(ctx, job, "residual", &rec, &findings).await
 }
 

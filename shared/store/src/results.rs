@@ -114,33 +114,62 @@ fn match_fields(rec: &Reconciliation<'_>, m: &Match) -> [String; 6] {
     ]
 }
 
-/// One exception with everything the API shows and a resolution needs: its records (PG and
-/// bank, with the bank's source), the suggested counterpart, and the merchant and day whose KPI
-/// items a resolution adjusts.
+/// What every exception item holds, the engine's and the settlement step's alike: its key and
+/// category (with the category index's key), its records (PG and bank, with the bank's source),
+/// the PG amount and merchant, the delta, the reason, and the day whose KPI items a resolution
+/// adjusts; `OPEN` at version 1.
+#[allow(clippy::too_many_arguments)]
+fn open_exception(
+    job_id: &str,
+    id: &str,
+    category: &str,
+    pg: &[&PgTxn<'_>],
+    bank: &[&BankRow<'_>],
+    amount_delta: i64,
+    reason: &str,
+    day: Option<settlepaisa_recon::date::Date>,
+    source_of: &dyn Fn(&str) -> String,
+) -> Item {
+    let mut item = exception_key(job_id, id, "E#");
+    item.insert("job_id".into(), sv(job_id));
+    item.insert("exception_id".into(), sv(id));
+    item.insert("category".into(), sv(category));
+    item.insert("job_category".into(), sv(job_category(job_id, category, id)));
+    item.insert("txn_ids".into(), lv(pg.iter().map(|p| p.txn_id.to_string())));
+    item.insert("bank_refs".into(), lv(bank.iter().map(|b| b.bank_ref())));
+    item.insert("amount_delta_paise".into(), nv(amount_delta));
+    let pg_records: Vec<_> = pg.iter().map(|p| pg_json(p)).collect();
+    let bank_records: Vec<_> = bank.iter().map(|b| bank_json(b, source_of)).collect();
+    item.insert("pg_records".into(), sv(serde_json::Value::from(pg_records).to_string()));
+    item.insert("bank_records".into(), sv(serde_json::Value::from(bank_records).to_string()));
+    let pg_amount: i64 = pg.iter().map(|p| p.amount.0).sum();
+    item.insert("pg_amount_paise".into(), nv(pg_amount));
+    if let Some(p) = pg.first() {
+        item.insert("merchant_id".into(), sv(p.merchant_id));
+    }
+    item.insert("reason".into(), sv(reason));
+    item.insert("status".into(), sv("OPEN"));
+    item.insert("version".into(), AttributeValue::N("1".into()));
+    if let Some(d) = day {
+        item.insert("day".into(), sv(d.to_string()));
+    }
+    item
+}
+
+/// One exception with everything the API shows and a resolution needs: its records, the
+/// suggested counterpart, and the merchant and day whose KPI items a resolution adjusts.
 pub fn exception_item(
     job_id: &str,
     rec: &Reconciliation<'_>,
     e: &Exception,
     source_of: &dyn Fn(&str) -> String,
 ) -> Item {
+    let pg: Vec<&PgTxn<'_>> = e.pg.iter().map(|&i| &rec.pg[i as usize]).collect();
+    let bank: Vec<&BankRow<'_>> = e.bank.iter().map(|&i| &rec.bank[i as usize]).collect();
+    let day = pg.first().map(|p| p.date).or(bank.first().map(|b| b.date));
     let id = rec.exception_id(e);
-    let mut item = exception_key(job_id, &id, "E#");
-    item.insert("job_id".into(), sv(job_id));
-    item.insert("exception_id".into(), sv(&id));
-    item.insert("category".into(), sv(e.category.as_str()));
-    item.insert("job_category".into(), sv(job_category(job_id, e.category.as_str(), &id)));
-    item.insert("txn_ids".into(), lv(e.pg.iter().map(|&i| rec.pg[i as usize].txn_id.to_string())));
-    item.insert("bank_refs".into(), lv(e.bank.iter().map(|&i| rec.bank[i as usize].bank_ref())));
-    item.insert("amount_delta_paise".into(), nv(e.amount_delta));
-    let pg_records: Vec<_> = e.pg.iter().map(|&i| pg_json(&rec.pg[i as usize])).collect();
-    let bank_records: Vec<_> = e.bank.iter().map(|&i| bank_json(&rec.bank[i as usize], source_of)).collect();
-    item.insert("pg_records".into(), sv(serde_json::Value::from(pg_records).to_string()));
-    item.insert("bank_records".into(), sv(serde_json::Value::from(bank_records).to_string()));
-    let pg_amount: i64 = e.pg.iter().map(|&i| rec.pg[i as usize].amount.0).sum();
-    item.insert("pg_amount_paise".into(), nv(pg_amount));
-    if let Some(m) = e.pg.first().map(|&i| rec.pg[i as usize].merchant_id) {
-        item.insert("merchant_id".into(), sv(m));
-    }
+    let mut item =
+        open_exception(job_id, &id, e.category.as_str(), &pg, &bank, e.amount_delta, &rec.reason(e), day, source_of);
     if let Some(sug) = e.suggestion {
         item.insert("suggestion_confidence".into(), sv(format_fixed(sug.score.confidence())));
         item.insert("suggestion_txn_id".into(), sv(rec.pg[sug.pg as usize].txn_id));
@@ -152,13 +181,6 @@ pub fn exception_item(
             pg_json(&rec.pg[sug.pg as usize])
         };
         item.insert("suggestion_record".into(), sv(counterpart.to_string()));
-    }
-    item.insert("reason".into(), sv(rec.reason(e)));
-    item.insert("status".into(), sv("OPEN"));
-    item.insert("version".into(), AttributeValue::N("1".into()));
-    let day = e.pg.first().map(|&i| rec.pg[i as usize].date).or(e.bank.first().map(|&i| rec.bank[i as usize].date));
-    if let Some(d) = day {
-        item.insert("day".into(), sv(d.to_string()));
     }
     item
 }
@@ -173,31 +195,12 @@ pub fn settlement_exception_item(
     e: &SettlementException<'_>,
     source_of: &dyn Fn(&str) -> String,
 ) -> Item {
-    let id = e.id();
+    let pg: Vec<&PgTxn<'_>> = e.pg.iter().map(|&i| &rec.pg[i as usize]).collect();
+    let bank: Vec<&BankRow<'_>> = e.bank.iter().map(|&i| &rec.bank[i as usize]).collect();
     let category = e.category.as_str();
-    let mut item = exception_key(job_id, &id, "E#");
-    item.insert("job_id".into(), sv(job_id));
-    item.insert("exception_id".into(), sv(&id));
-    item.insert("category".into(), sv(category));
-    item.insert("job_category".into(), sv(job_category(job_id, category, &id)));
-    let pg = e.pg.map(|i| &rec.pg[i as usize]);
-    let bank = e.bank.map(|i| &rec.bank[i as usize]);
-    item.insert("txn_ids".into(), lv(pg.map(|p| p.txn_id.to_string())));
-    item.insert("bank_refs".into(), lv(bank.map(|b| b.bank_ref())));
-    item.insert(
-        "pg_records".into(),
-        sv(serde_json::Value::from(pg.map(pg_json).into_iter().collect::<Vec<_>>()).to_string()),
-    );
-    item.insert(
-        "bank_records".into(),
-        sv(serde_json::Value::from(bank.map(|b| bank_json(b, source_of)).into_iter().collect::<Vec<_>>()).to_string()),
-    );
-    item.insert("amount_delta_paise".into(), nv(e.delta.0));
-    item.insert("pg_amount_paise".into(), nv(pg.map_or(0, |p| p.amount.0)));
+    let mut item =
+        open_exception(job_id, &e.id(), category, &pg, &bank, e.delta.0, &e.reason, Some(e.settled_on), source_of);
     item.insert("at_stake_paise".into(), nv(e.at_stake.0));
-    if let Some(p) = pg {
-        item.insert("merchant_id".into(), sv(p.merchant_id));
-    }
     item.insert("settlement_id".into(), sv(e.settlement_id));
     if let Some((file, line)) = e.row {
         item.insert("settlement_row".into(), sv(format!("{file}:{line}")));
@@ -206,10 +209,6 @@ pub fn settlement_exception_item(
         item.insert("expected_paise".into(), nv(x.0));
     }
     item.insert("actual_paise".into(), nv(e.actual.0));
-    item.insert("reason".into(), sv(&e.reason));
-    item.insert("status".into(), sv("OPEN"));
-    item.insert("version".into(), AttributeValue::N("1".into()));
-    item.insert("day".into(), sv(e.settled_on.to_string()));
     item
 }
 

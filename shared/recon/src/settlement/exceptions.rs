@@ -10,7 +10,6 @@ use crate::bank_file::BankRow;
 use crate::date::Date;
 use crate::money::Paise;
 use crate::outcome::Fnv64;
-use crate::pg_file::PgTxn;
 use std::collections::HashMap;
 
 /// What a settlement exception is about: its settlement's status, or a line check.
@@ -122,12 +121,8 @@ impl SettlementException<'_> {
 }
 
 /// The run's settlement exceptions: the statuses in settlement order, then the line checks in
-/// their order. `pg` and `bank` are the run's records, which the settlement step's indices name.
-pub fn settlement_exceptions<'a>(
-    recon: &SettlementRecon<'a>,
-    pg: &[PgTxn<'a>],
-    bank: &[BankRow<'a>],
-) -> Vec<SettlementException<'a>> {
+/// their order. `bank` is the run's bank records, which the settlement step's indices name.
+pub fn settlement_exceptions<'a>(recon: &SettlementRecon<'a>, bank: &[BankRow<'a>]) -> Vec<SettlementException<'a>> {
     let mut out = Vec::new();
     let mut settled_on: HashMap<&str, (Date, Option<u32>)> = HashMap::with_capacity(recon.settlements.len());
     for s in &recon.settlements {
@@ -171,18 +166,6 @@ pub fn settlement_exceptions<'a>(
             row: None,
         });
     }
-    // A line check names a transaction by id: the first captured record of that id.
-    let mut pg_of: HashMap<&str, u32> = HashMap::new();
-    for e in recon.exceptions.iter().filter(|e| !e.txn_id.is_empty()) {
-        pg_of.entry(e.txn_id).or_insert(u32::MAX);
-    }
-    for (i, p) in pg.iter().enumerate() {
-        if let Some(slot) = pg_of.get_mut(p.txn_id) {
-            if *slot == u32::MAX {
-                *slot = i as u32;
-            }
-        }
-    }
     for e in &recon.exceptions {
         let (day, credit) = settled_on.get(e.settlement_id).copied().unwrap_or((Date(0), None));
         let delta = Paise(e.actual.0.saturating_sub(e.expected.map_or(0, |p| p.0)));
@@ -191,7 +174,7 @@ pub fn settlement_exceptions<'a>(
             settlement_id: e.settlement_id,
             settled_on: day,
             txn_id: e.txn_id,
-            pg: pg_of.get(e.txn_id).copied().filter(|&i| i != u32::MAX),
+            pg: e.pg,
             bank: credit,
             expected: e.expected,
             actual: e.actual,

@@ -131,6 +131,8 @@ pub struct LineException<'a> {
     pub settlement_id: &'a str,
     /// Empty for an adjustment that names no transaction.
     pub txn_id: &'a str,
+    /// The captured PG transaction the row names: an index into the run's PG records.
+    pub pg: Option<u32>,
     pub category: LineCategory,
     /// What the row should have said, where there is a figure to compare with.
     pub expected: Option<Paise>,
@@ -262,6 +264,7 @@ pub(crate) fn settle<'a>(
             exceptions.push(LineException {
                 settlement_id: row.settlement_id,
                 txn_id: row.txn_id,
+                pg: found.map(|p| p as u32),
                 category,
                 expected,
                 actual,

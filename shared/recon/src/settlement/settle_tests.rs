@@ -580,7 +580,7 @@ fn every_status_but_settled_and_every_line_check_is_one_exception_with_its_money
     ];
     let owed = 97_640 + 97_540;
     let (rec, s) = run(pgs, vec![credit(10, owed - 40, "NEFT CR HDFCN52026100512", 5)], rows);
-    let found = settlement_exceptions(&s, &rec.pg, &rec.bank);
+    let found = settlement_exceptions(&s, &rec.bank);
     let seen: Vec<_> = found
         .iter()
         .map(|e| {
