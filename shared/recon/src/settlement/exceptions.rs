@@ -78,8 +78,6 @@ pub struct SettlementException<'a> {
     pub settlement_id: &'a str,
     /// The settlement's date: the exception's business day.
     pub settled_on: Date,
-    /// The transaction a line check's row names (empty for a status or an adjustment).
-    pub txn_id: &'a str,
     /// The captured PG transaction a line check is about (an index into the run's PG records);
     /// none for a status, or for a row naming a transaction the PG has not captured.
     pub pg: Option<u32>,
@@ -152,7 +150,6 @@ pub fn settlement_exceptions<'a>(recon: &SettlementRecon<'a>, bank: &[BankRow<'a
             category,
             settlement_id: s.settlement_id,
             settled_on: s.settled_on,
-            txn_id: "",
             pg: None,
             bank: credit,
             expected: Some(s.expected_net),
@@ -173,7 +170,6 @@ pub fn settlement_exceptions<'a>(recon: &SettlementRecon<'a>, bank: &[BankRow<'a
             category: SettlementCategory::Line(e.category),
             settlement_id: e.settlement_id,
             settled_on: day,
-            txn_id: e.txn_id,
             pg: e.pg,
             bank: credit,
             expected: e.expected,
