@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// the full peer on the messy files.
     #[arg(long)]
     pub simple_peer: bool,
+    /// After each recon run, time the floor on the same files (`settlepaisa floor`: read them,
+    /// cut them into lines and fields, write as many bytes as recon's reports).
+    #[arg(long)]
+    pub floor: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,6 +64,8 @@ struct Report {
     matched: u64,
     rust: Vec<RunResult>,
     peer: Vec<RunResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    floor: Vec<RunResult>,
 }
 
 pub fn run(args: &BenchArgs) -> Result<(), CliError> {
@@ -104,6 +110,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
     let exe = std::env::current_exe().map_err(io_err("settlepaisa"))?;
 
     let mut rust = Vec::new();
+    let mut floor = Vec::new();
     let mut summary = Value::Null;
     for i in 0..args.runs.max(1) {
         let out = data.join("out-rust");
@@ -125,6 +132,15 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         };
         eprintln!("rust run {}: {:.0} ms, peak {} MB", i + 1, r.wall_ms, r.peak_rss_bytes >> 20);
         rust.push(r);
+        if args.floor {
+            let mut cmd = Command::new(&exe);
+            cmd.arg("floor").arg("--reports").arg(&out).arg("--out").arg(data.join("out-floor")).arg(&pg);
+            cmd.args(&banks).args(&settlement_reports);
+            let (wall_ms, stdout) = timed(&mut cmd)?;
+            let line: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or(Value::Null);
+            eprintln!("floor run {}: {wall_ms:.0} ms", i + 1);
+            floor.push(RunResult { wall_ms, peak_rss_bytes: 0, phases_ms: line });
+        }
     }
 
     let mut peer = Vec::new();
@@ -171,6 +187,7 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         matched: totals["matched"].as_u64().unwrap_or(0),
         rust,
         peer,
+        floor,
     };
     print_report(&report);
     let path = data.join("bench.json");
@@ -243,5 +260,20 @@ fn print_report(r: &Report) {
         let peer_peak = r.peer.iter().map(|x| x.peak_rss_bytes).max().unwrap_or(0);
         println!("duckdb peer: {peer_ms:.0} ms median, peak {:.0} MB", mb(peer_peak));
         println!("speed-up: {:.2}x", peer_ms / rust_ms);
+        if !r.floor.is_empty() {
+            let floor_ms = median(r.floor.iter().map(|x| x.wall_ms).collect());
+            let part = |name: &str| median(r.floor.iter().map(|x| x.phases_ms[name].as_f64().unwrap_or(0.0)).collect());
+            println!(
+                "floor (read {:.0} + lines and fields {:.0} + write {:.0} ms): {floor_ms:.0} ms median, {:.0}% of the \
+                 {:.0} ms that 3x the peer allows; recon's work beyond the floor: {:.0} ms, against {:.0} ms left",
+                part("read"),
+                part("split"),
+                part("write"),
+                100.0 * floor_ms / (peer_ms / 3.0),
+                peer_ms / 3.0,
+                rust_ms - floor_ms,
+                peer_ms / 3.0 - floor_ms
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod bench_report_cmd;
 pub mod bench_webhooks_cmd;
 pub mod dispute_demo;
 pub mod error;
+pub mod floor_cmd;
 pub mod gen_cmd;
 pub mod local;
 pub mod local_cmd;

@@ -3,8 +3,8 @@
 
 use clap::{Parser, Subcommand};
 use settlepaisa_cli::{
-    audit_cmd, bench_api_cmd, bench_cmd, bench_report_cmd, bench_webhooks_cmd, gen_cmd, local_cmd, merchants_cmd,
-    recon_cmd, settle_cmd, startup_cmd, token_cmd,
+    audit_cmd, bench_api_cmd, bench_cmd, bench_report_cmd, bench_webhooks_cmd, floor_cmd, gen_cmd, local_cmd,
+    merchants_cmd, recon_cmd, settle_cmd, startup_cmd, token_cmd,
 };
 use std::process::ExitCode;
 
@@ -33,6 +33,10 @@ enum Command {
     Merchants(merchants_cmd::MerchantsCommand),
     /// Generate data once, then time `recon` end to end (and the DuckDB peer, if given).
     Bench(bench_cmd::BenchArgs),
+    /// The floor under `recon` on the same files: read, cut into lines and fields, write as many
+    /// bytes as a reports folder (run by `bench --floor`).
+    #[command(hide = true)]
+    Floor(floor_cmd::FloorArgs),
     /// Time the HTTP API in-process against the emulator: AWS calls per request, p50/p99.
     BenchApi(bench_api_cmd::BenchApiArgs),
     /// Time PG webhook deliveries in-process: ack, replay, an inline-processing peer, the queue.
@@ -66,6 +70,9 @@ fn main() -> ExitCode {
             let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
         }),
         Command::Bench(args) => bench_cmd::run(&args),
+        Command::Floor(args) => floor_cmd::run(&args).map(|run| {
+            println!("{}", serde_json::to_string(&run).unwrap_or_default());
+        }),
         Command::BenchApi(args) => bench_api_cmd::run(&args),
         Command::BenchWebhooks(args) => bench_webhooks_cmd::run(&args),
         Command::BenchReport(args) => bench_report_cmd::run(&args),
