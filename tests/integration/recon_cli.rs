@@ -241,6 +241,43 @@ fn a_settlement_report_proves_its_bulk_credit_and_matches_what_it_paid() {
     assert_eq!(json["settlement"]["fee_overcharge_paise"], 295);
 }
 
+/// A row that disagrees with its settlement's UTR is refused by the settlement step, which runs
+/// after the report's bytes were freed: rejects.csv still carries the line as the file wrote it.
+#[test]
+fn a_row_the_settlement_step_refuses_is_reported_with_its_line_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pg = "txn_id,merchant_id,merchant_ref,method,amount_paise,status,utr,captured_at\n\
+              TXN1,M1,,CARD,100000,captured,,2026-10-04T10:00:00+05:30\n";
+    std::fs::write(d.join("pg_transactions.csv"), pg).unwrap();
+    let bank = "Date,Narration,Chq./Ref.No.,Value Dt,Withdrawal Amt.,Deposit Amt.,Closing Balance\n\
+                05/10/26,NEFT CR-UNKNOWN PAYER,ICICN52026109999,05/10/26,,10.00,10.00\n";
+    std::fs::write(d.join("hdfc.csv"), bank).unwrap();
+    let refused = r#"setl_A,"HDFCN52026100599",2026-10-05,payment,"pay_2",TXN2,500,10,2"#;
+    let report = format!(
+        "settlement_id,settlement_utr,settled_on,type,entity_id,txn_id,amount_paise,fee_paise,tax_paise\r\n\
+         setl_A,HDFCN52026100512,2026-10-05,payment,pay_1,TXN1,100000,2000,360\r\n\
+         \r\n\
+         {refused}\r\n"
+    );
+    std::fs::write(d.join("acquirer.csv"), report).unwrap();
+    let args = ReconArgs {
+        bank: vec![d.join("hdfc.csv")],
+        settlement: vec![d.join("acquirer.csv")],
+        ..recon_args(d, vec![], "out")
+    };
+    let summary = recon_cmd::run(&args).unwrap();
+    let rejects = std::fs::read_to_string(d.join("out/rejects.csv")).unwrap();
+    let rows: Vec<&str> = rejects.lines().skip(1).collect();
+    let quoted = format!("\"{}\"", refused.replace('"', "\"\""));
+    assert_eq!(rows.len(), 1, "{rejects}");
+    assert!(rows[0].starts_with("acquirer.csv,4,"), "{}", rows[0]);
+    assert!(rows[0].contains("this row says UTR HDFCN52026100599"), "{}", rows[0]);
+    assert!(rows[0].ends_with(&quoted), "{} should end with the line as written, {quoted}", rows[0]);
+    let stats = &summary.settlement.expect("settlement totals").files[0].stats;
+    assert_eq!((stats.data_rows, stats.rejected_rows, stats.non_data_lines), (1, 1, 2));
+}
+
 /// `gen --settlements`: cards, net banking and wallets settle in bulk. Recon with the settlement
 /// reports gives exactly the truth: every transaction, credit, settlement status, line check and
 /// rejected row, whatever order the reports are given in.

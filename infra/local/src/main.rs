@@ -59,6 +59,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Recon(_)) {
+        settlepaisa_cli::memory::reexec_with_fixed_mmap_threshold();
+    }
     let result = match cli.command {
         Command::Recon(args) => recon_cmd::run(&args).map(|summary| {
             // A closed pipe (`| head`) is not an error worth a panic.

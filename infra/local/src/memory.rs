@@ -25,3 +25,33 @@ pub fn window_start() -> usize {
 pub fn window_peak(baseline: usize) -> usize {
     HEAP.peak_usage().saturating_sub(baseline)
 }
+
+/// The glibc tunable `recon` runs with: blocks of 128 KiB and more always get their own mapping.
+///
+/// glibc's malloc gives such blocks their own mapping, unmapped when freed, but each time it frees
+/// one (up to 32 MiB) it raises the threshold to that block's size: from then on, blocks up to that
+/// size come from its heaps, and the holes they leave when freed stay resident. On the 1M-row
+/// settlement benchmark that was ~90 MB of a ~470 MB peak (docs/benchmarks.md). The tunable fixes
+/// the threshold, which turns the adjustment off; glibc reads it only when a process starts.
+pub const FIXED_MMAP_THRESHOLD: &str = "glibc.malloc.mmap_threshold=131072";
+
+/// Runs this process again, the same command line, with [`FIXED_MMAP_THRESHOLD`] added to
+/// `GLIBC_TUNABLES`, unless it is already there. Returns only when it is (or when this is not
+/// glibc, or the re-execution failed, which costs the memory and nothing else).
+pub fn reexec_with_fixed_mmap_threshold() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt;
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        if tunables.contains("glibc.malloc.mmap_threshold") {
+            return;
+        }
+        let Ok(exe) = std::env::current_exe() else { return };
+        let value = match tunables.is_empty() {
+            true => FIXED_MMAP_THRESHOLD.to_string(),
+            false => format!("{tunables}:{FIXED_MMAP_THRESHOLD}"),
+        };
+        // `exec` replaces this process and returns only on failure.
+        let _ = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("GLIBC_TUNABLES", value).exec();
+    }
+}

@@ -5,14 +5,17 @@ use crate::error::{io_err, CliError};
 use crate::memory::peak_rss_bytes;
 use rayon::prelude::*;
 use serde::Serialize;
-use settlepaisa_recon::bank_file::{parse_bank_file, BankFile, FileStats};
+use settlepaisa_recon::bank_file::{parse_bank_file, BankRow, FileStats};
+use settlepaisa_recon::compact::Arena;
 use settlepaisa_recon::engine::reconcile_with_settlements;
 use settlepaisa_recon::money::format_indian;
-use settlepaisa_recon::pg_file::{parse_pg_file, PgStats};
+use settlepaisa_recon::pg_file::{parse_pg_file, PgFile, PgStats, PgTxn};
+use settlepaisa_recon::reject::Reject;
 use settlepaisa_recon::report::{write_exceptions, write_matches, write_rejects};
 use settlepaisa_recon::settlement::report::{write_settlement_exceptions, write_settlements, SettlementTotals};
-use settlepaisa_recon::settlement::report_file::{parse_settlement_file, SettlementFile, SettlementStats};
+use settlepaisa_recon::settlement::report_file::{parse_settlement_file, SettlementStats};
 use settlepaisa_recon::settlement::FeeSchedule;
+use settlepaisa_recon::settlement::SettlementRow;
 use settlepaisa_recon::template::{built_in_templates, Template};
 use settlepaisa_recon::totals::OutcomeTotals;
 use settlepaisa_recon::{MatchConfig, Paise};
@@ -217,66 +220,118 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         }
     };
 
-    // Read: every file at once.
+    // Read and normalize the PG export, then the other files: each kind is freed once its rows'
+    // text is copied out (`settlepaisa_recon::compact`), so the run never holds every input at once.
     let t = Instant::now();
-    // Files of a kind are read and parsed in parallel, and collected in argument order first: the
-    // error reported is the first failing file's as given, whichever failed first in time.
-    let read_all = |paths: &[PathBuf]| -> Result<Vec<Vec<u8>>, CliError> {
-        paths.par_iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Vec<_>>().into_iter().collect()
+    let read_all = |paths: &[PathBuf]| -> Result<(Vec<Vec<u8>>, f64), CliError> {
+        // In parallel, collected in argument order first: the error reported is the first failing
+        // file's as given, whichever failed first in time.
+        let reading = Instant::now();
+        let files = paths.par_iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Vec<_>>();
+        Ok((files.into_iter().collect::<Result<_, _>>()?, ms(reading)))
     };
-    let (pg_bytes, (bank_bytes, settlement_bytes)) = rayon::join(
-        || std::fs::read(&args.pg).map_err(io_err(&args.pg)),
-        || rayon::join(|| read_all(&args.bank), || read_all(&args.settlement)),
-    );
-    let (pg_bytes, bank_bytes, settlement_bytes) = (pg_bytes?, bank_bytes?, settlement_bytes?);
-    let input_bytes = pg_bytes.len() as u64
-        + bank_bytes.iter().map(|b| b.len() as u64).sum::<u64>()
-        + settlement_bytes.iter().map(|b| b.len() as u64).sum::<u64>();
-    let read = ms(t);
+    let pg_text: Arena;
+    let pg_txns: Vec<PgTxn<'_>>;
+    let pg_file: PgFileParsed;
+    let (bank_bytes, settlement_bytes, read, pg_len) = {
+        let (pg_bytes, pg_read) = read_all(std::slice::from_ref(&args.pg))?;
+        let pg_len = pg_bytes[0].len() as u64;
+        let PgFile { captured, rejects, stats, .. } =
+            parse_pg_file(&pg_bytes[0]).map_err(|source| CliError::Pg { file: pg_name.clone(), source })?;
+        pg_file = PgFileParsed { rejects, stats };
+        pg_text = Arena::of_pg(&captured);
+        // Rebinding is one pass on one core: the other core reads the next files meanwhile.
+        let (rebound, others) =
+            rayon::join(|| pg_text.rebind_pg(captured), || (read_all(&args.bank), read_all(&args.settlement)));
+        pg_txns = rebound;
+        let ((bank_bytes, bank_read), (settlement_bytes, settlement_read)) = (others.0?, others.1?);
+        (bank_bytes, settlement_bytes, pg_read + bank_read.max(settlement_read), pg_len)
+    };
+    let input_bytes = pg_len + bank_bytes.iter().chain(&settlement_bytes).map(|b| b.len() as u64).sum::<u64>();
 
-    // Normalize: the PG export, the statements and the settlement reports in parallel, each in
+    // The statements and the settlement reports, each kind's files in parallel, each file in
     // parallel chunks.
-    let t = Instant::now();
     let parse_banks = || {
         bank_bytes
             .par_iter()
             .zip(&bank_names)
             .map(|(bytes, name)| {
-                parse_bank_file(name, bytes, &templates, args.format.as_deref())
-                    .map_err(|source| CliError::Bank { file: name.clone(), source })
+                let f = parse_bank_file(name, bytes, &templates, args.format.as_deref())
+                    .map_err(|source| CliError::Bank { file: name.clone(), source })?;
+                let text = Arena::of_bank(&f.credits);
+                let parsed = BankFileParsed {
+                    layout: f.layout.name.clone(),
+                    header_line: f.header_line,
+                    rejects: f.rejects,
+                    stats: f.stats,
+                };
+                Ok((parsed, text, f.credits))
             })
             .collect::<Vec<_>>()
             .into_iter()
-            .collect::<Result<Vec<BankFile>, _>>()
+            .collect::<Result<Vec<_>, CliError>>()
     };
     let parse_settlements = || {
         settlement_bytes
             .par_iter()
             .zip(&settlement_names)
             .map(|(bytes, name)| {
-                parse_settlement_file(name, bytes).map_err(|source| CliError::Settlement { file: name.clone(), source })
+                let f = parse_settlement_file(name, bytes)
+                    .map_err(|source| CliError::Settlement { file: name.clone(), source })?;
+                let text = Arena::of_settlement(&f.rows);
+                Ok((SettlementFileParsed { rejects: f.rejects, stats: f.stats }, text, f.rows))
             })
             .collect::<Vec<_>>()
             .into_iter()
-            .collect::<Result<Vec<SettlementFile>, _>>()
+            .collect::<Result<Vec<_>, CliError>>()
     };
-    let (pg_file, (bank_files, settlement_files)) = rayon::join(
-        || parse_pg_file(&pg_bytes).map_err(|source| CliError::Pg { file: pg_name.clone(), source }),
-        || rayon::join(parse_banks, parse_settlements),
+    let (banks, settlements) = rayon::join(parse_banks, parse_settlements);
+    let (banks, settlements) = (banks?, settlements?);
+    let (mut bank_files, mut bank_texts, mut parsed_credits) = (Vec::new(), Vec::new(), Vec::new());
+    for (parsed, text, rows) in banks {
+        bank_files.push(parsed);
+        bank_texts.push(text);
+        parsed_credits.push(rows);
+    }
+    let (mut settlement_files, mut settlement_texts, mut parsed_rows) = (Vec::new(), Vec::new(), Vec::new());
+    for (parsed, text, rows) in settlements {
+        settlement_files.push(parsed);
+        settlement_texts.push(text);
+        parsed_rows.push(rows);
+    }
+    // Each kind rebound on its own core; then the files go.
+    let (mut credits, mut settlement_rows): (Vec<Vec<BankRow<'_>>>, Vec<Vec<SettlementRow<'_>>>) = rayon::join(
+        || {
+            bank_texts
+                .iter()
+                .zip(&bank_names)
+                .zip(parsed_credits)
+                .map(|((a, n), rows)| a.rebind_bank(n, rows))
+                .collect()
+        },
+        || {
+            settlement_texts
+                .iter()
+                .zip(&settlement_names)
+                .zip(parsed_rows)
+                .map(|((a, n), rows)| a.rebind_settlement(n, rows))
+                .collect()
+        },
     );
-    let (mut pg_file, mut bank_files, mut settlement_files) = (pg_file?, bank_files?, settlement_files?);
+    drop((bank_bytes, settlement_bytes));
     // Hand the rows to the engine, each kind in one list.
-    let settlement_rows = concat_largest_first(settlement_files.iter_mut().map(|f| &mut f.rows).collect());
-    let pg_txns = std::mem::take(&mut pg_file.captured);
-    let bank_rows = concat_largest_first(bank_files.iter_mut().map(|f| &mut f.credits).collect());
-    let normalize = ms(t);
+    let settlement_rows = concat_largest_first(settlement_rows.iter_mut().collect());
+    let bank_rows = concat_largest_first(credits.iter_mut().collect());
+    let normalize = ms(t) - read;
 
     let (outcome, settled) = reconcile_with_settlements(pg_txns, bank_rows, settlement_rows, &fees, &cfg);
     // Rows the settlement step refused were read, then rejected: they join their file's rejects,
     // in line order, and are counted there.
-    for (name, file) in settlement_names.iter().zip(&mut settlement_files) {
+    for ((name, path), file) in settlement_names.iter().zip(&args.settlement).zip(&mut settlement_files) {
         let before = file.rejects.len();
         file.rejects.extend(settled.rejects.iter().filter(|(f, _)| f == name).map(|(_, r)| r.clone()));
+        // The rows no longer hold their lines (the report was freed): read those lines again.
+        fill_raw_lines(path, &mut file.rejects[before..])?;
         let refused = (file.rejects.len() - before) as u64;
         file.rejects.sort_by_key(|r| r.line);
         file.stats.data_rows -= refused;
@@ -324,7 +379,7 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
             .zip(&bank_files)
             .map(|(name, f)| BankFileSummary {
                 file: name.clone(),
-                layout: f.layout.name.clone(),
+                layout: f.layout.clone(),
                 header_line: f.header_line,
                 stats: f.stats.clone(),
             })
@@ -365,6 +420,40 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     let path = args.out.join("summary.json");
     std::fs::write(&path, json).map_err(io_err(&path))?;
     Ok(summary)
+}
+
+/// What the run keeps of the PG export besides its rows.
+struct PgFileParsed {
+    rejects: Vec<Reject>,
+    stats: PgStats,
+}
+
+/// What the run keeps of a settlement report besides its rows.
+struct SettlementFileParsed {
+    rejects: Vec<Reject>,
+    stats: SettlementStats,
+}
+
+/// Sets each reject's `raw` to its line of the file at `path` (read again, only if there are any).
+fn fill_raw_lines(path: &Path, rejects: &mut [Reject]) -> Result<(), CliError> {
+    if rejects.is_empty() {
+        return Ok(());
+    }
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let lines: Vec<&[u8]> = settlepaisa_recon::lines::lines(&bytes).collect();
+    for r in rejects {
+        let line = lines.get((r.line as usize).wrapping_sub(1)).copied().unwrap_or_default();
+        r.raw = String::from_utf8_lossy(line).into_owned();
+    }
+    Ok(())
+}
+
+/// What the run keeps of a statement besides its credits.
+struct BankFileParsed {
+    layout: String,
+    header_line: u32,
+    rejects: Vec<Reject>,
+    stats: FileStats,
 }
 
 /// Moves every list's items into one: the largest list becomes the result (grown in place) and

@@ -4,6 +4,7 @@
 
 pub mod bank_file;
 pub mod chunks;
+pub mod compact;
 pub mod config;
 pub mod date;
 pub mod engine;
