@@ -220,59 +220,91 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         }
     };
 
-    // Read and normalize the PG export, then the other files: each kind is freed once its rows'
-    // text is copied out (`settlepaisa_recon::compact`), so the run never holds every input at once.
+    // Read and normalize one kind of input after another: the PG export, the statements, the
+    // settlement reports. Each kind's files are freed once their rows' text is copied out
+    // (`settlepaisa_recon::compact`), so the run holds one kind's files at a time, never all.
     let t = Instant::now();
-    let read_all = |paths: &[PathBuf]| -> Result<(Vec<Vec<u8>>, f64), CliError> {
+    let mut read = 0.0;
+    let mut input_bytes = 0u64;
+    let mut read_all = |paths: &[PathBuf]| -> Result<Vec<Vec<u8>>, CliError> {
+        let reading = Instant::now();
         // In parallel, collected in argument order first: the error reported is the first failing
         // file's as given, whichever failed first in time.
-        let reading = Instant::now();
-        let files = paths.par_iter().map(|p| std::fs::read(p).map_err(io_err(p))).collect::<Vec<_>>();
-        Ok((files.into_iter().collect::<Result<_, _>>()?, ms(reading)))
+        let files: Vec<Vec<u8>> = paths
+            .par_iter()
+            .map(|p| std::fs::read(p).map_err(io_err(p)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        read += ms(reading);
+        input_bytes += files.iter().map(|f| f.len() as u64).sum::<u64>();
+        Ok(files)
     };
+
     let pg_text: Arena;
     let pg_txns: Vec<PgTxn<'_>>;
     let pg_file: PgFileParsed;
-    let (bank_bytes, settlement_bytes, read, pg_len) = {
-        let (pg_bytes, pg_read) = read_all(std::slice::from_ref(&args.pg))?;
-        let pg_len = pg_bytes[0].len() as u64;
+    let bank_bytes = {
+        let pg_bytes = read_all(std::slice::from_ref(&args.pg))?;
         let PgFile { captured, rejects, stats, .. } =
             parse_pg_file(&pg_bytes[0]).map_err(|source| CliError::Pg { file: pg_name.clone(), source })?;
         pg_file = PgFileParsed { rejects, stats };
         pg_text = Arena::of_pg(&captured);
-        // Rebinding is one pass on one core: the other core reads the next files meanwhile.
-        let (rebound, others) =
-            rayon::join(|| pg_text.rebind_pg(captured), || (read_all(&args.bank), read_all(&args.settlement)));
+        // Rebinding is one pass on one core: the other core reads the statements meanwhile.
+        let (rebound, bank_bytes) = rayon::join(|| pg_text.rebind_pg(captured), || read_all(&args.bank));
         pg_txns = rebound;
-        let ((bank_bytes, bank_read), (settlement_bytes, settlement_read)) = (others.0?, others.1?);
-        (bank_bytes, settlement_bytes, pg_read + bank_read.max(settlement_read), pg_len)
+        bank_bytes?
     };
-    let input_bytes = pg_len + bank_bytes.iter().chain(&settlement_bytes).map(|b| b.len() as u64).sum::<u64>();
 
-    // The statements and the settlement reports, each kind's files in parallel, each file in
-    // parallel chunks.
-    let parse_banks = || {
-        bank_bytes
+    let bank_texts: Vec<Arena>;
+    let mut credits: Vec<Vec<BankRow<'_>>>;
+    let mut bank_files: Vec<BankFileParsed> = Vec::with_capacity(args.bank.len());
+    let settlement_bytes = {
+        let parsed = bank_bytes
             .par_iter()
             .zip(&bank_names)
             .map(|(bytes, name)| {
                 let f = parse_bank_file(name, bytes, &templates, args.format.as_deref())
                     .map_err(|source| CliError::Bank { file: name.clone(), source })?;
                 let text = Arena::of_bank(&f.credits);
-                let parsed = BankFileParsed {
+                let file = BankFileParsed {
                     layout: f.layout.name.clone(),
                     header_line: f.header_line,
                     rejects: f.rejects,
                     stats: f.stats,
                 };
-                Ok((parsed, text, f.credits))
+                Ok((file, text, f.credits))
             })
             .collect::<Vec<_>>()
             .into_iter()
-            .collect::<Result<Vec<_>, CliError>>()
+            .collect::<Result<Vec<_>, CliError>>()?;
+        let mut texts = Vec::with_capacity(parsed.len());
+        let mut rows = Vec::with_capacity(parsed.len());
+        for (file, text, file_rows) in parsed {
+            bank_files.push(file);
+            texts.push(text);
+            rows.push(file_rows);
+        }
+        bank_texts = texts;
+        let rebind = || -> Vec<_> {
+            bank_texts
+                .par_iter()
+                .zip(&bank_names)
+                .zip(rows)
+                .map(|((text, name), r)| text.rebind_bank(name, r))
+                .collect()
+        };
+        let (rebound, settlement_bytes) = rayon::join(rebind, || read_all(&args.settlement));
+        credits = rebound;
+        settlement_bytes?
     };
-    let parse_settlements = || {
-        settlement_bytes
+    drop(bank_bytes);
+
+    let settlement_texts: Vec<Arena>;
+    let mut settlement_rows: Vec<Vec<SettlementRow<'_>>>;
+    let mut settlement_files: Vec<SettlementFileParsed> = Vec::with_capacity(args.settlement.len());
+    {
+        let parsed = settlement_bytes
             .par_iter()
             .zip(&settlement_names)
             .map(|(bytes, name)| {
@@ -283,42 +315,23 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
             })
             .collect::<Vec<_>>()
             .into_iter()
-            .collect::<Result<Vec<_>, CliError>>()
-    };
-    let (banks, settlements) = rayon::join(parse_banks, parse_settlements);
-    let (banks, settlements) = (banks?, settlements?);
-    let (mut bank_files, mut bank_texts, mut parsed_credits) = (Vec::new(), Vec::new(), Vec::new());
-    for (parsed, text, rows) in banks {
-        bank_files.push(parsed);
-        bank_texts.push(text);
-        parsed_credits.push(rows);
+            .collect::<Result<Vec<_>, CliError>>()?;
+        let mut texts = Vec::with_capacity(parsed.len());
+        let mut rows = Vec::with_capacity(parsed.len());
+        for (file, text, file_rows) in parsed {
+            settlement_files.push(file);
+            texts.push(text);
+            rows.push(file_rows);
+        }
+        settlement_texts = texts;
+        settlement_rows = settlement_texts
+            .par_iter()
+            .zip(&settlement_names)
+            .zip(rows)
+            .map(|((text, name), r)| text.rebind_settlement(name, r))
+            .collect();
     }
-    let (mut settlement_files, mut settlement_texts, mut parsed_rows) = (Vec::new(), Vec::new(), Vec::new());
-    for (parsed, text, rows) in settlements {
-        settlement_files.push(parsed);
-        settlement_texts.push(text);
-        parsed_rows.push(rows);
-    }
-    // Each kind rebound on its own core; then the files go.
-    let (mut credits, mut settlement_rows): (Vec<Vec<BankRow<'_>>>, Vec<Vec<SettlementRow<'_>>>) = rayon::join(
-        || {
-            bank_texts
-                .iter()
-                .zip(&bank_names)
-                .zip(parsed_credits)
-                .map(|((a, n), rows)| a.rebind_bank(n, rows))
-                .collect()
-        },
-        || {
-            settlement_texts
-                .iter()
-                .zip(&settlement_names)
-                .zip(parsed_rows)
-                .map(|((a, n), rows)| a.rebind_settlement(n, rows))
-                .collect()
-        },
-    );
-    drop((bank_bytes, settlement_bytes));
+    drop(settlement_bytes);
     // Hand the rows to the engine, each kind in one list.
     let settlement_rows = concat_largest_first(settlement_rows.iter_mut().collect());
     let bank_rows = concat_largest_first(credits.iter_mut().collect());

@@ -51,18 +51,13 @@ pub fn reconcile_with_settlements<'a>(
     cfg: &MatchConfig,
 ) -> (Reconciliation<'a>, SettlementRecon<'a>) {
     let started = Instant::now();
-    let (pg, bank, mut pg_keys) = prepare(pg, bank);
-    if settlement_rows.is_empty() {
-        // Only the settlement step joins on them: without reports, free them before the UTR stage.
-        pg_keys = Vec::new();
-    }
-    // Grouping the reports' rows and finding their transactions needs nothing of the UTR stage:
-    // it runs beside it (much of it is one pass in row order, which would leave a core idle).
-    let (utr, grouped) = rayon::join(
-        || utr_stage(&pg, &bank, cfg),
-        || (!settlement_rows.is_empty()).then(|| group_rows(settlement_rows, &pg, &pg_keys)),
-    );
+    let (pg, bank, pg_keys) = prepare(pg, bank);
+    // Grouping the reports' rows and finding their transactions needs nothing of the UTR stage.
+    // It runs first, so the export's id keys it joins on are freed before the UTR stage's own keys
+    // are built: the two are the largest arrays of the step, and never held together.
+    let grouped = (!settlement_rows.is_empty()).then(|| group_rows(settlement_rows, &pg, &pg_keys));
     drop(pg_keys);
+    let utr = utr_stage(&pg, &bank, cfg);
     let own_match = if grouped.is_none() { Vec::new() } else { own_matches(&utr, pg.len()) };
     after_utr_stage(pg, bank, utr, &own_match, grouped, fees, &|_| false, cfg, started)
 }
