@@ -14,6 +14,7 @@ pub mod local_cmd;
 pub mod memory;
 pub mod merchants_cmd;
 pub mod recon_cmd;
+pub mod recon_inputs;
 pub mod sample_events;
 pub mod settle_cmd;
 pub mod settle_demo;

@@ -3,19 +3,16 @@
 
 use crate::error::{io_err, CliError};
 use crate::memory::peak_rss_bytes;
-use rayon::prelude::*;
+use crate::recon_inputs::{read_and_normalize, refused_lines, Inputs, Normalized, Texts};
 use serde::Serialize;
-use settlepaisa_recon::bank_file::{parse_bank_file, BankRow, FileStats};
-use settlepaisa_recon::compact::Arena;
+use settlepaisa_recon::bank_file::FileStats;
 use settlepaisa_recon::engine::reconcile_with_settlements;
 use settlepaisa_recon::money::format_indian;
-use settlepaisa_recon::pg_file::{parse_pg_file, PgFile, PgStats, PgTxn};
-use settlepaisa_recon::reject::Reject;
+use settlepaisa_recon::pg_file::PgStats;
 use settlepaisa_recon::report::{write_exceptions, write_matches, write_rejects};
 use settlepaisa_recon::settlement::report::{write_settlement_exceptions, write_settlements, SettlementTotals};
-use settlepaisa_recon::settlement::report_file::{parse_settlement_file, SettlementStats};
+use settlepaisa_recon::settlement::report_file::SettlementStats;
 use settlepaisa_recon::settlement::FeeSchedule;
-use settlepaisa_recon::settlement::SettlementRow;
 use settlepaisa_recon::template::{built_in_templates, Template};
 use settlepaisa_recon::totals::OutcomeTotals;
 use settlepaisa_recon::{MatchConfig, Paise};
@@ -220,122 +217,28 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         }
     };
 
-    // Read and normalize one kind of input after another: the PG export, the statements, the
-    // settlement reports. Each kind's files are freed once their rows' text is copied out
-    // (`settlepaisa_recon::compact`), so the run holds one kind's files at a time, never all.
-    let t = Instant::now();
-    let mut read = 0.0;
-    let mut input_bytes = 0u64;
-    let mut read_all = |paths: &[PathBuf]| -> Result<Vec<Vec<u8>>, CliError> {
-        let reading = Instant::now();
-        // In parallel, collected in argument order first: the error reported is the first failing
-        // file's as given, whichever failed first in time.
-        let files: Vec<Vec<u8>> = paths
-            .par_iter()
-            .map(|p| std::fs::read(p).map_err(io_err(p)))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<_, _>>()?;
-        read += ms(reading);
-        input_bytes += files.iter().map(|f| f.len() as u64).sum::<u64>();
-        Ok(files)
+    let inputs = Inputs {
+        pg: &args.pg,
+        pg_name: &pg_name,
+        banks: &args.bank,
+        bank_names: &bank_names,
+        settlements: &args.settlement,
+        settlement_names: &settlement_names,
+        templates: &templates,
+        format: args.format.as_deref(),
     };
-
-    let pg_text: Arena;
-    let pg_txns: Vec<PgTxn<'_>>;
-    let pg_file: PgFileParsed;
-    let bank_bytes = {
-        let pg_bytes = read_all(std::slice::from_ref(&args.pg))?;
-        let PgFile { captured, rejects, stats, .. } =
-            parse_pg_file(&pg_bytes[0]).map_err(|source| CliError::Pg { file: pg_name.clone(), source })?;
-        pg_file = PgFileParsed { rejects, stats };
-        pg_text = Arena::of_pg(&captured);
-        // Rebinding is one pass on one core: the other core reads the statements meanwhile.
-        let (rebound, bank_bytes) = rayon::join(|| pg_text.rebind_pg(captured), || read_all(&args.bank));
-        pg_txns = rebound;
-        bank_bytes?
-    };
-
-    let bank_texts: Vec<Arena>;
-    let mut credits: Vec<Vec<BankRow<'_>>>;
-    let mut bank_files: Vec<BankFileParsed> = Vec::with_capacity(args.bank.len());
-    let settlement_bytes = {
-        let parsed = bank_bytes
-            .par_iter()
-            .zip(&bank_names)
-            .map(|(bytes, name)| {
-                let f = parse_bank_file(name, bytes, &templates, args.format.as_deref())
-                    .map_err(|source| CliError::Bank { file: name.clone(), source })?;
-                let text = Arena::of_bank(&f.credits);
-                let file = BankFileParsed {
-                    layout: f.layout.name.clone(),
-                    header_line: f.header_line,
-                    rejects: f.rejects,
-                    stats: f.stats,
-                };
-                Ok((file, text, f.credits))
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<_>, CliError>>()?;
-        let mut texts = Vec::with_capacity(parsed.len());
-        let mut rows = Vec::with_capacity(parsed.len());
-        for (file, text, file_rows) in parsed {
-            bank_files.push(file);
-            texts.push(text);
-            rows.push(file_rows);
-        }
-        bank_texts = texts;
-        let rebind = || -> Vec<_> {
-            bank_texts
-                .par_iter()
-                .zip(&bank_names)
-                .zip(rows)
-                .map(|((text, name), r)| text.rebind_bank(name, r))
-                .collect()
-        };
-        let (rebound, settlement_bytes) = rayon::join(rebind, || read_all(&args.settlement));
-        credits = rebound;
-        settlement_bytes?
-    };
-    drop(bank_bytes);
-
-    let settlement_texts: Vec<Arena>;
-    let mut settlement_rows: Vec<Vec<SettlementRow<'_>>>;
-    let mut settlement_files: Vec<SettlementFileParsed> = Vec::with_capacity(args.settlement.len());
-    {
-        let parsed = settlement_bytes
-            .par_iter()
-            .zip(&settlement_names)
-            .map(|(bytes, name)| {
-                let f = parse_settlement_file(name, bytes)
-                    .map_err(|source| CliError::Settlement { file: name.clone(), source })?;
-                let text = Arena::of_settlement(&f.rows);
-                Ok((SettlementFileParsed { rejects: f.rejects, stats: f.stats }, text, f.rows))
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<_>, CliError>>()?;
-        let mut texts = Vec::with_capacity(parsed.len());
-        let mut rows = Vec::with_capacity(parsed.len());
-        for (file, text, file_rows) in parsed {
-            settlement_files.push(file);
-            texts.push(text);
-            rows.push(file_rows);
-        }
-        settlement_texts = texts;
-        settlement_rows = settlement_texts
-            .par_iter()
-            .zip(&settlement_names)
-            .zip(rows)
-            .map(|((text, name), r)| text.rebind_settlement(name, r))
-            .collect();
-    }
-    drop(settlement_bytes);
-    // Hand the rows to the engine, each kind in one list.
-    let settlement_rows = concat_largest_first(settlement_rows.iter_mut().collect());
-    let bank_rows = concat_largest_first(credits.iter_mut().collect());
-    let normalize = ms(t) - read;
+    let mut texts = Texts::default();
+    let Normalized {
+        pg_txns,
+        pg: pg_file,
+        bank_rows,
+        banks: bank_files,
+        settlement_rows,
+        settlements: mut settlement_files,
+        input_bytes,
+        read_ms: read,
+        normalize_ms: normalize,
+    } = read_and_normalize(&inputs, &mut texts)?;
 
     let (outcome, settled) = reconcile_with_settlements(pg_txns, bank_rows, settlement_rows, &fees, &cfg);
     // Rows the settlement step refused were read, then rejected: they join their file's rejects,
@@ -344,7 +247,7 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         let before = file.rejects.len();
         file.rejects.extend(settled.rejects.iter().filter(|(f, _)| f == name).map(|(_, r)| r.clone()));
         // The rows no longer hold their lines (the report was freed): read those lines again.
-        fill_raw_lines(path, &mut file.rejects[before..])?;
+        refused_lines(path, &mut file.rejects[before..])?;
         let refused = (file.rejects.len() - before) as u64;
         file.rejects.sort_by_key(|r| r.line);
         file.stats.data_rows -= refused;
@@ -386,7 +289,7 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
 
     let totals = OutcomeTotals::of(&outcome);
     let summary = Summary {
-        pg_file: PgFileSummary { file: pg_name, stats: pg_file.stats.clone() },
+        pg_file: PgFileSummary { file: pg_name.clone(), stats: pg_file.stats.clone() },
         bank_files: bank_names
             .iter()
             .zip(&bank_files)
@@ -433,56 +336,6 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
     let path = args.out.join("summary.json");
     std::fs::write(&path, json).map_err(io_err(&path))?;
     Ok(summary)
-}
-
-/// What the run keeps of the PG export besides its rows.
-struct PgFileParsed {
-    rejects: Vec<Reject>,
-    stats: PgStats,
-}
-
-/// What the run keeps of a settlement report besides its rows.
-struct SettlementFileParsed {
-    rejects: Vec<Reject>,
-    stats: SettlementStats,
-}
-
-/// Sets each reject's `raw` to its line of the file at `path` (read again, only if there are any).
-fn fill_raw_lines(path: &Path, rejects: &mut [Reject]) -> Result<(), CliError> {
-    if rejects.is_empty() {
-        return Ok(());
-    }
-    let bytes = std::fs::read(path).map_err(io_err(path))?;
-    let lines: Vec<&[u8]> = settlepaisa_recon::lines::lines(&bytes).collect();
-    for r in rejects {
-        let line = lines.get((r.line as usize).wrapping_sub(1)).copied().unwrap_or_default();
-        r.raw = String::from_utf8_lossy(line).into_owned();
-    }
-    Ok(())
-}
-
-/// What the run keeps of a statement besides its credits.
-struct BankFileParsed {
-    layout: String,
-    header_line: u32,
-    rejects: Vec<Reject>,
-    stats: FileStats,
-}
-
-/// Moves every list's items into one: the largest list becomes the result (grown in place) and
-/// the others move in, so the rows are never all held twice.
-fn concat_largest_first<T>(mut lists: Vec<&mut Vec<T>>) -> Vec<T> {
-    let total: usize = lists.iter().map(|l| l.len()).sum();
-    let Some(largest) = (0..lists.len()).max_by_key(|&i| lists[i].len()) else {
-        return Vec::new();
-    };
-    let mut all = std::mem::take(lists[largest]);
-    all.reserve_exact(total - all.len());
-    for list in lists {
-        all.append(list);
-        *list = Vec::new();
-    }
-    all
 }
 
 fn write_report(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<(), CliError> {

@@ -117,6 +117,34 @@ impl Arena {
     }
 }
 
+/// The text of a PG export's rows: its captured rows' and the others'.
+#[derive(Debug, Default)]
+pub struct PgText {
+    captured: Arena,
+    other: Arena,
+}
+
+impl PgText {
+    pub fn of(captured: &[PgTxn<'_>], other: &[PgTxn<'_>]) -> PgText {
+        let (captured, other) = rayon::join(|| Arena::of_pg(captured), || Arena::of_pg(other));
+        PgText { captured, other }
+    }
+
+    /// Both lists (those [`PgText::of`] copied) borrowing from this text.
+    pub fn rebind<'t>(&'t self, captured: Vec<PgTxn<'_>>, other: Vec<PgTxn<'_>>) -> (Vec<PgTxn<'t>>, Vec<PgTxn<'t>>) {
+        rayon::join(|| self.captured.rebind_pg(captured), || self.other.rebind_pg(other))
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.captured.len() + self.other.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl Arena {
     /// The text of settlement report rows: settlement, entity and transaction ids. Not the line
     /// itself: [`Arena::rebind_settlement`] leaves `raw` empty.

@@ -105,6 +105,13 @@ pub enum PgFileError {
 }
 
 pub fn parse_pg_file<'a>(bytes: &'a [u8]) -> Result<PgFile<'a>, PgFileError> {
+    sort_pg_rows(read_pg_rows(bytes)?)
+}
+
+/// [`parse_pg_file`]'s first half: the rows in file order, with the rejects and line counts.
+/// [`sort_pg_rows`] is the second half. Between the two, a caller that owns the export can copy
+/// the rows' text out and free it (`crate::compact`), reading it front to back.
+pub fn read_pg_rows(bytes: &[u8]) -> Result<PgFile<'_>, PgFileError> {
     if u32::try_from(bytes.len()).is_err() {
         return Err(PgFileError::TooLarge);
     }
@@ -137,7 +144,7 @@ pub fn parse_pg_file<'a>(bytes: &'a [u8]) -> Result<PgFile<'a>, PgFileError> {
         captured_at: 0,
         date: Date(0),
     };
-    let (mut captured, chunks, end_line) = parse_chunks_into(&bytes[header_end..], CHUNK_BYTES, 1, filler, parse_chunk);
+    let (captured, chunks, end_line) = parse_chunks_into(&bytes[header_end..], CHUNK_BYTES, 1, filler, parse_chunk);
     let mut other = Vec::new();
     let mut rejects = Vec::new();
     let mut stats = PgStats { non_data_lines: 1, ..PgStats::default() };
@@ -153,6 +160,13 @@ pub fn parse_pg_file<'a>(bytes: &'a [u8]) -> Result<PgFile<'a>, PgFileError> {
         stats.non_data_lines += u64::from(chunk.blank);
     }
     stats.lines_read = u64::from(end_line);
+    Ok(PgFile { captured, other, rejects, stats })
+}
+
+/// [`parse_pg_file`]'s second half: rows in file order ([`read_pg_rows`]) to an export in
+/// `txn_id` order, repeated ids rejected, rows counted.
+pub fn sort_pg_rows(file: PgFile<'_>) -> Result<PgFile<'_>, PgFileError> {
+    let PgFile { mut captured, mut other, mut rejects, mut stats } = file;
     reject_duplicate_ids(&mut captured, &mut other, &mut rejects);
     rejects.sort_by_key(|r| r.line);
     stats.data_rows = (captured.len() + other.len()) as u64;
