@@ -98,6 +98,15 @@ fn unusable_inputs_fail_with_one_line_naming_the_file() {
         (recon_args(dir.path(), vec![garbage.clone()], "x"), "garbage.csv: the file is binary data"),
         (recon_args(dir.path(), vec![text_junk], "x"), "notes.txt: no known statement header"),
         (recon_args(dir.path(), vec![dir.path().join("missing.csv")], "x"), "missing.csv: No such file"),
+        // A missing file is found before any file is parsed, whatever its kind.
+        (
+            ReconArgs {
+                pg: bad_pg.clone(),
+                settlement: vec![dir.path().join("missing_report.csv")],
+                ..recon_args(dir.path(), banks.clone(), "x")
+            },
+            "missing_report.csv: No such file",
+        ),
         (ReconArgs { pg: bad_pg, ..recon_args(dir.path(), banks.clone(), "x") }, "bad_pg.csv: expected the header"),
         (
             ReconArgs { format: Some("sbi".into()), ..recon_args(dir.path(), banks.clone(), "x") },
@@ -260,7 +269,7 @@ fn a_row_the_settlement_step_refuses_is_reported_with_its_line_as_written() {
          \r\n\
          {refused}\r\n"
     );
-    std::fs::write(d.join("acquirer.csv"), report).unwrap();
+    std::fs::write(d.join("acquirer.csv"), &report).unwrap();
     let args = ReconArgs {
         bank: vec![d.join("hdfc.csv")],
         settlement: vec![d.join("acquirer.csv")],
@@ -276,6 +285,20 @@ fn a_row_the_settlement_step_refuses_is_reported_with_its_line_as_written() {
     assert!(rows[0].ends_with(&quoted), "{} should end with the line as written, {quoted}", rows[0]);
     let stats = &summary.settlement.expect("settlement totals").files[0].stats;
     assert_eq!((stats.data_rows, stats.rejected_rows, stats.non_data_lines), (1, 1, 2));
+
+    // A report that cannot be read twice (a named pipe) keeps its lines: the same rejects.csv.
+    let fifo = d.join("piped").join("acquirer.csv");
+    std::fs::create_dir(d.join("piped")).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let writer = {
+        let (fifo, report) = (fifo.clone(), report.clone());
+        // Opening a pipe to write waits for its reader: recon.
+        std::thread::spawn(move || std::fs::write(fifo, report).unwrap())
+    };
+    let args = ReconArgs { settlement: vec![fifo], ..recon_args(d, vec![d.join("hdfc.csv")], "out-piped") };
+    recon_cmd::run(&args).unwrap();
+    writer.join().unwrap();
+    assert_eq!(std::fs::read_to_string(d.join("out-piped/rejects.csv")).unwrap(), rejects);
 }
 
 /// `gen --settlements`: cards, net banking and wallets settle in bulk. Recon with the settlement

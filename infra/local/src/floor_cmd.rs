@@ -1,6 +1,6 @@
 //! `settlepaisa floor` (hidden; `settlepaisa bench --floor` runs it): the least any offline recon
 //! of these files must spend, measured in the same run as recon and the peer. It reads the inputs
-//! as `recon` does (all at once, in parallel), cuts every input into lines and fields (memchr on
+//! (all at once, in parallel), cuts every input into lines and fields (memchr on
 //! the newline and the file's delimiter: no quotes, no UTF-8 check, nothing converted, nothing
 //! kept), and writes as many bytes as a reports folder holds (`matches.csv` beside the others, as
 //! recon writes them). Whatever recon does beyond this — parsing dates, amounts and UTRs,

@@ -31,18 +31,30 @@ pub fn window_peak(baseline: usize) -> usize {
 /// glibc's malloc gives such blocks their own mapping, unmapped when freed, but each time it frees
 /// one (up to 32 MiB) it raises the threshold to that block's size: from then on, blocks up to that
 /// size come from its heaps, and the holes they leave when freed stay resident. On the 1M-row
-/// settlement benchmark that was ~90 MB of a ~470 MB peak (docs/benchmarks.md). The tunable fixes
+/// settlement benchmark that was ~100 MiB of a ~460 MiB peak (docs/benchmarks.md). The tunable fixes
 /// the threshold, which turns the adjustment off; glibc reads it only when a process starts.
 pub const FIXED_MMAP_THRESHOLD: &str = "glibc.malloc.mmap_threshold=131072";
 
 /// Runs this process again, the same command line, with [`FIXED_MMAP_THRESHOLD`] added to
-/// `GLIBC_TUNABLES`, unless it is already there. Returns only when it is (or when this is not
-/// glibc, or the re-execution failed, which costs the memory and nothing else).
+/// `GLIBC_TUNABLES`, once. Returns without doing so where the threshold is already chosen
+/// (`GLIBC_TUNABLES` naming it, or `MALLOC_MMAP_THRESHOLD_`), where `GLIBC_TUNABLES` is not text,
+/// where this is not glibc, and when the re-execution fails (which costs the memory and nothing
+/// else).
 pub fn reexec_with_fixed_mmap_threshold() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;
-        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        // Set in the re-executed process's environment: it never re-executes again, even where
+        // the loader drops `GLIBC_TUNABLES` (a setuid binary).
+        const REEXECUTED: &str = "SETTLEPAISA_REEXECUTED";
+        if std::env::var_os(REEXECUTED).is_some() || std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some() {
+            return;
+        }
+        let tunables = match std::env::var("GLIBC_TUNABLES") {
+            Ok(t) => t,
+            Err(std::env::VarError::NotPresent) => String::new(),
+            Err(std::env::VarError::NotUnicode(_)) => return,
+        };
         if tunables.contains("glibc.malloc.mmap_threshold") {
             return;
         }
@@ -51,7 +63,12 @@ pub fn reexec_with_fixed_mmap_threshold() {
             true => FIXED_MMAP_THRESHOLD.to_string(),
             false => format!("{tunables}:{FIXED_MMAP_THRESHOLD}"),
         };
-        // `exec` replaces this process and returns only on failure.
-        let _ = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("GLIBC_TUNABLES", value).exec();
+        // `exec` replaces this process (same pid, same standard streams) and returns only on
+        // failure.
+        let _ = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env("GLIBC_TUNABLES", value)
+            .env(REEXECUTED, "1")
+            .exec();
     }
 }

@@ -95,6 +95,9 @@ pub struct SettlementFileSummary {
     pub stats: SettlementStats,
 }
 
+/// Milliseconds per phase. Each kind of file is read while the last kind's rows are rebound, so
+/// `read` is time spent reading (some of it beside normalizing) and `normalize` the rest of the
+/// time until matching starts.
 #[derive(Debug, Default, Serialize)]
 pub struct Phases {
     pub read: f64,
@@ -247,7 +250,7 @@ pub fn run(args: &ReconArgs) -> Result<Summary, CliError> {
         let before = file.rejects.len();
         file.rejects.extend(settled.rejects.iter().filter(|(f, _)| f == name).map(|(_, r)| r.clone()));
         // The rows no longer hold their lines (the report was freed): read those lines again.
-        refused_lines(path, &mut file.rejects[before..])?;
+        refused_lines(path, file, before)?;
         let refused = (file.rejects.len() - before) as u64;
         file.rejects.sort_by_key(|r| r.line);
         file.stats.data_rows -= refused;

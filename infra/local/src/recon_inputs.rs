@@ -1,8 +1,9 @@
 //! `settlepaisa recon`'s inputs, read and normalized one kind after another: the PG export, the
 //! statements, the settlement reports. Each kind's files are freed once its rows' text is copied
-//! out (`settlepaisa_recon::compact`), so the run holds one kind's files at a time, never all of
-//! them (issue 11 §3: peak memory under twice the input). Each kind's files are read and parsed
-//! in parallel, each file in parallel chunks; the next kind is read while the last is rebound.
+//! out (`settlepaisa_recon::compact`), so the run holds at most one kind's files and the next
+//! kind's being read, never all of them (issue 11 §3: peak memory under twice the input). Each
+//! kind's files are read and parsed in parallel, each file in parallel chunks; the next kind is
+//! read while the last one's rows are rebound.
 
 use crate::error::{io_err, CliError};
 use rayon::prelude::*;
@@ -58,6 +59,10 @@ pub struct BankFileParsed {
 pub struct SettlementFileParsed {
     pub rejects: Vec<Reject>,
     pub stats: SettlementStats,
+    /// Its size when read: a report read again for its refused lines must not have changed.
+    pub bytes: u64,
+    /// Whether its rows kept their lines (it is not a file that can be read again).
+    pub with_lines: bool,
 }
 
 /// Every input, normalized: each kind's rows in one list, and each file's rejects and counts in
@@ -78,6 +83,11 @@ pub struct Normalized<'t> {
 
 pub fn read_and_normalize<'t>(inputs: &Inputs<'t>, texts: &'t mut Texts) -> Result<Normalized<'t>, CliError> {
     let started = Instant::now();
+    // A missing file is reported before anything is parsed, in argument order. (Looked up, not
+    // opened: opening a named pipe to check it would take its writer's data.)
+    for path in std::iter::once(inputs.pg).chain(inputs.banks).chain(inputs.settlements) {
+        std::fs::metadata(path).map_err(io_err(path))?;
+    }
     let Texts { pg: pg_text, banks: bank_texts, settlements: settlement_texts } = texts;
     let mut read_ms = 0.0;
     let mut input_bytes = 0u64;
@@ -140,16 +150,21 @@ pub fn read_and_normalize<'t>(inputs: &Inputs<'t>, texts: &'t mut Texts) -> Resu
     drop(bank_bytes);
     let settlement_bytes = settlement_bytes?;
 
-    // The settlement reports. Their rows keep no line: the few the settlement step refuses are
-    // read again for the rejects ([`refused_lines`]).
+    // The settlement reports. The rows of a report that is a file keep no line: the few the
+    // settlement step refuses are read again for the rejects ([`refused_lines`]). A report that
+    // cannot be read twice (a pipe) keeps its lines.
     let parsed = settlement_bytes
         .par_iter()
         .zip(inputs.settlement_names)
-        .map(|(bytes, name)| {
+        .zip(inputs.settlements)
+        .map(|((bytes, name), path)| {
             let f = parse_settlement_file(name, bytes)
                 .map_err(|source| CliError::Settlement { file: name.clone(), source })?;
-            let text = Arena::of_settlement(&f.rows);
-            Ok((SettlementFileParsed { rejects: f.rejects, stats: f.stats }, text, f.rows))
+            let with_lines = !std::fs::metadata(path).is_ok_and(|m| m.is_file());
+            let text = Arena::of_settlement(&f.rows, with_lines);
+            let file =
+                SettlementFileParsed { rejects: f.rejects, stats: f.stats, bytes: bytes.len() as u64, with_lines };
+            Ok((file, text, f.rows))
         })
         .collect::<Vec<_>>()
         .into_iter()
@@ -161,7 +176,8 @@ pub fn read_and_normalize<'t>(inputs: &Inputs<'t>, texts: &'t mut Texts) -> Resu
         .par_iter()
         .zip(inputs.settlement_names)
         .zip(rows)
-        .map(|((t, name), r)| t.rebind_settlement(name, r))
+        .zip(&settlements)
+        .map(|(((t, name), r), file)| t.rebind_settlement(name, r, file.with_lines))
         .collect();
     drop(settlement_bytes);
 
@@ -178,17 +194,33 @@ pub fn read_and_normalize<'t>(inputs: &Inputs<'t>, texts: &'t mut Texts) -> Resu
     })
 }
 
-/// Sets each reject's `raw` to its line of the file at `path`, read again (only if there are
-/// any): settlement rows keep no line once their report is freed.
-pub fn refused_lines(path: &Path, rejects: &mut [Reject]) -> Result<(), CliError> {
-    if rejects.is_empty() {
+/// Sets the `raw` of `report`'s rejects from `from` on (those the settlement step refused) to
+/// their lines, read again from `path`, unless its rows kept their lines. A report that changed
+/// since it was read is an error: its lines would not be the rows that were refused.
+pub fn refused_lines(path: &Path, report: &mut SettlementFileParsed, from: usize) -> Result<(), CliError> {
+    let rejects = &mut report.rejects[from..];
+    if rejects.is_empty() || report.with_lines {
         return Ok(());
     }
     let bytes = std::fs::read(path).map_err(io_err(path))?;
-    let lines: Vec<&[u8]> = settlepaisa_recon::lines::lines(&bytes).collect();
+    if bytes.len() as u64 != report.bytes {
+        return Err(CliError::Usage(format!(
+            "{} changed while recon ran ({} bytes, then {}); run recon again",
+            path.display(),
+            report.bytes,
+            bytes.len()
+        )));
+    }
+    let wanted: std::collections::BTreeSet<u32> = rejects.iter().map(|r| r.line).collect();
+    let last = wanted.last().copied().unwrap_or(0);
+    let mut found = std::collections::HashMap::with_capacity(wanted.len());
+    for (number, line) in (1u32..).zip(settlepaisa_recon::lines::lines(&bytes)).take(last as usize) {
+        if wanted.contains(&number) {
+            found.insert(number, String::from_utf8_lossy(line).into_owned());
+        }
+    }
     for r in rejects {
-        let line = lines.get((r.line as usize).wrapping_sub(1)).copied().unwrap_or_default();
-        r.raw = String::from_utf8_lossy(line).into_owned();
+        r.raw = found.get(&r.line).cloned().unwrap_or_default();
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! whole file alive until the run ends: quotes, dates, amounts, balances and every column nobody
 //! reads. The rows of a PG export keep about a quarter of its bytes, those of a statement about
 //! half, those of a settlement report a quarter. Copying that out lets `settlepaisa recon` free
-//! each input before the next kind is read (issue 11 §3: peak memory under twice the input).
+//! each kind of input once it is parsed (issue 11 §3: peak memory under twice the input).
 //!
 //! The rows are rebound in place (`Vec` into `Vec` of the same layout reuses its allocation), so
 //! they are never held twice.
@@ -146,20 +146,29 @@ impl PgText {
 }
 
 impl Arena {
-    /// The text of settlement report rows: settlement, entity and transaction ids. Not the line
-    /// itself: [`Arena::rebind_settlement`] leaves `raw` empty.
-    pub fn of_settlement(rows: &[SettlementRow<'_>]) -> Arena {
+    /// The text of settlement report rows: settlement, entity and transaction ids, and the line
+    /// itself only `with_lines` (it is most of the report). Without the lines,
+    /// [`Arena::rebind_settlement`] leaves `raw` empty, and a line the settlement step refuses is
+    /// read again from the report by whoever reports it.
+    pub fn of_settlement(rows: &[SettlementRow<'_>], with_lines: bool) -> Arena {
         Arena::of(rows, |r, text| {
             text.push_str(r.settlement_id);
             text.push_str(r.entity_id);
             text.push_str(r.txn_id);
+            if with_lines {
+                text.push_str(r.raw);
+            }
         })
     }
 
-    /// `rows` (those [`Arena::of_settlement`] copied, in the same order) borrowing from this
-    /// arena, all of the report named `file`, with an empty `raw`: a line the settlement step
-    /// refuses is read again from the report by whoever reports it.
-    pub fn rebind_settlement<'t>(&'t self, file: &'t str, rows: Vec<SettlementRow<'_>>) -> Vec<SettlementRow<'t>> {
+    /// `rows` (those [`Arena::of_settlement`] copied, in the same order and `with_lines` the
+    /// same) borrowing from this arena, all of the report named `file`.
+    pub fn rebind_settlement<'t>(
+        &'t self,
+        file: &'t str,
+        rows: Vec<SettlementRow<'_>>,
+        with_lines: bool,
+    ) -> Vec<SettlementRow<'t>> {
         let mut c = self.cursor();
         rows.into_iter()
             .map(|r| {
@@ -169,7 +178,7 @@ impl Arena {
                     settlement_id: c.take(r.settlement_id.len()),
                     entity_id: c.take(r.entity_id.len()),
                     txn_id: c.take(r.txn_id.len()),
-                    raw: "",
+                    raw: if with_lines { c.take(r.raw.len()) } else { "" },
                     line: r.line,
                     settlement_utr: r.settlement_utr,
                     settled_on: r.settled_on,
@@ -247,7 +256,7 @@ mod tests {
     }
 
     #[test]
-    fn rebound_settlement_rows_keep_their_ids_and_drop_their_line() {
+    fn rebound_settlement_rows_keep_their_ids_and_their_lines_if_asked() {
         use crate::settlement::RowKind;
         use crate::utr::Utr;
         let rows: Vec<SettlementRow<'static>> = (0..PIECE_ROWS + 5)
@@ -266,11 +275,12 @@ mod tests {
                 raw: "the line",
             })
             .collect();
-        let arena = Arena::of_settlement(&rows);
         let name = String::from("PAYU.csv");
-        let rebound = arena.rebind_settlement(&name, rows.clone());
+        let arena = Arena::of_settlement(&rows, true);
+        assert_eq!(arena.rebind_settlement(&name, rows.clone(), true), rows);
+        let arena = Arena::of_settlement(&rows, false);
         let without_lines: Vec<SettlementRow<'_>> = rows.iter().map(|r| SettlementRow { raw: "", ..*r }).collect();
-        assert_eq!(rebound, without_lines);
+        assert_eq!(arena.rebind_settlement(&name, rows.clone(), false), without_lines);
     }
 
     #[test]

@@ -182,8 +182,8 @@ pub(crate) struct Settled<'a> {
 }
 
 /// The part of the settlement step that needs only the reports and the PG export: the rows
-/// grouped into settlements, and each row's transaction found. The engine runs it beside its UTR
-/// stage.
+/// grouped into settlements, and each row's transaction found. The engine runs it before its UTR
+/// stage, so the export's id keys it joins on are freed before the UTR keys are built.
 pub(crate) struct GroupedRows<'a> {
     rows: Vec<SettlementRow<'a>>,
     settlements: Vec<Settlement<'a>>,
