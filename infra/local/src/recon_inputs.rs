@@ -84,10 +84,14 @@ pub struct Normalized<'t> {
 pub fn read_and_normalize<'t>(inputs: &Inputs<'t>, texts: &'t mut Texts) -> Result<Normalized<'t>, CliError> {
     let started = Instant::now();
     // A missing file is reported before anything is parsed, in argument order. (Looked up, not
-    // opened: opening a named pipe to check it would take its writer's data.)
+    // opened: opening a named pipe to check it would take its writer's data.) A settlement report
+    // that is not a file (a pipe) cannot be read twice: its rows keep their lines.
+    let mut reread_settlements = Vec::with_capacity(inputs.settlements.len());
     for path in std::iter::once(inputs.pg).chain(inputs.banks).chain(inputs.settlements) {
-        std::fs::metadata(path).map_err(io_err(path))?;
+        let metadata = std::fs::metadata(path).map_err(io_err(path))?;
+        reread_settlements.push(metadata.is_file());
     }
+    let reread_settlements = reread_settlements.split_off(1 + inputs.banks.len());
     let Texts { pg: pg_text, banks: bank_texts, settlements: settlement_texts } = texts;
     let mut read_ms = 0.0;
     let mut input_bytes = 0u64;
@@ -151,16 +155,15 @@ pub fn read_and_normalize<'t>(inputs: &Inputs<'t>, texts: &'t mut Texts) -> Resu
     let settlement_bytes = settlement_bytes?;
 
     // The settlement reports. The rows of a report that is a file keep no line: the few the
-    // settlement step refuses are read again for the rejects ([`refused_lines`]). A report that
-    // cannot be read twice (a pipe) keeps its lines.
+    // settlement step refuses are read again for the rejects ([`refused_lines`]).
     let parsed = settlement_bytes
         .par_iter()
         .zip(inputs.settlement_names)
-        .zip(inputs.settlements)
-        .map(|((bytes, name), path)| {
+        .zip(&reread_settlements)
+        .map(|((bytes, name), &rereadable)| {
             let f = parse_settlement_file(name, bytes)
                 .map_err(|source| CliError::Settlement { file: name.clone(), source })?;
-            let with_lines = !std::fs::metadata(path).is_ok_and(|m| m.is_file());
+            let with_lines = !rereadable;
             let text = Arena::of_settlement(&f.rows, with_lines);
             let file =
                 SettlementFileParsed { rejects: f.rejects, stats: f.stats, bytes: bytes.len() as u64, with_lines };

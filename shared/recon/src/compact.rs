@@ -134,15 +134,6 @@ impl PgText {
     pub fn rebind<'t>(&'t self, captured: Vec<PgTxn<'_>>, other: Vec<PgTxn<'_>>) -> (Vec<PgTxn<'t>>, Vec<PgTxn<'t>>) {
         rayon::join(|| self.captured.rebind_pg(captured), || self.other.rebind_pg(other))
     }
-
-    /// Bytes held.
-    pub fn len(&self) -> usize {
-        self.captured.len() + self.other.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl Arena {
